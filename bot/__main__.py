@@ -1,2 +1,124 @@
-def main() -> int:
+"""The command line: ``postroom run`` (same as ``python -m bot``) and ``postroom check``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, SlackFailure
+
+log = logging.getLogger("postroom")
+
+REQUIRED_SCOPES = (
+    "channels:history",
+    "channels:join",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "im:write",
+    "reactions:read",
+    "users:read",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="postroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    sub.add_parser("check", help="call auth.test and report what the token can do")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"postroom: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    if args.command == "check":
+        return check(settings)
+    return run(settings)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def check(settings: Settings) -> int:
+    from bot.app import make_client
+    from bot.slack import SlackGateway
+
+    try:
+        info = SlackGateway(make_client(settings)).auth_test()
+    except SlackFailure as failure:
+        print(f"postroom check: {failure}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(
+            f"postroom check: can't reach Slack at {settings.slack_api_url}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"Connected to workspace {info.get('team')} ({info.get('team_id')}) "
+        f"as @{info.get('user')} ({info.get('user_id')})."
+    )
+    scopes = set(info.get("scopes", []))
+    print("Scopes: " + (", ".join(sorted(scopes)) or "(Slack did not say)"))
+    missing = [s for s in REQUIRED_SCOPES if s not in scopes]
+    if missing:
+        print("Missing scopes (reinstall the app from manifest.yml): " + ", ".join(missing))
+        return 1
+    print("All the scopes Postroom needs are granted.")
     return 0
+
+
+def run(settings: Settings) -> int:
+    from bot.app import build_app, make_client
+    from bot.services import Services
+
+    client = make_client(settings)
+    try:
+        services = Services.create(settings, client)
+    except Exception as error:  # the database URL points nowhere usable
+        print(f"postroom: can't open the database (DATABASE_URL): {error}", file=sys.stderr)
+        return 2
+    app = build_app(settings, client, services=services)
+
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        signal.signal(signal.SIGTERM, lambda *_: handler.close())
+        log.info("Postroom running in Socket Mode")
+        try:
+            handler.start()
+        except KeyboardInterrupt:
+            handler.close()
+    else:
+        from bot.web import HttpServer, wsgi_app
+
+        server = HttpServer(wsgi_app(app, services.db), settings.host, settings.port)
+        signal.signal(signal.SIGTERM, _raise_exit)
+        log.info("Postroom listening on %s (POST /slack/events, GET /healthz)", server.url)
+        server.run()
+    services.db.dispose()
+    log.info("Postroom stopped")
+    return 0
+
+
+def _raise_exit(*_: object) -> None:
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

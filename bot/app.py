@@ -1,0 +1,37 @@
+"""The app factory: settings and a WebClient in, a wired Bolt ``App`` out."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services import Services
+from handlers import commands, errors, events, middleware
+from storage.db import Database
+
+
+def make_client(settings: Settings) -> WebClient:
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+
+def build_app(
+    settings: Settings,
+    client: WebClient | None = None,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    services: Services | None = None,
+) -> App:
+    """Build the Bolt app. Pass ``services`` to share a database and clock with the caller."""
+    client = client or make_client(settings)
+    services = services or Services.create(settings, client, clock=clock, db=db)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        token_verification_enabled=False,  # `postroom check` and start-up do auth.test
+    )
+    for surface in (errors, middleware, commands, events):
+        surface.register(app, services)
+    return app

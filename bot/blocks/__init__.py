@@ -1,0 +1,56 @@
+"""Block Kit builders: plain values in, ``{"text", "blocks"}`` dicts out.
+
+Built with ``slack_sdk.models.blocks`` so that ``to_dict()`` enforces Slack's limits.
+User-supplied text always goes through :func:`escape`; we never set ``link_names``.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+SECTION_TEXT_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Escape exactly what Slack's mrkdwn needs escaped: ``&``, ``<`` and ``>``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text)))
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text))])
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=truncate(text, 150))
+
+
+def divider() -> DividerBlock:
+    return DividerBlock()
+
+
+def message(text: str, blocks: list[Block] | None = None) -> dict:
+    """A message payload: ``text`` is the notification / fallback, ``blocks`` the body."""
+    payload: dict = {"text": truncate(text, 40_000)}
+    if blocks:
+        payload["blocks"] = [b.to_dict() for b in blocks]
+    return payload
+
+
+def notice(text: str) -> dict:
+    """A one-section message (confirmations, errors)."""
+    return message(text, [section(text)])

@@ -1,0 +1,127 @@
+"""Messages for help and workspace configuration (roles, brands, approvals channels)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from bot.blocks import context, divider, header, message, notice, section
+from bot.commands import SUBCOMMANDS
+from bot.networks import label
+from bot.policy import ROLE_HELP, ROLES, Grant
+from bot.workspace import ChannelRoute, RoleView, describe, summary
+from storage.models import Brand
+
+
+def help_message(is_admin: bool) -> dict:
+    blocks = [
+        header("Postroom"),
+        section(
+            "Drafts, approvals and complaint routing for your social team, in Slack. Commands:"
+        ),
+    ]
+    for sub in SUBCOMMANDS.values():
+        if sub.admin and not is_admin:
+            continue
+        lines = "\n".join(f"`{line}`" for line in sub.usage)
+        tag = " _(admin)_" if sub.admin else ""
+        blocks.append(section(f"{lines}\n{sub.summary}{tag}"))
+    if not is_admin:
+        blocks.append(context("Admins see more commands here (roles, brands, channels)."))
+    return message("Postroom commands: /post help", blocks)
+
+
+def role_granted(user_id: str, grant: Grant, created: bool) -> dict:
+    if not created:
+        return notice(f"<@{user_id}> already has {describe(grant)}. Nothing changed.")
+    return notice(f"<@{user_id}> is now {describe(grant)}: {ROLE_HELP[grant.role]}.")
+
+
+def roles_removed(user_id: str, grants: list[Grant]) -> dict:
+    what = ", ".join(describe(g) for g in grants)
+    return notice(f"Removed from <@{user_id}>: {what}.")
+
+
+def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> dict:
+    by_role: dict[str, list[str]] = defaultdict(list)
+    for view in roles:
+        by_role[view.grant.role].append(f"<@{view.user_id}> {_scope(view.grant)}".rstrip())
+    for uid in sorted(configured_admins):
+        by_role["admin"].append(f"<@{uid}> _(POSTROOM_ADMINS)_")
+    blocks = [header("Roles")]
+    for role in ROLES:
+        people = by_role.get(role)
+        text = "\n".join(f"• {p}" for p in people) if people else "_nobody yet_"
+        blocks.append(section(f"*{role}* — {ROLE_HELP[role]}\n{text}"))
+    blocks.append(
+        context(
+            "Slack workspace admins and owners are always Postroom admins. "
+            "Change roles with `/post role add|remove @user ROLE`."
+        )
+    )
+    return message("Postroom roles", blocks)
+
+
+def _scope(grant: Grant) -> str:
+    parts = []
+    if grant.networks:
+        parts.append(", ".join(label(n) for n in sorted(grant.networks)))
+    if grant.brand:
+        parts.append(f"brand {grant.brand}")
+    return f"({' · '.join(parts)})" if parts else ""
+
+
+def brand_saved(brand: Brand, created: bool) -> dict:
+    verb = "Added" if created else "Updated"
+    return notice(f"{verb} brand *{brand.name}*: {summary(brand)}.")
+
+
+def brand_list(brands: list[Brand]) -> dict:
+    blocks = [header("Brands")]
+    blocks += [section(f"*{b.name}*\n{summary(b)}") for b in brands]
+    blocks.append(
+        context(
+            "Add one with `/post brand add NAME [client-approval] [any|all] "
+            "[self-approval] [webhook:URL]`."
+        )
+    )
+    return message("Postroom brands", blocks)
+
+
+def route_line(route: ChannelRoute) -> str:
+    scope = []
+    scope.append(f"brand {route.brand}" if route.brand else "every brand")
+    scope.append(label(route.network) if route.network else "every network")
+    stage = "client approval" if route.stage == "client" else "team approval"
+    return f"<#{route.channel_id}> ← {stage}, {', '.join(scope)}"
+
+
+def approvals_set(routes: list[ChannelRoute], joined: bool, warning: str | None) -> dict:
+    lines = "\n".join(f"• {route_line(r)}" for r in routes)
+    text = f"Approval requests will go to:\n{lines}"
+    if joined:
+        text += f"\nI joined <#{routes[0].channel_id}> so I can post there."
+    blocks = [section(text)]
+    if warning:
+        blocks.append(context(warning))
+    return message(text, blocks)
+
+
+def approvals_list(routes: list[ChannelRoute]) -> dict:
+    if not routes:
+        return notice(
+            "No approvals channel is set yet. Set the default one with `/post approvals #channel`."
+        )
+    lines = "\n".join(f"• {route_line(r)}" for r in routes)
+    return message(
+        "Approvals channels",
+        [
+            header("Approvals channels"),
+            section(lines),
+            divider(),
+            context(
+                "The most specific match wins: brand and "
+                "network, then brand, then network, then "
+                "the default."
+            ),
+        ],
+    )

@@ -1,0 +1,202 @@
+"""The ``/post`` grammar: what each subcommand takes, and parsers into plain values.
+
+Each parser raises :class:`UsageError` with a specific sentence and the subcommand's usage,
+so a mistyped command always gets an answer that shows the right form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import grammar, networks
+from bot.errors import UsageError
+from bot.policy import ROLES
+from bot.workspace import BrandPolicy
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: tuple[str, ...]
+    summary: str
+    admin: bool = False
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    s.name: s
+    for s in (
+        Subcommand("help", ("/post help",), "show this help"),
+        Subcommand(
+            "role",
+            (
+                "/post role add @user ROLE [NETWORK …] [brand:NAME]",
+                "/post role remove @user ROLE [NETWORK …] [brand:NAME]",
+                "/post role list",
+            ),
+            "who may approve, publish, handle support, or act as a client. "
+            f"Roles: {', '.join(ROLES)}",
+            admin=True,
+        ),
+        Subcommand(
+            "brand",
+            (
+                "/post brand add NAME [client-approval] [any|all] [self-approval] [webhook:URL]",
+                "/post brand set NAME [client-approval|no-client-approval] [any|all] "
+                "[self-approval|no-self-approval] [webhook:URL|webhook:off]",
+                "/post brand list",
+            ),
+            "brands (clients) and their approval policy",
+            admin=True,
+        ),
+        Subcommand(
+            "approvals",
+            ("/post approvals #channel [NETWORK …] [brand:NAME] [stage:client]", "/post approvals"),
+            "where approval requests go (no arguments: show the current channels)",
+            admin=True,
+        ),
+    )
+}
+
+
+def usage(name: str) -> str:
+    return "\n".join(f"`{line}`" for line in SUBCOMMANDS[name].usage)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    name: str
+    args: list[str]
+
+
+def split(text: str) -> Invocation:
+    """``role add <@U1> approver`` → ``Invocation("role", ["add", "<@U1>", "approver"])``."""
+    words = grammar.tokens(text)
+    if not words:
+        return Invocation("help", [])
+    return Invocation(words[0].lower(), words[1:])
+
+
+def unknown(name: str) -> UsageError:
+    guess = grammar.suggest(name, list(SUBCOMMANDS))
+    hint = f" Did you mean `/post {guess}`?" if guess else ""
+    return UsageError(
+        f"`/post {name}` isn't a Postroom command.{hint} Type `/post help` to see them all."
+    )
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    user_id: str
+    role: str
+    networks: frozenset[str] | None  # None: none named
+    brand: str | None
+
+
+def parse_role_change(args: list[str]) -> RoleChange:
+    use = usage("role")
+    if len(args) < 2:
+        raise UsageError("Name a person and a role.", use)
+    user_id = grammar.user_id(args[0], use)
+    role = args[1].lower()
+    if role not in ROLES:
+        guess = grammar.suggest(role, list(ROLES))
+        hint = f" Did you mean `{guess}`?" if guess else ""
+        raise UsageError(f"`{args[1]}` isn't a role.{hint} Roles: {', '.join(ROLES)}.", use)
+    nets, brand = _scope(args[2:], use, allowed_options=("brand",))
+    return RoleChange(user_id, role, nets, brand.get("brand"))
+
+
+# --- brands -------------------------------------------------------------------------------
+
+FLAGS = {
+    "client-approval": ("client_approval", True),
+    "no-client-approval": ("client_approval", False),
+    "self-approval": ("self_approval", True),
+    "no-self-approval": ("self_approval", False),
+    "any": ("approval_mode", "any"),
+    "all": ("approval_mode", "all"),
+}
+
+
+def parse_brand(args: list[str]) -> tuple[str, BrandPolicy]:
+    use = usage("brand")
+    if not args:
+        raise UsageError("Name the brand.", use)
+    name = grammar.brand_name(args[0], use)
+    values: dict[str, object] = {}
+    for word in args[1:]:
+        opt = grammar.option(word)
+        if opt and opt[0] == "webhook":
+            values["webhook_url"] = _webhook(opt[1], use)
+            continue
+        flag = FLAGS.get(word.lower())
+        if flag is None:
+            guess = grammar.suggest(word, list(FLAGS) + ["webhook:"])
+            hint = f" Did you mean `{guess}`?" if guess else ""
+            raise UsageError(f"`{word}` isn't a brand setting.{hint}", use)
+        values[flag[0]] = flag[1]
+    return name, BrandPolicy(**values)  # type: ignore[arg-type]
+
+
+def _webhook(url: str, use: str) -> str:
+    url = url.strip("<>").split("|")[0]  # Slack wraps URLs as <https://…>
+    if url.lower() == "off":
+        return ""
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"The webhook must be an http(s) URL, got `{url}`.", use)
+    return url
+
+
+# --- approvals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalsChannel:
+    channel: grammar.ChannelRef
+    networks: frozenset[str]
+    brand: str | None
+    stage: str
+
+
+def parse_approvals(args: list[str]) -> ApprovalsChannel:
+    use = usage("approvals")
+    channel = grammar.channel(args[0], use)
+    nets, options = _scope(args[1:], use, allowed_options=("brand", "stage"))
+    stage = options.get("stage", "team").lower()
+    if stage not in ("team", "client"):
+        raise UsageError(
+            f"`stage:{stage}` isn't a stage; use `stage:client` (or leave it out).", use
+        )
+    return ApprovalsChannel(channel, nets or frozenset(), options.get("brand"), stage)
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _scope(
+    args: list[str], use: str, allowed_options: tuple[str, ...]
+) -> tuple[frozenset[str] | None, dict[str, str]]:
+    """Networks and ``key:value`` options, refusing anything else by name."""
+    nets: set[str] = set()
+    options: dict[str, str] = {}
+    for word in args:
+        opt = grammar.option(word)
+        if opt:
+            key, value = opt
+            if key not in allowed_options:
+                allowed = ", ".join(f"`{k}:…`" for k in allowed_options)
+                raise UsageError(f"`{key}:` isn't an option here (options: {allowed}).", use)
+            options[key] = grammar.brand_name(value, use) if key == "brand" else value
+            continue
+        network = networks.canonical(word)
+        if network is None:
+            guess = grammar.suggest(word, list(networks.NETWORKS) + list(networks.ALIASES))
+            hint = f" Did you mean `{guess}`?" if guess else ""
+            raise UsageError(
+                f"`{word}` isn't a network.{hint} Networks: {', '.join(networks.NETWORKS)}.", use
+            )
+        nets.add(network)
+    return (frozenset(nets) if nets else None), options

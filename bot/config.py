@@ -1,0 +1,134 @@
+"""Settings, read once from the environment and ``.env``.
+
+``load_settings()`` is the only place that reads the environment. A missing or malformed
+value raises :class:`ConfigError` naming the variable; ``python -m bot`` prints that one
+line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///postroom.db"
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "0.0.0.0"
+    port: int = 3000
+    admins: frozenset[str] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env"
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) over ``.env``.
+
+    Real environment variables win over the ``.env`` file, as python-dotenv does by default.
+    """
+    env: dict[str, str] = {}
+    if dotenv_path and os.path.exists(dotenv_path):
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def required(name: str, prefix: str | None, hint: str) -> str:
+        value = get(name)
+        if value is None:
+            raise ConfigError(f"{name} is not set: {hint}")
+        if prefix and not value.startswith(prefix):
+            raise ConfigError(f"{name} must start with '{prefix}' ({hint})")
+        return value
+
+    bot_token = required(
+        "SLACK_BOT_TOKEN", "xoxb-", "the Bot User OAuth Token from your Slack app's OAuth page"
+    )
+    signing_secret = required(
+        "SLACK_SIGNING_SECRET", None, "the Signing Secret from your Slack app's Basic Information"
+    )
+    if not re.fullmatch(r"[A-Za-z0-9]+", signing_secret):
+        raise ConfigError("SLACK_SIGNING_SECRET must be letters and digits only, as Slack shows it")
+
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN must start with 'xapp-' (an app-level token with connections:write)"
+            " or be unset for HTTP mode"
+        )
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    parsed = urlparse(api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_SLACK_API_URL}, got {api_url!r}"
+        )
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError(
+            "DATABASE_URL must be sqlite:///FILE or postgresql://USER@HOST/DB, "
+            f"got {database_url.split('://')[0]!r}"
+        )
+
+    host = get("HOST") or "0.0.0.0"
+    port_text = get("PORT") or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT must be a number from 1 to 65535, got {port_text!r}")
+
+    admins = frozenset(a.strip() for a in (get("POSTROOM_ADMINS") or "").split(",") if a.strip())
+    bad = sorted(a for a in admins if not USER_ID.match(a))
+    if bad:
+        raise ConfigError(
+            "POSTROOM_ADMINS must be comma-separated Slack user ids like U012ABCDEF, "
+            f"got {bad[0]!r}"
+        )
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=database_url,
+        host=host,
+        port=int(port_text),
+        admins=admins,
+        log_level=log_level,
+    )

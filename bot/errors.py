@@ -1,0 +1,85 @@
+"""Typed errors: the domain raises them, one handler turns them into a reply.
+
+Each carries a sentence meant for the person who caused it (``str(error)``); the
+error handler shows that sentence ephemerally and logs the rest for the operator.
+"""
+
+from __future__ import annotations
+
+
+class PostroomError(Exception):
+    """An expected failure with a human sentence for the user who caused it."""
+
+
+class PermissionDenied(PostroomError):
+    """The actor may not do this."""
+
+
+class NotFound(PostroomError):
+    """The thing named does not exist (in this workspace)."""
+
+
+class ValidationFailed(PostroomError):
+    """Input is malformed. ``fields`` maps a modal block id to its message, when known."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+class UsageError(ValidationFailed):
+    """A command was typed wrong; ``usage`` is the correct form to show."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class InvalidTransition(PostroomError):
+    """A state change that is not allowed, or that someone else made first."""
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+# --- Slack Web API failures, each with the sentence a user needs -------------------------
+
+
+class SlackFailure(PostroomError):
+    """A Slack Web API call failed in a way the user can act on."""
+
+    code = "unknown"
+
+    def __init__(self, message: str, *, method: str = "", channel: str | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.channel = channel
+
+
+class ChannelNotFound(SlackFailure):
+    code = "channel_not_found"
+
+
+class NotInChannel(SlackFailure):
+    code = "not_in_channel"
+
+
+class ChannelArchived(SlackFailure):
+    code = "is_archived"
+
+
+class InvalidAuth(SlackFailure):
+    code = "invalid_auth"
+
+
+class RateLimited(SlackFailure):
+    code = "ratelimited"
+
+    def __init__(self, message: str, *, retry_after: float, method: str = "") -> None:
+        super().__init__(message, method=method)
+        self.retry_after = retry_after
+
+
+class SlackApiFailure(SlackFailure):
+    """Any other Slack error code."""

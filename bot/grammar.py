@@ -1,0 +1,92 @@
+"""Reading what people type after ``/post``.
+
+The manifest turns escaping on, so mentions arrive as ``<@U123>`` / ``<@U123|maria>`` and
+channels as ``<#C123|name>`` / ``<#C123|>``. A plain ``@maria`` or ``#general`` means Slack
+did not link it (typed too fast, or pasted): we say how to fix that instead of guessing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from bot.errors import UsageError
+
+TOKEN = re.compile(r"<[^>]*>|\S+")
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>$")
+OPTION = re.compile(r"^([a-z][a-z-]*):(.+)$")
+
+
+def tokens(text: str) -> list[str]:
+    """Split command text on spaces, keeping Slack's ``<…>`` escapes whole."""
+    return TOKEN.findall(text or "")
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: str
+    name: str | None = None
+
+    @property
+    def mention(self) -> str:
+        return f"<#{self.id}>"
+
+
+def user_id(token: str, usage: str) -> str:
+    match = USER_MENTION.match(token)
+    if match:
+        return match.group(1)
+    if token.startswith("@"):
+        raise UsageError(
+            f"`{token}` isn't a Slack mention. Type `@` and pick the person from the list "
+            "so Slack links them.",
+            usage,
+        )
+    raise UsageError(f"Expected a person (`@name`), got `{token}`.", usage)
+
+
+def channel(token: str, usage: str) -> ChannelRef:
+    match = CHANNEL_MENTION.match(token)
+    if match:
+        return ChannelRef(match.group(1), match.group(2) or None)
+    if token.startswith("#"):
+        raise UsageError(
+            f"`{token}` isn't a channel link. Type `#` and pick the channel from the list "
+            "so Slack links it (for a private channel, invite me first: `/invite @Postroom`).",
+            usage,
+        )
+    raise UsageError(f"Expected a channel (`#channel`), got `{token}`.", usage)
+
+
+def is_channel(token: str) -> bool:
+    return token.startswith("#") or CHANNEL_MENTION.match(token) is not None
+
+
+def option(token: str) -> tuple[str, str] | None:
+    """``brand:acme`` → ``("brand", "acme")``; anything else → None."""
+    if token.startswith("<"):
+        return None
+    match = OPTION.match(token)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def suggest(word: str, choices: list[str]) -> str | None:
+    """The closest known word, for "did you mean …"."""
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+BRAND_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def brand_name(value: str, usage: str) -> str:
+    name = value.strip().lower()
+    if not BRAND_NAME.match(name):
+        raise UsageError(
+            f"`{value}` isn't a usable brand name: use up to 40 letters, digits, `-` or `_`, "
+            "starting with a letter or digit (e.g. `acme`).",
+            usage,
+        )
+    return name

@@ -1,0 +1,37 @@
+"""What every listener needs, built once per app (no globals, so tests build many apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.people import Directory
+from bot.slack import SlackGateway
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    slack: SlackGateway
+    people: Directory
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        client: WebClient,
+        clock: Clock | None = None,
+        db: Database | None = None,
+    ) -> Services:
+        clock = clock or SystemClock()
+        db = db or Database(settings.database_url)
+        db.create_schema()
+        slack = SlackGateway(client)
+        people = Directory(db, slack, clock, settings.admins)
+        return cls(settings, db, clock, slack, people)

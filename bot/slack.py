@@ -1,0 +1,150 @@
+"""The one wrapper around slack_sdk's WebClient.
+
+Every Web API call the app makes goes through :class:`SlackGateway`, which turns Slack's
+error codes into typed exceptions carrying a sentence for the user, and logs the code
+for the operator. Rate limits are retried by slack_sdk's handler (honouring
+``Retry-After``) on the listener thread, after ``ack()``, never on the 3-second path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.errors import (
+    ChannelArchived,
+    ChannelNotFound,
+    InvalidAuth,
+    NotInChannel,
+    RateLimited,
+    SlackApiFailure,
+    SlackFailure,
+)
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 2
+
+
+def channel_ref(channel: str | None) -> str:
+    return f"<#{channel}>" if channel else "that channel"
+
+
+def translate(error: SlackApiError, method: str, channel: str | None = None) -> SlackFailure:
+    """The typed exception (with its human sentence) for a Slack API error."""
+    code = error.response.get("error", "unknown_error") if error.response else "unknown_error"
+    where = channel_ref(channel)
+    if code == "channel_not_found":
+        return ChannelNotFound(
+            f"I can't see {where}. If it is private, invite me first with `/invite @Postroom`.",
+            method=method,
+            channel=channel,
+        )
+    if code == "not_in_channel":
+        return NotInChannel(
+            f"I'm not a member of {where}. Invite me with `/invite @Postroom` and try again.",
+            method=method,
+            channel=channel,
+        )
+    if code == "is_archived":
+        return ChannelArchived(
+            f"{where} is archived, so I can't post there. Pick another channel or unarchive it.",
+            method=method,
+            channel=channel,
+        )
+    if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+        return InvalidAuth(
+            "Postroom can't talk to Slack: its bot token is not valid. "
+            "Ask the admin who installed it to check SLACK_BOT_TOKEN.",
+            method=method,
+        )
+    if code == "ratelimited":
+        retry_after = float(error.response.headers.get("Retry-After", 30)) if error.response else 30
+        return RateLimited(
+            f"Slack is rate-limiting Postroom right now. Try again in {int(retry_after)} seconds.",
+            retry_after=retry_after,
+            method=method,
+        )
+    return SlackApiFailure(
+        f"Slack refused that ({method}: `{code}`). Try again; if it keeps happening, "
+        "tell your Postroom admin.",
+        method=method,
+        channel=channel,
+    )
+
+
+class SlackGateway:
+    """Typed, logged access to the Slack Web API."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
+            client.retry_handlers.append(
+                RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
+            )
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Call ``method`` through slack_sdk's own method (which knows each method's encoding);
+        on a Slack error raise its typed exception, logged once here."""
+        sdk_method = getattr(self.client, method.replace(".", "_"))
+        channel = params.get("channel")
+        try:
+            response = sdk_method(**_drop_none(params))
+        except SlackApiError as error:
+            failure = translate(error, method, channel)
+            log.warning(
+                "slack %s failed: %s (channel=%s)",
+                method,
+                error.response.get("error") if error.response else error,
+                channel,
+            )
+            raise failure from error
+        return response.data  # type: ignore[return-value]
+
+    # The calls the app makes, named for what they do.
+
+    def auth_test(self) -> dict[str, Any]:
+        try:
+            response = self.client.auth_test()
+        except SlackApiError as error:
+            raise translate(error, "auth.test") from error
+        data = dict(response.data)  # type: ignore[arg-type]
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        scopes = headers.get("x-oauth-scopes", "")
+        data["scopes"] = sorted(s.strip() for s in scopes.split(",") if s.strip())
+        return data
+
+    def post_message(self, channel: str, text: str, blocks: list | None = None, **kw: Any):
+        return self.call("chat.postMessage", channel=channel, text=text, blocks=blocks, **kw)
+
+    def update_message(self, channel: str, ts: str, text: str, blocks: list | None = None):
+        return self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def post_ephemeral(self, channel: str, user: str, text: str, blocks: list | None = None):
+        return self.call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks)
+
+    def user_info(self, user: str) -> dict[str, Any]:
+        return self.call("users.info", user=user)["user"]
+
+    def channel_info(self, channel: str) -> dict[str, Any]:
+        return self.call("conversations.info", channel=channel)["channel"]
+
+    def join(self, channel: str) -> dict[str, Any]:
+        return self.call("conversations.join", channel=channel)["channel"]
+
+    def open_view(self, trigger_id: str, view: dict) -> dict[str, Any]:
+        return self.call("views.open", trigger_id=trigger_id, view=view)["view"]
+
+    def update_view(self, view_id: str, view: dict, hash: str | None = None) -> dict[str, Any]:
+        return self.call("views.update", view_id=view_id, view=view, hash=hash)["view"]
+
+    def publish_home(self, user: str, view: dict) -> dict[str, Any]:
+        return self.call("views.publish", user_id=user, view=view)["view"]
+
+
+def _drop_none(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}

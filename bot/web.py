@@ -1,0 +1,101 @@
+"""HTTP mode: one WSGI app served by waitress (a production-grade threaded server).
+
+Routes: ``POST /slack/events`` (commands, interactivity and events, verified by Bolt's
+signature check) and ``GET /healthz`` (200 with a small JSON body when the database answers,
+503 otherwise). Anything else is 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+THREADS = 8
+
+
+def wsgi_app(
+    bolt_app: App, db: Database, extra_routes: dict[str, WSGIApp] | None = None
+) -> WSGIApp:
+    slack = SlackRequestHandler(bolt_app)
+    routes = dict(extra_routes or {})
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/slack/events":
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+            return slack(environ, start_response)
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            if db.ping():
+                return _json(start_response, "200 OK", {"status": "ok", "database": "ok"})
+            return _json(
+                start_response,
+                "503 Service Unavailable",
+                {"status": "unavailable", "database": "unreachable"},
+            )
+        for prefix, route in routes.items():
+            if path.startswith(prefix):
+                return route(environ, start_response)
+        return _json(start_response, "404 Not Found", {"error": "not found"})
+
+    return application
+
+
+def _json(start_response: Callable, status: str, body: dict) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+class HttpServer:
+    """waitress, startable in the foreground (``run``) or a background thread (``start``)."""
+
+    def __init__(self, app: WSGIApp, host: str, port: int, threads: int = THREADS) -> None:
+        self._server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
+            ident="postroom",
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.effective_port  # type: ignore[union-attr]
+
+    @property
+    def url(self) -> str:
+        host = self._server.effective_host  # type: ignore[union-attr]
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"http://{host}:{self.port}"
+
+    def run(self) -> None:
+        """Serve until ``stop()`` (or SIGTERM / Ctrl-C in the main thread)."""
+        self._server.run()
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(target=self.run, name="postroom-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        self._server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        if self._thread is not None:
+            self._thread.join(timeout=5)

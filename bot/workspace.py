@@ -1,0 +1,399 @@
+"""Workspace configuration: roles, brands and approvals channels.
+
+Plain values in, plain values out; typed errors for everything a user can get wrong.
+Every change is written with its audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import policy
+from bot.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.networks import NETWORKS
+from bot.policy import Actor, Grant
+from storage import repo
+from storage.db import Database
+from storage.models import AuditEntry, Brand, ChannelSetting, RoleGrant
+
+ANY = "*"
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def ensure_team(db: Database, team_id: str, now: datetime) -> None:
+    with db.write() as session:
+        repo.ensure_team(session, team_id, now)
+
+
+def grants_of(db: Database, team_id: str, user_id: str) -> tuple[Grant, ...]:
+    with db.read() as session:
+        rows = repo.list_grants(session, team_id, user_id)
+        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
+    return tuple(_grant(row, brands) for row in rows)
+
+
+def admin_ids(db: Database, team_id: str, configured: Iterable[str]) -> set[str]:
+    """Everyone Postroom itself knows as admin (Slack's own admins are not listed)."""
+    with db.read() as session:
+        granted = {g.user_id for g in repo.list_grants(session, team_id) if g.role == "admin"}
+    return granted | set(configured)
+
+
+def require_admin(actor: Actor, action: str, admins: Iterable[str]) -> None:
+    if not policy.may_configure(actor):
+        raise PermissionDenied(policy.admin_refusal(action, admins))
+
+
+def _grant(row: RoleGrant, brands: dict[int | None, str]) -> Grant:
+    networks = frozenset(n for n in row.networks.split(",") if n)
+    return Grant(row.role, networks, brands.get(row.brand_id) if row.brand_id else None)
+
+
+def _brand(session, team_id: str, name: str) -> Brand:
+    brand = repo.get_brand(session, team_id, name)
+    if brand is None:
+        known = ", ".join(f"`{b.name}`" for b in repo.list_brands(session, team_id))
+        raise NotFound(
+            f"There is no brand `{name}`. Brands: {known}. Add one with `/post brand add NAME`."
+        )
+    return brand
+
+
+def _audit(
+    session,
+    team_id: str,
+    actor: str,
+    entity: str,
+    entity_id: str,
+    action: str,
+    now: datetime,
+    to_state: str | None = None,
+    from_state: str | None = None,
+    comment: str = "",
+) -> None:
+    repo.audit(
+        session,
+        AuditEntry(
+            team_id=team_id,
+            entity=entity,
+            entity_id=entity_id,
+            actor=actor,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            at=now,
+        ),
+    )
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleView:
+    user_id: str
+    grant: Grant
+
+
+def describe(grant: Grant) -> str:
+    """``approver (instagram, x · brand acme)``"""
+    scope = []
+    if grant.networks:
+        scope.append(", ".join(sorted(grant.networks, key=NETWORKS.index)))
+    if grant.brand:
+        scope.append(f"brand {grant.brand}")
+    return f"{grant.role} ({' · '.join(scope)})" if scope else grant.role
+
+
+def add_role(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    user_id: str,
+    role: str,
+    networks: frozenset[str],
+    brand: str | None,
+) -> tuple[Grant, bool]:
+    """Grant a role; returns the grant and whether it is new (False: they had it already)."""
+    require_admin(actor, "grant roles", admins)
+    if role == "admin" and (networks or brand):
+        raise ValidationFailed(
+            "The admin role applies to the whole workspace; drop the networks and brand."
+        )
+    with db.write() as session:
+        brand_row = _brand(session, team_id, brand) if brand else None
+        scope = f"{brand_row.id if brand_row else ANY}|{','.join(sorted(networks)) or ANY}"
+        created = repo.add_grant(
+            session,
+            RoleGrant(
+                team_id=team_id,
+                user_id=user_id,
+                role=role,
+                brand_id=brand_row.id if brand_row else None,
+                networks=",".join(sorted(networks)),
+                scope=scope,
+                granted_by=actor.user_id,
+                created_at=now,
+            ),
+        )
+        grant = Grant(role, networks, brand_row.name if brand_row else None)
+        if created:
+            _audit(
+                session,
+                team_id,
+                actor.user_id,
+                "role",
+                user_id,
+                "grant",
+                now,
+                to_state=describe(grant),
+            )
+    return grant, created
+
+
+def remove_role(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    user_id: str,
+    role: str,
+    networks: frozenset[str] | None,
+    brand: str | None,
+) -> list[Grant]:
+    """Remove the matching grants (with no scope given: every grant of that role)."""
+    require_admin(actor, "remove roles", admins)
+    with db.write() as session:
+        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
+        rows = [g for g in repo.list_grants(session, team_id, user_id) if g.role == role]
+        scoped = networks is not None or brand is not None
+        if scoped:
+            brand_row = _brand(session, team_id, brand) if brand else None
+            wanted = (
+                f"{brand_row.id if brand_row else ANY}|{','.join(sorted(networks or ())) or ANY}"
+            )
+            matching = [g for g in rows if g.scope == wanted]
+        else:
+            matching = rows
+        if not matching:
+            held = ", ".join(describe(_grant(g, brands)) for g in rows)
+            if held:
+                raise NotFound(f"<@{user_id}> has no such {role} grant; they have: {held}.")
+            raise NotFound(f"<@{user_id}> doesn't have the {role} role.")
+        repo.delete_grants(session, [g.id for g in matching if g.id is not None])
+        removed = [_grant(g, brands) for g in matching]
+        for grant in removed:
+            _audit(
+                session,
+                team_id,
+                actor.user_id,
+                "role",
+                user_id,
+                "revoke",
+                now,
+                from_state=describe(grant),
+            )
+    return removed
+
+
+def list_roles(db: Database, team_id: str) -> list[RoleView]:
+    with db.read() as session:
+        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
+        rows = repo.list_grants(session, team_id)
+    return [RoleView(r.user_id, _grant(r, brands)) for r in rows]
+
+
+# --- brands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrandPolicy:
+    """Changes to a brand's approval policy; None leaves a field as it is."""
+
+    client_approval: bool | None = None
+    approval_mode: str | None = None
+    self_approval: bool | None = None
+    webhook_url: str | None = None  # "" removes the webhook
+
+
+def add_brand(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    name: str,
+    changes: BrandPolicy,
+) -> Brand:
+    require_admin(actor, "add brands", admins)
+    with db.write() as session:
+        brand = Brand(team_id=team_id, name=name, created_by=actor.user_id, created_at=now)
+        _apply(brand, changes)
+        if not repo.add_brand(session, brand):
+            raise ValidationFailed(
+                f"Brand `{name}` already exists. Change it with `/post brand set {name} …`."
+            )
+        _audit(session, team_id, actor.user_id, "brand", name, "add", now, to_state=summary(brand))
+        return repo.get_brand(session, team_id, name)  # type: ignore[return-value]
+
+
+def set_brand(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    name: str,
+    changes: BrandPolicy,
+) -> Brand:
+    require_admin(actor, "change brands", admins)
+    with db.write() as session:
+        brand = _brand(session, team_id, name)
+        before = summary(brand)
+        _apply(brand, changes)
+        session.add(brand)
+        _audit(
+            session,
+            team_id,
+            actor.user_id,
+            "brand",
+            name,
+            "set",
+            now,
+            from_state=before,
+            to_state=summary(brand),
+        )
+        return brand
+
+
+def list_brands(db: Database, team_id: str) -> list[Brand]:
+    with db.read() as session:
+        return repo.list_brands(session, team_id)
+
+
+def _apply(brand: Brand, changes: BrandPolicy) -> None:
+    if changes.client_approval is not None:
+        brand.client_approval = changes.client_approval
+    if changes.approval_mode is not None:
+        brand.approval_mode = changes.approval_mode
+    if changes.self_approval is not None:
+        brand.self_approval = changes.self_approval
+    if changes.webhook_url is not None:
+        brand.webhook_url = changes.webhook_url or None
+
+
+def summary(brand: Brand) -> str:
+    stages = "team → client" if brand.client_approval else "team"
+    parts = [
+        f"stages: {stages}",
+        f"{brand.approval_mode} approver" + ("s" if brand.approval_mode == "all" else ""),
+        "self-approval on" if brand.self_approval else "four-eyes",
+    ]
+    if brand.webhook_url:
+        parts.append("publish webhook set")
+    return " · ".join(parts)
+
+
+# --- approvals channels ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelRoute:
+    channel_id: str
+    brand: str | None
+    network: str | None
+    stage: str
+
+
+def set_approvals_channel(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    channel_id: str,
+    networks: frozenset[str],
+    brand: str | None,
+    stage: str,
+) -> list[ChannelRoute]:
+    require_admin(actor, "set approvals channels", admins)
+    routes = []
+    with db.write() as session:
+        brand_row = _brand(session, team_id, brand) if brand else None
+        if stage == "client" and brand_row is None:
+            raise ValidationFailed(
+                "A client approvals channel belongs to one brand: add `brand:NAME`."
+            )
+        for network in sorted(networks) or [None]:
+            scope = f"{brand_row.id if brand_row else ANY}|{network or ANY}|{stage}"
+            repo.set_channel(
+                session,
+                ChannelSetting(
+                    team_id=team_id,
+                    purpose="approvals",
+                    brand_id=brand_row.id if brand_row else None,
+                    network=network or "",
+                    stage=stage,
+                    scope=scope,
+                    channel_id=channel_id,
+                    set_by=actor.user_id,
+                    updated_at=now,
+                ),
+            )
+            route = ChannelRoute(channel_id, brand_row.name if brand_row else None, network, stage)
+            routes.append(route)
+            _audit(
+                session,
+                team_id,
+                actor.user_id,
+                "channel",
+                scope,
+                "set",
+                now,
+                to_state=channel_id,
+                comment="approvals",
+            )
+    return routes
+
+
+def approvals_channels(db: Database, team_id: str) -> list[ChannelRoute]:
+    with db.read() as session:
+        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
+        rows = repo.list_channels(session, team_id, "approvals")
+    return [
+        ChannelRoute(
+            r.channel_id, brands.get(r.brand_id) if r.brand_id else None, r.network or None, r.stage
+        )
+        for r in rows
+    ]
+
+
+def approvals_channel_for(
+    routes: list[ChannelRoute], brand: str | None, network_set: Iterable[str], stage: str
+) -> str | None:
+    """The channel an approval request goes to: the most specific matching route wins
+    (brand + network, then brand, then network, then the default)."""
+    nets = set(network_set)
+
+    def rank(route: ChannelRoute) -> int | None:
+        if route.stage != stage:
+            return None
+        if route.brand is not None and route.brand != brand:
+            return None
+        if route.network is not None and route.network not in nets:
+            return None
+        return (2 if route.brand else 0) + (1 if route.network else 0)
+
+    ranked = [(r, rank(r)) for r in routes]
+    matches = [(score, route) for route, score in ranked if score is not None]
+    if not matches:
+        return None
+    return max(matches, key=lambda pair: pair[0])[1].channel_id

@@ -1,0 +1,70 @@
+"""The one error handler: typed errors become a short ephemeral reply, anything else a
+reference the operator can find in the log. Never a stack trace in Slack, never silence."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from slack_bolt import App
+
+from bot.errors import PostroomError, UsageError
+from bot.services import Services
+
+log = logging.getLogger("postroom.errors")
+
+
+def register(app: App, services: Services) -> None:
+    @app.error
+    def reply_with_error(error: Exception, body: dict, respond, context) -> None:
+        if isinstance(error, PostroomError):
+            text = str(error)
+            if isinstance(error, UsageError) and error.usage:
+                text += f"\nUsage:\n{error.usage}"
+            log.info("refused %s for %s: %s", _what(body), context.user_id, error)
+        else:
+            ref = secrets.token_hex(3).upper()
+            text = (
+                f"Something went wrong (ref {ref}). Nothing was changed that you can't see; "
+                "an admin can find the details in Postroom's log under that ref."
+            )
+            log.error("unexpected error ref=%s in %s", ref, _what(body), exc_info=error)
+        tell(services, body, context, respond, text)
+
+
+def tell(services: Services, body: dict, context, respond, text: str) -> None:
+    """Show ``text`` to the person who caused it, by the best route the payload allows."""
+    payload = {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
+    try:
+        if respond is not None and _response_url(body):
+            respond(response_type="ephemeral", replace_original=False, **payload)
+            return
+        user = context.user_id
+        channel = context.channel_id
+        if user and channel:
+            services.slack.post_ephemeral(channel, user, **payload)
+        elif user:
+            services.slack.post_message(user, **payload)
+        else:
+            log.warning("no one to tell about: %s", text)
+    except Exception as failure:  # the reply itself failed (Slack error or worse): log it
+        log.error("could not tell the user (%s): %s", failure, text)
+
+
+def _response_url(body: dict) -> str | None:
+    if body.get("response_url"):
+        return body["response_url"]
+    urls = body.get("response_urls") or []
+    return urls[0].get("response_url") if urls else None
+
+
+def _what(body: dict) -> str:
+    kind = body.get("type") or ("slash_command" if body.get("command") else "request")
+    if body.get("command"):
+        return f"{body['command']} {body.get('text', '')!r}"
+    if kind == "event_callback":
+        return f"event {body.get('event', {}).get('type')}"
+    return kind

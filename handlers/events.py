@@ -1,0 +1,34 @@
+"""Events API listeners: the App Home tab and emoji reactions."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot import workspace
+from bot.blocks.home import home_view
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def publish_home(event: dict, context) -> None:
+        if event.get("tab") != "home":
+            return
+        team_id, user_id = context.team_id, event["user"]
+        actor = services.people.actor(team_id, user_id)
+        view = home_view(
+            actor,
+            workspace.list_brands(services.db, team_id),
+            workspace.approvals_channels(services.db, team_id),
+        )
+        services.slack.publish_home(user_id, view)
+
+    @app.event("reaction_added")
+    def reaction_not_routed(event: dict) -> None:
+        # Catch-all: without it Bolt answers 404 to reactions nobody routes, and Slack
+        # retries them. Routed emoji get their own matcher listener.
+        log.debug("reaction :%s: is not routed; ignored", event.get("reaction"))

@@ -1,0 +1,40 @@
+"""Global middleware: cheap checks that run before every listener."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltResponse
+
+from bot import workspace
+from bot.services import Services
+from storage import repo
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    seen_teams: set[str] = set()
+
+    @app.middleware
+    def know_the_workspace(context, next) -> None:
+        """Create the workspace (and its default brand) the first time it talks to us."""
+        team_id = context.team_id
+        if team_id and team_id not in seen_teams:
+            workspace.ensure_team(services.db, team_id, services.clock.now())
+            seen_teams.add(team_id)
+        next()
+
+    @app.middleware
+    def drop_duplicate_events(body: dict, context, next):
+        """Slack delivers events at least once; process each ``event_id`` once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            with services.db.write() as session:
+                first = repo.claim_event(
+                    session, context.team_id or "", event_id, services.clock.now()
+                )
+            if not first:
+                log.info("event %s already processed; dropped", event_id)
+                return BoltResponse(status=200, body="")
+        return next()

@@ -1,0 +1,127 @@
+"""The tables. Every row carries its workspace's ``team_id``.
+
+Scopes that may be "any" (a role for every brand, an approvals channel for every network)
+are stored as a ``scope`` key string with ``*`` for "any", so that uniqueness holds in both
+SQLite and PostgreSQL (where NULLs never collide in a unique index).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Team(SQLModel, table=True):
+    team_id: str = Field(primary_key=True, max_length=32)
+    name: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class KnownUser(SQLModel, table=True):
+    """A Slack user the app has seen, with what ``users.info`` said (refreshed hourly)."""
+
+    __tablename__ = "known_user"
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    name: str = ""
+    real_name: str = ""
+    tz: str = "UTC"
+    is_workspace_admin: bool = False
+    is_bot: bool = False
+    fetched_at: datetime = Field(sa_column=utc_column())
+
+
+class Brand(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_brand_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=40)  # lower-case key, as typed in commands
+    client_approval: bool = False
+    approval_mode: str = "any"  # "any" or "all" approvers of a stage
+    self_approval: bool = False
+    webhook_url: str | None = None
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class RoleGrant(SQLModel, table=True):
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "role", "scope", name="uq_role_grant"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    user_id: str = Field(max_length=32)
+    role: str = Field(max_length=16)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", ondelete="CASCADE")
+    networks: str = ""  # comma-separated canonical network names; "" = every network
+    scope: str = Field(max_length=400)  # "<brand id or *>|<networks or *>"
+    granted_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class ChannelSetting(SQLModel, table=True):
+    """Where things go: the approvals channel for a brand / network / stage."""
+
+    __tablename__ = "channel_setting"
+    __table_args__ = (UniqueConstraint("team_id", "purpose", "scope", name="uq_channel_setting"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    purpose: str = Field(max_length=32)  # "approvals"
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", ondelete="CASCADE")
+    network: str = ""  # "" = any network
+    stage: str = "team"  # "team" or "client"
+    scope: str = Field(max_length=200)  # "<brand id or *>|<network or *>|<stage>"
+    channel_id: str = Field(max_length=32)
+    set_by: str = ""
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Events API deliveries already handled (Slack delivers at least once)."""
+
+    __tablename__ = "processed_event"
+    team_id: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(sa_column=utc_column())
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every state change: who, when, what, from, to, and why."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    entity: str = Field(max_length=16)  # "post", "ticket", "role", "brand", "channel"
+    entity_id: str = Field(max_length=64)
+    actor: str = Field(max_length=32)
+    action: str = Field(max_length=32)
+    from_state: str | None = None
+    to_state: str | None = None
+    comment: str = ""
+    at: datetime = Field(sa_column=utc_column())

@@ -1,0 +1,181 @@
+"""Queries. Plain functions over a session; no Slack, no rules beyond uniqueness.
+
+Writes that must happen at most once are single ``INSERT … ON CONFLICT DO NOTHING``
+statements whose row count says who won; callers never read-check-write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, select
+
+from storage.models import (
+    AuditEntry,
+    Brand,
+    ChannelSetting,
+    KnownUser,
+    ProcessedEvent,
+    RoleGrant,
+    Team,
+)
+
+DEFAULT_BRAND = "default"
+
+
+def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
+    """Insert a row unless it collides with a unique key; True when this call inserted it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: psycopg reports -1 for a single-row INSERT … ON CONFLICT.
+    key = list(model.__table__.primary_key.columns)[0]  # type: ignore[attr-defined]
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    return session.exec(statement).first() is not None  # type: ignore[call-overload]
+
+
+def upsert(
+    session: Session,
+    model: type[SQLModel],
+    values: dict[str, Any],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert a row, or update ``update`` columns of the row that has the same ``keys``."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
+    )
+    session.exec(statement)  # type: ignore[call-overload]
+
+
+# --- workspaces and people ---------------------------------------------------------------
+
+
+def ensure_team(session: Session, team_id: str, now: datetime) -> bool:
+    """Create the workspace and its default brand the first time it is seen."""
+    created = insert_ignore(session, Team, {"team_id": team_id, "name": "", "created_at": now})
+    if created:
+        insert_ignore(
+            session,
+            Brand,
+            {"team_id": team_id, "name": DEFAULT_BRAND, "created_by": "", "created_at": now},
+        )
+    return created
+
+
+def get_known_user(session: Session, team_id: str, user_id: str) -> KnownUser | None:
+    return session.get(KnownUser, (team_id, user_id))
+
+
+def save_known_user(session: Session, user: KnownUser) -> None:
+    upsert(
+        session,
+        KnownUser,
+        user.model_dump(),
+        keys=("team_id", "user_id"),
+        update=("name", "real_name", "tz", "is_workspace_admin", "is_bot", "fetched_at"),
+    )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def claim_event(session: Session, team_id: str, event_id: str, now: datetime) -> bool:
+    """Record an Events API ``event_id``; False if it was already recorded."""
+    return insert_ignore(
+        session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
+    )
+
+
+def forget_events_before(session: Session, cutoff: datetime) -> int:
+    result = session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))  # type: ignore[call-overload]
+    return result.rowcount
+
+
+# --- brands ------------------------------------------------------------------------------
+
+
+def get_brand(session: Session, team_id: str, name: str) -> Brand | None:
+    return session.exec(
+        select(Brand).where(Brand.team_id == team_id, Brand.name == name.lower())
+    ).first()
+
+
+def get_brand_by_id(session: Session, brand_id: int) -> Brand | None:
+    return session.get(Brand, brand_id)
+
+
+def list_brands(session: Session, team_id: str) -> list[Brand]:
+    return list(session.exec(select(Brand).where(Brand.team_id == team_id).order_by(Brand.name)))
+
+
+def add_brand(session: Session, brand: Brand) -> bool:
+    return insert_ignore(session, Brand, brand.model_dump(exclude={"id"}))
+
+
+# --- role grants -------------------------------------------------------------------------
+
+
+def add_grant(session: Session, grant: RoleGrant) -> bool:
+    return insert_ignore(session, RoleGrant, grant.model_dump(exclude={"id"}))
+
+
+def list_grants(session: Session, team_id: str, user_id: str | None = None) -> list[RoleGrant]:
+    query = select(RoleGrant).where(RoleGrant.team_id == team_id)
+    if user_id is not None:
+        query = query.where(RoleGrant.user_id == user_id)
+    return list(session.exec(query.order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id)))
+
+
+def delete_grants(session: Session, grant_ids: Sequence[int]) -> int:
+    if not grant_ids:
+        return 0
+    result = session.exec(delete(RoleGrant).where(RoleGrant.id.in_(grant_ids)))  # type: ignore[call-overload,union-attr]
+    return result.rowcount
+
+
+# --- channel settings --------------------------------------------------------------------
+
+
+def set_channel(session: Session, setting: ChannelSetting) -> None:
+    upsert(
+        session,
+        ChannelSetting,
+        setting.model_dump(exclude={"id"}),
+        keys=("team_id", "purpose", "scope"),
+        update=("channel_id", "set_by", "updated_at"),
+    )
+
+
+def list_channels(session: Session, team_id: str, purpose: str) -> list[ChannelSetting]:
+    return list(
+        session.exec(
+            select(ChannelSetting)
+            .where(ChannelSetting.team_id == team_id, ChannelSetting.purpose == purpose)
+            .order_by(ChannelSetting.scope)
+        )
+    )
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+def audit(session: Session, entry: AuditEntry) -> None:
+    session.add(entry)
+
+
+def audit_trail(
+    session: Session, team_id: str, entity: str | None = None, entity_id: str | None = None
+) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.team_id == team_id)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    return list(session.exec(query.order_by(AuditEntry.id)))

@@ -1,0 +1,45 @@
+"""Shared fixtures: real databases (SQLite files, the local PostgreSQL) and a movable clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import SQLModel
+
+from bot.clock import ManualClock
+from storage.db import Database
+
+POSTGRES_URL = os.environ.get("POSTROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'postroom.db'}")
+    db.create_schema()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def postgres_db() -> Database:
+    db = Database(POSTGRES_URL)
+    if not db.ping():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} (.ci/run starts it)")
+    SQLModel.metadata.drop_all(db.engine)
+    db.create_schema()
+    yield db
+    SQLModel.metadata.drop_all(db.engine)
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request) -> Database:
+    """Each storage test runs on both databases."""
+    return request.getfixturevalue(f"{request.param}_db")

@@ -1,0 +1,121 @@
+"""Parsing what people type after /post: escaped mentions, options, and specific refusals."""
+
+import pytest
+
+from bot import commands, grammar
+from bot.errors import UsageError
+from bot.policy import Actor, Grant
+
+
+def test_tokens_keep_slack_escapes_whole():
+    assert grammar.tokens("role add <@U1|maria lopez> approver") == [
+        "role",
+        "add",
+        "<@U1|maria lopez>",
+        "approver",
+    ]
+
+
+@pytest.mark.parametrize("token", ["<@U123ABC>", "<@U123ABC|maria>", "<@W123ABC|maria>"])
+def test_user_mentions(token):
+    assert grammar.user_id(token, "") == token[2:].split("|")[0].rstrip(">")
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("<#C123|social>", grammar.ChannelRef("C123", "social")),
+        ("<#C123|>", grammar.ChannelRef("C123", None)),
+        ("<#G999>", grammar.ChannelRef("G999", None)),
+    ],
+)
+def test_channel_mentions(token, expected):
+    assert grammar.channel(token, "") == expected
+
+
+def test_plain_at_name_gets_a_hint():
+    with pytest.raises(UsageError, match="isn't a Slack mention. Type `@` and pick"):
+        grammar.user_id("@maria", "")
+
+
+def test_plain_hash_channel_gets_a_hint():
+    with pytest.raises(UsageError, match="isn't a channel link"):
+        grammar.channel("#social", "")
+
+
+def test_split_defaults_to_help():
+    assert commands.split("   ") == commands.Invocation("help", [])
+    assert commands.split("ROLE list") == commands.Invocation("role", ["list"])
+
+
+def test_unknown_subcommand_suggests_the_closest():
+    assert "Did you mean `/post role`?" in str(commands.unknown("rol"))
+    assert "Did you mean" not in str(commands.unknown("zzzzzz"))
+
+
+def test_role_change_with_aliases_and_brand():
+    change = commands.parse_role_change(["<@U1|m>", "Approver", "ig", "twitter", "brand:Acme"])
+    assert change == commands.RoleChange("U1", "approver", frozenset({"instagram", "x"}), "acme")
+
+
+def test_role_change_without_scope():
+    assert commands.parse_role_change(["<@U1>", "support"]).networks is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Name a person and a role"),
+        (["<@U1>", "aprover"], "Did you mean `approver`?"),
+        (["<@U1>", "approver", "instagam"], "Did you mean `instagram`?"),
+        (["<@U1>", "approver", "stage:client"], "`stage:` isn't an option here"),
+        (["<@U1>", "approver", "brand:Not A Name!"], "isn't a usable brand name"),
+    ],
+)
+def test_role_change_refusals_are_specific(args, message):
+    with pytest.raises(UsageError) as refused:
+        commands.parse_role_change(args)
+    assert message in str(refused.value)
+    assert "/post role add @user ROLE" in refused.value.usage
+
+
+def test_brand_flags():
+    name, policy = commands.parse_brand(
+        ["Acme", "client-approval", "all", "self-approval", "webhook:<https://h.example/x>"]
+    )
+    assert name == "acme"
+    assert (
+        policy.client_approval,
+        policy.approval_mode,
+        policy.self_approval,
+        policy.webhook_url,
+    ) == (True, "all", True, "https://h.example/x")
+    assert commands.parse_brand(["acme", "webhook:off"])[1].webhook_url == ""
+
+
+def test_brand_refusals():
+    with pytest.raises(UsageError, match="Did you mean `client-approval`"):
+        commands.parse_brand(["acme", "client-aproval"])
+    with pytest.raises(UsageError, match="must be an http"):
+        commands.parse_brand(["acme", "webhook:ftp://x"])
+
+
+def test_approvals_parse():
+    parsed = commands.parse_approvals(["<#C9|clients>", "li", "brand:acme", "stage:client"])
+    assert parsed.channel.id == "C9"
+    assert parsed.networks == {"linkedin"} and parsed.brand == "acme" and parsed.stage == "client"
+    with pytest.raises(UsageError, match="stage:client"):
+        commands.parse_approvals(["<#C9|x>", "stage:boss"])
+
+
+def test_actor_roles_and_admin_sources():
+    grant = Grant("approver", frozenset({"instagram"}), "acme")
+    actor = Actor("U1", grants=(grant,))
+    assert actor.has_role("approver", "instagram", "acme")
+    assert not actor.has_role("approver", "x", "acme")
+    assert not actor.has_role("approver", "instagram", "other")
+    assert not actor.is_admin
+    assert Actor("U1", workspace_admin=True).is_admin
+    assert Actor("U1", configured_admin=True).is_admin
+    assert Actor("U1", grants=(Grant("admin"),)).is_admin
+    assert Grant("approver").covers("approver", "x", "any-brand")

@@ -1,0 +1,93 @@
+"""Settings: read once, and a bad value stops start-up with one line naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_SLACK_API_URL, load_settings
+from bot.errors import ConfigError
+
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "abc123"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults():
+    s = load_settings(GOOD, dotenv_path=None)
+    assert s.slack_api_url == DEFAULT_SLACK_API_URL
+    assert s.database_url == "sqlite:///postroom.db"
+    assert (s.host, s.port, s.log_level) == ("0.0.0.0", 3000, "INFO")
+    assert s.admins == frozenset() and not s.socket_mode
+
+
+def test_every_setting_read():
+    s = load_settings(
+        {
+            **GOOD,
+            "SLACK_APP_TOKEN": "xapp-1-xyz",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+            "HOST": "127.0.0.1",
+            "PORT": "8080",
+            "POSTROOM_ADMINS": "U01ABC, U02DEF",
+            "LOG_LEVEL": "debug",
+        },
+        dotenv_path=None,
+    )
+    assert s.socket_mode
+    assert s.slack_api_url == "http://127.0.0.1:9/api/"
+    assert s.port == 8080 and s.host == "127.0.0.1"
+    assert s.admins == {"U01ABC", "U02DEF"}
+    assert s.log_level == "DEBUG"
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=fromfile\nPORT=4000\n"
+    )
+    s = load_settings({"PORT": "5000"}, dotenv_path=str(env_file))
+    assert s.slack_bot_token == "xoxb-from-file"
+    assert s.port == 5000
+
+
+@pytest.mark.parametrize(
+    ("override", "variable"),
+    [
+        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "has spaces in it"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        ({"PORT": "http"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"POSTROOM_ADMINS": "maria,U02DEF"}, "POSTROOM_ADMINS"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_variable(override, variable):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**GOOD, **override}, dotenv_path=None)
+    assert str(caught.value).startswith(variable)
+
+
+def test_start_up_stops_with_one_line_and_non_zero_exit(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc", "PORT": "eighty"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "postroom: configuration error: PORT must be a number from 1 to 65535, got 'eighty'"
+    ]
