@@ -7,6 +7,7 @@ signature check) and ``GET /healthz`` (200 with a small JSON body when the datab
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -64,7 +65,10 @@ def _json(start_response: Callable, status: str, body: dict) -> list[bytes]:
 class HttpServer:
     """waitress, startable in the foreground (``run``) or a background thread (``start``)."""
 
-    def __init__(self, app: WSGIApp, host: str, port: int, threads: int = THREADS) -> None:
+    def __init__(
+        self, app: WSGIApp, host: str, port: int, threads: int = THREADS, **adjustments
+    ) -> None:
+        """``adjustments`` are waitress settings (e.g. a shorter loop timeout in tests)."""
         self._server = create_server(
             app,
             host=host,
@@ -72,8 +76,10 @@ class HttpServer:
             threads=threads,
             clear_untrusted_proxy_headers=True,
             ident="postroom",
+            **adjustments,
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -86,8 +92,23 @@ class HttpServer:
         return f"http://{host}:{self.port}"
 
     def run(self) -> None:
-        """Serve until ``stop()`` (or SIGTERM / Ctrl-C in the main thread)."""
-        self._server.run()
+        """Serve until ``stop()`` (or SIGTERM / Ctrl-C in the main thread), then close."""
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                # One poll at a time (what waitress's own run() loops over), so that stop()
+                # from another thread ends the loop between polls instead of under it.
+                server.asyncore.loop(
+                    timeout=server.adj.asyncore_loop_timeout,
+                    map=server._map,
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )
+        except (SystemExit, KeyboardInterrupt):
+            pass
+        finally:
+            server.close()
+            server.task_dispatcher.shutdown()
 
     def start(self) -> HttpServer:
         self._thread = threading.Thread(target=self.run, name="postroom-http", daemon=True)
@@ -95,7 +116,8 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        self._server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # already closed: the loop saw the flag first
+            self._server.trigger.pull_trigger()  # wake the poll now
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)

@@ -31,6 +31,8 @@ def sqlite_db(tmp_path) -> Database:
 def postgres_db() -> Database:
     db = Database(POSTGRES_URL)
     if not db.ping():
+        if os.environ.get("POSTROOM_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} (.ci/run starts it)")
     SQLModel.metadata.drop_all(db.engine)
     db.create_schema()

@@ -1,0 +1,80 @@
+"""The whole thing, wired as in production: the real Bolt app served over HTTP by waitress,
+talking to the local Slack stand-in over HTTP, on a real database, with a movable clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.app import build_app
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.services import Services
+from bot.web import HttpServer, wsgi_app
+from playground.standin import SlackStandIn
+from storage.db import Database
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-postroom-test"
+TEAM = "T0001"
+
+# People and channels every app test starts with.
+ADMIN = "UADMIN01"  # a Slack workspace admin
+MARIA = "UMARIA01"  # an author
+PEDRO = "UPEDRO01"  # another member
+ENV_ADMIN = "UENVADM1"  # listed in POSTROOM_ADMINS
+GENERAL = "CGENERAL"
+APPROVALS = "CAPPROVE"
+PRIVATE = "GPRIVATE"
+ARCHIVED = "CARCHIVE"
+OUTSIDE = "COUTSIDE"  # public, the app not a member
+
+
+@dataclass
+class Stack:
+    slack: SlackStandIn
+    server: HttpServer
+    services: Services
+    settings: Settings
+    clock: ManualClock
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.slack.stop()
+        self.services.db.dispose()
+
+
+def start_stack(database_url: str, clock: ManualClock) -> Stack:
+    slack = SlackStandIn(
+        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM, clock=clock
+    ).start()
+    seed(slack)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=database_url,
+        admins=frozenset({ENV_ADMIN}),
+    )
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    services = Services.create(settings, client, clock=clock, db=Database(database_url))
+    app = build_app(settings, client, services=services)
+    server = HttpServer(
+        wsgi_app(app, services.db), "127.0.0.1", 0, asyncore_loop_timeout=0.05
+    ).start()
+    slack.request_url = f"{server.url}/slack/events"
+    return Stack(slack, server, services, settings, clock)
+
+
+def seed(slack: SlackStandIn) -> None:
+    slack.add_user(ADMIN, "ana", real_name="Ana Admin", is_admin=True)
+    slack.add_user(MARIA, "maria", real_name="Maria Lopez")
+    slack.add_user(PEDRO, "pedro", real_name="Pedro Ruiz", tz="America/New_York")
+    slack.add_user(ENV_ADMIN, "eve", real_name="Eve Ops")
+    everyone = [ADMIN, MARIA, PEDRO, ENV_ADMIN]
+    slack.add_channel(GENERAL, "general", members=everyone, bot_member=True)
+    slack.add_channel(APPROVALS, "social-approvals", members=everyone, bot_member=False)
+    slack.add_channel(PRIVATE, "client-acme", is_private=True, members=everyone, bot_member=False)
+    slack.add_channel(ARCHIVED, "old-approvals", is_archived=True, members=everyone)
+    slack.add_channel(OUTSIDE, "random", members=everyone, bot_member=False)

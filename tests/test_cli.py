@@ -1,0 +1,116 @@
+"""The command line as an operator uses it: `postroom check`, and `python -m bot` serving
+HTTP until SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import REQUIRED_SCOPES
+from playground.standin import SlackStandIn
+from tests.stack import BOT_TOKEN, SIGNING_SECRET, TEAM
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def slack():
+    standin = SlackStandIn(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM)
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+def env_for(slack, tmp_path, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def postroom(args, env, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_reports_the_workspace_and_scopes(slack, tmp_path):
+    slack.scopes = list(REQUIRED_SCOPES)
+    result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"({TEAM})" in result.stdout
+    assert "All the scopes Postroom needs are granted." in result.stdout
+
+
+def test_check_names_missing_scopes(slack, tmp_path):
+    slack.scopes = [s for s in REQUIRED_SCOPES if s != "reactions:read"]
+    result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
+    assert result.returncode == 1
+    assert "Missing scopes (reinstall the app from manifest.yml): reactions:read" in result.stdout
+
+
+def test_check_with_a_bad_token_says_so(slack, tmp_path):
+    env = env_for(slack, tmp_path)
+    env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
+    result = postroom(["check"], env, tmp_path)
+    assert result.returncode == 1
+    assert "bot token is not valid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_http_mode_serves_health_and_stops_on_sigterm(slack, tmp_path):
+    port = free_port()
+    env = env_for(slack, tmp_path, HOST="127.0.0.1", PORT=str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert json.loads(response.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the app never answered /healthz"
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Postroom stopped" in stderr
+    assert (tmp_path / "cli.db").exists()  # the schema was created on start
