@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from bot.config import Settings, load_settings
@@ -43,7 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     if args.command == "check":
         return check(settings)
-    return run(settings)
+    try:
+        return run(settings)
+    except StartupFailed as failure:
+        return fail(str(failure))
 
 
 def configure_logging(settings: Settings) -> None:
@@ -85,35 +89,73 @@ def check(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     from bot.app import build_app, make_client
     from bot.services import Services
+    from bot.slack import SlackGateway
 
     client = make_client(settings)
     try:
+        info = SlackGateway(client).auth_test()
+    except SlackFailure as failure:
+        return fail(f"{failure} (auth.test at {settings.slack_api_url})")
+    except OSError as error:
+        return fail(f"can't reach Slack at {settings.slack_api_url} (SLACK_API_URL): {error}")
+    log.info("Connected to %s as @%s", info.get("team"), info.get("user"))
+    try:
         services = Services.create(settings, client)
     except Exception as error:  # the database URL points nowhere usable
-        print(f"postroom: can't open the database (DATABASE_URL): {error}", file=sys.stderr)
-        return 2
+        return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)
-
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(app, settings.slack_app_token)
-        signal.signal(signal.SIGTERM, lambda *_: handler.close())
-        log.info("Postroom running in Socket Mode")
-        try:
-            handler.start()
-        except KeyboardInterrupt:
-            handler.close()
-    else:
-        from bot.web import HttpServer, wsgi_app
-
-        server = HttpServer(wsgi_app(app, services.db), settings.host, settings.port)
-        signal.signal(signal.SIGTERM, _raise_exit)
-        log.info("Postroom listening on %s (POST /slack/events, GET /healthz)", server.url)
-        server.run()
-    services.db.dispose()
+    try:
+        if settings.socket_mode:
+            run_socket_mode(app, settings)
+        else:
+            run_http(app, services, settings)
+    finally:
+        services.db.dispose()
     log.info("Postroom stopped")
     return 0
+
+
+def run_socket_mode(app, settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        handler.connect()
+    except Exception as error:
+        detail = error.response.get("error") if isinstance(error, SlackApiError) else error
+        raise StartupFailed(
+            f"can't open a Socket Mode connection (SLACK_APP_TOKEN): {detail}"
+        ) from error
+    log.info("Postroom running in Socket Mode")
+    stop.wait()
+    handler.close()
+
+
+def run_http(app, services, settings: Settings) -> None:
+    from bot.web import HttpServer, wsgi_app
+
+    try:
+        server = HttpServer(wsgi_app(app, services.db), settings.host, settings.port)
+    except OSError as error:
+        raise StartupFailed(
+            f"can't listen on {settings.host}:{settings.port} (HOST/PORT): {error.strerror}"
+        ) from error
+    signal.signal(signal.SIGTERM, _raise_exit)
+    log.info("Postroom listening on %s (POST /slack/events, GET /healthz)", server.url)
+    server.run()
+
+
+class StartupFailed(Exception):
+    """Start-up cannot go on; the message is the one line to print."""
+
+
+def fail(message: str) -> int:
+    print(f"postroom: {message}", file=sys.stderr)
+    return 2
 
 
 def _raise_exit(*_: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -14,6 +16,20 @@ from storage.db import Database
 
 def make_client(settings: Settings) -> WebClient:
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+
+class _ClientGivenFilter(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _ClientGivenFilter) for f in logger.filters):
+        logger.addFilter(_ClientGivenFilter())
+    return logger
 
 
 def build_app(
@@ -30,7 +46,8 @@ def build_app(
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
-        token_verification_enabled=False,  # `postroom check` and start-up do auth.test
+        token_verification_enabled=False,  # `postroom run` and `postroom check` do auth.test
+        logger=_bolt_logger(),
     )
     for surface in (errors, middleware, commands, events):
         surface.register(app, services)

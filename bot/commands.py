@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot import grammar, networks
 from bot.errors import UsageError
+from bot.mrkdwn import code
 from bot.policy import ROLES
 from bot.workspace import BrandPolicy
 
@@ -80,7 +81,8 @@ def unknown(name: str) -> UsageError:
     guess = grammar.suggest(name, list(SUBCOMMANDS))
     hint = f" Did you mean `/post {guess}`?" if guess else ""
     return UsageError(
-        f"`/post {name}` isn't a Postroom command.{hint} Type `/post help` to see them all."
+        f"{code('/post ' + name)} isn't a Postroom command.{hint} "
+        "Type `/post help` to see them all."
     )
 
 
@@ -104,7 +106,7 @@ def parse_role_change(args: list[str]) -> RoleChange:
     if role not in ROLES:
         guess = grammar.suggest(role, list(ROLES))
         hint = f" Did you mean `{guess}`?" if guess else ""
-        raise UsageError(f"`{args[1]}` isn't a role.{hint} Roles: {', '.join(ROLES)}.", use)
+        raise UsageError(f"{code(args[1])} isn't a role.{hint} Roles: {', '.join(ROLES)}.", use)
     nets, brand = _scope(args[2:], use, allowed_options=("brand",))
     return RoleChange(user_id, role, nets, brand.get("brand"))
 
@@ -136,7 +138,7 @@ def parse_brand(args: list[str]) -> tuple[str, BrandPolicy]:
         if flag is None:
             guess = grammar.suggest(word, list(FLAGS) + ["webhook:"])
             hint = f" Did you mean `{guess}`?" if guess else ""
-            raise UsageError(f"`{word}` isn't a brand setting.{hint}", use)
+            raise UsageError(f"{code(word)} isn't a brand setting.{hint}", use)
         values[flag[0]] = flag[1]
     return name, BrandPolicy(**values)  # type: ignore[arg-type]
 
@@ -146,7 +148,7 @@ def _webhook(url: str, use: str) -> str:
     if url.lower() == "off":
         return ""
     if not url.startswith(("https://", "http://")):
-        raise UsageError(f"The webhook must be an http(s) URL, got `{url}`.", use)
+        raise UsageError(f"The webhook must be an http(s) URL, got {code(url)}.", use)
     return url
 
 
@@ -168,7 +170,7 @@ def parse_approvals(args: list[str]) -> ApprovalsChannel:
     stage = options.get("stage", "team").lower()
     if stage not in ("team", "client"):
         raise UsageError(
-            f"`stage:{stage}` isn't a stage; use `stage:client` (or leave it out).", use
+            f"{code('stage:' + stage)} isn't a stage; use `stage:client` (or leave it out).", use
         )
     return ApprovalsChannel(channel, nets or frozenset(), options.get("brand"), stage)
 
@@ -188,7 +190,9 @@ def _scope(
             key, value = opt
             if key not in allowed_options:
                 allowed = ", ".join(f"`{k}:…`" for k in allowed_options)
-                raise UsageError(f"`{key}:` isn't an option here (options: {allowed}).", use)
+                raise UsageError(
+                    f"{code(key + ':')} isn't an option here (options: {allowed}).", use
+                )
             options[key] = grammar.brand_name(value, use) if key == "brand" else value
             continue
         network = networks.canonical(word)
@@ -196,7 +200,8 @@ def _scope(
             guess = grammar.suggest(word, list(networks.NETWORKS) + list(networks.ALIASES))
             hint = f" Did you mean `{guess}`?" if guess else ""
             raise UsageError(
-                f"`{word}` isn't a network.{hint} Networks: {', '.join(networks.NETWORKS)}.", use
+                f"{code(word)} isn't a network.{hint} Networks: {', '.join(networks.NETWORKS)}.",
+                use,
             )
         nets.add(network)
     return (frozenset(nets) if nets else None), options

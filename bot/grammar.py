@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import UsageError
+from bot.mrkdwn import code
 
 TOKEN = re.compile(r"<[^>]*>|\S+")
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -29,10 +30,6 @@ class ChannelRef:
     id: str
     name: str | None = None
 
-    @property
-    def mention(self) -> str:
-        return f"<#{self.id}>"
-
 
 def user_id(token: str, usage: str) -> str:
     match = USER_MENTION.match(token)
@@ -40,11 +37,11 @@ def user_id(token: str, usage: str) -> str:
         return match.group(1)
     if token.startswith("@"):
         raise UsageError(
-            f"`{token}` isn't a Slack mention. Type `@` and pick the person from the list "
+            f"{code(token)} isn't a Slack mention. Type `@` and pick the person from the list "
             "so Slack links them.",
             usage,
         )
-    raise UsageError(f"Expected a person (`@name`), got `{token}`.", usage)
+    raise UsageError(f"Expected a person (`@name`), got {code(token)}.", usage)
 
 
 def channel(token: str, usage: str) -> ChannelRef:
@@ -53,15 +50,11 @@ def channel(token: str, usage: str) -> ChannelRef:
         return ChannelRef(match.group(1), match.group(2) or None)
     if token.startswith("#"):
         raise UsageError(
-            f"`{token}` isn't a channel link. Type `#` and pick the channel from the list "
+            f"{code(token)} isn't a channel link. Type `#` and pick the channel from the list "
             "so Slack links it (for a private channel, invite me first: `/invite @Postroom`).",
             usage,
         )
-    raise UsageError(f"Expected a channel (`#channel`), got `{token}`.", usage)
-
-
-def is_channel(token: str) -> bool:
-    return token.startswith("#") or CHANNEL_MENTION.match(token) is not None
+    raise UsageError(f"Expected a channel (`#channel`), got {code(token)}.", usage)
 
 
 def option(token: str) -> tuple[str, str] | None:
@@ -85,7 +78,7 @@ def brand_name(value: str, usage: str) -> str:
     name = value.strip().lower()
     if not BRAND_NAME.match(name):
         raise UsageError(
-            f"`{value}` isn't a usable brand name: use up to 40 letters, digits, `-` or `_`, "
+            f"{code(value)} isn't a usable brand name: use up to 40 letters, digits, `-` or `_`, "
             "starting with a letter or digit (e.g. `acme`).",
             usage,
         )

@@ -7,7 +7,6 @@ does not cost a Slack call per click. The lookup happens after ``ack()``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,11 +31,23 @@ class Directory:
     clock: Clock
     configured_admins: frozenset[str]
 
-    def profile(self, team_id: str, user_id: str) -> KnownUser:
-        """The user's Slack profile, from the cache when fresh, else from ``users.info``."""
-        now = self.clock.now()
+    def actor(self, team_id: str, user_id: str) -> Actor:
         with self.db.read() as session:
             known = repo.get_known_user(session, team_id, user_id)
+            grants = workspace.grants_in(session, team_id, user_id)
+        profile = self._fresh(team_id, user_id, known)
+        return Actor(
+            user_id=user_id,
+            workspace_admin=bool(profile and profile.is_workspace_admin),
+            configured_admin=user_id in self.configured_admins,
+            grants=grants,
+            slack_role_unknown=profile is None,
+        )
+
+    def _fresh(self, team_id: str, user_id: str, known: KnownUser | None) -> KnownUser | None:
+        """The profile, refreshed from Slack when older than the TTL; None when Slack can't
+        be asked and nothing is known."""
+        now = self.clock.now()
         if known is not None and now - known.fetched_at < PROFILE_TTL:
             return known
         try:
@@ -44,10 +55,8 @@ class Directory:
         except SlackFailure as failure:
             if known is not None:
                 return known  # stale beats nothing; Slack will answer next time
-            log.warning(
-                "users.info for %s failed: %s; treating as a regular member", user_id, failure
-            )
-            return KnownUser(team_id=team_id, user_id=user_id, fetched_at=now)
+            log.warning("users.info for %s failed: %s", user_id, failure)
+            return None
         known = KnownUser(
             team_id=team_id,
             user_id=user_id,
@@ -64,18 +73,6 @@ class Directory:
             repo.save_known_user(session, known)
         return known
 
-    def actor(self, team_id: str, user_id: str) -> Actor:
-        profile = self.profile(team_id, user_id)
-        return Actor(
-            user_id=user_id,
-            workspace_admin=profile.is_workspace_admin,
-            configured_admin=user_id in self.configured_admins,
-            grants=workspace.grants_of(self.db, team_id, user_id),
-        )
-
     def admins(self, team_id: str) -> set[str]:
         """Postroom's own admins (granted or configured), to name in a refusal."""
         return workspace.admin_ids(self.db, team_id, self.configured_admins)
-
-    def known(self, team_id: str, user_ids: Iterable[str]) -> dict[str, KnownUser]:
-        return {uid: self.profile(team_id, uid) for uid in user_ids}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.networks import NETWORKS, label
+
 ROLES: tuple[str, ...] = ("admin", "approver", "publisher", "support", "client")
 
 ROLE_HELP: dict[str, str] = {
@@ -28,6 +30,20 @@ class Grant:
     networks: frozenset[str] = frozenset()
     brand: str | None = None
 
+    @property
+    def scope(self) -> str:
+        """``Instagram, X · brand acme``; empty when the role applies everywhere."""
+        parts = []
+        if self.networks:
+            parts.append(", ".join(label(n) for n in sorted(self.networks, key=NETWORKS.index)))
+        if self.brand:
+            parts.append(f"brand {self.brand}")
+        return " · ".join(parts)
+
+    def __str__(self) -> str:
+        """``approver (Instagram, X · brand acme)``"""
+        return f"{self.role} ({self.scope})" if self.scope else self.role
+
     def covers(self, role: str, network: str | None = None, brand: str | None = None) -> bool:
         if self.role != role:
             return False
@@ -43,6 +59,7 @@ class Actor:
     user_id: str
     workspace_admin: bool = False  # a Slack workspace admin or owner
     configured_admin: bool = False  # listed in POSTROOM_ADMINS
+    slack_role_unknown: bool = False  # Slack could not say whether they are a workspace admin
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property
@@ -57,11 +74,17 @@ class Actor:
         return any(g.covers(role, network, brand) for g in self.grants)
 
 
-def admin_refusal(action: str, admin_ids: Iterable[str]) -> str:
+def admin_refusal(actor: Actor, action: str, admin_ids: Iterable[str]) -> str:
     """The sentence for a non-admin, naming who can do it instead."""
     names = ", ".join(f"<@{uid}>" for uid in sorted(set(admin_ids)))
     who = f"Postroom admins ({names}) or" if names else "a Postroom admin or"
-    return f"Only admins can {action}. Ask {who} a Slack workspace admin or owner."
+    sentence = f"Only admins can {action}. Ask {who} a Slack workspace admin or owner."
+    if actor.slack_role_unknown:
+        sentence += (
+            " (Slack didn't tell me just now whether you are a workspace admin; if you are, "
+            "try again in a minute.)"
+        )
+    return sentence
 
 
 def may_configure(actor: Actor) -> bool:

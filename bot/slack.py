@@ -51,11 +51,7 @@ def translate(error: SlackApiError, method: str, channel: str | None = None) -> 
             channel=channel,
         )
     if code == "is_archived":
-        return ChannelArchived(
-            f"{where} is archived, so I can't post there. Pick another channel or unarchive it.",
-            method=method,
-            channel=channel,
-        )
+        return archived(channel, method)
     if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
         return InvalidAuth(
             "Postroom can't talk to Slack: its bot token is not valid. "
@@ -72,6 +68,15 @@ def translate(error: SlackApiError, method: str, channel: str | None = None) -> 
     return SlackApiFailure(
         f"Slack refused that ({method}: `{code}`). Try again; if it keeps happening, "
         "tell your Postroom admin.",
+        method=method,
+        channel=channel,
+    )
+
+
+def archived(channel: str | None, method: str = "") -> ChannelArchived:
+    return ChannelArchived(
+        f"{channel_ref(channel)} is archived, so I can't post there. Pick another channel or "
+        "unarchive it.",
         method=method,
         channel=channel,
     )

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot import policy
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
-from bot.networks import NETWORKS
 from bot.policy import Actor, Grant
 from storage import repo
 from storage.db import Database
@@ -31,26 +32,27 @@ def ensure_team(db: Database, team_id: str, now: datetime) -> None:
 
 def grants_of(db: Database, team_id: str, user_id: str) -> tuple[Grant, ...]:
     with db.read() as session:
-        rows = repo.list_grants(session, team_id, user_id)
-        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
-    return tuple(_grant(row, brands) for row in rows)
+        return grants_in(session, team_id, user_id)
+
+
+def grants_in(session: Session, team_id: str, user_id: str) -> tuple[Grant, ...]:
+    return tuple(_grant(row, brand) for row, brand in repo.list_grants(session, team_id, user_id))
 
 
 def admin_ids(db: Database, team_id: str, configured: Iterable[str]) -> set[str]:
     """Everyone Postroom itself knows as admin (Slack's own admins are not listed)."""
     with db.read() as session:
-        granted = {g.user_id for g in repo.list_grants(session, team_id) if g.role == "admin"}
+        granted = {g.user_id for g, _ in repo.list_grants(session, team_id) if g.role == "admin"}
     return granted | set(configured)
 
 
 def require_admin(actor: Actor, action: str, admins: Iterable[str]) -> None:
     if not policy.may_configure(actor):
-        raise PermissionDenied(policy.admin_refusal(action, admins))
+        raise PermissionDenied(policy.admin_refusal(actor, action, admins))
 
 
-def _grant(row: RoleGrant, brands: dict[int | None, str]) -> Grant:
-    networks = frozenset(n for n in row.networks.split(",") if n)
-    return Grant(row.role, networks, brands.get(row.brand_id) if row.brand_id else None)
+def _grant(row: RoleGrant, brand: str | None) -> Grant:
+    return Grant(row.role, frozenset(n for n in row.networks.split(",") if n), brand)
 
 
 def _brand(session, team_id: str, name: str) -> Brand:
@@ -61,6 +63,11 @@ def _brand(session, team_id: str, name: str) -> Brand:
             f"There is no brand `{name}`. Brands: {known}. Add one with `/post brand add NAME`."
         )
     return brand
+
+
+def _scope(brand: Brand | None, *parts: str | None) -> str:
+    """The uniqueness key of a scoped row: brand id, then the given parts; ``*`` = any."""
+    return "|".join([str(brand.id) if brand else ANY, *(p or ANY for p in parts)])
 
 
 def _audit(
@@ -100,16 +107,6 @@ class RoleView:
     grant: Grant
 
 
-def describe(grant: Grant) -> str:
-    """``approver (instagram, x · brand acme)``"""
-    scope = []
-    if grant.networks:
-        scope.append(", ".join(sorted(grant.networks, key=NETWORKS.index)))
-    if grant.brand:
-        scope.append(f"brand {grant.brand}")
-    return f"{grant.role} ({' · '.join(scope)})" if scope else grant.role
-
-
 def add_role(
     db: Database,
     team_id: str,
@@ -129,7 +126,7 @@ def add_role(
         )
     with db.write() as session:
         brand_row = _brand(session, team_id, brand) if brand else None
-        scope = f"{brand_row.id if brand_row else ANY}|{','.join(sorted(networks)) or ANY}"
+        scope = _scope(brand_row, ",".join(sorted(networks)))
         created = repo.add_grant(
             session,
             RoleGrant(
@@ -153,7 +150,7 @@ def add_role(
                 user_id,
                 "grant",
                 now,
-                to_state=describe(grant),
+                to_state=str(grant),
             )
     return grant, created
 
@@ -172,24 +169,21 @@ def remove_role(
     """Remove the matching grants (with no scope given: every grant of that role)."""
     require_admin(actor, "remove roles", admins)
     with db.write() as session:
-        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
-        rows = [g for g in repo.list_grants(session, team_id, user_id) if g.role == role]
+        rows = [(g, b) for g, b in repo.list_grants(session, team_id, user_id) if g.role == role]
         scoped = networks is not None or brand is not None
         if scoped:
             brand_row = _brand(session, team_id, brand) if brand else None
-            wanted = (
-                f"{brand_row.id if brand_row else ANY}|{','.join(sorted(networks or ())) or ANY}"
-            )
-            matching = [g for g in rows if g.scope == wanted]
+            wanted = _scope(brand_row, ",".join(sorted(networks or ())))
+            matching = [(g, b) for g, b in rows if g.scope == wanted]
         else:
             matching = rows
         if not matching:
-            held = ", ".join(describe(_grant(g, brands)) for g in rows)
+            held = ", ".join(str(_grant(g, b)) for g, b in rows)
             if held:
                 raise NotFound(f"<@{user_id}> has no such {role} grant; they have: {held}.")
             raise NotFound(f"<@{user_id}> doesn't have the {role} role.")
-        repo.delete_grants(session, [g.id for g in matching if g.id is not None])
-        removed = [_grant(g, brands) for g in matching]
+        repo.delete_grants(session, [g.id for g, _ in matching if g.id is not None])
+        removed = [_grant(g, b) for g, b in matching]
         for grant in removed:
             _audit(
                 session,
@@ -199,16 +193,15 @@ def remove_role(
                 user_id,
                 "revoke",
                 now,
-                from_state=describe(grant),
+                from_state=str(grant),
             )
     return removed
 
 
 def list_roles(db: Database, team_id: str) -> list[RoleView]:
     with db.read() as session:
-        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
         rows = repo.list_grants(session, team_id)
-    return [RoleView(r.user_id, _grant(r, brands)) for r in rows]
+    return [RoleView(r.user_id, _grant(r, brand)) for r, brand in rows]
 
 
 # --- brands -------------------------------------------------------------------------------
@@ -255,6 +248,11 @@ def set_brand(
     changes: BrandPolicy,
 ) -> Brand:
     require_admin(actor, "change brands", admins)
+    if changes == BrandPolicy():
+        raise ValidationFailed(
+            f"Say what to change for brand {name}: `client-approval`, `no-client-approval`, "
+            "`any`, `all`, `self-approval`, `no-self-approval`, `webhook:URL` or `webhook:off`."
+        )
     with db.write() as session:
         brand = _brand(session, team_id, name)
         before = summary(brand)
@@ -313,6 +311,28 @@ class ChannelRoute:
     stage: str
 
 
+def check_approvals_target(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    brand: str | None,
+    stage: str,
+) -> Brand | None:
+    """Everything about an approvals channel change that can be refused without Slack, so
+    that nothing is joined for a command that would fail; returns the brand named."""
+    require_admin(actor, "set approvals channels", admins)
+    with db.read() as session:
+        return _approvals_brand(session, team_id, brand, stage)
+
+
+def _approvals_brand(session: Session, team_id: str, brand: str | None, stage: str):
+    brand_row = _brand(session, team_id, brand) if brand else None
+    if stage == "client" and brand_row is None:
+        raise ValidationFailed("A client approvals channel belongs to one brand: add `brand:NAME`.")
+    return brand_row
+
+
 def set_approvals_channel(
     db: Database,
     team_id: str,
@@ -327,13 +347,9 @@ def set_approvals_channel(
     require_admin(actor, "set approvals channels", admins)
     routes = []
     with db.write() as session:
-        brand_row = _brand(session, team_id, brand) if brand else None
-        if stage == "client" and brand_row is None:
-            raise ValidationFailed(
-                "A client approvals channel belongs to one brand: add `brand:NAME`."
-            )
+        brand_row = _approvals_brand(session, team_id, brand, stage)
         for network in sorted(networks) or [None]:
-            scope = f"{brand_row.id if brand_row else ANY}|{network or ANY}|{stage}"
+            scope = _scope(brand_row, network, stage)
             repo.set_channel(
                 session,
                 ChannelSetting(
@@ -366,14 +382,18 @@ def set_approvals_channel(
 
 def approvals_channels(db: Database, team_id: str) -> list[ChannelRoute]:
     with db.read() as session:
-        brands = {b.id: b.name for b in repo.list_brands(session, team_id)}
-        rows = repo.list_channels(session, team_id, "approvals")
-    return [
-        ChannelRoute(
-            r.channel_id, brands.get(r.brand_id) if r.brand_id else None, r.network or None, r.stage
-        )
-        for r in rows
-    ]
+        return _routes(session, team_id)
+
+
+def overview(db: Database, team_id: str) -> tuple[list[Brand], list[ChannelRoute]]:
+    """Brands and approvals channels, read together (the App Home, settings summaries)."""
+    with db.read() as session:
+        return repo.list_brands(session, team_id), _routes(session, team_id)
+
+
+def _routes(session, team_id: str) -> list[ChannelRoute]:
+    rows = repo.list_channels(session, team_id, "approvals")
+    return [ChannelRoute(r.channel_id, brand, r.network or None, r.stage) for r, brand in rows]
 
 
 def approvals_channel_for(

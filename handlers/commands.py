@@ -8,9 +8,11 @@ from slack_bolt import App, Respond
 
 from bot import commands, workspace
 from bot.blocks import config as blocks
-from bot.errors import ChannelArchived, UsageError
+from bot.errors import UsageError
 from bot.grammar import suggest
+from bot.mrkdwn import code
 from bot.services import Services
+from bot.slack import archived
 
 Handler = Callable[[Services, dict, list[str], Respond], None]
 
@@ -91,7 +93,9 @@ def _approvals(services: Services, command: dict, args: list[str], respond: Resp
         respond(**blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
         return
     request = commands.parse_approvals(args)
-    workspace.require_admin(actor, "set approvals channels", admins)
+    brand = workspace.check_approvals_target(
+        services.db, team_id, actor, admins, request.brand, request.stage
+    )
     joined = ensure_can_post(services, request.channel.id)
     routes = workspace.set_approvals_channel(
         services.db,
@@ -105,15 +109,11 @@ def _approvals(services: Services, command: dict, args: list[str], respond: Resp
         request.stage,
     )
     warning = None
-    if request.stage == "client" and request.brand:
-        brand = next(
-            b for b in workspace.list_brands(services.db, team_id) if b.name == request.brand
+    if request.stage == "client" and brand is not None and not brand.client_approval:
+        warning = (
+            f"Brand {brand.name} doesn't use client approval yet: turn it on with "
+            f"`/post brand set {brand.name} client-approval`."
         )
-        if not brand.client_approval:
-            warning = (
-                f"Brand {brand.name} doesn't use client approval yet: turn it on with "
-                f"`/post brand set {brand.name} client-approval`."
-            )
     respond(**blocks.approvals_set(routes, joined, warning))
 
 
@@ -125,11 +125,7 @@ def ensure_can_post(services: Services, channel_id: str) -> bool:
     """
     info = services.slack.channel_info(channel_id)
     if info.get("is_archived"):
-        raise ChannelArchived(
-            f"<#{channel_id}> is archived, so I can't post there. Pick another channel or "
-            "unarchive it.",
-            channel=channel_id,
-        )
+        raise archived(channel_id, "conversations.info")
     if info.get("is_member"):
         return False
     if info.get("is_private"):
@@ -155,7 +151,7 @@ def _bad_action(name: str, action: str, actions: tuple[str, ...]) -> UsageError:
     guess = suggest(action, list(actions))
     hint = f" Did you mean `/post {name} {guess}`?" if guess else ""
     return UsageError(
-        f"`{action}` isn't something `/post {name}` does.{hint}", commands.usage(name)
+        f"{code(action)} isn't something `/post {name}` does.{hint}", commands.usage(name)
     )
 
 

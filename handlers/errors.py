@@ -8,8 +8,10 @@ import secrets
 
 from slack_bolt import App
 
+from bot.blocks import notice
 from bot.errors import PostroomError, UsageError
 from bot.services import Services
+from storage import repo
 
 log = logging.getLogger("postroom.errors")
 
@@ -25,19 +27,24 @@ def register(app: App, services: Services) -> None:
         else:
             ref = secrets.token_hex(3).upper()
             text = (
-                f"Something went wrong (ref {ref}). Nothing was changed that you can't see; "
-                "an admin can find the details in Postroom's log under that ref."
+                f"Something went wrong (ref {ref}). Try again in a moment; if it keeps "
+                "happening, an admin can find the details in Postroom's log under that ref."
             )
             log.error("unexpected error ref=%s in %s", ref, _what(body), exc_info=error)
+        release_event(services, body)
         tell(services, body, context, respond, text)
+
+
+def release_event(services: Services, body: dict) -> None:
+    """A failed event is forgotten, so that Slack's redelivery of it is processed again."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        with services.db.write() as session:
+            repo.release_event(session, body.get("team_id") or "", body["event_id"])
 
 
 def tell(services: Services, body: dict, context, respond, text: str) -> None:
     """Show ``text`` to the person who caused it, by the best route the payload allows."""
-    payload = {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
-    }
+    payload = notice(text)
     try:
         if respond is not None and _response_url(body):
             respond(response_type="ephemeral", replace_original=False, **payload)

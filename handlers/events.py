@@ -20,11 +20,7 @@ def register(app: App, services: Services) -> None:
             return
         team_id, user_id = context.team_id, event["user"]
         actor = services.people.actor(team_id, user_id)
-        view = home_view(
-            actor,
-            workspace.list_brands(services.db, team_id),
-            workspace.approvals_channels(services.db, team_id),
-        )
+        view = home_view(actor, *workspace.overview(services.db, team_id))
         services.slack.publish_home(user_id, view)
 
     @app.event("reaction_added")

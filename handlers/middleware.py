@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from slack_bolt import App, BoltResponse
 
@@ -13,8 +14,12 @@ from storage import repo
 log = logging.getLogger(__name__)
 
 
+EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; keep a day
+
+
 def register(app: App, services: Services) -> None:
     seen_teams: set[str] = set()
+    next_prune = [services.clock.now()]
 
     @app.middleware
     def know_the_workspace(context, next) -> None:
@@ -37,4 +42,15 @@ def register(app: App, services: Services) -> None:
             if not first:
                 log.info("event %s already processed; dropped", event_id)
                 return BoltResponse(status=200, body="")
+            forget_old_events()
         return next()
+
+    def forget_old_events() -> None:
+        """At most hourly per process: drop event ids older than Slack ever retries."""
+        now = services.clock.now()
+        if now < next_prune[0]:
+            return
+        next_prune[0] = now + timedelta(hours=1)
+        with services.db.write() as session:
+            forgotten = repo.forget_events_before(session, now - EVENT_MEMORY)
+        log.debug("forgot %d processed event ids", forgotten)

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,30 @@ def interactive_body(payload: dict) -> bytes:
 def json_body(payload: dict) -> bytes:
     """A JSON body (Events API)."""
     return json.dumps(payload).encode()
+
+
+Transport = Callable[[str, bytes, dict[str, str], float], tuple[int, dict[str, str], bytes]]
+"""Carries one signed request to the app: ``(url, body, headers, timeout)`` →
+``(status, response headers with lower-case names, raw body)``."""
+
+
+def http_transport(
+    url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int, dict[str, str], bytes]:
+    """Over real HTTP, as Slack does; raises ``ConnectionError`` when nothing answers."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConnectionError(f"could not deliver to {url}: {reason}") from exc
 
 
 @dataclass
@@ -90,9 +115,12 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
 class Sender:
     """Signs and POSTs requests to the app."""
 
-    def __init__(self, signing_secret: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, signing_secret: str, *, timeout: float = 10.0, transport: Transport | None = None
+    ) -> None:
         self.signing_secret = signing_secret
         self.timeout = timeout
+        self.transport: Transport = transport or http_transport
 
     def headers(
         self,
@@ -134,18 +162,8 @@ class Sender:
             signature_value=signature_value,
             extra=extra_headers,
         )
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status, raw = response.status, response.read()
-                response_headers = {k.lower(): v for k, v in response.headers.items()}
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-            response_headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ConnectionError(f"could not deliver to {url}: {reason}") from exc
+        status, response_headers, raw = self.transport(url, body, headers, self.timeout)
         elapsed = time.monotonic() - started
         content = response_headers.get("content-type", "")
         return Delivery(

@@ -93,6 +93,15 @@ def claim_event(session: Session, team_id: str, event_id: str, now: datetime) ->
     )
 
 
+def release_event(session: Session, team_id: str, event_id: str) -> None:
+    """Forget an event whose processing failed, so a redelivery is processed."""
+    session.exec(
+        delete(ProcessedEvent).where(  # type: ignore[call-overload]
+            ProcessedEvent.team_id == team_id, ProcessedEvent.event_id == event_id
+        )
+    )
+
+
 def forget_events_before(session: Session, cutoff: datetime) -> int:
     result = session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))  # type: ignore[call-overload]
     return result.rowcount
@@ -105,10 +114,6 @@ def get_brand(session: Session, team_id: str, name: str) -> Brand | None:
     return session.exec(
         select(Brand).where(Brand.team_id == team_id, Brand.name == name.lower())
     ).first()
-
-
-def get_brand_by_id(session: Session, brand_id: int) -> Brand | None:
-    return session.get(Brand, brand_id)
 
 
 def list_brands(session: Session, team_id: str) -> list[Brand]:
@@ -126,11 +131,19 @@ def add_grant(session: Session, grant: RoleGrant) -> bool:
     return insert_ignore(session, RoleGrant, grant.model_dump(exclude={"id"}))
 
 
-def list_grants(session: Session, team_id: str, user_id: str | None = None) -> list[RoleGrant]:
-    query = select(RoleGrant).where(RoleGrant.team_id == team_id)
+def list_grants(
+    session: Session, team_id: str, user_id: str | None = None
+) -> list[tuple[RoleGrant, str | None]]:
+    """Grants with their brand's name (None: every brand)."""
+    query = (
+        select(RoleGrant, Brand.name)
+        .outerjoin(Brand, RoleGrant.brand_id == Brand.id)  # type: ignore[arg-type]
+        .where(RoleGrant.team_id == team_id)
+    )
     if user_id is not None:
         query = query.where(RoleGrant.user_id == user_id)
-    return list(session.exec(query.order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id)))
+    rows = session.exec(query.order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id))
+    return [(grant, brand) for grant, brand in rows]
 
 
 def delete_grants(session: Session, grant_ids: Sequence[int]) -> int:
@@ -153,14 +166,17 @@ def set_channel(session: Session, setting: ChannelSetting) -> None:
     )
 
 
-def list_channels(session: Session, team_id: str, purpose: str) -> list[ChannelSetting]:
-    return list(
-        session.exec(
-            select(ChannelSetting)
-            .where(ChannelSetting.team_id == team_id, ChannelSetting.purpose == purpose)
-            .order_by(ChannelSetting.scope)
-        )
+def list_channels(
+    session: Session, team_id: str, purpose: str
+) -> list[tuple[ChannelSetting, str | None]]:
+    """Channel settings with their brand's name (None: every brand)."""
+    rows = session.exec(
+        select(ChannelSetting, Brand.name)
+        .outerjoin(Brand, ChannelSetting.brand_id == Brand.id)  # type: ignore[arg-type]
+        .where(ChannelSetting.team_id == team_id, ChannelSetting.purpose == purpose)
+        .order_by(ChannelSetting.scope)
     )
+    return [(setting, brand) for setting, brand in rows]
 
 
 # --- audit -------------------------------------------------------------------------------

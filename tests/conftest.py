@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import SQLModel
 
 from bot.clock import ManualClock
 from storage.db import Database
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def require_shared(name: str) -> Path:
+    """A folder of Slack's specs beside the checkout (``../shared``). A clone elsewhere has
+    none: its tests skip, except under ``.ci/run`` (POSTROOM_REQUIRE_SHARED), where they fail.
+    Call it at module level or inside a test."""
+    path = SHARED / name
+    if not path.exists():
+        reason = f"Slack's specs are not at ../shared/{name} (a clone without ../shared)"
+        if os.environ.get("POSTROOM_REQUIRE_SHARED"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+    return path
+
 
 POSTGRES_URL = os.environ.get("POSTROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 

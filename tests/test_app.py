@@ -53,7 +53,7 @@ def reply_to(stack, user: str, contains: str) -> str:
 
 def grants(stack):
     with stack.services.db.read() as session:
-        return repo.list_grants(session, TEAM)
+        return [grant for grant, _ in repo.list_grants(session, TEAM)]
 
 
 # --- help and unknown commands -------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_unknown_subcommand_suggests_the_closest(stack):
 
 def test_admin_grants_lists_and_removes_a_role(stack):
     stack.slack.command(ADMIN, f"role add <@{MARIA}|maria> approver ig x")
-    reply_to(stack, ADMIN, f"<@{MARIA}> is now approver (x, instagram)")
+    reply_to(stack, ADMIN, f"<@{MARIA}> is now approver (X, Instagram)")
 
     stack.slack.command(ADMIN, "role list")
     listing = dumps(
@@ -95,11 +95,11 @@ def test_admin_grants_lists_and_removes_a_role(stack):
             ]
         )
     )
-    assert f"<@{MARIA}> (Instagram, X)" in listing
+    assert f"<@{MARIA}> (X, Instagram)" in listing
     assert f"<@{ENV_ADMIN}> _(POSTROOM_ADMINS)_" in listing
 
     stack.slack.command(ADMIN, f"role remove <@{MARIA}> approver")
-    reply_to(stack, ADMIN, f"Removed from <@{MARIA}>: approver (x, instagram)")
+    reply_to(stack, ADMIN, f"Removed from <@{MARIA}>: approver (X, Instagram)")
     assert grants(stack) == []
     with stack.services.db.read() as session:
         actions = [e.action for e in repo.audit_trail(session, TEAM, "role", MARIA)]
@@ -289,3 +289,57 @@ def test_restart_keeps_the_data(tmp_path, clock):
         assert listing
     finally:
         second.stop()
+
+
+# --- escaping, ordering, failure paths -----------------------------------------------------
+
+
+def test_typed_markup_is_escaped_when_echoed(stack):
+    stack.slack.command(MARIA, "<!channel> please")
+    reply = reply_to(stack, MARIA, "isn't a Postroom command")
+    assert "`/post &lt;!channel&gt;`" in reply and "<!channel>" not in reply
+    stack.slack.command(ADMIN, "brand add a&b<x>")
+    reply = reply_to(stack, ADMIN, "isn't a usable brand name")
+    assert "`a&amp;b&lt;x&gt;`" in reply
+
+
+def test_refused_approvals_change_joins_nothing(stack):
+    stack.slack.command(ADMIN, f"approvals <#{OUTSIDE}|random> brand:nosuch")
+    reply_to(stack, ADMIN, "There is no brand `nosuch`")
+    stack.slack.command(ADMIN, f"approvals <#{OUTSIDE}|random> stage:client")
+    reply_to(stack, ADMIN, "A client approvals channel belongs to one brand")
+    assert stack.slack.calls_to("conversations.join") == []
+    assert stack.slack.bot_user_id not in stack.slack.channel(OUTSIDE)["members"]
+
+
+def test_a_failed_write_call_is_explained_and_nothing_is_saved(stack):
+    stack.slack.fail("conversations.join", "restricted_action")
+    stack.slack.command(ADMIN, f"approvals <#{OUTSIDE}|random>")
+    reply = reply_to(stack, ADMIN, "Slack refused that (conversations.join: `restricted_action`)")
+    assert "Traceback" not in reply
+    with stack.services.db.read() as session:
+        assert repo.list_channels(session, TEAM, "approvals") == []
+
+
+def test_brand_set_without_changes_says_what_it_takes(stack):
+    stack.slack.command(ADMIN, "brand set default")
+    reply_to(stack, ADMIN, "Say what to change for brand default")
+    with stack.services.db.read() as session:
+        assert repo.audit_trail(session, TEAM, "brand") == []
+
+
+def test_admin_unknown_to_slack_is_told_why(stack):
+    stack.slack.fail("users.info", "fatal_error")
+    stack.slack.command(ADMIN, f"role add <@{MARIA}> support")
+    reply = reply_to(stack, ADMIN, "Only admins can grant roles")
+    assert "Slack didn't tell me just now whether you are a workspace admin" in reply
+    stack.slack.command(ADMIN, f"role add <@{MARIA}> support")  # Slack answers this time
+    reply_to(stack, ADMIN, f"<@{MARIA}> is now support")
+
+
+def test_a_failed_event_is_processed_again_when_slack_redelivers_it(stack):
+    stack.slack.fail("views.publish", "fatal_error")
+    stack.slack.open_home(ADMIN, event_id="EvFAIL1")
+    reply_to(stack, ADMIN, "Slack refused that (views.publish")
+    stack.slack.open_home(ADMIN, event_id="EvFAIL1", retry_num=1, retry_reason="http_timeout")
+    assert stack.slack.wait_for(lambda: stack.slack.home(ADMIN))

@@ -114,3 +114,36 @@ def test_http_mode_serves_health_and_stops_on_sigterm(slack, tmp_path):
     assert process.returncode == 0
     assert "Postroom stopped" in stderr
     assert (tmp_path / "cli.db").exists()  # the schema was created on start
+
+
+def test_start_up_with_a_bad_token_is_one_line(slack, tmp_path):
+    env = env_for(slack, tmp_path)
+    env["SLACK_BOT_TOKEN"] = "xoxb-revoked"
+    result = postroom(["run"], env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "postroom: Postroom can't talk to Slack: its bot token is not valid. Ask the admin who "
+        f"installed it to check SLACK_BOT_TOKEN. (auth.test at {slack.api_url})"
+    ]
+
+
+def test_start_up_on_a_busy_port_is_one_line(slack, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = env_for(slack, tmp_path, HOST="127.0.0.1", PORT=str(port))
+        result = postroom(["run"], env, tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"postroom: can't listen on 127.0.0.1:{port} (HOST/PORT):")
+    assert "Traceback" not in result.stderr
+
+
+def test_socket_mode_that_cannot_connect_is_one_line(slack, tmp_path):
+    env = env_for(slack, tmp_path, SLACK_APP_TOKEN="xapp-1-not-valid")
+    result = postroom(["run"], env, tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "postroom: can't open a Socket Mode connection (SLACK_APP_TOKEN): unknown_method"
+    assert "Traceback" not in result.stderr

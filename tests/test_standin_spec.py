@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 
 from playground.standin import REQUIRED_PARAMS, SlackStandIn
+from tests.conftest import require_shared
 from tests.test_standin import DRAFT_VIEW, FakeApp, section
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SPECS = SHARED / "slack-api-specs"
-
-pytestmark = pytest.mark.skipif(
-    not SPECS.is_dir(),
-    reason=f"Slack's API specifications are not at {SPECS} (a clone without ../shared)",
-)
+SPECS = require_shared("slack-api-specs")
 
 # Methods Slack added after the spec was last updated (September 2021).
 NEWER_THAN_SPEC = {"files.getUploadURLExternal", "files.completeUploadExternal"}

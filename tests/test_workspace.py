@@ -44,7 +44,7 @@ def test_admin_grants_a_scoped_role_and_it_is_audited(team, clock):
     with team.read() as session:
         trail = repo.audit_trail(session, TEAM, "role", "U1")
     assert [(e.actor, e.action, e.to_state) for e in trail] == [
-        ("UADMIN", "grant", "approver (instagram · brand acme)")
+        ("UADMIN", "grant", "approver (Instagram · brand acme)")
     ]
 
 
@@ -87,7 +87,7 @@ def test_remove_exact_scope_or_all_of_a_role(team, clock):
         team, TEAM, ADMIN, set(), now, "U1", "approver", frozenset({"x"}), None
     )
     assert removed == [Grant("approver", frozenset({"x"}))]
-    with pytest.raises(NotFound, match="they have: approver \\(instagram\\)"):
+    with pytest.raises(NotFound, match="they have: approver \\(Instagram\\)"):
         workspace.remove_role(
             team, TEAM, ADMIN, set(), now, "U1", "approver", frozenset({"facebook"}), None
         )

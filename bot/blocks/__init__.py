@@ -15,12 +15,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.mrkdwn import escape  # noqa: F401  (builders escape user text with it)
+
 SECTION_TEXT_LIMIT = 3000
-
-
-def escape(text: str) -> str:
-    """Escape exactly what Slack's mrkdwn needs escaped: ``&``, ``<`` and ``>``."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:

@@ -8,7 +8,7 @@ from bot.blocks import context, divider, header, message, notice, section
 from bot.commands import SUBCOMMANDS
 from bot.networks import label
 from bot.policy import ROLE_HELP, ROLES, Grant
-from bot.workspace import ChannelRoute, RoleView, describe, summary
+from bot.workspace import ChannelRoute, RoleView, summary
 from storage.models import Brand
 
 
@@ -32,19 +32,20 @@ def help_message(is_admin: bool) -> dict:
 
 def role_granted(user_id: str, grant: Grant, created: bool) -> dict:
     if not created:
-        return notice(f"<@{user_id}> already has {describe(grant)}. Nothing changed.")
-    return notice(f"<@{user_id}> is now {describe(grant)}: {ROLE_HELP[grant.role]}.")
+        return notice(f"<@{user_id}> already has {grant}. Nothing changed.")
+    return notice(f"<@{user_id}> is now {grant}: {ROLE_HELP[grant.role]}.")
 
 
 def roles_removed(user_id: str, grants: list[Grant]) -> dict:
-    what = ", ".join(describe(g) for g in grants)
+    what = ", ".join(str(g) for g in grants)
     return notice(f"Removed from <@{user_id}>: {what}.")
 
 
 def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> dict:
     by_role: dict[str, list[str]] = defaultdict(list)
     for view in roles:
-        by_role[view.grant.role].append(f"<@{view.user_id}> {_scope(view.grant)}".rstrip())
+        scope = f" ({view.grant.scope})" if view.grant.scope else ""
+        by_role[view.grant.role].append(f"<@{view.user_id}>{scope}")
     for uid in sorted(configured_admins):
         by_role["admin"].append(f"<@{uid}> _(POSTROOM_ADMINS)_")
     blocks = [header("Roles")]
@@ -59,15 +60,6 @@ def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> dict:
         )
     )
     return message("Postroom roles", blocks)
-
-
-def _scope(grant: Grant) -> str:
-    parts = []
-    if grant.networks:
-        parts.append(", ".join(label(n) for n in sorted(grant.networks)))
-    if grant.brand:
-        parts.append(f"brand {grant.brand}")
-    return f"({' · '.join(parts)})" if parts else ""
 
 
 def brand_saved(brand: Brand, created: bool) -> dict:

@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block
 from bot.blocks import context, divider, header, section
 from bot.blocks.config import route_line
 from bot.policy import ROLE_HELP, Actor
-from bot.workspace import ChannelRoute, describe
+from bot.workspace import ChannelRoute
 from storage.models import Brand
 
 
@@ -34,7 +34,7 @@ def home_view(actor: Actor, brands: list[Brand], routes: list[ChannelRoute]) -> 
 
 
 def _roles(actor: Actor) -> str:
-    lines = [f"• {describe(g)} — {ROLE_HELP[g.role]}" for g in actor.grants]
+    lines = [f"• {g} — {ROLE_HELP[g.role]}" for g in actor.grants]
     if actor.workspace_admin:
         lines.append("• admin — as a Slack workspace admin or owner")
     elif actor.configured_admin:
