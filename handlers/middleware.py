@@ -35,9 +35,9 @@ def register(app: App, services: Services) -> None:
         """Slack delivers events at least once; process each ``event_id`` once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            with services.db.write() as session:
+            with services.db.write_connection() as connection:
                 first = repo.claim_event(
-                    session, context.team_id or "", event_id, services.clock.now()
+                    connection, context.team_id or "", event_id, services.clock.now()
                 )
             if not first:
                 log.info("event %s already processed; dropped", event_id)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
@@ -27,14 +27,23 @@ from storage.models import (
 DEFAULT_BRAND = "default"
 
 
-def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
-    """Insert a row unless it collides with a unique key; True when this call inserted it."""
-    dialect = session.get_bind().dialect.name
+def insert_ignore(
+    session: Session | Connection, model: type[SQLModel], values: dict[str, Any]
+) -> bool:
+    """Insert a row unless it collides with a unique key; True when this call inserted it.
+
+    Works on an ORM session or a bare connection (the cheaper choice on hot paths)."""
+    dialect = _dialect(session)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # RETURNING, not rowcount: psycopg reports -1 for a single-row INSERT … ON CONFLICT.
     key = list(model.__table__.primary_key.columns)[0]  # type: ignore[attr-defined]
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
-    return session.exec(statement).first() is not None  # type: ignore[call-overload]
+    return session.execute(statement).first() is not None
+
+
+def _dialect(session: Session | Connection) -> str:
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    return bind.dialect.name
 
 
 def upsert(
@@ -45,8 +54,7 @@ def upsert(
     update: Sequence[str],
 ) -> None:
     """Insert a row, or update ``update`` columns of the row that has the same ``keys``."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     statement = insert(model).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
@@ -86,7 +94,7 @@ def save_known_user(session: Session, user: KnownUser) -> None:
 # --- events ------------------------------------------------------------------------------
 
 
-def claim_event(session: Session, team_id: str, event_id: str, now: datetime) -> bool:
+def claim_event(session: Session | Connection, team_id: str, event_id: str, now: datetime) -> bool:
     """Record an Events API ``event_id``; False if it was already recorded."""
     return insert_ignore(
         session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
