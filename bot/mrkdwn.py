@@ -6,6 +6,8 @@ what Slack asks for), so typed ``<!channel>`` or ``<@U…>`` never pings and nev
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 
 def escape(text: str) -> str:
     """Escape exactly what Slack's mrkdwn needs escaped: ``&``, ``<`` and ``>``."""
@@ -15,3 +17,14 @@ def escape(text: str) -> str:
 def code(text: str) -> str:
     """Typed input shown back as inline code: escaped, and unable to close the backticks."""
     return "`" + escape(text).replace("`", "ˋ") + "`"
+
+
+def date(when: datetime, token: str = "{date_short_pretty} at {time}") -> str:
+    """A time every reader sees in their own zone (Slack date formatting), with a UTC
+    fallback for clients that can't render it."""
+    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{token}|{fallback}>"
+
+
+def user(user_id: str) -> str:
+    return f"<@{user_id}>"

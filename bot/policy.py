@@ -90,3 +90,63 @@ def admin_refusal(actor: Actor, action: str, admin_ids: Iterable[str]) -> str:
 def may_configure(actor: Actor) -> bool:
     """Changing roles, brands and channels is for admins."""
     return actor.is_admin
+
+
+# --- posts ---------------------------------------------------------------------------------
+
+STAGE_ROLE = {"team": "approver", "client": "client"}
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """What the approval rules need to know about a post."""
+
+    author: str
+    networks: frozenset[str]
+    brand: str
+
+
+def holds_stage(actor: Actor, post: PostFacts, stage: str) -> bool:
+    """Stage ``team`` needs ``approver`` for every network of the post (in its brand);
+    stage ``client`` needs ``client`` for the brand (and those networks, if scoped)."""
+    role = STAGE_ROLE[stage]
+    return all(actor.has_role(role, network, post.brand) for network in post.networks)
+
+
+def decision_refusal(
+    actor: Actor, post: PostFacts, stage: str, self_approval: bool, verb: str = "approve"
+) -> str | None:
+    """Why ``actor`` may not decide (approve, reject, request changes) this stage; None if
+    they may. The order follows the question a person asks: is it mine? am I allowed?"""
+    if actor.user_id == post.author and not self_approval:
+        return (
+            f"You wrote this post, so someone else has to {verb} it (four-eyes). "
+            f"An admin can allow self-approval with `/post brand set {post.brand} self-approval`."
+        )
+    if holds_stage(actor, post, stage):
+        return None
+    role = STAGE_ROLE[stage]
+    if stage == "client":
+        return f"Only the client of brand {post.brand} can {verb} at the client stage."
+    missing = [
+        n
+        for n in sorted(post.networks, key=NETWORKS.index)
+        if not actor.has_role(role, n, post.brand)
+    ]
+    names = ", ".join(label(n) for n in missing)
+    held = [g for g in actor.grants if g.role == role]
+    if not held:
+        return (
+            f"You aren't an approver, so you can't {verb} this post. Approvers for {names} "
+            f"in brand {post.brand} can; an admin grants it with `/post role add @user approver`."
+        )
+    mine = "; ".join(str(g) for g in held)
+    return (
+        f"You can't {verb} this post: it goes to {names}, and you are {mine}. "
+        "Every network of a post needs your approval role."
+    )
+
+
+def may_manage_post(actor: Actor, author: str) -> bool:
+    """Editing, cancelling and showing a post: its author or an admin."""
+    return actor.user_id == author or actor.is_admin

@@ -125,3 +125,76 @@ class AuditEntry(SQLModel, table=True):
     to_state: str | None = None
     comment: str = ""
     at: datetime = Field(sa_column=utc_column())
+
+
+class Post(SQLModel, table=True):
+    """A post, at its current version. Status changes are compare-and-set on (id, status,
+    version); see ``repo.transition``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    brand_id: int = Field(foreign_key="brand.id", ondelete="RESTRICT")
+    author: str = Field(max_length=32)
+    text: str
+    networks: str  # comma-separated canonical names
+    media_urls: str = ""  # one URL per line
+    notes: str = ""
+    scheduled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    status: str = Field(default="draft", max_length=24, index=True)
+    version: int = 1
+    stage: str | None = Field(default=None, max_length=16)  # the stage awaiting approval
+    warnings: str = ""  # one per line, shown on the approval request
+    submitted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reminded_version: int = 0  # the version whose pending request got its reminder
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class Approval(SQLModel, table=True):
+    """One approver's approval of one stage of one version of a post."""
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "version", "stage", "approver", name="uq_approval"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE", index=True)
+    version: int
+    stage: str = Field(max_length=16)
+    approver: str = Field(max_length=32)
+    at: datetime = Field(sa_column=utc_column())
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """The Slack message that asks for one stage of one version: where it is, so it can be
+    updated in place (decided, superseded, expired)."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (UniqueConstraint("post_id", "version", "stage", name="uq_approval_request"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE", index=True)
+    version: int
+    stage: str = Field(max_length=16)
+    channel_id: str = Field(max_length=32)
+    ts: str = Field(default="", max_length=32)
+    state: str = Field(default="open", max_length=16)  # open, decided, superseded, closed
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class BrandGuide(SQLModel, table=True):
+    """A brand's guide (§12): voice, style rules enforced by validation, links, playbook."""
+
+    __tablename__ = "brand_guide"
+    brand_id: int = Field(primary_key=True, foreign_key="brand.id", ondelete="CASCADE")
+    team_id: str = Field(max_length=32)
+    voice: str = ""
+    banned: str = ""  # one word or phrase per line
+    required_hashtags: str = ""  # space- or line-separated
+    max_hashtags: int | None = None
+    network_limits: str = ""  # JSON: {"mastodon": {"text_limit": 1000}}
+    strategy_url: str = ""
+    assets_url: str = ""
+    playbook: str = ""
+    updated_by: str = ""
+    updated_at: datetime = Field(sa_column=utc_column())

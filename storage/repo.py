@@ -10,15 +10,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
 from storage.models import (
+    Approval,
+    ApprovalRequest,
     AuditEntry,
     Brand,
+    BrandGuide,
     ChannelSetting,
     KnownUser,
+    Post,
     ProcessedEvent,
     RoleGrant,
     Team,
@@ -203,3 +207,159 @@ def audit_trail(
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
     return list(session.exec(query.order_by(AuditEntry.id)))
+
+
+# --- posts -------------------------------------------------------------------------------
+
+
+def add_post(session: Session, post: Post) -> Post:
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, team_id: str, post_id: int) -> Post | None:
+    post = session.get(Post, post_id)
+    return post if post is not None and post.team_id == team_id else None
+
+
+def transition(
+    session: Session,
+    post_id: int,
+    *,
+    expect_status: str | Sequence[str],
+    expect_version: int,
+    expect_stage: str | None | object = ...,
+    changes: dict[str, Any],
+) -> bool:
+    """Compare-and-set: apply ``changes`` only if the post is still in ``expect_status`` (one
+    or several), at ``expect_version`` (and ``expect_stage`` when given), in one UPDATE.
+    False: someone else acted first."""
+    statuses = [expect_status] if isinstance(expect_status, str) else list(expect_status)
+    condition = [
+        Post.id == post_id,
+        Post.status.in_(statuses),  # type: ignore[attr-defined]
+        Post.version == expect_version,
+    ]
+    if expect_stage is not ...:
+        condition.append(
+            Post.stage == expect_stage if expect_stage is not None else Post.stage.is_(None)  # type: ignore[union-attr,arg-type]
+        )
+    statement = update(Post).where(*condition).values(**changes).returning(Post.id)
+    return session.execute(statement).first() is not None
+
+
+def list_posts(
+    session: Session,
+    team_id: str,
+    *,
+    author: str | None = None,
+    statuses: Sequence[str] | None = None,
+    scheduled_after: datetime | None = None,
+    scheduled_before: datetime | None = None,
+    limit: int = 50,
+) -> list[Post]:
+    query = select(Post).where(Post.team_id == team_id)
+    if author is not None:
+        query = query.where(Post.author == author)
+    if statuses is not None:
+        query = query.where(Post.status.in_(statuses))  # type: ignore[attr-defined]
+    if scheduled_after is not None:
+        query = query.where(Post.scheduled_at >= scheduled_after)  # type: ignore[operator]
+    if scheduled_before is not None:
+        query = query.where(Post.scheduled_at < scheduled_before)  # type: ignore[operator]
+    order = (Post.scheduled_at, Post.id) if scheduled_after is not None else (Post.id.desc(),)  # type: ignore[union-attr]
+    return list(session.exec(query.order_by(*order).limit(limit)))
+
+
+def posts_to_expire(session: Session, now: datetime, statuses: Sequence[str]) -> list[Post]:
+    """Posts (every workspace) whose scheduled time has come while still unapproved."""
+    return list(
+        session.exec(
+            select(Post).where(
+                Post.status.in_(statuses),  # type: ignore[attr-defined]
+                Post.scheduled_at <= now,  # type: ignore[operator]
+            )
+        )
+    )
+
+
+def posts_to_remind(session: Session, submitted_before: datetime) -> list[Post]:
+    """Pending posts (every workspace) waiting since before the cutoff, not yet reminded."""
+    return list(
+        session.exec(
+            select(Post).where(
+                Post.status == "pending",
+                Post.submitted_at <= submitted_before,  # type: ignore[operator]
+                Post.reminded_version < Post.version,
+            )
+        )
+    )
+
+
+# --- approvals and their messages --------------------------------------------------------
+
+
+def add_approval(session: Session, approval: Approval) -> bool:
+    return insert_ignore(session, Approval, approval.model_dump(exclude={"id"}))
+
+
+def approvals_of(session: Session, post_id: int, version: int, stage: str) -> list[Approval]:
+    return list(
+        session.exec(
+            select(Approval)
+            .where(Approval.post_id == post_id, Approval.version == version)
+            .where(Approval.stage == stage)
+            .order_by(Approval.id)
+        )
+    )
+
+
+def add_request(session: Session, request: ApprovalRequest) -> bool:
+    return insert_ignore(session, ApprovalRequest, request.model_dump(exclude={"id"}))
+
+
+def get_request(session: Session, post_id: int, version: int, stage: str) -> ApprovalRequest | None:
+    return session.exec(
+        select(ApprovalRequest).where(
+            ApprovalRequest.post_id == post_id,
+            ApprovalRequest.version == version,
+            ApprovalRequest.stage == stage,
+        )
+    ).first()
+
+
+def requests_of(session: Session, post_id: int) -> list[ApprovalRequest]:
+    return list(
+        session.exec(
+            select(ApprovalRequest)
+            .where(ApprovalRequest.post_id == post_id)
+            .order_by(ApprovalRequest.id)
+        )
+    )
+
+
+def last_post_change(session: Session, team_id: str, post_id: int) -> AuditEntry | None:
+    """The latest audit entry that moved the post (votes towards an "all" stage don't)."""
+    return session.exec(
+        select(AuditEntry)
+        .where(
+            AuditEntry.team_id == team_id,
+            AuditEntry.entity == "post",
+            AuditEntry.entity_id == str(post_id),
+            AuditEntry.action.notlike("vote%"),  # type: ignore[attr-defined]
+        )
+        .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+    ).first()
+
+
+# --- brand guides ------------------------------------------------------------------------
+
+
+def get_guide(session: Session, brand_id: int) -> BrandGuide | None:
+    return session.get(BrandGuide, brand_id)
+
+
+def save_guide(session: Session, guide: BrandGuide) -> None:
+    fields = [name for name in BrandGuide.model_fields if name != "brand_id"]
+    upsert(session, BrandGuide, guide.model_dump(), keys=("brand_id",), update=fields)

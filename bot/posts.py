@@ -1,0 +1,560 @@
+"""The post lifecycle: draft → pending → approved (→ published), with changes_requested,
+rejected, cancelled and expired on the side.
+
+Every status change is one compare-and-set on (id, status, version[, stage]) with its audit
+entry in the same transaction. When the compare fails, someone else acted first: the
+error says who and when, from the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import policy
+from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from bot.mrkdwn import date, user
+from bot.networks import NETWORKS, label
+from bot.policy import Actor, PostFacts
+from storage import repo
+from storage.db import Database
+from storage.models import Approval, AuditEntry, Brand, Post
+
+EDITABLE = ("draft", "pending", "changes_requested", "approved")
+CANCELLABLE = ("draft", "pending", "changes_requested", "approved")
+UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
+FINAL = ("rejected", "cancelled", "expired", "published")
+REMINDER_AFTER = timedelta(hours=24)
+
+STATUS_WORDS = {
+    "draft": "a draft",
+    "pending": "waiting for approval",
+    "changes_requested": "sent back for changes",
+    "approved": "approved",
+    "rejected": "rejected",
+    "cancelled": "cancelled",
+    "expired": "expired",
+    "published": "published",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the draft modal collects (already parsed)."""
+
+    text: str
+    networks: frozenset[str]
+    brand: str
+    media_urls: tuple[str, ...] = ()
+    scheduled_at: datetime | None = None
+    notes: str = ""
+    send: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a decision did: the post after it, and what it means for the request message."""
+
+    post: Post
+    outcome: str  # "approved", "stage_passed", "partial", "rejected", "changes_requested"
+    stage: str
+    approvers: tuple[str, ...]  # who approved this stage so far
+    waiting_for: tuple[str, ...]  # who still has to approve (mode "all")
+    at: datetime
+    by: str
+    reason: str = ""
+
+
+def facts(post: Post, brand: str) -> PostFacts:
+    return PostFacts(post.author, networks_of(post), brand)
+
+
+def networks_of(post: Post) -> frozenset[str]:
+    return frozenset(n for n in post.networks.split(",") if n)
+
+
+def ordered_networks(post: Post) -> list[str]:
+    return sorted(networks_of(post), key=NETWORKS.index)
+
+
+def media_of(post: Post) -> list[str]:
+    return [line for line in post.media_urls.splitlines() if line.strip()]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def brand_named(db: Database, team_id: str, name: str) -> Brand:
+    with db.read() as session:
+        brand = repo.get_brand(session, team_id, name)
+    if brand is None:
+        raise NotFound(f"There is no brand `{name}` any more. Pick another one.")
+    return brand
+
+
+def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:
+    with db.read() as session:
+        post = repo.get_post(session, team_id, post_id)
+        if post is None:
+            raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
+        brand = session.get(Brand, post.brand_id)
+    return post, brand  # type: ignore[return-value]
+
+
+def get_for(
+    db: Database, team_id: str, actor: Actor, post_id: int, verb: str
+) -> tuple[Post, Brand]:
+    """The post, if ``actor`` may ``verb`` it (its author or an admin)."""
+    post, brand = get(db, team_id, post_id)
+    if not policy.may_manage_post(actor, post.author):
+        raise PermissionDenied(
+            f"Only the author of post #{post_id} ({user(post.author)}) or an admin can {verb} it."
+        )
+    return post, brand
+
+
+def listing(db: Database, team_id: str, actor: Actor, which: str, now: datetime) -> list[Post]:
+    with db.read() as session:
+        if which == "mine":
+            return repo.list_posts(session, team_id, author=actor.user_id)
+        if which == "pending":
+            return repo.list_posts(session, team_id, statuses=["pending"])
+        return repo.list_posts(
+            session, team_id, statuses=["pending", "approved"], scheduled_after=now
+        )
+
+
+def stage_approvers(db: Database, team_id: str, post: Post, brand: Brand, stage: str) -> list[str]:
+    """Everyone who may decide this stage of this post (the author only with self-approval)."""
+    with db.read() as session:
+        grants = repo.list_grants(session, team_id)
+    holders: dict[str, list[policy.Grant]] = {}
+    for row, brand_name in grants:
+        holders.setdefault(row.user_id, []).append(
+            policy.Grant(row.role, frozenset(n for n in row.networks.split(",") if n), brand_name)
+        )
+    post_facts = facts(post, brand.name)
+    return sorted(
+        uid
+        for uid, held in holders.items()
+        if policy.holds_stage(Actor(uid, grants=tuple(held)), post_facts, stage)
+        and (uid != post.author or brand.self_approval)
+    )
+
+
+# --- drafting and editing ------------------------------------------------------------------
+
+
+def check_schedule(scheduled_at: datetime | None, now: datetime) -> None:
+    if scheduled_at is not None and scheduled_at <= now:
+        raise ValidationFailed(
+            "That time has passed. Pick a time in the future, or leave it empty.",
+            fields={"scheduled": "That time has passed. Pick a time in the future."},
+        )
+
+
+def create(
+    db: Database, team_id: str, actor: Actor, draft: Draft, warnings: Iterable[str], now: datetime
+) -> Post:
+    """Save a new post as a draft (sending it for approval is ``submit``)."""
+    check_schedule(draft.scheduled_at, now)
+    brand = brand_named(db, team_id, draft.brand)
+    with db.write() as session:
+        post = repo.add_post(
+            session,
+            Post(
+                team_id=team_id,
+                brand_id=brand.id,  # type: ignore[arg-type]
+                author=actor.user_id,
+                status="draft",
+                created_at=now,
+                updated_at=now,
+                **_content(draft, warnings),
+            ),
+        )
+        _audit(session, post, actor.user_id, "create", None, "draft", now)
+    return post
+
+
+def edit(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    draft: Draft,
+    warnings: Iterable[str],
+    now: datetime,
+) -> tuple[Post, str]:
+    """Replace the content as a new version, back to draft (``submit`` restarts approval).
+    Returns the post and the status it had."""
+    check_schedule(draft.scheduled_at, now)
+    post, _ = get_for(db, team_id, actor, post_id, "edit")
+    if post.status not in EDITABLE:
+        raise InvalidTransition(
+            f"Post #{post_id} is {STATUS_WORDS[post.status]}, so it can't be edited. "
+            "Draft a new one with `/post draft`."
+        )
+    if post.version != version:
+        raise InvalidTransition(
+            f"Post #{post_id} changed while you were editing (it is now version {post.version}). "
+            f"Open it again with `/post edit {post_id}`."
+        )
+    brand = brand_named(db, team_id, draft.brand)
+    with db.write() as session:
+        moved = repo.transition(
+            session,
+            post_id,
+            expect_status=post.status,
+            expect_version=version,
+            changes={
+                **_content(draft, warnings),
+                "brand_id": brand.id,
+                "status": "draft",
+                "version": version + 1,
+                "stage": None,
+                "submitted_at": None,
+                "updated_at": now,
+            },
+        )
+        if not moved:
+            raise lost(session, team_id, post_id, "edit it")
+        _audit(
+            session,
+            post,
+            actor.user_id,
+            "edit",
+            post.status,
+            "draft",
+            now,
+            comment=f"version {version + 1}",
+        )
+        updated = repo.get_post(session, team_id, post_id)
+    return updated, post.status  # type: ignore[return-value]
+
+
+def _content(draft: Draft, warnings: Iterable[str]) -> dict:
+    return {
+        "text": draft.text,
+        "networks": ",".join(sorted(draft.networks, key=NETWORKS.index)),
+        "media_urls": "\n".join(draft.media_urls),
+        "scheduled_at": draft.scheduled_at,
+        "notes": draft.notes,
+        "warnings": "\n".join(warnings),
+    }
+
+
+# --- approval ------------------------------------------------------------------------------
+
+
+def submit(db: Database, post: Post, actor: Actor, now: datetime) -> Post:
+    """Send a draft (or a post sent back for changes) for approval: stage ``team``."""
+    with db.write() as session:
+        moved = repo.transition(
+            session,
+            post.id,  # type: ignore[arg-type]
+            expect_status=("draft", "changes_requested"),
+            expect_version=post.version,
+            changes={"status": "pending", "stage": "team", "submitted_at": now, "updated_at": now},
+        )
+        if not moved:
+            raise lost(session, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
+        _audit(session, post, actor.user_id, "submit", post.status, "pending", now)
+        return _reload(session, post)
+
+
+def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
+    """Back to draft when its approval request could not be posted (nothing is lost)."""
+    with db.write() as session:
+        moved = repo.transition(
+            session,
+            post.id,  # type: ignore[arg-type]
+            expect_status="pending",
+            expect_version=post.version,
+            changes={"status": "draft", "stage": None, "submitted_at": None, "updated_at": now},
+        )
+        if not moved:
+            return None
+        _audit(session, post, "", "unsubmit", "pending", "draft", now, comment=why)
+        return _reload(session, post)
+
+
+def decide(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verdict: str,
+    now: datetime,
+    reason: str = "",
+) -> Decision:
+    """Approve, reject or request changes for one stage of one version of a post.
+
+    Checks in the order a person would ask: is this the post as it is now (version, still
+    pending, this stage)? may I? Then acts with one compare-and-set."""
+    post, brand = get(db, team_id, post_id)
+    verb = {"approve": "approve", "reject": "reject", "changes": "send back"}[verdict]
+    if post.version != version:
+        raise InvalidTransition(
+            f"This request is for version {version} of post #{post_id}, which has since been "
+            f"edited (now version {post.version}). Nothing changed; use the newest request."
+        )
+    if post.status == "pending" and post.stage != stage and stage == "client":
+        raise InvalidTransition(
+            f"Post #{post_id} is waiting for its {post.stage} stage, not the {stage} stage. "
+            "Nothing changed."
+        )
+    if post.status != "pending" or post.stage != stage:
+        with db.read() as session:
+            raise lost(session, team_id, post_id, verb + " it")
+    refusal = policy.decision_refusal(
+        actor, facts(post, brand.name), stage, brand.self_approval, verb
+    )
+    if refusal:
+        raise PermissionDenied(refusal)
+    if verdict == "approve":
+        return _approve(db, post, brand, actor, stage, now)
+    to_status = "rejected" if verdict == "reject" else "changes_requested"
+    with db.write() as session:
+        moved = repo.transition(
+            session,
+            post_id,
+            expect_status="pending",
+            expect_version=version,
+            expect_stage=stage,
+            changes={"status": to_status, "stage": None, "updated_at": now},
+        )
+        if not moved:
+            raise lost(session, team_id, post_id, verb + " it")
+        _audit(
+            session,
+            post,
+            actor.user_id,
+            verdict,
+            "pending",
+            to_status,
+            now,
+            comment=reason,
+            stage=stage,
+        )
+        after = _reload(session, post)
+    return Decision(after, to_status, stage, (), (), now, actor.user_id, reason)
+
+
+def _approve(
+    db: Database, post: Post, brand: Brand, actor: Actor, stage: str, now: datetime
+) -> Decision:
+    needed = (
+        stage_approvers(db, post.team_id, post, brand, stage)
+        if brand.approval_mode == "all"
+        else []
+    )
+    with db.write() as session:
+        added = repo.add_approval(
+            session,
+            Approval(
+                team_id=post.team_id,
+                post_id=post.id,
+                version=post.version,
+                stage=stage,  # type: ignore[arg-type]
+                approver=actor.user_id,
+                at=now,
+            ),
+        )
+        if not added:
+            raise InvalidTransition("You have already approved this. Nothing changed.")
+        approvers = tuple(
+            a.approver for a in repo.approvals_of(session, post.id, post.version, stage)
+        )  # type: ignore[arg-type]
+        waiting = tuple(uid for uid in needed if uid not in approvers)
+        if waiting:
+            # Mode "all": this approval counts, the stage stays open. Still check that the
+            # post is as the approver saw it (the same transaction; nothing else moved).
+            current = _reload(session, post)
+            if (
+                current.status != "pending"
+                or current.version != post.version
+                or current.stage != stage
+            ):
+                raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
+            _audit(
+                session,
+                post,
+                actor.user_id,
+                "vote",  # one of several approvals the stage needs; not a status change
+                "pending",
+                "pending",
+                now,
+                stage=stage,
+                comment=f"{len(approvers)} of {len(needed)}",
+            )
+            return Decision(current, "partial", stage, approvers, waiting, now, actor.user_id)
+        next_stage = "client" if stage == "team" and brand.client_approval else None
+        changes = (
+            {"stage": "client", "updated_at": now}
+            if next_stage
+            else {"status": "approved", "stage": None, "updated_at": now}
+        )
+        moved = repo.transition(
+            session,
+            post.id,
+            expect_status="pending",
+            expect_version=post.version,  # type: ignore[arg-type]
+            expect_stage=stage,
+            changes=changes,
+        )
+        if not moved:
+            raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
+        to = "pending" if next_stage else "approved"
+        _audit(session, post, actor.user_id, "approve", "pending", to, now, stage=stage)
+        after = _reload(session, post)
+    outcome = "stage_passed" if next_stage else "approved"
+    return Decision(after, outcome, stage, approvers, (), now, actor.user_id)
+
+
+def cancel(
+    db: Database, team_id: str, actor: Actor, post_id: int, now: datetime
+) -> tuple[Post, str]:
+    post, _ = get_for(db, team_id, actor, post_id, "cancel")
+    if post.status not in CANCELLABLE:
+        raise InvalidTransition(f"Post #{post_id} is already {STATUS_WORDS[post.status]}.")
+    with db.write() as session:
+        moved = repo.transition(
+            session,
+            post_id,
+            expect_status=post.status,
+            expect_version=post.version,
+            changes={"status": "cancelled", "stage": None, "updated_at": now},
+        )
+        if not moved:
+            raise lost(session, team_id, post_id, "cancel it")
+        _audit(session, post, actor.user_id, "cancel", post.status, "cancelled", now)
+        return _reload(session, post), post.status
+
+
+# --- time-driven ---------------------------------------------------------------------------
+
+
+def expire_due(db: Database, now: datetime) -> list[Post]:
+    """Unapproved posts whose scheduled time has come become ``expired`` (each exactly once,
+    whichever replica gets there first)."""
+    with db.read() as session:
+        candidates = repo.posts_to_expire(session, now, UNAPPROVED)
+    expired = []
+    for post in candidates:
+        with db.write() as session:
+            moved = repo.transition(
+                session,
+                post.id,
+                expect_status=post.status,
+                expect_version=post.version,  # type: ignore[arg-type]
+                changes={"status": "expired", "stage": None, "updated_at": now},
+            )
+            if moved:
+                _audit(
+                    session,
+                    post,
+                    "",
+                    "expire",
+                    post.status,
+                    "expired",
+                    now,
+                    comment="scheduled time passed before approval",
+                )
+                expired.append(post)
+    return expired
+
+
+def reminders_due(db: Database, now: datetime) -> list[Post]:
+    """Pending posts waiting over 24 h whose version has not had its reminder (claimed, so
+    each version is reminded once)."""
+    with db.read() as session:
+        candidates = repo.posts_to_remind(session, now - REMINDER_AFTER)
+    claimed = []
+    for post in candidates:
+        with db.write() as session:
+            moved = repo.transition(
+                session,
+                post.id,
+                expect_status="pending",
+                expect_version=post.version,  # type: ignore[arg-type]
+                expect_stage=post.stage,
+                changes={"reminded_version": post.version},
+            )
+            if moved:
+                claimed.append(_reload(session, post))
+    return claimed
+
+
+# --- shared --------------------------------------------------------------------------------
+
+LOST_WORDS = {
+    "approved": "approved",
+    "rejected": "rejected",
+    "changes_requested": "sent back for changes",
+    "cancelled": "cancelled",
+    "expired": "expired",
+    "published": "marked published",
+    "draft": "moved back to draft",
+    "pending": "sent for approval",
+}
+
+
+def lost(session, team_id: str, post_id: int, attempted: str) -> InvalidTransition:
+    """The error for a compare-and-set that found the post moved: who did what, when."""
+    last = repo.last_post_change(session, team_id, post_id)
+    if last is None:
+        return InvalidTransition(f"Post #{post_id} changed meanwhile; nothing changed.")
+    if last.action.startswith("approve") and last.to_state == "pending":
+        what = "already approved at the team stage (it now waits for the client)"
+    else:
+        what = "already " + LOST_WORDS.get(last.to_state or "", last.to_state or "changed")
+    who = f" by {user(last.actor)}" if last.actor else ""
+    return InvalidTransition(
+        f"Post #{post_id} was {what}{who} {date(last.at, '{time}')}, so you can't "
+        f"{attempted} any more. Nothing changed."
+    )
+
+
+def _reload(session, post: Post) -> Post:
+    fresh = session.get(Post, post.id, populate_existing=True)
+    assert fresh is not None
+    return fresh
+
+
+def _audit(
+    session,
+    post: Post,
+    actor: str,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    now: datetime,
+    comment: str = "",
+    stage: str | None = None,
+) -> None:
+    if stage:
+        action = f"{action}:{stage}"
+    repo.audit(
+        session,
+        AuditEntry(
+            team_id=post.team_id,
+            entity="post",
+            entity_id=str(post.id),
+            actor=actor,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            at=now,
+        ),
+    )
+
+
+def summary_line(post: Post, brand: Brand) -> str:
+    """``#12 · X, Instagram · brand acme · waiting for approval``"""
+    nets = ", ".join(label(n) for n in ordered_networks(post))
+    return f"#{post.id} · {nets} · brand {brand.name} · {STATUS_WORDS[post.status]}"
