@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
-from handlers import commands, errors, events, middleware
+from handlers import actions, commands, errors, events, middleware, views
 from storage.db import Database
 
 
@@ -49,6 +49,6 @@ def build_app(
         token_verification_enabled=False,  # `postroom run` and `postroom check` do auth.test
         logger=_bolt_logger(),
     )
-    for surface in (errors, middleware, commands, events):
+    for surface in (errors, middleware, commands, actions, views, events):
         surface.register(app, services)
     return app

@@ -27,6 +27,18 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in (
         Subcommand("help", ("/post help",), "show this help"),
+        Subcommand("draft", ("/post draft [text]",), "draft a post (opens a form)"),
+        Subcommand("edit", ("/post edit ID",), "change a post (its author or an admin)"),
+        Subcommand("cancel", ("/post cancel ID",), "cancel a post (its author or an admin)"),
+        Subcommand("show", ("/post show ID",), "a post, its status and history"),
+        Subcommand("list", ("/post list [mine|pending|scheduled]",), "your posts, or what waits"),
+        Subcommand("guide", ("/post guide [brand:NAME]",), "a brand's guide: voice, rules, links"),
+        Subcommand(
+            "style",
+            ("/post style [brand:NAME]",),
+            "edit a brand's guide (opens a form)",
+            admin=True,
+        ),
         Subcommand(
             "role",
             (
@@ -67,6 +79,7 @@ def usage(name: str) -> str:
 class Invocation:
     name: str
     args: list[str]
+    rest: str = ""  # the raw text after the subcommand (for /post draft)
 
 
 def split(text: str) -> Invocation:
@@ -74,7 +87,41 @@ def split(text: str) -> Invocation:
     words = grammar.tokens(text)
     if not words:
         return Invocation("help", [])
-    return Invocation(words[0].lower(), words[1:])
+    parts = (text or "").strip().split(None, 1)
+    return Invocation(words[0].lower(), words[1:], parts[1] if len(parts) > 1 else "")
+
+
+def post_id(args: list[str], name: str) -> int:
+    use = usage(name)
+    if len(args) != 1:
+        raise UsageError("Name one post by its number, like `12`.", use)
+    digits = args[0].lstrip("#")
+    if not digits.isdigit():
+        raise UsageError(f"{code(args[0])} isn't a post number.", use)
+    return int(digits)
+
+
+LISTS = ("mine", "pending", "scheduled")
+
+
+def list_kind(args: list[str]) -> str:
+    which = args[0].lower() if args else "mine"
+    if len(args) > 1 or which not in LISTS:
+        guess = grammar.suggest(which, list(LISTS))
+        hint = f" Did you mean `{guess}`?" if guess else ""
+        raise UsageError(f"{code(' '.join(args))} isn't a list.{hint}", usage("list"))
+    return which
+
+
+def brand_option(args: list[str], name: str) -> str:
+    """``[brand:NAME]`` (default brand when absent)."""
+    use = usage(name)
+    if not args:
+        return "default"
+    opt = grammar.option(args[0]) if len(args) == 1 else None
+    if not opt or opt[0] != "brand":
+        raise UsageError(f"{code(' '.join(args))}: expected `brand:NAME` or nothing.", use)
+    return grammar.brand_name(opt[1], use)
 
 
 def unknown(name: str) -> UsageError:

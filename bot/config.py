@@ -7,6 +7,7 @@ line and exits non-zero.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
+from bot.networks import DEFAULT_RULES, apply_overrides
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///postroom.db"
@@ -35,6 +37,8 @@ class Settings:
     port: int = 3000
     admins: frozenset[str] = field(default_factory=frozenset)
     log_level: str = "INFO"
+    # Overrides of the network table (§3), e.g. {"mastodon": {"text_limit": 1000}}.
+    network_limits: dict = field(default_factory=dict)
 
     @property
     def socket_mode(self) -> bool:
@@ -121,6 +125,8 @@ def load_settings(
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
+    network_limits = _network_limits(get("POSTROOM_NETWORK_LIMITS"))
+
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
@@ -131,4 +137,33 @@ def load_settings(
         port=int(port_text),
         admins=admins,
         log_level=log_level,
+        network_limits=network_limits,
     )
+
+
+def _network_limits(value: str | None) -> dict:
+    """``POSTROOM_NETWORK_LIMITS``: inline JSON or the path of a JSON file."""
+    if value is None:
+        return {}
+    name = "POSTROOM_NETWORK_LIMITS"
+    try:
+        if value.lstrip().startswith("{"):
+            overrides = json.loads(value)
+        else:
+            with open(value, encoding="utf-8") as file:
+                overrides = json.load(file)
+    except OSError as error:
+        raise ConfigError(f"{name}: can't read {value!r} ({error.strerror})") from error
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{name} is not valid JSON: {error.msg} at line {error.lineno}"
+        ) from error
+    if not isinstance(overrides, dict):
+        raise ConfigError(
+            f'{name} must be a JSON object like {{"mastodon": {{"text_limit": 1000}}}}'
+        )
+    try:
+        apply_overrides(DEFAULT_RULES, overrides)
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from error
+    return overrides

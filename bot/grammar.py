@@ -83,3 +83,25 @@ def brand_name(value: str, usage: str) -> str:
             usage,
         )
     return name
+
+
+SLACK_TOKEN = re.compile(r"<([@#!]?)([^>|]*)(?:\|([^>]*))?>")
+
+
+def plain_text(text: str) -> str:
+    """Slack's escaped command text as the person typed it: ``<@U1|maria>`` → ``@maria``,
+    ``<#C1|general>`` → ``#general``, ``<https://x.com|x.com>`` → ``https://x.com``, and
+    ``&amp;``/``&lt;``/``&gt;`` back to ``&``/``<``/``>``."""
+
+    def readable(match: re.Match) -> str:
+        sigil, target, label = match.groups()
+        if sigil == "@":
+            return "@" + (label or target)
+        if sigil == "#":
+            return "#" + (label or target)
+        if sigil == "!":
+            return "@" + (label or target.split("^")[0])  # <!here> → @here, as typed
+        return target
+
+    unlinked = SLACK_TOKEN.sub(readable, text or "")
+    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -280,23 +280,15 @@ def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
         return _reload(session, post)
 
 
-def decide(
-    db: Database,
-    team_id: str,
-    actor: Actor,
-    post_id: int,
-    version: int,
-    stage: str,
-    verdict: str,
-    now: datetime,
-    reason: str = "",
-) -> Decision:
-    """Approve, reject or request changes for one stage of one version of a post.
+VERBS = {"approve": "approve", "reject": "reject", "changes": "send back"}
 
-    Checks in the order a person would ask: is this the post as it is now (version, still
-    pending, this stage)? may I? Then acts with one compare-and-set."""
+
+def check_decision(
+    db: Database, team_id: str, actor: Actor, post_id: int, version: int, stage: str, verdict: str
+) -> tuple[Post, Brand]:
+    """Everything ``decide`` checks, without acting (before asking for a reason)."""
     post, brand = get(db, team_id, post_id)
-    verb = {"approve": "approve", "reject": "reject", "changes": "send back"}[verdict]
+    verb = VERBS[verdict]
     if post.version != version:
         raise InvalidTransition(
             f"This request is for version {version} of post #{post_id}, which has since been "
@@ -315,6 +307,26 @@ def decide(
     )
     if refusal:
         raise PermissionDenied(refusal)
+    return post, brand
+
+
+def decide(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verdict: str,
+    now: datetime,
+    reason: str = "",
+) -> Decision:
+    """Approve, reject or request changes for one stage of one version of a post.
+
+    Checks in the order a person would ask: is this the post as it is now (version, still
+    pending, this stage)? may I? Then acts with one compare-and-set."""
+    post, brand = check_decision(db, team_id, actor, post_id, version, stage, verdict)
+    verb = VERBS[verdict]
     if verdict == "approve":
         return _approve(db, post, brand, actor, stage, now)
     to_status = "rejected" if verdict == "reject" else "changes_requested"
@@ -558,3 +570,17 @@ def summary_line(post: Post, brand: Brand) -> str:
     """``#12 · X, Instagram · brand acme · waiting for approval``"""
     nets = ", ".join(label(n) for n in ordered_networks(post))
     return f"#{post.id} · {nets} · brand {brand.name} · {STATUS_WORDS[post.status]}"
+
+
+def history(db: Database, team_id: str, post_id: int) -> list[str]:
+    """The audit trail of a post, one readable line each."""
+    with db.read() as session:
+        entries = repo.audit_trail(session, team_id, "post", str(post_id))
+    lines = []
+    for entry in entries:
+        who = user(entry.actor) if entry.actor else "Postroom"
+        action = entry.action.replace(":", " · ")
+        change = f"{entry.from_state or '—'} → {entry.to_state}"
+        note = f" — {entry.comment}" if entry.comment else ""
+        lines.append(f"{date(entry.at, '{date_short} {time}')} {who} {action}: {change}{note}")
+    return lines

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.networks import DEFAULT_RULES, NetworkRules, apply_overrides
 from bot.people import Directory
 from bot.slack import SlackGateway
 from storage.db import Database
@@ -20,6 +21,7 @@ class Services:
     clock: Clock
     slack: SlackGateway
     people: Directory
+    rules: dict[str, NetworkRules]  # the network table with the configured overrides
 
     @classmethod
     def create(
@@ -34,4 +36,5 @@ class Services:
         db.create_schema()
         slack = SlackGateway(client)
         people = Directory(db, slack, clock, settings.admins)
-        return cls(settings, db, clock, slack, people)
+        rules = apply_overrides(DEFAULT_RULES, settings.network_limits)
+        return cls(settings, db, clock, slack, people, rules)

@@ -6,15 +6,16 @@ from collections.abc import Callable
 
 from slack_bolt import App, Respond
 
-from bot import commands, workspace
+from bot import approvals, commands, grammar, posts, workspace
 from bot.blocks import config as blocks
-from bot.errors import UsageError
+from bot.blocks import posts as post_blocks
+from bot.errors import InvalidTransition, PostroomError, UsageError
 from bot.grammar import suggest
-from bot.mrkdwn import code
+from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
 
-Handler = Callable[[Services, dict, list[str], Respond], None]
+Handler = Callable[[Services, dict, commands.Invocation, Respond], None]
 
 
 def register(app: App, services: Services) -> None:
@@ -25,15 +26,20 @@ def register(app: App, services: Services) -> None:
         handler = SUBCOMMAND_HANDLERS.get(invocation.name)
         if handler is None:
             raise commands.unknown(invocation.name)
-        handler(services, command, invocation.args, respond)
+        handler(services, command, invocation, respond)
 
 
-def _help(services: Services, command: dict, args: list[str], respond: Respond) -> None:
+def _help(
+    services: Services, command: dict, invocation: commands.Invocation, respond: Respond
+) -> None:
     actor = services.people.actor(command["team_id"], command["user_id"])
     respond(**blocks.help_message(actor.is_admin))
 
 
-def _role(services: Services, command: dict, args: list[str], respond: Respond) -> None:
+def _role(
+    services: Services, command: dict, invocation: commands.Invocation, respond: Respond
+) -> None:
+    args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     action = args[0].lower() if args else ""
     if action == "list":
@@ -73,7 +79,10 @@ def _role(services: Services, command: dict, args: list[str], respond: Respond) 
         raise _bad_action("role", action, ("add", "remove", "list"))
 
 
-def _brand(services: Services, command: dict, args: list[str], respond: Respond) -> None:
+def _brand(
+    services: Services, command: dict, invocation: commands.Invocation, respond: Respond
+) -> None:
+    args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     action = args[0].lower() if args else ""
     if action == "list":
@@ -87,7 +96,10 @@ def _brand(services: Services, command: dict, args: list[str], respond: Respond)
         raise _bad_action("brand", action, ("add", "set", "list"))
 
 
-def _approvals(services: Services, command: dict, args: list[str], respond: Respond) -> None:
+def _approvals(
+    services: Services, command: dict, invocation: commands.Invocation, respond: Respond
+) -> None:
+    args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     if not args or args[0].lower() == "list":
         respond(**blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
@@ -155,9 +167,107 @@ def _bad_action(name: str, action: str, actions: tuple[str, ...]) -> UsageError:
     )
 
 
+# --- posts ---------------------------------------------------------------------------------
+
+
+def _draft(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    # The trigger dies 3 s after the command: open a modal first, fill it in after.
+    view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("New post"))
+    team_id = command["team_id"]
+    brands = workspace.list_brands(services.db, team_id)
+    modal = post_blocks.draft_modal(
+        brands,
+        approvals.voices(services, team_id, brands),
+        text=grammar.plain_text(invocation.rest),
+        channel_id=command.get("channel_id"),
+    )
+    services.slack.update_view(view["id"], modal, view.get("hash"))
+
+
+def _edit(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    post_id = commands.post_id(invocation.args, "edit")
+    view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Edit post"))
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    try:
+        post, brand = posts.get_for(services.db, team_id, actor, post_id, "edit")
+        if post.status not in posts.EDITABLE:
+            raise InvalidTransition(
+                f"Post #{post_id} is {posts.STATUS_WORDS[post.status]}, so it can't be edited. "
+                "Draft a new one with `/post draft`."
+            )
+    except PostroomError as refused:
+        services.slack.update_view(
+            view["id"], post_blocks.notice_modal("Edit post", str(refused)), view.get("hash")
+        )
+        return
+    brands = workspace.list_brands(services.db, team_id)
+    modal = post_blocks.draft_modal(
+        brands,
+        approvals.voices(services, team_id, brands),
+        post=post,
+        brand=brand.name,
+        channel_id=command.get("channel_id"),
+    )
+    services.slack.update_view(view["id"], modal, view.get("hash"))
+
+
+def _cancel(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    post_id = commands.post_id(invocation.args, "cancel")
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    post, _was = posts.cancel(services.db, team_id, actor, post_id, services.clock.now())
+    _, brand = posts.get(services.db, team_id, post_id)
+    line = post_blocks.closed_line("cancelled", actor.user_id, services.clock.now())
+    approvals.close_requests(services, post, brand, line)
+    respond(**post_blocks.dm(f"🚫 Post #{post_id} is cancelled. It will not be published."))
+    if post.author != actor.user_id:
+        approvals.tell(
+            services,
+            post.author,
+            f"🚫 {user(actor.user_id)} cancelled your post #{post_id}. It will not be published.",
+        )
+
+
+def _show(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    post_id = commands.post_id(invocation.args, "show")
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    post, brand = posts.get_for(services.db, team_id, actor, post_id, "see")
+    respond(**post_blocks.post_card(post, brand, posts.history(services.db, team_id, post_id)))
+
+
+def _list(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    which = commands.list_kind(invocation.args)
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    found = posts.listing(services.db, team_id, actor, which, services.clock.now())
+    names = {b.id: b.name for b in workspace.list_brands(services.db, team_id)}
+    titles = {
+        "mine": "Your posts",
+        "pending": "Waiting for approval",
+        "scheduled": "Scheduled (approved or waiting)",
+    }
+    empties = {
+        "mine": "You have no posts yet. Start one with `/post draft`.",
+        "pending": "Nothing is waiting for approval.",
+        "scheduled": "Nothing is scheduled from now on.",
+    }
+    respond(
+        **post_blocks.post_list(
+            titles[which], [(p, names.get(p.brand_id, "?")) for p in found], empties[which]
+        )
+    )
+
+
 SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "help": _help,
     "role": _role,
     "brand": _brand,
     "approvals": _approvals,
+    "draft": _draft,
+    "edit": _edit,
+    "cancel": _cancel,
+    "show": _show,
+    "list": _list,
 }

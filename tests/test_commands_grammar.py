@@ -45,7 +45,8 @@ def test_plain_hash_channel_gets_a_hint():
 
 def test_split_defaults_to_help():
     assert commands.split("   ") == commands.Invocation("help", [])
-    assert commands.split("ROLE list") == commands.Invocation("role", ["list"])
+    assert commands.split("ROLE list") == commands.Invocation("role", ["list"], "list")
+    assert commands.split("draft  Hello <@U1|m>\nline two").rest == "Hello <@U1|m>\nline two"
 
 
 def test_unknown_subcommand_suggests_the_closest():

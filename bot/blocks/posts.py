@@ -1,0 +1,373 @@
+"""Block Kit for posts: the draft modal, the approval request, reasons, lists and DMs.
+
+Post text is written by people and may contain ``<!channel>``, ``@here`` or link markup:
+it is always escaped here, so a draft never pings anyone and never links anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DateTimePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+
+from bot.blocks import context, divider, header, message, section, truncate
+from bot.mrkdwn import date, escape, user
+from bot.networks import NETWORKS, label
+from bot.posts import STATUS_WORDS, media_of, ordered_networks
+from storage.models import Brand, Post
+
+DRAFT_CALLBACK = "post_draft"
+REASON_CALLBACK = "post_reason"
+APPROVE, REJECT, CHANGES = "post_approve", "post_reject", "post_changes"
+TEXT_INPUT_LIMIT = 3000  # Slack's most for a plain_text_input
+
+STAGE_WORDS = {"team": "team approval", "client": "client approval"}
+
+
+# --- the draft modal ---------------------------------------------------------------------
+
+
+def loading_modal(title: str) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": "post_loading",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [section("Loading…").to_dict()],
+    }
+
+
+def notice_modal(title: str, text: str) -> dict:
+    """A modal that only explains something (used when a modal can't be shown)."""
+    return {
+        "type": "modal",
+        "callback_id": "post_notice",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [section(text).to_dict()],
+    }
+
+
+def draft_modal(
+    brands: Sequence[Brand],
+    voices: dict[str, str],
+    *,
+    post: Post | None = None,
+    brand: str = "default",
+    text: str = "",
+    channel_id: str | None = None,
+) -> dict:
+    """The draft (or edit) modal. ``voices`` maps brand name → its voice line (§12)."""
+    editing = post is not None
+    if post is not None:
+        text = post.text
+    blocks: list[Block] = []
+    voice_lines = [f"*{escape(b)}*: {escape(v)}" for b, v in voices.items() if v.strip()]
+    if voice_lines:
+        blocks.append(context(truncate("Voice — " + " · ".join(voice_lines), 2000)))
+    network_options = [Option(value=n, label=label(n)) for n in NETWORKS]
+    chosen = [o for o in network_options if post and o.value in ordered_networks(post)]
+    blocks.append(
+        InputBlock(
+            block_id="networks",
+            label="Networks",
+            element=StaticMultiSelectElement(
+                action_id="value",
+                placeholder="Where it goes",
+                options=network_options,
+                initial_options=chosen or None,
+            ),
+        )
+    )
+    if len(brands) > 1:
+        options = [Option(value=b.name, label=b.name) for b in brands]
+        initial = next((o for o in options if o.value == brand), options[0])
+        blocks.append(
+            InputBlock(
+                block_id="brand",
+                label="Brand",
+                element=StaticSelectElement(
+                    action_id="value", options=options, initial_option=initial
+                ),
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id="text",
+            label="Text",
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                max_length=TEXT_INPUT_LIMIT,
+                initial_value=text[:TEXT_INPUT_LIMIT] or None,
+            ),
+            hint=_voice_hint(voices.get(brand, "")),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="media",
+            label="Media URLs",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                initial_value=(post.media_urls if post and post.media_urls else None),
+                placeholder="https://… one per line (images or videos)",
+            ),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="scheduled",
+            label="Publish at",
+            optional=True,
+            element=DateTimePickerElement(
+                action_id="value",
+                initial_date_time=int(post.scheduled_at.timestamp())
+                if post and post.scheduled_at
+                else None,
+            ),
+            hint="In your own time zone. Leave empty if there is no date yet.",
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="notes",
+            label="Notes for approvers",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                max_length=TEXT_INPUT_LIMIT,
+                initial_value=(post.notes or None) if post else None,
+            ),
+        )
+    )
+    send = Option(value="send", label="Send for approval now")
+    keep = Option(value="keep", label="Keep as draft")
+    blocks.append(
+        InputBlock(
+            block_id="send",
+            label="When I submit",
+            element=RadioButtonsElement(
+                action_id="value", options=[send, keep], initial_option=send
+            ),
+        )
+    )
+    metadata = {
+        "post": post.id if post else None,
+        "version": post.version if post else None,
+        "channel": channel_id,
+    }
+    title = (
+        f"Edit post #{post.id}"
+        if editing and len(f"Edit post #{post.id}") <= 24
+        else ("Edit post" if editing else "New post")
+    )
+    return {
+        "type": "modal",
+        "callback_id": DRAFT_CALLBACK,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(metadata),
+        "blocks": [b.to_dict() for b in blocks],
+    }
+
+
+def _voice_hint(voice: str) -> str | None:
+    voice = voice.strip().splitlines()[0] if voice.strip() else ""
+    return truncate(f"Voice: {voice}", 150) if voice else None
+
+
+# --- the approval request ----------------------------------------------------------------
+
+
+def approval_request(
+    post: Post,
+    brand: Brand,
+    stage: str,
+    *,
+    status_line: str | None = None,
+    buttons: bool = True,
+) -> dict:
+    """The request message for one stage of one version. After a decision the same message
+    is rebuilt with ``status_line`` and without buttons."""
+    title = f"Post #{post.id} · v{post.version} · {STAGE_WORDS[stage]}"
+    blocks: list[Block] = [
+        section(f"*{title}*"),
+        section(quote(post.text)),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(
+                    text=f"*Networks*\n{', '.join(label(n) for n in ordered_networks(post))}"
+                ),
+                MarkdownTextObject(text=f"*Brand*\n{escape(brand.name)}"),
+                MarkdownTextObject(text=f"*Author*\n{user(post.author)}"),
+                MarkdownTextObject(
+                    text="*Publish at*\n"
+                    + (date(post.scheduled_at) if post.scheduled_at else "not scheduled")
+                ),
+            ]
+        ),
+    ]
+    media = media_of(post)
+    if media:
+        blocks.append(context(truncate("Media: " + "  ".join(escape(m) for m in media), 2000)))
+    if post.notes.strip():
+        blocks.append(context(truncate("Notes: " + escape(post.notes), 2000)))
+    for warning in post.warnings.splitlines():
+        if warning.strip():
+            blocks.append(context(truncate("⚠️ " + escape(warning), 2000)))
+    if buttons:
+        value = f"{post.id}:{post.version}:{stage}"
+        blocks.append(
+            ActionsBlock(
+                block_id="decision",
+                elements=[
+                    ButtonElement(action_id=APPROVE, text="Approve", value=value, style="primary"),
+                    ButtonElement(action_id=REJECT, text="Reject", value=value, style="danger"),
+                    ButtonElement(action_id=CHANGES, text="Request changes", value=value),
+                ],
+            )
+        )
+    if status_line:
+        blocks.append(context(status_line))
+    fallback = f"Post #{post.id} needs {STAGE_WORDS[stage]}: {escape(post.text[:150])}"
+    return message(fallback, blocks)
+
+
+def quote(text: str) -> str:
+    """Post text as a block quote, escaped, within a section's limit."""
+    lines = escape(text).splitlines() or [""]
+    return truncate("\n".join(f">{line}" for line in lines), 2900)
+
+
+def decision_line(
+    outcome: str,
+    by: str,
+    at: datetime,
+    reason: str = "",
+    waiting_for: Sequence[str] = (),
+    approvers: Sequence[str] = (),
+) -> str:
+    when = date(at, "{time}")
+    if outcome == "partial":
+        waiting = ", ".join(user(u) for u in waiting_for)
+        done = ", ".join(user(u) for u in approvers)
+        return f"✅ Approved by {done} · still waiting for {waiting}"
+    if outcome in ("approved", "stage_passed"):
+        tail = " · now waiting for the client" if outcome == "stage_passed" else ""
+        return f"✅ Approved by {user(by)} · {when}{tail}"
+    if outcome == "rejected":
+        return f"❌ Rejected by {user(by)} · {when}" + (f"\n>{escape(reason)}" if reason else "")
+    return f"↩️ Changes requested by {user(by)} · {when}" + (
+        f"\n>{escape(reason)}" if reason else ""
+    )
+
+
+def superseded_line(version: int) -> str:
+    return (
+        f"⤴️ Superseded: the post was edited (now version {version}). "
+        "Only the newest request counts."
+    )
+
+
+def closed_line(status: str, by: str | None, at: datetime) -> str:
+    who = f" by {user(by)}" if by else ""
+    icon = {"cancelled": "🚫", "expired": "⌛"}.get(status, "•")
+    return f"{icon} {STATUS_WORDS[status].capitalize()}{who} · {date(at, '{time}')}"
+
+
+# --- the reason modal --------------------------------------------------------------------
+
+
+def reason_modal(verdict: str, post: Post, stage: str, channel_id: str, ts: str) -> dict:
+    rejecting = verdict == "reject"
+    return {
+        "type": "modal",
+        "callback_id": REASON_CALLBACK,
+        "title": {"type": "plain_text", "text": "Reject post" if rejecting else "Request changes"},
+        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Send back"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(
+            {
+                "verdict": verdict,
+                "post": post.id,
+                "version": post.version,
+                "stage": stage,
+                "channel": channel_id,
+                "ts": ts,
+            }
+        ),
+        "blocks": [
+            section(
+                f"*Post #{post.id}* by {user(post.author)}\n{quote(post.text[:500])}"
+            ).to_dict(),
+            InputBlock(
+                block_id="reason",
+                label="Why?" if rejecting else "What should change?",
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000),
+                hint="The author gets this by direct message.",
+            ).to_dict(),
+        ],
+    }
+
+
+# --- lists, cards and notes to people ----------------------------------------------------
+
+
+def post_card(post: Post, brand: Brand, history: Sequence[str] = ()) -> dict:
+    nets = ", ".join(label(n) for n in ordered_networks(post))
+    when = date(post.scheduled_at) if post.scheduled_at else "not scheduled"
+    blocks: list[Block] = [
+        section(f"*Post #{post.id}* · v{post.version} · {STATUS_WORDS[post.status]}"),
+        section(quote(post.text)),
+        context(f"{nets} · brand {escape(brand.name)} · by {user(post.author)} · {when}"),
+    ]
+    if history:
+        blocks.append(divider())
+        blocks.append(context(truncate("\n".join(history[-10:]), 2000)))
+    return message(f"Post #{post.id}: {STATUS_WORDS[post.status]}", blocks)
+
+
+def post_list(title: str, rows: Sequence[tuple[Post, str]], empty: str) -> dict:
+    """``rows``: each post with its brand name."""
+    if not rows:
+        return message(empty, [section(empty)])
+    blocks: list[Block] = [header(title)]
+    for post, brand in rows[:40]:
+        nets = ", ".join(label(n) for n in ordered_networks(post))
+        when = (
+            date(post.scheduled_at, "{date_short} {time}") if post.scheduled_at else "unscheduled"
+        )
+        first = escape(post.text.splitlines()[0] if post.text.strip() else "")[:120]
+        blocks.append(
+            section(
+                f"*#{post.id}* · {STATUS_WORDS[post.status]} · {nets} · {escape(brand)} · {when}\n"
+                f"{first} — {user(post.author)}"
+            )
+        )
+    if len(rows) > 40:
+        blocks.append(context(f"…and {len(rows) - 40} more."))
+    return message(title, blocks)
+
+
+def dm(text: str) -> dict:
+    return message(text, [section(text)])

@@ -1,0 +1,61 @@
+"""Buttons: Approve, Reject and Request changes on an approval request."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import approvals, posts
+from bot.blocks import posts as blocks
+from bot.errors import ValidationFailed
+from bot.services import Services
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(blocks.APPROVE)
+    def approve_clicked(ack, body: dict, action: dict) -> None:
+        ack()
+        post_id, version, stage = decision_value(action)
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        actor = services.people.actor(team_id, user_id)
+        decision = posts.decide(
+            services.db, team_id, actor, post_id, version, stage, "approve", services.clock.now()
+        )
+        _, brand = posts.get(services.db, team_id, post_id)
+        approvals.after_decision(services, decision, brand, clicked_message(body))
+
+    def ask_for_reason(verdict: str):
+        def clicked(ack, body: dict, action: dict) -> None:
+            ack()
+            post_id, version, stage = decision_value(action)
+            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            actor = services.people.actor(team_id, user_id)
+            post, _ = posts.check_decision(
+                services.db, team_id, actor, post_id, version, stage, verdict
+            )
+            channel, ts = clicked_message(body) or ("", "")
+            modal = blocks.reason_modal(verdict, post, stage, channel, ts)
+            services.slack.open_view(body["trigger_id"], modal)
+
+        return clicked
+
+    app.action(blocks.REJECT)(ask_for_reason("reject"))
+    app.action(blocks.CHANGES)(ask_for_reason("changes"))
+
+
+def clicked_message(body: dict) -> tuple[str, str] | None:
+    """The (channel, ts) of the message whose button was clicked."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+    return (channel, ts) if channel and ts else None
+
+
+def decision_value(action: dict) -> tuple[int, int, str]:
+    """``"12:3:team"`` → ``(12, 3, "team")``; anything else is refused, not guessed."""
+    try:
+        post_id, version, stage = action["value"].split(":")
+        if stage not in ("team", "client"):
+            raise ValueError(stage)
+        return int(post_id), int(version), stage
+    except (KeyError, ValueError) as error:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error

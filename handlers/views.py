@@ -1,0 +1,143 @@
+"""Modal submissions: the draft form and the reason for a rejection or change request."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from slack_bolt import App
+
+from bot import approvals, networks, posts
+from bot.blocks import posts as blocks
+from bot.errors import PostroomError, ValidationFailed
+from bot.mrkdwn import escape
+from bot.posts import Draft
+from bot.services import Services
+
+MODAL_ERROR_LIMIT = 2000
+
+
+def register(app: App, services: Services) -> None:
+    @app.view(blocks.DRAFT_CALLBACK)
+    def draft_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        # Validate before acknowledging: problems go back into the open modal, by field.
+        try:
+            draft = read_draft(view["state"]["values"])
+            posts.check_schedule(draft.scheduled_at, services.clock.now())
+            verdict = approvals.check(services, team_id, draft)
+        except ValidationFailed as refused:
+            ack(response_action="errors", errors=_errors(refused.fields or {"text": str(refused)}))
+            return
+        if not verdict.ok:
+            ack(response_action="errors", errors=_errors(verdict.errors))
+            return
+        ack()
+        actor = services.people.actor(team_id, user_id)
+        now = services.clock.now()
+        if meta.get("post"):
+            post, was = posts.edit(
+                services.db,
+                team_id,
+                actor,
+                meta["post"],
+                meta["version"],
+                draft,
+                verdict.warnings,
+                now,
+            )
+        else:
+            post, was = (
+                posts.create(services.db, team_id, actor, draft, verdict.warnings, now),
+                None,
+            )
+        _, brand = posts.get(services.db, team_id, post.id)  # type: ignore[arg-type]
+        if was in ("pending", "approved"):
+            approvals.supersede(services, post, brand)
+        saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
+        notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
+        if not draft.send:
+            approvals.tell(
+                services,
+                user_id,
+                f"📝 Saved {saved} as a draft. Send it for "
+                f"approval with `/post edit {post.id}`.{notes}",
+            )
+            return
+        sent = approvals.send(services, post, brand, actor)
+        if sent.channel_id is None:
+            approvals.tell(
+                services,
+                user_id,
+                f"📝 Saved {saved} as a draft: there is no approvals channel for brand "
+                f"{brand.name} yet, so I couldn't send it. Ask an admin to run "
+                f"`/post approvals #channel`, then send it with `/post edit {post.id}`.{notes}",
+            )
+            return
+        approvals.tell(
+            services, user_id, f"📨 Sent {saved} for approval in <#{sent.channel_id}>.{notes}"
+        )
+
+    @app.view(blocks.REASON_CALLBACK)
+    def reason_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = json.loads(view["private_metadata"])
+        reason = view["state"]["values"]["reason"]["value"]["value"] or ""
+        actor = services.people.actor(team_id, user_id)
+        try:
+            decision = posts.decide(
+                services.db,
+                team_id,
+                actor,
+                meta["post"],
+                meta["version"],
+                meta["stage"],
+                meta["verdict"],
+                services.clock.now(),
+                reason=reason.strip(),
+            )
+        except PostroomError as refused:
+            # Someone acted while the reason was being typed: say so in the open modal.
+            ack(response_action="errors", errors={"reason": str(refused)[:MODAL_ERROR_LIMIT]})
+            return
+        ack()
+        _, brand = posts.get(services.db, team_id, meta["post"])
+        clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
+        approvals.after_decision(services, decision, brand, clicked)
+
+
+def read_draft(values: dict) -> Draft:
+    """The draft modal's state, as plain values."""
+
+    def field(block: str) -> dict:
+        return values.get(block, {}).get("value", {})
+
+    chosen = [o["value"] for o in field("networks").get("selected_options") or []]
+    nets = frozenset(n for n in (networks.canonical(c) for c in chosen) if n)
+    if not nets:
+        raise ValidationFailed(
+            "Pick at least one network.", fields={"networks": "Pick at least one network."}
+        )
+    text = (field("text").get("value") or "").strip()
+    media = tuple(
+        line.strip() for line in (field("media").get("value") or "").splitlines() if line.strip()
+    )
+    brand = (field("brand").get("selected_option") or {}).get("value") or "default"
+    epoch = field("scheduled").get("selected_date_time")
+    scheduled = datetime.fromtimestamp(int(epoch), UTC) if epoch else None
+    send = (field("send").get("selected_option") or {}).get("value", "send") == "send"
+    notes = (field("notes").get("value") or "").strip()
+    return Draft(
+        text=text,
+        networks=nets,
+        brand=brand,
+        media_urls=media,
+        scheduled_at=scheduled,
+        notes=notes,
+        send=send,
+    )
+
+
+def _errors(fields: dict[str, str]) -> dict[str, str]:
+    return {block: message[:MODAL_ERROR_LIMIT] for block, message in fields.items()}
