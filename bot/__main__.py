@@ -88,6 +88,7 @@ def check(settings: Settings) -> int:
 
 def run(settings: Settings) -> int:
     from bot.app import build_app, make_client
+    from bot.scheduler import Scheduler
     from bot.services import Services
     from bot.slack import SlackGateway
 
@@ -104,12 +105,15 @@ def run(settings: Settings) -> int:
     except Exception as error:  # the database URL points nowhere usable
         return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)
+    scheduler = Scheduler(services)
+    scheduler.start()
     try:
         if settings.socket_mode:
             run_socket_mode(app, settings)
         else:
             run_http(app, services, settings)
     finally:
+        scheduler.stop()
         services.db.dispose()
     log.info("Postroom stopped")
     return 0

@@ -83,3 +83,9 @@ class RateLimited(SlackFailure):
 
 class SlackApiFailure(SlackFailure):
     """Any other Slack error code."""
+
+
+class Unreachable(SlackFailure):
+    """Slack did not answer at all (network)."""
+
+    code = "unreachable"

@@ -23,6 +23,7 @@ from bot.errors import (
     RateLimited,
     SlackApiFailure,
     SlackFailure,
+    Unreachable,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,13 @@ class SlackGateway:
                 channel,
             )
             raise failure from error
+        except OSError as error:  # Slack unreachable: DNS, refused, timeout (URLError is one)
+            log.warning("slack %s unreachable: %s", method, error)
+            raise Unreachable(
+                "I couldn't reach Slack just now. Try again in a minute.",
+                method=method,
+                channel=channel,
+            ) from error
         return response.data  # type: ignore[return-value]
 
     # The calls the app makes, named for what they do.

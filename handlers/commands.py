@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from slack_bolt import App, Respond
 
-from bot import approvals, commands, grammar, posts, workspace
+from bot import approvals, commands, grammar, guides, posts, workspace
 from bot.blocks import config as blocks
+from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
 from bot.errors import InvalidTransition, PostroomError, UsageError
 from bot.grammar import suggest
@@ -260,6 +261,31 @@ def _list(services: Services, command: dict, invocation: commands.Invocation, re
     )
 
 
+# --- brand guides --------------------------------------------------------------------------
+
+
+def _style(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    brand_name = commands.brand_option(invocation.args, "style")
+    view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Brand guide"))
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    try:
+        workspace.require_admin(actor, "edit brand guides", services.people.admins(team_id))
+        brand, guide = guides.read(services.db, team_id, brand_name)
+    except PostroomError as refused:
+        services.slack.update_view(
+            view["id"], post_blocks.notice_modal("Brand guide", str(refused)), view.get("hash")
+        )
+        return
+    services.slack.update_view(view["id"], guide_blocks.style_modal(brand, guide), view.get("hash"))
+
+
+def _guide(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    brand_name = commands.brand_option(invocation.args, "guide")
+    brand, guide = guides.read(services.db, command["team_id"], brand_name)
+    respond(**guide_blocks.guide_message(brand, guide))
+
+
 SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "help": _help,
     "role": _role,
@@ -270,4 +296,6 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "cancel": _cancel,
     "show": _show,
     "list": _list,
+    "style": _style,
+    "guide": _guide,
 }

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, networks, posts
+from bot import approvals, guides, networks, posts
+from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.errors import PostroomError, ValidationFailed
 from bot.mrkdwn import escape
@@ -18,6 +19,8 @@ MODAL_ERROR_LIMIT = 2000
 
 
 def register(app: App, services: Services) -> None:
+    register_guides(app, services)
+
     @app.view(blocks.DRAFT_CALLBACK)
     def draft_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
@@ -105,6 +108,55 @@ def register(app: App, services: Services) -> None:
         _, brand = posts.get(services.db, team_id, meta["post"])
         clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
         approvals.after_decision(services, decision, brand, clicked)
+
+
+def register_guides(app: App, services: Services) -> None:
+    @app.view(guide_blocks.STYLE_CALLBACK)
+    def style_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        brand = json.loads(view["private_metadata"])["brand"]
+        values = view["state"]["values"]
+
+        def typed(block: str) -> str:
+            return str(values.get(block, {}).get("value", {}).get("value") or "")
+
+        given = guides.GuideInput(**{name: typed(name) for name in GUIDE_FIELDS})
+        actor = services.people.actor(team_id, user_id)
+        try:
+            guides.save(
+                services.db,
+                team_id,
+                actor,
+                services.people.admins(team_id),
+                services.clock.now(),
+                brand,
+                given,
+            )
+        except ValidationFailed as refused:
+            ack(response_action="errors", errors=_errors(refused.fields or {"voice": str(refused)}))
+            return
+        except PostroomError as refused:  # no longer an admin, or the brand is gone
+            ack(response_action="errors", errors={"voice": str(refused)[:MODAL_ERROR_LIMIT]})
+            return
+        ack()
+        approvals.tell(
+            services,
+            user_id,
+            f"📘 Saved the guide for brand {brand}. Everyone can "
+            f"read it with `/post guide brand:{brand}`.",
+        )
+
+
+GUIDE_FIELDS = (
+    "voice",
+    "banned",
+    "required_hashtags",
+    "max_hashtags",
+    "network_limits",
+    "strategy_url",
+    "assets_url",
+    "playbook",
+)
 
 
 def read_draft(values: dict) -> Draft:

@@ -1,0 +1,130 @@
+"""Brand guides (§12): voice and tone, the style rules validation enforces, links to the
+strategy and asset folders, and the complaint playbook. Admins edit; everyone reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import posts, workspace
+from bot.errors import ValidationFailed
+from bot.networks import DEFAULT_RULES, apply_overrides
+from bot.policy import Actor
+from storage import repo
+from storage.db import Database
+from storage.models import AuditEntry, Brand, BrandGuide
+
+MAX_HASHTAGS_CEILING = 30
+
+
+@dataclass(frozen=True)
+class GuideInput:
+    """What the style modal collects, as typed."""
+
+    voice: str = ""
+    banned: str = ""
+    required_hashtags: str = ""
+    max_hashtags: str = ""
+    network_limits: str = ""
+    strategy_url: str = ""
+    assets_url: str = ""
+    playbook: str = ""
+
+
+def read(db: Database, team_id: str, brand_name: str) -> tuple[Brand, BrandGuide | None]:
+    brand = posts.brand_named(db, team_id, brand_name)
+    with db.read() as session:
+        return brand, repo.get_guide(session, brand.id)  # type: ignore[arg-type]
+
+
+def save(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    brand_name: str,
+    given: GuideInput,
+) -> BrandGuide:
+    """Check and store a brand's guide; problems come back by modal field."""
+    workspace.require_admin(actor, "edit brand guides", admins)
+    brand = posts.brand_named(db, team_id, brand_name)
+    guide = BrandGuide(
+        brand_id=brand.id,  # type: ignore[arg-type]
+        team_id=team_id,
+        voice=given.voice.strip(),
+        banned="\n".join(line.strip() for line in given.banned.splitlines() if line.strip()),
+        required_hashtags=" ".join(_hashtags(given.required_hashtags)),
+        max_hashtags=_max_hashtags(given.max_hashtags),
+        network_limits=_limits(given.network_limits),
+        strategy_url=_url(given.strategy_url, "strategy_url"),
+        assets_url=_url(given.assets_url, "assets_url"),
+        playbook=given.playbook.strip(),
+        updated_by=actor.user_id,
+        updated_at=now,
+    )
+    with db.write() as session:
+        repo.save_guide(session, guide)
+        repo.audit(
+            session,
+            AuditEntry(
+                team_id=team_id,
+                entity="brand",
+                entity_id=brand.name,
+                actor=actor.user_id,
+                action="guide",
+                to_state="guide saved",
+                at=now,
+            ),
+        )
+    return guide
+
+
+def _hashtags(text: str) -> list[str]:
+    tags = []
+    for word in text.replace(",", " ").split():
+        tag = "#" + word.lstrip("#")
+        if len(tag) < 2 or not all(c.isalnum() or c == "_" for c in tag[1:]):
+            raise ValidationFailed(
+                f"{word} isn't a hashtag", fields={"required_hashtags": f"{word} isn't a hashtag"}
+            )
+        tags.append(tag)
+    return tags
+
+
+def _max_hashtags(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_HASHTAGS_CEILING:
+        message = f"A whole number from 0 to {MAX_HASHTAGS_CEILING}, or empty for no limit"
+        raise ValidationFailed(message, fields={"max_hashtags": message})
+    return int(text)
+
+
+def _limits(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    example = 'Like {"mastodon": {"text_limit": 1000}}'
+    try:
+        overrides = json.loads(text)
+        if not isinstance(overrides, dict):
+            raise ValueError(f"Expected a JSON object. {example}")
+        apply_overrides(DEFAULT_RULES, overrides)
+    except json.JSONDecodeError as error:
+        message = f"Not valid JSON ({error.msg}). {example}"
+        raise ValidationFailed(message, fields={"network_limits": message}) from error
+    except ValueError as error:
+        raise ValidationFailed(str(error), fields={"network_limits": str(error)}) from error
+    return json.dumps(overrides, sort_keys=True)
+
+
+def _url(text: str, field: str) -> str:
+    text = text.strip()
+    if text and not text.startswith(("https://", "http://")):
+        message = "An http(s) link, e.g. https://drive.google.com/…"
+        raise ValidationFailed(message, fields={field: message})
+    return text

@@ -1,0 +1,86 @@
+"""The scheduler ticks; the database and the app's clock decide what is due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from bot import posts, workspace
+from bot.config import Settings
+from bot.errors import Unreachable
+from bot.policy import Actor
+from bot.posts import Draft
+from bot.scheduler import Scheduler
+from bot.services import Services
+from bot.slack import SlackGateway
+
+TEAM = "T0001"
+
+
+def services_for(db, clock, api_url="http://127.0.0.1:9/api/") -> Services:
+    settings = Settings(
+        slack_bot_token="xoxb-x",
+        slack_signing_secret="abc",
+        slack_api_url=api_url,
+        database_url=db.url,
+    )
+    return Services.create(
+        settings, WebClient(token="xoxb-x", base_url=api_url), clock=clock, db=db
+    )
+
+
+def test_tick_expires_due_posts_by_the_apps_clock(sqlite_db, clock):
+    services = services_for(sqlite_db, clock)
+    workspace.ensure_team(sqlite_db, TEAM, clock.now())
+    author = Actor("UAUTHOR")
+    draft = Draft(
+        text="Hi",
+        networks=frozenset({"x"}),
+        brand="default",
+        scheduled_at=clock.now() + timedelta(minutes=30),
+    )
+    post = posts.create(sqlite_db, TEAM, author, draft, [], clock.now())
+    scheduler = Scheduler(services)
+    assert scheduler.tick()["expire unapproved posts"] == 0
+    clock.advance(minutes=30)
+    # Slack is unreachable here: the expiry still happens (DMs are logged, not raised).
+    assert scheduler.tick()["expire unapproved posts"] == 1
+    assert posts.get(sqlite_db, TEAM, post.id)[0].status == "expired"
+    assert scheduler.tick()["expire unapproved posts"] == 0
+
+
+def test_a_failing_job_does_not_stop_the_others(sqlite_db, clock):
+    services = services_for(sqlite_db, clock)
+    scheduler = Scheduler(services)
+    calls = []
+
+    def broken(_services):
+        raise RuntimeError("boom")
+
+    def fine(_services):
+        calls.append(1)
+        return 0
+
+    scheduler.jobs = [("broken", broken), ("fine", fine)]
+    assert scheduler.tick() == {"broken": -1, "fine": 0}
+    assert calls == [1]
+
+
+def test_start_registers_one_coalescing_tick_and_stop_shuts_down(sqlite_db, clock):
+    scheduler = Scheduler(services_for(sqlite_db, clock), interval=30)
+    scheduler.start()
+    try:
+        (job,) = scheduler._scheduler.get_jobs()
+        assert job.max_instances == 1 and job.coalesce is True
+        assert job.trigger.interval == timedelta(seconds=30)
+    finally:
+        scheduler.stop()
+    assert scheduler._scheduler is None
+
+
+def test_unreachable_slack_is_a_clear_typed_error():
+    gateway = SlackGateway(WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/"))
+    with pytest.raises(Unreachable, match="^I couldn't reach Slack just now. Try again in a"):
+        gateway.post_message("C1", text="hi")
