@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot import posts, workspace
 from bot.blocks import posts as blocks
-from bot.errors import SlackFailure, ValidationFailed
+from bot.errors import SlackFailure
 from bot.mrkdwn import date, escape, user
 from bot.networks import apply_overrides
 from bot.posts import Decision, Draft
@@ -89,49 +89,68 @@ def channel_for(services: Services, post: Post, brand: Brand, stage: str) -> str
 
 def post_request(services: Services, post: Post, brand: Brand, stage: str, channel: str) -> None:
     """Post the request for (post, version, stage) once: the row is claimed first, so a
-    retried submission never posts a second request."""
+    retried submission never posts a second request. If Slack refuses, the claim is given
+    back (the scheduler tries again once the channel works) and the error is raised."""
     now = services.clock.now()
+    payload = blocks.approval_request(post, brand, stage)
     with services.db.write() as session:
         claimed = repo.add_request(
             session,
             ApprovalRequest(
                 team_id=post.team_id,
-                post_id=post.id,
+                post_id=post.id,  # type: ignore[arg-type]
                 version=post.version,
-                stage=stage,  # type: ignore[arg-type]
+                stage=stage,
                 channel_id=channel,
+                blocks=json.dumps(payload["blocks"]),
                 created_at=now,
             ),
         )
     if not claimed:
         return
     try:
-        sent = services.slack.post_message(channel, **blocks.approval_request(post, brand, stage))
+        sent = services.slack.post_message(channel, **payload)
     except SlackFailure:
-        _set_request(services, post, stage, state="closed")
+        with services.db.write() as session:
+            repo.release_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         raise
-    _set_request(services, post, stage, ts=sent["ts"])
-
-
-def _set_request(services: Services, post: Post, stage: str, **fields) -> None:
     with services.db.write() as session:
         request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         if request is not None:
-            for name, value in fields.items():
-                setattr(request, name, value)
+            request.ts = sent["ts"]
             session.add(request)
+
+
+def post_missing(services: Services) -> int:
+    """Pending posts whose current stage has no request message yet (its channel was missing
+    or Slack refused it): post it now that there may be a way. Returns how many went out."""
+    with services.db.read() as session:
+        waiting = repo.posts_missing_requests(session)
+    posted = 0
+    for post in waiting:
+        _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
+        channel = channel_for(services, post, brand, post.stage or "team")
+        if channel is None:
+            continue
+        try:
+            post_request(services, post, brand, post.stage or "team", channel)
+        except SlackFailure as failure:
+            log.warning("request for post %s still can't be posted: %s", post.id, failure)
+            continue
+        posted += 1
+    return posted
 
 
 # --- after a change ------------------------------------------------------------------------
 
 
 def after_decision(
-    services: Services, decision: Decision, brand: Brand, clicked: tuple[str, str] | None = None
+    services: Services, decision: Decision, clicked: tuple[str, str] | None = None
 ) -> None:
     """Update the request in place, tell the author, open the client stage when due.
     ``clicked`` is the (channel, ts) of the message clicked, for a request whose ts is not
     saved yet (a click within milliseconds of its posting)."""
-    post = decision.post
+    post, brand = decision.post, decision.brand
     line = blocks.decision_line(
         decision.outcome,
         decision.by,
@@ -140,49 +159,21 @@ def after_decision(
         decision.waiting_for,
         decision.approvers,
     )
-    keep_buttons = decision.outcome == "partial"
-    refresh(
-        services,
-        post,
-        brand,
-        decision.stage,
-        line,
-        buttons=keep_buttons,
-        state="open" if keep_buttons else "decided",
-        clicked=clicked,
-    )
-    if decision.outcome == "partial":
+    partial = decision.outcome == "partial"
+    with services.db.read() as session:
+        request = repo.get_request(session, post.id, post.version, decision.stage)  # type: ignore[arg-type]
+    if request is not None:
+        if not request.ts and clicked and clicked[0] == request.channel_id:
+            request.ts = clicked[1]
+        mark(services, request, line, buttons=partial, state="open" if partial else "decided")
+    if partial:
         return
     ref = f"post #{post.id}"
     if decision.outcome == "approved":
         when = f" It goes out {date(post.scheduled_at)}." if post.scheduled_at else ""
         tell(services, post.author, f"✅ Your {ref} was approved by {user(decision.by)}.{when}")
     elif decision.outcome == "stage_passed":
-        channel = channel_for(services, post, brand, "client")
-        if channel is None:
-            tell(
-                services,
-                post.author,
-                f"✅ Your {ref} passed team approval, but brand {brand.name} has no client "
-                f"approvals channel. An admin sets one with `/post approvals #channel "
-                f"brand:{brand.name} stage:client`.",
-            )
-            return
-        try:
-            post_request(services, post, brand, "client", channel)
-        except SlackFailure as failure:
-            tell(
-                services,
-                post.author,
-                f"✅ Your {ref} passed team approval, but I couldn't ask the client: {failure}",
-            )
-            return
-        tell(
-            services,
-            post.author,
-            f"✅ Your {ref} passed team approval ({user(decision.by)}); it now waits for the "
-            f"client in <#{channel}>.",
-        )
+        _ask_client(services, post, brand, decision.by)
     elif decision.outcome == "rejected":
         tell(
             services,
@@ -198,58 +189,75 @@ def after_decision(
         )
 
 
-def supersede(services: Services, post: Post, brand: Brand) -> None:
-    """Mark every open request of older versions as superseded (buttons gone)."""
+def _ask_client(services: Services, post: Post, brand: Brand, by: str) -> None:
+    ref = f"post #{post.id}"
+    channel = channel_for(services, post, brand, "client")
+    if channel is None:
+        tell(
+            services,
+            post.author,
+            f"✅ Your {ref} passed team approval, but brand {brand.name} has no client "
+            "approvals channel yet. It goes to the client as soon as an admin sets one: "
+            f"`/post approvals #channel brand:{brand.name} stage:client`.",
+        )
+        return
+    try:
+        post_request(services, post, brand, "client", channel)
+    except SlackFailure as failure:
+        tell(
+            services,
+            post.author,
+            f"✅ Your {ref} passed team approval, but I couldn't ask the client yet: {failure} "
+            "I'll try again every minute.",
+        )
+        return
+    tell(
+        services,
+        post.author,
+        f"✅ Your {ref} passed team approval ({user(by)}); it now waits for the client in "
+        f"<#{channel}>.",
+    )
+
+
+def supersede(services: Services, post: Post) -> None:
+    """Every open request of an older version: superseded, buttons gone, its text kept."""
     for request in _open_requests(services, post.id, below=post.version):  # type: ignore[arg-type]
-        old = _version_view(post, request.version)
-        _rewrite(services, request, old, brand, blocks.superseded_line(post.version), "superseded")
+        mark(
+            services,
+            request,
+            blocks.superseded_line(post.version),
+            buttons=False,
+            state="superseded",
+        )
 
 
-def close_requests(services: Services, post: Post, brand: Brand, line: str) -> None:
+def close_requests(services: Services, post: Post, line: str) -> None:
     """Cancelled or expired: every open request loses its buttons and says why."""
     for request in _open_requests(services, post.id):  # type: ignore[arg-type]
-        _rewrite(services, request, _version_view(post, request.version), brand, line, "closed")
+        mark(services, request, line, buttons=False, state="closed")
 
 
-def refresh(
-    services: Services,
-    post: Post,
-    brand: Brand,
-    stage: str,
-    line: str,
-    *,
-    buttons: bool,
-    state: str,
-    clicked: tuple[str, str] | None = None,
+def mark(
+    services: Services, request: ApprovalRequest, line: str, *, buttons: bool, state: str
 ) -> None:
-    with services.db.read() as session:
-        request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
-    if request is None:
-        return
-    if not request.ts and clicked and clicked[0] == request.channel_id:
-        request.ts = clicked[1]
+    """Rewrite a request message as it was posted, with a status line (and buttons or not).
+    Its state changes only when Slack took the update, so a failed one is tried again by the
+    next change; the decision itself already stands."""
     if not request.ts:
         return
-    payload = blocks.approval_request(post, brand, stage, status_line=line, buttons=buttons)
-    _update(services, request, payload, state)
-
-
-def _rewrite(
-    services, request: ApprovalRequest, post: Post, brand: Brand, line: str, state: str
-) -> None:
-    payload = blocks.approval_request(post, brand, request.stage, status_line=line, buttons=False)
-    _update(services, request, payload, state)
-
-
-def _update(services: Services, request: ApprovalRequest, payload: dict, state: str) -> None:
+    posted = {"text": "", "blocks": json.loads(request.blocks or "[]")}
+    payload = blocks.with_status(posted, line, buttons=buttons)
+    payload["text"] = blocks.status_fallback(line)
     try:
         services.slack.update_message(request.channel_id, request.ts, **payload)
-    except SlackFailure as failure:  # the decision stands; the message is only its echo
+    except SlackFailure as failure:
         log.warning("could not update request %s/%s: %s", request.channel_id, request.ts, failure)
+        return
     with services.db.write() as session:
         row = session.get(ApprovalRequest, request.id)
         if row is not None:
             row.state = state
+            row.ts = request.ts
             session.add(row)
 
 
@@ -259,60 +267,59 @@ def _open_requests(services: Services, post_id: int, below: int | None = None):
     return [r for r in rows if r.state == "open" and r.ts and (below is None or r.version < below)]
 
 
-def _version_view(post: Post, version: int) -> Post:
-    """The post as the request showed it: the content we have, labelled with its version."""
-    return post.model_copy(update={"version": version})
-
-
 # --- time-driven ---------------------------------------------------------------------------
 
 
 def expire(services: Services) -> int:
-    """Expire what is due; tell the author and the approvers. Returns how many."""
-    expired = posts.expire_due(services.db, services.clock.now())
-    for post in expired:
+    """Expire what is due; tell the author, and the approvers who were asked. Returns how
+    many expired."""
+    now = services.clock.now()
+    expired = posts.expire_due(services.db, now)
+    for post in expired:  # as they were before expiring
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
-        close_requests(
-            services, post, brand, blocks.closed_line("expired", None, services.clock.now())
-        )
+        close_requests(services, post, blocks.closed_line("expired", None, now))
         when = date(post.scheduled_at) if post.scheduled_at else "its time"
         text = (
             f"⌛ Post #{post.id} expired: its publish time ({when}) came before it was "
             "approved, so it will not be published."
         )
-        for person in {
-            post.author,
-            *posts.stage_approvers(services.db, post.team_id, post, brand, post.stage or "team"),
-        }:
+        people = {post.author}
+        if post.status == "pending":
+            people |= set(
+                posts.stage_approvers(services.db, post.team_id, post, brand, post.stage or "team")
+            )
+        for person in sorted(people):
             tell(services, person, text)
     return len(expired)
 
 
 def remind(services: Services) -> int:
-    """One reminder per pending version after 24 h, in the request's thread."""
+    """One reminder per stage of a version after 24 h, in the request's thread. A reminder
+    that can't be delivered is given back and tried again next tick."""
     due = posts.reminders_due(services.db, services.clock.now())
+    sent = 0
     for post in due:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
+        stage = post.stage or "team"
         with services.db.read() as session:
-            request = repo.get_request(session, post.id, post.version, post.stage or "team")  # type: ignore[arg-type]
+            request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         if request is None or not request.ts:
+            posts.unremind(services.db, post)
             continue
-        people = posts.stage_approvers(services.db, post.team_id, post, brand, post.stage or "team")
+        people = posts.stage_approvers(services.db, post.team_id, post, brand, stage)
         mentions = " ".join(user(p) for p in people) or "Approvers"
         text = (
-            f"⏰ Post #{post.id} has been waiting for approval for over 24 hours. "
-            f"{mentions}: please approve, reject or request changes above."
+            f"⏰ Post #{post.id} has been waiting for {blocks.STAGE_WORDS[stage]} for over "
+            f"24 hours. {mentions}: please approve, reject or request changes above."
         )
         try:
-            services.slack.post_message(
-                request.channel_id,
-                text=text,
-                thread_ts=request.ts,
-                blocks=blocks.dm(text)["blocks"],
-            )
+            services.slack.post_message(request.channel_id, thread_ts=request.ts, **blocks.dm(text))
         except SlackFailure as failure:
             log.warning("reminder for post %s not posted: %s", post.id, failure)
-    return len(due)
+            posts.unremind(services.db, post)
+            continue
+        sent += 1
+    return sent
 
 
 # --- people --------------------------------------------------------------------------------
@@ -330,11 +337,7 @@ def _quote(text: str) -> str:
     return escape(text).replace("\n", "\n>")
 
 
-def drafts_refused(verdict: Verdict) -> ValidationFailed:
-    return ValidationFailed("The post has problems to fix.", fields=verdict.errors)
-
-
-def voices(services: Services, team_id: str, brands: Iterable[Brand]) -> dict[str, str]:
+def voices(services: Services, brands: Iterable[Brand]) -> dict[str, str]:
     result = {}
     for brand in brands:
         guide = guide_of(services, brand)

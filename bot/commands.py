@@ -252,3 +252,12 @@ def _scope(
             )
         nets.add(network)
     return (frozenset(nets) if nets else None), options
+
+
+def drafting_choice(args: list[str]) -> str | None:
+    if not args:
+        return None
+    choice = args[0].lower()
+    if len(args) > 1 or choice not in ("anyone", "roles"):
+        raise UsageError(f"{code(' '.join(args))}: say `anyone` or `roles`.", usage("drafting"))
+    return choice

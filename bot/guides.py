@@ -12,6 +12,7 @@ from bot import posts, workspace
 from bot.errors import ValidationFailed
 from bot.networks import DEFAULT_RULES, apply_overrides
 from bot.policy import Actor
+from bot.validation import is_http_url
 from storage import repo
 from storage.db import Database
 from storage.models import AuditEntry, Brand, BrandGuide
@@ -123,8 +124,9 @@ def _limits(text: str) -> str:
 
 
 def _url(text: str, field: str) -> str:
+    """An http(s) link that can't break out of Slack's ``<url|label>`` link markup."""
     text = text.strip()
-    if text and not text.startswith(("https://", "http://")):
-        message = "An http(s) link, e.g. https://drive.google.com/…"
+    if text and (not is_http_url(text) or any(c in text for c in '<>|" \t\n')):
+        message = "An http(s) link without spaces, <, > or |, e.g. https://drive.google.com/…"
         raise ValidationFailed(message, fields={field: message})
     return text

@@ -150,3 +150,9 @@ def decision_refusal(
 def may_manage_post(actor: Actor, author: str) -> bool:
     """Editing, cancelling and showing a post: its author or an admin."""
     return actor.user_id == author or actor.is_admin
+
+
+def may_draft(actor: Actor, drafting: str) -> bool:
+    """Anyone may draft (propose) a post, unless an admin limited drafting to people who
+    hold a Postroom role."""
+    return drafting == "anyone" or actor.is_admin or bool(actor.grants)

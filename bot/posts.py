@@ -12,19 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import policy
+from bot import policy, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from bot.mrkdwn import date, user
-from bot.networks import NETWORKS, label
+from bot.mrkdwn import date, escape, user
+from bot.networks import NETWORKS
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
-from storage.models import Approval, AuditEntry, Brand, Post
+from storage.models import Approval, AuditEntry, Brand, Post, Team
 
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
-CANCELLABLE = ("draft", "pending", "changes_requested", "approved")
 UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
-FINAL = ("rejected", "cancelled", "expired", "published")
 REMINDER_AFTER = timedelta(hours=24)
 
 STATUS_WORDS = {
@@ -63,6 +61,7 @@ class Decision:
     waiting_for: tuple[str, ...]  # who still has to approve (mode "all")
     at: datetime
     by: str
+    brand: Brand
     reason: str = ""
 
 
@@ -159,6 +158,7 @@ def create(
 ) -> Post:
     """Save a new post as a draft (sending it for approval is ``submit``)."""
     check_schedule(draft.scheduled_at, now)
+    check_drafting(db, team_id, actor)
     brand = brand_named(db, team_id, draft.brand)
     with db.write() as session:
         post = repo.add_post(
@@ -190,17 +190,7 @@ def edit(
     """Replace the content as a new version, back to draft (``submit`` restarts approval).
     Returns the post and the status it had."""
     check_schedule(draft.scheduled_at, now)
-    post, _ = get_for(db, team_id, actor, post_id, "edit")
-    if post.status not in EDITABLE:
-        raise InvalidTransition(
-            f"Post #{post_id} is {STATUS_WORDS[post.status]}, so it can't be edited. "
-            "Draft a new one with `/post draft`."
-        )
-    if post.version != version:
-        raise InvalidTransition(
-            f"Post #{post_id} changed while you were editing (it is now version {post.version}). "
-            f"Open it again with `/post edit {post_id}`."
-        )
+    post, _ = check_editable(db, team_id, actor, post_id, version)
     brand = brand_named(db, team_id, draft.brand)
     with db.write() as session:
         moved = repo.transition(
@@ -214,7 +204,8 @@ def edit(
                 "status": "draft",
                 "version": version + 1,
                 "stage": None,
-                "submitted_at": None,
+                "stage_at": None,
+                "reminded_at": None,
                 "updated_at": now,
             },
         )
@@ -232,6 +223,65 @@ def edit(
         )
         updated = repo.get_post(session, team_id, post_id)
     return updated, post.status  # type: ignore[return-value]
+
+
+def check_editable(
+    db: Database, team_id: str, actor: Actor, post_id: int, version: int | None = None
+) -> tuple[Post, Brand]:
+    """The post, if ``actor`` may edit it now (and it is still at ``version``, when given)."""
+    post, brand = get_for(db, team_id, actor, post_id, "edit")
+    if post.status not in EDITABLE:
+        raise InvalidTransition(
+            f"Post #{post_id} is {STATUS_WORDS[post.status]}, so it can't be edited. "
+            "Draft a new one with `/post draft`."
+        )
+    if version is not None and post.version != version:
+        raise InvalidTransition(
+            f"Post #{post_id} changed while you were editing (it is now version {post.version}). "
+            "Copy your text, close this form and open it again with "
+            f"`/post edit {post_id}`."
+        )
+    return post, brand
+
+
+def drafting_of(db: Database, team_id: str) -> str:
+    with db.read() as session:
+        team = session.get(Team, team_id)
+    return team.drafting if team else "anyone"
+
+
+def check_drafting(db: Database, team_id: str, actor: Actor) -> None:
+    if not policy.may_draft(actor, drafting_of(db, team_id)):
+        raise PermissionDenied(
+            "Drafting is limited to people with a Postroom role here. Ask an admin to give "
+            "you one (`/post role add`), or to open drafting to everyone "
+            "(`/post drafting anyone`)."
+        )
+
+
+def set_drafting(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], who: str, now: datetime
+) -> None:
+    workspace.require_admin(actor, "change who may draft", admins)
+    with db.write() as session:
+        team = session.get(Team, team_id)
+        before = team.drafting if team else "anyone"
+        if team is not None:
+            team.drafting = who
+            session.add(team)
+        repo.audit(
+            session,
+            AuditEntry(
+                team_id=team_id,
+                entity="team",
+                entity_id=team_id,
+                actor=actor.user_id,
+                action="drafting",
+                from_state=before,
+                to_state=who,
+                at=now,
+            ),
+        )
 
 
 def _content(draft: Draft, warnings: Iterable[str]) -> dict:
@@ -256,7 +306,13 @@ def submit(db: Database, post: Post, actor: Actor, now: datetime) -> Post:
             post.id,  # type: ignore[arg-type]
             expect_status=("draft", "changes_requested"),
             expect_version=post.version,
-            changes={"status": "pending", "stage": "team", "submitted_at": now, "updated_at": now},
+            changes={
+                "status": "pending",
+                "stage": "team",
+                "stage_at": now,
+                "reminded_at": None,
+                "updated_at": now,
+            },
         )
         if not moved:
             raise lost(session, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
@@ -272,7 +328,7 @@ def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
             post.id,  # type: ignore[arg-type]
             expect_status="pending",
             expect_version=post.version,
-            changes={"status": "draft", "stage": None, "submitted_at": None, "updated_at": now},
+            changes={"status": "draft", "stage": None, "stage_at": None, "updated_at": now},
         )
         if not moved:
             return None
@@ -280,7 +336,7 @@ def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
         return _reload(session, post)
 
 
-VERBS = {"approve": "approve", "reject": "reject", "changes": "send back"}
+VERBS = {"approve": "approve", "reject": "reject", "changes": "request changes to"}
 
 
 def check_decision(
@@ -353,7 +409,7 @@ def decide(
             stage=stage,
         )
         after = _reload(session, post)
-    return Decision(after, to_status, stage, (), (), now, actor.user_id, reason)
+    return Decision(after, to_status, stage, (), (), now, actor.user_id, brand, reason)
 
 
 def _approve(
@@ -365,6 +421,16 @@ def _approve(
         else []
     )
     with db.write() as session:
+        # Votes of one stage are serialised on the post's row, so that two last votes cast
+        # at once see each other (and the stage completes) instead of both seeing "partial".
+        current = repo.lock_post(session, post.id)  # type: ignore[arg-type]
+        if (
+            current is None
+            or current.status != "pending"
+            or current.version != post.version
+            or current.stage != stage
+        ):
+            raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
         added = repo.add_approval(
             session,
             Approval(
@@ -382,16 +448,7 @@ def _approve(
             a.approver for a in repo.approvals_of(session, post.id, post.version, stage)
         )  # type: ignore[arg-type]
         waiting = tuple(uid for uid in needed if uid not in approvers)
-        if waiting:
-            # Mode "all": this approval counts, the stage stays open. Still check that the
-            # post is as the approver saw it (the same transaction; nothing else moved).
-            current = _reload(session, post)
-            if (
-                current.status != "pending"
-                or current.version != post.version
-                or current.stage != stage
-            ):
-                raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
+        if waiting:  # mode "all": this approval counts, the stage stays open
             _audit(
                 session,
                 post,
@@ -403,10 +460,12 @@ def _approve(
                 stage=stage,
                 comment=f"{len(approvers)} of {len(needed)}",
             )
-            return Decision(current, "partial", stage, approvers, waiting, now, actor.user_id)
+            return Decision(
+                current, "partial", stage, approvers, waiting, now, actor.user_id, brand
+            )
         next_stage = "client" if stage == "team" and brand.client_approval else None
         changes = (
-            {"stage": "client", "updated_at": now}
+            {"stage": "client", "stage_at": now, "reminded_at": None, "updated_at": now}
             if next_stage
             else {"status": "approved", "stage": None, "updated_at": now}
         )
@@ -424,14 +483,14 @@ def _approve(
         _audit(session, post, actor.user_id, "approve", "pending", to, now, stage=stage)
         after = _reload(session, post)
     outcome = "stage_passed" if next_stage else "approved"
-    return Decision(after, outcome, stage, approvers, (), now, actor.user_id)
+    return Decision(after, outcome, stage, approvers, (), now, actor.user_id, brand)
 
 
 def cancel(
     db: Database, team_id: str, actor: Actor, post_id: int, now: datetime
 ) -> tuple[Post, str]:
     post, _ = get_for(db, team_id, actor, post_id, "cancel")
-    if post.status not in CANCELLABLE:
+    if post.status not in EDITABLE:
         raise InvalidTransition(f"Post #{post_id} is already {STATUS_WORDS[post.status]}.")
     with db.write() as session:
         moved = repo.transition(
@@ -481,8 +540,8 @@ def expire_due(db: Database, now: datetime) -> list[Post]:
 
 
 def reminders_due(db: Database, now: datetime) -> list[Post]:
-    """Pending posts waiting over 24 h whose version has not had its reminder (claimed, so
-    each version is reminded once)."""
+    """Pending posts whose current stage has waited over 24 h without its reminder, each
+    claimed (so a stage of a version is reminded once, whichever replica gets there)."""
     with db.read() as session:
         candidates = repo.posts_to_remind(session, now - REMINDER_AFTER)
     claimed = []
@@ -490,15 +549,29 @@ def reminders_due(db: Database, now: datetime) -> list[Post]:
         with db.write() as session:
             moved = repo.transition(
                 session,
-                post.id,
+                post.id,  # type: ignore[arg-type]
                 expect_status="pending",
-                expect_version=post.version,  # type: ignore[arg-type]
+                expect_version=post.version,
                 expect_stage=post.stage,
-                changes={"reminded_version": post.version},
+                changes={"reminded_at": now},
+                where=[Post.reminded_at.is_(None)],  # type: ignore[union-attr]
             )
             if moved:
                 claimed.append(_reload(session, post))
     return claimed
+
+
+def unremind(db: Database, post: Post) -> None:
+    """Give back a reminder claim that could not be delivered (tried again next tick)."""
+    with db.write() as session:
+        repo.transition(
+            session,
+            post.id,  # type: ignore[arg-type]
+            expect_status="pending",
+            expect_version=post.version,
+            expect_stage=post.stage,
+            changes={"reminded_at": None},
+        )
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -566,12 +639,6 @@ def _audit(
     )
 
 
-def summary_line(post: Post, brand: Brand) -> str:
-    """``#12 · X, Instagram · brand acme · waiting for approval``"""
-    nets = ", ".join(label(n) for n in ordered_networks(post))
-    return f"#{post.id} · {nets} · brand {brand.name} · {STATUS_WORDS[post.status]}"
-
-
 def history(db: Database, team_id: str, post_id: int) -> list[str]:
     """The audit trail of a post, one readable line each."""
     with db.read() as session:
@@ -581,6 +648,6 @@ def history(db: Database, team_id: str, post_id: int) -> list[str]:
         who = user(entry.actor) if entry.actor else "Postroom"
         action = entry.action.replace(":", " · ")
         change = f"{entry.from_state or '—'} → {entry.to_state}"
-        note = f" — {entry.comment}" if entry.comment else ""
+        note = f" — {escape(entry.comment[:300])}" if entry.comment else ""
         lines.append(f"{date(entry.at, '{date_short} {time}')} {who} {action}: {change}{note}")
     return lines

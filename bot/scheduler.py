@@ -27,6 +27,7 @@ class Scheduler:
         self.interval = interval
         self.jobs: list[tuple[str, Callable[[Services], int]]] = [
             ("expire unapproved posts", approvals.expire),
+            ("post missing approval requests", approvals.post_missing),
             ("remind approvers", approvals.remind),
         ]
         self._scheduler: BackgroundScheduler | None = None

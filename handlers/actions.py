@@ -20,8 +20,7 @@ def register(app: App, services: Services) -> None:
         decision = posts.decide(
             services.db, team_id, actor, post_id, version, stage, "approve", services.clock.now()
         )
-        _, brand = posts.get(services.db, team_id, post_id)
-        approvals.after_decision(services, decision, brand, clicked_message(body))
+        approvals.after_decision(services, decision, clicked_message(body))
 
     def ask_for_reason(verdict: str):
         def clicked(ack, body: dict, action: dict) -> None:

@@ -10,7 +10,7 @@ from bot import approvals, commands, grammar, guides, posts, workspace
 from bot.blocks import config as blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
-from bot.errors import InvalidTransition, PostroomError, UsageError
+from bot.errors import PostroomError, UsageError
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
@@ -175,10 +175,19 @@ def _draft(services: Services, command: dict, invocation: commands.Invocation, r
     # The trigger dies 3 s after the command: open a modal first, fill it in after.
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("New post"))
     team_id = command["team_id"]
+    try:
+        posts.check_drafting(
+            services.db, team_id, services.people.actor(team_id, command["user_id"])
+        )
+    except PostroomError as refused:
+        services.slack.update_view(
+            view["id"], post_blocks.notice_modal("New post", str(refused)), view.get("hash")
+        )
+        return
     brands = workspace.list_brands(services.db, team_id)
     modal = post_blocks.draft_modal(
         brands,
-        approvals.voices(services, team_id, brands),
+        approvals.voices(services, brands),
         text=grammar.plain_text(invocation.rest),
         channel_id=command.get("channel_id"),
     )
@@ -191,12 +200,7 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
     team_id = command["team_id"]
     actor = services.people.actor(team_id, command["user_id"])
     try:
-        post, brand = posts.get_for(services.db, team_id, actor, post_id, "edit")
-        if post.status not in posts.EDITABLE:
-            raise InvalidTransition(
-                f"Post #{post_id} is {posts.STATUS_WORDS[post.status]}, so it can't be edited. "
-                "Draft a new one with `/post draft`."
-            )
+        post, brand = posts.check_editable(services.db, team_id, actor, post_id)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal("Edit post", str(refused)), view.get("hash")
@@ -205,7 +209,7 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
     brands = workspace.list_brands(services.db, team_id)
     modal = post_blocks.draft_modal(
         brands,
-        approvals.voices(services, team_id, brands),
+        approvals.voices(services, brands),
         post=post,
         brand=brand.name,
         channel_id=command.get("channel_id"),
@@ -218,9 +222,8 @@ def _cancel(services: Services, command: dict, invocation: commands.Invocation, 
     team_id = command["team_id"]
     actor = services.people.actor(team_id, command["user_id"])
     post, _was = posts.cancel(services.db, team_id, actor, post_id, services.clock.now())
-    _, brand = posts.get(services.db, team_id, post_id)
     line = post_blocks.closed_line("cancelled", actor.user_id, services.clock.now())
-    approvals.close_requests(services, post, brand, line)
+    approvals.close_requests(services, post, line)
     respond(**post_blocks.dm(f"🚫 Post #{post_id} is cancelled. It will not be published."))
     if post.author != actor.user_id:
         approvals.tell(
@@ -286,6 +289,27 @@ def _guide(services: Services, command: dict, invocation: commands.Invocation, r
     respond(**guide_blocks.guide_message(brand, guide))
 
 
+def _drafting(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    team_id, actor, admins, now = _context(services, command)
+    who = commands.drafting_choice(invocation.args)
+    if who is None:
+        current = posts.drafting_of(services.db, team_id)
+        respond(
+            **post_blocks.dm(
+                DRAFTING_WORDS[current] + " Change it with `/post drafting anyone|roles`."
+            )
+        )
+        return
+    posts.set_drafting(services.db, team_id, actor, admins, who, now)
+    respond(**post_blocks.dm("Done. " + DRAFTING_WORDS[who]))
+
+
+DRAFTING_WORDS = {
+    "anyone": "Anyone in the workspace may draft posts.",
+    "roles": "Only people with a Postroom role (and admins) may draft posts.",
+}
+
+
 SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "help": _help,
     "role": _role,
@@ -298,4 +322,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "list": _list,
     "style": _style,
     "guide": _guide,
+    "drafting": _drafting,
 }

@@ -30,8 +30,14 @@ def register(app: App, services: Services) -> None:
             draft = read_draft(view["state"]["values"])
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict = approvals.check(services, team_id, draft)
-        except ValidationFailed as refused:
-            ack(response_action="errors", errors=_errors(refused.fields or {"text": str(refused)}))
+            if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
+                actor = services.people.actor(team_id, user_id)
+                posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
+        except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
+            fields = getattr(refused, "fields", None) or {
+                ("brand" if "brand" in view["state"]["values"] else "text"): str(refused)
+            }
+            ack(response_action="errors", errors=_errors(fields))
             return
         if not verdict.ok:
             ack(response_action="errors", errors=_errors(verdict.errors))
@@ -57,7 +63,7 @@ def register(app: App, services: Services) -> None:
             )
         _, brand = posts.get(services.db, team_id, post.id)  # type: ignore[arg-type]
         if was in ("pending", "approved"):
-            approvals.supersede(services, post, brand)
+            approvals.supersede(services, post)
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
         notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
         if not draft.send:
@@ -101,13 +107,13 @@ def register(app: App, services: Services) -> None:
                 reason=reason.strip(),
             )
         except PostroomError as refused:
-            # Someone acted while the reason was being typed: say so in the open modal.
-            ack(response_action="errors", errors={"reason": str(refused)[:MODAL_ERROR_LIMIT]})
+            # Someone acted while the reason was being typed: nothing more to do here, so
+            # the form becomes the explanation (mrkdwn renders there, not in field errors).
+            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
-        _, brand = posts.get(services.db, team_id, meta["post"])
         clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
-        approvals.after_decision(services, decision, brand, clicked)
+        approvals.after_decision(services, decision, clicked)
 
 
 def register_guides(app: App, services: Services) -> None:

@@ -39,6 +39,7 @@ def utc_column(nullable: bool = False) -> Column:
 class Team(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str = ""
+    drafting: str = "anyone"  # "anyone", or "roles": only people holding a role may draft
     created_at: datetime = Field(sa_column=utc_column())
 
 
@@ -144,8 +145,10 @@ class Post(SQLModel, table=True):
     version: int = 1
     stage: str | None = Field(default=None, max_length=16)  # the stage awaiting approval
     warnings: str = ""  # one per line, shown on the approval request
-    submitted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    reminded_version: int = 0  # the version whose pending request got its reminder
+    # When the current stage started waiting, and when its reminder went out (reset with
+    # every new stage or version, so each gets one reminder).
+    stage_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
 
@@ -179,6 +182,7 @@ class ApprovalRequest(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     ts: str = Field(default="", max_length=32)
     state: str = Field(default="open", max_length=16)  # open, decided, superseded, closed
+    blocks: str = ""  # the message as posted (JSON), to close it later exactly as it was
     created_at: datetime = Field(sa_column=utc_column())
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, exists, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
@@ -231,6 +231,7 @@ def transition(
     expect_version: int,
     expect_stage: str | None | object = ...,
     changes: dict[str, Any],
+    where: Sequence[Any] = (),
 ) -> bool:
     """Compare-and-set: apply ``changes`` only if the post is still in ``expect_status`` (one
     or several), at ``expect_version`` (and ``expect_stage`` when given), in one UPDATE.
@@ -245,7 +246,7 @@ def transition(
         condition.append(
             Post.stage == expect_stage if expect_stage is not None else Post.stage.is_(None)  # type: ignore[union-attr,arg-type]
         )
-    statement = update(Post).where(*condition).values(**changes).returning(Post.id)
+    statement = update(Post).where(*condition, *where).values(**changes).returning(Post.id)
     return session.execute(statement).first() is not None
 
 
@@ -284,17 +285,51 @@ def posts_to_expire(session: Session, now: datetime, statuses: Sequence[str]) ->
     )
 
 
-def posts_to_remind(session: Session, submitted_before: datetime) -> list[Post]:
-    """Pending posts (every workspace) waiting since before the cutoff, not yet reminded."""
+def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
+    """Pending posts (every workspace) whose stage waits since before the cutoff and has not
+    had its reminder."""
     return list(
         session.exec(
             select(Post).where(
                 Post.status == "pending",
-                Post.submitted_at <= submitted_before,  # type: ignore[operator]
-                Post.reminded_version < Post.version,
+                Post.stage_at <= waiting_since,  # type: ignore[operator]
+                Post.reminded_at.is_(None),  # type: ignore[union-attr]
             )
         )
     )
+
+
+def posts_missing_requests(session: Session) -> list[Post]:
+    """Pending posts (every workspace) whose current stage has no request message row."""
+    missing = ~exists().where(
+        ApprovalRequest.post_id == Post.id,
+        ApprovalRequest.version == Post.version,
+        ApprovalRequest.stage == Post.stage,
+    )
+    return list(session.exec(select(Post).where(Post.status == "pending", missing)))
+
+
+def release_request(session: Session, post_id: int, version: int, stage: str) -> None:
+    """Forget a request that could not be posted, so it is tried again."""
+    session.exec(
+        delete(ApprovalRequest).where(  # type: ignore[call-overload]
+            ApprovalRequest.post_id == post_id,
+            ApprovalRequest.version == version,
+            ApprovalRequest.stage == stage,
+            ApprovalRequest.ts == "",
+        )
+    )
+
+
+def lock_post(session: Session, post_id: int) -> Post | None:
+    """The post, locked until the transaction ends (PostgreSQL; SQLite's write
+    transactions are already exclusive)."""
+    return session.exec(
+        select(Post)
+        .where(Post.id == post_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 # --- approvals and their messages --------------------------------------------------------

@@ -101,3 +101,12 @@ def test_the_guide_shapes_drafting(stack):
     )
     assert ok.body is None
     dm_to(stack, MARIA, "Sent post #2 for approval")
+
+
+def test_links_cannot_break_out_of_their_markup(stack):
+    values = {
+        **GUIDE,
+        "strategy_url": {"value": "https://a.example/x|Click> <!channel> <https://b"},
+    }
+    _, refused = write_guide(stack, values)
+    assert "without spaces, <, > or |" in refused.body["errors"]["strategy_url"]

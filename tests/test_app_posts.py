@@ -11,6 +11,7 @@ import pytest
 
 from bot import approvals, posts, workspace
 from bot.policy import Actor
+from bot.scheduler import Scheduler
 from bot.workspace import BrandPolicy
 from storage import repo
 from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, PRIVATE, TEAM, start_stack
@@ -501,3 +502,119 @@ def test_show_list_and_cancel(stack):
     assert buttons(updated) == []
     stack.slack.command(MARIA, "cancel x1", channel_id=GENERAL)
     ephemeral_to(stack, MARIA, "isn't a post number")
+
+
+# --- from the review: more limits, more refusals, the scheduler ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("networks", "media", "at_limit", "over"),
+    [
+        (("x",), "", "界" * 140, "界" * 140 + "a"),  # CJK weighs 2 on X
+        (("x",), "", "👨‍👩‍👧" * 140, "👨‍👩‍👧" * 140 + "a"),  # a ZWJ family weighs 2
+        (("bluesky",), "", "é" * 300, "é" * 301),  # e + combining accent: one grapheme each
+        (("instagram",), "https://cdn.example.com/a.jpg", "#a #b #c #d #e", "#a #b #c #d #e #f"),
+        (("linkedin",), "", "a" * 3000, None),  # Slack's text input holds 3,000 at most
+    ],
+)
+def test_limits_at_and_over_through_the_form(stack, networks, media, at_limit, over):
+    _, accepted = submit_draft(stack, networks=networks, media=media, text=at_limit)
+    assert accepted.body is None
+    if over is not None:
+        _, refused = submit_draft(stack, networks=networks, media=media, text=over)
+        assert refused.body["response_action"] == "errors"
+        assert "text" in refused.body["errors"]
+
+
+def test_reject_and_request_changes_are_refused_to_non_approvers(stack):
+    submit_draft(stack)
+    message = request_message(stack)
+    click(stack, IGOR, "post_reject", message)
+    ephemeral_to(stack, IGOR, "You can't reject this post")
+    click(stack, MARIA, "post_changes", message)
+    ephemeral_to(stack, MARIA, "You wrote this post, so someone else has to request changes to it")
+    assert not any(
+        v.get("callback_id") == "post_reason"
+        for who in (IGOR, MARIA)
+        for v in stack.slack.views(who)
+    )
+    assert post_row(stack).status == "pending"
+
+
+def test_any_mode_one_approval_is_enough(stack):
+    workspace.add_role(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), ADMIN, "approver", frozenset(), None
+    )
+    submit_draft(stack)
+    click(stack, PEDRO, "post_approve", request_message(stack))
+    dm_to(stack, MARIA, "was approved by")
+    assert post_row(stack).status == "approved"
+
+
+def test_superseded_request_keeps_showing_its_own_version(stack):
+    submit_draft(stack, text="The first words")
+    first = request_message(stack)
+    dm_to(stack, MARIA, "Sent post #1")
+    edit_text(stack, "Entirely new words")
+    old = stack.slack.wait_for(
+        lambda: (
+            "Superseded" in texts(stack.slack.message(APPROVALS, first["ts"]))
+            and stack.slack.message(APPROVALS, first["ts"])
+        )
+    )
+    assert "The first words" in texts(old) and "Entirely new words" not in texts(old)
+
+
+def test_a_stale_edit_keeps_the_form_open_and_says_why(stack):
+    submit_draft(stack)
+    request_message(stack)
+    dm_to(stack, MARIA, "Sent post #1")
+    stack.slack.command(MARIA, "edit 1", channel_id=GENERAL)
+    stale = modal(stack, MARIA, title="Edit")
+    stack.slack.command(ADMIN, "cancel 1", channel_id=GENERAL)  # meanwhile
+    ephemeral_to(stack, ADMIN, "Post #1 is cancelled")
+    answer = stack.slack.submit(MARIA, stale["id"], fill(text="My careful rewrite"))
+    assert answer.body["response_action"] == "errors"
+    assert "is cancelled, so it can't be edited" in answer.body["errors"]["text"]
+    assert any(v["id"] == stale["id"] for v in stack.slack.views(MARIA))  # nothing lost
+
+
+def test_the_scheduler_expires_and_posts_a_late_client_request(stack):
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_brand(db, TEAM, OWNER, (), now, "acme", BrandPolicy(client_approval=True))
+    workspace.add_role(db, TEAM, OWNER, (), now, CLARA, "client", frozenset(), "acme")
+    view = open_draft(stack)
+    stack.slack.submit(MARIA, view["id"], {**fill(), "brand": {"value": "acme"}})
+    click(stack, PEDRO, "post_approve", request_message(stack))
+    dm_to(stack, MARIA, "has no client approvals channel yet")
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["post missing approval requests"] == 0  # still nowhere to go
+    stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
+    workspace.set_approvals_channel(
+        db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "acme", "client"
+    )
+    assert scheduler.tick()["post missing approval requests"] == 1
+    client_request = request_message(stack, stage="client", channel=PRIVATE)
+    click(stack, CLARA, "post_approve", client_request, channel=PRIVATE)
+    dm_to(stack, MARIA, f"was approved by <@{CLARA}>")
+
+
+def test_the_scheduler_tick_expires_a_post(stack):
+    submit_draft(stack, scheduled=stack.clock.now() + timedelta(minutes=45))
+    request_message(stack)
+    dm_to(stack, MARIA, "Sent post #1")
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["expire unapproved posts"] == 0
+    stack.clock.advance(minutes=45)
+    assert scheduler.tick()["expire unapproved posts"] == 1
+    dm_to(stack, PEDRO, "Post #1 expired")
+
+
+def test_limited_drafting_refuses_in_the_form(stack):
+    stack.slack.command(ADMIN, "drafting roles", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "Only people with a Postroom role (and admins) may draft")
+    stack.slack.command(MARIA, "draft", channel_id=GENERAL)
+    notice = modal(stack, MARIA, "post_notice")
+    assert "Drafting is limited" in texts(notice)
+    stack.slack.command(PEDRO, "draft", channel_id=GENERAL)  # an approver holds a role
+    modal(stack, PEDRO)

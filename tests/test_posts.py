@@ -266,3 +266,78 @@ def test_stage_approvers_exclude_the_author(team, clock):
 def test_unknown_post(team):
     with pytest.raises(NotFound, match="There is no post #999"):
         posts.get(team, TEAM, 999)
+
+
+def test_two_last_votes_at_once_complete_the_stage(team, clock):
+    """Mode "all": the last two approvers clicking together must not both see "partial"."""
+    workspace.set_brand(
+        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(approval_mode="all")
+    )
+    for attempt in range(3):
+        a = grant(team, clock, f"UA{attempt}", "approver")
+        b = grant(team, clock, f"UB{attempt}", "approver")
+        post = pending(team, clock)
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def vote(actor, post_id=post.id, barrier=barrier, outcomes=outcomes):
+            barrier.wait()
+            outcomes.append(
+                posts.decide(team, TEAM, actor, post_id, 1, "team", "approve", clock.now()).outcome
+            )
+
+        threads = [threading.Thread(target=vote, args=(x,)) for x in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["approved", "partial"]
+        assert posts.get(team, TEAM, post.id)[0].status == "approved"
+        workspace.remove_role(team, TEAM, ADMIN, (), clock.now(), a.user_id, "approver", None, None)
+        workspace.remove_role(team, TEAM, ADMIN, (), clock.now(), b.user_id, "approver", None, None)
+
+
+def test_each_stage_gets_its_own_reminder(team, clock):
+    workspace.add_brand(
+        team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy(client_approval=True)
+    )
+    maria = grant(team, clock, "UMARIA", "approver")
+    post = pending(team, clock, brand="acme")
+    clock.advance(hours=25)
+    assert [p.id for p in posts.reminders_due(team, clock.now())] == [post.id]
+    posts.decide(team, TEAM, maria, post.id, 1, "team", "approve", clock.now())
+    clock.advance(hours=23)
+    assert posts.reminders_due(team, clock.now()) == []  # the client stage waits 23 h only
+    clock.advance(hours=2)
+    assert [p.stage for p in posts.reminders_due(team, clock.now())] == ["client"]
+
+
+def test_drafting_can_be_limited_to_people_with_a_role(team, clock):
+    posts.set_drafting(team, TEAM, ADMIN, (), "roles", clock.now())
+    with pytest.raises(PermissionDenied, match="Drafting is limited"):
+        posts.create(team, TEAM, AUTHOR, draft(), [], clock.now())
+    grant(team, clock, AUTHOR.user_id, "publisher")
+    author = Actor(AUTHOR.user_id, grants=workspace.grants_of(team, TEAM, AUTHOR.user_id))
+    assert posts.create(team, TEAM, author, draft(), [], clock.now()).status == "draft"
+    with pytest.raises(PermissionDenied, match="Only admins can change who may draft"):
+        posts.set_drafting(team, TEAM, author, (), "anyone", clock.now())
+
+
+def test_votes_on_a_post_wait_for_each_other(team, clock):
+    """The lock behind the test above, made visible: while one vote's transaction holds the
+    post, another can't read it for its own vote until the first commits."""
+    post = pending(team, clock)
+    locked = threading.Event()
+
+    def second_vote():
+        with team.write() as session:
+            repo.lock_post(session, post.id)
+            locked.set()
+
+    with team.write() as session:
+        assert repo.lock_post(session, post.id).status == "pending"
+        other = threading.Thread(target=second_vote)
+        other.start()
+        assert not locked.wait(0.3)  # still waiting on the first transaction
+    assert locked.wait(5)  # the first committed: the second goes on
+    other.join()

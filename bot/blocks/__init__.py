@@ -28,8 +28,11 @@ def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text)))
 
 
+CONTEXT_TEXT_LIMIT = 2000
+
+
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text))])
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, CONTEXT_TEXT_LIMIT))])
 
 
 def header(text: str) -> HeaderBlock:

@@ -164,9 +164,9 @@ def guide_message(brand: Brand, guide: BrandGuide | None) -> dict:
         blocks.append(section("*Style rules*\n" + "\n".join(f"• {r}" for r in rules)))
     links = []
     if guide.strategy_url:
-        links.append(f"<{guide.strategy_url}|Strategy>")
+        links.append(f"<{guide.strategy_url.replace('&', '&amp;')}|Strategy>")
     if guide.assets_url:
-        links.append(f"<{guide.assets_url}|Assets and brand kit>")
+        links.append(f"<{guide.assets_url.replace('&', '&amp;')}|Assets and brand kit>")
     if links:
         blocks.append(section("*Links*\n" + " · ".join(links)))
     if guide.playbook:

@@ -247,10 +247,31 @@ def approval_request(
                 ],
             )
         )
-    if status_line:
-        blocks.append(context(status_line))
-    fallback = f"Post #{post.id} needs {STAGE_WORDS[stage]}: {escape(post.text[:150])}"
-    return message(fallback, blocks)
+    payload = message(fallback_text(post, stage), blocks)
+    return with_status(payload, status_line, buttons=buttons) if status_line else payload
+
+
+def fallback_text(post: Post, stage: str) -> str:
+    return f"Post #{post.id} needs {STAGE_WORDS[stage]}: {escape(post.text[:150])}"
+
+
+def status_fallback(line: str) -> str:
+    """The notification text of an updated request: its status line, first line only."""
+    return line.splitlines()[0] if line else ""
+
+
+def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
+    """The same request message with a status line (replacing any earlier one), with or
+    without its buttons. Works on the message as it was posted, so an old version's request
+    keeps showing that version's text."""
+    kept = [
+        b
+        for b in payload.get("blocks", [])
+        if b.get("block_id") != "status" and (buttons or b.get("type") != "actions")
+    ]
+    status = context(truncate(line, 2000)).to_dict()
+    status["block_id"] = "status"
+    return {**payload, "blocks": [*kept, status]}
 
 
 def quote(text: str) -> str:
@@ -276,10 +297,17 @@ def decision_line(
         tail = " · now waiting for the client" if outcome == "stage_passed" else ""
         return f"✅ Approved by {user(by)} · {when}{tail}"
     if outcome == "rejected":
-        return f"❌ Rejected by {user(by)} · {when}" + (f"\n>{escape(reason)}" if reason else "")
-    return f"↩️ Changes requested by {user(by)} · {when}" + (
-        f"\n>{escape(reason)}" if reason else ""
-    )
+        return f"❌ Rejected by {user(by)} · {when}" + _reason(reason)
+    return f"↩️ Changes requested by {user(by)} · {when}" + _reason(reason)
+
+
+def _reason(reason: str) -> str:
+    """A decision's reason under its status line: cut before escaping, so no entity or
+    mention is cut in half."""
+    if not reason:
+        return ""
+    short = reason if len(reason) <= 400 else reason[:399] + "…"
+    return "\n>" + escape(short).replace("\n", "\n>")
 
 
 def superseded_line(version: int) -> str:
@@ -365,7 +393,7 @@ def post_list(title: str, rows: Sequence[tuple[Post, str]], empty: str) -> dict:
             )
         )
     if len(rows) > 40:
-        blocks.append(context(f"…and {len(rows) - 40} more."))
+        blocks.append(context("Showing the newest 40. `/post show ID` opens any post."))
     return message(title, blocks)
 
 
