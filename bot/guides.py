@@ -15,7 +15,7 @@ from bot.policy import Actor
 from bot.validation import is_http_url
 from storage import repo
 from storage.db import Database
-from storage.models import AuditEntry, Brand, BrandGuide
+from storage.models import Brand, BrandGuide
 
 MAX_HASHTAGS_CEILING = 30
 
@@ -70,15 +70,13 @@ def save(
         repo.save_guide(session, guide)
         repo.audit(
             session,
-            AuditEntry(
-                team_id=team_id,
-                entity="brand",
-                entity_id=brand.name,
-                actor=actor.user_id,
-                action="guide",
-                to_state="guide saved",
-                at=now,
-            ),
+            team_id,
+            "brand",
+            brand.name,
+            actor.user_id,
+            "guide",
+            now,
+            to_state="guide saved",
         )
     return guide
 

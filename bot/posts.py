@@ -19,7 +19,7 @@ from bot.networks import NETWORKS
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
-from storage.models import Approval, AuditEntry, Brand, Post, Team
+from storage.models import Approval, Brand, Post, Team
 
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
 UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
@@ -271,16 +271,14 @@ def set_drafting(
             session.add(team)
         repo.audit(
             session,
-            AuditEntry(
-                team_id=team_id,
-                entity="team",
-                entity_id=team_id,
-                actor=actor.user_id,
-                action="drafting",
-                from_state=before,
-                to_state=who,
-                at=now,
-            ),
+            team_id,
+            "team",
+            team_id,
+            actor.user_id,
+            "drafting",
+            now,
+            from_state=before,
+            to_state=who,
         )
 
 
@@ -625,17 +623,15 @@ def _audit(
         action = f"{action}:{stage}"
     repo.audit(
         session,
-        AuditEntry(
-            team_id=post.team_id,
-            entity="post",
-            entity_id=str(post.id),
-            actor=actor,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            at=now,
-        ),
+        post.team_id,
+        "post",
+        str(post.id),
+        actor,
+        action,
+        now,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
     )
 
 

@@ -17,7 +17,7 @@ from bot.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from storage import repo
 from storage.db import Database
-from storage.models import AuditEntry, Brand, ChannelSetting, RoleGrant
+from storage.models import Brand, ChannelSetting, RoleGrant
 
 ANY = "*"
 
@@ -70,34 +70,6 @@ def _scope(brand: Brand | None, *parts: str | None) -> str:
     return "|".join([str(brand.id) if brand else ANY, *(p or ANY for p in parts)])
 
 
-def _audit(
-    session,
-    team_id: str,
-    actor: str,
-    entity: str,
-    entity_id: str,
-    action: str,
-    now: datetime,
-    to_state: str | None = None,
-    from_state: str | None = None,
-    comment: str = "",
-) -> None:
-    repo.audit(
-        session,
-        AuditEntry(
-            team_id=team_id,
-            entity=entity,
-            entity_id=entity_id,
-            actor=actor,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            at=now,
-        ),
-    )
-
-
 # --- roles --------------------------------------------------------------------------------
 
 
@@ -142,15 +114,8 @@ def add_role(
         )
         grant = Grant(role, networks, brand_row.name if brand_row else None)
         if created:
-            _audit(
-                session,
-                team_id,
-                actor.user_id,
-                "role",
-                user_id,
-                "grant",
-                now,
-                to_state=str(grant),
+            repo.audit(
+                session, team_id, "role", user_id, actor.user_id, "grant", now, to_state=str(grant)
             )
     return grant, created
 
@@ -185,12 +150,12 @@ def remove_role(
         repo.delete_grants(session, [g.id for g, _ in matching if g.id is not None])
         removed = [_grant(g, b) for g, b in matching]
         for grant in removed:
-            _audit(
+            repo.audit(
                 session,
                 team_id,
-                actor.user_id,
                 "role",
                 user_id,
+                actor.user_id,
                 "revoke",
                 now,
                 from_state=str(grant),
@@ -234,7 +199,9 @@ def add_brand(
             raise ValidationFailed(
                 f"Brand `{name}` already exists. Change it with `/post brand set {name} …`."
             )
-        _audit(session, team_id, actor.user_id, "brand", name, "add", now, to_state=summary(brand))
+        repo.audit(
+            session, team_id, "brand", name, actor.user_id, "add", now, to_state=summary(brand)
+        )
         return repo.get_brand(session, team_id, name)  # type: ignore[return-value]
 
 
@@ -258,12 +225,12 @@ def set_brand(
         before = summary(brand)
         _apply(brand, changes)
         session.add(brand)
-        _audit(
+        repo.audit(
             session,
             team_id,
-            actor.user_id,
             "brand",
             name,
+            actor.user_id,
             "set",
             now,
             from_state=before,
@@ -366,12 +333,12 @@ def set_approvals_channel(
             )
             route = ChannelRoute(channel_id, brand_row.name if brand_row else None, network, stage)
             routes.append(route)
-            _audit(
+            repo.audit(
                 session,
                 team_id,
-                actor.user_id,
                 "channel",
                 scope,
+                actor.user_id,
                 "set",
                 now,
                 to_state=channel_id,

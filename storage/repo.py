@@ -194,8 +194,33 @@ def list_channels(
 # --- audit -------------------------------------------------------------------------------
 
 
-def audit(session: Session, entry: AuditEntry) -> None:
-    session.add(entry)
+def audit(
+    session: Session,
+    team_id: str,
+    entity: str,
+    entity_id: str,
+    actor: str,
+    action: str,
+    at: datetime,
+    *,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str = "",
+) -> None:
+    """Record a change (in the caller's transaction, with the change itself)."""
+    session.add(
+        AuditEntry(
+            team_id=team_id,
+            entity=entity,
+            entity_id=entity_id,
+            actor=actor,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            at=at,
+        )
+    )
 
 
 def audit_trail(
