@@ -1,19 +1,20 @@
 """Who someone is: Slack's view of them (admin? time zone?) plus Postroom's role grants.
 
-``users.info`` answers are kept in the ``known_user`` table for an hour, so a busy channel
-does not cost a Slack call per click. The lookup happens after ``ack()``.
+``users.info`` answers are kept for an hour in the ``known_user`` table (shared by replicas)
+and in this process's memory, so a busy channel costs neither a Slack call nor a query per
+click. Grants are always read fresh: they are permissions. The lookup happens after ``ack()``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot import workspace
 from bot.clock import Clock
 from bot.errors import SlackFailure
-from bot.policy import Actor
+from bot.policy import Actor, Grant
 from bot.slack import SlackGateway
 from storage import repo
 from storage.db import Database
@@ -30,12 +31,20 @@ class Directory:
     slack: SlackGateway
     clock: Clock
     configured_admins: frozenset[str]
+    _profiles: dict[tuple[str, str], KnownUser] = field(default_factory=dict, repr=False)
 
-    def actor(self, team_id: str, user_id: str) -> Actor:
-        with self.db.read() as session:
-            known = repo.get_known_user(session, team_id, user_id)
-            grants = workspace.grants_in(session, team_id, user_id)
+    def actor(self, team_id: str, user_id: str, grants: tuple[Grant, ...] | None = None) -> Actor:
+        """The person acting. Pass ``grants`` when they were just read with other data."""
+        known = self._profiles.get((team_id, user_id))
+        if not self._is_fresh(known) or grants is None:
+            with self.db.read() as session:
+                if not self._is_fresh(known):
+                    known = repo.get_known_user(session, team_id, user_id)
+                if grants is None:
+                    grants = workspace.grants_in(session, team_id, user_id)
         profile = self._fresh(team_id, user_id, known)
+        if profile is not None:
+            self._profiles[(team_id, user_id)] = profile
         return Actor(
             user_id=user_id,
             workspace_admin=bool(profile and profile.is_workspace_admin),
@@ -44,12 +53,15 @@ class Directory:
             slack_role_unknown=profile is None,
         )
 
+    def _is_fresh(self, known: KnownUser | None) -> bool:
+        return known is not None and self.clock.now() - known.fetched_at < PROFILE_TTL
+
     def _fresh(self, team_id: str, user_id: str, known: KnownUser | None) -> KnownUser | None:
         """The profile, refreshed from Slack when older than the TTL; None when Slack can't
         be asked and nothing is known."""
-        now = self.clock.now()
-        if known is not None and now - known.fetched_at < PROFILE_TTL:
+        if self._is_fresh(known):
             return known
+        now = self.clock.now()
         try:
             info = self.slack.user_info(user_id)
         except SlackFailure as failure:

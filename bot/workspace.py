@@ -352,10 +352,16 @@ def approvals_channels(db: Database, team_id: str) -> list[ChannelRoute]:
         return _routes(session, team_id)
 
 
-def overview(db: Database, team_id: str) -> tuple[list[Brand], list[ChannelRoute]]:
-    """Brands and approvals channels, read together (the App Home, settings summaries)."""
+def overview(
+    db: Database, team_id: str, user_id: str
+) -> tuple[tuple[Grant, ...], list[Brand], list[ChannelRoute]]:
+    """A person's grants with the brands and approvals channels, read together (App Home)."""
     with db.read() as session:
-        return repo.list_brands(session, team_id), _routes(session, team_id)
+        return (
+            grants_in(session, team_id, user_id),
+            repo.list_brands(session, team_id),
+            _routes(session, team_id),
+        )
 
 
 def _routes(session, team_id: str) -> list[ChannelRoute]:

@@ -19,8 +19,9 @@ def register(app: App, services: Services) -> None:
         if event.get("tab") != "home":
             return
         team_id, user_id = context.team_id, event["user"]
-        actor = services.people.actor(team_id, user_id)
-        view = home_view(actor, *workspace.overview(services.db, team_id))
+        grants, brands, routes = workspace.overview(services.db, team_id, user_id)
+        actor = services.people.actor(team_id, user_id, grants=grants)
+        view = home_view(actor, brands, routes)
         services.slack.publish_home(user_id, view)
 
     @app.event("reaction_added")

@@ -343,3 +343,16 @@ def test_a_failed_event_is_processed_again_when_slack_redelivers_it(stack):
     reply_to(stack, ADMIN, "Slack refused that (views.publish")
     stack.slack.open_home(ADMIN, event_id="EvFAIL1", retry_num=1, retry_reason="http_timeout")
     assert stack.slack.wait_for(lambda: stack.slack.home(ADMIN))
+
+
+def test_slack_roles_are_re_read_after_an_hour(stack):
+    stack.slack.command(ADMIN, "role list")
+    reply_to(stack, ADMIN, "Slack workspace admins and owners are always Postroom admins")
+    with stack.slack.workspace.lock:
+        stack.slack.workspace.users[ADMIN]["is_admin"] = False  # demoted in Slack
+    stack.slack.command(ADMIN, f"role add <@{MARIA}> support")
+    reply_to(stack, ADMIN, f"<@{MARIA}> is now support")  # still cached as admin
+    stack.clock.advance(minutes=61)
+    stack.slack.command(ADMIN, f"role add <@{MARIA}> publisher")
+    reply_to(stack, ADMIN, "Only admins can grant roles")
+    assert len(stack.slack.calls_to("users.info")) == 2
