@@ -67,6 +67,22 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "where approval requests go (no arguments: show the current channels)",
             admin=True,
         ),
+        Subcommand(
+            "digest",
+            (
+                "/post digest",
+                "/post digest #channel HH:MM [Area/City] [brand:NAME]",
+                "/post digest off #channel",
+                "/post digest list",
+            ),
+            "preview today's digest; admins schedule one per channel (local time and zone)",
+        ),
+        Subcommand(
+            "drafting",
+            ("/post drafting [anyone|roles]",),
+            "who may draft: anyone (the default), or only people with a Postroom role",
+            admin=True,
+        ),
     )
 }
 
@@ -261,3 +277,41 @@ def drafting_choice(args: list[str]) -> str | None:
     if len(args) > 1 or choice not in ("anyone", "roles"):
         raise UsageError(f"{code(' '.join(args))}: say `anyone` or `roles`.", usage("drafting"))
     return choice
+
+
+@dataclass(frozen=True)
+class DigestCommand:
+    action: str  # "preview", "list", "off", "set"
+    channel: grammar.ChannelRef | None = None
+    at_time: str = ""
+    tz: str | None = None
+    brand: str | None = None
+
+
+def parse_digest(args: list[str]) -> DigestCommand:
+    use = usage("digest")
+    if not args:
+        return DigestCommand("preview")
+    first = args[0].lower()
+    if first == "list" and len(args) == 1:
+        return DigestCommand("list")
+    if first == "off":
+        if len(args) != 2:
+            raise UsageError("Name the channel: `/post digest off #channel`.", use)
+        return DigestCommand("off", grammar.channel(args[1], use))
+    channel = grammar.channel(args[0], use)
+    if len(args) < 2:
+        raise UsageError("Give the local time too, like `09:00`.", use)
+    tz = None
+    brand = None
+    for word in args[2:]:
+        opt = grammar.option(word)
+        if opt and opt[0] == "brand":
+            brand = grammar.brand_name(opt[1], use)
+        elif tz is None and not opt:
+            tz = word
+        else:
+            raise UsageError(
+                f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
+            )
+    return DigestCommand("set", channel, args[1], tz, brand)

@@ -39,6 +39,15 @@ class Settings:
     log_level: str = "INFO"
     # Overrides of the network table (§3), e.g. {"mastodon": {"text_limit": 1000}}.
     network_limits: dict = field(default_factory=dict)
+    templates_dir: str | None = None  # the admin's template overrides (digest.md.j2)
+    public_url: str | None = None  # where this app is reachable (for the calendar feed URL)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def socket_mode(self) -> bool:
@@ -127,6 +136,17 @@ def load_settings(
 
     network_limits = _network_limits(get("POSTROOM_NETWORK_LIMITS"))
 
+    templates_dir = get("POSTROOM_TEMPLATES")
+    if templates_dir is not None and not os.path.isdir(templates_dir):
+        raise ConfigError(f"POSTROOM_TEMPLATES must be a folder, got {templates_dir!r}")
+
+    public_url = get("POSTROOM_PUBLIC_URL")
+    if public_url is not None and not re.match(r"^https?://[^/\s]+", public_url):
+        raise ConfigError(
+            f"POSTROOM_PUBLIC_URL must be an http(s) URL like https://postroom.example.com, "
+            f"got {public_url!r}"
+        )
+
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
@@ -138,6 +158,8 @@ def load_settings(
         admins=admins,
         log_level=log_level,
         network_limits=network_limits,
+        templates_dir=templates_dir,
+        public_url=public_url,
     )
 
 

@@ -53,6 +53,17 @@ class Directory:
             slack_role_unknown=profile is None,
         )
 
+    def timezone(self, team_id: str, user_id: str) -> str:
+        """The person's IANA time zone as Slack has it (UTC when unknown)."""
+        known = self._profiles.get((team_id, user_id))
+        if not self._is_fresh(known):
+            with self.db.read() as session:
+                known = repo.get_known_user(session, team_id, user_id)
+            known = self._fresh(team_id, user_id, known)
+            if known is not None:
+                self._profiles[(team_id, user_id)] = known
+        return known.tz if known is not None and known.tz else "UTC"
+
     def _is_fresh(self, known: KnownUser | None) -> bool:
         return known is not None and self.clock.now() - known.fetched_at < PROFILE_TTL
 

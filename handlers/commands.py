@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App, Respond
 
-from bot import approvals, commands, grammar, guides, posts, workspace
+from bot import approvals, commands, daily, digest, grammar, guides, posts, workspace
 from bot.blocks import config as blocks
+from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
 from bot.errors import PostroomError, UsageError
@@ -289,6 +291,48 @@ def _guide(services: Services, command: dict, invocation: commands.Invocation, r
     respond(**guide_blocks.guide_message(brand, guide))
 
 
+# --- digest --------------------------------------------------------------------------------
+
+
+def _digest(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    parsed = commands.parse_digest(invocation.args)
+    team_id, user_id = command["team_id"], command["user_id"]
+    now = services.clock.now()
+    if parsed.action == "preview":
+        plans = digest.plans(services.db, team_id)
+        here = next(((s, b) for s, b in plans if s.channel_id == command.get("channel_id")), None)
+        if here is not None:
+            tz, brand = here[0].tz, here[1]
+        else:
+            tz, brand = services.people.timezone(team_id, user_id), None
+        zone = ZoneInfo(tz)
+        respond(**daily.render(services, team_id, brand, now.astimezone(zone).date(), zone, now))
+        return
+    if parsed.action == "list":
+        respond(**digest_blocks.plan_list(digest.plans(services.db, team_id)))
+        return
+    _, actor, admins, _ = _context(services, command)
+    if parsed.action == "off":
+        digest.remove_digest(services.db, team_id, actor, admins, now, parsed.channel.id)
+        respond(**post_blocks.dm(f"No more digests in <#{parsed.channel.id}>."))
+        return
+    workspace.require_admin(actor, "schedule digests", admins)
+    tz = parsed.tz or services.people.timezone(team_id, user_id)
+    plan = digest.DigestPlan(parsed.channel.id, parsed.at_time, tz, parsed.brand)
+    digest.check_plan(services.db, team_id, plan)
+    joined = ensure_can_post(services, parsed.channel.id)
+    plan = digest.set_digest(services.db, team_id, actor, admins, now, plan)
+    note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
+    respond(
+        **post_blocks.dm(
+            f"📅 <#{plan.channel_id}> gets the digest every day at {plan.at_time} ({plan.tz})"
+            + (f" for brand {plan.brand}" if plan.brand else "")
+            + f".{note} Preview it with "
+            "`/post digest` in that channel."
+        )
+    )
+
+
 def _drafting(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
     team_id, actor, admins, now = _context(services, command)
     who = commands.drafting_choice(invocation.args)
@@ -323,4 +367,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "style": _style,
     "guide": _guide,
     "drafting": _drafting,
+    "digest": _digest,
 }

@@ -40,6 +40,7 @@ class Team(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str = ""
     drafting: str = "anyone"  # "anyone", or "roles": only people holding a role may draft
+    ics_secret: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(sa_column=utc_column())
 
 
@@ -66,6 +67,7 @@ class Brand(SQLModel, table=True):
     approval_mode: str = "any"  # "any" or "all" approvers of a stage
     self_approval: bool = False
     webhook_url: str | None = None
+    webhook_secret: str | None = None  # signs what is POSTed to the webhook (HMAC-SHA256)
     created_by: str = ""
     created_at: datetime = Field(sa_column=utc_column())
 
@@ -149,6 +151,9 @@ class Post(SQLModel, table=True):
     # every new stage or version, so each gets one reminder).
     stage_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    published_url: str = ""
+    published_by: str = ""  # a user id, or "webhook"
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
 
@@ -201,4 +206,58 @@ class BrandGuide(SQLModel, table=True):
     assets_url: str = ""
     playbook: str = ""
     updated_by: str = ""
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class DigestSetting(SQLModel, table=True):
+    """A channel's daily digest: local time and IANA zone (and optionally one brand)."""
+
+    __tablename__ = "digest_setting"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_digest_setting"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    at_time: str = Field(max_length=5)  # "HH:MM", local
+    tz: str = Field(max_length=64)  # IANA, e.g. "Europe/Madrid"
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", ondelete="CASCADE")
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest of one channel for one local date: claimed before posting (the unique key
+    makes it exactly once across restarts and replicas), then sent, skipped or failed."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "local_date", name="uq_digest_run"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    local_date: str = Field(max_length=10)  # YYYY-MM-DD in the setting's zone
+    due_at: datetime = Field(sa_column=utc_column())
+    status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
+    ts: str = ""
+    note: str = ""
+    claimed_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Publication(SQLModel, table=True):
+    """The hand-off of one approved version at its time: claimed once, then a webhook
+    delivery (with retries) or a note to the publishers, until it is marked published."""
+
+    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_publication"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE", index=True)
+    version: int
+    # due → webhook (retrying) → published | notified (publishers told) → published
+    status: str = Field(default="due", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    last_error: str = ""
+    notices: str = "[]"  # JSON [[channel, ts], …]: the messages with a Mark as published button
+    created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())

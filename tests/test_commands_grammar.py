@@ -120,3 +120,9 @@ def test_actor_roles_and_admin_sources():
     assert Actor("U1", configured_admin=True).is_admin
     assert Actor("U1", grants=(Grant("admin"),)).is_admin
     assert Grant("approver").covers("approver", "x", "any-brand")
+
+
+def test_every_subcommand_has_a_handler_and_every_handler_is_documented():
+    from handlers.commands import SUBCOMMAND_HANDLERS
+
+    assert set(SUBCOMMAND_HANDLERS) == set(commands.SUBCOMMANDS)

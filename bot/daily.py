@@ -1,0 +1,92 @@
+"""The digest meets Slack: the scheduled job that posts each channel's digest exactly once,
+and the preview for ``/post digest``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot import digest
+from bot.blocks.digest import digest_message
+from bot.errors import SlackFailure, Unreachable
+from bot.render import environment
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def render(
+    services: Services, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
+) -> dict:
+    data = digest.content(services.db, team_id, brand, day, tz, now)
+    template = environment(services.settings.templates_dir).get_template("digest.md.j2")
+    text = template.render(
+        title=data.title,
+        brand=data.brand,
+        empty=data.empty,
+        scheduled=data.scheduled,
+        waiting=data.waiting,
+        published=data.published,
+        tickets=data.tickets,
+    )
+    return digest_message(text, data.title)
+
+
+def run(services: Services) -> int:
+    """Post every digest that is due now (exactly once each); skip the ones missed by more
+    than 2 hours. Returns how many were posted."""
+    now = services.clock.now()
+    to_send, to_skip = digest.due_now(services.db, now)
+    for due in to_skip:
+        if digest.claim(services.db, due, now, status="skipped"):
+            log.warning(
+                "digest for %s on %s skipped: due %s, more than 2 hours ago (the app was down)",
+                due.setting.channel_id,
+                due.local_date,
+                due.due_at.isoformat(),
+            )
+    sent = 0
+    for due in to_send:
+        if not digest.claim(services.db, due, now):
+            continue  # another replica (or an earlier tick) has it
+        try:
+            payload = render(
+                services,
+                due.setting.team_id,
+                due.brand,
+                due.local_date,
+                ZoneInfo(due.setting.tz),
+                now,
+            )
+            posted = services.slack.post_message(due.setting.channel_id, **payload)
+        except Unreachable:
+            digest.release(services.db, due)  # try again next tick, within the window
+            continue
+        except SlackFailure as failure:
+            digest.finish(services.db, due, now, "failed", note=failure.code)
+            log.warning(
+                "digest for %s on %s failed: %s", due.setting.channel_id, due.local_date, failure
+            )
+            _tell_owner(services, due, str(failure))
+            continue
+        except Exception:
+            digest.finish(services.db, due, now, "failed", note="error")
+            log.exception("digest for %s on %s failed", due.setting.channel_id, due.local_date)
+            continue
+        digest.finish(
+            services.db, due, now, "sent", ts=posted.get("ts", ""), note="late" if due.late else ""
+        )
+        sent += 1
+    return sent
+
+
+def _tell_owner(services: Services, due: digest.Due, problem: str) -> None:
+    text = (
+        f"The digest for <#{due.setting.channel_id}> couldn't be posted today: {problem} "
+        "Fix it, or move it with `/post digest #channel HH:MM`."
+    )
+    try:
+        services.slack.post_message(due.setting.created_by, text=text)
+    except SlackFailure as failure:
+        log.warning("could not tell %s about the digest: %s", due.setting.created_by, failure)

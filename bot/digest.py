@@ -1,0 +1,302 @@
+"""The daily digest: settings, what is due when, the claim that makes it exactly once, and
+its content as plain values for the template.
+
+A channel's digest for a local day is claimed by inserting a row unique on (team, channel,
+local date) before anything is posted, so restarts, DST changes and several replicas still
+send one. Missed by up to 2 hours (the app was down): sent late. Missed by more: recorded as
+skipped, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot import posts, workspace
+from bot.errors import NotFound, UsageError, ValidationFailed
+from bot.networks import label
+from bot.policy import Actor
+from bot.timeparse import clock_time, day_range, local_instant, zone
+from storage import repo
+from storage.db import Database
+from storage.models import Brand, DigestRun, DigestSetting, Post
+
+log = logging.getLogger(__name__)
+
+LATE_WINDOW = timedelta(hours=2)
+OVERDUE = timedelta(hours=24)
+SHOWN_STATUSES = ("draft", "pending", "changes_requested", "approved", "published")
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestPlan:
+    channel_id: str
+    at_time: str
+    tz: str
+    brand: str | None
+
+
+USAGE = (
+    "`/post digest #channel HH:MM [Area/City] [brand:NAME]`, "
+    "e.g. `/post digest #social 09:00 Europe/Madrid`"
+)
+
+
+def check_plan(db: Database, team_id: str, plan: DigestPlan) -> None:
+    """Refuse a bad time, zone or brand before anything else happens (joining a channel)."""
+    try:
+        clock_time(plan.at_time)
+        zone(plan.tz)
+    except ValueError as error:
+        raise UsageError(str(error), USAGE) from error
+    if plan.brand:
+        with db.read() as session:
+            if repo.get_brand(session, team_id, plan.brand) is None:
+                raise NotFound(f"There is no brand `{plan.brand}`. `/post brand list` shows them.")
+
+
+def set_digest(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    plan: DigestPlan,
+) -> DigestPlan:
+    workspace.require_admin(actor, "schedule digests", admins)
+    check_plan(db, team_id, plan)
+    at = clock_time(plan.at_time)
+    with db.write() as session:
+        brand = None
+        if plan.brand:
+            brand = repo.get_brand(session, team_id, plan.brand)
+            if brand is None:
+                raise NotFound(f"There is no brand `{plan.brand}`.")
+        repo.upsert(
+            session,
+            DigestSetting,
+            {
+                "team_id": team_id,
+                "channel_id": plan.channel_id,
+                "at_time": at.strftime("%H:%M"),
+                "tz": plan.tz,
+                "brand_id": brand.id if brand else None,
+                "created_by": actor.user_id,
+                "created_at": now,
+            },
+            keys=("team_id", "channel_id"),
+            update=("at_time", "tz", "brand_id", "created_by", "created_at"),
+        )
+        repo.audit(
+            session,
+            team_id,
+            "digest",
+            plan.channel_id,
+            actor.user_id,
+            "set",
+            now,
+            to_state=f"{at:%H:%M} {plan.tz} {plan.brand or ''}".strip(),
+        )
+    return DigestPlan(plan.channel_id, at.strftime("%H:%M"), plan.tz, plan.brand)
+
+
+def remove_digest(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, channel_id: str
+) -> None:
+    workspace.require_admin(actor, "turn digests off", admins)
+    with db.write() as session:
+        setting = session.exec(
+            select(DigestSetting).where(
+                DigestSetting.team_id == team_id, DigestSetting.channel_id == channel_id
+            )
+        ).first()
+        if setting is None:
+            raise NotFound(f"<#{channel_id}> has no digest. `/post digest list` shows them.")
+        session.delete(setting)
+        repo.audit(session, team_id, "digest", channel_id, actor.user_id, "off", now)
+
+
+def plans(db: Database, team_id: str | None = None) -> list[tuple[DigestSetting, str | None]]:
+    """Digest settings with their brand's name (every workspace when ``team_id`` is None)."""
+    with db.read() as session:
+        query = select(DigestSetting, Brand.name).outerjoin(
+            Brand,
+            DigestSetting.brand_id == Brand.id,  # type: ignore[arg-type]
+        )
+        if team_id is not None:
+            query = query.where(DigestSetting.team_id == team_id)
+        return [(s, b) for s, b in session.exec(query.order_by(DigestSetting.id))]
+
+
+# --- what is due ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    setting: DigestSetting
+    brand: str | None
+    local_date: date
+    due_at: datetime
+    late: bool  # the app missed the time but is within the 2-hour window
+
+
+def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
+    """(to send now, to skip) across every workspace, for today and yesterday (local)."""
+    send, skip = [], []
+    for setting, brand in plans(db):
+        tz = ZoneInfo(setting.tz)
+        at = clock_time(setting.at_time)
+        today = now.astimezone(tz).date()
+        for day in (today - timedelta(days=1), today):
+            due_at = local_instant(day, at, tz)
+            if due_at > now or due_at < setting.created_at:
+                continue
+            overdue = now - due_at
+            item = Due(setting, brand, day, due_at, late=overdue > timedelta(minutes=1))
+            (send if overdue <= LATE_WINDOW else skip).append(item)
+    return send, skip
+
+
+def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> bool:
+    """Insert the (team, channel, local date) row; True only for the one caller that did."""
+    with db.write() as session:
+        return repo.insert_ignore(
+            session,
+            DigestRun,
+            {
+                "team_id": due.setting.team_id,
+                "channel_id": due.setting.channel_id,
+                "local_date": due.local_date.isoformat(),
+                "due_at": due.due_at,
+                "status": status,
+                "claimed_at": now,
+                "finished_at": now if status != "claimed" else None,
+            },
+        )
+
+
+def finish(
+    db: Database, due: Due, now: datetime, status: str, ts: str = "", note: str = ""
+) -> None:
+    with db.write() as session:
+        run = _run(session, due)
+        if run is not None:
+            run.status, run.ts, run.note, run.finished_at = status, ts, note, now
+            session.add(run)
+
+
+def release(db: Database, due: Due) -> None:
+    """Give the claim back (Slack could not be reached): the next tick tries again."""
+    with db.write() as session:
+        run = _run(session, due)
+        if run is not None and run.status == "claimed":
+            session.delete(run)
+
+
+def _run(session, due: Due) -> DigestRun | None:
+    return session.exec(
+        select(DigestRun).where(
+            DigestRun.team_id == due.setting.team_id,
+            DigestRun.channel_id == due.setting.channel_id,
+            DigestRun.local_date == due.local_date.isoformat(),
+        )
+    ).first()
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    at: datetime | None
+    networks: str
+    text: str
+    author: str
+    status: str
+    status_word: str
+    url: str = ""
+    overdue: bool = False
+    waiting_hours: int = 0
+
+
+@dataclass
+class Content:
+    title: str
+    brand: str | None
+    scheduled: list[Item] = field(default_factory=list)
+    waiting: list[Item] = field(default_factory=list)
+    published: list[Item] = field(default_factory=list)
+    tickets: object | None = None  # open/unassigned counts, once tickets exist
+
+    @property
+    def empty(self) -> bool:
+        return not (self.scheduled or self.waiting or self.published)
+
+
+def content(
+    db: Database, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
+) -> Content:
+    """What the digest of ``day`` (local to ``tz``) shows, optionally for one brand."""
+    start, end = day_range(day, tz)
+    y_start, y_end = day_range(day - timedelta(days=1), tz)
+    with db.read() as session:
+        brand_id = None
+        if brand is not None:
+            row = repo.get_brand(session, team_id, brand)
+            if row is None:
+                raise ValidationFailed(f"Brand `{brand}` no longer exists.")
+            brand_id = row.id
+        base = select(Post).where(Post.team_id == team_id)
+        if brand_id is not None:
+            base = base.where(Post.brand_id == brand_id)
+        scheduled = session.exec(
+            base.where(
+                Post.scheduled_at >= start,
+                Post.scheduled_at < end,  # type: ignore[operator]
+                Post.status.in_(SHOWN_STATUSES),  # type: ignore[attr-defined]
+            ).order_by(Post.scheduled_at, Post.id)
+        ).all()
+        waiting = session.exec(
+            base.where(Post.status == "pending").order_by(Post.stage_at, Post.id)
+        ).all()
+        published = session.exec(
+            base.where(
+                Post.status == "published",
+                Post.published_at >= y_start,
+                Post.published_at < y_end,  # type: ignore[operator]
+            ).order_by(Post.published_at)
+        ).all()
+    title = f"Daily digest · {day:%A %-d %B %Y}"
+    return Content(
+        title=title,
+        brand=brand,
+        scheduled=[_item(p, now) for p in scheduled],
+        waiting=[_item(p, now) for p in waiting],
+        published=[_item(p, now) for p in published],
+    )
+
+
+def _item(post: Post, now: datetime) -> Item:
+    waited = now - post.stage_at if post.stage_at else timedelta(0)
+    first_line = post.text.strip().splitlines()[0] if post.text.strip() else ""
+    return Item(
+        id=post.id,  # type: ignore[arg-type]
+        at=post.scheduled_at,
+        networks=", ".join(label(n) for n in posts.ordered_networks(post)),
+        text=first_line if len(first_line) <= 120 else first_line[:119] + "…",
+        author=post.author,
+        status=post.status,
+        status_word=posts.STATUS_WORDS[post.status],
+        url=post.published_url,
+        overdue=post.status == "pending" and waited > OVERDUE,
+        waiting_hours=int(waited.total_seconds() // 3600),
+    )
