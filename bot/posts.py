@@ -130,9 +130,7 @@ def stage_approvers(db: Database, team_id: str, post: Post, brand: Brand, stage:
         grants = repo.list_grants(session, team_id)
     holders: dict[str, list[policy.Grant]] = {}
     for row, brand_name in grants:
-        holders.setdefault(row.user_id, []).append(
-            policy.Grant(row.role, frozenset(n for n in row.networks.split(",") if n), brand_name)
-        )
+        holders.setdefault(row.user_id, []).append(workspace.as_grant(row, brand_name))
     post_facts = facts(post, brand.name)
     return sorted(
         uid

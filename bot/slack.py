@@ -9,6 +9,8 @@ for the operator. Rate limits are retried by slack_sdk's handler (honouring
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from slack_sdk import WebClient
@@ -83,11 +85,40 @@ def archived(channel: str | None, method: str = "") -> ChannelArchived:
     )
 
 
+class Pacer:
+    """Slack allows about one message per second per channel, with short bursts: a token
+    bucket per channel (``burst`` messages at once, then one per ``interval`` seconds).
+    Real time on purpose: this is about Slack's clock, not the app's."""
+
+    def __init__(self, interval: float = 1.0, burst: int = 3) -> None:
+        self.interval = interval
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> float:
+        """Block until ``channel`` may take another message; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            tokens, at = self._buckets.get(channel, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) / self.interval)
+            if tokens >= 1:
+                delay, tokens, at = 0.0, tokens - 1, now
+            else:  # reserve the next token: it is ours once it has dripped in
+                delay = (1 - tokens) * self.interval
+                tokens, at = 0.0, now + delay
+            self._buckets[channel] = (tokens, at)
+        if delay:
+            time.sleep(delay)
+        return delay
+
+
 class SlackGateway:
     """Typed, logged access to the Slack Web API."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, pacer: Pacer | None = None) -> None:
         self.client = client
+        self.pacer = pacer or Pacer()
         if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
             client.retry_handlers.append(
                 RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
@@ -132,6 +163,7 @@ class SlackGateway:
         return data
 
     def post_message(self, channel: str, text: str, blocks: list | None = None, **kw: Any):
+        self.pacer.wait(channel)
         return self.call("chat.postMessage", channel=channel, text=text, blocks=blocks, **kw)
 
     def update_message(self, channel: str, ts: str, text: str, blocks: list | None = None):

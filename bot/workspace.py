@@ -6,6 +6,7 @@ Every change is written with its audit entry in the same transaction.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +37,7 @@ def grants_of(db: Database, team_id: str, user_id: str) -> tuple[Grant, ...]:
 
 
 def grants_in(session: Session, team_id: str, user_id: str) -> tuple[Grant, ...]:
-    return tuple(_grant(row, brand) for row, brand in repo.list_grants(session, team_id, user_id))
+    return tuple(as_grant(row, brand) for row, brand in repo.list_grants(session, team_id, user_id))
 
 
 def admin_ids(db: Database, team_id: str, configured: Iterable[str]) -> set[str]:
@@ -51,7 +52,7 @@ def require_admin(actor: Actor, action: str, admins: Iterable[str]) -> None:
         raise PermissionDenied(policy.admin_refusal(actor, action, admins))
 
 
-def _grant(row: RoleGrant, brand: str | None) -> Grant:
+def as_grant(row: RoleGrant, brand: str | None) -> Grant:
     return Grant(row.role, frozenset(n for n in row.networks.split(",") if n), brand)
 
 
@@ -143,12 +144,12 @@ def remove_role(
         else:
             matching = rows
         if not matching:
-            held = ", ".join(str(_grant(g, b)) for g, b in rows)
+            held = ", ".join(str(as_grant(g, b)) for g, b in rows)
             if held:
                 raise NotFound(f"<@{user_id}> has no such {role} grant; they have: {held}.")
             raise NotFound(f"<@{user_id}> doesn't have the {role} role.")
         repo.delete_grants(session, [g.id for g, _ in matching if g.id is not None])
-        removed = [_grant(g, b) for g, b in matching]
+        removed = [as_grant(g, b) for g, b in matching]
         for grant in removed:
             repo.audit(
                 session,
@@ -166,7 +167,7 @@ def remove_role(
 def list_roles(db: Database, team_id: str) -> list[RoleView]:
     with db.read() as session:
         rows = repo.list_grants(session, team_id)
-    return [RoleView(r.user_id, _grant(r, brand)) for r, brand in rows]
+    return [RoleView(r.user_id, as_grant(r, brand)) for r, brand in rows]
 
 
 # --- brands -------------------------------------------------------------------------------
@@ -253,6 +254,8 @@ def _apply(brand: Brand, changes: BrandPolicy) -> None:
         brand.self_approval = changes.self_approval
     if changes.webhook_url is not None:
         brand.webhook_url = changes.webhook_url or None
+        # A new URL gets a new signing secret (shown once, to the admin who set it).
+        brand.webhook_secret = secrets.token_hex(24) if changes.webhook_url else None
 
 
 def summary(brand: Brand) -> str:

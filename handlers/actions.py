@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import approvals, posts
+from bot import approvals, posts, publishing
 from bot.blocks import posts as blocks
-from bot.errors import ValidationFailed
+from bot.blocks import publishing as publish_blocks
+from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from bot.services import Services
 
 
@@ -40,6 +41,28 @@ def register(app: App, services: Services) -> None:
     app.action(blocks.REJECT)(ask_for_reason("reject"))
     app.action(blocks.CHANGES)(ask_for_reason("changes"))
 
+    @app.action(publish_blocks.MARK_PUBLISHED)
+    def mark_published_clicked(ack, body: dict, action: dict) -> None:
+        ack()
+        post_id, version = post_version(action)
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        actor = services.people.actor(team_id, user_id)
+        post, brand = posts.get(services.db, team_id, post_id)
+        if not publishing.may_mark(actor, post, brand):
+            raise PermissionDenied(
+                f"Only a publisher for this post's networks, its author or an admin can mark "
+                f"post #{post_id} published."
+            )
+        if post.status != "approved" or post.version != version:
+            raise InvalidTransition(
+                f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version {post.version});"
+                " nothing to mark."
+            )
+        channel, ts = clicked_message(body) or (None, None)
+        services.slack.open_view(
+            body["trigger_id"], publish_blocks.publish_modal(post, channel, ts)
+        )
+
 
 def clicked_message(body: dict) -> tuple[str, str] | None:
     """The (channel, ts) of the message whose button was clicked."""
@@ -47,6 +70,14 @@ def clicked_message(body: dict) -> tuple[str, str] | None:
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
     return (channel, ts) if channel and ts else None
+
+
+def post_version(action: dict) -> tuple[int, int]:
+    try:
+        post_id, version = action["value"].split(":")
+        return int(post_id), int(version)
+    except (KeyError, ValueError) as error:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error
 
 
 def decision_value(action: dict) -> tuple[int, int, str]:

@@ -94,7 +94,8 @@ def _brand(
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
         brand = change(services.db, team_id, actor, admins, now, name, changes)
-        respond(**blocks.brand_saved(brand, created=action == "add"))
+        secret = brand.webhook_secret if changes.webhook_url else None
+        respond(**blocks.brand_saved(brand, created=action == "add", new_secret=secret))
     else:
         raise _bad_action("brand", action, ("add", "set", "list"))
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, guides, networks, posts
+from bot import approvals, guides, handoff, networks, posts, publishing
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
+from bot.blocks import publishing as publish_blocks
 from bot.errors import PostroomError, ValidationFailed
 from bot.mrkdwn import escape
 from bot.posts import Draft
@@ -20,6 +21,31 @@ MODAL_ERROR_LIMIT = 2000
 
 def register(app: App, services: Services) -> None:
     register_guides(app, services)
+
+    @app.view(publish_blocks.PUBLISH_CALLBACK)
+    def publish_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = json.loads(view["private_metadata"])
+        url = view["state"]["values"].get("url", {}).get("value", {}).get("value") or ""
+        actor = services.people.actor(team_id, user_id)
+        try:
+            result = publishing.mark_published(
+                services.db,
+                team_id,
+                actor,
+                meta["post"],
+                meta["version"],
+                url,
+                services.clock.now(),
+            )
+        except ValidationFailed as refused:
+            ack(response_action="errors", errors=_errors(refused.fields or {"url": str(refused)}))
+            return
+        except PostroomError as refused:
+            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+            return
+        ack()
+        handoff.after_published(services, result)
 
     @app.view(blocks.DRAFT_CALLBACK)
     def draft_submitted(ack, body: dict, view: dict) -> None:

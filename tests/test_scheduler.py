@@ -84,3 +84,13 @@ def test_unreachable_slack_is_a_clear_typed_error():
     gateway = SlackGateway(WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/"))
     with pytest.raises(Unreachable, match="^I couldn't reach Slack just now. Try again in a"):
         gateway.post_message("C1", text="hi")
+
+
+def test_the_pacer_allows_a_burst_then_one_message_a_second_per_channel():
+    from bot.slack import Pacer
+
+    pacer = Pacer(interval=0.05, burst=3)  # a twentieth of Slack's pace, to test quickly
+    waits = [pacer.wait("C1") for _ in range(5)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert all(0.03 < w <= 0.05 for w in waits[3:])
+    assert pacer.wait("C2") == 0.0  # channels are paced independently

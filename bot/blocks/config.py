@@ -62,9 +62,16 @@ def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> dict:
     return message("Postroom roles", blocks)
 
 
-def brand_saved(brand: Brand, created: bool) -> dict:
+def brand_saved(brand: Brand, created: bool, new_secret: str | None = None) -> dict:
     verb = "Added" if created else "Updated"
-    return notice(f"{verb} brand *{brand.name}*: {summary(brand)}.")
+    text = f"{verb} brand *{brand.name}*: {summary(brand)}."
+    if new_secret:
+        text += (
+            f"\nWebhook signing secret: `{new_secret}` (shown once; setting the webhook again "
+            "makes a new one). Each POST carries `X-Postroom-Signature: v1=<hex HMAC-SHA256 "
+            'of "v1:{X-Postroom-Timestamp}:{body}">`.'
+        )
+    return notice(text)
 
 
 def brand_list(brands: list[Brand]) -> dict:

@@ -1,0 +1,214 @@
+"""Publishing end to end: a due post reaches its publishers with Mark as published, or its
+brand's webhook (signed, retried, then handed to people) — exactly once per version."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot import posts, webhook, workspace
+from bot.policy import Actor
+from bot.posts import Draft
+from bot.scheduler import Scheduler
+from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.test_app_posts import dm_to, ephemeral_to, modal, texts
+
+OWNER = Actor(ADMIN, workspace_admin=True)
+PAULA = "UPAULA01"  # publisher for X
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    stack.slack.add_user(PAULA, "paula")
+    stack.slack.add_member(GENERAL, PAULA)
+    db, now = stack.services.db, clock.now()
+    workspace.ensure_team(db, TEAM, now)
+    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(db, TEAM, OWNER, (), now, PAULA, "publisher", frozenset({"x"}), None)
+    yield stack
+    stack.stop()
+
+
+def approved_post(stack, hours=2, networks=("x",)):
+    db, now = stack.services.db, stack.clock.now()
+    draft = Draft(
+        text="Launch <!here> & go",
+        networks=frozenset(networks),
+        brand="default",
+        scheduled_at=now + timedelta(hours=hours),
+    )
+    post = posts.submit(db, posts.create(db, TEAM, Actor(MARIA), draft, [], now), Actor(MARIA), now)
+    pedro = Actor(PEDRO, grants=workspace.grants_of(db, TEAM, PEDRO))
+    return posts.decide(db, TEAM, pedro, post.id, 1, "team", "approve", now).post
+
+
+def due_notice(stack, user):
+    return stack.slack.wait_for(
+        lambda: next(
+            (m for m in stack.slack.dm_messages(user) if "is due" in m.get("text", "")), None
+        )
+    )
+
+
+def test_due_post_reaches_its_publisher_and_is_marked_published(stack):
+    post = approved_post(stack)
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["hand off due posts"] == 0
+    stack.clock.advance(hours=2)
+    assert scheduler.tick()["hand off due posts"] == 1
+    assert scheduler.tick()["hand off due posts"] == 0  # exactly once
+    notice = due_notice(stack, PAULA)
+    dm = stack.slack.dm_id(PAULA)
+    assert "&lt;!here&gt; &amp; go" in texts(notice)
+    assert [m for m in stack.slack.dm_messages(PEDRO) if "is due" in m["text"]] == []
+
+    stack.slack.action(PAULA, "post_published", channel_id=dm, message_ts=notice["ts"])
+    form = modal(stack, PAULA, "post_publish")
+    refused = stack.slack.submit(PAULA, form["id"], {"url": {"value": "not a link"}})
+    assert refused.body["response_action"] == "errors"
+    stack.slack.submit(PAULA, form["id"], {"url": {"value": "https://x.com/acme/status/1"}})
+    dm_to(stack, MARIA, f"<@{PAULA}> marked your post #{post.id} published")
+    row = posts.get(stack.services.db, TEAM, post.id)[0]
+    assert (row.status, row.published_url, row.published_by) == (
+        "published",
+        "https://x.com/acme/status/1",
+        PAULA,
+    )
+    updated = stack.slack.wait_for(
+        lambda: (
+            "Published" in texts(stack.slack.message(dm, notice["ts"]))
+            and stack.slack.message(dm, notice["ts"])
+        )
+    )
+    assert "post_published" not in texts(updated)
+
+
+def test_someone_without_the_role_cannot_mark_it(stack):
+    approved_post(stack, hours=1)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).tick()
+    notice = due_notice(stack, PAULA)
+    dm = stack.slack.dm_id(PAULA)
+    stack.slack.add_member(dm, PEDRO)  # say the notice were forwarded to a shared place
+    stack.slack.action(PEDRO, "post_published", channel_id=dm, message_ts=notice["ts"])
+    ephemeral_to(stack, PEDRO, "Only a publisher for this post's networks")
+
+
+def test_with_no_publisher_the_author_is_told(stack):
+    approved_post(stack, hours=1, networks=("linkedin",))
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).tick()
+    assert "Nobody has the publisher role" in texts(due_notice(stack, MARIA))
+
+
+class Receiver:
+    """A local webhook receiver: answers with the statuses it is given, records requests."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/publish"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*statuses):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def set_webhook(stack, url) -> str:
+    stack.slack.command(ADMIN, f"brand set default webhook:{url}", channel_id=GENERAL)
+    reply = ephemeral_to(stack, ADMIN, "Webhook signing secret")
+    return re.search(r"secret: `([0-9a-f]+)`", reply).group(1)
+
+
+def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
+    hook = receiver(200)
+    secret = set_webhook(stack, hook.url)
+    post = approved_post(stack)
+    stack.clock.advance(hours=2)
+    assert Scheduler(stack.services).tick()["hand off due posts"] == 1
+    (request,) = hook.requests
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert webhook.verify(
+        secret, headers["x-postroom-timestamp"], request["body"], headers["x-postroom-signature"]
+    )
+    assert not webhook.verify(
+        "wrong", headers["x-postroom-timestamp"], request["body"], headers["x-postroom-signature"]
+    )
+    assert headers["x-postroom-delivery"] == f"{TEAM}-post-{post.id}-v1"
+    sent = json.loads(request["body"])
+    assert sent["post"]["text"] == "Launch <!here> & go" and sent["post"]["networks"] == ["x"]
+    assert posts.get(stack.services.db, TEAM, post.id)[0].status == "published"
+    dm_to(stack, MARIA, "went to brand default's publishing webhook")
+    assert Scheduler(stack.services).tick()["hand off due posts"] == 0
+
+
+def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, receiver):
+    hook = receiver(500, 503, 500)
+    set_webhook(stack, hook.url)
+    post = approved_post(stack)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=2)
+    scheduler.tick()
+    assert len(hook.requests) == 1
+    stack.clock.advance(seconds=59)
+    scheduler.tick()
+    assert len(hook.requests) == 1  # the backoff holds
+    stack.clock.advance(seconds=1)
+    scheduler.tick()
+    assert len(hook.requests) == 2
+    stack.clock.advance(minutes=5)
+    scheduler.tick()
+    assert len(hook.requests) == 3
+    notice = due_notice(stack, PAULA)
+    assert "The publishing webhook failed 3 times (HTTP 500)" in texts(notice)
+    stack.clock.advance(hours=1)
+    scheduler.tick()
+    assert len(hook.requests) == 3  # three tries, no more
+    assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
+
+
+def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
+    hook = receiver()
+    set_webhook(stack, hook.url)
+    hook.close()
+    approved_post(stack)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=2)
+    for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
+        stack.clock.advance(step)
+        scheduler.tick()
+    assert "no answer" in texts(due_notice(stack, PAULA))
