@@ -20,17 +20,13 @@ def render(
     services: Services, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
 ) -> dict:
     data = digest.content(services.db, team_id, brand, day, tz, now)
+    return digest_message(text_of(services, data), data.title)
+
+
+def text_of(services: Services, data: digest.Content) -> str:
+    """The digest's mrkdwn, from the (possibly overridden) template."""
     template = environment(services.settings.templates_dir).get_template("digest.md.j2")
-    text = template.render(
-        title=data.title,
-        brand=data.brand,
-        empty=data.empty,
-        scheduled=data.scheduled,
-        waiting=data.waiting,
-        published=data.published,
-        tickets=data.tickets,
-    )
-    return digest_message(text, data.title)
+    return template.render(**vars(data), empty=data.empty)
 
 
 def run(services: Services) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from bot import posts, workspace
@@ -235,53 +236,69 @@ class Content:
     scheduled: list[Item] = field(default_factory=list)
     waiting: list[Item] = field(default_factory=list)
     published: list[Item] = field(default_factory=list)
+    # How many there are in all: the lists above show the first ones only.
+    scheduled_total: int = 0
+    waiting_total: int = 0
+    published_total: int = 0
     tickets: object | None = None  # open/unassigned counts, once tickets exist
 
     @property
     def empty(self) -> bool:
-        return not (self.scheduled or self.waiting or self.published)
+        return not (self.scheduled_total or self.waiting_total or self.published_total)
+
+
+SHOW = {"scheduled": 40, "waiting": 15, "published": 20}  # a digest stays readable
 
 
 def content(
     db: Database, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
 ) -> Content:
-    """What the digest of ``day`` (local to ``tz``) shows, optionally for one brand."""
+    """What the digest of ``day`` (local to ``tz``) shows, optionally for one brand: the
+    first of each list (oldest waiting first) and how many there are."""
     start, end = day_range(day, tz)
     y_start, y_end = day_range(day - timedelta(days=1), tz)
     with db.read() as session:
-        brand_id = None
+        base = [Post.team_id == team_id]
         if brand is not None:
             row = repo.get_brand(session, team_id, brand)
             if row is None:
                 raise ValidationFailed(f"Brand `{brand}` no longer exists.")
-            brand_id = row.id
-        base = select(Post).where(Post.team_id == team_id)
-        if brand_id is not None:
-            base = base.where(Post.brand_id == brand_id)
-        scheduled = session.exec(
-            base.where(
-                Post.scheduled_at >= start,
-                Post.scheduled_at < end,  # type: ignore[operator]
-                Post.status.in_(SHOWN_STATUSES),  # type: ignore[attr-defined]
-            ).order_by(Post.scheduled_at, Post.id)
-        ).all()
-        waiting = session.exec(
-            base.where(Post.status == "pending").order_by(Post.stage_at, Post.id)
-        ).all()
-        published = session.exec(
-            base.where(
-                Post.status == "published",
-                Post.published_at >= y_start,
-                Post.published_at < y_end,  # type: ignore[operator]
-            ).order_by(Post.published_at)
-        ).all()
-    title = f"Daily digest · {day:%A %-d %B %Y}"
+            base.append(Post.brand_id == row.id)
+        lists = {
+            "scheduled": (
+                [
+                    Post.scheduled_at >= start,
+                    Post.scheduled_at < end,  # type: ignore[operator]
+                    Post.status.in_(SHOWN_STATUSES),
+                ],  # type: ignore[attr-defined]
+                (Post.scheduled_at, Post.id),
+            ),
+            "waiting": ([Post.status == "pending"], (Post.stage_at, Post.id)),
+            "published": (
+                [
+                    Post.status == "published",
+                    Post.published_at >= y_start,  # type: ignore[operator]
+                    Post.published_at < y_end,
+                ],  # type: ignore[operator]
+                (Post.published_at, Post.id),
+            ),
+        }
+        found = {}
+        for name, (where, order) in lists.items():
+            rows = session.exec(
+                select(Post).where(*base, *where).order_by(*order).limit(SHOW[name])
+            ).all()
+            total = session.exec(select(func.count()).select_from(Post).where(*base, *where)).one()
+            found[name] = ([_item(p, now) for p in rows], total)
     return Content(
-        title=title,
+        title=f"Daily digest · {day:%A %-d %B %Y}",
         brand=brand,
-        scheduled=[_item(p, now) for p in scheduled],
-        waiting=[_item(p, now) for p in waiting],
-        published=[_item(p, now) for p in published],
+        scheduled=found["scheduled"][0],
+        scheduled_total=found["scheduled"][1],
+        waiting=found["waiting"][0],
+        waiting_total=found["waiting"][1],
+        published=found["published"][0],
+        published_total=found["published"][1],
     )
 
 

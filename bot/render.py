@@ -8,6 +8,7 @@ admin overrides, can't let user text ping or link. Not HTML autoescape: Slack wo
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
@@ -41,7 +42,10 @@ def _mrkdwn(value: str) -> Safe:
     return Safe(mrkdwn.escape(value))
 
 
+@functools.lru_cache(maxsize=8)
 def environment(override_dir: str | None = None) -> Environment:
+    """One environment per template folder: templates compile once per process (Jinja's
+    auto-reload still picks up an edited override file)."""
     loaders = [PackageLoader("bot", "templates")]
     if override_dir:
         loaders.insert(0, FileSystemLoader(override_dir))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -133,6 +133,11 @@ class AuditEntry(SQLModel, table=True):
 class Post(SQLModel, table=True):
     """A post, at its current version. Status changes are compare-and-set on (id, status,
     version); see ``repo.transition``."""
+
+    __table_args__ = (
+        Index("ix_post_team_scheduled", "team_id", "scheduled_at"),
+        Index("ix_post_team_status", "team_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)

@@ -219,3 +219,26 @@ def test_two_app_processes_post_each_digest_exactly_once(stack, backend, request
     # Yesterday's 09:00 came after the settings but more than 2 hours ago: skipped, once each.
     yesterday = sorted((r.channel_id, r.status) for r in runs if r.local_date == "2026-11-25")
     assert yesterday == [(c, "skipped") for c in channels]
+
+
+def test_long_lists_show_the_first_items_and_how_many_more(stack):
+    db, now = stack.services.db, stack.clock.now()
+    author = Actor(MARIA)
+    for i in range(45):
+        posts.create(
+            db,
+            TEAM,
+            author,
+            Draft(
+                text=f"Post {i}",
+                networks=frozenset({"x"}),
+                brand="default",
+                scheduled_at=now + timedelta(minutes=5 + i),
+            ),
+            [],
+            now,
+        )
+    stack.slack.command(MARIA, "digest", channel_id=GENERAL)
+    preview = ephemeral_to(stack, MARIA, "Today* · 45 scheduled")
+    assert "…and 5 more: `/post calendar today` lists them all." in preview
+    assert "Post 39" in preview and "Post 40 " not in preview

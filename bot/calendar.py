@@ -1,0 +1,191 @@
+"""The shared publishing calendar: which posts fall on which local days for a viewer, and
+the secret iCalendar feed calendar apps subscribe to."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot import grammar, ics, networks, posts, workspace
+from bot.errors import NotFound, UsageError
+from bot.mrkdwn import code
+from bot.policy import Actor
+from bot.timeparse import day_range
+from storage import repo
+from storage.db import Database
+from storage.models import Brand, Post, Team
+
+USAGE = "`/post calendar [today|tomorrow|week|YYYY-MM-DD] [NETWORK] [brand:NAME]`"
+SHOWN = ("draft", "pending", "changes_requested", "approved", "published", "expired")
+FEED_PAST, FEED_FUTURE = timedelta(days=30), timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Query:
+    first_day: date
+    days: int
+    network: str | None = None
+    brand: str | None = None
+
+    @property
+    def words(self) -> str:
+        """The query as the command takes it (for "next page")."""
+        parts = [self.first_day.isoformat() if self.days == 1 else f"week:{self.first_day}"]
+        if self.network:
+            parts.append(self.network)
+        if self.brand:
+            parts.append(f"brand:{self.brand}")
+        return " ".join(parts)
+
+
+def parse(args: list[str], today: date) -> Query:
+    """The range, network and brand of ``/post calendar`` (default: today)."""
+    first, days = today, 1
+    network = brand = None
+    for word in args:
+        lower = word.lower()
+        opt = grammar.option(word)
+        if lower == "today":
+            first, days = today, 1
+        elif lower == "tomorrow":
+            first, days = today + timedelta(days=1), 1
+        elif lower == "week":
+            first, days = today, 7
+        elif opt and opt[0] == "week":  # a page of a week query: week:YYYY-MM-DD
+            first, days = _date(opt[1]), 7
+        elif opt and opt[0] == "brand":
+            brand = grammar.brand_name(opt[1], USAGE)
+        elif networks.canonical(word):
+            network = networks.canonical(word)
+        elif lower[:1].isdigit():
+            first, days = _date(word), 1
+        else:
+            raise UsageError(
+                f"{code(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
+                "`tomorrow`, `week` or a date like `2026-12-01`.",
+                USAGE,
+            )
+    return Query(first, days, network, brand)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise UsageError(
+            f"{code(text)} isn't a date. Use YYYY-MM-DD, like `2026-12-01`.", USAGE
+        ) from error
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    posts: list[tuple[Post, str]]  # each post with its brand's name
+
+
+def days(db: Database, team_id: str, query: Query, tz: ZoneInfo) -> list[Day]:
+    """Every day of the range in the viewer's zone, with its posts in time order."""
+    start, _ = day_range(query.first_day, tz)
+    _, end = day_range(query.first_day + timedelta(days=query.days - 1), tz)
+    with db.read() as session:
+        statement = (
+            select(Post, Brand.name)
+            .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+            .where(Post.team_id == team_id, Post.status.in_(SHOWN))  # type: ignore[attr-defined]
+            .where(Post.scheduled_at >= start, Post.scheduled_at < end)  # type: ignore[operator]
+            .order_by(Post.scheduled_at, Post.id)
+        )
+        if query.brand:
+            if repo.get_brand(session, team_id, query.brand) is None:
+                raise NotFound(f"There is no brand `{query.brand}`. `/post brand list` shows them.")
+            statement = statement.where(Brand.name == query.brand)
+        rows = list(session.exec(statement))
+    if query.network:
+        rows = [(p, b) for p, b in rows if query.network in posts.networks_of(p)]
+    by_day: dict[date, list[tuple[Post, str]]] = {}
+    for post, brand in rows:
+        by_day.setdefault(post.scheduled_at.astimezone(tz).date(), []).append((post, brand))  # type: ignore[union-attr]
+    return [
+        Day(
+            query.first_day + timedelta(days=i), by_day.get(query.first_day + timedelta(days=i), [])
+        )
+        for i in range(query.days)
+    ]
+
+
+# --- the feed ------------------------------------------------------------------------------
+
+
+def feed_secret(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    rotate: bool = False,
+) -> str:
+    """The workspace's feed secret (made on first use; a new one when rotating)."""
+    workspace.require_admin(actor, "see or change the calendar feed link", admins)
+    with db.write() as session:
+        team = session.get(Team, team_id)
+        if team is None:
+            raise NotFound("This workspace isn't set up yet; try again in a moment.")
+        if rotate or not team.ics_secret:
+            team.ics_secret = secrets.token_urlsafe(24)
+            session.add(team)
+            repo.audit(
+                session,
+                team_id,
+                "team",
+                team_id,
+                actor.user_id,
+                "ics rotate" if rotate else "ics create",
+                now,
+            )
+        return team.ics_secret
+
+
+def feed(db: Database, secret: str, now: datetime) -> bytes | None:
+    """The iCalendar bytes for a secret, or None when no workspace has it."""
+    with db.read() as session:
+        team = session.exec(select(Team).where(Team.ics_secret == secret)).first()
+        if team is None or not secret:
+            return None
+        rows = list(
+            session.exec(
+                select(Post, Brand.name)
+                .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+                .where(Post.team_id == team.team_id, Post.status.in_(SHOWN))  # type: ignore[attr-defined]
+                .where(
+                    Post.scheduled_at >= now - FEED_PAST,  # type: ignore[operator]
+                    Post.scheduled_at < now + FEED_FUTURE,
+                )  # type: ignore[operator]
+                .order_by(Post.scheduled_at, Post.id)
+            )
+        )
+    entries = [_entry(post, brand, team.team_id) for post, brand in rows]
+    return ics.render(entries, name="Postroom publishing calendar", now=now)
+
+
+def _entry(post: Post, brand: str, team_id: str) -> ics.CalendarEntry:
+    nets = ", ".join(networks.label(n) for n in posts.ordered_networks(post))
+    first = post.text.strip().splitlines()[0] if post.text.strip() else ""
+    status = {"approved": "CONFIRMED", "published": "CONFIRMED", "expired": "CANCELLED"}.get(
+        post.status, "TENTATIVE"
+    )
+    return ics.CalendarEntry(
+        uid=f"post-{post.id}@{team_id}.postroom",
+        start=post.scheduled_at,  # type: ignore[arg-type]
+        summary=f"{nets} · {brand} · {first[:80]}",
+        description=f"{post.text}\n\nStatus: {posts.STATUS_WORDS[post.status]} · "
+        f"post #{post.id}, version {post.version}",
+        url=post.published_url or None,
+        status=status,
+        updated=post.updated_at,
+        sequence=post.version - 1,
+    )
