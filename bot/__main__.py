@@ -140,10 +140,11 @@ def run_socket_mode(app, settings: Settings) -> None:
 
 
 def run_http(app, services, settings: Settings) -> None:
-    from bot.web import HttpServer, wsgi_app
+    from bot.app import http_app
+    from bot.web import HttpServer
 
     try:
-        server = HttpServer(wsgi_app(app, services.db), settings.host, settings.port)
+        server = HttpServer(http_app(app, services), settings.host, settings.port)
     except OSError as error:
         raise StartupFailed(
             f"can't listen on {settings.host}:{settings.port} (HOST/PORT): {error.strerror}"

@@ -52,3 +52,13 @@ def build_app(
     for surface in (errors, middleware, commands, actions, views, events):
         surface.register(app, services)
     return app
+
+
+def http_app(app: App, services: Services):
+    """The WSGI app of HTTP mode: Slack's endpoint, health, and the calendar feed."""
+    from bot import calendar
+    from bot.web import wsgi_app
+
+    return wsgi_app(
+        app, services.db, lambda secret: calendar.feed(services.db, secret, services.clock.now())
+    )

@@ -68,6 +68,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             admin=True,
         ),
         Subcommand(
+            "calendar",
+            (
+                "/post calendar [today|tomorrow|week|YYYY-MM-DD] [NETWORK] [brand:NAME]",
+                "/post calendar ics [rotate]",
+            ),
+            "what goes out when, in your time zone (admins: the link for calendar apps)",
+        ),
+        Subcommand(
             "digest",
             (
                 "/post digest",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 
@@ -22,14 +23,17 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+FEED_PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
 THREADS = 8
 
 
 def wsgi_app(
-    bolt_app: App, db: Database, extra_routes: dict[str, WSGIApp] | None = None
+    bolt_app: App,
+    db: Database,
+    calendar_feed: Callable[[str], bytes | None] | None = None,
 ) -> WSGIApp:
+    """``calendar_feed(secret)`` gives the iCalendar bytes for a feed secret (None: 404)."""
     slack = SlackRequestHandler(bolt_app)
-    routes = dict(extra_routes or {})
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -46,9 +50,20 @@ def wsgi_app(
                 "503 Service Unavailable",
                 {"status": "unavailable", "database": "unreachable"},
             )
-        for prefix, route in routes.items():
-            if path.startswith(prefix):
-                return route(environ, start_response)
+        match = FEED_PATH.match(path)
+        if match and calendar_feed is not None and method in ("GET", "HEAD"):
+            body = calendar_feed(match.group(1))
+            if body is None:
+                return _json(start_response, "404 Not Found", {"error": "no such calendar"})
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "text/calendar; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "private, max-age=300"),
+                ],
+            )
+            return [body]
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from zoneinfo import ZoneInfo
+
 from slack_bolt import App
 
-from bot import approvals, posts, publishing
+from bot import approvals, calendar, posts, publishing
+from bot.blocks import calendar as calendar_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from bot.services import Services
+from handlers.errors import guarded
 
 
 def register(app: App, services: Services) -> None:
     @app.action(blocks.APPROVE)
+    @guarded(services)
     def approve_clicked(ack, body: dict, action: dict) -> None:
         ack()
         post_id, version, stage = decision_value(action)
@@ -38,10 +44,29 @@ def register(app: App, services: Services) -> None:
 
         return clicked
 
-    app.action(blocks.REJECT)(ask_for_reason("reject"))
-    app.action(blocks.CHANGES)(ask_for_reason("changes"))
+    app.action(blocks.REJECT)(guarded(services)(ask_for_reason("reject")))
+    app.action(blocks.CHANGES)(guarded(services)(ask_for_reason("changes")))
+
+    @app.action(calendar_blocks.PAGE)
+    @guarded(services)
+    def calendar_page(ack, body: dict, action: dict, respond) -> None:
+        ack()
+        try:
+            wanted = json.loads(action["value"])
+            words, page = str(wanted["q"]).split(), int(wanted["page"])
+        except (KeyError, ValueError, TypeError) as error:
+            raise ValidationFailed("That button is damaged; run `/post calendar` again.") from error
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        zone = ZoneInfo(services.people.timezone(team_id, user_id))
+        query = calendar.parse(words, services.clock.now().astimezone(zone).date())
+        days = calendar.days(services.db, team_id, query, zone)
+        respond(
+            replace_original=True,
+            **calendar_blocks.calendar_message(days, query, zone.key, page=page),
+        )
 
     @app.action(publish_blocks.MARK_PUBLISHED)
+    @guarded(services)
     def mark_published_clicked(ack, body: dict, action: dict) -> None:
         ack()
         post_id, version = post_version(action)

@@ -7,7 +7,18 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App, Respond
 
-from bot import approvals, commands, daily, digest, grammar, guides, posts, workspace
+from bot import (
+    approvals,
+    calendar,
+    commands,
+    daily,
+    digest,
+    grammar,
+    guides,
+    posts,
+    workspace,
+)
+from bot.blocks import calendar as calendar_blocks
 from bot.blocks import config as blocks
 from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
@@ -17,12 +28,14 @@ from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
+from handlers.errors import guarded
 
 Handler = Callable[[Services, dict, commands.Invocation, Respond], None]
 
 
 def register(app: App, services: Services) -> None:
     @app.command("/post")
+    @guarded(services)
     def post_command(ack, command: dict, respond: Respond) -> None:
         ack()
         invocation = commands.split(command.get("text", ""))
@@ -292,6 +305,53 @@ def _guide(services: Services, command: dict, invocation: commands.Invocation, r
     respond(**guide_blocks.guide_message(brand, guide))
 
 
+# --- calendar ------------------------------------------------------------------------------
+
+
+def _calendar(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    args = invocation.args
+    if args and args[0].lower() == "ics":
+        _calendar_feed(services, command, args[1:], respond)
+        return
+    team_id = command["team_id"]
+    zone = ZoneInfo(services.people.timezone(team_id, command["user_id"]))
+    query = calendar.parse(args, services.clock.now().astimezone(zone).date())
+    days = calendar.days(services.db, team_id, query, zone)
+    respond(**calendar_blocks.calendar_message(days, query, zone.key))
+
+
+def _calendar_feed(services: Services, command: dict, args: list[str], respond) -> None:
+    rotate = bool(args) and args[0].lower() == "rotate"
+    if args and not rotate:
+        raise UsageError(
+            f"{code(' '.join(args))}: say `rotate` or nothing.", commands.usage("calendar")
+        )
+    team_id, actor, admins, now = _context(services, command)
+    secret = calendar.feed_secret(services.db, team_id, actor, admins, now, rotate=rotate)
+    url = f"{services.settings.base_url}/calendar/{secret}.ics"
+    text = (
+        (
+            "🔁 New calendar link (the old one stopped working): "
+            if rotate
+            else "📆 Subscribe to the publishing calendar in Google Calendar, Outlook or Apple "
+            "Calendar with this link: "
+        )
+        + f"`{url}`\nAnyone with the link can read the calendar, "
+        "so share it only with the team. `/post calendar ics rotate` replaces it."
+    )
+    if services.settings.socket_mode:
+        text += (
+            "\n⚠️ This app runs in Socket Mode, which serves no web pages: run it in HTTP "
+            "mode (and set POSTROOM_PUBLIC_URL) for calendar apps to reach the link."
+        )
+    elif not services.settings.public_url:
+        text += (
+            "\n⚠️ POSTROOM_PUBLIC_URL isn't set, so the link uses this machine's address; "
+            "set it to the URL people's calendar apps can reach."
+        )
+    respond(**post_blocks.dm(text))
+
+
 # --- digest --------------------------------------------------------------------------------
 
 
@@ -369,4 +429,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "guide": _guide,
     "drafting": _drafting,
     "digest": _digest,
+    "calendar": _calendar,
 }

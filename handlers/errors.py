@@ -3,8 +3,11 @@ reference the operator can find in the log. Never a stack trace in Slack, never 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import secrets
+from collections.abc import Callable
 
 from slack_bolt import App
 
@@ -19,20 +22,63 @@ log = logging.getLogger("postroom.errors")
 def register(app: App, services: Services) -> None:
     @app.error
     def reply_with_error(error: Exception, body: dict, respond, context) -> None:
-        if isinstance(error, PostroomError):
-            text = str(error)
-            if isinstance(error, UsageError) and error.usage:
-                text += f"\nUsage:\n{error.usage}"
-            log.info("refused %s for %s: %s", _what(body), context.user_id, error)
-        else:
-            ref = secrets.token_hex(3).upper()
-            text = (
-                f"Something went wrong (ref {ref}). Try again in a moment; if it keeps "
-                "happening, an admin can find the details in Postroom's log under that ref."
+        report(services, error, body, context, respond)
+
+
+def guarded(services: Services) -> Callable[[Callable], Callable]:
+    """Run a listener and report what it raises ourselves, instead of raising into Bolt.
+
+    Bolt's threaded runner, when a listener fails right after ``ack()``, can hand Slack no
+    acknowledgement at all (the request then waits 3 s and answers 404, which Slack shows as
+    "dispatch_failed" beside our own message). So listeners are wrapped: the error becomes
+    the usual reply, and ``ack()`` has surely been called."""
+
+    def decorate(listener: Callable) -> Callable:
+        wanted = set(inspect.signature(listener).parameters)
+
+        @functools.wraps(listener)
+        def run(ack, body, context, respond, client, payload, command, action, view, event):
+            given = dict(
+                ack=ack,
+                body=body,
+                context=context,
+                respond=respond,
+                client=client,
+                payload=payload,
+                command=command,
+                action=action,
+                view=view,
+                event=event,
             )
-            log.error("unexpected error ref=%s in %s", ref, _what(body), exc_info=error)
-        release_event(services, body)
-        tell(services, body, context, respond, text)
+            try:
+                listener(**{name: value for name, value in given.items() if name in wanted})
+            except Exception as error:
+                if ack.response is None:
+                    ack()
+                report(services, error, body, context, respond)
+
+        del run.__wrapped__  # Bolt must see the wrapper's parameters, not the listener's
+        return run
+
+    return decorate
+
+
+def report(services: Services, error: Exception, body: dict, context, respond) -> None:
+    """Typed errors: their sentence; anything else: a reference, with the traceback logged."""
+    if isinstance(error, PostroomError):
+        text = str(error)
+        if isinstance(error, UsageError) and error.usage:
+            text += f"\nUsage:\n{error.usage}"
+        log.info("refused %s for %s: %s", _what(body), context.user_id, error)
+    else:
+        ref = secrets.token_hex(3).upper()
+        text = (
+            f"Something went wrong (ref {ref}). Try again in a moment; if it keeps "
+            "happening, an admin can find the details in Postroom's log under that ref."
+        )
+        log.error("unexpected error ref=%s in %s", ref, _what(body), exc_info=error)
+    release_event(services, body)
+    tell(services, body, context, respond, text)
 
 
 def release_event(services: Services, body: dict) -> None:

@@ -15,6 +15,7 @@ from bot.errors import PostroomError, ValidationFailed
 from bot.mrkdwn import escape
 from bot.posts import Draft
 from bot.services import Services
+from handlers.errors import guarded
 
 MODAL_ERROR_LIMIT = 2000
 
@@ -23,6 +24,7 @@ def register(app: App, services: Services) -> None:
     register_guides(app, services)
 
     @app.view(publish_blocks.PUBLISH_CALLBACK)
+    @guarded(services)
     def publish_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = json.loads(view["private_metadata"])
@@ -48,6 +50,7 @@ def register(app: App, services: Services) -> None:
         handoff.after_published(services, result)
 
     @app.view(blocks.DRAFT_CALLBACK)
+    @guarded(services)
     def draft_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -115,6 +118,7 @@ def register(app: App, services: Services) -> None:
         )
 
     @app.view(blocks.REASON_CALLBACK)
+    @guarded(services)
     def reason_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = json.loads(view["private_metadata"])
@@ -144,6 +148,7 @@ def register(app: App, services: Services) -> None:
 
 def register_guides(app: App, services: Services) -> None:
     @app.view(guide_blocks.STYLE_CALLBACK)
+    @guarded(services)
     def style_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         brand = json.loads(view["private_metadata"])["brand"]

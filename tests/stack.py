@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.app import build_app
+from bot.app import build_app, http_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
-from bot.web import HttpServer, wsgi_app
+from bot.web import HttpServer
 from playground.standin import SlackStandIn
 from storage.db import Database
 
@@ -60,16 +60,14 @@ def start_stack(database_url: str, clock: ManualClock) -> Stack:
     client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
     services = Services.create(settings, client, clock=clock, db=Database(database_url))
     app = build_app(settings, client, services=services)
-    server = HttpServer(
-        wsgi_app(app, services.db), "127.0.0.1", 0, asyncore_loop_timeout=0.05
-    ).start()
+    server = HttpServer(http_app(app, services), "127.0.0.1", 0, asyncore_loop_timeout=0.05).start()
     slack.request_url = f"{server.url}/slack/events"
     return Stack(slack, server, services, settings, clock)
 
 
 def seed(slack: SlackStandIn) -> None:
     slack.add_user(ADMIN, "ana", real_name="Ana Admin", is_admin=True)
-    slack.add_user(MARIA, "maria", real_name="Maria Lopez")
+    slack.add_user(MARIA, "maria", real_name="Maria Lopez", tz="Europe/Madrid")
     slack.add_user(PEDRO, "pedro", real_name="Pedro Ruiz", tz="America/New_York")
     slack.add_user(ENV_ADMIN, "eve", real_name="Eve Ops")
     everyone = [ADMIN, MARIA, PEDRO, ENV_ADMIN]

@@ -1,0 +1,133 @@
+"""The calendar end to end: each viewer's own zone, filters, pages, and the secret
+iCalendar feed served over HTTP and read by a calendar library."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import icalendar
+import pytest
+
+from bot import posts, workspace
+from bot.policy import Actor
+from bot.posts import Draft
+from bot.workspace import BrandPolicy
+from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.test_app_posts import ephemeral_to
+
+OWNER = Actor(ADMIN, workspace_admin=True)
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    workspace.ensure_team(stack.services.db, TEAM, clock.now())
+    stack.clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    yield stack
+    stack.stop()
+
+
+def schedule(stack, when, text="Launch", networks=("x",), brand="default"):
+    db = stack.services.db
+    return posts.create(
+        db,
+        TEAM,
+        Actor(MARIA),
+        Draft(
+            text=text,
+            networks=frozenset(networks),
+            brand=brand,
+            scheduled_at=when,
+        ),
+        [],
+        stack.clock.now(),
+    )
+
+
+def calendar_reply(stack, user, args, contains):
+    stack.slack.command(user, f"calendar {args}".strip(), channel_id=GENERAL)
+    return ephemeral_to(stack, user, contains)
+
+
+def test_each_viewer_sees_days_in_their_own_zone(stack):
+    # 2026-11-27 03:30 UTC is Friday 04:30 in Madrid but Thursday 22:30 in New York.
+    schedule(stack, datetime(2026, 11, 27, 3, 30, tzinfo=UTC), text="Night owl post")
+    madrid = calendar_reply(stack, MARIA, "tomorrow", "Calendar · Fri 27 Nov")  # Maria: Madrid
+    assert "Night owl post" in madrid and "Europe/Madrid" in madrid
+    new_york = calendar_reply(stack, PEDRO, "today", "Calendar · Thu 26 Nov")  # Pedro: NY
+    assert "Night owl post" in new_york and "America/New_York" in new_york
+    assert "<!date^1795750200^{time}|" in new_york  # each reader's client shows its own time
+
+
+def test_filters_by_network_and_brand_and_dates(stack):
+    workspace.add_brand(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", BrandPolicy()
+    )
+    day = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    schedule(stack, day, text="For X", networks=("x",))
+    schedule(stack, day, text="For Instagram", networks=("instagram",), brand="acme")
+    reply = calendar_reply(stack, MARIA, "2026-12-01 ig", "Calendar · Tue 1 Dec · Instagram")
+    assert "For Instagram" in reply and "For X" not in reply
+    reply = calendar_reply(stack, MARIA, "2026-12-01 brand:default", "brand default")
+    assert "For X" in reply and "For Instagram" not in reply
+    calendar_reply(stack, MARIA, "2026-13-01", "isn't a date. Use YYYY-MM-DD")
+    calendar_reply(stack, MARIA, "someday", "isn't a day, a network or `brand:NAME`")
+    calendar_reply(stack, MARIA, "2026-12-05", "Nothing is scheduled in this range")
+
+
+def test_a_long_week_pages_within_slacks_limits(stack):
+    for i in range(45):
+        schedule(stack, datetime(2026, 11, 28, 8, i, tzinfo=UTC), text=f"Post {i:02d}")
+    first = calendar_reply(stack, MARIA, "week", "1–40 of 45 posts")
+    assert "Post 39" in first and "Post 40" not in first
+    page = next(
+        e
+        for e in stack.slack.ephemerals(user=MARIA)
+        if "1–40 of 45" in json.dumps(e.get("blocks", []), ensure_ascii=False)
+    )
+    assert len(page["blocks"]) <= 50
+    stack.slack.action(
+        MARIA,
+        "calendar_page",
+        block_id="calendar",
+        value=next(b for b in page["blocks"] if b["type"] == "actions")["elements"][0]["value"],
+    )
+    second = ephemeral_to(stack, MARIA, "41–45 of 45 posts")
+    assert "Post 44" in second and "Post 00" not in second
+
+
+def feed_link(stack, args="ics", says="Subscribe to the publishing calendar") -> str:
+    reply = calendar_reply(stack, ADMIN, args, says)
+    return re.search(r"`(http://[^`]+\.ics)`", reply).group(1)
+
+
+def test_the_feed_is_valid_icalendar_for_calendar_apps(stack):
+    schedule(
+        stack,
+        datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        text="Hello, world; \\o/",
+        networks=("x", "linkedin"),
+    )
+    url = feed_link(stack)
+    path = url.split("/calendar/", 1)[1]
+    with urllib.request.urlopen(f"{stack.server.url}/calendar/{path}") as response:
+        assert response.headers["Content-Type"].startswith("text/calendar")
+        calendar = icalendar.Calendar.from_ical(response.read())
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "X, LinkedIn · default · Hello, world; \\o/"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert str(event["STATUS"]) == "TENTATIVE"
+
+
+def test_the_feed_link_is_admin_only_and_rotates(stack):
+    calendar_reply(stack, MARIA, "ics", "Only admins can see or change the calendar feed link")
+    old = feed_link(stack)
+    new = feed_link(stack, "ics rotate", "New calendar link")
+    assert old != new
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{stack.server.url}/calendar/{old.split('/calendar/')[1]}")
+    assert gone.value.code == 404
