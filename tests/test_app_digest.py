@@ -242,3 +242,32 @@ def test_long_lists_show_the_first_items_and_how_many_more(stack):
     preview = ephemeral_to(stack, MARIA, "Today* · 45 scheduled")
     assert "…and 5 more: `/post calendar today` lists them all." in preview
     assert "Post 39" in preview and "Post 40 " not in preview
+
+
+def test_an_admins_template_override_is_used_and_still_escapes(stack, tmp_path):
+    from dataclasses import replace
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "digest.md.j2").write_text(
+        "*Our morning note* · {{ scheduled_total }} today\n"
+        "{% for item in scheduled %}{{ item.text }} by {{ item.author|user }}\n{% endfor %}"
+    )
+    stack.services.settings = replace(stack.services.settings, templates_dir=str(folder))
+    now = stack.clock.now()
+    posts.create(
+        stack.services.db,
+        TEAM,
+        Actor(MARIA),
+        Draft(
+            text="<!channel> & friends",
+            networks=frozenset({"x"}),
+            brand="default",
+            scheduled_at=now + timedelta(hours=1),
+        ),
+        [],
+        now,
+    )
+    stack.slack.command(MARIA, "digest", channel_id=GENERAL)
+    preview = ephemeral_to(stack, MARIA, "Our morning note")
+    assert f"&lt;!channel&gt; &amp; friends by <@{MARIA}>" in preview
