@@ -77,9 +77,9 @@ def test_bare_post_is_help_and_admins_see_admin_commands(stack):
 def test_a_refused_command_is_still_acknowledged_at_once(stack):
     # Bolt can lose the ack of a listener that fails right after acking (the request then
     # hangs 3 s and gets a 404, shown in Slack as "dispatch_failed"). Ours never does.
-    for text in ("rol list", "role add @maria approver", "calendar someday"):
-        delivery = stack.slack.command(MARIA, text)
-        assert (delivery.status, delivery.timed_out) == (200, False), text
+    for typed in ("rol list", "role add @maria approver", "calendar someday"):
+        delivery = stack.slack.command(MARIA, typed)
+        assert (delivery.status, delivery.timed_out) == (200, False), typed
     stack.slack.wait_for(lambda: len(stack.slack.ephemerals(user=MARIA)) == 3)  # each told
 
 
