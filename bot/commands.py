@@ -6,6 +6,7 @@ so a mistyped command always gets an answer that shows the right form.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot import grammar, networks
@@ -85,6 +86,24 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             ),
             "preview today's digest; admins schedule one per channel (local time and zone)",
         ),
+        Subcommand(
+            "route",
+            (
+                "/post route add :emoji: #channel [priority:high] [remind:30m] [escalate:4h] "
+                "[escalate-to:#channel] [brand:NAME]",
+                "/post route remove :emoji:",
+                "/post route list",
+            ),
+            "complaint routes: react with the emoji on any message to open a ticket",
+            admin=True,
+        ),
+        Subcommand(
+            "rota",
+            ("/post rota #channel @a @b …", "/post rota #channel off"),
+            "who takes a channel's new tickets, in turn",
+            admin=True,
+        ),
+        Subcommand("tickets", ("/post tickets [open|mine]",), "open tickets, or yours"),
         Subcommand(
             "drafting",
             ("/post drafting [anyone|roles]",),
@@ -323,3 +342,75 @@ def parse_digest(args: list[str]) -> DigestCommand:
                 f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
             )
     return DigestCommand("set", channel, args[1], tz, brand)
+
+
+EMOJI = re.compile(r"^:([a-z0-9_+'-]+):$")
+
+
+def emoji(token: str, use: str) -> str:
+    match = EMOJI.match(token.strip().lower())
+    if not match:
+        raise UsageError(
+            f"{code(token)} isn't an emoji. Type it with colons, like `:rotating_light:`.", use
+        )
+    return match.group(1)
+
+
+def parse_route(args: list[str]):
+    """``add :emoji: #channel [options]`` → RouteSpec; ``remove :emoji:``; ``list``."""
+    from bot.tickets import PRIORITIES, RouteSpec, minutes
+
+    use = usage("route")
+    action = args[0].lower() if args else ""
+    if action == "list" and len(args) == 1:
+        return "list", None
+    if action == "remove" and len(args) == 2:
+        return "remove", emoji(args[1], use)
+    if action != "add":
+        raise UsageError("Say `add`, `remove` or `list`.", use)
+    if len(args) < 3:
+        raise UsageError("Name the emoji and the channel.", use)
+    name, channel = emoji(args[1], use), grammar.channel(args[2], use)
+    values: dict[str, object] = {}
+    for word in args[3:]:
+        opt = grammar.option(word) or (
+            ("escalate-to", word.split(":", 1)[1]) if word.startswith("escalate-to:") else None
+        )
+        if opt is None:
+            raise UsageError(f"{code(word)} isn't an option here.", use)
+        key, value = opt
+        if key == "priority":
+            if value.lower() not in PRIORITIES:
+                raise UsageError(f"{code(value)} isn't a priority: {', '.join(PRIORITIES)}.", use)
+            values["priority"] = value.lower()
+        elif key == "remind":
+            values["remind_minutes"] = minutes(value, "remind")
+        elif key == "escalate":
+            values["escalate_minutes"] = minutes(value, "escalate")
+        elif key == "escalate-to":
+            values["escalate_to"] = grammar.channel(value, use).id
+        elif key == "brand":
+            values["brand"] = grammar.brand_name(value, use)
+        else:
+            raise UsageError(f"{code(key + ':')} isn't an option here.", use)
+    return "add", RouteSpec(name, channel.id, **values)  # type: ignore[arg-type]
+
+
+def parse_rota(args: list[str]):
+    use = usage("rota")
+    if not args:
+        raise UsageError("Name the channel and the people, in order.", use)
+    channel = grammar.channel(args[0], use)
+    if len(args) == 2 and args[1].lower() == "off":
+        return channel, None
+    if len(args) < 2:
+        raise UsageError("Name the people, in order: `/post rota #support @a @b`.", use)
+    people = [grammar.user_id(word, use) for word in args[1:]]
+    return channel, list(dict.fromkeys(people))
+
+
+def tickets_kind(args: list[str]) -> str:
+    which = args[0].lower() if args else "open"
+    if len(args) > 1 or which not in ("open", "mine"):
+        raise UsageError(f"{code(' '.join(args))}: say `open` or `mine`.", usage("tickets"))
+    return which

@@ -7,7 +7,7 @@ import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot import digest
+from bot import digest, tickets
 from bot.blocks.digest import digest_message
 from bot.errors import SlackFailure, Unreachable
 from bot.render import environment
@@ -20,6 +20,9 @@ def render(
     services: Services, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
 ) -> dict:
     data = digest.content(services.db, team_id, brand, day, tz, now)
+    if tickets.routes(services.db, team_id):
+        open_count, unassigned = tickets.counts(services.db, team_id)
+        data.tickets = {"open": open_count, "unassigned": unassigned}
     return digest_message(text_of(services, data), data.title)
 
 

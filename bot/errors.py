@@ -82,7 +82,9 @@ class RateLimited(SlackFailure):
 
 
 class SlackApiFailure(SlackFailure):
-    """Any other Slack error code."""
+    """Any other Slack error code (in ``slack_code``)."""
+
+    slack_code = ""
 
 
 class Unreachable(SlackFailure):

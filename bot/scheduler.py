@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import approvals, daily, handoff
+from bot import approvals, daily, handoff, routing
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class Scheduler:
             ("expire unapproved posts", approvals.expire),
             ("post missing approval requests", approvals.post_missing),
             ("remind approvers", approvals.remind),
+            ("remind about unassigned tickets", routing.remind),
+            ("escalate open tickets", routing.escalate),
         ]
         self._scheduler: BackgroundScheduler | None = None
 

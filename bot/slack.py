@@ -68,12 +68,14 @@ def translate(error: SlackApiError, method: str, channel: str | None = None) -> 
             retry_after=retry_after,
             method=method,
         )
-    return SlackApiFailure(
+    failure = SlackApiFailure(
         f"Slack refused that ({method}: `{code}`). Try again; if it keeps happening, "
         "tell your Postroom admin.",
         method=method,
         channel=channel,
     )
+    failure.slack_code = code
+    return failure
 
 
 def archived(channel: str | None, method: str = "") -> ChannelArchived:

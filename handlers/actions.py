@@ -7,11 +7,14 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, posts, publishing
+from bot import approvals, calendar, posts, publishing, routing, tickets
 from bot.blocks import calendar as calendar_blocks
+from bot.blocks import notice
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
+from bot.blocks import tickets as ticket_blocks
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from bot.mrkdwn import escape, user
 from bot.services import Services
 from handlers.errors import guarded
 
@@ -46,6 +49,79 @@ def register(app: App, services: Services) -> None:
 
     app.action(blocks.REJECT)(guarded(services)(ask_for_reason("reject")))
     app.action(blocks.CHANGES)(guarded(services)(ask_for_reason("changes")))
+
+    def ticket_action(change):
+        """Take / Assign… / Resolve / Reopen / priority: the change, then the card in place."""
+
+        def clicked(ack, body: dict, action: dict) -> None:
+            ack()
+            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            ticket_id = ticket_of(body, action)
+            actor = services.people.actor(team_id, user_id)
+            ticket = change(team_id, actor, ticket_id, action, services.clock.now())
+            routing.refresh_card(services, ticket)
+            if (
+                ticket.assignee
+                and ticket.assignee != user_id
+                and action["action_id"] == (ticket_blocks.ASSIGN)
+            ):
+                approvals.tell(
+                    services,
+                    ticket.assignee,
+                    f"{user(user_id)} gave you ticket #{ticket.id}: {ticket.permalink}",
+                )
+
+        return guarded(services)(clicked)
+
+    db = services.db
+    app.action(ticket_blocks.TAKE)(
+        ticket_action(
+            lambda team, actor, tid, action, now: tickets.assign(
+                db, team, actor, tid, actor.user_id, now
+            )
+        )
+    )
+    app.action(ticket_blocks.ASSIGN)(
+        ticket_action(
+            lambda team, actor, tid, action, now: tickets.assign(
+                db, team, actor, tid, action["selected_user"], now
+            )
+        )
+    )
+    app.action(ticket_blocks.RESOLVE)(
+        ticket_action(
+            lambda team, actor, tid, action, now: tickets.resolve(db, team, actor, tid, now)
+        )
+    )
+    app.action(ticket_blocks.REOPEN)(
+        ticket_action(
+            lambda team, actor, tid, action, now: tickets.reopen(db, team, actor, tid, now)
+        )
+    )
+    app.action(ticket_blocks.PRIORITY)(
+        ticket_action(
+            lambda team, actor, tid, action, now: tickets.set_priority(
+                db, team, actor, tid, action["selected_option"]["value"], now
+            )
+        )
+    )
+
+    @app.action(ticket_blocks.PLAYBOOK)
+    @guarded(services)
+    def playbook_clicked(ack, body: dict, action: dict, respond) -> None:
+        ack()
+        ticket, route = tickets.get(services.db, body["team"]["id"], ticket_of(body, action))
+        text = routing.playbook_of(services, route)
+        respond(
+            replace_original=False,
+            response_type="ephemeral",
+            **notice(
+                f"*Complaint playbook*\n{escape(text)}"
+                if text
+                else "This brand has no complaint playbook yet: an admin adds one with "
+                "`/post style`."
+            ),
+        )
 
     @app.action(calendar_blocks.PAGE)
     @guarded(services)
@@ -95,6 +171,15 @@ def clicked_message(body: dict) -> tuple[str, str] | None:
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
     return (channel, ts) if channel and ts else None
+
+
+def ticket_of(body: dict, action: dict) -> int:
+    """The ticket a card's control belongs to (its actions block is ``ticket-<id>``)."""
+    block = action.get("block_id") or ""
+    value = action.get("value") or block.removeprefix("ticket-")
+    if not str(value).isdigit():
+        raise ValidationFailed("That card is damaged; `/post tickets` lists the open tickets.")
+    return int(value)
 
 
 def post_version(action: dict) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from bot import (
     grammar,
     guides,
     posts,
+    tickets,
     workspace,
 )
 from bot.blocks import calendar as calendar_blocks
@@ -23,6 +24,7 @@ from bot.blocks import config as blocks
 from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
+from bot.blocks import tickets as ticket_views
 from bot.errors import PostroomError, UsageError
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
@@ -394,6 +396,70 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
     )
 
 
+# --- complaint routing ---------------------------------------------------------------------
+
+
+def _route(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    action, value = commands.parse_route(invocation.args)
+    team_id, actor, admins, now = _context(services, command)
+    if action == "list":
+        respond(**ticket_views.route_list(tickets.routes(services.db, team_id)))
+        return
+    if action == "remove":
+        tickets.remove_route(services.db, team_id, actor, admins, now, value)
+        respond(
+            **post_blocks.dm(
+                f"Reactions with :{value}: no longer open tickets. Existing "
+                "tickets stay as they are."
+            )
+        )
+        return
+    tickets.check_route(services.db, team_id, actor, admins, value)
+    joined = ensure_can_post(services, value.channel_id)
+    if value.escalate_to:
+        ensure_can_post(services, value.escalate_to)
+    route = tickets.add_route(services.db, team_id, actor, admins, now, value)
+    respond(**ticket_views.route_saved(route, joined))
+
+
+def _rota(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    channel, people = commands.parse_rota(invocation.args)
+    team_id, actor, admins, now = _context(services, command)
+    if people is None:
+        tickets.rota_off(services.db, team_id, actor, admins, channel.id, now)
+        respond(
+            **post_blocks.dm(
+                f"No more rota in <#{channel.id}>: new tickets wait for someone to take them."
+            )
+        )
+        return
+    tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
+    note = ""
+    if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
+        ensure_can_post(services, channel.id)
+        tickets.add_route(
+            services.db,
+            team_id,
+            actor,
+            admins,
+            now,
+            tickets.RouteSpec(tickets.DEFAULT_EMOJI, channel.id),
+        )
+        note = (
+            f"\n:{tickets.DEFAULT_EMOJI}: now routes complaints here (the default route); "
+            "`/post route add` changes it."
+        )
+    order = ", ".join(user(p) for p in people)
+    respond(**post_blocks.dm(f"New tickets in <#{channel.id}> go in turn to {order}.{note}"))
+
+
+def _tickets(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    which = commands.tickets_kind(invocation.args)
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    respond(**ticket_views.ticket_list(tickets.listing(services.db, team_id, actor, which), which))
+
+
 def _drafting(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
     team_id, actor, admins, now = _context(services, command)
     who = commands.drafting_choice(invocation.args)
@@ -430,4 +496,7 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "drafting": _drafting,
     "digest": _digest,
     "calendar": _calendar,
+    "route": _route,
+    "rota": _rota,
+    "tickets": _tickets,
 }

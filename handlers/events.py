@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import workspace
+from bot import routing, tickets, workspace
 from bot.blocks.home import home_view
 from bot.services import Services
 
@@ -23,6 +23,17 @@ def register(app: App, services: Services) -> None:
         actor = services.people.actor(team_id, user_id, grants=grants)
         view = home_view(actor, brands, routes)
         services.slack.publish_home(user_id, view)
+
+    def routed(body: dict) -> bool:
+        event = body.get("event") or {}
+        team_id = body.get("team_id") or ""
+        return tickets.route_for(services.db, team_id, event.get("reaction", "")) is not None
+
+    @app.event("reaction_added", matchers=[routed])
+    def reaction_routed(event: dict, context) -> None:
+        route = tickets.route_for(services.db, context.team_id, event["reaction"])
+        if route is not None:  # removed in the last milliseconds: nothing to do
+            routing.route_reaction(services, context.team_id, event, route)
 
     @app.event("reaction_added")
     def reaction_not_routed(event: dict) -> None:

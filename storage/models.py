@@ -266,3 +266,70 @@ class Publication(SQLModel, table=True):
     notices: str = "[]"  # JSON [[channel, ts], …]: the messages with a Mark as published button
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
+
+
+class Route(SQLModel, table=True):
+    """An emoji that routes the message it is added to into a channel as a ticket."""
+
+    __table_args__ = (UniqueConstraint("team_id", "emoji", name="uq_route"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    emoji: str = Field(max_length=100)  # without colons
+    channel_id: str = Field(max_length=32)
+    priority: str = "normal"  # low, normal, high, urgent
+    remind_minutes: int | None = None
+    escalate_minutes: int | None = None
+    escalate_to: str | None = Field(default=None, max_length=32)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", ondelete="SET NULL")
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class Rota(SQLModel, table=True):
+    """Who takes a channel's new tickets, in turn."""
+
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_rota"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    members: str  # comma-separated user ids, in order
+    turn: int = 0  # how many tickets it has assigned (the next is members[turn % len])
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class Ticket(SQLModel, table=True):
+    """One complaint: exactly one per (team, channel, message, route)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "source_channel", "source_ts", "route_id", name="uq_ticket"),
+        Index("ix_ticket_team_status", "team_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    route_id: int = Field(foreign_key="route.id", ondelete="RESTRICT")
+    source_channel: str = Field(max_length=32)
+    source_ts: str = Field(max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    text: str = ""  # the message as it was when routed
+    author: str = ""  # who wrote the message
+    permalink: str = ""
+    reporter: str = Field(max_length=32)  # who reacted first
+    status: str = Field(default="open", max_length=16)  # open, resolved
+    priority: str = "normal"
+    assignee: str | None = Field(default=None, max_length=32)
+    card_channel: str = Field(default="", max_length=32)
+    card_ts: str = Field(default="", max_length=32)
+    created_at: datetime = Field(sa_column=utc_column())
+    assigned_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class TicketReporter(SQLModel, table=True):
+    """Everyone who reacted with the route's emoji on the ticket's message."""
+
+    __tablename__ = "ticket_reporter"
+    ticket_id: int = Field(primary_key=True, foreign_key="ticket.id", ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    at: datetime = Field(sa_column=utc_column())

@@ -1,0 +1,132 @@
+"""The ticket card and the notes around it."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    Option,
+    StaticSelectElement,
+    UserSelectElement,
+)
+
+from bot.blocks import context, message, section, truncate
+from bot.mrkdwn import date, escape, user
+from storage.models import Route, Ticket
+
+TAKE, ASSIGN, RESOLVE, REOPEN = "ticket_take", "ticket_assign", "ticket_resolve", "ticket_reopen"
+PRIORITY, PLAYBOOK = "ticket_priority", "ticket_playbook"
+ICONS = {"low": "⚪", "normal": "🔵", "high": "🟠", "urgent": "🔴"}
+QUOTE_LIMIT = 2500
+
+
+def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> dict:
+    icon = ICONS.get(ticket.priority, "")
+    title = f"{icon} *Ticket #{ticket.id}* · {ticket.priority} · :{route.emoji}:"
+    quoted = escape(ticket.text[:QUOTE_LIMIT] + ("…" if len(ticket.text) > QUOTE_LIMIT else ""))
+    quoted = "\n".join(f">{line}" for line in (quoted.splitlines() or ["(no text)"]))
+    where = (
+        f"From {user(ticket.author)} in <#{ticket.source_channel}>"
+        if ticket.author
+        else (f"In <#{ticket.source_channel}>")
+    )
+    link = f" · <{ticket.permalink}|view message>" if ticket.permalink else ""
+    blocks: list[Block] = [
+        section(title),
+        section(truncate(quoted, 2900)),
+        context(f"{where}{link} · reported by {', '.join(user(r) for r in reporters)}"),
+        context(status_line(ticket)),
+    ]
+    elements = []
+    if ticket.status == "open":
+        if ticket.assignee is None:
+            elements.append(
+                ButtonElement(action_id=TAKE, text="Take it", style="primary", value=str(ticket.id))
+            )
+        elements.append(
+            UserSelectElement(action_id=ASSIGN, placeholder="Assign…", initial_user=ticket.assignee)
+        )
+        elements.append(ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)))
+    else:
+        elements.append(ButtonElement(action_id=REOPEN, text="Reopen", value=str(ticket.id)))
+    options = [Option(value=p, label=p) for p in ("low", "normal", "high", "urgent")]
+    elements.append(
+        StaticSelectElement(
+            action_id=PRIORITY,
+            placeholder="Priority",
+            options=options,
+            initial_option=next(o for o in options if o.value == ticket.priority),
+        )
+    )
+    if playbook:
+        elements.append(ButtonElement(action_id=PLAYBOOK, text="Playbook", value=str(ticket.id)))
+    blocks.append(ActionsBlock(block_id=f"ticket-{ticket.id}", elements=elements))
+    return message(f"Ticket #{ticket.id} ({ticket.priority}): {escape(ticket.text[:120])}", blocks)
+
+
+def status_line(ticket: Ticket) -> str:
+    if ticket.status == "resolved":
+        when = f" · {date(ticket.resolved_at, '{date_short} {time}')}" if ticket.resolved_at else ""
+        return f"✅ Resolved{when}" + (
+            f" · was {user(ticket.assignee)}'s" if ticket.assignee else ""
+        )
+    if ticket.assignee:
+        return f"🙋 Assigned to {user(ticket.assignee)}"
+    return "🆕 Open · nobody has it yet"
+
+
+def route_saved(route: Route, joined: bool) -> dict:
+    parts = [f"priority {route.priority}"]
+    if route.remind_minutes:
+        parts.append(f"a reminder after {route.remind_minutes} min unassigned")
+    if route.escalate_minutes:
+        target = f"<#{route.escalate_to}>" if route.escalate_to else "the channel, with the admins"
+        parts.append(f"escalation to {target} after {route.escalate_minutes} min open")
+    text = (
+        f"React with :{route.emoji}: on any message I can read to open a ticket in "
+        f"<#{route.channel_id}> ({'; '.join(parts)})."
+    )
+    if joined:
+        text += f" I joined <#{route.channel_id}> to post there."
+    return message(text, [section(text)])
+
+
+def route_list(rows) -> dict:
+    """``rows``: (Route, brand name or None)."""
+    if not rows:
+        text = (
+            "No complaint routes yet. Add one, e.g. `/post route add :rotating_light: "
+            "#support priority:high remind:30m escalate:4h`."
+        )
+        return message(text, [section(text)])
+    lines = []
+    for route, brand in rows:
+        extra = [route.priority]
+        if route.remind_minutes:
+            extra.append(f"remind {route.remind_minutes}m")
+        if route.escalate_minutes:
+            extra.append(
+                f"escalate {route.escalate_minutes}m"
+                + (f" to <#{route.escalate_to}>" if route.escalate_to else "")
+            )
+        if brand:
+            extra.append(f"brand {brand}")
+        lines.append(f"• :{route.emoji}: → <#{route.channel_id}> · {', '.join(extra)}")
+    return message("Complaint routes", [section("*Complaint routes*\n" + "\n".join(lines))])
+
+
+def ticket_list(found: list[Ticket], which: str) -> dict:
+    title = "Your open tickets" if which == "mine" else "Open tickets"
+    if not found:
+        text = "You have no open tickets." if which == "mine" else "No open tickets. 🎉"
+        return message(text, [section(text)])
+    lines = [
+        f"• {ICONS.get(t.priority, '')} *#{t.id}* in <#{t.card_channel or t.source_channel}> · "
+        f"{status_line(t)} · {escape(t.text[:80])}"
+        for t in found[:40]
+    ]
+    blocks: list[Block] = [section(f"*{title}*\n" + "\n".join(lines))]
+    if len(found) > 40:
+        blocks.append(context("Showing the newest 40."))
+    return message(title, blocks)

@@ -1,0 +1,548 @@
+"""Complaint routing: routes (emoji → channel), tickets (exactly one per message and route),
+assignment with a rota, and the follow-up clock. Plain values in and out; no Slack here
+(see ``bot.routing``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import select
+
+from bot import workspace
+from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
+from bot.mrkdwn import code, user
+from bot.policy import Actor
+from storage import repo
+from storage.db import Database
+from storage.models import Brand, Rota, Route, Ticket, TicketReporter
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+DEFAULT_EMOJI = "rotating_light"
+DURATION = re.compile(r"^(\d{1,4})([mhd])$")
+
+
+def minutes(text: str, what: str) -> int:
+    """``30m``, ``4h``, ``1d`` → minutes."""
+    match = DURATION.match(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(
+            f"{code(text)} isn't a duration for {what}. Use minutes, hours or "
+            "days, like `30m`, `4h` or `1d`."
+        )
+    return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)]
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    emoji: str
+    channel_id: str
+    priority: str = "normal"
+    remind_minutes: int | None = None
+    escalate_minutes: int | None = None
+    escalate_to: str | None = None
+    brand: str | None = None
+
+
+def add_route(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, spec: RouteSpec
+) -> Route:
+    workspace.require_admin(actor, "change complaint routes", admins)
+    with db.write() as session:
+        brand = _brand(session, team_id, spec.brand)
+        repo.upsert(
+            session,
+            Route,
+            {
+                "team_id": team_id,
+                "emoji": spec.emoji,
+                "channel_id": spec.channel_id,
+                "priority": spec.priority,
+                "remind_minutes": spec.remind_minutes,
+                "escalate_minutes": spec.escalate_minutes,
+                "escalate_to": spec.escalate_to,
+                "brand_id": brand.id if brand else None,
+                "created_by": actor.user_id,
+                "created_at": now,
+            },
+            keys=("team_id", "emoji"),
+            update=(
+                "channel_id",
+                "priority",
+                "remind_minutes",
+                "escalate_minutes",
+                "escalate_to",
+                "brand_id",
+                "created_by",
+            ),
+        )
+        repo.audit(
+            session,
+            team_id,
+            "route",
+            spec.emoji,
+            actor.user_id,
+            "set",
+            now,
+            to_state=spec.channel_id,
+        )
+        return _route(session, team_id, spec.emoji)  # type: ignore[return-value]
+
+
+def check_route(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], spec: RouteSpec
+) -> None:
+    """What can be refused before Slack is asked anything (joining the channel)."""
+    workspace.require_admin(actor, "change complaint routes", admins)
+    with db.read() as session:
+        _brand(session, team_id, spec.brand)
+
+
+def remove_route(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, emoji: str
+) -> None:
+    workspace.require_admin(actor, "change complaint routes", admins)
+    with db.write() as session:
+        route = _route(session, team_id, emoji)
+        if route is None:
+            raise NotFound(f":{emoji}: isn't routed. `/post route list` shows the routes.")
+        in_use = session.exec(
+            select(func.count()).select_from(Ticket).where(Ticket.route_id == route.id)
+        ).one()
+        if in_use:
+            # Tickets keep their route: the emoji stops routing, the history stays.
+            route.emoji = f"{route.emoji}#removed-{route.id}"
+            session.add(route)
+        else:
+            session.delete(route)
+        repo.audit(session, team_id, "route", emoji, actor.user_id, "remove", now)
+
+
+def routes(db: Database, team_id: str) -> list[tuple[Route, str | None]]:
+    with db.read() as session:
+        rows = session.exec(
+            select(Route, Brand.name)
+            .outerjoin(Brand, Route.brand_id == Brand.id)  # type: ignore[arg-type]
+            .where(Route.team_id == team_id, Route.emoji.notlike("%#removed-%"))  # type: ignore[attr-defined]
+            .order_by(Route.emoji)
+        )
+        return [(r, b) for r, b in rows]
+
+
+def route_for(db: Database, team_id: str, emoji: str) -> Route | None:
+    with db.read() as session:
+        return _route(session, team_id, emoji)
+
+
+def _route(session, team_id: str, emoji: str) -> Route | None:
+    return session.exec(select(Route).where(Route.team_id == team_id, Route.emoji == emoji)).first()
+
+
+def _brand(session, team_id: str, name: str | None) -> Brand | None:
+    if name is None:
+        return None
+    brand = repo.get_brand(session, team_id, name)
+    if brand is None:
+        raise NotFound(f"There is no brand `{name}`. `/post brand list` shows them.")
+    return brand
+
+
+# --- tickets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """The reacted message, as fetched from Slack."""
+
+    channel_id: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    author: str
+    permalink: str
+
+
+def claim(
+    db: Database, team_id: str, route: Route, source: Source, reporter: str, now: datetime
+) -> tuple[Ticket, bool]:
+    """The ticket for this message and route: created by exactly one caller (True), found
+    by every other, who is recorded as a further reporter."""
+    with db.write() as session:
+        created = repo.insert_ignore(
+            session,
+            Ticket,
+            {
+                "team_id": team_id,
+                "route_id": route.id,
+                "source_channel": source.channel_id,
+                "source_ts": source.ts,
+                "thread_ts": source.thread_ts,
+                "text": source.text,
+                "author": source.author,
+                "permalink": source.permalink,
+                "reporter": reporter,
+                "status": "open",
+                "priority": route.priority,
+                "created_at": now,
+            },
+        )
+        ticket = session.exec(
+            select(Ticket).where(
+                Ticket.team_id == team_id,
+                Ticket.source_channel == source.channel_id,
+                Ticket.source_ts == source.ts,
+                Ticket.route_id == route.id,
+            )
+        ).one()
+        repo.insert_ignore(
+            session, TicketReporter, {"ticket_id": ticket.id, "user_id": reporter, "at": now}
+        )
+        if created:
+            repo.audit(
+                session,
+                team_id,
+                "ticket",
+                str(ticket.id),
+                reporter,
+                "open",
+                now,
+                to_state="open",
+                comment=f":{route.emoji}:",
+            )
+    return ticket, created
+
+
+def forget(db: Database, ticket_id: int) -> None:
+    """Undo a ticket whose card could not be posted (nothing half-created)."""
+    with db.write() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None and not ticket.card_ts:
+            for reporter in session.exec(
+                select(TicketReporter).where(TicketReporter.ticket_id == ticket_id)
+            ):
+                session.delete(reporter)
+            session.flush()
+            session.delete(ticket)
+
+
+def set_card(db: Database, ticket_id: int, channel: str, ts: str) -> None:
+    with db.write() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            ticket.card_channel, ticket.card_ts = channel, ts
+            session.add(ticket)
+
+
+def get(db: Database, team_id: str, ticket_id: int) -> tuple[Ticket, Route]:
+    with db.read() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or ticket.team_id != team_id:
+            raise NotFound(f"There is no ticket #{ticket_id}.")
+        return ticket, session.get(Route, ticket.route_id)  # type: ignore[return-value]
+
+
+def reporters(db: Database, ticket_id: int) -> list[str]:
+    with db.read() as session:
+        return list(
+            session.exec(
+                select(TicketReporter.user_id)
+                .where(TicketReporter.ticket_id == ticket_id)
+                .order_by(TicketReporter.at)
+            )
+        )
+
+
+def may_handle(db: Database, actor: Actor, route: Route) -> bool:
+    """Taking, assigning and resolving: ``support`` (for the route's brand), or an admin."""
+    if actor.is_admin:
+        return True
+    brand = None
+    if route.brand_id is not None:
+        with db.read() as session:
+            row = session.get(Brand, route.brand_id)
+            brand = row.name if row else None
+    return actor.has_role("support", None, brand)
+
+
+def _require_handler(db: Database, actor: Actor, route: Route, verb: str) -> None:
+    if not may_handle(db, actor, route):
+        raise PermissionDenied(
+            f"Only support people (role `support`) or admins can {verb} tickets. An admin "
+            "grants it with `/post role add @user support`."
+        )
+
+
+def assign(
+    db: Database, team_id: str, actor: Actor | None, ticket_id: int, assignee: str, now: datetime
+) -> Ticket:
+    """Give an open ticket to someone (``actor`` None: the rota). Taking it is assigning
+    it to yourself."""
+    ticket, route = get(db, team_id, ticket_id)
+    if actor is not None:
+        _require_handler(db, actor, route, "take or assign")
+    if ticket.status != "open":
+        raise InvalidTransition(f"Ticket #{ticket_id} is resolved; reopen it first.")
+    if ticket.assignee == assignee:
+        raise InvalidTransition(f"Ticket #{ticket_id} is already {user(assignee)}'s.")
+    by = actor.user_id if actor else "rota"
+    return _move(
+        db,
+        ticket,
+        by,
+        "assign",
+        now,
+        assignee=assignee,
+        assigned_at=ticket.assigned_at or now,
+        expect={"status": "open", "assignee": ticket.assignee},
+        to_state=assignee,
+    )
+
+
+def resolve(db: Database, team_id: str, actor: Actor, ticket_id: int, now: datetime) -> Ticket:
+    ticket, route = get(db, team_id, ticket_id)
+    if actor.user_id != ticket.assignee:
+        _require_handler(db, actor, route, "resolve")
+    if ticket.status != "open":
+        raise InvalidTransition(f"Ticket #{ticket_id} is already resolved.")
+    return _move(
+        db,
+        ticket,
+        actor.user_id,
+        "resolve",
+        now,
+        status="resolved",
+        resolved_at=now,
+        expect={"status": "open"},
+        to_state="resolved",
+    )
+
+
+def reopen(db: Database, team_id: str, actor: Actor, ticket_id: int, now: datetime) -> Ticket:
+    ticket, route = get(db, team_id, ticket_id)
+    if actor.user_id != ticket.assignee:
+        _require_handler(db, actor, route, "reopen")
+    if ticket.status != "resolved":
+        raise InvalidTransition(f"Ticket #{ticket_id} is already open.")
+    return _move(
+        db,
+        ticket,
+        actor.user_id,
+        "reopen",
+        now,
+        status="open",
+        resolved_at=None,
+        expect={"status": "resolved"},
+        to_state="open",
+    )
+
+
+def set_priority(
+    db: Database, team_id: str, actor: Actor, ticket_id: int, priority: str, now: datetime
+) -> Ticket:
+    ticket, route = get(db, team_id, ticket_id)
+    _require_handler(db, actor, route, "change the priority of")
+    if priority not in PRIORITIES:
+        raise UsageError(f"{code(priority)} isn't a priority: {', '.join(PRIORITIES)}.")
+    return _move(
+        db,
+        ticket,
+        actor.user_id,
+        "priority",
+        now,
+        priority=priority,
+        expect={"priority": ticket.priority},
+        to_state=priority,
+    )
+
+
+def _move(
+    db: Database,
+    ticket: Ticket,
+    by: str,
+    action: str,
+    now: datetime,
+    *,
+    expect: dict,
+    to_state: str,
+    **changes,
+) -> Ticket:
+    """Compare-and-set on the ticket (what the actor saw must still hold), with its audit."""
+    with db.write() as session:
+        conditions = [Ticket.id == ticket.id] + [
+            getattr(Ticket, name).is_(None) if value is None else getattr(Ticket, name) == value
+            for name, value in expect.items()
+        ]
+        moved = session.execute(
+            update(Ticket).where(*conditions).values(**changes).returning(Ticket.id)
+        ).first()
+        if moved is None:
+            raise InvalidTransition(
+                f"Ticket #{ticket.id} changed meanwhile; look at its card "
+                "and try again. Nothing changed."
+            )
+        repo.audit(
+            session,
+            ticket.team_id,
+            "ticket",
+            str(ticket.id),
+            by,
+            action,
+            now,
+            from_state=str(next(iter(expect.values()))),
+            to_state=to_state,
+        )
+        return session.get(Ticket, ticket.id, populate_existing=True)  # type: ignore[return-value]
+
+
+def listing(db: Database, team_id: str, actor: Actor, which: str) -> list[Ticket]:
+    with db.read() as session:
+        query = select(Ticket).where(Ticket.team_id == team_id, Ticket.status == "open")
+        if which == "mine":
+            query = query.where(Ticket.assignee == actor.user_id)
+        return list(session.exec(query.order_by(Ticket.id.desc()).limit(41)))  # type: ignore[union-attr]
+
+
+def counts(db: Database, team_id: str) -> tuple[int, int]:
+    """(open, of which unassigned) — for the digest."""
+    with db.read() as session:
+        base = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.team_id == team_id, Ticket.status == "open")
+        )
+        return (session.exec(base).one(), session.exec(base.where(Ticket.assignee.is_(None))).one())  # type: ignore[union-attr]
+
+
+# --- the rota ------------------------------------------------------------------------------
+
+
+def set_rota(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    channel_id: str,
+    members: list[str],
+    now: datetime,
+) -> None:
+    workspace.require_admin(actor, "change rotas", admins)
+    with db.write() as session:
+        repo.upsert(
+            session,
+            Rota,
+            {
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "members": ",".join(members),
+                "turn": 0,
+                "updated_at": now,
+            },
+            keys=("team_id", "channel_id"),
+            update=("members", "turn", "updated_at"),
+        )
+        repo.audit(
+            session,
+            team_id,
+            "rota",
+            channel_id,
+            actor.user_id,
+            "set",
+            now,
+            to_state=",".join(members),
+        )
+
+
+def rota_off(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], channel_id: str, now: datetime
+) -> None:
+    workspace.require_admin(actor, "change rotas", admins)
+    with db.write() as session:
+        rota = _rota(session, team_id, channel_id)
+        if rota is None:
+            raise NotFound(f"<#{channel_id}> has no rota.")
+        session.delete(rota)
+        repo.audit(session, team_id, "rota", channel_id, actor.user_id, "off", now)
+
+
+def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
+    """The next person in turn (the turn advances atomically, so replicas don't collide)."""
+    with db.write() as session:
+        rota = session.exec(
+            select(Rota)
+            .where(Rota.team_id == team_id, Rota.channel_id == channel_id)
+            .with_for_update()
+        ).first()
+        if rota is None or not rota.members:
+            return None
+        members = rota.members.split(",")
+        person = members[rota.turn % len(members)]
+        rota.turn += 1
+        session.add(rota)
+        return person
+
+
+def rota_of(db: Database, team_id: str, channel_id: str) -> list[str]:
+    with db.read() as session:
+        rota = _rota(session, team_id, channel_id)
+        return rota.members.split(",") if rota and rota.members else []
+
+
+def _rota(session, team_id: str, channel_id: str) -> Rota | None:
+    return session.exec(
+        select(Rota).where(Rota.team_id == team_id, Rota.channel_id == channel_id)
+    ).first()
+
+
+# --- the follow-up clock -------------------------------------------------------------------
+
+
+def _delay(route: Route, ticket: Ticket, field: str) -> timedelta | None:
+    value = getattr(route, field)
+    if value is None:
+        return None
+    return timedelta(minutes=value / 2 if ticket.priority == "urgent" else value)
+
+
+def follow_ups_due(db: Database, now: datetime, kind: str) -> list[tuple[Ticket, Route]]:
+    """Tickets due a reminder (open, unassigned) or an escalation (open), each claimed once."""
+    stamp = "reminded_at" if kind == "remind" else "escalated_at"
+    field = "remind_minutes" if kind == "remind" else "escalate_minutes"
+    with db.read() as session:
+        query = (
+            select(Ticket, Route)
+            .join(Route, Ticket.route_id == Route.id)
+            .where(  # type: ignore[arg-type]
+                Ticket.status == "open",
+                getattr(Ticket, stamp).is_(None),
+                getattr(Route, field).is_not(None),
+            )
+        )
+        if kind == "remind":
+            query = query.where(Ticket.assignee.is_(None))  # type: ignore[union-attr]
+        candidates = [(t, r) for t, r in session.exec(query)]
+    claimed = []
+    for ticket, route in candidates:
+        delay = _delay(route, ticket, field)
+        if delay is None or ticket.created_at + delay > now:
+            continue
+        with db.write() as session:
+            won = session.execute(
+                update(Ticket)
+                .where(
+                    Ticket.id == ticket.id,
+                    getattr(Ticket, stamp).is_(None),
+                    Ticket.status == "open",
+                )
+                .values({stamp: now})
+                .returning(Ticket.id)
+            ).first()
+            if won:
+                repo.audit(session, ticket.team_id, "ticket", str(ticket.id), "", kind, now)
+                claimed.append((ticket, route))
+    return claimed
