@@ -174,14 +174,13 @@ def feed(db: Database, secret: str, now: datetime) -> bytes | None:
 
 def _entry(post: Post, brand: str, team_id: str) -> ics.CalendarEntry:
     nets = ", ".join(networks.label(n) for n in posts.ordered_networks(post))
-    first = post.text.strip().splitlines()[0] if post.text.strip() else ""
     status = {"approved": "CONFIRMED", "published": "CONFIRMED", "expired": "CANCELLED"}.get(
         post.status, "TENTATIVE"
     )
     return ics.CalendarEntry(
         uid=f"post-{post.id}@{team_id}.postroom",
         start=post.scheduled_at,  # type: ignore[arg-type]
-        summary=f"{nets} · {brand} · {first[:80]}",
+        summary=f"{nets} · {brand} · {posts.first_line(post, 80)}",
         description=f"{post.text}\n\nStatus: {posts.STATUS_WORDS[post.status]} · "
         f"post #{post.id}, version {post.version}",
         url=post.published_url or None,

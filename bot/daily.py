@@ -69,9 +69,15 @@ def run(services: Services) -> int:
             )
             _tell_owner(services, due, str(failure))
             continue
-        except Exception:
+        except Exception as error:  # e.g. a broken template override
             digest.finish(services.db, due, now, "failed", note="error")
             log.exception("digest for %s on %s failed", due.setting.channel_id, due.local_date)
+            _tell_owner(
+                services,
+                due,
+                f"{type(error).__name__}: {error}. If you changed the "
+                "digest template (POSTROOM_TEMPLATES), check it.",
+            )
             continue
         digest.finish(
             services.db, due, now, "sent", ts=posted.get("ts", ""), note="late" if due.late else ""

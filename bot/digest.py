@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from bot import posts, workspace
@@ -149,27 +149,48 @@ class Due:
     late: bool  # the app missed the time but is within the 2-hour window
 
 
+LEASE = timedelta(minutes=5)  # a claim older than this, still not finished, was a crash
+
+
 def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
-    """(to send now, to skip) across every workspace, for today and yesterday (local)."""
-    send, skip = [], []
+    """(to send now, to skip) across every workspace, for today and yesterday (local),
+    leaving out what already has a run (sent, skipped, failed, or claimed and alive)."""
+    candidates = []
     for setting, brand in plans(db):
         tz = ZoneInfo(setting.tz)
         at = clock_time(setting.at_time)
         today = now.astimezone(tz).date()
         for day in (today - timedelta(days=1), today):
             due_at = local_instant(day, at, tz)
-            if due_at > now or due_at < setting.created_at:
-                continue
-            overdue = now - due_at
-            item = Due(setting, brand, day, due_at, late=overdue > timedelta(minutes=1))
-            (send if overdue <= LATE_WINDOW else skip).append(item)
+            if due_at <= now and due_at >= setting.created_at:
+                overdue = now - due_at
+                candidates.append(
+                    Due(setting, brand, day, due_at, late=overdue > timedelta(minutes=1))
+                )
+    if not candidates:
+        return [], []
+    dates = sorted({c.local_date.isoformat() for c in candidates})
+    with db.read() as session:
+        runs = session.exec(select(DigestRun).where(DigestRun.local_date.in_(dates))).all()  # type: ignore[attr-defined]
+    settled = {
+        (r.team_id, r.channel_id, r.local_date)
+        for r in runs
+        if r.status != "claimed" or r.claimed_at > now - LEASE
+    }
+    send, skip = [], []
+    for due in candidates:
+        key = (due.setting.team_id, due.setting.channel_id, due.local_date.isoformat())
+        if key in settled:
+            continue
+        (send if now - due.due_at <= LATE_WINDOW else skip).append(due)
     return send, skip
 
 
 def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> bool:
-    """Insert the (team, channel, local date) row; True only for the one caller that did."""
+    """Insert the (team, channel, local date) row; True only for the one caller that did.
+    A claim that was never finished (its replica died mid-way) is taken over after the lease."""
     with db.write() as session:
-        return repo.insert_ignore(
+        if repo.insert_ignore(
             session,
             DigestRun,
             {
@@ -181,7 +202,27 @@ def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> boo
                 "claimed_at": now,
                 "finished_at": now if status != "claimed" else None,
             },
+        ):
+            return True
+        taken = session.execute(
+            update(DigestRun)
+            .where(
+                DigestRun.team_id == due.setting.team_id,
+                DigestRun.channel_id == due.setting.channel_id,
+                DigestRun.local_date == due.local_date.isoformat(),
+                DigestRun.status == "claimed",
+                DigestRun.claimed_at <= now - LEASE,  # type: ignore[operator]
+            )
+            .values(claimed_at=now, status=status)
+            .returning(DigestRun.id)
+        ).first()
+    if taken:
+        log.warning(
+            "digest for %s on %s: taking over a claim that was never finished",
+            due.setting.channel_id,
+            due.local_date,
         )
+    return taken is not None
 
 
 def finish(
@@ -232,6 +273,7 @@ class Item:
 @dataclass
 class Content:
     title: str
+    day_label: str
     brand: str | None
     scheduled: list[Item] = field(default_factory=list)
     waiting: list[Item] = field(default_factory=list)
@@ -292,6 +334,7 @@ def content(
             found[name] = ([_item(p, now) for p in rows], total)
     return Content(
         title=f"Daily digest · {day:%A %-d %B %Y}",
+        day_label=f"{day:%A %-d %B}",
         brand=brand,
         scheduled=found["scheduled"][0],
         scheduled_total=found["scheduled"][1],
@@ -304,12 +347,11 @@ def content(
 
 def _item(post: Post, now: datetime) -> Item:
     waited = now - post.stage_at if post.stage_at else timedelta(0)
-    first_line = post.text.strip().splitlines()[0] if post.text.strip() else ""
     return Item(
         id=post.id,  # type: ignore[arg-type]
         at=post.scheduled_at,
         networks=", ".join(label(n) for n in posts.ordered_networks(post)),
-        text=first_line if len(first_line) <= 120 else first_line[:119] + "…",
+        text=posts.first_line(post),
         author=post.author,
         status=post.status,
         status_word=posts.STATUS_WORDS[post.status],

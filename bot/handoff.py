@@ -8,7 +8,7 @@ import logging
 from bot import approvals, posts, publishing, webhook
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
-from bot.errors import SlackFailure
+from bot.errors import PostroomError, SlackFailure
 from bot.mrkdwn import user
 from bot.services import Services
 from storage.models import Brand, Post, Publication
@@ -17,28 +17,32 @@ log = logging.getLogger(__name__)
 
 
 def run(services: Services) -> int:
-    """Hand off what is due now; returns how many hand-offs happened this tick."""
+    """Hand off what is due now; returns how many hand-off steps happened this tick."""
     now = services.clock.now()
+    publishing.due(services.db, now)  # claim each newly due version once
     done = 0
-    for post, publication in publishing.due(services.db, now):
-        _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
-        if not brand.webhook_url:
-            notify(services, post, brand, publication)
-            done += 1
-    for publication in publishing.webhook_attempts_due(services.db, now):
-        done += _try_webhook(services, publication)
+    for publication in publishing.pending_hand_offs(services.db, now):
+        done += _step(services, publication)
     return done
 
 
-def _try_webhook(services: Services, publication: Publication) -> int:
+def _step(services: Services, publication: Publication) -> int:
+    """One step of one hand-off: a webhook try, or the notice to the publishers."""
     now = services.clock.now()
     post, brand = posts.get(services.db, publication.team_id, publication.post_id)
-    if not brand.webhook_url or not brand.webhook_secret:  # removed meanwhile
+    if post.status != "approved" or post.version != publication.version:
+        publishing.abandon(
+            services.db, publication, f"post is {post.status} (version {post.version})", now
+        )
+        return 0
+    if not brand.webhook_url or not brand.webhook_secret or publication.status == "notifying":
+        if publishing.take(services.db, publication, now, "notifying") is None:
+            return 0  # another replica is on it
         notify(services, post, brand, publication)
         return 1
-    number = publishing.claim_attempt(services.db, publication, now)
+    number = publishing.take(services.db, publication, now, "sending")
     if number is None:
-        return 0  # another replica has this attempt
+        return 0
     attempt = webhook.deliver(
         brand.webhook_url,
         publishing.payload(post, brand),
@@ -47,23 +51,26 @@ def _try_webhook(services: Services, publication: Publication) -> int:
         timestamp=int(now.timestamp()),
     )
     if attempt.ok:
-        result = publishing.mark_published(
-            services.db,
-            post.team_id,
-            None,
-            post.id,  # type: ignore[arg-type]
-            publication.version,
-            "",
-            now,
-        )
+        try:
+            publishing.mark_published(
+                services.db,
+                post.team_id,
+                None,
+                post.id,  # type: ignore[arg-type]
+                publication.version,
+                "",
+                now,
+            )
+        except PostroomError as moved:  # marked by hand, or cancelled, during the try
+            log.info("post %s delivered, but: %s", post.id, moved)
+            return 1
         approvals.tell(
             services,
             post.author,
             f"✅ Your post #{post.id} went to brand "
             f"{brand.name}'s publishing webhook and is marked published.",
         )
-        log.info("post %s v%s delivered to its webhook", post.id, publication.version)
-        return 1 if result else 0
+        return 1
     log.warning(
         "webhook for post %s (try %s of %s): %s", post.id, number, publishing.TRIES, attempt.error
     )

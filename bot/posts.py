@@ -77,6 +77,13 @@ def ordered_networks(post: Post) -> list[str]:
     return sorted(networks_of(post), key=NETWORKS.index)
 
 
+def first_line(post: Post, limit: int = 120) -> str:
+    """The post's first line, cut to ``limit`` characters (for lists and summaries)."""
+    text = post.text.strip()
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def media_of(post: Post) -> list[str]:
     return [line for line in post.media_urls.splitlines() if line.strip()]
 

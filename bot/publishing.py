@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, exists, or_
 from sqlmodel import select
 
 from bot import posts, workspace
@@ -26,13 +27,19 @@ TRIES = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd failures
 
 
+LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this was a crash
+
+
 def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
-    """Approved posts whose time has come, each version claimed by exactly one caller."""
+    """Approved posts whose time has come and whose version has no hand-off yet, each
+    claimed by exactly one caller."""
+    handed = exists().where(Publication.post_id == Post.id, Publication.version == Post.version)
     with db.read() as session:
         candidates = session.exec(
             select(Post).where(
                 Post.status == "approved",
-                Post.scheduled_at <= now,  # type: ignore[operator]
+                Post.scheduled_at <= now,
+                ~handed,  # type: ignore[operator]
             )
         ).all()
     claimed = []
@@ -57,38 +64,60 @@ def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
     return claimed
 
 
-def webhook_attempts_due(db: Database, now: datetime) -> list[Publication]:
+def pending_hand_offs(db: Database, now: datetime) -> list[Publication]:
+    """Hand-offs with something to do now: a (re)try due, or one a dead replica left."""
+    stale = now - LEASE
     with db.read() as session:
         return list(
             session.exec(
                 select(Publication).where(
-                    Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]
-                    Publication.next_attempt_at <= now,  # type: ignore[operator]
+                    or_(
+                        and_(
+                            Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]
+                            Publication.next_attempt_at <= now,
+                        ),  # type: ignore[operator]
+                        and_(
+                            Publication.status.in_(("sending", "notifying")),  # type: ignore[attr-defined]
+                            Publication.updated_at <= stale,
+                        ),
+                    )
                 )
             )
         )
 
 
-def claim_attempt(db: Database, publication: Publication, now: datetime) -> int | None:
-    """Take the next webhook attempt (compare-and-set on the attempt count); its number, or
-    None when another replica took it."""
+def take(db: Database, publication: Publication, now: datetime, status: str) -> int | None:
+    """Compare-and-set the next step of a hand-off (``sending`` a webhook try, or
+    ``notifying`` people) against what was read; the try's number, or None when another
+    replica took it."""
     with db.write() as session:
         row = session.exec(
             select(Publication)
             .where(
                 Publication.id == publication.id,
                 Publication.attempts == publication.attempts,
-                Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]
+                Publication.status == publication.status,
+                Publication.updated_at == publication.updated_at,
             )
             .with_for_update()
         ).first()
         if row is None:
             return None
-        row.attempts += 1
-        row.status = "sending"
+        if status == "sending":
+            row.attempts += 1
+        row.status = status
         row.updated_at = now
         session.add(row)
         return row.attempts
+
+
+def abandon(db: Database, publication: Publication, why: str, now: datetime) -> None:
+    """The post was cancelled or edited since it was due: this hand-off stops."""
+    with db.write() as session:
+        row = session.get(Publication, publication.id)
+        if row is not None and row.status != "published":
+            row.status, row.last_error, row.updated_at = "abandoned", why, now
+            session.add(row)
 
 
 def attempt_failed(db: Database, publication_id: int, error: str, now: datetime) -> bool:
@@ -99,7 +128,7 @@ def attempt_failed(db: Database, publication_id: int, error: str, now: datetime)
         row.last_error = error[:500]
         row.updated_at = now
         last = row.attempts >= TRIES
-        row.status = "notified" if last else "retrying"
+        row.status = "notifying" if last else "retrying"
         row.next_attempt_at = None if last else now + BACKOFF[row.attempts - 1]
         session.add(row)
         return last
@@ -108,11 +137,16 @@ def attempt_failed(db: Database, publication_id: int, error: str, now: datetime)
 def notified(
     db: Database, publication_id: int, notices: list[tuple[str, str]], now: datetime
 ) -> None:
+    """Record the notices sent; with none, the notice is tried again after the lease."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
-        row.status = "notified" if row.status != "published" else row.status
-        row.notices = json.dumps(notices)
+        if row.status == "published":
+            return
+        if notices:
+            row.status, row.notices = "notified", json.dumps(notices)
+        else:  # nobody could be told (Slack unreachable?): tried again after the lease
+            row.status = "notifying"
         row.updated_at = now
         session.add(row)
 

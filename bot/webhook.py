@@ -15,7 +15,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 5  # inside the scheduler's tick: a slow receiver must not hold it up
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET of some page: count it as a failure."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 USER_AGENT = "Postroom-Webhook/1"
 
 
@@ -59,7 +69,7 @@ def deliver(
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return Attempt(200 <= response.status < 300, response.status)
     except urllib.error.HTTPError as error:
         return Attempt(False, error.code, f"HTTP {error.code}")

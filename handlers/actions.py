@@ -159,10 +159,7 @@ def register(app: App, services: Services) -> None:
                 f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version {post.version});"
                 " nothing to mark."
             )
-        channel, ts = clicked_message(body) or (None, None)
-        services.slack.open_view(
-            body["trigger_id"], publish_blocks.publish_modal(post, channel, ts)
-        )
+        services.slack.open_view(body["trigger_id"], publish_blocks.publish_modal(post))
 
 
 def clicked_message(body: dict) -> tuple[str, str] | None:

@@ -239,7 +239,7 @@ def test_long_lists_show_the_first_items_and_how_many_more(stack):
             now,
         )
     stack.slack.command(MARIA, "digest", channel_id=GENERAL)
-    preview = ephemeral_to(stack, MARIA, "Today* · 45 scheduled")
+    preview = ephemeral_to(stack, MARIA, "Thursday 26 November* · 45 scheduled")
     assert "…and 5 more: `/post calendar today` lists them all." in preview
     assert "Post 39" in preview and "Post 40 " not in preview
 

@@ -212,3 +212,57 @@ def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
         stack.clock.advance(step)
         scheduler.tick()
     assert "no answer" in texts(due_notice(stack, PAULA))
+
+
+def test_two_replicas_seeing_the_same_hand_off_send_one_notice(stack):
+    from bot import handoff, publishing
+
+    approved_post(stack, hours=1)
+    stack.clock.advance(hours=1)
+    now = stack.clock.now()
+    publishing.due(stack.services.db, now)
+    seen_by_a = publishing.pending_hand_offs(stack.services.db, now)
+    seen_by_b = publishing.pending_hand_offs(stack.services.db, now)
+    assert [handoff._step(stack.services, p) for p in seen_by_a + seen_by_b] == [1, 0]
+    stack.slack.wait_for(lambda: due_notice(stack, PAULA))
+    assert len([m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]]) == 1
+
+
+def test_a_post_cancelled_between_webhook_tries_is_not_sent_again(stack, receiver):
+    hook = receiver(500)
+    set_webhook(stack, hook.url)
+    post = approved_post(stack)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=2)
+    scheduler.tick()
+    assert len(hook.requests) == 1
+    posts.cancel(stack.services.db, TEAM, Actor(MARIA), post.id, stack.clock.now())
+    stack.clock.advance(minutes=10)
+    assert scheduler.tick()["hand off due posts"] == 0
+    assert len(hook.requests) == 1
+
+
+def test_a_webhook_that_redirects_is_a_failure_not_a_publication(stack):
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        attempt = webhook.deliver(
+            f"http://127.0.0.1:{server.server_address[1]}/p",
+            {"a": 1},
+            "secret",
+            "d1",
+            1_800_000_000,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (attempt.ok, attempt.status) == (False, 302)

@@ -71,11 +71,40 @@ def schedule(db, now, at="09:00", tz="Europe/Madrid", channel="CDIGEST"):
 
 
 def sends(db, now):
-    """What a tick would send now: claims what is due, like the job does."""
+    """What a tick would send now: claims what is due and finishes it, like the job does."""
     to_send, to_skip = digest.due_now(db, now)
     for due in to_skip:
         digest.claim(db, due, now, status="skipped")
-    return [(d.local_date, d.late) for d in to_send if digest.claim(db, d, now)]
+    sent = [d for d in to_send if digest.claim(db, d, now)]
+    for due in sent:
+        digest.finish(db, due, now, "sent")
+    return [(d.local_date, d.late) for d in sent]
+
+
+def test_a_claim_left_by_a_crash_is_taken_over_after_the_lease(team, caplog):
+    schedule(team, utc(2026, 11, 20))
+    at = utc(2026, 11, 26, 8, 0)
+    (due,), _ = digest.due_now(team, at)
+    assert digest.claim(team, due, at)  # ...and this replica dies before posting
+    assert digest.due_now(team, at + timedelta(minutes=4))[0] == []  # still its claim
+    (again,), _ = digest.due_now(team, at + timedelta(minutes=6))
+    assert digest.claim(team, again, at + timedelta(minutes=6))
+    assert "taking over a claim that was never finished" in caplog.text
+    assert not digest.claim(team, again, at + timedelta(minutes=6))  # once
+
+
+@pytest.mark.parametrize(
+    ("at", "first_send"),
+    [
+        ("09:00", utc(2026, 3, 8, 13, 0)),  # the spring-forward day: 09:00 EDT
+        ("02:30", utc(2026, 3, 8, 7, 0)),  # 02:30 doesn't exist that day: 03:00 EDT
+    ],
+)
+def test_new_york_digests_on_the_change_day(team, at, first_send):
+    schedule(team, utc(2026, 3, 7, 12), at=at, tz="America/New_York")
+    assert sends(team, first_send - timedelta(minutes=1)) == []
+    assert sends(team, first_send) == [(date(2026, 3, 8), False)]
+    assert sends(team, first_send + timedelta(hours=1)) == []
 
 
 def test_one_digest_per_local_day_every_day_through_dst(team):

@@ -11,7 +11,7 @@ from bot.blocks import SECTION_TEXT_LIMIT, context, header, message, section
 from bot.calendar import Day, Query
 from bot.mrkdwn import date, escape, user
 from bot.networks import label
-from bot.posts import STATUS_WORDS, ordered_networks
+from bot.posts import STATUS_WORDS, first_line, ordered_networks
 
 PAGE = "calendar_page"
 PER_PAGE = 40  # posts per message: days and posts stay well within 50 blocks
@@ -75,8 +75,7 @@ def calendar_message(days: list[Day], query: Query, tz: str, page: int = 0) -> d
 
 def _line(post, brand: str) -> str:
     nets = ", ".join(label(n) for n in ordered_networks(post))
-    first = post.text.strip().splitlines()[0] if post.text.strip() else ""
-    first = first if len(first) <= 100 else first[:99] + "…"
+    first = first_line(post, 100)
     status = "" if post.status == "approved" else f" _({STATUS_WORDS[post.status]})_"
     return (
         f"{date(post.scheduled_at, '{time}')} · {nets} · {escape(brand)} · "

@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks import context, divider, header, message, section, truncate
 from bot.mrkdwn import date, escape, user
 from bot.networks import NETWORKS, label
-from bot.posts import STATUS_WORDS, media_of, ordered_networks
+from bot.posts import STATUS_WORDS, first_line, media_of, ordered_networks
 from storage.models import Brand, Post
 
 DRAFT_CALLBACK = "post_draft"
@@ -385,7 +385,7 @@ def post_list(title: str, rows: Sequence[tuple[Post, str]], empty: str) -> dict:
         when = (
             date(post.scheduled_at, "{date_short} {time}") if post.scheduled_at else "unscheduled"
         )
-        first = escape(post.text.splitlines()[0] if post.text.strip() else "")[:120]
+        first = escape(first_line(post))
         blocks.append(
             section(
                 f"*#{post.id}* · {STATUS_WORDS[post.status]} · {nets} · {escape(brand)} · {when}\n"

@@ -57,16 +57,14 @@ def published_line(by: str, url: str, at) -> str:
     return f"✅ Published · marked by {who} · {date(at, '{time}')}{link}"
 
 
-def publish_modal(post: Post, channel: str | None, ts: str | None) -> dict:
+def publish_modal(post: Post) -> dict:
     return {
         "type": "modal",
         "callback_id": PUBLISH_CALLBACK,
         "title": {"type": "plain_text", "text": "Mark as published"},
         "submit": {"type": "plain_text", "text": "Published"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(
-            {"post": post.id, "version": post.version, "channel": channel, "ts": ts}
-        ),
+        "private_metadata": json.dumps({"post": post.id, "version": post.version}),
         "blocks": [
             section(f"*Post #{post.id}*\n{quote(post.text[:500])}").to_dict(),
             InputBlock(
