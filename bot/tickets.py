@@ -248,14 +248,16 @@ def get(db: Database, team_id: str, ticket_id: int) -> tuple[Ticket, Route]:
 
 
 def reporters(db: Database, ticket_id: int) -> list[str]:
+    """Who reported it: the first reporter, then the others as they came."""
     with db.read() as session:
-        return list(
-            session.exec(
-                select(TicketReporter.user_id)
-                .where(TicketReporter.ticket_id == ticket_id)
-                .order_by(TicketReporter.at)
-            )
-        )
+        ticket = session.get(Ticket, ticket_id)
+        others = session.exec(
+            select(TicketReporter.user_id)
+            .where(TicketReporter.ticket_id == ticket_id)
+            .order_by(TicketReporter.at, TicketReporter.user_id)
+        ).all()
+    first = [ticket.reporter] if ticket else []
+    return first + [uid for uid in others if uid not in first]
 
 
 def may_handle(db: Database, actor: Actor, route: Route) -> bool:

@@ -403,6 +403,7 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
     action, value = commands.parse_route(invocation.args)
     team_id, actor, admins, now = _context(services, command)
     if action == "list":
+        workspace.require_admin(actor, "see complaint routes", admins)
         respond(**ticket_views.route_list(tickets.routes(services.db, team_id)))
         return
     if action == "remove":

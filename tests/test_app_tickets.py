@@ -1,0 +1,386 @@
+"""Complaint routing end to end: a reaction opens exactly one ticket, the card is handled in
+place, the rota assigns, the clock reminds and escalates, and failures are explained."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot import tickets, workspace
+from bot.policy import Actor
+from bot.scheduler import Scheduler
+from storage import repo
+from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, TEAM, start_stack
+from tests.test_app_posts import dm_to, ephemeral_to, texts
+
+OWNER = Actor(ADMIN, workspace_admin=True)
+SUPPORT = "CSUPPORT"
+FEED = "CSOCFEED"
+ESCALATE = "CESCALAT"
+SAM, SUE = "USAM0001", "USUE0001"  # support people
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    for uid, name in ((SAM, "sam"), (SUE, "sue")):
+        stack.slack.add_user(uid, name)
+    people = [ADMIN, MARIA, PEDRO, SAM, SUE]
+    stack.slack.add_channel(SUPPORT, "support", members=people, bot_member=True)
+    stack.slack.add_channel(FEED, "social-feed", members=people, bot_member=True)
+    stack.slack.add_channel(ESCALATE, "support-leads", members=people, bot_member=True)
+    db, now = stack.services.db, clock.now()
+    workspace.ensure_team(db, TEAM, now)
+    for uid in (SAM, SUE):
+        workspace.add_role(db, TEAM, OWNER, (), now, uid, "support", frozenset(), None)
+    yield stack
+    stack.stop()
+
+
+def add_route(stack, **kwargs):
+    spec = tickets.RouteSpec(kwargs.pop("emoji", "rotating_light"), SUPPORT, **kwargs)
+    return tickets.add_route(stack.services.db, TEAM, OWNER, (), stack.clock.now(), spec)
+
+
+def cards(stack):
+    return [m for m in stack.slack.messages(SUPPORT) if "Ticket #" in m.get("text", "")]
+
+
+def card_of(stack, number=1):
+    return stack.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.slack.messages(SUPPORT)
+                if f"Ticket #{number} " in m.get("text", "")
+                or f"Ticket #{number} (" in m.get("text", "")
+            ),
+            None,
+        )
+    )
+
+
+def card_text(stack, number=1) -> str:
+    """The card's blocks as text right now ("" before it exists) — for wait_for."""
+    for m in stack.slack.messages(SUPPORT):
+        if m.get("text", "").startswith(f"Ticket #{number} "):
+            return texts(m)
+    return ""
+
+
+def all_tickets(stack):
+    with stack.services.db.read() as session:
+        from sqlmodel import select
+
+        from storage.models import Ticket
+
+        return list(session.exec(select(Ticket)))
+
+
+def complaint(stack, text="I'll close my account if nobody answers <!channel>", thread=None):
+    return stack.slack.post_as(MARIA, FEED, text, thread_ts=thread)
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+def test_route_commands(stack):
+    stack.slack.command(
+        ADMIN, f"route add :bulb: <#{GENERAL}|general> priority:low", channel_id=GENERAL
+    )
+    ephemeral_to(
+        stack,
+        ADMIN,
+        f"React with :bulb: on any message I can read to open a ticket in <#{GENERAL}>",
+    )
+    stack.slack.command(
+        ADMIN,
+        f"route add :rotating_light: <#{OUTSIDE}|random> priority:urgent "
+        f"remind:30m escalate:4h escalate-to:<#{ESCALATE}|support-leads>",
+        channel_id=GENERAL,
+    )
+    ephemeral_to(stack, ADMIN, f"I joined <#{OUTSIDE}>")
+    stack.slack.command(MARIA, "route list", channel_id=GENERAL)
+    ephemeral_to(stack, MARIA, "Only admins can see complaint routes")
+    stack.slack.command(ADMIN, "route list", channel_id=GENERAL)
+    listing = ephemeral_to(stack, ADMIN, "Complaint routes")
+    assert f":rotating_light: → <#{OUTSIDE}> · urgent, remind 30m, escalate 240m" in listing
+    stack.slack.command(ADMIN, "route remove :bulb:", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "Reactions with :bulb: no longer open tickets")
+    for bad, says in (
+        ("route add bulb #x", "isn't an emoji"),
+        (f"route add :bulb: <#{GENERAL}|g> remind:soon", "isn't a duration"),
+        (f"route add :bulb: <#{GENERAL}|g> priority:meh", "isn't a priority"),
+    ):
+        stack.slack.command(ADMIN, bad, channel_id=GENERAL)
+        ephemeral_to(stack, ADMIN, says)
+
+
+# --- one ticket ----------------------------------------------------------------------------
+
+
+def test_a_reaction_opens_one_ticket_with_a_card_and_a_thread_reply(stack):
+    add_route(stack, priority="urgent")
+    message = complaint(stack)
+    delivery = stack.slack.react(PEDRO, FEED, message["ts"], "rotating_light")
+    assert delivery.status == 200
+    card = card_of(stack)
+    body = texts(card)
+    assert "&lt;!channel&gt;" in body and "<!channel>" not in body
+    assert "urgent" in body and f"reported by <@{PEDRO}>" in body and "view message" in body
+    assert [
+        e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ][:3] == ["ticket_take", "ticket_assign", "ticket_resolve"]
+    replies = stack.slack.wait_for(
+        lambda: (
+            len(stack.slack.replies(FEED, message["ts"])) == 2
+            and stack.slack.replies(FEED, message["ts"])
+        )
+    )
+    assert replies[1]["text"] == f"Routed to <#{SUPPORT}> as ticket #1."
+
+
+def test_retries_and_three_reporters_make_one_ticket_and_one_card(stack):
+    add_route(stack)
+    message = complaint(stack)
+    stack.slack.react(PEDRO, FEED, message["ts"], "rotating_light", event_id="EvSAME1")
+    stack.slack.react(
+        PEDRO,
+        FEED,
+        message["ts"],
+        "rotating_light",
+        event_id="EvSAME1",
+        retry_num=1,
+        retry_reason="http_timeout",
+    )
+    card_of(stack)
+    stack.slack.react(SAM, FEED, message["ts"], "rotating_light")
+    stack.slack.react(ADMIN, FEED, message["ts"], "rotating_light")
+    stack.slack.wait_for(lambda: f"<@{ADMIN}>" in card_text(stack))
+    assert len(all_tickets(stack)) == 1 and len(cards(stack)) == 1
+    # the first reporter, then the others (the same instant on the test clock: by id)
+    assert f"reported by <@{PEDRO}>, <@{ADMIN}>, <@{SAM}>" in texts(card_of(stack))
+
+
+def test_two_events_racing_make_one_ticket(stack):
+    add_route(stack)
+    message = complaint(stack)
+    barrier = threading.Barrier(2)
+
+    def react(uid):
+        barrier.wait()
+        stack.slack.react(uid, FEED, message["ts"], "rotating_light")
+
+    threads = [threading.Thread(target=react, args=(uid,)) for uid in (PEDRO, SAM)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stack.slack.wait_for(
+        lambda: (
+            len(tickets.reporters(stack.services.db, 1)) == 2
+            and f"<@{PEDRO}>" in card_text(stack)
+            and f"<@{SAM}>" in card_text(stack)
+        )
+    )
+    assert len(all_tickets(stack)) == 1 and len(cards(stack)) == 1
+
+
+def test_a_thread_reply_is_routed_with_its_own_text(stack):
+    add_route(stack)
+    parent = complaint(stack, "Order #77 status?")
+    reply = stack.slack.post_as(
+        PEDRO, FEED, "Still nothing, this is a joke", thread_ts=parent["ts"]
+    )
+    stack.slack.react(SAM, FEED, reply["ts"], "rotating_light")
+    assert "Still nothing, this is a joke" in texts(card_of(stack))
+    (ticket,) = all_tickets(stack)
+    assert ticket.thread_ts == parent["ts"]
+    stack.slack.wait_for(
+        lambda: any("Routed to" in m["text"] for m in stack.slack.replies(FEED, parent["ts"]))
+    )
+
+
+def test_an_unrouted_emoji_is_ignored(stack):
+    add_route(stack)
+    message = complaint(stack)
+    assert stack.slack.react(PEDRO, FEED, message["ts"], "tada").status == 200
+    assert all_tickets(stack) == [] and cards(stack) == []
+
+
+# --- handling the card ---------------------------------------------------------------------
+
+
+def click(stack, user_id, action_id, **extra):
+    card = card_of(stack)
+    return stack.slack.action(
+        user_id, action_id, channel_id=SUPPORT, message_ts=card["ts"], **extra
+    )
+
+
+def test_take_assign_resolve_reopen_with_permission_checks(stack):
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    click(stack, PEDRO, "ticket_take")
+    ephemeral_to(stack, PEDRO, "Only support people (role `support`) or admins can take")
+    click(stack, SAM, "ticket_take")
+    stack.slack.wait_for(lambda: f"Assigned to <@{SAM}>" in card_text(stack))
+    click(stack, SAM, "ticket_assign", selected_user=SUE)
+    dm_to(stack, SUE, f"<@{SAM}> gave you ticket #1")
+    stack.slack.wait_for(lambda: f"Assigned to <@{SUE}>" in card_text(stack))
+    click(stack, SUE, "ticket_resolve")
+    stack.slack.wait_for(lambda: "Resolved" in card_text(stack))
+    assert "ticket_reopen" in texts(card_of(stack))
+    click(stack, SAM, "ticket_reopen")
+    stack.slack.wait_for(lambda: f"Assigned to <@{SUE}>" in card_text(stack))
+    click(stack, SAM, "ticket_priority", selected_option="high")
+    stack.slack.wait_for(lambda: "high" in card_text(stack))
+    with stack.services.db.read() as session:
+        actions = [e.action for e in repo.audit_trail(session, TEAM, "ticket", "1")]
+    assert actions == ["open", "assign", "assign", "resolve", "reopen", "priority"]
+
+
+def test_the_rota_assigns_in_turn_and_tells_the_assignee(stack):
+    add_route(stack, priority="urgent")
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> <@{SAM}> <@{SUE}>", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, f"go in turn to <@{SAM}>, <@{SUE}>")
+    for i in range(3):
+        stack.slack.react(PEDRO, FEED, complaint(stack, f"Complaint {i}")["ts"], "rotating_light")
+        card_of(stack, i + 1)
+    stack.slack.wait_for(lambda: len([t for t in all_tickets(stack) if t.assignee]) == 3)
+    assert [t.assignee for t in sorted(all_tickets(stack), key=lambda t: t.id)] == [SAM, SUE, SAM]
+    assert "*Urgent*" in dm_to(stack, SUE, "Ticket #2")
+
+
+def test_a_rota_on_a_channel_sets_up_the_default_route(stack):
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> <@{SAM}>", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, ":rotating_light: now routes complaints here")
+    assert tickets.route_for(stack.services.db, TEAM, "rotating_light").channel_id == SUPPORT
+
+
+def test_tickets_lists(stack):
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack, "Broken <b>")["ts"], "rotating_light")
+    card_of(stack)
+    stack.slack.command(SAM, "tickets", channel_id=GENERAL)
+    ephemeral_to(stack, SAM, "*#1* in")
+    stack.slack.command(SAM, "tickets mine", channel_id=GENERAL)
+    ephemeral_to(stack, SAM, "You have no open tickets.")
+
+
+def test_the_playbook_button_shows_the_brands_playbook(stack):
+    from bot import guides
+
+    guides.save(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        "default",
+        guides.GuideInput(playbook="Apologise first. Offer a refund."),
+    )
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    assert "ticket_playbook" in texts(card_of(stack))
+    click(stack, SAM, "ticket_playbook")
+    ephemeral_to(stack, SAM, "Apologise first. Offer a refund.")
+
+
+# --- the clock -----------------------------------------------------------------------------
+
+
+def test_reminder_and_escalation_once_each(stack):
+    add_route(stack, remind_minutes=30, escalate_minutes=240, escalate_to=ESCALATE)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(minutes=29)
+    assert scheduler.tick()["remind about unassigned tickets"] == 0
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["remind about unassigned tickets"] == 1
+    assert scheduler.tick()["remind about unassigned tickets"] == 0
+    stack.clock.advance(hours=4)
+    assert scheduler.tick()["escalate open tickets"] == 1
+    assert scheduler.tick()["escalate open tickets"] == 0
+    escalations = [m for m in stack.slack.messages(ESCALATE) if "Escalation" in m["text"]]
+    assert len(escalations) == 1 and f"<@{ADMIN}>" not in escalations[0]["text"]
+
+
+def test_urgent_halves_the_times(stack):
+    add_route(stack, priority="urgent", remind_minutes=30, escalate_minutes=240)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(minutes=15)
+    assert scheduler.tick()["remind about unassigned tickets"] == 1
+    stack.clock.advance(minutes=105)
+    assert scheduler.tick()["escalate open tickets"] == 1
+
+
+def test_a_resolved_ticket_is_not_escalated(stack):
+    add_route(stack, escalate_minutes=60)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    click(stack, SAM, "ticket_resolve")
+    stack.slack.wait_for(lambda: "Resolved" in card_text(stack))
+    stack.clock.advance(hours=2)
+    assert Scheduler(stack.services).tick()["escalate open tickets"] == 0
+
+
+# --- failure paths -------------------------------------------------------------------------
+
+
+def test_the_app_not_in_the_source_channel(stack):
+    add_route(stack)
+    message = stack.slack.post_as(MARIA, OUTSIDE, "Terrible service")
+    stack.slack.react(PEDRO, OUTSIDE, message["ts"], "rotating_light")
+    dm_to(stack, PEDRO, f"I can't read messages in <#{OUTSIDE}>")
+    assert all_tickets(stack) == [] and cards(stack) == []
+
+
+def test_the_target_channel_archived(stack):
+    add_route(stack)
+    stack.slack.archive(SUPPORT)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    dm_to(stack, PEDRO, f"I couldn't open a ticket in <#{SUPPORT}>")
+    assert all_tickets(stack) == []  # nothing half-created
+
+
+def test_the_app_removed_from_the_target_channel(stack):
+    add_route(stack)
+    stack.slack.remove_member(SUPPORT, stack.slack.bot_user_id)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    text = dm_to(stack, PEDRO, f"I couldn't open a ticket in <#{SUPPORT}>")
+    assert "Invite me" in text
+    assert all_tickets(stack) == []
+
+
+def test_a_deleted_message(stack):
+    add_route(stack)
+    message = complaint(stack)
+    with stack.slack.workspace.lock:  # deleted between the reaction and our read
+        stack.slack.workspace.history[FEED] = [
+            m for m in stack.slack.workspace.history[FEED] if m["ts"] != message["ts"]
+        ]
+    event = {
+        "type": "reaction_added",
+        "user": PEDRO,
+        "reaction": "rotating_light",
+        "item": {"type": "message", "channel": FEED, "ts": message["ts"]},
+        "item_user": MARIA,
+        "event_ts": message["ts"],
+    }
+    stack.slack.event(event)
+    dm_to(stack, PEDRO, "is gone (deleted?)")
+    assert all_tickets(stack) == []
+
+
+def test_the_digest_counts_open_and_unassigned_tickets(stack):
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    stack.slack.command(MARIA, "digest", channel_id=GENERAL)
+    ephemeral_to(stack, MARIA, "*Tickets* · 1 open, 1 unassigned")
