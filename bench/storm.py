@@ -169,6 +169,11 @@ def main() -> int:
     parser.add_argument("--reporters", type=int, default=50)
     parser.add_argument("--retries", type=float, default=0.10, help="share of exact retries")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-pacing",
+        action="store_true",
+        help="a pacer that never waits: the app's own capacity, not what Slack allows",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     queue_depth = QueueDepth()
@@ -190,6 +195,9 @@ def main() -> int:
     transport = Transport(
         slack, build_app(settings, client, services=services), services.db, "http"
     )
+    pacer = services.slack.pacer
+    if args.no_pacing:
+        services.slack.pacer = pacer = Pacer(burst=10**9)
 
     sources: list[dict] = []  # the reacted messages: top level or thread replies
     parents: list[dict] = []
@@ -234,7 +242,7 @@ def main() -> int:
         list(pool.map(deliver, sends))  # in order: an original is taken before its retry
     ack_wall = max(s.done_at for s in sends) - started
 
-    floor = max(0, args.messages - Pacer().burst) * Pacer().interval
+    floor = max(0, args.messages - pacer.burst) * pacer.interval  # cards in one channel
     slack.wait_for(
         lambda: len(tally.update().cards) >= args.messages and len(tally.replies) >= args.messages,
         timeout=floor * 1.5 + 120,
@@ -331,6 +339,7 @@ def main() -> int:
         "thread_replies_reacted": sum(1 for m in sources if m.get("thread_ts", m["ts"]) != m["ts"]),
         "reporters": args.reporters,
         "sender_threads": args.threads,
+        "paced": not args.no_pacing,
         "ack_wall_s": ack_wall,
         "acked_per_s": len(sends) / ack_wall,
         "ack_p50_ms": statistics.median(latencies) * 1000,
@@ -350,7 +359,9 @@ def main() -> int:
     print(
         f"storm: {summary['reactions']} reactions + {summary['retries']} retries on "
         f"{args.messages} messages ({summary['thread_replies_reacted']} in threads), "
-        f"{args.reporters} reporters, {args.threads} sender threads; HTTP, SQLite\n"
+        f"{args.reporters} reporters, {args.threads} sender threads; HTTP, SQLite"
+        + ("; NO PACING" if args.no_pacing else "")
+        + "\n"
     )
     table = (
         ("deliveries acked", f"{len(sends)} in {ack_wall:.2f} s"),

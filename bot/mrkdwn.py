@@ -6,6 +6,7 @@ what Slack asks for), so typed ``<!channel>`` or ``<@U…>`` never pings and nev
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 
@@ -28,3 +29,13 @@ def date(when: datetime, token: str = "{date_short_pretty} at {time}") -> str:
 
 def user(user_id: str) -> str:
     return f"<@{user_id}>"
+
+
+def requote(text: str, limit: int) -> str:
+    """Text that came *from* Slack (already mrkdwn: ``&``, ``<``, ``>`` arrive as entities)
+    shown again without pinging anyone: broadcasts and mentions are defused, entities and
+    links kept, and a cut never splits an entity or a ``<…>`` token."""
+    cut = text[:limit]
+    if len(text) > limit:
+        cut = re.sub(r"&[a-z]*$|<[^>]*$", "", cut) + "…"
+    return re.sub(r"<([!@])", r"&lt;\1", cut)

@@ -4,6 +4,7 @@ reply, the rota's DM, and the scheduled reminders and escalations."""
 from __future__ import annotations
 
 import logging
+import time
 
 from bot import approvals, guides, tickets
 from bot.blocks import notice
@@ -16,12 +17,36 @@ from storage.models import Route, Ticket
 log = logging.getLogger(__name__)
 
 
+ROUTES_TTL = 15.0  # seconds a replica may take to notice a route added or removed elsewhere
+
+
+def routes_of(services: Services, team_id: str) -> dict[str, Route]:
+    """The team's routed emoji, cached for a few seconds (cleared here on every change)."""
+    now = time.monotonic()
+    cached = services.route_cache.get(team_id)
+    if cached is None or now - cached[0] > ROUTES_TTL:
+        cached = (now, {route.emoji: route for route, _ in tickets.routes(services.db, team_id)})
+        services.route_cache[team_id] = cached
+    return cached[1]
+
+
+def forget_routes(services: Services, team_id: str) -> None:
+    services.route_cache.pop(team_id, None)
+
+
 def route_reaction(services: Services, team_id: str, event: dict, route: Route) -> Ticket | None:
     """React → ticket. Reads the message first, so nothing is created for a message the app
-    can't read; the card is posted by the one caller that created the ticket."""
+    can't read; the card is posted once, by the caller that created the ticket (or, if that
+    replica died, by the scheduler after the lease)."""
     item = event.get("item") or {}
     channel, ts, reporter = item.get("channel"), item.get("ts"), event["user"]
     if item.get("type") != "message" or not channel or not ts:
+        approvals.tell(
+            services,
+            reporter,
+            f":{route.emoji}: routes messages only; react on the "
+            "message that mentions the file instead.",
+        )
         return None
     source = read_message(services, channel, ts, reporter)
     if source is None:
@@ -29,27 +54,61 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
     now = services.clock.now()
     ticket, created = tickets.claim(services.db, team_id, route, source, reporter, now)
     if not created:
+        if ticket.status == "resolved" and reporter != ticket.reporter:
+            approvals.tell(
+                services,
+                reporter,
+                f"That message is ticket #{ticket.id}, already "
+                f"resolved. Reopen it on its card in <#{ticket.card_channel}> if "
+                "it needs more.",
+            )
         if ticket.card_ts:
             refresh_card(services, ticket)
         return ticket
+    ticket = _assign_by_rota(services, team_id, ticket, route)  # before the card: posted once
+    if not post_card(services, ticket, route):
+        return None
+    _reply_in_thread(services, source, route, ticket)
+    if ticket.assignee:
+        urgent = "🔴 *Urgent* — " if ticket.priority == "urgent" else ""
+        approvals.tell(
+            services,
+            ticket.assignee,
+            f"{urgent}Ticket #{ticket.id} is yours (rota): see its card in <#{route.channel_id}>.",
+        )
+    return ticket
+
+
+def post_card(services: Services, ticket: Ticket, route: Route) -> bool:
+    """Post the card; if Slack refuses, the ticket is undone and its reporters are told."""
     try:
         posted = services.slack.post_message(route.channel_id, **render(services, ticket, route))
     except SlackFailure as failure:
+        people = tickets.reporters(services.db, ticket.id)  # type: ignore[arg-type]
         tickets.forget(services.db, ticket.id)  # type: ignore[arg-type]
-        approvals.tell(
-            services,
-            reporter,
-            f"I couldn't open a ticket in <#{route.channel_id}> for :{route.emoji}:: "
-            f"{failure} Ask an admin to fix the route (`/post route list`).",
-        )
-        return None
+        for person in people:
+            approvals.tell(
+                services,
+                person,
+                f"I couldn't open a ticket in <#{route.channel_id}> for "
+                f":{route.emoji}:: {failure} Ask an admin to fix the route "
+                "(`/post route list`), then react again.",
+            )
+        return False
     tickets.set_card(services.db, ticket.id, route.channel_id, posted["ts"])  # type: ignore[arg-type]
     ticket.card_channel, ticket.card_ts = route.channel_id, posted["ts"]
     if len(tickets.reporters(services.db, ticket.id)) > 1:  # type: ignore[arg-type]
         refresh_card(services, ticket)  # others reacted while the card was being posted
-    _reply_in_thread(services, source, route, ticket)
-    _assign_by_rota(services, team_id, ticket, route)
-    return ticket
+    return True
+
+
+def post_missing_cards(services: Services) -> int:
+    """Cards a dead replica claimed but never posted: posted now (each claimed again)."""
+    posted = 0
+    for ticket, route in tickets.cards_to_recover(services.db, services.clock.now()):
+        if post_card(services, ticket, route):
+            posted += 1
+    return posted
 
 
 def read_message(services: Services, channel: str, ts: str, reporter: str) -> tickets.Source | None:
@@ -89,11 +148,14 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
         return None
     message = found[0]
     thread = message.get("thread_ts")
+    text = message.get("text") or " ".join(
+        a.get("text") or a.get("fallback") or "" for a in message.get("attachments", [])
+    )
     return tickets.Source(
         channel,
         ts,
         thread if thread and thread != ts else None,
-        message.get("text", ""),
+        text,
         message.get("user", ""),
         permalink,
     )
@@ -121,14 +183,8 @@ def refresh_card(services: Services, ticket: Ticket) -> None:
 
 
 def playbook_of(services: Services, route: Route) -> str:
-    brand_name = "default"
-    if route.brand_id is not None:
-        from storage.models import Brand
-
-        with services.db.read() as session:
-            brand = session.get(Brand, route.brand_id)
-            brand_name = brand.name if brand else "default"
-    _, guide = guides.read(services.db, route.team_id, brand_name)
+    brand = tickets.brand_of(services.db, route) or "default"
+    _, guide = guides.read(services.db, route.team_id, brand)
     return guide.playbook if guide else ""
 
 
@@ -145,24 +201,17 @@ def _reply_in_thread(
         log.warning("could not reply in the thread of ticket %s: %s", ticket.id, failure)
 
 
-def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Route) -> None:
+def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Route) -> Ticket:
     person = tickets.next_on_rota(services.db, team_id, route.channel_id)
     if person is None:
-        return
-    assigned = tickets.assign(
+        return ticket
+    return tickets.assign(
         services.db,
         team_id,
         None,
         ticket.id,
         person,  # type: ignore[arg-type]
         services.clock.now(),
-    )
-    refresh_card(services, assigned)
-    urgent = "🔴 *Urgent* — " if assigned.priority == "urgent" else ""
-    approvals.tell(
-        services,
-        person,
-        f"{urgent}Ticket #{ticket.id} in <#{route.channel_id}> is yours (rota). {ticket.permalink}",
     )
 
 
@@ -171,34 +220,58 @@ def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Rou
 
 def remind(services: Services) -> int:
     due = tickets.follow_ups_due(services.db, services.clock.now(), "remind")
+    sent = 0
     for ticket, route in due:
-        _post(
+        ok = _post(
             services,
-            route.channel_id,
+            ticket.card_channel or route.channel_id,
             ticket.card_ts or None,
             f"⏰ Ticket #{ticket.id} is still unassigned. Who takes it?",
         )
-    return len(due)
+        if not ok:
+            tickets.unclaim_follow_up(services.db, ticket.id, "remind")  # type: ignore[arg-type]
+        sent += ok
+    return sent
 
 
 def escalate(services: Services) -> int:
     due = tickets.follow_ups_due(services.db, services.clock.now(), "escalate")
+    sent = 0
     for ticket, route in due:
-        target = route.escalate_to or route.channel_id
-        admins = " ".join(user(a) for a in sorted(services.people.admins(ticket.team_id)))
         who = f"{user(ticket.assignee)} has it. " if ticket.assignee else "Nobody has it. "
-        _post(
-            services,
-            target,
-            None if route.escalate_to else (ticket.card_ts or None),
-            f"🚨 Escalation: ticket #{ticket.id} from <#{ticket.source_channel}> is still open. "
-            f"{who}{ticket.permalink} {admins}".strip(),
+        text = (
+            f"🚨 Escalation: ticket #{ticket.id} ({ticket.priority}) from "
+            f"<#{ticket.source_channel}> is still open. {who}Its card: "
+            f"<#{ticket.card_channel or route.channel_id}>. {ticket.permalink}"
         )
-    return len(due)
+        if route.escalate_to:
+            ok = _post(services, route.escalate_to, None, text)
+        else:  # into the route's channel, for the admins' attention
+            admins = " ".join(user(a) for a in sorted(services.people.admins(ticket.team_id)))
+            ok = _post(
+                services,
+                ticket.card_channel or route.channel_id,
+                ticket.card_ts or None,
+                f"{text} {admins}".strip(),
+                broadcast=True,
+            )
+        if not ok:
+            tickets.unclaim_follow_up(services.db, ticket.id, "escalate")  # type: ignore[arg-type]
+        sent += ok
+    return sent
 
 
-def _post(services: Services, channel: str, thread_ts: str | None, text: str) -> None:
+def _post(
+    services: Services, channel: str, thread_ts: str | None, text: str, broadcast: bool = False
+) -> bool:
     try:
-        services.slack.post_message(channel, thread_ts=thread_ts, **notice(text))
+        services.slack.post_message(
+            channel,
+            thread_ts=thread_ts,
+            reply_broadcast=True if thread_ts and broadcast else None,
+            **notice(text),
+        )
     except SlackFailure as failure:
         log.warning("follow-up to %s not posted: %s", channel, failure)
+        return False
+    return True

@@ -31,6 +31,7 @@ class Scheduler:
             ("expire unapproved posts", approvals.expire),
             ("post missing approval requests", approvals.post_missing),
             ("remind approvers", approvals.remind),
+            ("post missing ticket cards", routing.post_missing_cards),
             ("remind about unassigned tickets", routing.remind),
             ("escalate open tickets", routing.escalate),
         ]

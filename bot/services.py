@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
@@ -22,6 +22,9 @@ class Services:
     slack: SlackGateway
     people: Directory
     rules: dict[str, NetworkRules]  # the network table with the configured overrides
+    # Per team: (read at, {emoji: Route}) — every reaction in a workspace asks "is this
+    # emoji routed?", so the answer is kept a few seconds (see bot.routing.routes_of).
+    route_cache: dict = field(default_factory=dict)
 
     @classmethod
     def create(

@@ -189,6 +189,7 @@ def claim(
                 "reporter": reporter,
                 "status": "open",
                 "priority": route.priority,
+                "card_claimed_at": now,
                 "created_at": now,
             },
         )
@@ -260,16 +261,21 @@ def reporters(db: Database, ticket_id: int) -> list[str]:
     return first + [uid for uid in others if uid not in first]
 
 
+def brand_of(db: Database, route: Route) -> str | None:
+    if route.brand_id is None:
+        return None
+    with db.read() as session:
+        row = session.get(Brand, route.brand_id)
+        return row.name if row else None
+
+
 def may_handle(db: Database, actor: Actor, route: Route) -> bool:
-    """Taking, assigning and resolving: ``support`` (for the route's brand), or an admin."""
+    """Taking, assigning and resolving: ``support`` (for the route's brand, whatever networks
+    the grant names), or an admin."""
     if actor.is_admin:
         return True
-    brand = None
-    if route.brand_id is not None:
-        with db.read() as session:
-            row = session.get(Brand, route.brand_id)
-            brand = row.name if row else None
-    return actor.has_role("support", None, brand)
+    brand = brand_of(db, route)
+    return any(g.role == "support" and (g.brand is None or g.brand == brand) for g in actor.grants)
 
 
 def _require_handler(db: Database, actor: Actor, route: Route, verb: str) -> None:
@@ -281,10 +287,17 @@ def _require_handler(db: Database, actor: Actor, route: Route, verb: str) -> Non
 
 
 def assign(
-    db: Database, team_id: str, actor: Actor | None, ticket_id: int, assignee: str, now: datetime
+    db: Database,
+    team_id: str,
+    actor: Actor | None,
+    ticket_id: int,
+    assignee: str,
+    now: datetime,
+    *,
+    take: bool = False,
 ) -> Ticket:
-    """Give an open ticket to someone (``actor`` None: the rota). Taking it is assigning
-    it to yourself."""
+    """Give an open ticket to someone (``actor`` None: the rota). Taking it (``take``) is
+    assigning it to yourself, and only works while nobody has it."""
     ticket, route = get(db, team_id, ticket_id)
     if actor is not None:
         _require_handler(db, actor, route, "take or assign")
@@ -292,6 +305,10 @@ def assign(
         raise InvalidTransition(f"Ticket #{ticket_id} is resolved; reopen it first.")
     if ticket.assignee == assignee:
         raise InvalidTransition(f"Ticket #{ticket_id} is already {user(assignee)}'s.")
+    if take and ticket.assignee is not None:
+        raise InvalidTransition(
+            f"{user(ticket.assignee)} took ticket #{ticket_id} first. Use Assign… to move it."
+        )
     by = actor.user_id if actor else "rota"
     return _move(
         db,
@@ -302,6 +319,7 @@ def assign(
         assignee=assignee,
         assigned_at=ticket.assigned_at or now,
         expect={"status": "open", "assignee": ticket.assignee},
+        from_state=ticket.assignee or "unassigned",
         to_state=assignee,
     )
 
@@ -339,7 +357,10 @@ def reopen(db: Database, team_id: str, actor: Actor, ticket_id: int, now: dateti
         now,
         status="open",
         resolved_at=None,
+        reminded_at=None,  # a reopened ticket is followed up again
+        escalated_at=None,
         expect={"status": "resolved"},
+        from_state="resolved",
         to_state="open",
     )
 
@@ -372,6 +393,7 @@ def _move(
     *,
     expect: dict,
     to_state: str,
+    from_state: str | None = None,
     **changes,
 ) -> Ticket:
     """Compare-and-set on the ticket (what the actor saw must still hold), with its audit."""
@@ -396,7 +418,7 @@ def _move(
             by,
             action,
             now,
-            from_state=str(next(iter(expect.values()))),
+            from_state=from_state,
             to_state=to_state,
         )
         return session.get(Ticket, ticket.id, populate_existing=True)  # type: ignore[return-value]
@@ -489,12 +511,6 @@ def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
         return person
 
 
-def rota_of(db: Database, team_id: str, channel_id: str) -> list[str]:
-    with db.read() as session:
-        rota = _rota(session, team_id, channel_id)
-        return rota.members.split(",") if rota and rota.members else []
-
-
 def _rota(session, team_id: str, channel_id: str) -> Rota | None:
     return session.exec(
         select(Rota).where(Rota.team_id == team_id, Rota.channel_id == channel_id)
@@ -547,4 +563,44 @@ def follow_ups_due(db: Database, now: datetime, kind: str) -> list[tuple[Ticket,
             if won:
                 repo.audit(session, ticket.team_id, "ticket", str(ticket.id), "", kind, now)
                 claimed.append((ticket, route))
+    return claimed
+
+
+def unclaim_follow_up(db: Database, ticket_id: int, kind: str) -> None:
+    """A reminder or escalation that couldn't be posted: tried again next tick."""
+    stamp = "reminded_at" if kind == "remind" else "escalated_at"
+    with db.write() as session:
+        session.execute(update(Ticket).where(Ticket.id == ticket_id).values({stamp: None}))
+
+
+CARD_LEASE = timedelta(minutes=5)
+
+
+def cards_to_recover(db: Database, now: datetime) -> list[tuple[Ticket, Route]]:
+    """Open tickets whose card was claimed over the lease ago and never posted: each claimed
+    again by exactly one caller."""
+    stale = now - CARD_LEASE
+    with db.read() as session:
+        rows = list(
+            session.exec(
+                select(Ticket, Route)
+                .join(Route, Ticket.route_id == Route.id)  # type: ignore[arg-type]
+                .where(Ticket.card_ts == "", Ticket.card_claimed_at <= stale)
+            )
+        )  # type: ignore[operator]
+    claimed = []
+    for ticket, route in rows:
+        with db.write() as session:
+            won = session.execute(
+                update(Ticket)
+                .where(
+                    Ticket.id == ticket.id,
+                    Ticket.card_ts == "",
+                    Ticket.card_claimed_at == ticket.card_claimed_at,
+                )
+                .values(card_claimed_at=now)
+                .returning(Ticket.id)
+            ).first()
+        if won:
+            claimed.append((ticket, route))
     return claimed

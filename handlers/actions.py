@@ -68,7 +68,8 @@ def register(app: App, services: Services) -> None:
                 approvals.tell(
                     services,
                     ticket.assignee,
-                    f"{user(user_id)} gave you ticket #{ticket.id}: {ticket.permalink}",
+                    f"{user(user_id)} gave you ticket #{ticket.id}: see its card in "
+                    f"<#{ticket.card_channel}>.",
                 )
 
         return guarded(services)(clicked)
@@ -77,7 +78,7 @@ def register(app: App, services: Services) -> None:
     app.action(ticket_blocks.TAKE)(
         ticket_action(
             lambda team, actor, tid, action, now: tickets.assign(
-                db, team, actor, tid, actor.user_id, now
+                db, team, actor, tid, actor.user_id, now, take=True
             )
         )
     )

@@ -16,6 +16,7 @@ from bot import (
     grammar,
     guides,
     posts,
+    routing,
     tickets,
     workspace,
 )
@@ -25,7 +26,7 @@ from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
 from bot.blocks import tickets as ticket_views
-from bot.errors import PostroomError, UsageError
+from bot.errors import PermissionDenied, PostroomError, UsageError
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
@@ -408,6 +409,7 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
         return
     if action == "remove":
         tickets.remove_route(services.db, team_id, actor, admins, now, value)
+        routing.forget_routes(services, team_id)
         respond(
             **post_blocks.dm(
                 f"Reactions with :{value}: no longer open tickets. Existing "
@@ -420,6 +422,7 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
     if value.escalate_to:
         ensure_can_post(services, value.escalate_to)
     route = tickets.add_route(services.db, team_id, actor, admins, now, value)
+    routing.forget_routes(services, team_id)
     respond(**ticket_views.route_saved(route, joined))
 
 
@@ -446,6 +449,7 @@ def _rota(services: Services, command: dict, invocation: commands.Invocation, re
             now,
             tickets.RouteSpec(tickets.DEFAULT_EMOJI, channel.id),
         )
+        routing.forget_routes(services, team_id)
         note = (
             f"\n:{tickets.DEFAULT_EMOJI}: now routes complaints here (the default route); "
             "`/post route add` changes it."
@@ -458,6 +462,11 @@ def _tickets(services: Services, command: dict, invocation: commands.Invocation,
     which = commands.tickets_kind(invocation.args)
     team_id = command["team_id"]
     actor = services.people.actor(team_id, command["user_id"])
+    if which == "open" and not (actor.is_admin or any(g.role == "support" for g in actor.grants)):
+        raise PermissionDenied(
+            "The ticket list quotes customers' messages, so it is for support people and "
+            "admins. `/post tickets mine` lists the ones assigned to you."
+        )
     respond(**ticket_views.ticket_list(tickets.listing(services.db, team_id, actor, which), which))
 
 

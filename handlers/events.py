@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import routing, tickets, workspace
+from bot import routing, workspace
 from bot.blocks.home import home_view
 from bot.services import Services
 
@@ -25,14 +25,13 @@ def register(app: App, services: Services) -> None:
         services.slack.publish_home(user_id, view)
 
     def routed(body: dict) -> bool:
-        event = body.get("event") or {}
-        team_id = body.get("team_id") or ""
-        return tickets.route_for(services.db, team_id, event.get("reaction", "")) is not None
+        emoji = (body.get("event") or {}).get("reaction", "")
+        return emoji in routing.routes_of(services, body.get("team_id") or "")
 
     @app.event("reaction_added", matchers=[routed])
     def reaction_routed(event: dict, context) -> None:
-        route = tickets.route_for(services.db, context.team_id, event["reaction"])
-        if route is not None:  # removed in the last milliseconds: nothing to do
+        route = routing.routes_of(services, context.team_id).get(event["reaction"])
+        if route is not None:  # removed in the last moment: nothing to do
             routing.route_reaction(services, context.team_id, event, route)
 
     @app.event("reaction_added")

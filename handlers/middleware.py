@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from slack_bolt import App, BoltResponse
 
-from bot import workspace
+from bot import routing, workspace
 from bot.services import Services
 from storage import repo
 
@@ -34,6 +34,11 @@ def register(app: App, services: Services) -> None:
     def drop_duplicate_events(body: dict, context, next):
         """Slack delivers events at least once; process each ``event_id`` once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        event = body.get("event") or {}
+        if event.get("type") == "reaction_added" and event.get("reaction") not in routing.routes_of(
+            services, context.team_id or ""
+        ):
+            return next()  # an unrouted reaction does nothing: no need to remember it
         if event_id:
             with services.db.write_connection() as connection:
                 first = repo.claim_event(

@@ -319,6 +319,9 @@ class Ticket(SQLModel, table=True):
     assignee: str | None = Field(default=None, max_length=32)
     card_channel: str = Field(default="", max_length=32)
     card_ts: str = Field(default="", max_length=32)
+    # Whoever posts the card holds this; a card still missing after the lease is posted by
+    # the scheduler (the replica that created the ticket died before posting it).
+    card_claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     assigned_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

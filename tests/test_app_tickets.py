@@ -127,7 +127,7 @@ def test_a_reaction_opens_one_ticket_with_a_card_and_a_thread_reply(stack):
     assert delivery.status == 200
     card = card_of(stack)
     body = texts(card)
-    assert "&lt;!channel&gt;" in body and "<!channel>" not in body
+    assert "&lt;!channel>" in body and "<!channel>" not in body  # shown, never pinging
     assert "urgent" in body and f"reported by <@{PEDRO}>" in body and "view message" in body
     assert [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -384,3 +384,76 @@ def test_the_digest_counts_open_and_unassigned_tickets(stack):
     card_of(stack)
     stack.slack.command(MARIA, "digest", channel_id=GENERAL)
     ephemeral_to(stack, MARIA, "*Tickets* · 1 open, 1 unassigned")
+
+
+# --- from the review -----------------------------------------------------------------------
+
+
+def test_a_stale_take_does_not_steal_the_ticket(stack):
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    stack.slack.fail("chat.update", "fatal_error")  # the card keeps showing Take it
+    click(stack, SAM, "ticket_take")
+    stack.slack.wait_for(lambda: all_tickets(stack)[0].assignee == SAM)
+    click(stack, SUE, "ticket_take")
+    ephemeral_to(stack, SUE, f"<@{SAM}> took ticket #1 first")
+    assert all_tickets(stack)[0].assignee == SAM
+
+
+def test_people_without_support_cannot_resolve_or_list(stack):
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card_of(stack)
+    click(stack, PEDRO, "ticket_resolve")
+    ephemeral_to(stack, PEDRO, "Only support people (role `support`) or admins can resolve")
+    click(stack, PEDRO, "ticket_priority", selected_option="urgent")
+    ephemeral_to(stack, PEDRO, "can change the priority of tickets")
+    stack.slack.command(PEDRO, "tickets", channel_id=GENERAL)
+    ephemeral_to(stack, PEDRO, "it is for support people and admins")
+    assert all_tickets(stack)[0].status == "open"
+
+
+def test_my_tickets_and_rota_off(stack):
+    add_route(stack)
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> <@{SUE}>", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, f"go in turn to <@{SUE}>")
+    stack.slack.react(PEDRO, FEED, complaint(stack, "Where is my parcel")["ts"], "rotating_light")
+    stack.slack.wait_for(lambda: f"Assigned to <@{SUE}>" in card_text(stack))
+    stack.slack.command(SUE, "tickets mine", channel_id=GENERAL)
+    ephemeral_to(stack, SUE, "Where is my parcel")
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> off", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "No more rota")
+    stack.slack.react(PEDRO, FEED, complaint(stack, "Second")["ts"], "rotating_light")
+    card_of(stack, 2)
+    assert "nobody has it yet" in texts(card_of(stack, 2))
+
+
+def test_a_reaction_on_a_file_is_explained(stack):
+    add_route(stack)
+    event = {
+        "type": "reaction_added",
+        "user": PEDRO,
+        "reaction": "rotating_light",
+        "item": {"type": "file", "file": "F123"},
+        "event_ts": "1.1",
+    }
+    assert stack.slack.event(event).status == 200
+    dm_to(stack, PEDRO, "routes messages only")
+    assert all_tickets(stack) == []
+
+
+def test_a_card_left_unposted_by_a_dead_replica_is_posted_later(stack):
+    route = add_route(stack)
+    message = complaint(stack)
+    source = tickets.Source(FEED, message["ts"], None, message["text"], MARIA, "")
+    ticket, created = tickets.claim(
+        stack.services.db, TEAM, route, source, PEDRO, stack.clock.now()
+    )  # ...and that replica dies here
+    assert created and cards(stack) == []
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["post missing ticket cards"] == 0  # within the lease
+    stack.clock.advance(minutes=6)
+    assert scheduler.tick()["post missing ticket cards"] == 1
+    assert scheduler.tick()["post missing ticket cards"] == 0
+    assert len(cards(stack)) == 1

@@ -12,7 +12,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import context, message, section, truncate
-from bot.mrkdwn import date, escape, user
+from bot.mrkdwn import date, requote, user
+from bot.tickets import PRIORITIES
 from storage.models import Route, Ticket
 
 TAKE, ASSIGN, RESOLVE, REOPEN = "ticket_take", "ticket_assign", "ticket_resolve", "ticket_reopen"
@@ -23,8 +24,9 @@ QUOTE_LIMIT = 2500
 
 def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> dict:
     icon = ICONS.get(ticket.priority, "")
-    title = f"{icon} *Ticket #{ticket.id}* · {ticket.priority} · :{route.emoji}:"
-    quoted = escape(ticket.text[:QUOTE_LIMIT] + ("…" if len(ticket.text) > QUOTE_LIMIT else ""))
+    emoji = route.emoji.split("#")[0]  # a removed route keeps its emoji before the marker
+    title = f"{icon} *Ticket #{ticket.id}* · {ticket.priority} · :{emoji}:"
+    quoted = requote(ticket.text, QUOTE_LIMIT)
     quoted = "\n".join(f">{line}" for line in (quoted.splitlines() or ["(no text)"]))
     where = (
         f"From {user(ticket.author)} in <#{ticket.source_channel}>"
@@ -50,7 +52,7 @@ def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> 
         elements.append(ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)))
     else:
         elements.append(ButtonElement(action_id=REOPEN, text="Reopen", value=str(ticket.id)))
-    options = [Option(value=p, label=p) for p in ("low", "normal", "high", "urgent")]
+    options = [Option(value=p, label=p) for p in PRIORITIES]
     elements.append(
         StaticSelectElement(
             action_id=PRIORITY,
@@ -62,7 +64,7 @@ def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> 
     if playbook:
         elements.append(ButtonElement(action_id=PLAYBOOK, text="Playbook", value=str(ticket.id)))
     blocks.append(ActionsBlock(block_id=f"ticket-{ticket.id}", elements=elements))
-    return message(f"Ticket #{ticket.id} ({ticket.priority}): {escape(ticket.text[:120])}", blocks)
+    return message(f"Ticket #{ticket.id} ({ticket.priority}): {requote(ticket.text, 120)}", blocks)
 
 
 def status_line(ticket: Ticket) -> str:
@@ -123,7 +125,7 @@ def ticket_list(found: list[Ticket], which: str) -> dict:
         return message(text, [section(text)])
     lines = [
         f"• {ICONS.get(t.priority, '')} *#{t.id}* in <#{t.card_channel or t.source_channel}> · "
-        f"{status_line(t)} · {escape(t.text[:80])}"
+        f"{status_line(t)} · {requote(t.text, 80)}"
         for t in found[:40]
     ]
     blocks: list[Block] = [section(f"*{title}*\n" + "\n".join(lines))]
