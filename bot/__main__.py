@@ -114,6 +114,7 @@ def run(settings: Settings) -> int:
             run_http(app, services, settings)
     finally:
         scheduler.stop()
+        services.background.shutdown(wait=True)  # finish what events started
         services.db.dispose()
     log.info("Postroom stopped")
     return 0

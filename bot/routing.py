@@ -9,7 +9,14 @@ import time
 from bot import approvals, guides, tickets
 from bot.blocks import notice
 from bot.blocks import tickets as blocks
-from bot.errors import ChannelNotFound, NotInChannel, SlackApiFailure, SlackFailure
+from bot.errors import (
+    ChannelNotFound,
+    NotInChannel,
+    RateLimited,
+    SlackApiFailure,
+    SlackFailure,
+    Unreachable,
+)
 from bot.mrkdwn import user
 from bot.services import Services
 from storage.models import Route, Ticket
@@ -48,11 +55,16 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
             "message that mentions the file instead.",
         )
         return None
-    source = read_message(services, channel, ts, reporter)
-    if source is None:
-        return None
     now = services.clock.now()
-    ticket, created = tickets.claim(services.db, team_id, route, source, reporter, now)
+    known = tickets.existing(services.db, team_id, route, channel, ts)
+    if known is not None:  # a later reporter: no need to read the message again
+        tickets.add_reporter(services.db, known, reporter, now)
+        ticket, created = known, False
+    else:
+        source = read_message(services, channel, ts, reporter)
+        if source is None:
+            return None
+        ticket, created = tickets.claim(services.db, team_id, route, source, reporter, now)
     if not created:
         if ticket.status == "resolved" and reporter != ticket.reporter:
             approvals.tell(
@@ -139,6 +151,14 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
         if failure.slack_code not in ("thread_not_found", "message_not_found"):
             raise
         found = []
+    except (RateLimited, Unreachable) as failure:
+        approvals.tell(
+            services,
+            reporter,
+            f"{failure} Your reaction in <#{channel}> didn't open a ticket: remove "
+            "it and add it again in a minute.",
+        )
+        return None
     if not found:
         approvals.tell(
             services,

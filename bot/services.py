@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -25,6 +26,11 @@ class Services:
     # Per team: (read at, {emoji: Route}) — every reaction in a workspace asks "is this
     # emoji routed?", so the answer is kept a few seconds (see bot.routing.routes_of).
     route_cache: dict = field(default_factory=dict)
+    # Slow, paced side effects of events (a complaint storm's cards and replies) run here,
+    # so they never take the threads Bolt needs to acknowledge commands and clicks in 3 s.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="postroom-bg")
+    )
 
     @classmethod
     def create(

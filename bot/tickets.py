@@ -219,6 +219,25 @@ def claim(
     return ticket, created
 
 
+def existing(db: Database, team_id: str, route: Route, channel: str, ts: str) -> Ticket | None:
+    with db.read() as session:
+        return session.exec(
+            select(Ticket).where(
+                Ticket.team_id == team_id,
+                Ticket.source_channel == channel,
+                Ticket.source_ts == ts,
+                Ticket.route_id == route.id,
+            )
+        ).first()
+
+
+def add_reporter(db: Database, ticket: Ticket, reporter: str, now: datetime) -> None:
+    with db.write() as session:
+        repo.insert_ignore(
+            session, TicketReporter, {"ticket_id": ticket.id, "user_id": reporter, "at": now}
+        )
+
+
 def forget(db: Database, ticket_id: int) -> None:
     """Undo a ticket whose card could not be posted (nothing half-created)."""
     with db.write() as session:
@@ -496,6 +515,9 @@ def rota_off(
 
 def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
     """The next person in turn (the turn advances atomically, so replicas don't collide)."""
+    with db.read() as session:
+        if _rota(session, team_id, channel_id) is None:
+            return None  # most channels have no rota: no write lock for them
     with db.write() as session:
         rota = session.exec(
             select(Rota)

@@ -9,6 +9,7 @@ from slack_bolt import App
 from bot import routing, workspace
 from bot.blocks.home import home_view
 from bot.services import Services
+from handlers.errors import report
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,19 @@ def register(app: App, services: Services) -> None:
         return emoji in routing.routes_of(services, body.get("team_id") or "")
 
     @app.event("reaction_added", matchers=[routed])
-    def reaction_routed(event: dict, context) -> None:
+    def reaction_routed(event: dict, body: dict, context) -> None:
         route = routing.routes_of(services, context.team_id).get(event["reaction"])
-        if route is not None:  # removed in the last moment: nothing to do
-            routing.route_reaction(services, context.team_id, event, route)
+        if route is None:  # removed in the last moment: nothing to do
+            return
+        team_id = context.team_id
+
+        def work() -> None:
+            try:
+                routing.route_reaction(services, team_id, event, route)
+            except Exception as error:  # reported like any listener's error
+                report(services, error, body, context, None)
+
+        services.background.submit(work)
 
     @app.event("reaction_added")
     def reaction_not_routed(event: dict) -> None:

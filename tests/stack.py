@@ -41,6 +41,7 @@ class Stack:
 
     def stop(self) -> None:
         self.server.stop()
+        self.services.background.shutdown(wait=True)
         self.slack.stop()
         self.services.db.dispose()
 

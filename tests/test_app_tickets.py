@@ -457,3 +457,25 @@ def test_a_card_left_unposted_by_a_dead_replica_is_posted_later(stack):
     assert scheduler.tick()["post missing ticket cards"] == 1
     assert scheduler.tick()["post missing ticket cards"] == 0
     assert len(cards(stack)) == 1
+
+
+def test_a_complaint_storm_does_not_starve_commands(stack):
+    """Cards and thread replies are paced (Slack allows about one message a second per
+    channel); that waiting happens off the threads that acknowledge commands and clicks."""
+    from bot.slack import Pacer
+
+    add_route(stack)
+    stack.services.slack.pacer = Pacer(interval=0.5, burst=1)
+    messages = [complaint(stack, f"Complaint {i}") for i in range(12)]
+    storm = [
+        threading.Thread(target=stack.slack.react, args=(PEDRO, FEED, m["ts"], "rotating_light"))
+        for m in messages
+    ]
+    for t in storm:
+        t.start()
+    for t in storm:
+        t.join()
+    delivery = stack.slack.command(SAM, "help", channel_id=GENERAL)
+    assert (delivery.status, delivery.timed_out) == (200, False)
+    ephemeral_to(stack, SAM, "Postroom commands")
+    stack.slack.wait_for(lambda: len(cards(stack)) == 12, timeout=30)
