@@ -17,7 +17,8 @@ end time has a floor of about one second per new ticket; the table shows it.
 Checks (exit status 1 if one fails): no HTTP errors and every ack within Slack's 3 s; one
 ticket per message, no more; one card and one thread reply per ticket; each ticket's
 reporters are exactly the people who reacted to its message; retries added nothing (event
-ids, reporter rows, audit entries, message reads); no Web API call failed; each card, once
+ids, reporter rows, audit entries); messages are read from Slack about once per ticket, not
+once per reaction; no Web API call failed; each card, once
 the storm is over, names all its reporters. Target: at least 100 deliveries acked per second.
 
     .venv/bin/python bench/storm.py [--reactions 1000] [--messages 200] [--threads 16]
@@ -320,8 +321,11 @@ def main() -> int:
         f"retries dropped: {args.messages} 'open' audit entries ({opened})": (
             opened == args.messages
         ),
-        f"retries dropped: {len(originals)} message reads ({reads} conversations.history)": (
-            reads == len(originals)
+        # Only a message's first reporters read it from Slack (a later one finds the ticket);
+        # two first reactions racing may both read, so: at least one per message, and far
+        # fewer than one per reaction.
+        f"message reads: one per ticket, give or take races ({reads} conversations.history)": (
+            args.messages <= reads < min(len(originals), 2 * args.messages)
         ),
         f"no Web API call failed ({len(tally.failed)})": not tally.failed,
         f"each card names all its reporters once the storm is over ({len(stale)} stale)": (
