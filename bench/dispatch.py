@@ -22,6 +22,7 @@ from common import Transport, bare_bolt, postroom_services, report, start_slack,
 from bot.app import build_app
 from bot.blocks.config import help_message
 from bot.blocks.home import home_view
+from bot.home import HomeData
 from bot.policy import Actor
 from storage.models import Brand
 
@@ -33,7 +34,7 @@ def bare_app(client):
     app = bare_bolt(client)
     help_payload = help_message(is_admin=True)
     brand = Brand(team_id="T", name="default", created_at=datetime.now(UTC))
-    home = home_view(Actor(USER, workspace_admin=True), [brand], [])
+    home = home_view(HomeData(Actor(USER, workspace_admin=True), [brand], []))
 
     @app.command("/post")
     def command(ack, respond):

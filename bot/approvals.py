@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot import posts, workspace
+from bot import home, posts, workspace
 from bot.blocks import posts as blocks
 from bot.errors import SlackFailure
 from bot.mrkdwn import date, escape, user
@@ -79,6 +79,11 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
             method=failure.method,
             channel=failure.channel,
         ) from failure
+    home.refresh(
+        services,
+        post.team_id,
+        posts.stage_approvers(services.db, post.team_id, pending, brand, "team"),
+    )
     return Sent(pending, channel)
 
 
@@ -160,6 +165,9 @@ def after_decision(
         decision.approvers,
     )
     partial = decision.outcome == "partial"
+    everyone = {decision.by, post.author}  # and whoever saw it waiting on their Home
+    everyone |= set(posts.stage_approvers(services.db, post.team_id, post, brand, decision.stage))
+    home.refresh(services, post.team_id, everyone)
     with services.db.read() as session:
         request = repo.get_request(session, post.id, post.version, decision.stage)  # type: ignore[arg-type]
     if request is not None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, posts, publishing, routing, tickets
+from bot import approvals, calendar, home, posts, publishing, routing, tickets
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
 from bot.blocks import posts as blocks
@@ -60,6 +60,7 @@ def register(app: App, services: Services) -> None:
             actor = services.people.actor(team_id, user_id)
             ticket = change(team_id, actor, ticket_id, action, services.clock.now())
             routing.refresh_card(services, ticket)
+            home.refresh(services, team_id, {user_id, ticket.assignee})
             if (
                 ticket.assignee
                 and ticket.assignee != user_id

@@ -6,8 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import routing, workspace
-from bot.blocks.home import home_view
+from bot import home, routing
 from bot.services import Services
 from handlers.errors import report
 
@@ -19,11 +18,7 @@ def register(app: App, services: Services) -> None:
     def publish_home(event: dict, context) -> None:
         if event.get("tab") != "home":
             return
-        team_id, user_id = context.team_id, event["user"]
-        grants, brands, routes = workspace.overview(services.db, team_id, user_id)
-        actor = services.people.actor(team_id, user_id, grants=grants)
-        view = home_view(actor, brands, routes)
-        services.slack.publish_home(user_id, view)
+        home.publish(services, context.team_id, event["user"])
 
     def routed(body: dict) -> bool:
         emoji = (body.get("event") or {}).get("reaction", "")

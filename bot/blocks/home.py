@@ -1,36 +1,121 @@
-"""The App Home tab."""
+"""The App Home tab: each person's queue, within Slack's 100 blocks."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blocks import context, divider, header, section
 from bot.blocks.config import route_line
+from bot.blocks.posts import APPROVE, CHANGES, REJECT
+from bot.blocks.tickets import RESOLVE, status_line
+from bot.mrkdwn import date, escape, requote, user
+from bot.networks import label
 from bot.policy import ROLE_HELP, Actor
+from bot.posts import STATUS_WORDS, first_line, ordered_networks
 from bot.workspace import ChannelRoute
 from storage.models import Brand
 
+SHOWN = 8  # items per list; the rest are counted
 
-def home_view(actor: Actor, brands: list[Brand], routes: list[ChannelRoute]) -> dict:
+
+def home_view(data) -> dict:
+    """``data``: a :class:`bot.home.HomeData`."""
+    actor: Actor = data.actor
     blocks: list[Block] = [
         header("Postroom"),
-        section(
-            "Drafts, approvals and complaint routing for your social team. "
-            "Type `/post help` in any channel to see what you can do."
-        ),
+        context("Type `/post help` in any channel for every command."),
         divider(),
-        section("*Your roles*\n" + _roles(actor)),
     ]
+    blocks += _awaiting(data.awaiting)
+    blocks += _drafts(data.drafts)
+    blocks += _tickets(data.tickets)
+    blocks += _today(data.today, data.tz)
+    blocks += [divider(), section("*Your roles*\n" + _roles(actor))]
     if actor.is_admin:
-        blocks += [divider(), section("*Workspace settings* _(you are an admin)_")]
-        blocks.append(section("*Brands*\n" + "\n".join(f"• {b.name}" for b in brands)))
-        lines = "\n".join(f"• {route_line(r)}" for r in routes) or "_none yet_"
-        blocks.append(section("*Approvals channels*\n" + lines))
-        missing = _missing(brands, routes)
-        if missing:
-            blocks.append(section("*Needs attention*\n" + "\n".join(f"⚠️ {m}" for m in missing)))
-    blocks.append(context("Postroom is self-hosted by your workspace."))
-    return {"type": "home", "blocks": [b.to_dict() for b in blocks]}
+        blocks += _settings(data)
+    return {"type": "home", "blocks": [b.to_dict() for b in blocks[:100]]}
+
+
+def _more(items: list, noun: str, where: str) -> list[Block]:
+    extra = len(items) - SHOWN
+    return [context(f"…and {extra} more {noun}: {where}")] if extra > 0 else []
+
+
+def _post_line(post, brand: str) -> str:
+    nets = ", ".join(label(n) for n in ordered_networks(post))
+    when = f" · {date(post.scheduled_at, '{date_short} {time}')}" if post.scheduled_at else ""
+    return f"*#{post.id}* · {nets} · {escape(brand)}{when}\n{escape(first_line(post))}"
+
+
+def _awaiting(awaiting) -> list[Block]:
+    blocks: list[Block] = [section(f"*Waiting for your approval* · {len(awaiting)}")]
+    if not awaiting:
+        return blocks + [context("Nothing waits for you.")]
+    for post, brand in awaiting[:SHOWN]:
+        value = f"{post.id}:{post.version}:{post.stage or 'team'}"
+        blocks.append(section(_post_line(post, brand) + f" — {user(post.author)}"))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"home-decide-{post.id}",
+                elements=[
+                    ButtonElement(action_id=APPROVE, text="Approve", value=value, style="primary"),
+                    ButtonElement(action_id=REJECT, text="Reject", value=value, style="danger"),
+                    ButtonElement(action_id=CHANGES, text="Request changes", value=value),
+                ],
+            )
+        )
+    return blocks + _more(awaiting, "waiting", "`/post list pending`")
+
+
+def _drafts(drafts) -> list[Block]:
+    blocks: list[Block] = [divider(), section(f"*Your drafts* · {len(drafts)}")]
+    if not drafts:
+        return blocks + [context("No drafts. Start one with `/post draft`.")]
+    for post in drafts[:SHOWN]:
+        blocks.append(
+            section(
+                f"*#{post.id}* · {STATUS_WORDS[post.status]} — "
+                f"`/post edit {post.id}`\n{escape(first_line(post))}"
+            )
+        )
+    return blocks + _more(drafts, "drafts", "`/post list mine`")
+
+
+def _tickets(found) -> list[Block]:
+    if not found:
+        return []
+    blocks: list[Block] = [divider(), section(f"*Your open tickets* · {len(found)}")]
+    for ticket in found[:SHOWN]:
+        blocks.append(
+            section(
+                f"*#{ticket.id}* in <#{ticket.card_channel}> · "
+                f"{status_line(ticket)}\n{requote(ticket.text, 200)}"
+            )
+        )
+        blocks.append(
+            ActionsBlock(
+                block_id=f"ticket-{ticket.id}",
+                elements=[
+                    ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)),
+                ],
+            )
+        )
+    return blocks + _more(found, "tickets", "`/post tickets mine`")
+
+
+def _today(today, tz: str) -> list[Block]:
+    blocks: list[Block] = [divider(), section(f"*Today* · {len(today)} scheduled")]
+    if not today:
+        return blocks + [context("Nothing is scheduled today.")]
+    lines = [
+        f"{date(p.scheduled_at, '{time}')} · {', '.join(label(n) for n in ordered_networks(p))}"
+        f" · #{p.id} {escape(first_line(p, 80))} _({STATUS_WORDS[p.status]})_"
+        for p, _ in today[:20]
+    ]
+    blocks.append(section("\n".join(lines)))
+    if len(today) > 20:
+        blocks.append(context(f"…and {len(today) - 20} more: `/post calendar today`"))
+    return blocks + [context(f"Times in your zone ({tz}).")]
 
 
 def _roles(actor: Actor) -> str:
@@ -42,6 +127,23 @@ def _roles(actor: Actor) -> str:
     if not lines:
         return "You can draft posts. An admin can give you roles with `/post role add`."
     return "\n".join(lines)
+
+
+def _settings(data) -> list[Block]:
+    brands: list[Brand] = data.brands
+    routes: list[ChannelRoute] = data.approval_routes
+    blocks: list[Block] = [divider(), section("*Workspace settings* _(you are an admin)_")]
+    blocks.append(section("*Brands*\n" + "\n".join(f"• {b.name}" for b in brands)))
+    lines = "\n".join(f"• {route_line(r)}" for r in routes) or "_none yet_"
+    blocks.append(section("*Approvals channels*\n" + lines))
+    missing = _missing(brands, routes)
+    if not data.ticket_routes:
+        missing.append("No complaint routes: `/post route add :rotating_light: #support`.")
+    if not data.digests:
+        missing.append("No daily digest: `/post digest #channel 09:00 Europe/Madrid`.")
+    if missing:
+        blocks.append(section("*Needs attention*\n" + "\n".join(f"⚠️ {m}" for m in missing)))
+    return blocks
 
 
 def _missing(brands: list[Brand], routes: list[ChannelRoute]) -> list[str]:
