@@ -91,7 +91,7 @@ def main() -> int:
     slack.add_user(AUTHOR, "author")
     slack.add_user(APPROVER, "approver")
     slack.add_channel(CHANNEL, "approvals", members=[AUTHOR, APPROVER])
-    settings, client, services = postroom_services(slack)
+    settings, client, services = postroom_services(slack, pacing=False)
     owner, now = Actor("UOWNER", configured_admin=True), datetime.now(UTC)
     workspace.ensure_team(services.db, TEAM, now)
     workspace.set_approvals_channel(

@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.services import Services  # noqa: E402
+from bot.slack import Pacer  # noqa: E402
 from bot.web import HttpServer, wsgi_app  # noqa: E402
 from playground.sender import http_transport  # noqa: E402
 from playground.standin import SlackStandIn  # noqa: E402
@@ -32,7 +33,12 @@ def start_slack() -> SlackStandIn:
     return SlackStandIn(signing_secret=SECRET, bot_token=TOKEN, team_id=TEAM).start()
 
 
-def postroom_services(slack: SlackStandIn) -> tuple[Settings, WebClient, Services]:
+def postroom_services(
+    slack: SlackStandIn, pacing: bool = True
+) -> tuple[Settings, WebClient, Services]:
+    """Postroom's services against the stand-in. ``pacing=False`` for benchmarks of our own
+    overhead against a bare Bolt app, which doesn't pace its messages (Slack's per-channel
+    pace is measured on its own in bench/digest.py and bench/storm.py)."""
     folder = tempfile.mkdtemp(prefix="postroom-bench-")
     client = WebClient(token=TOKEN, base_url=slack.api_url)
     settings = Settings(
@@ -41,7 +47,10 @@ def postroom_services(slack: SlackStandIn) -> tuple[Settings, WebClient, Service
         slack_api_url=slack.api_url,
         database_url=f"sqlite:///{folder}/bench.db",
     )
-    return settings, client, Services.create(settings, client, db=Database(settings.database_url))
+    services = Services.create(settings, client, db=Database(settings.database_url))
+    if not pacing:
+        services.slack.pacer = Pacer(interval=0)
+    return settings, client, services
 
 
 def bare_bolt(client: WebClient) -> App:

@@ -56,7 +56,7 @@ def main() -> int:
     slack = start_slack()
     slack.add_user(USER, "bench", is_admin=True)
     slack.add_channel(CHANNEL, "bench", members=[USER])
-    settings, client, services = postroom_services(slack)
+    settings, client, services = postroom_services(slack, pacing=False)
     apps = {"postroom": build_app(settings, client, services=services), "bare": bare_app(client)}
     workloads = {
         "slash command (/post help)": (

@@ -82,7 +82,7 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     home.refresh(
         services,
         post.team_id,
-        posts.stage_approvers(services.db, post.team_id, pending, brand, "team"),
+        lambda: posts.stage_approvers(services.db, post.team_id, pending, brand, "team"),
     )
     return Sent(pending, channel)
 
@@ -165,15 +165,21 @@ def after_decision(
         decision.approvers,
     )
     partial = decision.outcome == "partial"
-    everyone = {decision.by, post.author}  # and whoever saw it waiting on their Home
-    everyone |= set(posts.stage_approvers(services.db, post.team_id, post, brand, decision.stage))
-    home.refresh(services, post.team_id, everyone)
     with services.db.read() as session:
         request = repo.get_request(session, post.id, post.version, decision.stage)  # type: ignore[arg-type]
     if request is not None:
         if not request.ts and clicked and clicked[0] == request.channel_id:
             request.ts = clicked[1]
         mark(services, request, line, buttons=partial, state="open" if partial else "decided")
+    home.refresh(
+        services,
+        post.team_id,
+        lambda: {  # and whoever saw it waiting on Home
+            decision.by,
+            post.author,
+            *posts.stage_approvers(services.db, post.team_id, post, brand, decision.stage),
+        },
+    )
     if partial:
         return
     ref = f"post #{post.id}"

@@ -5,6 +5,7 @@ opens and again when something in it changes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from bot import calendar, digest, policy, posts, tickets, workspace
 from bot.errors import SlackFailure
 from bot.policy import Actor
 from bot.services import Services
+from storage import repo
 from storage.models import Brand, Post, Ticket
 
 log = logging.getLogger(__name__)
@@ -80,16 +82,37 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     return data
 
 
-def publish(services: Services, team_id: str, user_id: str) -> None:
+def publish(services: Services, team_id: str, user_id: str, opened: bool = False) -> None:
+    """Publish someone's Home; ``opened``: they are looking at it now (keep it up to date)."""
     from bot.blocks.home import home_view
 
-    services.slack.publish_home(user_id, home_view(gather(services, team_id, user_id)))
+    data = gather(services, team_id, user_id)  # also makes sure Postroom knows them
+    services.slack.publish_home(user_id, home_view(data))
+    if opened:
+        with services.db.write() as session:
+            repo.mark_home_seen(session, team_id, user_id, services.clock.now())
 
 
-def refresh(services: Services, team_id: str, user_ids) -> None:
-    """Republish these people's Home (after a change that shows there); failures are logged."""
-    for user_id in sorted({u for u in user_ids if u}):
-        try:
-            publish(services, team_id, user_id)
-        except SlackFailure as failure:
-            log.info("home of %s not refreshed: %s", user_id, failure)
+def refresh(services: Services, team_id: str, user_ids: Iterable[str] | Callable) -> None:
+    """Republish these people's Home after a change that shows there — in the background,
+    after the messages people are looking at; failures are logged."""
+    with services.db.read() as session:
+        if not repo.home_viewers(session, team_id, None, limit=1):
+            return  # nobody here looks at the Home tab: nothing to keep up to date
+        if callable(user_ids):  # who is concerned, worked out only when it matters
+            user_ids = user_ids()
+        wanted = sorted({u for u in user_ids if u})
+        people = repo.home_viewers(session, team_id, wanted)  # nobody else would see it
+    if not people:
+        return
+
+    def work() -> None:
+        for user_id in people:
+            try:
+                publish(services, team_id, user_id)
+            except SlackFailure as failure:
+                log.info("home of %s not refreshed: %s", user_id, failure)
+            except Exception:
+                log.exception("home of %s not refreshed", user_id)
+
+    services.background.submit(work)

@@ -18,7 +18,7 @@ def register(app: App, services: Services) -> None:
     def publish_home(event: dict, context) -> None:
         if event.get("tab") != "home":
             return
-        home.publish(services, context.team_id, event["user"])
+        home.publish(services, context.team_id, event["user"], opened=True)
 
     def routed(body: dict) -> bool:
         emoji = (body.get("event") or {}).get("reaction", "")

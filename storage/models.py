@@ -56,6 +56,8 @@ class KnownUser(SQLModel, table=True):
     is_workspace_admin: bool = False
     is_bot: bool = False
     fetched_at: datetime = Field(sa_column=utc_column())
+    # When they last opened Postroom's Home tab: only their Home is kept up to date.
+    home_seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Brand(SQLModel, table=True):

@@ -423,3 +423,28 @@ def get_guide(session: Session, brand_id: int) -> BrandGuide | None:
 def save_guide(session: Session, guide: BrandGuide) -> None:
     fields = [name for name in BrandGuide.model_fields if name != "brand_id"]
     upsert(session, BrandGuide, guide.model_dump(), keys=("brand_id",), update=fields)
+
+
+def mark_home_seen(session: Session, team_id: str, user_id: str, now: datetime) -> None:
+    session.execute(
+        update(KnownUser)
+        .where(KnownUser.team_id == team_id, KnownUser.user_id == user_id)
+        .values(home_seen_at=now)
+    )
+
+
+def home_viewers(
+    session: Session, team_id: str, user_ids: Sequence[str] | None, limit: int | None = None
+) -> list[str]:
+    """Those of ``user_ids`` (None: anyone; at most ``limit``) who have opened the Home tab."""
+    if user_ids is not None and not user_ids:
+        return []
+    query = select(KnownUser.user_id).where(
+        KnownUser.team_id == team_id,
+        KnownUser.home_seen_at.is_not(None),  # type: ignore[union-attr]
+    )
+    if user_ids is not None:
+        query = query.where(KnownUser.user_id.in_(list(user_ids)))  # type: ignore[attr-defined]
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))

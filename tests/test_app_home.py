@@ -64,6 +64,7 @@ def test_drafts_tickets_and_today(stack):
     dm_to(stack, MARIA, "Saved post #1 as a draft")
     maria = open_home(stack, MARIA)
     assert "Your drafts* · 1" in maria and "A draft for later" in maria
+    assert "Your open tickets" not in open_home(stack, SAM)  # Sam is looking at his Home
     stack.slack.add_channel("CSUPPORT", "support", members=[SAM], bot_member=True)
     tickets.add_route(
         stack.services.db,
@@ -101,3 +102,10 @@ def test_a_long_queue_stays_within_slacks_limits(stack):
     pedro = stack.slack.home(PEDRO)
     assert len(pedro["blocks"]) <= 100
     assert "…and 7 more waiting: `/post list pending`" in json.dumps(pedro, ensure_ascii=False)
+
+
+def test_only_homes_people_have_opened_are_kept_up_to_date(stack):
+    submit_draft(stack)
+    dm_to(stack, MARIA, "Sent post #1")
+    assert stack.slack.home(PEDRO) is None and stack.slack.home(SAM) is None
+    assert stack.slack.calls_to("views.publish") == []  # nobody has looked: nothing to redo
