@@ -88,7 +88,7 @@ def publish(services: Services, team_id: str, user_id: str, opened: bool = False
 
     data = gather(services, team_id, user_id)  # also makes sure Postroom knows them
     services.slack.publish_home(user_id, home_view(data))
-    if opened:
+    if opened and services.people.note_home_seen(team_id, user_id):
         with services.db.write() as session:
             repo.mark_home_seen(session, team_id, user_id, services.clock.now())
 

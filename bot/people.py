@@ -64,6 +64,17 @@ class Directory:
                 self._profiles[(team_id, user_id)] = known
         return known.tz if known is not None and known.tz else "UTC"
 
+    def note_home_seen(self, team_id: str, user_id: str) -> bool:
+        """Remember that someone opened the Home tab; True when the database should be told
+        (first time, or an hour since) — not a write on every open."""
+        known = self._profiles.get((team_id, user_id))
+        now = self.clock.now()
+        if known is not None and known.home_seen_at and now - known.home_seen_at < PROFILE_TTL:
+            return False
+        if known is not None:
+            known.home_seen_at = now
+        return True
+
     def _is_fresh(self, known: KnownUser | None) -> bool:
         return known is not None and self.clock.now() - known.fetched_at < PROFILE_TTL
 
