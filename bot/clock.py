@@ -53,3 +53,25 @@ class ManualClock:
             raise ValueError("ManualClock needs an aware datetime")
         with self._lock:
             self._now = when.astimezone(UTC)
+
+
+class PlaygroundClock:
+    """The wall clock plus an offset that only grows: time flows as usual, and the
+    playground's clock control jumps it forward (to the next digest, a reminder...)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """Jump forward by ``delta`` (or ``timedelta(**kwargs)``); returns the new now."""
+        step = delta if delta is not None else timedelta(**kwargs)
+        if step < timedelta(0):
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._offset += step
+            return datetime.now(UTC) + self._offset

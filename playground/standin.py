@@ -212,8 +212,8 @@ class SlackStandIn:
         is_owner: bool = False,
         **profile: Any,
     ) -> dict:
-        """Add a member (``display_name``, ``email``, ``is_bot``, ``deleted`` also
-        accepted); returns the user as ``users.info`` shows it."""
+        """Add a member (``display_name``, ``email``, ``title``, ``is_bot``, ``deleted``
+        also accepted); returns the user as ``users.info`` shows it."""
         with self.workspace.lock:
             user = self.workspace.add_user(
                 user_id,

@@ -230,6 +230,7 @@ class Workspace:
         is_bot: bool = False,
         display_name: str | None = None,
         email: str | None = None,
+        title: str | None = None,
         deleted: bool = False,
     ) -> dict:
         """Add (or replace) a member of the workspace; returns ``users.info``'s user."""
@@ -248,6 +249,8 @@ class Workspace:
         }
         if email:
             profile["email"] = email
+        if title:
+            profile["title"] = title
         self.users[user_id] = {
             "id": user_id,
             "team_id": self.team_id,
