@@ -959,21 +959,6 @@ def _short(value: Any, limit: int = 160) -> str:
 # ---------------------------------------------------------------------- CLI
 
 
-def seed(standin: SlackStandIn) -> None:
-    """A small workspace to play with: four people, four channels."""
-    standin.add_user("U0MARIA", "maria", real_name="Maria Lopez", tz="Europe/Madrid", is_admin=True)
-    standin.add_user("U0JONAS", "jonas", real_name="Jonas Berg", tz="Europe/Berlin")
-    standin.add_user("U0PRIYA", "priya", real_name="Priya Shah", tz="Asia/Kolkata")
-    standin.add_user("U0SAM", "sam", real_name="Sam Carter", tz="America/New_York")
-    everyone = ["U0MARIA", "U0JONAS", "U0PRIYA", "U0SAM"]
-    standin.add_channel("C0GENERAL", "general", members=everyone)
-    standin.add_channel("C0APPROVALS", "social-approvals", members=["U0MARIA", "U0JONAS"])
-    standin.add_channel("C0SUPPORT", "support", members=["U0PRIYA", "U0SAM"])
-    standin.add_channel(
-        "C0FEEDBACK", "product-feedback", is_private=True, members=["U0SAM"], bot_member=False
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m playground.standin``: run the stand-in in the foreground."""
     parser = argparse.ArgumentParser(description="Run the local Slack stand-in.")
@@ -992,7 +977,9 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     standin.request_url = args.request_url
-    seed(standin)
+    from playground.seed import seed_workspace  # the playground's people and channels
+
+    seed_workspace(standin)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill
         signal.signal(signum, lambda *_: stopping.set())
