@@ -498,15 +498,25 @@ class SlackStandIn:
         return self._record(delivery)
 
     def command(
-        self, user_id: str, text: str, command: str = "/post", channel_id: str | None = None
+        self,
+        user_id: str,
+        text: str,
+        command: str = "/post",
+        channel_id: str | None = None,
+        *,
+        typed: bool = False,
     ) -> Delivery:
         """A person runs a slash command. The channel defaults to the first channel the
-        person is in, else their DM with the app. A non-empty answer is shown as Slack
-        does: text or ``response_type: ephemeral`` as an ephemeral (``command_ack``),
-        ``in_channel`` as a message from the app."""
+        person is in, else their DM with the app. ``typed``: the text is what the person
+        typed (``@maria``, ``#support``), escaped here as Slack escapes it for a command
+        with ``should_escape``; otherwise it is sent as given. A non-empty answer is
+        shown as Slack does: text or ``response_type: ephemeral`` as an ephemeral
+        (``command_ack``), ``in_channel`` as a message from the app."""
         ws = self.workspace
         with ws.lock:
             ws.require_user(user_id)
+            if typed:
+                text = ws.escape_typed(text)
             channel = self._command_channel(user_id, channel_id)
             trigger_id = ws.issue_trigger(user_id)
             response_url = ws.issue_response_url(user_id, channel["id"])
