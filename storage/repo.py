@@ -104,11 +104,27 @@ def save_known_user(session: Session, user: KnownUser) -> None:
 # --- events ------------------------------------------------------------------------------
 
 
+_CLAIM_EVENT: dict[str, Any] = {}  # per dialect: built once, it runs on every event
+
+
 def claim_event(session: Session | Connection, team_id: str, event_id: str, now: datetime) -> bool:
     """Record an Events API ``event_id``; False if it was already recorded."""
-    return insert_ignore(
-        session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
-    )
+    dialect = _dialect(session)
+    statement = _CLAIM_EVENT.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _CLAIM_EVENT[dialect] = (
+            insert(ProcessedEvent)
+            .values(
+                team_id=bindparam("team_id"),
+                event_id=bindparam("event_id"),
+                received_at=bindparam("received_at"),
+            )
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+    values = {"team_id": team_id, "event_id": event_id, "received_at": now}
+    return session.execute(statement, values).first() is not None
 
 
 def release_event(session: Session, team_id: str, event_id: str) -> None:
