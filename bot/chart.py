@@ -23,7 +23,7 @@ def png(report: Report) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
     FigureCanvasAgg(figure)
     period = f"{report.current.first_day:%-d %b} – {report.current.last_day:%-d %b %Y}"
     brand = f" · brand {report.brand}" if report.brand else ""
@@ -64,6 +64,8 @@ def png(report: Report) -> bytes:
         f"Tickets: {report.now.tickets_opened} opened (before: {report.before.tickets_opened})",
     )
 
+    # A fixed layout: a layout engine would draw the figure again to measure it.
+    figure.subplots_adjust(left=0.06, right=0.985, bottom=0.06, top=0.9, hspace=0.3, wspace=0.18)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()

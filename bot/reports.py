@@ -35,10 +35,11 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, cast, or_, update
+from sqlalchemy import Integer, String, cast, or_, type_coerce, update
 from sqlmodel import select
 
 from bot import workspace
@@ -150,15 +151,15 @@ class Figures:
     people: dict[str, tuple[Stats, Stats]] = field(default_factory=dict)  # (assign, resolve)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One raw row behind the figures (a line of the CSV)."""
+class Row(NamedTuple):
+    """One raw row behind the figures (a line of the CSV). A tuple: a month's report over
+    a busy workspace has a few hundred thousand of them."""
 
     period: str  # "current" or "previous"
     section: str  # "post", "approval", "ticket"
     record: int  # post or ticket number
     event: str  # post: drafted…published; approval: approve/reject/changes/vote; ticket: …
-    at: datetime
+    at: datetime  # UTC
     brand: str = ""
     networks: str = ""  # space-separated
     stage: str = ""
@@ -215,16 +216,30 @@ def build(
         names = {b.id: b.name for b in session.exec(select(Brand).where(Brand.team_id == team_id))}
         rows += _post_rows(session, team_id, brand_id, names, current, previous)
         rows += _ticket_rows(session, team_id, brand_id, names, current, previous)
+    found = by_period(rows)
     return Report(
         kind,
         tz.key,
         brand,
         current,
         previous,
-        figures(r for r in rows if r.period == "current"),
-        figures(r for r in rows if r.period == "previous"),
+        found["current"],
+        found["previous"],
         rows,
     )
+
+
+def _rows_of(session, query):
+    """Plain tuples from the connection: no ORM loading for a few hundred thousand rows."""
+    return session.connection().execute(query).all()
+
+
+def utc(value: str | datetime) -> datetime:
+    """A timestamp as the driver gave it, read without SQLAlchemy's per-row processing
+    (SQLite: the stored UTC text; PostgreSQL: an aware datetime) → an aware UTC datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")
+    return value.astimezone(UTC)
 
 
 def _which(at: datetime, current: Period, previous: Period) -> str | None:
@@ -268,17 +283,24 @@ def _post_rows(
         AuditEntry.at < current.end,  # type: ignore[operator]
     ]
     touched = select(AuditEntry.entity_id).where(*in_window).distinct()
+    about = select(Post.id, Post.brand_id, Post.networks).where(
+        Post.team_id == team_id,
+        Post.id.in_(select(cast(AuditEntry.entity_id, Integer)).where(*in_window)),  # type: ignore[union-attr]
+    )
+    if brand_id is not None:
+        about = about.where(Post.brand_id == brand_id)
+    meta = {
+        str(post_id): (post_id, names.get(brand, ""), networks.replace(",", " "))
+        for post_id, brand, networks in _rows_of(session, about)
+    }
     query = (
         select(
             AuditEntry.entity_id,
             AuditEntry.action,
             AuditEntry.to_state,
             AuditEntry.actor,
-            AuditEntry.at,
-            Post.brand_id,
-            Post.networks,
+            type_coerce(AuditEntry.at, String),
         )
-        .join(Post, Post.id == cast(AuditEntry.entity_id, Integer))
         .where(
             AuditEntry.team_id == team_id,
             AuditEntry.entity == "post",
@@ -287,43 +309,42 @@ def _post_rows(
         )
         .order_by(AuditEntry.id)
     )
-    if brand_id is not None:
-        query = query.where(Post.brand_id == brand_id)
     rows: list[Row] = []
+    append = rows.append
+    new = tuple.__new__
     waiting: dict[str, tuple[str, datetime]] = {}  # post → (stage, since)
-    for post_id, action, to_state, actor, at, post_brand, networks in session.execute(query):
-        verb, _, stage = action.partition(":")
-        period = _which(at, current, previous)
-        brand = names.get(post_brand, "")
-        nets = networks.replace(",", " ")
-        if period is not None:
-            event = _post_event(action, to_state)
-            if event is not None:
-                rows.append(Row(period, "post", int(post_id), event, at, brand, nets, "", actor))
-        started = waiting.get(post_id)
-        if verb in DECISIONS or verb == "vote":
-            if started is not None and started[0] == stage and period is not None:
+    parsed: dict[tuple[str, str | None], tuple[str | None, str, str]] = {}
+    cur_start, prev_start = current.start, previous.start  # rows end before current.end
+    for post_id, action, to_state, actor, raw_at in _rows_of(session, query):
+        post = meta.get(post_id)
+        if post is None:  # another brand's
+            continue
+        at = datetime.fromisoformat(raw_at + "+00:00") if type(raw_at) is str else utc(raw_at)
+        period = "current" if at >= cur_start else "previous" if at >= prev_start else None
+        key = (action, to_state)
+        if key not in parsed:
+            verb, _, stage = action.partition(":")
+            parsed[key] = (_post_event(action, to_state), verb, stage)
+        event, verb, stage = parsed[key]
+        record, brand, nets = post
+        if period is not None and event is not None:
+            append(new(Row, (period, "post", record, event, at, brand, nets, "", actor, None)))
+        if verb == "submit":
+            waiting[post_id] = ("team", at)
+        elif verb in DECISIONS or verb == "vote":
+            started = waiting.get(post_id)
+            if period is not None and started is not None and started[0] == stage:
                 seconds = (at - started[1]).total_seconds()
-                rows.append(
-                    Row(
-                        period,
-                        "approval",
-                        int(post_id),
-                        verb,
-                        at,
-                        brand,
-                        nets,
-                        stage,
-                        actor,
-                        seconds,
+                append(
+                    new(
+                        Row,
+                        (period, "approval", record, verb, at, brand, nets, stage, actor, seconds),
                     )
                 )
             if verb in DECISIONS:
                 waiting.pop(post_id, None)
                 if verb == "approve" and to_state == "pending":  # the next stage waits now
                     waiting[post_id] = ("client", at)
-        elif verb == "submit":
-            waiting[post_id] = ("team", at)
         elif verb in ("edit", "unsubmit", "cancel", "expire"):
             waiting.pop(post_id, None)
     return rows
@@ -344,9 +365,9 @@ def _ticket_rows(
         select(
             Ticket.id,
             Ticket.assignee,
-            Ticket.created_at,
-            Ticket.assigned_at,
-            Ticket.resolved_at,
+            type_coerce(Ticket.created_at, String),
+            type_coerce(Ticket.assigned_at, String),
+            type_coerce(Ticket.resolved_at, String),
             Route.brand_id,
         )
         .join(Route, Route.id == Ticket.route_id)
@@ -363,7 +384,12 @@ def _ticket_rows(
     if brand_id is not None:
         query = query.where(Route.brand_id == brand_id)
     rows: list[Row] = []
-    for ticket_id, assignee, opened, assigned, resolved, route_brand in session.execute(query):
+    for ticket_id, assignee, raw_opened, raw_assigned, raw_resolved, route_brand in _rows_of(
+        session, query
+    ):
+        opened = utc(raw_opened)
+        assigned = utc(raw_assigned) if raw_assigned is not None else None
+        resolved = utc(raw_resolved) if raw_resolved is not None else None
         brand = names.get(route_brand, "")
         person = assignee or ""
         period = _which(opened, current, previous)
@@ -379,40 +405,48 @@ def _ticket_rows(
     return rows
 
 
-def figures(rows: Iterable[Row]) -> Figures:
-    """The figures of one period from its raw rows (the CSV gives the same numbers)."""
-    out = Figures()
-    stage_times: dict[str, list[float]] = defaultdict(list)
-    approver_times: dict[str, list[float]] = defaultdict(list)
-    assign: list[float] = []
-    resolve: list[float] = []
-    person_assign: dict[str, list[float]] = defaultdict(list)
-    person_resolve: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        if row.section == "post":
-            out.posts[row.event] += 1
-            out.by_brand[row.brand][row.event] += 1
-            for network in row.networks.split():
-                out.by_network[network][row.event] += 1
-        elif row.section == "approval":
-            approver_times[row.person].append(row.seconds)  # type: ignore[arg-type]
-            if row.event != "vote":
-                stage_times[row.stage].append(row.seconds)  # type: ignore[arg-type]
-        elif row.event == "opened":
-            out.tickets_opened += 1
-        elif row.event == "assigned":
-            assign.append(row.seconds)  # type: ignore[arg-type]
-            person_assign[row.person].append(row.seconds)  # type: ignore[arg-type]
-        elif row.event == "resolved":
-            resolve.append(row.seconds)  # type: ignore[arg-type]
-            person_resolve[row.person].append(row.seconds)  # type: ignore[arg-type]
-    out.stages = {s: Stats.of(stage_times[s]) for s in STAGES if stage_times.get(s)}
-    out.approvers = {p: Stats.of(v) for p, v in sorted(approver_times.items())}
-    out.to_assign, out.to_resolve = Stats.of(assign), Stats.of(resolve)
-    out.people = {
-        p: (Stats.of(person_assign.get(p, [])), Stats.of(person_resolve.get(p, [])))
-        for p in sorted(set(person_assign) | set(person_resolve))
-    }
+def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
+    """The figures of each period from the raw rows alone (so the CSV gives the same
+    numbers). One pass; posts are counted per (event, brand, networks) and spread after."""
+    posts: Counter = Counter()
+    opened: Counter = Counter()
+    times: dict[tuple, list[float]] = defaultdict(list)
+    for period, section, _record, event, _at, brand, networks, stage, person, seconds in rows:
+        if section == "post":
+            posts[period, event, brand, networks] += 1
+        elif section == "approval":
+            times[period, "approver", person].append(seconds)
+            if event != "vote":
+                times[period, "stage", stage].append(seconds)
+        elif event == "opened":
+            opened[period] += 1
+        else:  # assigned or resolved
+            times[period, event, None].append(seconds)
+            times[period, event + " by", person].append(seconds)
+    out = {"current": Figures(), "previous": Figures()}
+    for (period, event, brand, networks), count in posts.items():
+        into = out[period]
+        into.posts[event] += count
+        into.by_brand[brand][event] += count
+        for network in networks.split():
+            into.by_network[network][event] += count
+    for period, into in out.items():
+        into.tickets_opened = opened[period]
+        into.to_assign = Stats.of(times.get((period, "assigned", None), []))
+        into.to_resolve = Stats.of(times.get((period, "resolved", None), []))
+    for (period, kind, key), values in sorted(times.items(), key=lambda item: str(item[0])):
+        into = out[period]
+        if kind == "stage":
+            into.stages[key] = Stats.of(values)
+        elif kind == "approver":
+            into.approvers[key] = Stats.of(values)
+        elif kind in ("assigned by", "resolved by"):
+            assign, resolve = into.people.get(key, (Stats(), Stats()))
+            into.people[key] = (
+                (Stats.of(values), resolve) if kind == "assigned by" else (assign, Stats.of(values))
+            )
+    for into in out.values():
+        into.stages = {s: into.stages[s] for s in STAGES if s in into.stages}
     return out
 
 
@@ -421,21 +455,23 @@ def to_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for r in report.rows:
-        writer.writerow(
-            (
-                r.period,
-                r.section,
-                r.record,
-                r.event,
-                r.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                r.brand,
-                r.networks,
-                r.stage,
-                r.person,
-                "" if r.seconds is None else f"{r.seconds:.0f}",
-            )
+    writer.writerows(
+        (
+            period,
+            section,
+            record,
+            event,
+            at.isoformat(timespec="seconds"),
+            brand,
+            networks,
+            stage,
+            person,
+            "" if seconds is None else round(seconds),
         )
+        for period, section, record, event, at, brand, networks, stage, person, seconds in (
+            report.rows
+        )
+    )
     return out.getvalue().encode("utf-8")
 
 

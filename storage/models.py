@@ -120,6 +120,11 @@ class AuditEntry(SQLModel, table=True):
     """Every state change: who, when, what, from, to, and why."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # Reports: what happened to posts in a period, then those posts' whole trails.
+        Index("ix_audit_log_entity_at", "team_id", "entity", "at"),
+        Index("ix_audit_log_entity_id", "team_id", "entity", "entity_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     entity: str = Field(max_length=16)  # "post", "ticket", "role", "brand", "channel"

@@ -204,7 +204,8 @@ def test_the_csv_gives_the_same_numbers(known):
     assert (reports.median(team), reports.p90(team)) == (hours(3), hours(24))
     resolved = [float(r["seconds"]) for r in current if r["event"] == "resolved"]
     assert (reports.median(resolved), reports.p90(resolved)) == (hours(5), hours(26))
-    assert reports.figures(_rows(current)) == report.now  # every figure, from the CSV alone
+    # Every figure of both periods, from the CSV alone:
+    assert reports.by_period(_rows(rows)) == {"current": report.now, "previous": report.before}
 
 
 def _rows(records):
