@@ -105,6 +105,20 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand("tickets", ("/post tickets [open|mine]",), "open tickets, or yours"),
         Subcommand(
+            "report",
+            (
+                "/post report [week|month] [brand:NAME]",
+                "/post report weekly #channel Mon 09:00 [Area/City] [brand:NAME]",
+                "/post report weekly off #channel",
+                "/post report weekly list",
+            ),
+            "the team report with a chart and a CSV, posted here: posts drafted, approved, "
+            "rejected, expired and published (per network and brand), approval turnaround "
+            "and ticket times (median and p90, nearest rank; per stage and person), against "
+            "the period before. `week`: the 7 whole days to last midnight in your time zone; "
+            "`month`: the 30. For admins and people with a role; admins schedule it weekly",
+        ),
+        Subcommand(
             "drafting",
             ("/post drafting [anyone|roles]",),
             "who may draft: anyone (the default), or only people with a Postroom role",
@@ -414,3 +428,69 @@ def tickets_kind(args: list[str]) -> str:
     if len(args) > 1 or which not in ("open", "mine"):
         raise UsageError(f"{code(' '.join(args))}: say `open` or `mine`.", usage("tickets"))
     return which
+
+
+@dataclass(frozen=True)
+class ReportCommand:
+    action: str  # "run", "weekly", "weekly-off", "weekly-list"
+    kind: str = "week"  # run: "week" or "month"
+    brand: str | None = None
+    channel: grammar.ChannelRef | None = None
+    weekday: str = ""
+    at_time: str = ""
+    tz: str | None = None
+
+
+REPORT_PERIODS = ("week", "month")
+
+
+def parse_report(args: list[str]) -> ReportCommand:
+    use = usage("report")
+    if args and args[0].lower() == "weekly":
+        return _parse_weekly(args[1:], use)
+    kind, brand = "week", None
+    for word in args:
+        opt = grammar.option(word)
+        if opt and opt[0] == "brand":
+            brand = grammar.brand_name(opt[1], use)
+        elif not opt and word.lower() in REPORT_PERIODS:
+            kind = word.lower()
+        else:
+            guess = grammar.suggest(word.lower(), [*REPORT_PERIODS, "weekly"])
+            hint = f" Did you mean `{guess}`?" if guess else ""
+            raise UsageError(
+                f"{code(word)} isn't a period or an option.{hint} Say `week` or `month`, "
+                "optionally with `brand:NAME`.",
+                use,
+            )
+    return ReportCommand("run", kind, brand)
+
+
+def _parse_weekly(args: list[str], use: str) -> ReportCommand:
+    first = args[0].lower() if args else ""
+    if first == "list" and len(args) == 1:
+        return ReportCommand("weekly-list")
+    if first == "off":
+        if len(args) != 2:
+            raise UsageError("Name the channel: `/post report weekly off #channel`.", use)
+        return ReportCommand("weekly-off", channel=grammar.channel(args[1], use))
+    if not args:
+        raise UsageError("Name the channel, the day and the local time.", use)
+    channel = grammar.channel(args[0], use)
+    if len(args) < 3:
+        raise UsageError("Give the day and the local time too, like `Mon 09:00`.", use)
+    tz = None
+    brand = None
+    for word in args[3:]:
+        opt = grammar.option(word)
+        if opt and opt[0] == "brand":
+            brand = grammar.brand_name(opt[1], use)
+        elif tz is None and not opt:
+            tz = word
+        else:
+            raise UsageError(
+                f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
+            )
+    return ReportCommand(
+        "weekly", channel=channel, weekday=args[1], at_time=args[2], tz=tz, brand=brand
+    )

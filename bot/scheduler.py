@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import approvals, daily, handoff, routing
+from bot import approvals, daily, handoff, routing, weekly
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class Scheduler:
         self.interval = interval
         self.jobs: list[tuple[str, Callable[[Services], int]]] = [
             ("post digests", daily.run),
+            ("post weekly reports", weekly.run),
             ("hand off due posts", handoff.run),
             ("expire unapproved posts", approvals.expire),
             ("post missing approval requests", approvals.post_missing),

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.errors import (
@@ -193,6 +193,45 @@ class SlackGateway:
 
     def publish_home(self, user: str, view: dict) -> dict[str, Any]:
         return self.call("views.publish", user_id=user, view=view)["view"]
+
+    def open_dm(self, user: str) -> str:
+        """The id of the app's direct-message conversation with ``user``."""
+        return self.call("conversations.open", users=user)["channel"]["id"]
+
+    def upload_files(self, channel: str, files: list[dict[str, Any]], comment: str) -> dict:
+        """Share files in a conversation as one message with ``comment`` (mrkdwn), by Slack's
+        upload v2: ``files.getUploadURLExternal`` per file, the bytes POSTed to its URL, then
+        ``files.completeUploadExternal``. ``files``: ``{"filename", "content", "title",
+        "alt_txt"}`` each."""
+        self.pacer.wait(channel)
+        try:
+            response = self.client.files_upload_v2(
+                file_uploads=files, channel=channel, initial_comment=comment
+            )
+        except SlackApiError as error:
+            method = str(error.response.get("_method", "")) if error.response else ""
+            method = method or "files.completeUploadExternal"
+            log.warning(
+                "slack file upload failed: %s (channel=%s)",
+                error.response.get("error") if error.response else error,
+                channel,
+            )
+            raise translate(error, method, channel) from error
+        except SlackRequestError as error:  # the bytes were refused by the upload URL
+            log.warning("slack file upload failed: %s (channel=%s)", error, channel)
+            raise SlackApiFailure(
+                "Slack didn't take the report's files. Try again in a minute.",
+                method="files.upload",
+                channel=channel,
+            ) from error
+        except OSError as error:
+            log.warning("slack file upload unreachable: %s", error)
+            raise Unreachable(
+                "I couldn't reach Slack just now. Try again in a minute.",
+                method="files.upload",
+                channel=channel,
+            ) from error
+        return response.data  # type: ignore[return-value]
 
 
 def _drop_none(params: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App, Respond
@@ -16,8 +18,10 @@ from bot import (
     grammar,
     guides,
     posts,
+    reports,
     routing,
     tickets,
+    weekly,
     workspace,
 )
 from bot.blocks import calendar as calendar_blocks
@@ -25,13 +29,23 @@ from bot.blocks import config as blocks
 from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
+from bot.blocks import reports as report_blocks
 from bot.blocks import tickets as ticket_views
-from bot.errors import PermissionDenied, PostroomError, UsageError
+from bot.errors import (
+    ChannelArchived,
+    ChannelNotFound,
+    NotInChannel,
+    PermissionDenied,
+    PostroomError,
+    UsageError,
+)
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
-from handlers.errors import guarded
+from handlers.errors import guarded, report
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Services, dict, commands.Invocation, Respond], None]
 
@@ -470,6 +484,77 @@ def _tickets(services: Services, command: dict, invocation: commands.Invocation,
     respond(**ticket_views.ticket_list(tickets.listing(services.db, team_id, actor, which), which))
 
 
+# --- reports -------------------------------------------------------------------------------
+
+
+def _report(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
+    parsed = commands.parse_report(invocation.args)
+    team_id, actor, admins, now = _context(services, command)
+    if parsed.action == "weekly-list":
+        respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
+        return
+    if parsed.action == "weekly-off":
+        reports.remove_weekly(services.db, team_id, actor, admins, now, parsed.channel.id)
+        respond(**post_blocks.dm(f"No more weekly reports in <#{parsed.channel.id}>."))
+        return
+    if parsed.action == "weekly":
+        workspace.require_admin(actor, "schedule weekly reports", admins)
+        tz = parsed.tz or services.people.timezone(team_id, actor.user_id)
+        plan = reports.WeeklyPlan(
+            parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
+        )
+        reports.check_plan(services.db, team_id, plan)
+        joined = ensure_can_post(services, plan.channel_id)
+        plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
+        note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
+        day = reports.WEEKDAY_NAMES[plan.weekday]
+        respond(
+            **post_blocks.dm(
+                f"📊 <#{plan.channel_id}> gets the team report of the past week every {day} at "
+                f"{plan.at_time} ({plan.tz})"
+                + (f" for brand {plan.brand}" if plan.brand else "")
+                + f".{note}"
+            )
+        )
+        return
+    reports.require_runner(actor)
+    reports.check_brand(services.db, team_id, parsed.brand)
+    days = reports.PERIOD_DAYS[parsed.kind]
+    respond(
+        **post_blocks.dm(
+            f"⏳ Putting together the team report of the last {days} days"
+            + (f" for brand {parsed.brand}" if parsed.brand else "")
+            + "; it will be posted here in a few seconds."
+        )
+    )
+    services.background.submit(_produce_report, services, command, parsed, respond)
+
+
+def _produce_report(
+    services: Services, command: dict, parsed: commands.ReportCommand, respond
+) -> None:
+    """In the background (the command was acknowledged): build the report and post it where
+    the command ran; where the app can't post, send it by DM and say why."""
+    team_id, user_id = command["team_id"], command["user_id"]
+    channel = command.get("channel_id") or user_id
+    try:
+        zone = ZoneInfo(services.people.timezone(team_id, user_id))
+        built = reports.build(
+            services.db, team_id, parsed.kind, zone, services.clock.now(), parsed.brand
+        )
+        try:
+            weekly.deliver(services, built, channel)
+        except (NotInChannel, ChannelNotFound, ChannelArchived) as refused:
+            log.info("report for %s: can't post in %s (%s); sent by DM", user_id, channel, refused)
+            weekly.deliver(services, built, services.slack.open_dm(user_id))
+            respond(
+                **post_blocks.dm(f"{refused} Meanwhile I sent you the report as a direct message.")
+            )
+    except Exception as error:  # typed errors: their sentence; the rest: a ref in the log
+        context = SimpleNamespace(user_id=user_id, channel_id=command.get("channel_id"))
+        report(services, error, command, context, respond)
+
+
 def _drafting(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
     team_id, actor, admins, now = _context(services, command)
     who = commands.drafting_choice(invocation.args)
@@ -509,4 +594,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "route": _route,
     "rota": _rota,
     "tickets": _tickets,
+    "report": _report,
 }

@@ -120,6 +120,11 @@ class AuditEntry(SQLModel, table=True):
     """Every state change: who, when, what, from, to, and why."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # Reports: what happened to posts in a period, then those posts' whole trails.
+        Index("ix_audit_log_entity_at", "team_id", "entity", "at"),
+        Index("ix_audit_log_entity_id", "team_id", "entity", "entity_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     entity: str = Field(max_length=16)  # "post", "ticket", "role", "brand", "channel"
@@ -338,3 +343,37 @@ class TicketReporter(SQLModel, table=True):
     ticket_id: int = Field(primary_key=True, foreign_key="ticket.id", ondelete="CASCADE")
     user_id: str = Field(primary_key=True, max_length=32)
     at: datetime = Field(sa_column=utc_column())
+
+
+class ReportSetting(SQLModel, table=True):
+    """A channel's weekly report: day of the week, local time and IANA zone (and optionally
+    one brand)."""
+
+    __tablename__ = "report_setting"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_report_setting"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    weekday: int  # 0 = Monday
+    at_time: str = Field(max_length=5)  # "HH:MM", local
+    tz: str = Field(max_length=64)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", ondelete="CASCADE")
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class ReportRun(SQLModel, table=True):
+    """One weekly report of one channel for one ISO week (of the local due day): claimed
+    before posting, unique on (team, channel, week), then sent, skipped or failed."""
+
+    __tablename__ = "report_run"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "week", name="uq_report_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    week: str = Field(max_length=8)  # "2026-W48"
+    due_at: datetime = Field(sa_column=utc_column())
+    status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
+    note: str = ""
+    claimed_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

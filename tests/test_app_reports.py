@@ -1,0 +1,201 @@
+"""Reports end to end: `/post report` answers at once and posts the figures with a chart and
+a CSV through Slack's upload v2 (or by DM where the app can't post); the weekly report is
+posted exactly once per week per channel, at its local time across DST."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import chart, reports, workspace
+from bot.policy import Actor
+from bot.scheduler import Scheduler
+from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, PRIVATE, TEAM, start_stack
+from tests.test_app_posts import ephemeral_to
+from tests.test_reports import png_size, seed_known
+
+OWNER = Actor(ADMIN, workspace_admin=True)
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    workspace.ensure_team(stack.services.db, TEAM, clock.now() - timedelta(days=30))
+    yield stack
+    stack.stop()
+
+
+def reports_in(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m.get("files") and "Team report" in m.get("text", "")]
+
+
+def test_report_posts_figures_chart_and_csv_where_the_command_ran(stack):
+    seed_known(stack.services.db)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "Putting together the team report of the last 7 days")
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    assert "*Team report · last 7 days (Thu 19 Nov – Wed 25 Nov 2026, UTC)*" in message["text"]
+    assert "• stage team: median 3 h 00 min, p90 24 h 00 min (7)" in message["text"]
+    assert "to resolve: median 5 h 00 min, p90 26 h 00 min (3)" in message["text"]
+    png, table = (stack.slack.file(f["id"]) for f in message["files"])
+    assert png["mimetype"] == "image/png" and png["size"] == len(png["content"]) > 10_000
+    assert png_size(png["content"]) == chart.SIZE
+    assert png["name"] == "postroom-report-2026-11-19-2026-11-25.png"
+    rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
+    current = [r for r in rows if r["period"] == "current"]
+    assert sum(r["event"] == "approved" for r in current) == 5
+    team = [
+        float(r["seconds"])
+        for r in current
+        if r["section"] == "approval" and r["stage"] == "team" and r["event"] != "vote"
+    ]
+    assert (reports.median(team), reports.p90(team)) == (3 * 3600, 24 * 3600)
+    # Slack's upload v2, in order: a URL per file, the bytes, then one completion.
+    methods = [c.method for c in stack.slack.calls if c.method.startswith("files.")]
+    assert methods == ["files.getUploadURLExternal"] * 2 + ["files.completeUploadExternal"]
+    completion = stack.slack.calls_to("files.completeUploadExternal")[0]
+    assert completion.params["channel_id"] == GENERAL
+
+
+def test_a_month_for_one_brand(stack):
+    seed_known(stack.services.db)
+    stack.slack.command(ADMIN, "report month brand:acme", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    assert "last 30 days (Tue 27 Oct – Wed 25 Nov 2026, UTC) · brand acme" in message["text"]
+    assert "drafted 1 (+1) · approved 1 (+1)" in message["text"]
+    assert message["files"][1]["name"].endswith("-acme.csv")
+
+
+def test_where_the_app_cant_post_the_report_goes_by_dm_with_a_reason(stack):
+    stack.slack.command(ADMIN, "report", channel_id=OUTSIDE)
+    ephemeral_to(stack, ADMIN, "Meanwhile I sent you the report as a direct message")
+    ephemeral_to(stack, ADMIN, f"I'm not a member of <#{OUTSIDE}>")
+    assert reports_in(stack.slack.dm_messages(ADMIN))
+    assert reports_in(stack.slack.messages(OUTSIDE)) == []
+
+
+@pytest.mark.parametrize(
+    ("user", "args", "says"),
+    [
+        (ADMIN, "year", "`year` isn't a period or an option. Say `week` or `month`"),
+        (ADMIN, "weak", "Did you mean `week`?"),
+        (ADMIN, "brand:nope", "There is no brand `nope`"),
+        (MARIA, "week", "Team reports name people and cover every brand"),
+        (ADMIN, f"weekly <#{GENERAL}|general> Mon 9am", "isn't a time"),
+        (ADMIN, f"weekly <#{GENERAL}|general> Someday 09:00", "isn't a day of the week"),
+        (ADMIN, f"weekly <#{GENERAL}|general> Mon 09:00 Europe/Madird", "Europe/Madrid"),
+        (ADMIN, f"weekly <#{GENERAL}|general>", "Give the day and the local time too"),
+        (ADMIN, f"weekly <#{PRIVATE}|client-acme> Mon 09:00", "invite me first"),
+        (PEDRO, f"weekly <#{GENERAL}|general> Mon 09:00", "Only admins can schedule weekly"),
+        (ADMIN, f"weekly off <#{GENERAL}|general>", "has no weekly report"),
+    ],
+)
+def test_bad_report_commands_get_a_specific_answer(stack, user, args, says):
+    stack.slack.command(user, f"report {args}", channel_id=GENERAL)
+    ephemeral_to(stack, user, says)
+    assert stack.slack.calls_to("files.getUploadURLExternal") == []
+    assert reports.weekly_plans(stack.services.db, TEAM) == []
+
+
+def test_weekly_report_settings_by_command(stack):
+    stack.slack.command(ADMIN, f"report weekly <#{GENERAL}|general> mon 09:00 Europe/Madrid")
+    ephemeral_to(stack, ADMIN, f"<#{GENERAL}> gets the team report of the past week every Monday")
+    stack.slack.command(MARIA, "report weekly list")
+    ephemeral_to(stack, MARIA, f"<#{GENERAL}> on Mondays at 09:00 (Europe/Madrid)")
+    stack.slack.command(ADMIN, f"report weekly off <#{GENERAL}|general>")
+    ephemeral_to(stack, ADMIN, f"No more weekly reports in <#{GENERAL}>")
+    assert reports.weekly_plans(stack.services.db, TEAM) == []
+
+
+def _weekly(stack, at: datetime, weekday: int = 0, time: str = "09:00") -> Scheduler:
+    reports.set_weekly(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        at,
+        reports.WeeklyPlan(GENERAL, weekday, time, "Europe/Madrid", None),
+    )
+    return Scheduler(stack.services)
+
+
+def test_the_weekly_report_goes_out_once_a_week_at_its_local_time(stack):
+    stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))  # Monday, 08:00 in Madrid
+    scheduler = _weekly(stack, stack.clock.now())
+    assert scheduler.tick()["post weekly reports"] == 0
+    stack.clock.advance(hours=1)  # 09:00 in Madrid
+    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.tick()["post weekly reports"] == 0  # a second tick: nothing
+    stack.clock.advance(days=3)
+    assert scheduler.tick()["post weekly reports"] == 0  # later that week: nothing
+    stack.clock.set(datetime(2026, 12, 7, 7, 59, tzinfo=UTC))
+    assert scheduler.tick()["post weekly reports"] == 0  # next Monday, a minute early
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    posted = reports_in(stack.slack.messages(GENERAL))
+    assert len(posted) == 2
+    assert "Mon 23 Nov – Sun 29 Nov 2026, Europe/Madrid" in posted[0]["text"]
+    assert "Mon 30 Nov – Sun 6 Dec 2026, Europe/Madrid" in posted[1]["text"]
+
+
+def test_the_weekly_report_keeps_its_local_time_across_dst(stack):
+    stack.clock.set(datetime(2026, 3, 23, 7, 59, tzinfo=UTC))  # Mon 08:59 CET (UTC+1)
+    scheduler = _weekly(stack, stack.clock.now())
+    assert scheduler.tick()["post weekly reports"] == 0
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    # Summer time starts on Sunday 29 March: 09:00 on Monday 30 is 07:00 UTC.
+    stack.clock.set(datetime(2026, 3, 30, 6, 59, tzinfo=UTC))
+    assert scheduler.tick()["post weekly reports"] == 0
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    stack.clock.advance(hours=1)  # 09:00 by the winter offset: not again
+    assert scheduler.tick()["post weekly reports"] == 0
+    assert len(reports_in(stack.slack.messages(GENERAL))) == 2
+
+
+def test_a_late_weekly_report_is_sent_within_the_window_then_skipped(stack, caplog):
+    scheduler = _weekly(stack, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    stack.clock.set(datetime(2026, 11, 23, 19, 0, tzinfo=UTC))  # Monday, 11 h late
+    assert scheduler.tick()["post weekly reports"] == 1
+    stack.clock.set(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))  # next Monday, 13 h late
+    with caplog.at_level("WARNING", logger="bot.weekly"):
+        assert scheduler.tick()["post weekly reports"] == 0
+    assert "skipped" in caplog.text and "2026-W49" in caplog.text
+    assert len(reports_in(stack.slack.messages(GENERAL))) == 1
+
+
+def test_two_schedulers_on_one_database_post_it_once(stack):
+    stack.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    first = _weekly(stack, stack.clock.now() - timedelta(days=1))
+    second = Scheduler(stack.services)
+    assert first.tick()["post weekly reports"] + second.tick()["post weekly reports"] == 1
+    # A claim never finished (its replica died) is taken over after the lease, once.
+    stack.clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+    due = reports.due_now(stack.services.db, stack.clock.now())[0][0]
+    assert reports.claim(stack.services.db, due, stack.clock.now())  # and then it died
+    assert first.tick()["post weekly reports"] == 0  # within the lease: still its claim
+    stack.clock.advance(reports.LEASE + timedelta(minutes=1))
+    assert first.tick()["post weekly reports"] == 1
+    assert second.tick()["post weekly reports"] == 0
+    assert len(reports_in(stack.slack.messages(GENERAL))) == 2
+
+
+def test_a_weekly_report_the_app_cant_post_is_reported_to_whoever_set_it(stack):
+    stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+    reports.set_weekly(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        reports.WeeklyPlan(OUTSIDE, 0, "09:00", "Europe/Madrid", None),
+    )
+    stack.clock.advance(hours=1)
+    assert Scheduler(stack.services).tick()["post weekly reports"] == 0
+    note = stack.slack.dm_messages(ADMIN)[-1]["text"]
+    assert f"The weekly report for <#{OUTSIDE}> couldn't be posted" in note
+    assert Scheduler(stack.services).tick()["post weekly reports"] == 0  # failed: not retried

@@ -1,0 +1,252 @@
+"""Report figures on a known data set, made by the real domain functions at chosen times;
+every median and p90 below is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import chart, posts, publishing, reports, tickets, workspace
+from bot.blocks.reports import duration, summary
+from bot.errors import NotFound, UsageError
+from bot.policy import Actor, Grant
+from bot.posts import Draft
+from bot.workspace import BrandPolicy
+
+TEAM = "T0001"
+OWNER = Actor("UADMIN01", workspace_admin=True)
+MARIA = Actor("UMARIA01")
+A1 = Actor("UAPPR001", grants=(Grant("approver"),))
+A2 = Actor("UAPPR002", grants=(Grant("approver"),))
+CLIENT = Actor("UCLIENT1", grants=(Grant("client", brand="acme"),))
+S1, S2 = "USUPP001", "USUPP002"
+SUPPORT = Actor(S1, grants=(Grant("support"),))
+MADRID = ZoneInfo("Europe/Madrid")
+# Run on Thursday 26 Nov 2026 (Madrid, UTC+1): this week is Thu 19 – Wed 25 Nov, i.e.
+# [18 Nov 23:00 UTC, 25 Nov 23:00 UTC); the week before is Thu 12 – Wed 18 Nov.
+RUN_AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # in this week
+BEFORE = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # in the week before
+H, M = timedelta(hours=1), timedelta(minutes=1)
+
+
+def _post(db, at, networks=("x",), brand="default", scheduled=None):
+    draft = Draft("Hello", frozenset(networks), brand, scheduled_at=scheduled)
+    post = posts.create(db, TEAM, MARIA, draft, (), at)
+    return posts.submit(db, post, MARIA, at)
+
+
+def _decide(db, post, actor, verdict, at, stage="team"):
+    fresh, _ = posts.get(db, TEAM, post.id)
+    return posts.decide(db, TEAM, actor, post.id, fresh.version, stage, verdict, at, "why")
+
+
+def _ticket(db, route, n, opened):
+    source = tickets.Source("CCUSTOM1", f"1700000000.{n:06d}", None, "bad", "UCUST001", "")
+    ticket, _ = tickets.claim(db, TEAM, route, source, "UREPORT1", opened)
+    return ticket
+
+
+@pytest.fixture
+def known(db):
+    return seed_known(db)
+
+
+def seed_known(db):
+    """The data set (the comments say what each piece adds)."""
+    workspace.ensure_team(db, TEAM, BEFORE - 30 * H)
+    workspace.add_brand(
+        db, TEAM, OWNER, (), BEFORE - 30 * H, "acme", BrandPolicy(client_approval=True)
+    )
+    # Team stage decisions this week: P1 1 h (A1), P2 3 h (A1), P3 2 h (A2), P4 5 h (A2,
+    # reject), P5 10 h (A1, changes), P6 24 h (A1; submitted the week before), P9 1 h (A1).
+    p1 = _post(db, BASE, networks=("x", "linkedin"))
+    _decide(db, p1, A1, "approve", BASE + 1 * H)
+    publishing.mark_published(db, TEAM, None, p1.id, 1, "", BASE + 2 * H)
+    _decide(db, _post(db, BASE), A1, "approve", BASE + 3 * H)
+    _decide(db, _post(db, BASE), A2, "approve", BASE + 2 * H)
+    _decide(db, _post(db, BASE), A2, "reject", BASE + 5 * H)
+    _decide(db, _post(db, BASE), A1, "changes", BASE + 10 * H)
+    _decide(db, _post(db, BEFORE), A1, "approve", BEFORE + 24 * H)
+    # The week before: P7 drafted and rejected after 2 h.
+    _decide(db, _post(db, BEFORE + H), A2, "reject", BEFORE + 3 * H)
+    # P8 expires unapproved at its time; P9 (acme) passes team in 1 h, the client in 3 h.
+    _post(db, BASE, scheduled=BASE + 24 * H)
+    assert len(posts.expire_due(db, BASE + 24 * H + M)) == 1
+    p9 = _post(db, BASE, brand="acme")
+    _decide(db, p9, A1, "approve", BASE + 1 * H)
+    _decide(db, p9, CLIENT, "approve", BASE + 4 * H, stage="client")
+    # Tickets: T1 S1 10 min / resolved 2 h; T2 S1 30 min / 5 h; T3 S2 20 min; T4 nobody;
+    # T5 opened the week before, assigned to S2 after 24 h and resolved after 26 h.
+    route = tickets.add_route(
+        db, TEAM, OWNER, (), BEFORE - H, tickets.RouteSpec("rotating_light", "CSUPPORT")
+    )
+    for n, assignee, assign_after, resolve_after in (
+        (1, S1, 10 * M, 2 * H),
+        (2, S1, 30 * M, 5 * H),
+        (3, S2, 20 * M, None),
+        (4, None, None, None),
+    ):
+        ticket = _ticket(db, route, n, BASE)
+        if assignee:
+            tickets.assign(db, TEAM, None, ticket.id, assignee, BASE + assign_after)
+        if resolve_after:
+            tickets.resolve(db, TEAM, OWNER, ticket.id, BASE + resolve_after)
+    t5 = _ticket(db, route, 5, BEFORE)
+    tickets.assign(db, TEAM, None, t5.id, S2, BEFORE + 24 * H)
+    tickets.resolve(db, TEAM, OWNER, t5.id, BEFORE + 26 * H)
+    return db
+
+
+def hours(n: float) -> float:
+    return n * 3600
+
+
+def test_percentiles_are_the_median_and_the_nearest_rank_p90():
+    assert reports.median([3, 1, 2]) == 2
+    assert reports.median([1, 2, 3, 10]) == 2.5
+    assert reports.p90([5]) == 5
+    assert reports.p90(list(range(1, 11))) == 9  # rank ⌈9.0⌉ = 9
+    assert reports.p90(list(range(1, 12))) == 10  # rank ⌈9.9⌉ = 10
+    assert reports.p90(list(range(1, 21))) == 18
+    assert reports.median([]) is None and reports.p90([]) is None
+
+
+def test_periods_are_whole_local_days_and_dst_safe():
+    current, previous = reports.periods("week", date(2026, 11, 26), MADRID)
+    assert (current.first_day, current.last_day) == (date(2026, 11, 19), date(2026, 11, 25))
+    assert current.start == datetime(2026, 11, 18, 23, 0, tzinfo=UTC)
+    assert current.end == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
+    assert previous.end == current.start and previous.first_day == date(2026, 11, 12)
+    # The week with the change to summer time (29 March 2026) is 7 days, 167 hours.
+    spring, _ = reports.periods("week", date(2026, 4, 2), MADRID)
+    assert spring.end - spring.start == timedelta(hours=167)
+    month, before = reports.periods("month", date(2026, 11, 26), MADRID)
+    assert month.days == 30 and before.days == 30 and before.end == month.start
+
+
+def test_post_counts_per_network_and_brand(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    now, before = report.now, report.before
+    assert dict(now.posts) == {
+        "drafted": 7,  # P1–P5, P8, P9
+        "approved": 5,  # P1, P2, P3, P6, P9
+        "rejected": 1,
+        "expired": 1,
+        "published": 1,
+    }
+    assert dict(before.posts) == {"drafted": 2, "rejected": 1}  # P6, P7; P7
+    assert dict(now.by_network["linkedin"]) == {"drafted": 1, "approved": 1, "published": 1}
+    assert now.by_network["x"]["drafted"] == 7
+    assert dict(now.by_brand["acme"]) == {"drafted": 1, "approved": 1}
+    assert now.by_brand["default"]["approved"] == 4
+
+
+def test_approval_turnaround_per_stage_and_approver(known):
+    now = reports.build(known, TEAM, "week", MADRID, RUN_AT).now
+    # team: 1, 1, 2, 3, 5, 10, 24 h → median 3 h; p90 rank ⌈6.3⌉ = 7 → 24 h
+    assert now.stages["team"] == reports.Stats(7, hours(3), hours(24))
+    assert now.stages["client"] == reports.Stats(1, hours(3), hours(3))
+    # A1: 1, 1, 3, 10, 24 h → median 3 h, p90 rank ⌈4.5⌉ = 5 → 24 h
+    assert now.approvers[A1.user_id] == reports.Stats(5, hours(3), hours(24))
+    # A2: 2, 5 h → median 3.5 h, p90 rank ⌈1.8⌉ = 2 → 5 h
+    assert now.approvers[A2.user_id] == reports.Stats(2, hours(3.5), hours(5))
+    assert now.approvers[CLIENT.user_id] == reports.Stats(1, hours(3), hours(3))
+
+
+def test_ticket_times_per_person(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    now = report.now
+    assert (now.tickets_opened, report.before.tickets_opened) == (4, 1)
+    # first assignment: 10, 20, 30 min, 24 h → median 25 min; p90 rank ⌈3.6⌉ = 4 → 24 h
+    assert now.to_assign == reports.Stats(4, 25 * 60, hours(24))
+    # resolution: 2, 5, 26 h → median 5 h; p90 rank ⌈2.7⌉ = 3 → 26 h
+    assert now.to_resolve == reports.Stats(3, hours(5), hours(26))
+    assert now.people[S1] == (
+        reports.Stats(2, 20 * 60, 30 * 60),
+        reports.Stats(2, hours(3.5), hours(5)),
+    )
+    # S2: 20 min and 24 h → median 12 h 10 min; resolved T5 after 26 h
+    assert now.people[S2] == (
+        reports.Stats(2, hours(12) + 10 * 60, hours(24)),
+        reports.Stats(1, hours(26), hours(26)),
+    )
+
+
+def test_one_brand_only(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT, brand="acme")
+    assert dict(report.now.posts) == {"drafted": 1, "approved": 1}
+    assert report.now.stages["team"] == reports.Stats(1, hours(1), hours(1))
+    assert report.now.tickets_opened == 0  # the route has no brand
+    with pytest.raises(NotFound, match="There is no brand `nope`"):
+        reports.build(known, TEAM, "week", MADRID, RUN_AT, brand="nope")
+    with pytest.raises(UsageError, match="say `week` or `month`"):
+        reports.build(known, TEAM, "year", MADRID, RUN_AT)
+
+
+def test_the_csv_gives_the_same_numbers(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
+    assert tuple(rows[0]) == reports.CSV_COLUMNS
+    current = [r for r in rows if r["period"] == "current"]
+    approved = [r for r in current if r["section"] == "post" and r["event"] == "approved"]
+    assert len(approved) == report.now.posts["approved"] == 5
+    team = [
+        float(r["seconds"])
+        for r in current
+        if r["section"] == "approval" and r["stage"] == "team" and r["event"] != "vote"
+    ]
+    assert (reports.median(team), reports.p90(team)) == (hours(3), hours(24))
+    resolved = [float(r["seconds"]) for r in current if r["event"] == "resolved"]
+    assert (reports.median(resolved), reports.p90(resolved)) == (hours(5), hours(26))
+    # Every figure of both periods, from the CSV alone:
+    assert reports.by_period(_rows(rows)) == {"current": report.now, "previous": report.before}
+
+
+def _rows(records):
+    for r in records:
+        yield reports.Row(
+            r["period"],
+            r["section"],
+            int(r["record"]),
+            r["event"],
+            datetime.fromisoformat(r["at_utc"]),
+            r["brand"],
+            r["networks"],
+            r["stage"],
+            r["person"],
+            float(r["seconds"]) if r["seconds"] else None,
+        )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_chart_is_a_png_of_the_expected_size(known):
+    image = chart.png(reports.build(known, TEAM, "week", MADRID, RUN_AT))
+    assert len(image) > 10_000
+    assert png_size(image) == chart.SIZE == (1200, 800)
+    empty = reports.build(known, TEAM, "week", MADRID, RUN_AT + timedelta(days=60))
+    assert png_size(chart.png(empty)) == chart.SIZE  # nothing to show still draws
+
+
+def test_the_summary_text(known):
+    text = summary(reports.build(known, TEAM, "week", MADRID, RUN_AT))
+    assert "Team report · last 7 days (Thu 19 Nov – Wed 25 Nov 2026, Europe/Madrid)" in text
+    assert "drafted 7 (+5)" in text and "approved 5 (+5)" in text and "rejected 1 (=)" in text
+    assert "• stage team: median 3 h 00 min, p90 24 h 00 min (7)" in text
+    assert f"<@{A2.user_id}>: median 3 h 30 min, p90 5 h 00 min (2)" in text
+    assert "*Tickets* opened 4 (+3)" in text
+    assert (duration(45), duration(600), duration(hours(50))) == ("45 s", "10 min", "2 d 2 h")
+
+
+def test_who_may_run_it():
+    assert reports.may_run(OWNER) and reports.may_run(A1) and reports.may_run(SUPPORT)
+    assert not reports.may_run(MARIA) and not reports.may_run(CLIENT)
