@@ -103,7 +103,7 @@ def seed_workspace(slack: SlackStandIn) -> None:
         ANA.id,
         GENERAL,
         "Welcome to the Postroom playground :wave: Pick who you are with *Play as* "
-        "(top left), then try `/post draft` here, or `/post help`.",
+        "(top right), then try `/post draft` here, or `/post help`.",
     )
 
 
