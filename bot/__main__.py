@@ -1,9 +1,11 @@
-"""The command line: ``postroom run`` (same as ``python -m bot``) and ``postroom check``."""
+"""The command line: ``postroom run`` (same as ``python -m bot``), ``postroom check`` and
+``postroom playground``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -34,7 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     sub.add_parser("check", help="call auth.test and report what the token can do")
+    play = sub.add_parser(
+        "playground",
+        help="try Postroom in the browser: the real app on a local Slack stand-in, no tokens",
+    )
+    play.add_argument("--port", type=int, default=3000, help="the page's port (default 3000)")
+    play.add_argument("--host", default="127.0.0.1", help="the page's address (default 127.0.0.1)")
+    play.add_argument(
+        "--database",
+        metavar="URL",
+        default=None,
+        help="keep the data in this database (default: a fresh SQLite file, deleted on exit)",
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "playground":
+        return playground(args)
 
     try:
         settings = load_settings()
@@ -48,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(settings)
     except StartupFailed as failure:
         return fail(str(failure))
+
+
+def playground(args: argparse.Namespace) -> int:
+    """No Slack app and no tokens needed: the playground makes its own."""
+    from playground.app import run as run_playground
+
+    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return run_playground(port=args.port, host=args.host, database_url=args.database)
 
 
 def configure_logging(settings: Settings) -> None:

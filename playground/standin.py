@@ -564,15 +564,25 @@ class SlackStandIn:
         return self._record(delivery)
 
     def command(
-        self, user_id: str, text: str, command: str = "/post", channel_id: str | None = None
+        self,
+        user_id: str,
+        text: str,
+        command: str = "/post",
+        channel_id: str | None = None,
+        *,
+        typed: bool = False,
     ) -> Delivery:
         """A person runs a slash command. The channel defaults to the first channel the
-        person is in, else their DM with the app. A non-empty answer is shown as Slack
-        does: text or ``response_type: ephemeral`` as an ephemeral (``command_ack``),
-        ``in_channel`` as a message from the app."""
+        person is in, else their DM with the app. ``typed``: the text is what the person
+        typed (``@maria``, ``#support``), escaped here as Slack escapes it for a command
+        with ``should_escape``; otherwise it is sent as given. A non-empty answer is
+        shown as Slack does: text or ``response_type: ephemeral`` as an ephemeral
+        (``command_ack``), ``in_channel`` as a message from the app."""
         ws = self.workspace
         with ws.lock:
             ws.require_user(user_id)
+            if typed:
+                text = ws.escape_typed(text)
             channel = self._command_channel(user_id, channel_id)
             trigger_id = ws.issue_trigger(user_id)
             response_url = ws.issue_response_url(user_id, channel["id"])
@@ -1025,21 +1035,6 @@ def _short(value: Any, limit: int = 160) -> str:
 # ---------------------------------------------------------------------- CLI
 
 
-def seed(standin: SlackStandIn) -> None:
-    """A small workspace to play with: four people, four channels."""
-    standin.add_user("U0MARIA", "maria", real_name="Maria Lopez", tz="Europe/Madrid", is_admin=True)
-    standin.add_user("U0JONAS", "jonas", real_name="Jonas Berg", tz="Europe/Berlin")
-    standin.add_user("U0PRIYA", "priya", real_name="Priya Shah", tz="Asia/Kolkata")
-    standin.add_user("U0SAM", "sam", real_name="Sam Carter", tz="America/New_York")
-    everyone = ["U0MARIA", "U0JONAS", "U0PRIYA", "U0SAM"]
-    standin.add_channel("C0GENERAL", "general", members=everyone)
-    standin.add_channel("C0APPROVALS", "social-approvals", members=["U0MARIA", "U0JONAS"])
-    standin.add_channel("C0SUPPORT", "support", members=["U0PRIYA", "U0SAM"])
-    standin.add_channel(
-        "C0FEEDBACK", "product-feedback", is_private=True, members=["U0SAM"], bot_member=False
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m playground.standin``: run the stand-in in the foreground."""
     parser = argparse.ArgumentParser(description="Run the local Slack stand-in.")
@@ -1058,7 +1053,9 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     standin.request_url = args.request_url
-    seed(standin)
+    from playground.seed import seed_workspace  # the playground's people and channels
+
+    seed_workspace(standin)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill
         signal.signal(signum, lambda *_: stopping.set())

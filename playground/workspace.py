@@ -202,6 +202,33 @@ class Workspace:
         self.response_targets: dict[str, ResponseTarget] = {}
         self.add_user(bot_user_id, bot_name, real_name=bot_name.title(), is_bot=True)
 
+    # ------------------------------------------------------------------ typing
+
+    TYPED_MENTION = re.compile(r"(?<![<\w])([@#])([\w.\-]+)")
+    SPECIAL_MENTIONS = {"here": "<!here>", "channel": "<!channel>", "everyone": "<!everyone>"}
+
+    def escape_typed(self, text: str) -> str:
+        """A command's text as Slack sends it when the command escapes mentions: a typed
+        ``@name`` of a member becomes ``<@U…|name>``, ``#name`` of a channel
+        ``<#C…|name>``, ``@here`` ``<!here>``; anything else stays as typed."""
+
+        def replace(match: re.Match) -> str:
+            sigil, name = match.groups()
+            if sigil == "@":
+                if name in self.SPECIAL_MENTIONS:
+                    return self.SPECIAL_MENTIONS[name]
+                for user in self.users.values():
+                    names = (user["name"], user["profile"].get("display_name"))
+                    if name in names and not user["deleted"]:
+                        return f"<@{user['id']}|{user['name']}>"
+            else:
+                for channel in self.channels.values():
+                    if not channel["is_im"] and channel.get("name") == name:
+                        return f"<#{channel['id']}|{name}>"
+            return match.group(0)
+
+        return self.TYPED_MENTION.sub(replace, text)
+
     # ------------------------------------------------------------------ changes
 
     def changed(self) -> None:

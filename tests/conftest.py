@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
 
 from bot.clock import ManualClock
 from storage.db import Database
@@ -46,16 +46,25 @@ def sqlite_db(tmp_path) -> Database:
 
 @pytest.fixture
 def postgres_db() -> Database:
-    db = Database(POSTGRES_URL)
-    if not db.ping():
+    """A schema of its own on the local PostgreSQL, dropped afterwards: test runs of
+    several checkouts (and CI) can share the server without seeing each other's tables."""
+    admin = Database(POSTGRES_URL)
+    if not admin.ping():
+        admin.dispose()
         if os.environ.get("POSTROOM_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} (.ci/run starts it)")
-    SQLModel.metadata.drop_all(db.engine)
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
     db.create_schema()
     yield db
-    SQLModel.metadata.drop_all(db.engine)
     db.dispose()
+    with admin.engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -236,10 +236,16 @@ def test_take_assign_resolve_reopen_with_permission_checks(stack):
     click(stack, SAM, "ticket_reopen")
     stack.slack.wait_for(lambda: f"Assigned to <@{SUE}>" in card_text(stack))
     click(stack, SAM, "ticket_priority", selected_option="high")
-    stack.slack.wait_for(lambda: "high" in card_text(stack))
-    with stack.services.db.read() as session:
-        actions = [e.action for e in repo.audit_trail(session, TEAM, "ticket", "1")]
-    assert actions == ["open", "assign", "assign", "resolve", "reopen", "priority"]
+
+    def trail() -> list[str]:
+        with stack.services.db.read() as session:
+            return [e.action for e in repo.audit_trail(session, TEAM, "ticket", "1")]
+
+    # The card's text mentions "high" before the change too (the priority menu): wait
+    # for the change itself.
+    stack.slack.wait_for(lambda: trail()[-1:] == ["priority"])
+    assert trail() == ["open", "assign", "assign", "resolve", "reopen", "priority"]
+    stack.slack.wait_for(lambda: "🟠 *Ticket #1* · high" in card_text(stack))
 
 
 def test_the_rota_assigns_in_turn_and_tells_the_assignee(stack):

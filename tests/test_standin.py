@@ -671,6 +671,21 @@ def test_command_payload_and_ack_bodies(slack: SlackStandIn, app: FakeApp) -> No
     assert len(slack.ephemerals()) == 1  # an empty ack shows nothing
 
 
+def test_a_typed_command_is_escaped_as_slack_escapes_it(slack: SlackStandIn, app: FakeApp) -> None:
+    app.answer = lambda request: (200, "", "text/plain")
+    slack.command(
+        "U1",
+        "role add @jonas approver x #social-approvals @nobody #nowhere @here a@b.c <@U3|priya>",
+        typed=True,
+    )
+    assert app.received[-1].form["text"] == (
+        "role add <@U2|jonas> approver x <#C1|social-approvals> @nobody #nowhere <!here> "
+        "a@b.c <@U3|priya>"
+    )
+    slack.command("U1", "role add @jonas")  # not typed: sent exactly as given
+    assert app.received[-1].form["text"] == "role add @jonas"
+
+
 def test_response_url_ephemeral_in_channel_and_limits(slack: SlackStandIn, app: FakeApp) -> None:
     delivery = slack.command("U1", "list")
     webhook = WebhookClient(delivery.response_url)

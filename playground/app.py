@@ -1,0 +1,181 @@
+"""The playground: the real Postroom app, unchanged, wired to the local Slack stand-in.
+
+:class:`Playground` starts, in one process,
+
+- the stand-in (Slack's Web API, the signed requests Slack sends, and the browser page),
+  on ``host:port`` — the address people open;
+- the real Bolt app behind waitress on a free local port, in HTTP mode: every slash
+  command, click and event reaches it signed, through ``POST /slack/events``, and it
+  answers through the Web API, exactly as with Slack;
+- the app's scheduler, reading the same :class:`~bot.clock.PlaygroundClock` as the
+  stand-in, so jumping the clock forward in the page makes the next digest, reminder or
+  due post happen now;
+- a database: a fresh SQLite file in a temporary folder unless a URL is given.
+
+``postroom playground`` runs it in the foreground (see :func:`run`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from bot.clock import PlaygroundClock
+from bot.config import Settings
+from playground.seed import TEAM_ID, TEAM_NAME, configure_app, seed_workspace
+from playground.standin import SlackStandIn
+
+log = logging.getLogger("playground")
+
+DEFAULT_PORT = 3000
+
+
+class Playground:
+    """The stand-in, the app and its scheduler, started and stopped together."""
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        host: str = "127.0.0.1",
+        database_url: str | None = None,
+        *,
+        seed: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.clock = PlaygroundClock()
+        self._temp_dir: Path | None = None
+        if database_url is None:
+            self._temp_dir = Path(tempfile.mkdtemp(prefix="postroom-playground-"))
+            database_url = f"sqlite:///{self._temp_dir / 'playground.db'}"
+        self.database_url = database_url
+        self.standin: SlackStandIn | None = None
+        self.services = None
+        self.scheduler = None
+        self._server = None
+        self._tick_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The page's address."""
+        if self.standin is None:
+            raise RuntimeError("the playground is not running")
+        return self.standin.base_url
+
+    def start(self) -> Playground:
+        # Imported here: `postroom run` and the tests of other parts don't pay for them.
+        from bot.app import build_app, http_app
+        from bot.scheduler import Scheduler
+        from bot.services import Services
+        from bot.web import HttpServer
+        from storage.db import Database
+
+        signing_secret = secrets.token_hex(16)
+        bot_token = "xoxb-playground-" + secrets.token_hex(8)
+        standin = SlackStandIn(
+            signing_secret=signing_secret,
+            bot_token=bot_token,
+            team_id=TEAM_ID,
+            team_name=TEAM_NAME,
+            clock=self.clock,
+            host=self.host,
+            port=self.port,
+        )
+        self.standin = standin.start()
+        try:
+            settings = Settings(
+                slack_bot_token=bot_token,
+                slack_signing_secret=signing_secret,
+                slack_api_url=standin.api_url,
+                database_url=self.database_url,
+            )
+            client = WebClient(token=bot_token, base_url=standin.api_url)
+            services = Services.create(
+                settings, client, clock=self.clock, db=Database(self.database_url)
+            )
+            self.services = services
+            app = build_app(settings, client, services=services)
+            self._server = HttpServer(http_app(app, services), "127.0.0.1", 0).start()
+            standin.request_url = f"{self._server.url}/slack/events"
+            self.scheduler = Scheduler(services)
+            if self.seed:
+                seed_workspace(standin)
+                if not _configured(services):
+                    configure_app(standin)
+            self.scheduler.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("playground: page at %s, app at %s", standin.base_url, self._server.url)
+        return self
+
+    def tick(self, now: datetime | None = None) -> dict[str, int]:
+        """Run the app's due work now (after the clock jumped), one tick at a time."""
+        if self.scheduler is None:
+            return {}
+        with self._tick_lock:
+            return self.scheduler.tick()
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self.services is not None:
+            self.services.background.shutdown(wait=True)
+            self.services.db.dispose()
+            self.services = None
+        if self.standin is not None:
+            self.standin.stop()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
+    def __enter__(self) -> Playground:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _configured(services) -> bool:
+    """True when the database already holds this workspace's setup (a kept database)."""
+    from bot import workspace
+
+    return bool(workspace.list_brands(services.db, TEAM_ID))
+
+
+def run(port: int = DEFAULT_PORT, host: str = "127.0.0.1", database_url: str | None = None) -> int:
+    """``postroom playground``: serve until Ctrl-C (or SIGTERM), then stop everything."""
+    playground = Playground(port=port, host=host, database_url=database_url)
+    try:
+        playground.start()
+    except OSError as error:
+        print(
+            f"postroom playground: can't listen on {host}:{port}: {error.strerror} "
+            "(choose another with --port)",
+            file=sys.stderr,
+        )
+        return 2
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    print(f"Postroom playground: open {playground.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        stopping.wait()
+    finally:
+        print("Stopping the playground…", flush=True)
+        playground.stop()
+    return 0

@@ -1,0 +1,154 @@
+"""The playground's workspace: people in every role, the usual channels, a social feed with
+customers complaining, and Postroom set up the way a team would set it up.
+
+Two halves, kept apart on purpose:
+
+- :func:`seed_workspace` fills the *Slack* side (people, channels, messages): what a real
+  workspace already has before anyone installs the app.
+- :func:`configure_app` sets up *Postroom* by running the admin's ``/post`` commands
+  through the stand-in, signed, exactly as Ana would type them in Slack. Nothing is
+  written behind the app's back, so the playground starts in a state the app itself made.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from playground.standin import SlackStandIn
+
+log = logging.getLogger("playground.seed")
+
+TEAM_ID = "T0PLAYGRD"
+TEAM_NAME = "Acme Social"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    real_name: str
+    title: str
+    tz: str
+    is_admin: bool = False
+
+
+ANA = Person("U0ANA", "ana", "Ana Okafor", "Admin", "Europe/London", is_admin=True)
+MARIA = Person("U0MARIA", "maria", "Maria Lopez", "Author", "Europe/Madrid")
+JONAS = Person("U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn", "Europe/Berlin")
+PRIYA = Person("U0PRIYA", "priya", "Priya Shah", "Approver: Instagram, Facebook", "Asia/Kolkata")
+SAM = Person("U0SAM", "sam", "Sam Carter", "Publisher", "America/New_York")
+LENA = Person("U0LENA", "lena", "Lena Novak", "Support", "Europe/Warsaw")
+CHRIS = Person("U0CHRIS", "chris", "Chris Doyle", "Client, Northwind", "America/Chicago")
+
+PEOPLE: tuple[Person, ...] = (ANA, MARIA, JONAS, PRIYA, SAM, LENA, CHRIS)
+
+# The social listening integration that copies mentions into #social-feed.
+FEED_BOT = Person("U0INBOX", "social-inbox", "Social Inbox", "Integration", "UTC")
+
+GENERAL = "C0GENERAL"
+APPROVALS = "C0APPROVALS"
+SUPPORT = "C0SUPPORT"
+FEED = "C0FEED"
+DIGEST = "C0DIGEST"
+NORTHWIND = "C0NORTHWIND"
+
+TEAM = [p.id for p in PEOPLE if p is not CHRIS]
+
+# (id, name, private, members); the app is in every one of them
+CHANNELS: tuple[tuple[str, str, bool, list[str]], ...] = (
+    (GENERAL, "general", False, [p.id for p in PEOPLE]),
+    (APPROVALS, "social-approvals", False, [ANA.id, MARIA.id, JONAS.id, PRIYA.id, SAM.id]),
+    (SUPPORT, "support", False, [ANA.id, LENA.id, SAM.id]),
+    (FEED, "social-feed", False, [*TEAM, FEED_BOT.id]),
+    (DIGEST, "social-digest", False, TEAM),
+    # Shared with the client (in Slack, a Slack Connect channel).
+    (NORTHWIND, "northwind-client", True, [ANA.id, MARIA.id, CHRIS.id]),
+)
+
+CUSTOMER_MESSAGES: tuple[str, ...] = (
+    "*@jade_r on X:* Ordered the Acme cold brew kit two weeks ago. Still nothing, and "
+    "nobody answers my emails :unamused:",
+    "*@tomasz.k on Instagram:* Love the new autumn blend! Where can I buy it in Kraków?",
+    "*@NorthwindFan on Facebook:* The Northwind app logged me out again and my order "
+    "history is gone. Third time this week.",
+    "*@dev_amy on LinkedIn:* Great write-up on your roasting process, shared it with my team.",
+    "*@kwame_b on X:* Your barista at the Leeds shop was rude to my daughter today. Not okay.",
+)
+
+
+def seed_workspace(slack: SlackStandIn) -> None:
+    """People, channels and the social feed's messages (the Slack side)."""
+    for person in PEOPLE:
+        slack.add_user(
+            person.id,
+            person.name,
+            real_name=person.real_name,
+            tz=person.tz,
+            is_admin=person.is_admin,
+            title=person.title,
+        )
+    slack.add_user(
+        FEED_BOT.id,
+        FEED_BOT.name,
+        real_name=FEED_BOT.real_name,
+        title=FEED_BOT.title,
+        is_bot=True,
+    )
+    for channel_id, name, private, members in CHANNELS:
+        slack.add_channel(channel_id, name, is_private=private, members=members, bot_member=True)
+    for text in CUSTOMER_MESSAGES:
+        slack.post_as(FEED_BOT.id, FEED, text)
+    slack.post_as(
+        ANA.id,
+        GENERAL,
+        "Welcome to the Postroom playground :wave: Pick who you are with *Play as* "
+        "(top left), then try `/post draft` here, or `/post help`.",
+    )
+
+
+def _user(person: Person) -> str:
+    return f"<@{person.id}|{person.name}>"
+
+
+def _channel(channel_id: str) -> str:
+    name = next(name for cid, name, *_ in CHANNELS if cid == channel_id)
+    return f"<#{channel_id}|{name}>"
+
+
+# What Ana types to set Postroom up (mentions as Slack escapes them).
+SETUP_COMMANDS: tuple[str, ...] = (
+    "brand add Acme",
+    "brand add Northwind client-approval",
+    f"approvals {_channel(APPROVALS)}",
+    f"approvals {_channel(NORTHWIND)} brand:Northwind stage:client",
+    f"role add {_user(JONAS)} approver x linkedin",
+    f"role add {_user(PRIYA)} approver instagram facebook",
+    f"role add {_user(SAM)} publisher",
+    f"role add {_user(LENA)} support",
+    f"role add {_user(CHRIS)} client brand:Northwind",
+    f"rota {_channel(SUPPORT)} {_user(LENA)} {_user(SAM)}",
+    f"route add :sos: {_channel(SUPPORT)} priority:high remind:30m escalate:4h",
+    f"digest {_channel(DIGEST)} 09:00 Europe/Madrid",
+)
+
+
+class SetupFailed(RuntimeError):
+    """The app did not accept one of the setup commands."""
+
+
+def configure_app(slack: SlackStandIn, timeout: float = 10.0) -> None:
+    """Ana sets Postroom up with ``/post`` commands, in her DM with the app, one after
+    the other: each waits for the app's answer (it comes through ``response_url``)."""
+    dm = slack.dm_id(ANA.id)
+    for text in SETUP_COMMANDS:
+        answered = len(slack.responses)
+        delivery = slack.command(ANA.id, text, channel_id=dm)
+        if delivery.status != 200 or delivery.error:
+            raise SetupFailed(
+                f"/post {text}: the app answered {delivery.status} ({delivery.error or 'no error'})"
+            )
+        try:
+            slack.wait_for(lambda n=answered: len(slack.responses) > n, timeout=timeout)
+        except AssertionError as error:
+            raise SetupFailed(f"/post {text}: no answer from the app in {timeout:.0f} s") from error

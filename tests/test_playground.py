@@ -1,0 +1,114 @@
+"""`postroom playground`: the real app on the stand-in, seeded by the admin's own commands,
+its scheduler on the clock the page moves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import digest, routing, workspace
+from playground import seed
+from playground.app import Playground
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def playground():
+    pg = Playground(port=0).start()
+    yield pg
+    pg.stop()
+
+
+def test_the_workspace_has_everyone_and_the_feed_has_customers(playground):
+    slack = playground.standin
+    for person in seed.PEOPLE:
+        profile = slack.user(person.id)["profile"]
+        assert profile["title"] == person.title
+    feed = [m["text"] for m in slack.messages(seed.FEED)]
+    assert len(feed) == len(seed.CUSTOMER_MESSAGES)
+    assert "cold brew" in feed[0]
+    assert slack.messages(seed.GENERAL)[-1]["user"] == seed.ANA.id
+
+
+def test_the_app_was_set_up_through_its_own_commands(playground):
+    db, team = playground.services.db, seed.TEAM_ID
+    brands = {b.name: b for b in workspace.list_brands(db, team)}
+    assert brands["northwind"].client_approval and not brands["acme"].client_approval
+    roles = {(r.user_id, r.grant.role) for r in workspace.list_roles(db, team)}
+    assert {
+        (seed.JONAS.id, "approver"),
+        (seed.PRIYA.id, "approver"),
+        (seed.SAM.id, "publisher"),
+        (seed.LENA.id, "support"),
+        (seed.CHRIS.id, "client"),
+    } <= roles
+    channels = {(r.channel_id, r.stage) for r in workspace.approvals_channels(db, team)}
+    assert channels == {(seed.APPROVALS, "team"), (seed.NORTHWIND, "client")}
+    routes = routing.routes_of(playground.services, team)
+    assert {"rotating_light", "sos"} <= set(routes)
+    assert [p.channel_id for p, _ in digest.plans(db, team)] == [seed.DIGEST]
+    # Ana saw each command's answer, as in Slack.
+    answers = playground.standin.ephemerals(user=seed.ANA.id)
+    assert len(answers) == len(seed.SETUP_COMMANDS)
+    assert not [a for a in answers if "There is no" in a["text"]]
+
+
+def test_jumping_the_clock_to_nine_in_madrid_posts_the_digest(playground):
+    slack = playground.standin
+    madrid = ZoneInfo("Europe/Madrid")
+    local = playground.clock.now().astimezone(madrid)
+    nine = local.replace(hour=9, minute=1, second=0, microsecond=0)
+    if nine <= local:
+        nine = datetime.combine(local.date() + timedelta(days=1), nine.timetz())
+    playground.clock.advance(nine - local)
+    done = playground.tick()
+    assert done["post digests"] == 1
+    digest_message = slack.wait_for(lambda: slack.messages(seed.DIGEST))
+    assert "Nothing scheduled today" in str(digest_message[-1]["blocks"])
+    assert playground.tick()["post digests"] == 0  # once a day, however often it ticks
+
+
+def test_a_kept_database_is_not_set_up_twice(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    with Playground(port=0, database_url=url) as first:
+        brands = workspace.list_brands(first.services.db, seed.TEAM_ID)
+    with Playground(port=0, database_url=url) as again:
+        assert again.standin.ephemerals(user=seed.ANA.id) == []  # no setup commands ran
+        assert workspace.list_brands(again.services.db, seed.TEAM_ID) == brands
+    assert (tmp_path / "kept.db").exists()
+
+
+def test_a_fresh_database_is_removed_on_stop():
+    pg = Playground(port=0).start()
+    folder = Path(pg.database_url.removeprefix("sqlite:///")).parent
+    assert folder.exists()
+    pg.stop()
+    assert not folder.exists()
+
+
+def test_the_command_says_when_its_port_is_taken(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+        env["PYTHONPATH"] = str(ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "playground", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"can't listen on 127.0.0.1:{port}" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
