@@ -53,9 +53,6 @@ DEFAULT_COMMANDS = (
 HEARTBEAT_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser calm
 MAX_JSON_BYTES = 1024 * 1024
 
-_MENTION = re.compile(r"(?<![\w<@#])([@#])([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
-_BROADCAST = re.compile(r"(?<![\w<])@(here|channel|everyone)\b")
-
 
 class UiError(Exception):
     """A request the page should not have made; ``status`` is the HTTP status."""
@@ -65,37 +62,9 @@ class UiError(Exception):
         self.status = status
 
 
-def escape_like_slack(text: str, users: dict[str, dict], channels: dict[str, dict]) -> str:
-    """What Slack does to typed text before an app sees it (``should_escape``): ``&``,
-    ``<`` and ``>`` become entities, ``@name`` of a member becomes ``<@U…|name>``,
-    ``#name`` of a channel becomes ``<#C…|name>`` and ``@here`` becomes ``<!here>``."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    by_name = {}
-    for user in users.values():
-        if user.get("deleted") or user.get("is_bot"):
-            continue
-        for name in (user["name"], user["profile"].get("display_name")):
-            if name:
-                by_name.setdefault(name.lower(), user)
-    channel_by_name = {
-        c["name"].lower(): c for c in channels.values() if not c.get("is_im") and c.get("name")
-    }
-
-    def mention(match: re.Match) -> str:
-        sigil, name = match.group(1), match.group(2)
-        trailing = ""
-        while name and name[-1] in "._-":  # "@maria." ends a sentence
-            name, trailing = name[:-1], name[-1] + trailing
-        if sigil == "@" and name.lower() in by_name:
-            user = by_name[name.lower()]
-            return f"<@{user['id']}|{user['name']}>{trailing}"
-        if sigil == "#" and name.lower() in channel_by_name:
-            channel = channel_by_name[name.lower()]
-            return f"<#{channel['id']}|{channel['name']}>{trailing}"
-        return match.group(0)
-
-    text = _BROADCAST.sub(lambda m: f"<!{m.group(1)}>", text)
-    return _MENTION.sub(mention, text)
+def escape_entities(text: str) -> str:
+    """``&``, ``<`` and ``>`` as Slack sends typed text to an app: as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def delivery_report(delivery: Delivery | None) -> dict:
@@ -416,7 +385,8 @@ class PlaygroundUI:
         ws = self.standin.workspace
         with ws.lock:
             self._conversation(me, channel_id)
-            escaped = escape_like_slack(text.strip(), ws.users, ws.channels)
+            # what Slack does to what people type: entities, then @name and #channel
+            escaped = ws.escape_typed(escape_entities(text.strip()))
         if not text.strip():
             raise UiError("write something first")
         if text.startswith("/"):
@@ -431,10 +401,14 @@ class PlaygroundUI:
                         "detail": f"{command} is not a valid command",
                     }
                 }
-            with ws.lock:
-                rest = escape_like_slack(rest.strip(), ws.users, ws.channels)
             try:
-                delivery = self.standin.command(me, rest, command=command, channel_id=channel_id)
+                delivery = self.standin.command(
+                    me,
+                    escape_entities(rest.strip()),
+                    command=command,
+                    channel_id=channel_id,
+                    typed=True,
+                )
             except ConnectionError as exc:
                 return {"delivery": _dispatch_failed(exc)}
             return {"delivery": delivery_report(delivery)}

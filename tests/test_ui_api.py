@@ -18,7 +18,6 @@ import pytest
 
 from bot.clock import ManualClock, SystemClock
 from playground.standin import SlackStandIn
-from playground.ui import escape_like_slack
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, start_stack
 
 
@@ -140,22 +139,14 @@ def test_a_channel_the_person_is_not_in_is_refused(stack):
 
 def test_a_message_is_escaped_and_mentions_linked_as_slack_does(stack):
     base = stack.slack.base_url
-    text = "hi @maria, see #general & <b>bold</b> @nobody @here"
+    text = "hi @maria, see #general & <b>bold</b> @nobody @here mail maria@x.com @maria."
     status, sent = call(base, "send", {"as": PEDRO, "channel": GENERAL, "text": text})
     assert status == 200
     stored = stack.slack.messages(GENERAL)[-1]
     assert stored["user"] == PEDRO
     assert stored["text"] == (
         f"hi <@{MARIA}|maria>, see <#{GENERAL}|general> &amp; &lt;b&gt;bold&lt;/b&gt; "
-        "@nobody <!here>"
-    )
-
-
-def test_escape_like_slack_leaves_emails_and_unknown_names():
-    users = {"U1": {"id": "U1", "name": "maria", "profile": {"display_name": "maria"}}}
-    channels = {"C1": {"id": "C1", "name": "general", "is_im": False}}
-    assert escape_like_slack("mail maria@x.com #nope @maria.", users, channels) == (
-        "mail maria@x.com #nope <@U1|maria>."
+        f"@nobody <!here> mail maria@x.com <@{MARIA}|maria>."
     )
 
 

@@ -244,7 +244,7 @@ function renderClock() {
 
 function avatar(user, big = false) {
   if (!user) return h("div", { class: `avatar${big ? " big" : ""}` }, "?");
-  if (user.is_bot) return h("div", { class: `avatar app${big ? " big" : ""}` }, "P");
+  if (user.app) return h("div", { class: `avatar app${big ? " big" : ""}` }, "P");
   return h("div", { class: `avatar${big ? " big" : ""}`, style: { background: `#${user.color}` } }, initials(user.real_name));
 }
 
@@ -358,7 +358,7 @@ function buildMain() {
       onclick: () => goApp(name),
     }, label);
     main.header = h("div", { class: "channel-head app-head" },
-      avatar({ is_bot: true }, true),
+      avatar({ app: true }, true),
       h("div", {}, h("h1", {}, app.name, h("span", { class: "app-badge" }, "APP")),
         h("nav", { class: "tabs", role: "tablist" }, tab("home", "Home"), tab("messages", "Messages"))));
     if (state.where.tab === "messages") {
@@ -460,10 +460,10 @@ function drawMessages(container, messages, { stick = false, inThread = false } =
 function authorOf(m) {
   if (m.is_notice) return { name: "Slackbot", node: h("div", { class: "avatar slackbot" }, "S"), app: false };
   if (m.bot_id || m.user === state.ws.app.user_id) {
-    return { name: m.bot_profile?.name ? state.ws.app.name : state.ws.app.name, node: avatar({ is_bot: true }), app: true };
+    return { name: state.ws.app.name, node: avatar({ app: true }), app: true };
   }
   const user = state.users.get(m.user);
-  return { name: user?.real_name || m.user || "someone", node: avatar(user), app: false };
+  return { name: user?.real_name || m.user || "someone", node: avatar(user), app: Boolean(user?.is_bot) };
 }
 
 function messageNode(m, { inThread }) {
@@ -810,7 +810,7 @@ function buildModal(view, errors, prefill, depth) {
     : null;
   const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": view.title?.text || "Modal", dataset: { viewId: view.id, callbackId: view.callback_id || "" } },
     h("div", { class: "modal-head" },
-      depth > 1 ? h("button", { type: "button", class: "back", "aria-label": "Back", title: "Back", onclick: close }, "←") : avatar({ is_bot: true }),
+      depth > 1 ? h("button", { type: "button", class: "back", "aria-label": "Back", title: "Back", onclick: close }, "←") : avatar({ app: true }),
       h("div", { class: "modal-title" }, view.title?.text || ""),
       h("button", { type: "button", class: "close-x", "aria-label": "Close", title: "Close", onclick: close }, "×")),
     h("div", { class: "modal-body" }, body),

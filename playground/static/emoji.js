@@ -41,6 +41,10 @@ export const EMOJI = {
   "raising_hand": "🙋", "see_no_evil": "🙈", "skull": "💀", "ghost": "👻", "money_with_wings": "💸",
   "moneybag": "💰", "credit_card": "💳", "shopping_trolley": "🛒", "truck": "🚚",
   "hourglass_done": "⌛", "zzz": "💤", "thumbsup": "👍", "thumbsdown": "👎",
+  "unamused": "😒", "disappointed": "😞", "neutral_face": "😐", "relieved": "😌", "heart_eyes": "😍",
+  "star-struck": "🤩", "partying_face": "🥳", "upside_down_face": "🙃", "sunglasses": "😎",
+  "leaves": "🍃", "fallen_leaf": "🍂", "maple_leaf": "🍁",
+  "envelope_with_arrow": "📩", "incoming_envelope": "📨",
 };
 
 /** Other names Slack accepts for the same emoji. */

@@ -20,15 +20,15 @@ export const GUIDE = [
     text: "*See the DM.* Back as Maria, open *Postroom* under Apps → *Messages*: the decision is there. The *Home* tab lists your drafts and what waits for you.",
   },
   {
-    as: "U0SAM", channel: "C0FEED",
-    text: "*Route a complaint.* In #social-feed, hover a customer's message, click *☺+* and pick :rotating_light: (routed emoji come first). A ticket card appears in #support.",
+    as: "U0MARIA", channel: "C0FEED",
+    text: "*Route a complaint.* In #social-feed, hover a customer's message, click *☺+* and pick :rotating_light: (the emoji Postroom routes come first). A ticket card appears in #support, and the message's thread says where it went.",
   },
   {
     as: "U0LENA", channel: "C0SUPPORT",
-    text: "*Take the ticket.* As support, click *Take it* on the card in #support.",
+    text: "*Handle the ticket as support.* The rota gave the ticket to Lena: her card in #support says so. Assign it to someone else, change its priority, or *Resolve* it.",
   },
   {
-    as: "U0ANA", channel: "C0DIGEST",
-    text: "*Preview the digest.* Type `/post digest` to see today's digest (only you see it). Then use the clock at the top (🕘) to jump to 09:00: the digest is posted in #social-digest.",
+    as: "U0MARIA", channel: "C0DIGEST",
+    text: "*Preview the digest.* Type `/post digest` in #social-digest to see today's digest (only you see it). Then click the clock at the top (🕘), keep *09:00* and press *Go*: the app's scheduler runs and posts the digest.",
   },
 ];
