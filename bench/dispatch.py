@@ -8,33 +8,124 @@ Both transports (in-process ``App.dispatch`` and HTTP through waitress) run in t
 process run. The bare app acks and makes the same call with the same payload, built once up
 front: no middleware, database or domain. The figure to watch is the ratio ours / bare.
 
-    .venv/bin/python bench/dispatch.py [--requests 300]
+The person opening the Home tab works in a busy workspace (see ``seed``): an admin and
+approver with drafts, posts waiting for their approval, open tickets and a full day on the
+calendar, among a few hundred other posts and tickets. ``--empty`` runs against a fresh
+workspace instead (an admin with nothing in their queue).
+
+    .venv/bin/python bench/dispatch.py [--requests 300] [--empty]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import sys
-from datetime import UTC, datetime
+from datetime import timedelta
 
-from common import Transport, bare_bolt, postroom_services, report, start_slack, timed
+from common import TEAM, Transport, bare_bolt, postroom_services, report, start_slack, timed
+from sqlalchemy import insert
 
+from bot import home, workspace
 from bot.app import build_app
 from bot.blocks.config import help_message
 from bot.blocks.home import home_view
-from bot.home import HomeData
+from bot.networks import NETWORKS
 from bot.policy import Actor
-from storage.models import Brand
+from storage import repo
+from storage.models import Brand, DigestSetting, Post, Route, Ticket
 
 USER = "UBENCH01"
 CHANNEL = "CBENCH01"
+APPROVALS = "CBENCHAP"
+SUPPORT = "CBENCHSU"
+OTHERS = tuple(f"UOTHER{i:02d}" for i in range(8))
+TEXTS = (
+    "Spring sale: 20% off everything 🌸 & free shipping over €50 → https://shop.example.com",
+    "Q3 results are in 📈 Revenue <up> 12% year over year. Thread 🧵",
+    "Meet the people behind <Project Falcon> 🚀 #engineering #teamwork",
+    "We're hiring! Join our support team in Lisbon & Madrid 💼",
+    "Our new app is live: faster checkout, dark mode, and more ✨",
+)
 
 
-def bare_app(client):
+def seed(services, slack) -> None:
+    """A realistic person in a busy workspace: three brands, an approvals channel, a
+    complaint route and a digest; ~300 posts over a month (4 drafts of theirs, 10 waiting
+    for an approver, about 10 a day), 60 tickets (3 open and theirs)."""
+    rng = random.Random(7)
+    now = services.clock.now()
+    admin = Actor(USER, workspace_admin=True)
+    for channel in (APPROVALS, SUPPORT):
+        slack.add_channel(channel, channel.lower(), members=[USER], bot_member=True)
+    with services.db.write() as session:
+        for name in ("acme", "globex"):
+            repo.add_brand(session, Brand(team_id=TEAM, name=name, created_at=now))
+    workspace.set_approvals_channel(
+        services.db, TEAM, admin, (), now, APPROVALS, frozenset(), None, "team"
+    )
+    workspace.add_role(services.db, TEAM, admin, (), now, USER, "approver", frozenset(), None)
+    with services.db.read() as session:
+        brand_ids = [b.id for b in repo.list_brands(session, TEAM)]
+
+    def post(author: str, status: str, scheduled) -> dict:
+        return {
+            "team_id": TEAM,
+            "brand_id": rng.choice(brand_ids),
+            "author": author,
+            "text": rng.choice(TEXTS),
+            "networks": ",".join(rng.sample(NETWORKS, rng.randint(1, 3))),
+            "scheduled_at": scheduled,
+            "status": status,
+            "stage": "team" if status == "pending" else None,
+            "stage_at": now - timedelta(hours=rng.randint(1, 30)) if status == "pending" else None,
+            "created_at": now - timedelta(days=2),
+            "updated_at": now - timedelta(hours=rng.randint(1, 48)),
+        }
+
+    posts = [post(USER, rng.choice(("draft", "changes_requested")), None) for _ in range(4)]
+    posts += [post(rng.choice(OTHERS), "pending", now + timedelta(days=2)) for _ in range(10)]
+    for _ in range(300):  # the month around today, five-minute slots
+        at = now + timedelta(minutes=5 * rng.randrange(-15 * 24 * 12, 15 * 24 * 12))
+        status = "published" if at < now else rng.choice(("approved", "approved", "draft"))
+        posts.append(post(rng.choice(OTHERS), status, at))
+    with services.db.write_connection() as connection:
+        connection.execute(insert(Post), posts)
+        route_id = connection.execute(
+            insert(Route)
+            .values(team_id=TEAM, emoji="rotating_light", channel_id=SUPPORT, created_at=now)
+            .returning(Route.id)
+        ).scalar_one()
+        connection.execute(
+            insert(DigestSetting).values(
+                team_id=TEAM, channel_id=CHANNEL, at_time="09:00", tz="UTC", created_at=now
+            )
+        )
+        tickets = []
+        for i in range(60):
+            mine = i < 3
+            tickets.append(
+                {
+                    "team_id": TEAM,
+                    "route_id": route_id,
+                    "source_channel": CHANNEL,
+                    "source_ts": f"1700000000.{i:06d}",
+                    "text": "Where is my refund? Order <#4411> & still nothing 😡",
+                    "reporter": rng.choice(OTHERS),
+                    "status": "open" if mine or i % 4 == 0 else "resolved",
+                    "assignee": USER if mine else rng.choice(OTHERS),
+                    "card_channel": SUPPORT,
+                    "card_ts": f"1700000001.{i:06d}",
+                    "created_at": now - timedelta(hours=i),
+                }
+            )
+        connection.execute(insert(Ticket), tickets)
+
+
+def bare_app(client, home_payload: dict):
     app = bare_bolt(client)
     help_payload = help_message(is_admin=True)
-    brand = Brand(team_id="T", name="default", created_at=datetime.now(UTC))
-    home = home_view(HomeData(Actor(USER, workspace_admin=True), [brand], []))
 
     @app.command("/post")
     def command(ack, respond):
@@ -43,7 +134,7 @@ def bare_app(client):
 
     @app.event("app_home_opened")
     def home_opened(event, client):
-        client.views_publish(user_id=event["user"], view=home)
+        client.views_publish(user_id=event["user"], view=home_payload)
 
     return app
 
@@ -51,13 +142,22 @@ def bare_app(client):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--empty", action="store_true", help="a fresh workspace, nothing queued")
     args = parser.parse_args()
 
     slack = start_slack()
     slack.add_user(USER, "bench", is_admin=True)
     slack.add_channel(CHANNEL, "bench", members=[USER])
     settings, client, services = postroom_services(slack, pacing=False)
-    apps = {"postroom": build_app(settings, client, services=services), "bare": bare_app(client)}
+    workspace.ensure_team(services.db, TEAM, services.clock.now())  # as on its first request
+    if not args.empty:
+        seed(services, slack)
+    # The bare app publishes the very view Postroom builds for this person (built once here).
+    expected = home_view(home.gather(services, TEAM, USER))
+    apps = {
+        "postroom": build_app(settings, client, services=services),
+        "bare": bare_app(client, expected),
+    }
     workloads = {
         "slash command (/post help)": (
             lambda _: slack.command(USER, "help", channel_id=CHANNEL),
@@ -76,6 +176,11 @@ def main() -> int:
                 results[(kind, workload, name)] = timed(
                     slack, lambda i: None, send, arrived, args.requests
                 )
+            if name == "postroom":  # same work: the Home we published is the bare app's payload
+                view = slack.calls_to("views.publish")[-1].params["view"]
+                if (json.loads(view) if isinstance(view, str) else view) != expected:
+                    print("Postroom published a different Home than the bare app", file=sys.stderr)
+                    return 1
             transport.close()
     report(results, "dispatch")
     slack.stop()

@@ -7,61 +7,56 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
-
-from bot import calendar, digest, policy, posts, tickets, workspace
+from bot import calendar, policy, posts, workspace
 from bot.errors import SlackFailure
 from bot.policy import Actor
 from bot.services import Services
+from bot.timeparse import day_range
 from storage import repo
-from storage.models import Brand, Post, Ticket
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class HomeData:
+    """What one person's Home shows. Posts, tickets and brands are rows of the columns shown
+    (read by ``storage.repo.home_rows``) or the model objects themselves."""
+
     actor: Actor
-    brands: list[Brand]
+    brands: list  # Brand-like: id, name, client_approval, self_approval
     approval_routes: list[workspace.ChannelRoute]
-    drafts: list[Post] = field(default_factory=list)
-    awaiting: list[tuple[Post, str]] = field(default_factory=list)  # with the brand's name
-    tickets: list[Ticket] = field(default_factory=list)
-    today: list[tuple[Post, str]] = field(default_factory=list)
+    drafts: list = field(default_factory=list)
+    awaiting: list[tuple[Any, str]] = field(default_factory=list)  # with the brand's name
+    tickets: list = field(default_factory=list)
+    today: list[tuple[Any, str]] = field(default_factory=list)
     tz: str = "UTC"
     ticket_routes: int = 0
     digests: int = 0
 
 
 def gather(services: Services, team_id: str, user_id: str) -> HomeData:
-    grants, brands, routes = workspace.overview(services.db, team_id, user_id)
+    """Read everything the Home shows in one transaction on one connection. Who they are
+    (Slack's profile: admin? time zone?) comes first, from the directory, so that no Slack
+    call happens while the transaction is open."""
+    tz = services.people.timezone(team_id, user_id)  # also makes sure Postroom knows them
+    zone = ZoneInfo(tz)
+    today = services.clock.now().astimezone(zone).date()
+    start, end = day_range(today, zone)
+    with services.db.read_connection() as connection:
+        rows = repo.home_rows(connection, team_id, user_id, start, end, calendar.SHOWN)
+    grants = tuple(workspace.as_grant(row, row.brand) for row in rows.grants)
     actor = services.people.actor(team_id, user_id, grants=grants)
-    names = {b.id: b.name for b in brands}
-    data = HomeData(actor, brands, routes)
-    with services.db.read() as session:
-        data.drafts = list(
-            session.exec(
-                select(Post)
-                .where(
-                    Post.team_id == team_id,
-                    Post.author == user_id,
-                    Post.status.in_(("draft", "changes_requested")),  # type: ignore[attr-defined]
-                )
-                .order_by(Post.updated_at.desc())
-            )
-        )  # type: ignore[attr-defined]
-        pending = list(
-            session.exec(
-                select(Post)
-                .where(Post.team_id == team_id, Post.status == "pending")
-                .order_by(Post.stage_at)
-            )
-        )
-    by_name = {b.name: b for b in brands}
-    for post in pending:
-        brand = by_name.get(names.get(post.brand_id, ""))
+    routes = [
+        workspace.ChannelRoute(r.channel_id, r.brand, r.network or None, r.stage)
+        for r in rows.approval_channels
+    ]
+    data = HomeData(actor, rows.brands, routes, drafts=rows.drafts, tickets=rows.tickets, tz=tz)
+    brands = {b.id: b for b in rows.brands}
+    for post in rows.pending:
+        brand = brands.get(post.brand_id)
         if (
             brand
             and policy.decision_refusal(
@@ -70,15 +65,9 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
             is None
         ):
             data.awaiting.append((post, brand.name))
-    data.tickets = tickets.listing(services.db, team_id, actor, "mine")
-    data.tz = services.people.timezone(team_id, user_id)
-    zone = ZoneInfo(data.tz)
-    today = services.clock.now().astimezone(zone).date()
-    (day,) = calendar.days(services.db, team_id, calendar.Query(today, 1), zone)
-    data.today = day.posts
+    data.today = [(post, post.brand) for post in rows.day]
     if actor.is_admin:
-        data.ticket_routes = len(tickets.routes(services.db, team_id))
-        data.digests = len(digest.plans(services.db, team_id))
+        data.ticket_routes, data.digests = rows.ticket_routes, rows.digests
     return data
 
 

@@ -117,7 +117,7 @@ def remove_route(
         ).one()
         if in_use:
             # Tickets keep their route: the emoji stops routing, the history stays.
-            route.emoji = f"{route.emoji}#removed-{route.id}"
+            route.emoji = f"{route.emoji}{repo.REMOVED_ROUTE}{route.id}"
             session.add(route)
         else:
             session.delete(route)
@@ -129,7 +129,7 @@ def routes(db: Database, team_id: str) -> list[tuple[Route, str | None]]:
         rows = session.exec(
             select(Route, Brand.name)
             .outerjoin(Brand, Route.brand_id == Brand.id)  # type: ignore[arg-type]
-            .where(Route.team_id == team_id, Route.emoji.notlike("%#removed-%"))  # type: ignore[attr-defined]
+            .where(Route.team_id == team_id, Route.emoji.notlike(f"%{repo.REMOVED_ROUTE}%"))  # type: ignore[attr-defined]
             .order_by(Route.emoji)
         )
         return [(r, b) for r, b in rows]

@@ -73,6 +73,13 @@ class Database:
             yield session
 
     @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for queries (one transaction, so one snapshot; nothing is
+        committed): several reads for one answer without a session's bookkeeping."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         with Session(self._write_engine, expire_on_commit=False) as session:

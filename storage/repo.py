@@ -7,10 +7,12 @@ statements whose row count says who won; callers never read-check-write.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
@@ -21,14 +23,18 @@ from storage.models import (
     Brand,
     BrandGuide,
     ChannelSetting,
+    DigestSetting,
     KnownUser,
     Post,
     ProcessedEvent,
     RoleGrant,
+    Route,
     Team,
+    Ticket,
 )
 
 DEFAULT_BRAND = "default"
+REMOVED_ROUTE = "#removed-"  # a removed route's emoji gets this and its id (its tickets stay)
 
 
 def insert_ignore(
@@ -98,11 +104,27 @@ def save_known_user(session: Session, user: KnownUser) -> None:
 # --- events ------------------------------------------------------------------------------
 
 
+_CLAIM_EVENT: dict[str, Any] = {}  # per dialect: built once, it runs on every event
+
+
 def claim_event(session: Session | Connection, team_id: str, event_id: str, now: datetime) -> bool:
     """Record an Events API ``event_id``; False if it was already recorded."""
-    return insert_ignore(
-        session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
-    )
+    dialect = _dialect(session)
+    statement = _CLAIM_EVENT.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _CLAIM_EVENT[dialect] = (
+            insert(ProcessedEvent)
+            .values(
+                team_id=bindparam("team_id"),
+                event_id=bindparam("event_id"),
+                received_at=bindparam("received_at"),
+            )
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+    values = {"team_id": team_id, "event_id": event_id, "received_at": now}
+    return session.execute(statement, values).first() is not None
 
 
 def release_event(session: Session, team_id: str, event_id: str) -> None:
@@ -448,3 +470,156 @@ def home_viewers(
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+# --- the App Home ----------------------------------------------------------------------------
+# Opening the Home tab reads a little of everything for one person. The statements are built
+# once (bound parameters, not values), so each open skips building and caching them again,
+# and they select only the columns the Home shows: rows, not ORM objects.
+
+
+def _team() -> Any:
+    return bindparam("team_id")
+
+
+_HOME_GRANTS = (
+    sa_select(RoleGrant.role, RoleGrant.networks, Brand.name.label("brand"))  # type: ignore[attr-defined]
+    .outerjoin(Brand, RoleGrant.brand_id == Brand.id)  # type: ignore[arg-type]
+    .where(RoleGrant.team_id == _team(), RoleGrant.user_id == bindparam("user_id"))
+    .order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id)
+)
+_HOME_BRANDS = (
+    sa_select(Brand.id, Brand.name, Brand.client_approval, Brand.self_approval)
+    .where(Brand.team_id == _team())
+    .order_by(Brand.name)
+)
+_HOME_CHANNELS = (
+    sa_select(
+        ChannelSetting.channel_id,
+        ChannelSetting.network,
+        ChannelSetting.stage,
+        Brand.name.label("brand"),  # type: ignore[attr-defined]
+    )
+    .outerjoin(Brand, ChannelSetting.brand_id == Brand.id)  # type: ignore[arg-type]
+    .where(ChannelSetting.team_id == _team(), ChannelSetting.purpose == "approvals")
+    .order_by(ChannelSetting.scope)
+)
+_HOME_DRAFTS = (
+    sa_select(Post.id, Post.status, Post.text)
+    .where(
+        Post.team_id == _team(),
+        Post.author == bindparam("user_id"),
+        Post.status.in_(("draft", "changes_requested")),  # type: ignore[attr-defined]
+    )
+    .order_by(Post.updated_at.desc())  # type: ignore[attr-defined]
+)
+_HOME_PENDING = (
+    sa_select(
+        Post.id,
+        Post.brand_id,
+        Post.author,
+        Post.networks,
+        Post.text,
+        Post.status,
+        Post.version,
+        Post.stage,
+        Post.scheduled_at,
+    )
+    .where(Post.team_id == _team(), Post.status == "pending")
+    .order_by(Post.stage_at)
+)
+_HOME_TICKETS = (
+    sa_select(
+        Ticket.id,
+        Ticket.card_channel,
+        Ticket.status,
+        Ticket.assignee,
+        Ticket.resolved_at,
+        Ticket.text,
+    )
+    .where(
+        Ticket.team_id == _team(),
+        Ticket.status == "open",
+        Ticket.assignee == bindparam("user_id"),
+    )
+    .order_by(Ticket.id.desc())  # type: ignore[union-attr]
+    .limit(41)
+)
+_HOME_DAY = (
+    sa_select(
+        Post.id,
+        Post.scheduled_at,
+        Post.networks,
+        Post.text,
+        Post.status,
+        Brand.name.label("brand"),  # type: ignore[attr-defined]
+    )
+    .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+    .where(
+        Post.team_id == _team(),
+        Post.status.in_(bindparam("statuses", expanding=True)),  # type: ignore[attr-defined]
+        Post.scheduled_at >= bindparam("start"),  # type: ignore[operator]
+        Post.scheduled_at < bindparam("end"),  # type: ignore[operator]
+    )
+    .order_by(Post.scheduled_at, Post.id)
+)
+_HOME_SETUP = sa_select(
+    sa_select(func.count())
+    .select_from(Route)
+    .where(Route.team_id == _team(), Route.emoji.notlike(f"%{REMOVED_ROUTE}%"))  # type: ignore[attr-defined]
+    .scalar_subquery()
+    .label("ticket_routes"),
+    sa_select(func.count())
+    .select_from(DigestSetting)
+    .where(DigestSetting.team_id == _team())
+    .scalar_subquery()
+    .label("digests"),
+)
+
+
+@dataclass
+class HomeRows:
+    grants: list  # role, networks, brand (name or None)
+    brands: list  # id, name, client_approval, self_approval
+    approval_channels: list  # channel_id, network, stage, brand (name or None)
+    drafts: list  # id, status, text — newest first
+    pending: list  # every post waiting for approval in the workspace, oldest stage first
+    tickets: list  # their open tickets, newest first (at most 41)
+    day: list  # the posts in [start, end) of ``statuses``, with their brand's name
+    ticket_routes: int
+    digests: int
+
+
+def home_rows(
+    connection: Connection,
+    team_id: str,
+    user_id: str,
+    day_start: datetime,
+    day_end: datetime,
+    day_statuses: Sequence[str],
+) -> HomeRows:
+    """Everything one person's Home shows, read on one connection (one transaction)."""
+    who = {"team_id": team_id, "user_id": user_id}
+    team = {"team_id": team_id}
+    setup = connection.execute(_HOME_SETUP, team).one()
+    return HomeRows(
+        grants=list(connection.execute(_HOME_GRANTS, who)),
+        brands=list(connection.execute(_HOME_BRANDS, team)),
+        approval_channels=list(connection.execute(_HOME_CHANNELS, team)),
+        drafts=list(connection.execute(_HOME_DRAFTS, who)),
+        pending=list(connection.execute(_HOME_PENDING, team)),
+        tickets=list(connection.execute(_HOME_TICKETS, who)),
+        day=list(
+            connection.execute(
+                _HOME_DAY,
+                {
+                    "team_id": team_id,
+                    "statuses": list(day_statuses),
+                    "start": day_start,
+                    "end": day_end,
+                },
+            )
+        ),
+        ticket_routes=setup.ticket_routes,
+        digests=setup.digests,
+    )
