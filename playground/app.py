@@ -90,6 +90,7 @@ class Playground:
             clock=self.clock,
             host=self.host,
             port=self.port,
+            ui=True,
         )
         self.standin = standin.start()
         try:
@@ -108,6 +109,10 @@ class Playground:
             self._server = HttpServer(http_app(app, services), "127.0.0.1", 0).start()
             standin.request_url = f"{self._server.url}/slack/events"
             self.scheduler = Scheduler(services)
+            # After a jump of the page's clock, the due work happens at once; the
+            # reaction picker shows the app's routed emoji first.
+            standin.clock_listeners.append(self.tick)
+            standin.ui.featured_emoji = self.routed_emoji
             if self.seed:
                 seed_workspace(standin)
                 if not _configured(services):
@@ -118,6 +123,14 @@ class Playground:
             raise
         log.info("playground: page at %s, app at %s", standin.base_url, self._server.url)
         return self
+
+    def routed_emoji(self) -> list[str]:
+        """The emoji that open a ticket, as the app has them (the picker lists them first)."""
+        from bot import routing
+
+        if self.services is None:
+            return []
+        return sorted(routing.routes_of(self.services, TEAM_ID))
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Run the app's due work now (after the clock jumped), one tick at a time."""

@@ -7,7 +7,8 @@ Routes:
 - ``POST /response/<id>`` — ``response_url`` posts (JSON);
 - ``POST /upload/<file id>`` — the bytes of a file, after ``files.getUploadURLExternal``;
 - ``GET /files/<file id>/<name>`` — an uploaded file's content (``url_private``);
-- ``GET /`` — a one-line health answer.
+- ``GET /`` — a one-line health answer; with the playground's page attached
+  (:class:`playground.ui.PlaygroundUI`), the page, and ``/ui/...`` its files and API.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ class StandInServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the app calls from many threads at once
 
-    def __init__(self, address: tuple[str, int], api: WebApi) -> None:
+    def __init__(self, address: tuple[str, int], api: WebApi, ui: Any = None) -> None:
         super().__init__(address, StandInHandler)
         self.api = api
+        self.ui = ui  # a PlaygroundUI, or None: the bare stand-in tests use
 
 
 def _single_values(pairs: dict[str, list[str]]) -> dict[str, str]:
@@ -101,7 +103,10 @@ class StandInHandler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
         body = self._read_body()
-        if len(parts) == 2 and parts[0] == "api":
+        ui = self.server.ui
+        if ui is not None and ui.handles(parts):
+            ui.handle(self, verb, parts, url.query, body)
+        elif len(parts) == 2 and parts[0] == "api":
             self._web_api(parts[1], url.query, body)
         elif len(parts) == 2 and parts[0] == "response" and verb == "POST":
             status, answer = self.server.api.respond(parts[1], body)

@@ -31,10 +31,13 @@ from __future__ import annotations
 import argparse
 import copy
 import inspect
+import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.clock import SystemClock
@@ -75,6 +78,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+log = logging.getLogger("playground.standin")
+
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
@@ -85,6 +90,10 @@ class SlackStandIn:
     ``clock`` (an object with ``now()`` returning an aware UTC datetime, such as
     ``bot.clock.ManualClock``) drives message timestamps and ``event_time``; request
     signatures and trigger-id expiry use real time, as the app and Slack do.
+    :meth:`advance_clock` moves it forward and tells the ``clock_listeners``.
+
+    ``ui=True`` also serves the playground's web page at ``/`` (see
+    :mod:`playground.ui`; :attr:`ui` is the page's object).
     """
 
     def __init__(
@@ -103,6 +112,7 @@ class SlackStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         delivery_timeout: float = 10.0,
+        ui: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -124,6 +134,16 @@ class SlackStandIn:
         self._address = (host, port)
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
+        # Called with the new now after every advance_clock (the playground's launcher
+        # registers the app scheduler's tick, so due work happens right after a jump).
+        self.clock_listeners: list[Callable[[datetime], Any]] = []
+        self._listening = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standin-clock")
+        self._busy = 0
+        self.ui = None
+        if ui:
+            from playground.ui import PlaygroundUI
+
+            self.ui = PlaygroundUI(self)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -131,7 +151,9 @@ class SlackStandIn:
         """Start serving in a background thread (port 0: a free port)."""
         if self._server is not None:
             raise RuntimeError("the stand-in is already running")
-        self._server = StandInServer(self._address, self.api)
+        if self.ui is not None:
+            self.ui.open()
+        self._server = StandInServer(self._address, self.api, ui=self.ui)
         host, port = self._server.server_address[:2]
         self.workspace.base_url = f"http://{host}:{port}"
         self._thread = threading.Thread(
@@ -147,12 +169,56 @@ class SlackStandIn:
         """Stop serving and release the port."""
         if self._server is None:
             return
+        if self.ui is not None:
+            self.ui.close()
+        # let a jump's listeners finish while the Web API still answers them
+        self._listening.shutdown(wait=True)
+        self._listening = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standin-clock")
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
+
+    # ----------------------------------------------------------------- clock
+
+    def advance_clock(self, delta: timedelta, *, wait: bool = True) -> datetime:
+        """Move time forward by ``delta`` (when the clock can be moved: ``ManualClock``,
+        ``PlaygroundClock``), count a change, then call each of :attr:`clock_listeners`
+        with the new now. ``wait=False`` returns at once and runs the listeners on a
+        background thread, one jump after the other (the page does this: a tick that
+        posts a digest may take a while). Returns the new now."""
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        advance = getattr(self.clock, "advance", None)
+        now = advance(delta) if callable(advance) else self.clock.now()
+        with self.workspace.lock:
+            self._busy += 1
+            self.workspace.changed()
+        if wait:
+            self._tell_listeners(now)
+        else:
+            self._listening.submit(self._tell_listeners, now)
+        return now
+
+    @property
+    def clock_busy(self) -> bool:
+        """True while the clock listeners of a jump are still running."""
+        with self.workspace.lock:
+            return self._busy > 0
+
+    def _tell_listeners(self, now: datetime) -> None:
+        try:
+            for listener in list(self.clock_listeners):
+                try:
+                    listener(now)
+                except Exception:
+                    log.exception("a clock listener failed after the clock moved to %s", now)
+        finally:
+            with self.workspace.lock:
+                self._busy -= 1
+                self.workspace.changed()
 
     def __enter__(self) -> SlackStandIn:
         return self.start()

@@ -214,6 +214,12 @@ class Workspace:
 
         def replace(match: re.Match) -> str:
             sigil, name = match.groups()
+            trailing = ""
+            while name and name[-1] in ".-":  # "@maria." ends a sentence
+                name, trailing = name[:-1], name[-1] + trailing
+            return mention(sigil, name, match.group(0)[: len(sigil) + len(name)]) + trailing
+
+        def mention(sigil: str, name: str, typed: str) -> str:
             if sigil == "@":
                 if name in self.SPECIAL_MENTIONS:
                     return self.SPECIAL_MENTIONS[name]
@@ -225,7 +231,7 @@ class Workspace:
                 for channel in self.channels.values():
                     if not channel["is_im"] and channel.get("name") == name:
                         return f"<#{channel['id']}|{name}>"
-            return match.group(0)
+            return typed
 
         return self.TYPED_MENTION.sub(replace, text)
 

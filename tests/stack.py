@@ -46,11 +46,16 @@ class Stack:
         self.services.db.dispose()
 
 
-def start_stack(database_url: str, clock: ManualClock) -> Stack:
+def start_stack(
+    database_url: str, clock: ManualClock, *, ui: bool = False, seeded: bool = True
+) -> Stack:
+    """The app and the stand-in (with the playground's page when ``ui``), seeded with the
+    people and channels above unless ``seeded`` is false."""
     slack = SlackStandIn(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM, clock=clock
+        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM, clock=clock, ui=ui
     ).start()
-    seed(slack)
+    if seeded:
+        seed(slack)
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,

@@ -1,0 +1,34 @@
+// The guided tour shown by the "Guide" button: what to try, as whom, and where.
+// Each step may name a person (`as`) and a channel (or "app" for Postroom's Home tab);
+// the guide offers a button to go there as that person when both exist.
+
+export const GUIDE = [
+  {
+    as: "U0MARIA", channel: "C0GENERAL",
+    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it and save again.",
+  },
+  {
+    as: "U0MARIA", channel: "C0APPROVALS",
+    text: "*Try to approve your own post.* The request is in #social-approvals. Click *Approve*: the app refuses, in a message only you can see.",
+  },
+  {
+    as: "U0JONAS", channel: "C0APPROVALS",
+    text: "*Approve it as the approver.* Jonas approves X posts: click *Approve* on the request.",
+  },
+  {
+    as: "U0MARIA", channel: "app",
+    text: "*See the DM.* Back as Maria, open *Postroom* under Apps → *Messages*: the decision is there. The *Home* tab lists your drafts and what waits for you.",
+  },
+  {
+    as: "U0MARIA", channel: "C0FEED",
+    text: "*Route a complaint.* In #social-feed, hover a customer's message, click *☺+* and pick :rotating_light: (the emoji Postroom routes come first). A ticket card appears in #support, and the message's thread says where it went.",
+  },
+  {
+    as: "U0LENA", channel: "C0SUPPORT",
+    text: "*Handle the ticket as support.* The rota gave the ticket to Lena: her card in #support says so. Assign it to someone else, change its priority, or *Resolve* it.",
+  },
+  {
+    as: "U0MARIA", channel: "C0DIGEST",
+    text: "*Preview the digest.* Type `/post digest` in #social-digest to see today's digest (only you see it). Then click the clock at the top (🕘), keep *09:00* and press *Go*: the app's scheduler runs and posts the digest.",
+  },
+];

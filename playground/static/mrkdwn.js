@@ -1,0 +1,181 @@
+// Slack's mrkdwn -> safe HTML.
+//
+// Slack text arrives with exactly "&", "<" and ">" escaped (&amp; &lt; &gt;); a real "<"
+// only opens a token: <@U123> (a person), <#C123|name> (a channel), <!here>,
+// <!date^…> (a time in the reader's zone) or <https://…|label> (a link). Everything the
+// page shows is escaped for HTML first; tokens and formatting are then put back as
+// markup we build ourselves, so nothing in a message can inject HTML or script.
+
+import { emojiChar } from "./emoji.js";
+import { slackDate } from "./dates.js";
+
+const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Escape text for HTML (element content and quoted attributes). */
+export function escapeHtml(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** Slack's three entities back to characters. */
+export function unescapeSlack(text) {
+  return String(text ?? "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+const SAFE_URL = /^(https?:\/\/|mailto:)/i;
+
+/** An http(s) or mailto URL, or null: javascript: and friends never become links. */
+export function safeUrl(url) {
+  const u = unescapeSlack(url).trim();
+  return SAFE_URL.test(u) ? u : null;
+}
+
+// Placeholders (private-use characters) stand for finished HTML while the rest of the
+// text is formatted, so formatting can wrap a token ("*<@U1>*") but never enter it.
+const OPEN = "\uE000";
+const CLOSE = "\uE001";
+
+class Stash {
+  constructor() { this.items = []; }
+  put(html) { this.items.push(html); return `${OPEN}${this.items.length - 1}${CLOSE}`; }
+  restore(text) {
+    // restored HTML may itself hold placeholders (a quote with a link): loop
+    let out = text;
+    for (let i = 0; i < 3 && out.includes(OPEN); i++) {
+      out = out.replace(/\uE000(\d+)\uE001/g, (_, i) => this.items[Number(i)]);
+    }
+    return out;
+  }
+}
+
+/** ":name:" -> the emoji character (an unknown name stays as text). */
+export function emojify(escaped, stash) {
+  return escaped.replace(/:([a-z0-9_+'-]+(?:::skin-tone-\d)?):/g, (whole, name) => {
+    const char = emojiChar(name);
+    if (!char) return whole;
+    const html = `<span class="emoji" title=":${escapeHtml(name)}:">${char}</span>`;
+    return stash ? stash.put(html) : html;
+  });
+}
+
+function renderToken(body, ctx, stash) {
+  const [target, ...labelParts] = body.split("|");
+  const label = labelParts.join("|");
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    const user = ctx.users?.get(id);
+    const name = user ? (user.real_name || user.name) : (label || id);
+    const mine = id === ctx.me ? " mine" : "";
+    return `<span class="mention${mine}" data-user="${escapeHtml(id)}">@${escapeHtml(name)}</span>`;
+  }
+  if (target.startsWith("#")) {
+    const id = target.slice(1);
+    const channel = ctx.channels?.get(id);
+    const name = channel ? channel.name : (label || id);
+    return `<a href="#" class="channel-link" data-channel="${escapeHtml(id)}">#${escapeHtml(name)}</a>`;
+  }
+  if (target.startsWith("!date^")) {
+    const date = slackDate(body, ctx.tz || "UTC", ctx.nowMs ?? Date.now());
+    if (!date) return escapeHtml(unescapeSlack(label || body));
+    const text = `<span class="slack-date" title="${escapeHtml(unescapeSlack(label))}">${escapeHtml(date.text)}</span>`;
+    const link = date.link && safeUrl(date.link);
+    return link ? `<a href="${escapeHtml(link)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
+  }
+  if (target.startsWith("!subteam^")) {
+    return `<span class="mention">${escapeHtml(unescapeSlack(label || "@group"))}</span>`;
+  }
+  if (target.startsWith("!")) {
+    const word = target.slice(1).split("^")[0];
+    if (["here", "channel", "everyone"].includes(word)) {
+      return `<span class="mention broadcast">@${word}</span>`;
+    }
+    return escapeHtml(unescapeSlack(label || `<${body}>`));
+  }
+  const url = safeUrl(target);
+  if (!url) return escapeHtml(unescapeSlack(`<${body}>`));
+  const shown = label ? inline(label, ctx, stash, { tokens: false }) : escapeHtml(url);
+  return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${shown}</a>`;
+}
+
+const FORMATS = [
+  // [marker, tag] — a marker opens after a non-word character and closes before one
+  ["\\*", "b"],
+  ["_", "i"],
+  ["~", "s"],
+];
+
+function applyFormats(text) {
+  let out = text;
+  for (const [m, tag] of FORMATS) {
+    const re = new RegExp(`(^|[^\\w${m}])${m}(?!\\s)([^${m}\\n]*?[^\\s${m}])${m}(?=[^\\w${m}]|$)`, "g");
+    out = out.replace(re, `$1<${tag}>$2</${tag}>`);
+  }
+  return out;
+}
+
+/** One line-free run of mrkdwn (no code blocks, no quotes) to HTML. */
+function inline(text, ctx, stash, { tokens = true } = {}) {
+  let work = String(text);
+  // inline code first: nothing inside it is formatted
+  work = work.replace(/`([^`\n]+)`/g, (_, code) => stash.put(`<code>${escapeHtml(unescapeSlack(code))}</code>`));
+  if (tokens) {
+    work = work.replace(/<([^<>\n]+)>/g, (_, body) => stash.put(renderToken(body, ctx, stash)));
+  }
+  work = escapeHtml(unescapeSlack(work));
+  work = emojify(work, stash);
+  work = applyFormats(work);
+  return work;
+}
+
+/** Render mrkdwn text to HTML (safe to assign to innerHTML).
+ * ctx: {users: Map, channels: Map, me, tz, nowMs}. */
+export function mrkdwn(text, ctx = {}) {
+  const stash = new Stash();
+  let source = String(text ?? "");
+  // ```preformatted``` blocks keep their text as is
+  source = source.replace(/```([\s\S]*?)```/g, (_, code) =>
+    stash.put(`<pre class="pre">${escapeHtml(unescapeSlack(code.replace(/^\n/, "")))}</pre>`));
+  const lines = source.split("\n");
+  const html = [];
+  let quote = [];
+  const flushQuote = () => {
+    if (quote.length) {
+      html.push(stash.put(`<blockquote>${quote.join("<br>")}</blockquote>`));
+      quote = [];
+    }
+  };
+  for (const line of lines) {
+    const q = /^(?:&gt;|>)\s?(.*)$/.exec(line);
+    if (q) {
+      quote.push(inline(q[1], ctx, stash));
+    } else {
+      flushQuote();
+      html.push(inline(line, ctx, stash));
+    }
+  }
+  flushQuote();
+  // a quote block already ends its line: don't add a <br> after it
+  let joined = "";
+  html.forEach((part, i) => {
+    joined += part;
+    if (i < html.length - 1) {
+      const isBlock = /^\uE000\d+\uE001$/.test(part) && stash.items[Number(part.slice(1, -1))].startsWith("<blockquote");
+      if (!isBlock) joined += "<br>";
+    }
+  });
+  return stash.restore(joined);
+}
+
+/** A plain_text object's text to HTML: escaped, with :emoji: when it asks for them. */
+export function plainText(obj) {
+  if (!obj) return "";
+  const text = typeof obj === "string" ? obj : obj.text;
+  const escaped = escapeHtml(text);
+  return obj.emoji === false ? escaped : emojify(escaped, null);
+}
+
+/** A text object (plain_text or mrkdwn) to HTML. */
+export function textObject(obj, ctx) {
+  if (!obj) return "";
+  if (obj.type === "mrkdwn") return mrkdwn(obj.text, ctx);
+  return plainText(obj);
+}

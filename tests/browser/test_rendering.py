@@ -1,0 +1,88 @@
+"""What the page draws from what the app sends: uploaded files (an image inline, a CSV to
+download), Slack dates in the viewer's zone, mentions, threads, and text that tries to be
+HTML (shown as text, never run)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk import WebClient
+
+from playground import seed
+from playground.app import Playground
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def playground():
+    pg = Playground(port=0).start()
+    yield pg
+    pg.stop()
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A small red PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_files_dates_mentions_threads_and_escaping(playground, browser_page, tmp_path):
+    page, slack = browser_page, playground.standin
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    client.files_upload_v2(
+        channel=seed.DIGEST,
+        initial_comment="This week in numbers",
+        file_uploads=[
+            {"content": png(), "filename": "chart.png", "title": "Posts per network"},
+            {"content": b"network,posts\nx,3\n", "filename": "posts.csv", "title": "Posts"},
+        ],
+    )
+    when = int(datetime(2026, 11, 27, 8, 30, tzinfo=UTC).timestamp())
+    client.chat_postMessage(
+        channel=seed.DIGEST,
+        text=f"Due <!date^{when}^{{date_long}} at {{time}}|fallback> for <@{seed.MARIA.id}>",
+    )
+    trap = slack.post_as(
+        seed.SAM.id, seed.DIGEST, "&lt;img src=x onerror=alert(1)&gt; *bold* <javascript:x|click>"
+    )
+    slack.post_as(seed.LENA.id, seed.DIGEST, "a reply in the thread", thread_ts=trap["ts"])
+
+    page.goto(f"{playground.url}/?as={seed.MARIA.id}&c={seed.DIGEST}")
+    files = page.locator(".main .msg", has_text="This week in numbers")
+    image = files.locator("img[alt='Posts per network']")
+    image.wait_for()
+    assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 4
+    download = files.locator("a.doc-file", has_text="Posts")
+    assert download.get_attribute("download") == "posts.csv"
+    with page.expect_download() as started:
+        download.click()
+    assert started.value.path().read_bytes() == b"network,posts\nx,3\n"
+
+    # Maria is in Madrid: 08:30 UTC is 9:30 AM for her, and the mention is hers
+    due = page.locator(".main .msg", has_text="Due")
+    assert "Friday, November 27th, 2026 at 9:30 AM" in due.inner_text()
+    assert due.locator(".mention.mine").inner_text() == "@Maria Lopez"
+
+    trap_node = page.locator(".main .msg", has_text="onerror")
+    assert trap_node.locator("img").count() == 0
+    assert trap_node.locator("b").inner_text() == "bold"
+    assert trap_node.locator("a").count() == 0  # a javascript: link is shown as text
+    trap_node.locator(".reply-count").click()
+    page.locator(".thread .msg", has_text="a reply in the thread").wait_for()
+    page.screenshot(path=str(tmp_path / "rendering.png"))
+    assert page.problems == [], page.problems

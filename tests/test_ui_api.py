@@ -1,0 +1,395 @@
+"""The playground page's JSON API (/ui/api/...) over the real app and the stand-in: what a
+person sees (their channels, ephemerals, modals with the app's errors, the Home tab) and
+what they do (commands, messages, clicks, submits, reactions, the clock), plus the clock
+listeners of the stand-in and the live update stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import ManualClock, SystemClock
+from playground.standin import SlackStandIn
+from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, start_stack
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock, ui=True)
+    yield stack
+    stack.stop()
+
+
+def call(base: str, name: str, body: dict | None = None, **query) -> tuple[int, dict]:
+    """GET /ui/api/<name>?query, or POST it with a JSON body; returns (status, JSON)."""
+    url = f"{base}/ui/api/{name}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+def test_the_page_and_its_files_are_served(stack):
+    base = stack.slack.base_url
+    status, kind, body = fetch(f"{base}/")
+    assert status == 200 and kind.startswith("text/html")
+    assert b'src="/ui/static/app.js"' in body
+    for name, kind_wanted in [("app.js", "text/javascript"), ("app.css", "text/css")]:
+        status, kind, _ = fetch(f"{base}/ui/static/{name}")
+        assert status == 200 and kind.startswith(kind_wanted)
+    for bad in ("nothing.js", "..%2Fui.py", ".hidden"):
+        assert fetch(f"{base}/ui/static/{bad}")[0] == 404
+    # the Web API is still there beside the page
+    assert fetch(f"{base}/api/auth.test")[0] == 200
+
+
+def test_the_bare_standin_has_no_page():
+    with SlackStandIn() as slack:
+        status, _, body = fetch(f"{slack.base_url}/")
+        assert status == 200 and body.startswith(b"Slack stand-in")
+        assert fetch(f"{slack.base_url}/ui/api/people")[0] == 404
+
+
+def test_every_module_the_page_imports_is_served(stack):
+    """No build step: the browser loads each ES module by its relative path."""
+    import re
+
+    base = stack.slack.base_url
+    pending, seen = ["app.js"], set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        status, _, body = fetch(f"{base}/ui/static/{name}")
+        assert status == 200, name
+        for imported in re.findall(rb'from "\./([a-z]+\.js)"', body):
+            if imported.decode() not in seen:
+                pending.append(imported.decode())
+    assert {"app.js", "api.js", "blocks.js", "mrkdwn.js", "dates.js", "emoji.js"} <= seen
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def test_people_and_a_persons_workspace(stack):
+    stack.slack.add_user("UTITLED1", "tia", real_name="Tia Title", title="Approver: X")
+    base = stack.slack.base_url
+    status, people = call(base, "people")
+    assert status == 200
+    assert {"id": "UTITLED1", "real_name": "Tia Title", "title": "Approver: X"} in people["people"]
+    assert stack.slack.bot_user_id not in [p["id"] for p in people["people"]]
+
+    _, ws = call(base, "workspace", **{"as": MARIA})
+    assert ws["me"] == MARIA
+    names = {c["name"]: c for c in ws["channels"]}
+    assert names["general"]["is_member"] and not names["general"]["is_private"]
+    assert ws["dm"]["id"] == stack.slack.dm_id(MARIA)
+    assert ws["app"]["user_id"] == stack.slack.bot_user_id
+    assert ws["commands"][0]["command"] == "/post"
+    assert ws["clock"]["epoch_ms"] == int(stack.clock.now().timestamp() * 1000)
+
+    assert call(base, "workspace", **{"as": "UNOBODY1"})[0] == 400
+    assert call(base, "workspace", **{"as": stack.slack.bot_user_id})[0] == 400
+    assert call(base, "conversation", **{"as": MARIA, "channel": "CNOPE"})[0] == 404
+
+
+def test_ephemerals_are_shown_to_their_person_only(stack):
+    base = stack.slack.base_url
+    status, sent = call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post help"})
+    assert status == 200 and sent["delivery"]["ok"]
+    stack.slack.wait_for(lambda: stack.slack.ephemerals(user=MARIA))
+    _, mine = call(base, "conversation", **{"as": MARIA, "channel": GENERAL})
+    ephemerals = [m for m in mine["messages"] if m.get("is_ephemeral")]
+    assert len(ephemerals) == 1 and "/post draft" in json.dumps(ephemerals[0])
+    _, theirs = call(base, "conversation", **{"as": PEDRO, "channel": GENERAL})
+    assert not [m for m in theirs["messages"] if m.get("is_ephemeral")]
+
+
+def test_a_channel_the_person_is_not_in_is_refused(stack):
+    stack.slack.remove_member(OUTSIDE, PEDRO)
+    status, answer = call(stack.slack.base_url, "conversation", **{"as": PEDRO, "channel": OUTSIDE})
+    assert status == 403 and not answer["ok"]
+
+
+# --- doing ------------------------------------------------------------------------------
+
+
+def test_a_message_is_escaped_and_mentions_linked_as_slack_does(stack):
+    base = stack.slack.base_url
+    text = "hi @maria, see #general & <b>bold</b> @nobody @here mail maria@x.com @maria."
+    status, sent = call(base, "send", {"as": PEDRO, "channel": GENERAL, "text": text})
+    assert status == 200
+    stored = stack.slack.messages(GENERAL)[-1]
+    assert stored["user"] == PEDRO
+    assert stored["text"] == (
+        f"hi <@{MARIA}|maria>, see <#{GENERAL}|general> &amp; &lt;b&gt;bold&lt;/b&gt; "
+        f"@nobody <!here> mail maria@x.com <@{MARIA}|maria>."
+    )
+
+
+def test_a_thread_reply(stack):
+    base = stack.slack.base_url
+    parent = stack.slack.post_as(MARIA, GENERAL, "parent")
+    call(
+        base, "send", {"as": PEDRO, "channel": GENERAL, "text": "reply", "thread_ts": parent["ts"]}
+    )
+    _, thread = call(base, "thread", **{"as": MARIA, "channel": GENERAL, "ts": parent["ts"]})
+    assert [m["text"] for m in thread["messages"]] == ["parent", "reply"]
+    _, top = call(base, "conversation", **{"as": MARIA, "channel": GENERAL})
+    assert [m["text"] for m in top["messages"]] == ["parent"]
+    assert top["messages"][0]["reply_count"] == 1
+
+
+def test_unknown_commands_and_a_silent_app_are_reported(stack):
+    base = stack.slack.base_url
+    _, sent = call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/nope now"})
+    assert sent["delivery"] == {
+        "ok": False,
+        "sent": False,
+        "error": "not_a_command",
+        "detail": "/nope is not a valid command",
+    }
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        dead = free.getsockname()[1]
+    stack.slack.request_url = f"http://127.0.0.1:{dead}/slack/events"
+    _, sent = call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post help"})
+    assert sent["delivery"]["error"] == "dispatch_failed" and not sent["delivery"]["ok"]
+
+
+def test_draft_modal_errors_then_submit(stack):
+    base = stack.slack.base_url
+    call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post draft"})
+    stack.slack.wait_for(lambda: stack.slack.views(MARIA)[0]["callback_id"] == "post_draft")
+    _, surfaces = call(base, "surfaces", **{"as": MARIA})
+    (top,) = surfaces["modals"]
+    view = top["view"]
+    assert view["callback_id"] == "post_draft" and top["errors"] == {}
+
+    too_long = {"networks": {"value": ["x"]}, "text": {"value": "x" * 300}}
+    status, answer = call(base, "submit", {"as": MARIA, "view_id": view["id"], "values": too_long})
+    assert status == 200 and answer["delivery"]["ok"]
+    _, surfaces = call(base, "surfaces", **{"as": MARIA})
+    assert "280" in surfaces["modals"][0]["errors"]["text"]
+
+    # the Slack client refuses an empty required input before the app sees it
+    empty = {"networks": {"value": []}, "text": {"value": None}}
+    status, answer = call(base, "submit", {"as": MARIA, "view_id": view["id"], "values": empty})
+    assert status == 400 and "required" in answer["error"]
+
+    fine = {"networks": {"value": ["x"]}, "text": {"value": "Short and sweet"}}
+    call(base, "submit", {"as": MARIA, "view_id": view["id"], "values": fine})
+    _, surfaces = call(base, "surfaces", **{"as": MARIA})
+    assert surfaces["modals"] == []
+
+
+def test_closing_a_modal(stack):
+    base = stack.slack.base_url
+    call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post draft"})
+    view_id = stack.slack.wait_for(lambda: stack.slack.views(MARIA))[0]["id"]
+    status, answer = call(base, "close", {"as": MARIA, "view_id": view_id})
+    assert status == 200 and answer["delivery"] == {"ok": True, "sent": False}
+    assert stack.slack.views(MARIA) == []
+
+
+def test_the_home_tab(stack):
+    base = stack.slack.base_url
+    status, answer = call(base, "home", {"as": ADMIN})
+    assert status == 200 and answer["delivery"]["ok"]
+    home = stack.slack.wait_for(lambda: stack.slack.home(ADMIN))
+    _, surfaces = call(base, "surfaces", **{"as": ADMIN})
+    assert surfaces["home"]["id"] == home["id"]
+
+
+def test_a_click_on_a_message_button(stack):
+    base = stack.slack.base_url
+    call(base, "send", {"as": ADMIN, "channel": GENERAL, "text": "/post approvals #general"})
+    stack.slack.wait_for(lambda: stack.slack.ephemerals(user=ADMIN))
+    call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post draft"})
+    view = stack.slack.wait_for(
+        lambda: next(
+            (v for v in stack.slack.views(MARIA) if v["callback_id"] == "post_draft"), None
+        )
+    )
+    values = {"networks": {"value": ["x"]}, "text": {"value": "Hello"}}
+    call(base, "submit", {"as": MARIA, "view_id": view["id"], "values": values})
+    request = stack.slack.wait_for(
+        lambda: next(
+            (m for m in stack.slack.messages(GENERAL) if "post_approve" in json.dumps(m)), None
+        )
+    )
+    status, answer = call(
+        base,
+        "action",
+        {"as": MARIA, "action_id": "post_approve", "channel": GENERAL, "message_ts": request["ts"]},
+    )
+    assert status == 200 and answer["delivery"]["ok"]
+    refusal = stack.slack.wait_for(
+        lambda: next(
+            (e for e in stack.slack.ephemerals(user=MARIA) if "four-eyes" in json.dumps(e)), None
+        )
+    )
+    _, seen = call(base, "conversation", **{"as": MARIA, "channel": GENERAL})
+    assert refusal["ts"] in [m["ts"] for m in seen["messages"] if m.get("is_ephemeral")]
+
+
+def test_a_reaction_is_stored_and_sent_to_the_app(stack):
+    base = stack.slack.base_url
+    message = stack.slack.post_as(PEDRO, GENERAL, "so broken")
+    status, answer = call(
+        base, "react", {"as": MARIA, "channel": GENERAL, "ts": message["ts"], "name": ":eyes:"}
+    )
+    assert status == 200 and answer["delivery"]["ok"]
+    assert stack.slack.message(GENERAL, message["ts"])["reactions"] == [
+        {"name": "eyes", "users": [MARIA], "count": 1}
+    ]
+    bad = {"as": MARIA, "channel": GENERAL, "ts": message["ts"], "name": "<script>"}
+    assert call(base, "react", bad)[0] == 400
+
+
+def test_featured_emoji_come_from_the_launcher(stack):
+    base = stack.slack.base_url
+    stack.slack.ui.featured_emoji = lambda: [":rotating_light:", "eyes"]
+    _, ws = call(base, "workspace", **{"as": MARIA})
+    assert ws["featured_emoji"] == ["rotating_light", "eyes"]
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    stack.slack.ui.featured_emoji = broken
+    _, ws = call(base, "workspace", **{"as": MARIA})
+    assert ws["featured_emoji"] == []
+
+
+# --- the clock --------------------------------------------------------------------------
+
+
+def test_the_clock_moves_forward_and_the_listeners_run(stack):
+    base = stack.slack.base_url
+    heard = []
+    stack.slack.clock_listeners.append(heard.append)
+    before = stack.clock.now()
+    status, answer = call(base, "clock", {"seconds": 3600})
+    assert status == 200
+    assert stack.clock.now() == before + timedelta(hours=1)
+    stack.slack.wait_for(lambda: heard and not stack.slack.clock_busy)
+    assert heard == [before + timedelta(hours=1)]
+
+    target = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    status, answer = call(base, "clock", {"to": "2026-11-27T09:00:00+01:00"})
+    assert status == 200 and stack.clock.now() == target
+    assert answer["clock"]["now"] == target.isoformat()
+    stack.slack.wait_for(lambda: len(heard) == 2 and not stack.slack.clock_busy)
+
+    for body in ({"to": "2026-01-01T00:00:00+00:00"}, {"seconds": -5}, {"to": "2026-11-28"}):
+        status, answer = call(base, "clock", body)
+        assert status == 400 and not answer["ok"]
+    assert stack.clock.now() == target
+
+
+def test_advance_clock_on_the_standin(caplog):
+    clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    with SlackStandIn(clock=clock) as slack:
+        heard = []
+
+        def broken(now):
+            raise RuntimeError("tick failed")
+
+        slack.clock_listeners += [broken, heard.append]
+        version = slack.workspace.version
+        with caplog.at_level(logging.ERROR, logger="playground.standin"):
+            now = slack.advance_clock(timedelta(minutes=15))
+        assert now == clock.now() == datetime(2026, 3, 1, 12, 15, tzinfo=UTC)
+        assert heard == [now]  # a failing listener doesn't stop the others
+        assert "tick failed" in caplog.text
+        assert slack.workspace.version > version
+        assert not slack.clock_busy
+        with pytest.raises(ValueError):
+            slack.advance_clock(timedelta(seconds=-1))
+
+        release = threading.Event()
+        slack.clock_listeners[:] = [lambda now: release.wait(10)]
+        slack.advance_clock(timedelta(days=1), wait=False)
+        assert slack.clock_busy  # still running, on its own thread
+        release.set()
+        slack.wait_for(lambda: not slack.clock_busy)
+
+
+def test_a_clock_that_cant_move_still_tells_the_listeners():
+    with SlackStandIn(clock=SystemClock(), ui=True) as slack:
+        heard = []
+        slack.clock_listeners.append(heard.append)
+        slack.advance_clock(timedelta(hours=1))
+        assert len(heard) == 1
+        slack.add_user("U1", "una")
+        status, answer = call(slack.base_url, "clock", {"seconds": 60})
+        assert status == 409 and "can't be moved" in answer["error"]
+
+
+# --- live updates -----------------------------------------------------------------------
+
+
+def read_event(stream) -> dict:
+    """The next ``change`` event of a server-sent event stream."""
+    lines = []
+    while True:
+        line = stream.readline().decode().rstrip("\n")
+        if line:
+            lines.append(line)
+        elif lines and any(li.startswith("event: change") for li in lines):
+            data = next(li for li in lines if li.startswith("data: "))
+            return json.loads(data[len("data: ") :])
+        else:
+            lines = []
+
+
+def test_changes_are_streamed(stack):
+    url = f"{stack.slack.base_url}/ui/api/events?as={MARIA}"
+    with urllib.request.urlopen(url, timeout=10) as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        first = read_event(stream)
+        stack.slack.post_as(PEDRO, GENERAL, "news")
+        second = read_event(stream)
+        assert second["version"] > first["version"]
+        assert second["clock"]["epoch_ms"] == int(stack.clock.now().timestamp() * 1000)
+
+
+def test_stopping_ends_open_streams():
+    slack = SlackStandIn(ui=True).start()
+    slack.add_user("U1", "una")
+    connected, ended = threading.Event(), threading.Event()
+
+    def listen():
+        with urllib.request.urlopen(f"{slack.base_url}/ui/api/events?as=U1", timeout=30) as s:
+            read_event(s)
+            connected.set()
+            s.read()  # until the server ends the stream
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert connected.wait(10)
+    slack.stop()
+    assert ended.wait(10)
