@@ -49,6 +49,7 @@ FEED_BOT = Person("U0INBOX", "social-inbox", "Social Inbox", "Integration", "UTC
 GENERAL = "C0GENERAL"
 APPROVALS = "C0APPROVALS"
 SUPPORT = "C0SUPPORT"
+URGENT = "C0URGENT"
 FEED = "C0FEED"
 DIGEST = "C0DIGEST"
 NORTHWIND = "C0NORTHWIND"
@@ -60,6 +61,7 @@ CHANNELS: tuple[tuple[str, str, bool, list[str]], ...] = (
     (GENERAL, "general", False, [p.id for p in PEOPLE]),
     (APPROVALS, "social-approvals", False, [ANA.id, MARIA.id, JONAS.id, PRIYA.id, SAM.id]),
     (SUPPORT, "support", False, [ANA.id, LENA.id, SAM.id]),
+    (URGENT, "support-urgent", False, [ANA.id, LENA.id, SAM.id]),
     (FEED, "social-feed", False, [*TEAM, FEED_BOT.id]),
     (DIGEST, "social-digest", False, TEAM),
     # Shared with the client (in Slack, a Slack Connect channel).
@@ -127,8 +129,11 @@ SETUP_COMMANDS: tuple[str, ...] = (
     f"role add {_user(SAM)} publisher",
     f"role add {_user(LENA)} support",
     f"role add {_user(CHRIS)} client brand:Northwind",
-    f"rota {_channel(SUPPORT)} {_user(LENA)} {_user(SAM)}",
-    f"route add :sos: {_channel(SUPPORT)} priority:high remind:30m escalate:4h",
+    # Complaints wait in #support for someone to take them...
+    f"route add :rotating_light: {_channel(SUPPORT)} remind:30m escalate:4h",
+    # ...urgent ones are handed out in turn, straight away.
+    f"rota {_channel(URGENT)} {_user(LENA)} {_user(SAM)}",
+    f"route add :sos: {_channel(URGENT)} priority:high remind:15m escalate:1h",
     f"digest {_channel(DIGEST)} 09:00 Europe/Madrid",
 )
 

@@ -1,6 +1,6 @@
 """The playground's tour, by clicking, as a person new to Slack apps would do it: draft a
 post (and see the form's inline error), be refused approving it yourself, approve it as
-the approver, read the DM, route a complaint with a reaction and handle it as support,
+the approver, read the DM, route a complaint with a reaction and take it as support,
 preview the digest and jump the clock to it. Each step saves a screenshot under the
 test's temporary folder; any step that doesn't happen fails the test."""
 
@@ -138,12 +138,17 @@ def test_the_tour(playground, browser_page, tmp_path):
     complaint.locator(".reply-count").click()
     page.locator(".thread .msg", has_text=complaint_in_thread).wait_for()
 
-    # 8. Lena, in support, has the ticket (the rota gave it to her) and resolves it.
+    # 8. Lena, in support, takes the ticket from the card in #support, then resolves it.
     tour.play_as(seed.LENA.id)
     tour.channel(seed.SUPPORT)
     card = tour.message("Ticket #1")
-    assert "Assigned to" in card.inner_text() and "Lena Novak" in card.inner_text()
+    assert "Assigned to" not in card.inner_text()
     tour.shot("ticket-card")
+    card.get_by_role("button", name="Take it").click()
+    page.locator(".main .msg", has_text="Assigned to").wait_for()
+    card = tour.message("Ticket #1")
+    assert "Lena Novak" in card.inner_text()
+    tour.shot("ticket-taken")
     card.get_by_role("button", name="Resolve").click()
     page.locator(".main .msg", has_text="Resolved").wait_for()
     tour.shot("ticket-resolved")
@@ -173,4 +178,4 @@ def test_the_tour(playground, browser_page, tmp_path):
     tour.shot("digest-posted")
 
     assert page.problems == [], page.problems
-    assert len(tour.shots) == 15
+    assert len(tour.shots) == 16
