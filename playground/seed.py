@@ -50,6 +50,7 @@ GENERAL = "C0GENERAL"
 APPROVALS = "C0APPROVALS"
 SUPPORT = "C0SUPPORT"
 URGENT = "C0URGENT"
+FEEDBACK = "C0FEEDBACK"
 FEED = "C0FEED"
 DIGEST = "C0DIGEST"
 NORTHWIND = "C0NORTHWIND"
@@ -62,6 +63,7 @@ CHANNELS: tuple[tuple[str, str, bool, list[str]], ...] = (
     (APPROVALS, "social-approvals", False, [ANA.id, MARIA.id, JONAS.id, PRIYA.id, SAM.id]),
     (SUPPORT, "support", False, [ANA.id, LENA.id, SAM.id]),
     (URGENT, "support-urgent", False, [ANA.id, LENA.id, SAM.id]),
+    (FEEDBACK, "product-feedback", False, [ANA.id, MARIA.id, PRIYA.id]),
     (FEED, "social-feed", False, [*TEAM, FEED_BOT.id]),
     (DIGEST, "social-digest", False, TEAM),
     # Shared with the client (in Slack, a Slack Connect channel).
@@ -76,6 +78,10 @@ CUSTOMER_MESSAGES: tuple[str, ...] = (
     "history is gone. Third time this week.",
     "*@dev_amy on LinkedIn:* Great write-up on your roasting process, shared it with my team.",
     "*@kwame_b on X:* Your barista at the Leeds shop was rude to my daughter today. Not okay.",
+    "*@helen.m on Facebook:* Charged twice for my subscription AGAIN. Fix it today or I'm "
+    "closing my account and telling everyone why.",
+    "*@oatlover on Instagram:* Would buy the cold brew kit in a heartbeat if it came with an "
+    "oat-milk option :seedling:",
 )
 
 
@@ -131,9 +137,11 @@ SETUP_COMMANDS: tuple[str, ...] = (
     f"role add {_user(CHRIS)} client brand:Northwind",
     # Complaints wait in #support for someone to take them...
     f"route add :rotating_light: {_channel(SUPPORT)} remind:30m escalate:4h",
-    # ...urgent ones are handed out in turn, straight away.
+    # ...urgent ones (a customer about to leave) are handed out in turn, straight away...
     f"rota {_channel(URGENT)} {_user(LENA)} {_user(SAM)}",
-    f"route add :sos: {_channel(URGENT)} priority:high remind:15m escalate:1h",
+    f"route add :sos: {_channel(URGENT)} priority:urgent remind:30m escalate:2h",
+    # ...and ideas go to the product team the same way.
+    f"route add :bulb: {_channel(FEEDBACK)}",
     f"digest {_channel(DIGEST)} 09:00 Europe/Madrid",
 )
 

@@ -53,7 +53,11 @@ def test_the_app_was_set_up_through_its_own_commands(playground):
     channels = {(r.channel_id, r.stage) for r in workspace.approvals_channels(db, team)}
     assert channels == {(seed.APPROVALS, "team"), (seed.NORTHWIND, "client")}
     routes = routing.routes_of(playground.services, team)
-    assert {"rotating_light", "sos"} <= set(routes)
+    assert {e: (r.channel_id, r.priority) for e, r in routes.items()} == {
+        "rotating_light": (seed.SUPPORT, "normal"),
+        "sos": (seed.URGENT, "urgent"),
+        "bulb": (seed.FEEDBACK, "normal"),
+    }
     assert [p.channel_id for p, _ in digest.plans(db, team)] == [seed.DIGEST]
     # Ana saw each command's answer, as in Slack.
     answers = playground.standin.ephemerals(user=seed.ANA.id)
