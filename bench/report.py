@@ -20,6 +20,7 @@ import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,7 +121,6 @@ def populate(db: Database, n_posts: int, n_tickets: int, rng: random.Random) -> 
                     "at": when,
                 }
             )
-    audit_rows.sort(key=lambda r: r["at"])  # ids in time order, as the app writes them
     routes = [
         {
             "id": i + 1,
@@ -150,14 +150,41 @@ def populate(db: Database, n_posts: int, n_tickets: int, rng: random.Random) -> 
             "assigned_at": None,
             "resolved_at": None,
         }
+        trail = [(opened, row["reporter"], "open", None, "open")]
         if rng.random() < 0.85:
-            assigned = opened + timedelta(minutes=rng.lognormvariate(3, 1.2))
+            by_rota = rng.random() < 0.3  # the rota gives it out as it is opened
+            assigned = opened + timedelta(minutes=0 if by_rota else rng.lognormvariate(3, 1.2))
             if assigned < NOW:
-                row.update(assignee=rng.choice(SUPPORT), assigned_at=assigned)
-                resolved = assigned + timedelta(minutes=rng.lognormvariate(5.5, 1))
+                first = rng.choice(SUPPORT)
+                row.update(assignee=first, assigned_at=assigned)
+                by = "rota" if by_rota else first
+                trail.append((assigned, by, "assign", "unassigned", first))
+                if rng.random() < 0.1:  # handed on to someone else later
+                    moved = assigned + timedelta(minutes=rng.uniform(5, 120))
+                    other = rng.choice([p for p in SUPPORT if p != first])
+                    if moved < NOW:
+                        row.update(assignee=other)
+                        trail.append((moved, first, "assign", first, other))
+                resolved = trail[-1][0] + timedelta(minutes=rng.lognormvariate(5.5, 1))
                 if rng.random() < 0.7 and resolved < NOW:
                     row.update(status="resolved", resolved_at=resolved)
+                    trail.append((resolved, row["assignee"], "resolve", None, "resolved"))
         ticket_rows.append(row)
+        for when, actor, action, before, after in trail:
+            audit_rows.append(
+                {
+                    "team_id": TEAM,
+                    "entity": "ticket",
+                    "entity_id": str(tid),
+                    "actor": actor,
+                    "action": action,
+                    "from_state": before,
+                    "to_state": after,
+                    "comment": "",
+                    "at": when,
+                }
+            )
+    audit_rows.sort(key=lambda r: r["at"])  # ids in time order, as the app writes them
     with db.write() as session:
         for model, rows in ((Post, post_rows), (AuditEntry, audit_rows)):
             for i in range(0, len(rows), 5000):
@@ -217,16 +244,29 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=50_000)
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", help="a data set made earlier (--make), reused as it is")
+    parser.add_argument("--make", metavar="FILE", help="only make the data set in FILE")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="postroom-bench-")
-    db = Database(f"sqlite:///{folder}/bench.db")
-    db.create_schema()
-    started = time.perf_counter()
-    counts = populate(db, args.posts, args.tickets, random.Random(7))
-    print(
-        f"data: {counts['posts']:,} posts ({counts['audit_rows']:,} audit rows), "
-        f"{counts['tickets']:,} tickets in {time.perf_counter() - started:.1f} s"
-    )
+    if args.make:
+        db = Database(f"sqlite:///{args.make}")
+        db.create_schema()
+        started = time.perf_counter()
+        counts = populate(db, args.posts, args.tickets, random.Random(7))
+        db.engine.dispose()
+        Path(f"{args.make}.json").write_text(json.dumps(counts))
+        print(
+            f"data: {counts['posts']:,} posts ({counts['audit_rows']:,} audit rows), "
+            f"{counts['tickets']:,} tickets in {time.perf_counter() - started:.1f} s"
+        )
+        return 0
+    path = args.db
+    if path is None:  # made in a process of its own, so the peak memory below is the report's
+        path = f"{tempfile.mkdtemp(prefix='postroom-bench-')}/bench.db"
+        make = [sys.executable, __file__, "--make", path]
+        make += ["--posts", str(args.posts), "--tickets", str(args.tickets)]
+        subprocess.run(make, check=True)
+    counts = json.loads(Path(f"{path}.json").read_text())
+    db = Database(f"sqlite:///{path}")
     results: dict = {"data": counts, "runs": {}}
     speed = calibration()
     load = os.getloadavg()[0]
@@ -251,6 +291,7 @@ def main() -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    # (this process only read the data set and made reports: the data was made elsewhere)
     month = results["runs"]["month"]
     worst_warm = max(r["total"] for r in month[1:]) if len(month) > 1 else month[0]["total"]
     results.update(

@@ -18,8 +18,11 @@ Definitions (also in ``/post help`` and the README):
   stage needed.
 - **Tickets**: *opened* in the period; *time to first assignment* (opened → first assigned)
   counted in the period of that assignment; *time to resolve* (opened → resolved, the latest
-  resolution after a reopen) in the period of the resolution. Per person: the ticket's
-  assignee. With ``brand:NAME``, only tickets from routes of that brand.
+  resolution after a reopen) in the period of the resolution. Per person: the first
+  assignment counts for whoever first had the ticket (its first ``assign`` entry in the audit
+  log: taken, assigned, or given by the rota, which happens as the ticket is opened: 0 s), the
+  resolution for whoever had it then. With ``brand:NAME``, only tickets from routes of that
+  brand.
 - **Median** is the middle value (the mean of the two middle ones for an even count);
   **p90** is the nearest-rank 90th percentile: the value at rank ⌈0.9 × n⌉ of the sorted
   values (n = 1…10 → the largest value).
@@ -39,7 +42,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, cast, or_, type_coerce, update
+from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce, update
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot import workspace
@@ -152,14 +156,14 @@ class Figures:
 
 
 class Row(NamedTuple):
-    """One raw row behind the figures (a line of the CSV). A tuple: a month's report over
-    a busy workspace has a few hundred thousand of them."""
+    """One raw row behind the figures (a line of the CSV, written as it is). A tuple: a
+    month's report over a busy workspace has a few hundred thousand of them."""
 
     period: str  # "current" or "previous"
     section: str  # "post", "approval", "ticket"
     record: int  # post or ticket number
     event: str  # post: drafted…published; approval: approve/reject/changes/vote; ticket: …
-    at: datetime  # UTC
+    at: str  # UTC, ISO 8601 to the second: "2026-11-20T08:00:00+00:00"
     brand: str = ""
     networks: str = ""  # space-separated
     stage: str = ""
@@ -211,11 +215,11 @@ def build(
         raise UsageError(f"{code(kind)} isn't a period: say `week` or `month`.")
     brand_id = check_brand(db, team_id, brand)
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
-    rows: list[Row] = []
-    with db.read() as session:
-        names = {b.id: b.name for b in session.exec(select(Brand).where(Brand.team_id == team_id))}
-        rows += _post_rows(session, team_id, brand_id, names, current, previous)
-        rows += _ticket_rows(session, team_id, brand_id, names, current, previous)
+    window = Window(team_id, brand_id, current, previous)
+    with db.read_connection() as connection:  # one snapshot for the three reads
+        rows = _post_rows(connection, window)
+        rows += _approval_rows(connection, window)
+        rows += _ticket_rows(connection, window)
     found = by_period(rows)
     return Report(
         kind,
@@ -229,179 +233,252 @@ def build(
     )
 
 
-def _rows_of(session, query):
-    """Plain tuples from the connection: no ORM loading for a few hundred thousand rows."""
-    return session.connection().execute(query).all()
+# The reads below select narrow columns with SQLAlchemy Core and take the driver's tuples
+# straight from the cursor: no ORM loading and no per-row result processing for a few hundred
+# thousand rows. Timestamps come as the driver gives them (SQLite: the stored UTC text,
+# "2026-11-20 08:00:00.000000"; PostgreSQL: an aware datetime); the database says which
+# period each row falls in, and only the rows with a duration are parsed.
 
 
-def utc(value: str | datetime) -> datetime:
-    """A timestamp as the driver gave it, read without SQLAlchemy's per-row processing
-    (SQLite: the stored UTC text; PostgreSQL: an aware datetime) → an aware UTC datetime."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")
-    return value.astimezone(UTC)
+@dataclass(frozen=True)
+class Window:
+    team_id: str
+    brand_id: int | None
+    current: Period
+    previous: Period
 
 
-def _which(at: datetime, current: Period, previous: Period) -> str | None:
-    if current.start <= at < current.end:
-        return "current"
-    if previous.start <= at < previous.end:
-        return "previous"
-    return None
+def _tuples(connection, query) -> list[tuple]:
+    return connection.execute(query).cursor.fetchall()
 
 
-# Audit actions of a post that count as an event (action, to_state → event).
-def _post_event(action: str, to_state: str | None) -> str | None:
-    if action == "create":
-        return "drafted"
-    if action.startswith("approve") and to_state == "approved":
-        return "approved"
-    if action.startswith("reject"):
-        return "rejected"
-    if action == "expire":
-        return "expired"
-    if action == "publish":
-        return "published"
-    return None
+def _raw(column):
+    """A timestamp column read as the driver gives it (see above)."""
+    return type_coerce(column, String)
 
 
-def _post_rows(
-    session,
-    team_id: str,
-    brand_id: int | None,
-    names: dict,
-    current: Period,
-    previous: Period,
-) -> list[Row]:
-    """Post events and approval turnarounds. Reads the audit trail of every post that had
-    something happen in the two periods (with its earlier entries: a stage may have started
-    waiting before the period)."""
-    in_window = [
-        AuditEntry.team_id == team_id,
-        AuditEntry.entity == "post",
-        AuditEntry.at >= previous.start,  # type: ignore[operator]
-        AuditEntry.at < current.end,  # type: ignore[operator]
-    ]
-    touched = select(AuditEntry.entity_id).where(*in_window).distinct()
-    about = select(Post.id, Post.brand_id, Post.networks).where(
-        Post.team_id == team_id,
-        Post.id.in_(select(cast(AuditEntry.entity_id, Integer)).where(*in_window)),  # type: ignore[union-attr]
+def _period_of(column, window: Window):
+    """ "current" or "previous", said by the database (the bound is typed by the column)."""
+    return case((column >= window.current.start, "current"), else_="previous")
+
+
+def iso(value: str | datetime) -> str:
+    """A raw timestamp → ISO 8601 UTC to the second."""
+    if type(value) is str:
+        return f"{value[:10]}T{value[11:19]}+00:00"
+    return value.astimezone(UTC).isoformat(timespec="seconds")  # type: ignore[union-attr]
+
+
+def instant(value: str | datetime) -> datetime:
+    """A raw timestamp → a datetime to subtract (naive UTC from SQLite, aware from
+    PostgreSQL; one database never mixes them)."""
+    return datetime.fromisoformat(value) if type(value) is str else value  # type: ignore[arg-type]
+
+
+def _post_of(window: Window):
+    """Audit entries of posts joined to their post (and its brand, for the name)."""
+    post_id = cast(AuditEntry.entity_id, Integer)
+    joined = (
+        select()
+        .select_from(AuditEntry)
+        .join(Post, Post.id == post_id)
+        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
+        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post")
     )
-    if brand_id is not None:
-        about = about.where(Post.brand_id == brand_id)
-    meta = {
-        str(post_id): (post_id, names.get(brand, ""), networks.replace(",", " "))
-        for post_id, brand, networks in _rows_of(session, about)
-    }
+    if window.brand_id is not None:
+        joined = joined.where(Post.brand_id == window.brand_id)
+    return joined
+
+
+def _post_rows(connection, window: Window) -> list[Row]:
+    """What happened to posts in the two periods, one row per event."""
+    action, to_state = AuditEntry.action, AuditEntry.to_state
+    event = case(
+        (action == "create", "drafted"),
+        (action.startswith("approve") & (to_state == "approved"), "approved"),  # type: ignore[attr-defined]
+        (action.startswith("reject"), "rejected"),  # type: ignore[attr-defined]
+        (action == "expire", "expired"),
+        (action == "publish", "published"),
+    )
     query = (
-        select(
-            AuditEntry.entity_id,
-            AuditEntry.action,
-            AuditEntry.to_state,
+        _post_of(window)
+        .add_columns(
+            _period_of(AuditEntry.at, window),
+            Post.id,
+            event,
+            _raw(AuditEntry.at),
+            func.coalesce(Brand.name, ""),
+            func.replace(Post.networks, ",", " "),
             AuditEntry.actor,
-            type_coerce(AuditEntry.at, String),
         )
         .where(
-            AuditEntry.team_id == team_id,
-            AuditEntry.entity == "post",
-            AuditEntry.at < current.end,  # type: ignore[operator]
-            AuditEntry.entity_id.in_(touched),  # type: ignore[attr-defined]
+            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
+            AuditEntry.at < window.current.end,  # type: ignore[operator]
+            event.is_not(None),
         )
-        .order_by(AuditEntry.id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    new = tuple.__new__
+    return [
+        new(Row, (period, "post", record, event, iso(at), brand, nets, "", actor, None))
+        for period, record, event, at, brand, nets, actor in _tuples(connection, query)
+    ]
+
+
+WAITING = ("submit", "edit", "unsubmit", "cancel", "expire")  # start or end a stage's wait
+VERDICTS = ("approve", "reject", "changes", "vote")  # "approve:team", "vote:client", …
+
+
+def _approval_rows(connection, window: Window) -> list[Row]:
+    """Approval turnarounds decided in the two periods: one streaming pass over the trail of
+    each post that had a decision or a vote then (with its earlier entries: a stage may have
+    started waiting before the period), reading only the entries that start or end a wait."""
+    action = AuditEntry.action
+    verdict = or_(*(action.startswith(f"{v}:") for v in VERDICTS))  # type: ignore[attr-defined]
+    decided = (
+        select(AuditEntry.entity_id)
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "post",
+            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
+            AuditEntry.at < window.current.end,  # type: ignore[operator]
+            verdict,
+        )
+        .distinct()
+        .subquery()
+    )
+    query = (
+        _post_of(window)
+        .add_columns(
+            Post.id,
+            action,
+            AuditEntry.to_state,
+            AuditEntry.actor,
+            _raw(AuditEntry.at),
+            case(
+                (
+                    (AuditEntry.at >= window.previous.start) & (AuditEntry.at < window.current.end),  # type: ignore[operator]
+                    _period_of(AuditEntry.at, window),
+                )
+            ),
+            func.coalesce(Brand.name, ""),
+            func.replace(Post.networks, ",", " "),
+        )
+        # Found by post (the entity_id index): no bound on the time here, or the planner
+        # walks the time index through the whole history for each post. Entries after the
+        # period come after its decisions and get no period, so they add nothing.
+        .join(decided, decided.c.entity_id == AuditEntry.entity_id)
+        .where(or_(action.in_(WAITING), verdict))  # type: ignore[attr-defined]
+        .order_by(AuditEntry.entity_id, AuditEntry.id)  # each post's trail in order
     )
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
-    waiting: dict[str, tuple[str, datetime]] = {}  # post → (stage, since)
-    parsed: dict[tuple[str, str | None], tuple[str | None, str, str]] = {}
-    cur_start, prev_start = current.start, previous.start  # rows end before current.end
-    for post_id, action, to_state, actor, raw_at in _rows_of(session, query):
-        post = meta.get(post_id)
-        if post is None:  # another brand's
-            continue
-        at = datetime.fromisoformat(raw_at + "+00:00") if type(raw_at) is str else utc(raw_at)
-        period = "current" if at >= cur_start else "previous" if at >= prev_start else None
-        key = (action, to_state)
-        if key not in parsed:
-            verb, _, stage = action.partition(":")
-            parsed[key] = (_post_event(action, to_state), verb, stage)
-        event, verb, stage = parsed[key]
-        record, brand, nets = post
-        if period is not None and event is not None:
-            append(new(Row, (period, "post", record, event, at, brand, nets, "", actor, None)))
+    waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
+    for record, action_, to_state, actor, at, period, brand, nets in _tuples(connection, query):
+        verb, _, stage = action_.partition(":")
         if verb == "submit":
-            waiting[post_id] = ("team", at)
-        elif verb in DECISIONS or verb == "vote":
-            started = waiting.get(post_id)
+            waiting[record] = ("team", at)
+        elif verb in WAITING:  # edited, sent back, cancelled, expired: nothing waits
+            waiting.pop(record, None)
+        else:  # a verdict or a vote
+            started = waiting.get(record)
             if period is not None and started is not None and started[0] == stage:
-                seconds = (at - started[1]).total_seconds()
-                append(
-                    new(
-                        Row,
-                        (period, "approval", record, verb, at, brand, nets, stage, actor, seconds),
-                    )
+                seconds = (instant(at) - instant(started[1])).total_seconds()
+                row = (
+                    period,
+                    "approval",
+                    record,
+                    verb,
+                    iso(at),
+                    brand,
+                    nets,
+                    stage,
+                    actor,
+                    seconds,
                 )
-            if verb in DECISIONS:
-                waiting.pop(post_id, None)
+                append(new(Row, row))
+            if verb != "vote":
+                waiting.pop(record, None)
                 if verb == "approve" and to_state == "pending":  # the next stage waits now
-                    waiting[post_id] = ("client", at)
-        elif verb in ("edit", "unsubmit", "cancel", "expire"):
-            waiting.pop(post_id, None)
+                    waiting[record] = ("client", at)
     return rows
 
 
-def _ticket_rows(
-    session,
-    team_id: str,
-    brand_id: int | None,
-    names: dict,
-    current: Period,
-    previous: Period,
-) -> list[Row]:
-    def within(column):
-        return (column >= previous.start) & (column < current.end)
+def _ticket_rows(connection, window: Window) -> list[Row]:
+    """Tickets opened, first assigned and resolved in the two periods. The first assignment
+    (who first had it, and when) is the ticket's first ``assign`` entry in the audit log:
+    taken, assigned by someone, or given by the rota when it was opened."""
+    start, end = window.previous.start, window.current.end
 
+    def within(column):
+        return (column >= start) & (column < end)
+
+    first = aliased(AuditEntry)
+    first_id = (
+        select(func.min(AuditEntry.id))
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "ticket",
+            AuditEntry.entity_id == cast(Ticket.id, String),
+            AuditEntry.action == "assign",
+        )
+        .scalar_subquery()
+    )
     query = (
         select(
             Ticket.id,
-            Ticket.assignee,
-            type_coerce(Ticket.created_at, String),
-            type_coerce(Ticket.assigned_at, String),
-            type_coerce(Ticket.resolved_at, String),
-            Route.brand_id,
+            func.coalesce(Ticket.assignee, ""),
+            _raw(Ticket.created_at),
+            case((within(Ticket.created_at), _period_of(Ticket.created_at, window))),
+            first.to_state,
+            _raw(first.at),
+            case((within(first.at), _period_of(first.at, window))),
+            _raw(Ticket.resolved_at),
+            case((within(Ticket.resolved_at), _period_of(Ticket.resolved_at, window))),
+            func.coalesce(Brand.name, ""),
         )
         .join(Route, Route.id == Ticket.route_id)
+        .outerjoin(Brand, Brand.id == Route.brand_id)  # type: ignore[arg-type]
+        .outerjoin(first, first.id == first_id)
         .where(
-            Ticket.team_id == team_id,
+            Ticket.team_id == window.team_id,
             or_(
                 within(Ticket.created_at),
-                within(Ticket.assigned_at),
+                within(Ticket.assigned_at),  # the first assignment's time, kept on the ticket
                 within(Ticket.resolved_at),
             ),
         )
         .order_by(Ticket.id)
     )
-    if brand_id is not None:
-        query = query.where(Route.brand_id == brand_id)
+    if window.brand_id is not None:
+        query = query.where(Route.brand_id == window.brand_id)
     rows: list[Row] = []
-    for ticket_id, assignee, raw_opened, raw_assigned, raw_resolved, route_brand in _rows_of(
-        session, query
-    ):
-        opened = utc(raw_opened)
-        assigned = utc(raw_assigned) if raw_assigned is not None else None
-        resolved = utc(raw_resolved) if raw_resolved is not None else None
-        brand = names.get(route_brand, "")
-        person = assignee or ""
-        period = _which(opened, current, previous)
-        if period:
-            rows.append(Row(period, "ticket", ticket_id, "opened", opened, brand, person=person))
-        for event, when in (("assigned", assigned), ("resolved", resolved)):
-            period = _which(when, current, previous) if when else None
-            if period:
-                seconds = (when - opened).total_seconds()
-                rows.append(
-                    Row(period, "ticket", ticket_id, event, when, brand, "", "", person, seconds)
-                )
+    append = rows.append
+    new = tuple.__new__
+    for (
+        ticket_id,
+        assignee,
+        opened,
+        opened_in,
+        first_person,
+        assigned,
+        assigned_in,
+        resolved,
+        resolved_in,
+        brand,
+    ) in _tuples(connection, query):
+        if opened_in:
+            row = (opened_in, "ticket", ticket_id, "opened", iso(opened), brand)
+            append(new(Row, (*row, "", "", assignee, None)))
+        if assigned_in:
+            seconds = (instant(assigned) - instant(opened)).total_seconds()
+            row = (assigned_in, "ticket", ticket_id, "assigned", iso(assigned), brand)
+            append(new(Row, (*row, "", "", first_person or "", seconds)))
+        if resolved_in:  # by whoever had it then: a resolved ticket can't be reassigned
+            seconds = (instant(resolved) - instant(opened)).total_seconds()
+            row = (resolved_in, "ticket", ticket_id, "resolved", iso(resolved), brand)
+            append(new(Row, (*row, "", "", assignee, seconds)))
     return rows
 
 
@@ -451,27 +528,12 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
 
 
 def to_csv(report: Report) -> bytes:
-    """The raw rows, one per event, with a header; times in UTC (ISO 8601)."""
+    """The raw rows of both periods, one per event, with a header; times in UTC (ISO 8601),
+    durations in seconds. The rows are written as they are (the csv module, from tuples)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(
-        (
-            period,
-            section,
-            record,
-            event,
-            at.isoformat(timespec="seconds"),
-            brand,
-            networks,
-            stage,
-            person,
-            "" if seconds is None else round(seconds),
-        )
-        for period, section, record, event, at, brand, networks, stage, person, seconds in (
-            report.rows
-        )
-    )
+    writer.writerows(report.rows)
     return out.getvalue().encode("utf-8")
 
 

@@ -225,13 +225,15 @@ def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Rou
     person = tickets.next_on_rota(services.db, team_id, route.channel_id)
     if person is None:
         return ticket
+    # Assigned as it is opened: at its creation time (not after the Slack calls in between),
+    # so the reports count 0 s to the first assignment.
     return tickets.assign(
         services.db,
         team_id,
         None,
         ticket.id,
         person,  # type: ignore[arg-type]
-        services.clock.now(),
+        ticket.created_at,
     )
 
 

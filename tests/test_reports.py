@@ -178,6 +178,24 @@ def test_ticket_times_per_person(known):
     )
 
 
+def test_first_assignment_is_whoever_first_had_it(known):
+    route = tickets.routes(known, TEAM)[0][0]
+    # T6: S1 takes it after 40 min, then hands it to S2 after 1 h: the first is S1's.
+    t6 = _ticket(known, route, 6, BASE)
+    tickets.assign(known, TEAM, None, t6.id, S1, BASE + 40 * M)
+    tickets.assign(known, TEAM, None, t6.id, S2, BASE + 1 * H)
+    # T7: the rota gives it to S2 as it is opened: assigned at creation, 0 s.
+    t7 = _ticket(known, route, 7, BASE + 2 * H)
+    tickets.assign(known, TEAM, None, t7.id, S2, BASE + 2 * H)
+    now = reports.build(known, TEAM, "week", MADRID, RUN_AT).now
+    # all: 0, 10, 20, 30, 40 min, 24 h → median 25 min; p90 rank ⌈5.4⌉ = 6 → 24 h
+    assert now.to_assign == reports.Stats(6, 25 * 60, hours(24))
+    # S1: 10, 30, 40 min → median 30 min; p90 rank ⌈2.7⌉ = 3 → 40 min
+    assert now.people[S1][0] == reports.Stats(3, 30 * 60, 40 * 60)
+    # S2: 0, 20 min, 24 h → median 20 min; p90 → 24 h (T6 isn't S2's first assignment)
+    assert now.people[S2][0] == reports.Stats(3, 20 * 60, hours(24))
+
+
 def test_one_brand_only(known):
     report = reports.build(known, TEAM, "week", MADRID, RUN_AT, brand="acme")
     assert dict(report.now.posts) == {"drafted": 1, "approved": 1}
@@ -215,7 +233,7 @@ def _rows(records):
             r["section"],
             int(r["record"]),
             r["event"],
-            datetime.fromisoformat(r["at_utc"]),
+            r["at_utc"],
             r["brand"],
             r["networks"],
             r["stage"],
