@@ -88,8 +88,15 @@ class Day:
     posts: list[tuple[Post, str]]  # each post with its brand's name
 
 
-def days(db: Database, team_id: str, query: Query, tz: ZoneInfo) -> list[Day]:
-    """Every day of the range in the viewer's zone, with its posts in time order."""
+def days(
+    db: Database,
+    team_id: str,
+    query: Query,
+    tz: ZoneInfo,
+    visible: frozenset[str] | None = None,
+) -> list[Day]:
+    """Every day of the range in the viewer's zone, with its posts in time order.
+    ``visible``: the only brands the viewer may see (``policy.visible_brands``)."""
     start, _ = day_range(query.first_day, tz)
     _, end = day_range(query.first_day + timedelta(days=query.days - 1), tz)
     with db.read() as session:
@@ -100,6 +107,11 @@ def days(db: Database, team_id: str, query: Query, tz: ZoneInfo) -> list[Day]:
             .where(Post.scheduled_at >= start, Post.scheduled_at < end)  # type: ignore[operator]
             .order_by(Post.scheduled_at, Post.id)
         )
+        if visible is not None:
+            if query.brand and query.brand not in visible:
+                yours = ", ".join(f"`{b}`" for b in sorted(visible))
+                raise NotFound(f"You can see the calendar of brand {yours} only.")
+            statement = statement.where(Brand.name.in_(sorted(visible)))  # type: ignore[attr-defined]
         if query.brand:
             if repo.get_brand(session, team_id, query.brand) is None:
                 raise NotFound(f"There is no brand `{query.brand}`. `/post brand list` shows them.")

@@ -147,6 +147,20 @@ def decision_refusal(
     )
 
 
+def visible_brands(actor: Actor) -> frozenset[str] | None:
+    """The brands whose posts a person sees in shared lists (the calendar, pending and
+    scheduled lists, the digest preview, the Home's calendar); None means every brand.
+
+    An agency's client (someone whose only roles are client roles for named brands) sees
+    their own brands only: they are often in a shared channel with the agency and must not
+    read other clients' posts. Everyone else on the team sees the whole calendar."""
+    if actor.is_admin or not actor.grants:
+        return None
+    if all(g.role == "client" and g.brand for g in actor.grants):
+        return frozenset(g.brand for g in actor.grants if g.brand)
+    return None
+
+
 def may_manage_post(actor: Actor, author: str) -> bool:
     """Editing, cancelling and showing a post: its author or an admin."""
     return actor.user_id == author or actor.is_admin

@@ -121,13 +121,14 @@ def get_for(
 
 
 def listing(db: Database, team_id: str, actor: Actor, which: str, now: datetime) -> list[Post]:
+    brands = policy.visible_brands(actor)
     with db.read() as session:
         if which == "mine":
             return repo.list_posts(session, team_id, author=actor.user_id)
         if which == "pending":
-            return repo.list_posts(session, team_id, statuses=["pending"])
+            return repo.list_posts(session, team_id, statuses=["pending"], brands=brands)
         return repo.list_posts(
-            session, team_id, statuses=["pending", "approved"], scheduled_after=now
+            session, team_id, statuses=["pending", "approved"], scheduled_after=now, brands=brands
         )
 
 

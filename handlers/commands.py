@@ -17,6 +17,7 @@ from bot import (
     digest,
     grammar,
     guides,
+    policy,
     posts,
     reports,
     routing,
@@ -333,7 +334,8 @@ def _calendar(services: Services, command: dict, invocation: commands.Invocation
     team_id = command["team_id"]
     zone = ZoneInfo(services.people.timezone(team_id, command["user_id"]))
     query = calendar.parse(args, services.clock.now().astimezone(zone).date())
-    days = calendar.days(services.db, team_id, query, zone)
+    actor = services.people.actor(team_id, command["user_id"])
+    days = calendar.days(services.db, team_id, query, zone, policy.visible_brands(actor))
     respond(**calendar_blocks.calendar_message(days, query, zone.key))
 
 
@@ -383,6 +385,14 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
             tz, brand = here[0].tz, here[1]
         else:
             tz, brand = services.people.timezone(team_id, user_id), None
+        visible = policy.visible_brands(services.people.actor(team_id, user_id))
+        if visible is not None and brand not in visible:
+            if len(visible) > 1:
+                raise PermissionDenied(
+                    "The digest here covers brands you don't work on. "
+                    "`/post calendar` shows your brands' posts."
+                )
+            [brand] = visible  # a client previews their own brand's digest
         zone = ZoneInfo(tz)
         respond(**daily.render(services, team_id, brand, now.astimezone(zone).date(), zone, now))
         return

@@ -6,7 +6,7 @@ statements whose row count says who won; callers never read-check-write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -305,9 +305,14 @@ def list_posts(
     statuses: Sequence[str] | None = None,
     scheduled_after: datetime | None = None,
     scheduled_before: datetime | None = None,
+    brands: Iterable[str] | None = None,
     limit: int = 50,
 ) -> list[Post]:
     query = select(Post).where(Post.team_id == team_id)
+    if brands is not None:
+        query = query.join(Brand, Post.brand_id == Brand.id).where(  # type: ignore[arg-type]
+            Brand.name.in_(sorted(brands))  # type: ignore[attr-defined]
+        )
     if author is not None:
         query = query.where(Post.author == author)
     if statuses is not None:

@@ -131,3 +131,46 @@ def test_the_feed_link_is_admin_only_and_rotates(stack):
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(f"{stack.server.url}/calendar/{old.split('/calendar/')[1]}")
     assert gone.value.code == 404
+
+
+def test_an_agency_client_sees_only_their_brands_posts(stack):
+    """Chris approves Northwind's posts; Acme's posts (another client's) stay hidden from
+    him everywhere the team's posts are listed, while the team still sees both."""
+    db, now = stack.services.db, stack.clock.now()
+    for name in ("acme", "northwind"):
+        workspace.add_brand(db, TEAM, OWNER, (), now, name, BrandPolicy(client_approval=True))
+    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "client", frozenset(), "northwind")
+    when = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    for text, brand in (("Acme secret launch", "acme"), ("Northwind autumn sale", "northwind")):
+        posts.submit(db, schedule(stack, when, text=text, brand=brand), Actor(MARIA), now)
+
+    def answer(user, args, contains):
+        """The answer to this command (not an earlier one) once it contains ``contains``."""
+        before = len(stack.slack.ephemerals(user=user))
+        stack.slack.command(user, args, channel_id=GENERAL)
+
+        def new():
+            for e in stack.slack.ephemerals(user=user)[before:]:
+                body = e.get("text", "") + json.dumps(e.get("blocks", []), ensure_ascii=False)
+                if contains in body:
+                    return body
+            return None
+
+        return stack.slack.wait_for(new)
+
+    seen = answer(PEDRO, "calendar tomorrow", "Calendar · Fri 27 Nov")
+    assert "Northwind autumn sale" in seen and "Acme secret launch" not in seen
+    answer(PEDRO, "calendar tomorrow brand:acme", "You can see the calendar of brand `northwind`")
+    team = answer(MARIA, "calendar tomorrow", "Calendar · Fri 27 Nov")
+    assert "Northwind autumn sale" in team and "Acme secret launch" in team
+
+    listed = answer(PEDRO, "list scheduled", "Scheduled")
+    assert "Northwind autumn sale" in listed and "Acme secret launch" not in listed
+    pending = answer(PEDRO, "list pending", "Waiting for approval")
+    assert "Northwind autumn sale" in pending and "Acme secret launch" not in pending
+    assert "Acme secret launch" in answer(MARIA, "list pending", "Waiting for approval")
+
+    stack.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    preview = answer(PEDRO, "digest", "Northwind autumn sale")
+    assert "Acme secret launch" not in preview
+    assert "Acme secret launch" in answer(MARIA, "digest", "Northwind autumn sale")
