@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -95,34 +96,48 @@ def timed(
     warmup: int = 20,
 ) -> dict:
     """For each request: ``prepare(i)`` (not timed), then time ``send`` until the Web API
-    call that ends it has arrived at the stand-in (``arrived()`` grows)."""
-    latencies = []
+    call that ends it has arrived at the stand-in (``arrived()`` grows).
+
+    Also the process's CPU time per request, median over the requests (``cpu_ms``): the
+    stand-in, the sender and the app share this process, so it counts the stand-in's work
+    too, which is the same for two apps making the same calls — the difference between two
+    apps is the CPU one spends more than the other, less disturbed by a busy machine than
+    wall-clock latency (other processes don't add to it; garbage collection does)."""
+    latencies, cpu = [], []
     for i in range(warmup + requests):
         context = prepare(i)
         before = arrived()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         delivery = send(context)
         assert delivery.status == 200, delivery
         slack.wait_for(lambda before=before: arrived() > before, timeout=10)
         if i >= warmup:
             latencies.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
     latencies.sort()
     return {
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "req_per_s": len(latencies) / sum(latencies),
+        "cpu_ms": statistics.median(cpu) * 1000,
     }
 
 
 def report(results: dict, name: str) -> None:
-    """Print the table (ratio ours/bare per transport and workload) and save it as JSON."""
+    """Print the table (ratio ours/bare per transport and workload, and the CPU time per
+    request ours spends beyond bare's) with the load average, and save it as JSON."""
     rows = []
+    load = os.getloadavg()
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
     print(
         f"{'transport':<11} {'workload':<28} {'app':<9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'req/s':>8} {'p50 ratio':>10}"
+        f"{'req/s':>8} {'p50 ratio':>10} {'cpu ms':>8} {'cpu extra':>10}"
     )
     for (transport, workload, app), r in results.items():
-        ratio = r["p50_ms"] / results[(transport, workload, "bare")]["p50_ms"]
+        bare = results[(transport, workload, "bare")]
+        ratio = r["p50_ms"] / bare["p50_ms"]
+        extra = r["cpu_ms"] - bare["cpu_ms"]
         rows.append(
             {
                 "transport": transport,
@@ -130,11 +145,14 @@ def report(results: dict, name: str) -> None:
                 "app": app,
                 **{k: round(v, 3) for k, v in r.items()},
                 "p50_ratio": round(ratio, 2),
+                "cpu_extra_ms": round(extra, 3),
+                "load_average": [round(x, 2) for x in load],
             }
         )
         print(
             f"{transport:<11} {workload:<28} {app:<9} {r['p50_ms']:>8.2f} "
-            f"{r['p99_ms']:>8.2f} {r['req_per_s']:>8.0f} {ratio:>10.2f}"
+            f"{r['p99_ms']:>8.2f} {r['req_per_s']:>8.0f} {ratio:>10.2f} "
+            f"{r['cpu_ms']:>8.2f} {extra:>+10.2f}"
         )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

@@ -49,7 +49,11 @@ def build_app(
         token_verification_enabled=False,  # `postroom run` and `postroom check` do auth.test
         logger=_bolt_logger(),
     )
-    for surface in (errors, middleware, commands, actions, views, events):
+    # Bolt tries the listeners in the order they were registered, building each one's
+    # matcher arguments (about 10 µs a listener): the events (the busiest deliveries: Home
+    # tabs, reaction storms) come right after the one command, not after a dozen actions
+    # and views. Their kinds never overlap, so the order changes nothing else.
+    for surface in (errors, middleware, commands, events, actions, views):
         surface.register(app, services)
     return app
 

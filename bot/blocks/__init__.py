@@ -1,6 +1,8 @@
 """Block Kit builders: plain values in, ``{"text", "blocks"}`` dicts out.
 
-Built with ``slack_sdk.models.blocks`` so that ``to_dict()`` enforces Slack's limits.
+Built with ``slack_sdk.models.blocks`` so that ``to_dict()`` enforces Slack's limits — except
+the Home (``home.py``), published whenever someone opens the tab, which is built as plain dicts
+and checked against slack_sdk in its tests.
 User-supplied text always goes through :func:`escape`; we never set ``link_names``.
 """
 

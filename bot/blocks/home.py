@@ -1,10 +1,17 @@
-"""The App Home tab: each person's queue, within Slack's 100 blocks."""
+"""The App Home tab: each person's queue, within Slack's 100 blocks.
+
+The Home is published every time someone opens the tab, so it is built as plain dicts in
+Block Kit's JSON shapes rather than with ``slack_sdk.models.blocks``, whose ``to_dict()``
+(attribute inspection and validation of every object) was most of the time spent building it.
+The limits it would check are kept here instead: every text goes through :func:`truncate`
+with the limit of where it goes, button texts, values and block ids are short by
+construction, and the view is cut to 100 blocks. ``tests/test_app_home_view.py`` parses every
+block back through slack_sdk and validates it.
+"""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
-
-from bot.blocks import context, divider, header, section
+from bot.blocks import CONTEXT_TEXT_LIMIT, truncate
 from bot.blocks.config import route_line
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
 from bot.blocks.tickets import RESOLVE, status_line
@@ -16,6 +23,47 @@ from bot.workspace import ChannelRoute
 from storage.models import Brand
 
 SHOWN = 8  # items per list; the rest are counted
+MAX_BLOCKS = 100  # Slack's limit for a Home view
+HEADER_TEXT_LIMIT = 150
+
+Block = dict  # a Block Kit block, as JSON
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text)}}
+
+
+def context(text: str) -> Block:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, CONTEXT_TEXT_LIMIT)}],
+    }
+
+
+def header(text: str) -> Block:
+    text = truncate(text, HEADER_TEXT_LIMIT)
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
+    """A button; ``text`` is one of ours (under Slack's 75 characters), ``value`` short."""
+    element = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(block_id: str, *elements: dict) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
 def home_view(data) -> dict:
@@ -33,7 +81,7 @@ def home_view(data) -> dict:
     blocks += [divider(), section("*Your roles*\n" + _roles(actor))]
     if actor.is_admin:
         blocks += _settings(data)
-    return {"type": "home", "blocks": [b.to_dict() for b in blocks[:100]]}
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
 def _more(items: list, noun: str, where: str) -> list[Block]:
@@ -55,13 +103,11 @@ def _awaiting(awaiting) -> list[Block]:
         value = f"{post.id}:{post.version}:{post.stage or 'team'}"
         blocks.append(section(_post_line(post, brand) + f" — {user(post.author)}"))
         blocks.append(
-            ActionsBlock(
-                block_id=f"home-decide-{post.id}",
-                elements=[
-                    ButtonElement(action_id=APPROVE, text="Approve", value=value, style="primary"),
-                    ButtonElement(action_id=REJECT, text="Reject", value=value, style="danger"),
-                    ButtonElement(action_id=CHANGES, text="Request changes", value=value),
-                ],
+            actions(
+                f"home-decide-{post.id}",
+                button(APPROVE, "Approve", value, "primary"),
+                button(REJECT, "Reject", value, "danger"),
+                button(CHANGES, "Request changes", value),
             )
         )
     return blocks + _more(awaiting, "waiting", "`/post list pending`")
@@ -92,14 +138,7 @@ def _tickets(found) -> list[Block]:
                 f"{status_line(ticket)}\n{requote(ticket.text, 200)}"
             )
         )
-        blocks.append(
-            ActionsBlock(
-                block_id=f"ticket-{ticket.id}",
-                elements=[
-                    ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)),
-                ],
-            )
-        )
+        blocks.append(actions(f"ticket-{ticket.id}", button(RESOLVE, "Resolve", str(ticket.id))))
     return blocks + _more(found, "tickets", "`/post tickets mine`")
 
 
