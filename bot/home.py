@@ -65,7 +65,10 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
             is None
         ):
             data.awaiting.append((post, brand.name))
-    data.today = [(post, post.brand) for post in rows.day]
+    visible = policy.visible_brands(actor)  # an agency's client: their brands only
+    data.today = [
+        (post, post.brand) for post in rows.day if visible is None or post.brand in visible
+    ]
     if actor.is_admin:
         data.ticket_routes, data.digests = rows.ticket_routes, rows.digests
     return data
