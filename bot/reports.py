@@ -238,8 +238,7 @@ def build(
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
     window = Window(team_id, brand_id, current, previous)
     with db.read_connection() as connection:  # one snapshot for the three reads
-        rows = _post_rows(connection, window)
-        rows += _approval_rows(connection, window)
+        rows = _post_rows(connection, window)  # posts' events and approvals
         rows += _ticket_rows(connection, window)
     found = by_period(rows)
     return Report(
@@ -311,66 +310,26 @@ def _post_of(window: Window):
     return joined
 
 
-def _post_rows(connection, window: Window) -> list[Row]:
-    """What happened to posts in the two periods: one row per post, event and period (the
-    first time: a post approved, edited and approved again in a period is approved once)."""
-    action, to_state = AuditEntry.action, AuditEntry.to_state
-    event = case(
-        (action == "create", "drafted"),
-        (action.startswith("approve") & (to_state == "approved"), "approved"),  # type: ignore[attr-defined]
-        (action.startswith("reject"), "rejected"),  # type: ignore[attr-defined]
-        (action == "expire", "expired"),
-        (action == "publish", "published"),
-    )
-    query = (
-        _post_of(window)
-        .add_columns(
-            _period_of(AuditEntry.at, window),
-            Post.id,
-            event,
-            _raw(AuditEntry.at),
-            func.coalesce(Brand.name, ""),
-            func.replace(Post.networks, ",", " "),
-            AuditEntry.actor,
-        )
-        .where(
-            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
-            AuditEntry.at < window.current.end,  # type: ignore[operator]
-            event.is_not(None),
-        )
-        .order_by(AuditEntry.at, AuditEntry.id)
-    )
-    rows: list[Row] = []
-    append = rows.append
-    new = tuple.__new__
-    seen: set[tuple] = set()  # a post counts once per event and period: its first time
-    for period, record, event, at, brand, nets, actor in _tuples(connection, query):
-        key = (period, record, event)
-        if key not in seen:
-            seen.add(key)
-            append(new(Row, (period, "post", record, event, iso(at), brand, nets, "", actor, None)))
-    return rows
-
-
 WAITING = ("submit", "edit", "unsubmit", "cancel", "expire")  # start or end a stage's wait
 VERDICTS = ("approve", "reject", "changes", "vote")  # "approve:team", "vote:client", …
+EVENT_OF = {"create": "drafted", "reject": "rejected", "expire": "expired", "publish": "published"}
 
 
-def _approval_rows(connection, window: Window) -> list[Row]:
-    """Approval turnarounds decided in the two periods: one streaming pass over the trail of
-    each post that had a decision or a vote then (with its earlier entries: a stage may have
-    started waiting before the period), reading only the entries that start or end a wait."""
+def _post_rows(connection, window: Window) -> list[Row]:
+    """What happened to posts in the two periods, and the approval turnarounds decided then,
+    in one streaming pass over the trail of each post with an entry in the periods (with its
+    earlier entries: a stage may have started waiting before the period), reading only the
+    entries that count: the events, and what starts or ends a wait.
+
+    Events: one row per post, event and period (the first time: a post approved, edited and
+    approved again in a period is approved once). Approvals: one row per decision or vote."""
     action = AuditEntry.action
     verdict = or_(*(action.startswith(f"{v}:") for v in VERDICTS))  # type: ignore[attr-defined]
-    decided = (
+    start, end = window.previous.start, window.current.end
+    within = (AuditEntry.at >= start) & (AuditEntry.at < end)  # type: ignore[operator]
+    active = (
         select(AuditEntry.entity_id)
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
-            AuditEntry.at < window.current.end,  # type: ignore[operator]
-            verdict,
-        )
+        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post", within)
         .distinct()
         .subquery()
     )
@@ -382,33 +341,37 @@ def _approval_rows(connection, window: Window) -> list[Row]:
             AuditEntry.to_state,
             AuditEntry.actor,
             _raw(AuditEntry.at),
-            case(
-                (
-                    (AuditEntry.at >= window.previous.start) & (AuditEntry.at < window.current.end),  # type: ignore[operator]
-                    _period_of(AuditEntry.at, window),
-                )
-            ),
+            case((within, _period_of(AuditEntry.at, window))),
             func.coalesce(Brand.name, ""),
             func.replace(Post.networks, ",", " "),
         )
         # Found by post (the entity_id index): no bound on the time here, or the planner
         # walks the time index through the whole history for each post. Entries after the
-        # period come after its decisions and get no period, so they add nothing.
-        .join(decided, decided.c.entity_id == AuditEntry.entity_id)
-        .where(or_(action.in_(WAITING), verdict))  # type: ignore[attr-defined]
+        # periods get no period, so they add nothing.
+        .join(active, active.c.entity_id == AuditEntry.entity_id)
+        .where(or_(action.in_((*WAITING, "create", "publish")), verdict))  # type: ignore[attr-defined]
         .order_by(AuditEntry.entity_id, AuditEntry.id)  # each post's trail in order
     )
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
+    seen: set[tuple] = set()  # (period, post, event) already counted
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
     for record, action_, to_state, actor, at, period, brand, nets in _tuples(connection, query):
         verb, _, stage = action_.partition(":")
+        if period is not None:  # the post's event, once per period
+            event = (
+                "approved" if verb == "approve" and to_state == "approved" else EVENT_OF.get(verb)
+            )
+            if event is not None and (period, record, event) not in seen:
+                seen.add((period, record, event))
+                row = (period, "post", record, event, iso(at), brand, nets, "", actor, None)
+                append(new(Row, row))
         if verb == "submit":
             waiting[record] = ("team", at)
         elif verb in WAITING:  # edited, sent back, cancelled, expired: nothing waits
             waiting.pop(record, None)
-        else:  # a verdict or a vote
+        elif verb in VERDICTS:  # a verdict or a vote
             started = waiting.get(record)
             if period is not None and started is not None and started[0] == stage:
                 seconds = (instant(at) - instant(started[1])).total_seconds()

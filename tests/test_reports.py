@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import struct
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -372,3 +373,10 @@ def test_concurrent_weekly_claims_have_one_winner(db):
     for thread in threads:
         thread.join()
     assert len([t for t in won if t]) == 1
+
+
+def test_matplotlib_can_be_loaded_in_the_background():
+    thread = chart.warm_in_background()
+    assert thread.daemon  # never holds the app up, at start or at exit
+    thread.join()
+    assert "matplotlib.figure" in sys.modules
