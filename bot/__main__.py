@@ -134,6 +134,9 @@ def run(settings: Settings) -> int:
     except Exception as error:  # the database URL points nowhere usable
         return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)
+    from bot import chart
+
+    chart.warm_in_background()  # matplotlib, for the first report; start-up doesn't wait
     scheduler = Scheduler(services)
     scheduler.start()
     try:

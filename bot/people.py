@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlmodel import select
+
 from bot import workspace
 from bot.clock import Clock
 from bot.errors import SlackFailure
@@ -63,6 +65,26 @@ class Directory:
             if known is not None:
                 self._profiles[(team_id, user_id)] = known
         return known.tz if known is not None and known.tz else "UTC"
+
+    def names(self, team_id: str, user_ids: list[str], ask_slack: int = 50) -> dict[str, str]:
+        """Display names (the real name, else the username) of ``user_ids``, for text that
+        names people without mentioning (notifying) them: what Postroom knows, and Slack's
+        ``users.info`` for up to ``ask_slack`` it has never seen. Unknown ones are left out."""
+        with self.db.read() as session:
+            known = {
+                u.user_id: u
+                for u in session.exec(
+                    select(KnownUser).where(
+                        KnownUser.team_id == team_id,
+                        KnownUser.user_id.in_(user_ids),  # type: ignore[attr-defined]
+                    )
+                )
+            }
+        for user_id in [u for u in user_ids if u not in known][:ask_slack]:
+            profile = self._fresh(team_id, user_id, None)
+            if profile is not None:
+                known[user_id] = profile
+        return {u: k.real_name or k.name for u, k in known.items() if k.real_name or k.name}
 
     def note_home_seen(self, team_id: str, user_id: str) -> bool:
         """Remember that someone opened the Home tab; True when the database should be told

@@ -34,6 +34,7 @@ import csv
 import io
 import logging
 import math
+import secrets
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce, update
+from sqlalchemy import Integer, String, case, cast, delete, func, or_, type_coerce, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -139,6 +140,26 @@ def require_runner(actor: Actor) -> None:
         )
 
 
+def shared_outside(conversation: dict) -> bool:
+    """A conversation (as ``conversations.info`` shows it) that people of another
+    organisation can read: Slack Connect, or on its way to it."""
+    return any(
+        conversation.get(flag) for flag in ("is_ext_shared", "is_pending_ext_shared", "is_shared")
+    )
+
+
+def posts_in_channel(actor: Actor, conversation: dict | None) -> bool:
+    """Where an ad-hoc report goes. In the channel it was asked in only when an admin asked
+    and the channel isn't shared with another organisation (the report names the team's
+    people and covers every brand: not for a channel shared with a client). Otherwise to the
+    requester by direct message. ``conversation``: None when it couldn't be looked up."""
+    if conversation is None:
+        return False
+    if conversation.get("is_im"):
+        return True  # the requester's own DM with the app
+    return actor.is_admin and not shared_outside(conversation)
+
+
 # --- figures -------------------------------------------------------------------------------
 
 
@@ -217,8 +238,7 @@ def build(
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
     window = Window(team_id, brand_id, current, previous)
     with db.read_connection() as connection:  # one snapshot for the three reads
-        rows = _post_rows(connection, window)
-        rows += _approval_rows(connection, window)
+        rows = _post_rows(connection, window)  # posts' events and approvals
         rows += _ticket_rows(connection, window)
     found = by_period(rows)
     return Report(
@@ -290,60 +310,26 @@ def _post_of(window: Window):
     return joined
 
 
-def _post_rows(connection, window: Window) -> list[Row]:
-    """What happened to posts in the two periods, one row per event."""
-    action, to_state = AuditEntry.action, AuditEntry.to_state
-    event = case(
-        (action == "create", "drafted"),
-        (action.startswith("approve") & (to_state == "approved"), "approved"),  # type: ignore[attr-defined]
-        (action.startswith("reject"), "rejected"),  # type: ignore[attr-defined]
-        (action == "expire", "expired"),
-        (action == "publish", "published"),
-    )
-    query = (
-        _post_of(window)
-        .add_columns(
-            _period_of(AuditEntry.at, window),
-            Post.id,
-            event,
-            _raw(AuditEntry.at),
-            func.coalesce(Brand.name, ""),
-            func.replace(Post.networks, ",", " "),
-            AuditEntry.actor,
-        )
-        .where(
-            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
-            AuditEntry.at < window.current.end,  # type: ignore[operator]
-            event.is_not(None),
-        )
-        .order_by(AuditEntry.at, AuditEntry.id)
-    )
-    new = tuple.__new__
-    return [
-        new(Row, (period, "post", record, event, iso(at), brand, nets, "", actor, None))
-        for period, record, event, at, brand, nets, actor in _tuples(connection, query)
-    ]
-
-
 WAITING = ("submit", "edit", "unsubmit", "cancel", "expire")  # start or end a stage's wait
 VERDICTS = ("approve", "reject", "changes", "vote")  # "approve:team", "vote:client", …
+EVENT_OF = {"create": "drafted", "reject": "rejected", "expire": "expired", "publish": "published"}
 
 
-def _approval_rows(connection, window: Window) -> list[Row]:
-    """Approval turnarounds decided in the two periods: one streaming pass over the trail of
-    each post that had a decision or a vote then (with its earlier entries: a stage may have
-    started waiting before the period), reading only the entries that start or end a wait."""
+def _post_rows(connection, window: Window) -> list[Row]:
+    """What happened to posts in the two periods, and the approval turnarounds decided then,
+    in one streaming pass over the trail of each post with an entry in the periods (with its
+    earlier entries: a stage may have started waiting before the period), reading only the
+    entries that count: the events, and what starts or ends a wait.
+
+    Events: one row per post, event and period (the first time: a post approved, edited and
+    approved again in a period is approved once). Approvals: one row per decision or vote."""
     action = AuditEntry.action
     verdict = or_(*(action.startswith(f"{v}:") for v in VERDICTS))  # type: ignore[attr-defined]
-    decided = (
+    start, end = window.previous.start, window.current.end
+    within = (AuditEntry.at >= start) & (AuditEntry.at < end)  # type: ignore[operator]
+    active = (
         select(AuditEntry.entity_id)
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            AuditEntry.at >= window.previous.start,  # type: ignore[operator]
-            AuditEntry.at < window.current.end,  # type: ignore[operator]
-            verdict,
-        )
+        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post", within)
         .distinct()
         .subquery()
     )
@@ -355,33 +341,37 @@ def _approval_rows(connection, window: Window) -> list[Row]:
             AuditEntry.to_state,
             AuditEntry.actor,
             _raw(AuditEntry.at),
-            case(
-                (
-                    (AuditEntry.at >= window.previous.start) & (AuditEntry.at < window.current.end),  # type: ignore[operator]
-                    _period_of(AuditEntry.at, window),
-                )
-            ),
+            case((within, _period_of(AuditEntry.at, window))),
             func.coalesce(Brand.name, ""),
             func.replace(Post.networks, ",", " "),
         )
         # Found by post (the entity_id index): no bound on the time here, or the planner
         # walks the time index through the whole history for each post. Entries after the
-        # period come after its decisions and get no period, so they add nothing.
-        .join(decided, decided.c.entity_id == AuditEntry.entity_id)
-        .where(or_(action.in_(WAITING), verdict))  # type: ignore[attr-defined]
+        # periods get no period, so they add nothing.
+        .join(active, active.c.entity_id == AuditEntry.entity_id)
+        .where(or_(action.in_((*WAITING, "create", "publish")), verdict))  # type: ignore[attr-defined]
         .order_by(AuditEntry.entity_id, AuditEntry.id)  # each post's trail in order
     )
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
+    seen: set[tuple] = set()  # (period, post, event) already counted
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
     for record, action_, to_state, actor, at, period, brand, nets in _tuples(connection, query):
         verb, _, stage = action_.partition(":")
+        if period is not None:  # the post's event, once per period
+            event = (
+                "approved" if verb == "approve" and to_state == "approved" else EVENT_OF.get(verb)
+            )
+            if event is not None and (period, record, event) not in seen:
+                seen.add((period, record, event))
+                row = (period, "post", record, event, iso(at), brand, nets, "", actor, None)
+                append(new(Row, row))
         if verb == "submit":
             waiting[record] = ("team", at)
         elif verb in WAITING:  # edited, sent back, cancelled, expired: nothing waits
             waiting.pop(record, None)
-        else:  # a verdict or a vote
+        elif verb in VERDICTS:  # a verdict or a vote
             started = waiting.get(record)
             if period is not None and started is not None and started[0] == stage:
                 seconds = (instant(at) - instant(started[1])).total_seconds()
@@ -546,7 +536,11 @@ WEEKLY_USAGE = (
     "e.g. `/post report weekly #social Mon 09:00 Europe/Madrid`"
 )
 LATE_WINDOW = timedelta(hours=12)  # last week's report is still worth having that afternoon
-LEASE = timedelta(minutes=5)
+# How long a claim stays its holder's without a word from it. The holder renews it just
+# before the upload, which (five Web API calls, each retried twice on a rate limit, honouring
+# Retry-After, with the client's 30 s timeout) takes minutes at worst: 30 minutes is well
+# beyond that, so only a replica that died leaves a claim to take over.
+LEASE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -698,14 +692,19 @@ def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
     return send, skip
 
 
-def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> bool:
-    """Insert the (team, channel, ISO week) row; True only for the caller that did. A claim
-    never finished (its replica died) is taken over after the lease."""
-    key = (
+def _key(due: Due):
+    return (
         ReportRun.team_id == due.setting.team_id,
         ReportRun.channel_id == due.setting.channel_id,
         ReportRun.week == due.week,
     )
+
+
+def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> str | None:
+    """Insert the (team, channel, ISO week) row; the claim's token for the caller that did,
+    None for everyone else. A claim never finished nor renewed within the lease (its replica
+    died) is taken over, with a new token: the old holder can no longer finish or renew it."""
+    token = secrets.token_hex(8)
     with db.write() as session:
         if repo.insert_ignore(
             session,
@@ -716,19 +715,20 @@ def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> boo
                 "week": due.week,
                 "due_at": due.due_at,
                 "status": status,
+                "token": token,
                 "claimed_at": now,
                 "finished_at": now if status != "claimed" else None,
             },
         ):
-            return True
+            return token
         taken = session.execute(
             update(ReportRun)
             .where(
-                *key,
+                *_key(due),
                 ReportRun.status == "claimed",
                 ReportRun.claimed_at <= now - LEASE,  # type: ignore[operator]
             )
-            .values(claimed_at=now, status=status)
+            .values(claimed_at=now, status=status, token=token)
             .returning(ReportRun.id)
         ).first()
     if taken:
@@ -737,30 +737,43 @@ def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> boo
             due.setting.channel_id,
             due.week,
         )
-    return taken is not None
+    return token if taken else None
 
 
-def finish(db: Database, due: Due, now: datetime, status: str, note: str = "") -> None:
+def _holding(due: Due, token: str):
+    return (*_key(due), ReportRun.status == "claimed", ReportRun.token == token)
+
+
+def renew(db: Database, due: Due, token: str, now: datetime) -> bool:
+    """Start the lease again (just before the upload); False if the claim isn't ours any
+    more (it was taken over): then don't post."""
     with db.write() as session:
-        run = _run(session, due)
-        if run is not None:
-            run.status, run.note, run.finished_at = status, note, now
-            session.add(run)
+        done = session.execute(
+            update(ReportRun)
+            .where(*_holding(due, token))
+            .values(claimed_at=now)
+            .returning(ReportRun.id)
+        ).first()
+    return done is not None
 
 
-def release(db: Database, due: Due) -> None:
-    """Give the claim back (Slack unreachable): the next tick tries again."""
+def finish(db: Database, due: Due, token: str, now: datetime, status: str, note: str = "") -> bool:
+    """Record the outcome of our claim (compare-and-set on the token); False if it isn't
+    ours any more."""
     with db.write() as session:
-        run = _run(session, due)
-        if run is not None and run.status == "claimed":
-            session.delete(run)
+        done = session.execute(
+            update(ReportRun)
+            .where(*_holding(due, token))
+            .values(status=status, note=note, finished_at=now)
+            .returning(ReportRun.id)
+        ).first()
+    return done is not None
 
 
-def _run(session, due: Due) -> ReportRun | None:
-    return session.exec(
-        select(ReportRun).where(
-            ReportRun.team_id == due.setting.team_id,
-            ReportRun.channel_id == due.setting.channel_id,
-            ReportRun.week == due.week,
-        )
-    ).first()
+def release(db: Database, due: Due, token: str) -> bool:
+    """Give our claim back (Slack or the database unreachable): the next tick tries again."""
+    with db.write() as session:
+        gone = session.execute(
+            delete(ReportRun).where(*_holding(due, token)).returning(ReportRun.id)
+        ).first()
+    return gone is not None

@@ -5,11 +5,15 @@ report exactly once per week."""
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot import reports
 from bot.blocks.reports import summary, title
-from bot.errors import SlackFailure, Unreachable
+from bot.errors import PostroomError, SlackFailure, Unreachable
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -38,9 +42,23 @@ def files(report: reports.Report) -> list[dict]:
     ]
 
 
-def deliver(services: Services, report: reports.Report, channel: str) -> dict:
+def names(services: Services, report: reports.Report, team_id: str) -> dict[str, str]:
+    """The names of the people the report lists (Slack's directory, as Postroom knows it)."""
+    people = {*report.now.approvers, *report.now.people} - {""}
+    return services.people.names(team_id, sorted(people))
+
+
+def deliver(services: Services, report: reports.Report, channel: str, team_id: str) -> dict:
     """Post the report in ``channel`` (a channel id, or a DM's). Typed Slack errors."""
-    return services.slack.upload_files(channel, files(report), summary(report))
+    text = summary(report, names(services, report, team_id))
+    return services.slack.upload_files(channel, files(report), text)
+
+
+def transient(error: Exception) -> bool:
+    """A database error worth trying again: the connection, a lock, a failover."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 def run(services: Services) -> int:
@@ -59,30 +77,94 @@ def run(services: Services) -> int:
             )
     sent = 0
     for due in to_send:
-        if not reports.claim(services.db, due, now):
+        token = reports.claim(services.db, due, now)
+        if token is None:
             continue  # another replica (or an earlier tick) has it
         setting = due.setting
         try:
+            # The week it was due for, however late it is sent.
             report = reports.build(
-                services.db, setting.team_id, "week", ZoneInfo(setting.tz), now, due.brand
+                services.db, setting.team_id, "week", ZoneInfo(setting.tz), due.due_at, due.brand
             )
-            deliver(services, report, setting.channel_id)
+            if not reports.renew(services.db, due, token, services.clock.now()):
+                log.warning("weekly report for %s, %s: claim lost", setting.channel_id, due.week)
+                continue
+            deliver(services, report, setting.channel_id, setting.team_id)
         except Unreachable:
-            reports.release(services.db, due)  # try again next tick, within the window
+            _release(services, due, token)  # try again next tick, within the window
             continue
         except SlackFailure as failure:
-            reports.finish(services.db, due, now, "failed", note=failure.code)
+            _record(services, due, token, "failed", failure.code)
             log.warning("weekly report for %s failed: %s", setting.channel_id, failure)
             _tell_owner(services, due, str(failure))
             continue
         except Exception as error:
-            reports.finish(services.db, due, now, "failed", note="error")
-            log.exception("weekly report for %s, %s failed", setting.channel_id, due.week)
-            _tell_owner(services, due, f"{type(error).__name__}: {error}")
+            if transient(error):
+                log.warning(
+                    "weekly report for %s, %s: database unavailable, trying again next tick: %s",
+                    setting.channel_id,
+                    due.week,
+                    type(error).__name__,
+                )
+                _release(services, due, token)
+                continue
+            if isinstance(error, PostroomError):  # a typed error: its sentence is for people
+                problem, note = str(error), type(error).__name__
+            else:  # anything else: a reference to the traceback in the log, not its text
+                ref = secrets.token_hex(3).upper()
+                log.error(
+                    "weekly report for %s, %s failed, ref=%s",
+                    setting.channel_id,
+                    due.week,
+                    ref,
+                    exc_info=error,
+                )
+                problem = (
+                    f"something went wrong (ref {ref}). An admin can find the details in "
+                    "Postroom's log under that ref."
+                )
+                note = f"error ref={ref}"
+            _record(services, due, token, "failed", note)
+            _tell_owner(services, due, problem)
             continue
-        reports.finish(services.db, due, now, "sent", note="late" if due.late else "")
+        _record(services, due, token, "sent", "late" if due.late else "")
         sent += 1
     return sent
+
+
+FINISH_TRIES = (0.5, 2.0, 5.0)  # seconds between tries to record a posted report
+
+
+def _record(services: Services, due: reports.Due, token: str, status: str, note: str) -> None:
+    """Record the outcome. After a successful post it matters: an unrecorded claim would be
+    taken over after the lease and the report posted again, so a database hiccup is retried."""
+    for pause in (*FINISH_TRIES, None):
+        try:
+            if not reports.finish(services.db, due, token, services.clock.now(), status, note):
+                log.error(
+                    "weekly report for %s, %s (%s): the claim was taken over meanwhile",
+                    due.setting.channel_id,
+                    due.week,
+                    status,
+                )
+            return
+        except Exception as error:
+            if pause is None or not transient(error):
+                log.exception(
+                    "weekly report for %s, %s: could not record it as %s",
+                    due.setting.channel_id,
+                    due.week,
+                    status,
+                )
+                return
+            time.sleep(pause)
+
+
+def _release(services: Services, due: reports.Due, token: str) -> None:
+    try:
+        reports.release(services.db, due, token)
+    except Exception as error:  # the database is still away: the lease will run out
+        log.warning("weekly report for %s: could not release the claim: %s", due.week, error)
 
 
 def _tell_owner(services: Services, due: reports.Due, problem: str) -> None:

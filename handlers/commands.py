@@ -38,6 +38,7 @@ from bot.errors import (
     NotInChannel,
     PermissionDenied,
     PostroomError,
+    SlackFailure,
     UsageError,
 )
 from bot.grammar import suggest
@@ -530,21 +531,28 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
     reports.require_runner(actor)
     reports.check_brand(services.db, team_id, parsed.brand)
     days = reports.PERIOD_DAYS[parsed.kind]
+    where = (
+        "it will be posted here in a few seconds"
+        if actor.is_admin
+        else "I'll send it to you as a direct message in a few seconds"
+    )
     respond(
         **post_blocks.dm(
             f"⏳ Putting together the team report of the last {days} days"
             + (f" for brand {parsed.brand}" if parsed.brand else "")
-            + "; it will be posted here in a few seconds."
+            + f"; {where}."
         )
     )
-    services.background.submit(_produce_report, services, command, parsed, respond)
+    services.background.submit(_produce_report, services, command, parsed, respond, actor)
 
 
 def _produce_report(
-    services: Services, command: dict, parsed: commands.ReportCommand, respond
+    services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
 ) -> None:
     """In the background (the command was acknowledged): build the report and post it where
-    the command ran; where the app can't post, send it by DM and say why."""
+    the command ran if the rule allows (an admin, in a channel not shared with another
+    organisation: ``reports.posts_in_channel``); otherwise, or where the app can't post,
+    send it by DM and say why."""
     team_id, user_id = command["team_id"], command["user_id"]
     channel = command.get("channel_id") or user_id
     try:
@@ -552,11 +560,28 @@ def _produce_report(
         built = reports.build(
             services.db, team_id, parsed.kind, zone, services.clock.now(), parsed.brand
         )
+        conversation = None
+        if actor.is_admin:
+            try:
+                conversation = services.slack.channel_info(channel)
+            except SlackFailure as failure:  # e.g. a private channel the app isn't in
+                log.info("report for %s: conversations.info %s: %s", user_id, channel, failure)
+        if not reports.posts_in_channel(actor, conversation):
+            weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
+            if actor.is_admin:  # they expected it in the channel: say why not
+                why = (
+                    f"I can't see <#{channel}>"
+                    if conversation is None
+                    else f"<#{channel}> is shared with another organisation, and the report "
+                    "names the team's people and covers every brand"
+                )
+                respond(**post_blocks.dm(f"{why}, so I sent you the report as a direct message."))
+            return
         try:
-            weekly.deliver(services, built, channel)
+            weekly.deliver(services, built, channel, team_id)
         except (NotInChannel, ChannelNotFound, ChannelArchived) as refused:
             log.info("report for %s: can't post in %s (%s); sent by DM", user_id, channel, refused)
-            weekly.deliver(services, built, services.slack.open_dm(user_id))
+            weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
             respond(
                 **post_blocks.dm(f"{refused} Meanwhile I sent you the report as a direct message.")
             )

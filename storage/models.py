@@ -374,6 +374,8 @@ class ReportRun(SQLModel, table=True):
     week: str = Field(max_length=8)  # "2026-W48"
     due_at: datetime = Field(sa_column=utc_column())
     status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
+    # Who holds the claim: finish, renew and release compare-and-set on it.
+    token: str = Field(default="", max_length=32)
     note: str = ""
-    claimed_at: datetime = Field(sa_column=utc_column())
+    claimed_at: datetime = Field(sa_column=utc_column())  # or last renewed
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

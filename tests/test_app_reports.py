@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from bot.policy import Actor
 from bot.scheduler import Scheduler
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, PRIVATE, TEAM, start_stack
 from tests.test_app_posts import ephemeral_to
-from tests.test_reports import png_size, seed_known
+from tests.test_reports import A1, A2, png_size, seed_known
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 
@@ -168,19 +170,36 @@ def test_a_late_weekly_report_is_sent_within_the_window_then_skipped(stack, capl
     assert len(reports_in(stack.slack.messages(GENERAL))) == 1
 
 
+def _ticks_at_once(*schedulers: Scheduler) -> int:
+    """Tick every scheduler at the same moment, each in a thread; the reports they posted."""
+    start = threading.Barrier(len(schedulers))
+    posted: list[int] = []
+
+    def tick(scheduler: Scheduler) -> None:
+        start.wait()
+        posted.append(scheduler.tick()["post weekly reports"])
+
+    threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(posted) == len(schedulers)
+    return sum(posted)
+
+
 def test_two_schedulers_on_one_database_post_it_once(stack):
     stack.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
     first = _weekly(stack, stack.clock.now() - timedelta(days=1))
     second = Scheduler(stack.services)
-    assert first.tick()["post weekly reports"] + second.tick()["post weekly reports"] == 1
+    assert _ticks_at_once(first, second, Scheduler(stack.services)) == 1
     # A claim never finished (its replica died) is taken over after the lease, once.
     stack.clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
     due = reports.due_now(stack.services.db, stack.clock.now())[0][0]
     assert reports.claim(stack.services.db, due, stack.clock.now())  # and then it died
     assert first.tick()["post weekly reports"] == 0  # within the lease: still its claim
     stack.clock.advance(reports.LEASE + timedelta(minutes=1))
-    assert first.tick()["post weekly reports"] == 1
-    assert second.tick()["post weekly reports"] == 0
+    assert _ticks_at_once(first, second) == 1
     assert len(reports_in(stack.slack.messages(GENERAL))) == 2
 
 
@@ -199,3 +218,87 @@ def test_a_weekly_report_the_app_cant_post_is_reported_to_whoever_set_it(stack):
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"The weekly report for <#{OUTSIDE}> couldn't be posted" in note
     assert Scheduler(stack.services).tick()["post weekly reports"] == 0  # failed: not retried
+
+
+def test_a_late_weekly_report_covers_the_week_it_was_due_for(stack):
+    # Due on Sunday 29 Nov at 23:30 in Madrid (22:30 UTC); the app is down until Monday
+    # 01:00 Madrid. Sent late, it covers what it would have on time: Sun 22 – Sat 28 Nov.
+    scheduler = _weekly(stack, datetime(2026, 11, 20, 9, 0, tzinfo=UTC), weekday=6, time="23:30")
+    stack.clock.set(datetime(2026, 11, 30, 0, 0, tzinfo=UTC))
+    assert scheduler.tick()["post weekly reports"] == 1
+    (posted,) = reports_in(stack.slack.messages(GENERAL))
+    assert "Sun 22 Nov – Sat 28 Nov 2026, Europe/Madrid" in posted["text"]
+
+
+def _thursday_report(stack) -> Scheduler:
+    """The known data set and a weekly report due Thursday 26 Nov, 09:00 in Madrid, which
+    covers it (Thu 19 – Wed 25 Nov)."""
+    seed_known(stack.services.db)
+    stack.clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    return _weekly(stack, stack.clock.now() - timedelta(days=1), weekday=3)
+
+
+def test_a_database_hiccup_while_building_is_tried_again_next_tick(stack, caplog):
+    scheduler = _thursday_report(stack)
+    db = stack.services.db
+    with db.write_connection() as connection:  # the audit log goes away for a moment
+        connection.exec_driver_sql("ALTER TABLE audit_log RENAME TO audit_log_away")
+    with caplog.at_level(logging.WARNING, logger="bot.weekly"):
+        assert scheduler.tick()["post weekly reports"] == 0
+    assert "database unavailable, trying again next tick" in caplog.text
+    assert stack.slack.dm_messages(ADMIN) == []  # no one is bothered with it
+    with db.write_connection() as connection:
+        connection.exec_driver_sql("ALTER TABLE audit_log_away RENAME TO audit_log")
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    assert len(reports_in(stack.slack.messages(GENERAL))) == 1
+
+
+def test_an_unexpected_error_tells_the_owner_a_reference_not_the_details(stack, caplog):
+    scheduler = _thursday_report(stack)
+    with stack.services.db.write_connection() as connection:  # a timestamp gone bad
+        connection.exec_driver_sql(
+            "UPDATE audit_log SET at = '2026-11-20 0x:00:00' WHERE action = 'approve:team'"
+        )
+    with caplog.at_level(logging.ERROR, logger="bot.weekly"):
+        assert scheduler.tick()["post weekly reports"] == 0
+    note = stack.slack.dm_messages(ADMIN)[-1]["text"]
+    assert f"The weekly report for <#{GENERAL}> couldn't be posted" in note
+    ref = note.split("(ref ")[1].split(")")[0]
+    assert len(ref) == 6 and "0x:00" not in note and "Error" not in note
+    assert f"ref={ref}" in caplog.text and "Traceback" in caplog.text
+    assert "0x:00" in caplog.text  # the details are in the log, under the ref
+    stack.clock.advance(minutes=1)
+    assert scheduler.tick()["post weekly reports"] == 0  # failed: not retried
+
+
+def test_the_report_names_people_without_mentioning_them(stack):
+    stack.slack.add_user(A1.user_id, "alba", real_name="Alba Approver")
+    stack.slack.add_user(A2.user_id, "bruno", real_name="Bruno <B> & Co")
+    seed_known(stack.services.db)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    assert "• Alba Approver: median 3 h 00 min, p90 24 h 00 min (5)" in message["text"]
+    assert "• Bruno &lt;B&gt; &amp; Co: median 3 h 30 min" in message["text"]
+    assert "<@" not in message["text"]
+
+
+def test_a_report_asked_in_a_shared_channel_goes_by_dm(stack):
+    stack.slack.add_channel("CNORTHWD", "northwind-client", members=[ADMIN], bot_member=True)
+    with stack.slack.workspace.lock:  # a Slack Connect channel with the client's organisation
+        stack.slack.workspace.channels["CNORTHWD"]["is_ext_shared"] = True
+        stack.slack.workspace.channels["CNORTHWD"]["is_shared"] = True
+    stack.slack.command(ADMIN, "report", channel_id="CNORTHWD")
+    ephemeral_to(stack, ADMIN, "<#CNORTHWD> is shared with another organisation")
+    assert reports_in(stack.slack.dm_messages(ADMIN))
+    assert reports_in(stack.slack.messages("CNORTHWD")) == []
+
+
+def test_a_report_asked_by_someone_not_an_admin_goes_to_them_by_dm(stack):
+    workspace.add_role(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), PEDRO, "approver", frozenset(), None
+    )
+    stack.slack.command(PEDRO, "report", channel_id=GENERAL)
+    ephemeral_to(stack, PEDRO, "I'll send it to you as a direct message")
+    stack.slack.wait_for(lambda: reports_in(stack.slack.dm_messages(PEDRO)))
+    assert reports_in(stack.slack.messages(GENERAL)) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import struct
+import sys
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -260,7 +262,12 @@ def test_the_summary_text(known):
     assert "Team report · last 7 days (Thu 19 Nov – Wed 25 Nov 2026, Europe/Madrid)" in text
     assert "drafted 7 (+5)" in text and "approved 5 (+5)" in text and "rejected 1 (=)" in text
     assert "• stage team: median 3 h 00 min, p90 24 h 00 min (7)" in text
-    assert f"<@{A2.user_id}>: median 3 h 30 min, p90 5 h 00 min (2)" in text
+    assert f"someone ({A2.user_id}): median 3 h 30 min, p90 5 h 00 min (2)" in text
+    named = summary(
+        reports.build(known, TEAM, "week", MADRID, RUN_AT), {A2.user_id: "Zoë <Approver> & co"}
+    )
+    assert "• Zoë &lt;Approver&gt; &amp; co: median 3 h 30 min, p90 5 h 00 min (2)" in named
+    assert "<@" not in text and "<@" not in named  # names, never mentions: no one is pinged
     assert "*Tickets* opened 4 (+3)" in text
     assert (duration(45), duration(600), duration(hours(50))) == ("45 s", "10 min", "2 d 2 h")
 
@@ -268,3 +275,108 @@ def test_the_summary_text(known):
 def test_who_may_run_it():
     assert reports.may_run(OWNER) and reports.may_run(A1) and reports.may_run(SUPPORT)
     assert not reports.may_run(MARIA) and not reports.may_run(CLIENT)
+
+
+def test_a_post_approved_twice_in_a_period_counts_once(known):
+    # P10: approved after 1 h, edited (back to draft), submitted and approved again after 2 h.
+    p10 = _post(known, BASE)
+    _decide(known, p10, A1, "approve", BASE + 1 * H)
+    fresh, _ = posts.get(known, TEAM, p10.id)
+    draft = Draft("Hello again", frozenset({"x"}), "default")
+    edited, _ = posts.edit(known, TEAM, MARIA, p10.id, fresh.version, draft, (), BASE + 3 * H)
+    posts.submit(known, edited, MARIA, BASE + 4 * H)
+    _decide(known, edited, A2, "approve", BASE + 6 * H)
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    assert report.now.posts["drafted"] == 8 and report.now.posts["approved"] == 6  # +1 each
+    assert report.now.by_network["x"]["approved"] == 6
+    # …while each decision still has its turnaround: team 1, 1, 1, 2, 2, 3, 5, 10, 24 h
+    # → median 2 h; p90 rank ⌈8.1⌉ = 9 → 24 h
+    assert report.now.stages["team"] == reports.Stats(9, hours(2), hours(24))
+    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
+    assert reports.by_period(_rows(rows))["current"] == report.now
+
+
+def _figures(approvers: dict[str, int]) -> reports.Report:
+    now = reports.Figures()
+    now.approvers = {who: reports.Stats(n, 60.0, 60.0) for who, n in approvers.items()}
+    current, previous = reports.periods("week", date(2026, 11, 26), MADRID)
+    return reports.Report("week", "UTC", None, current, previous, now, reports.Figures(), [])
+
+
+def test_people_are_listed_by_volume_then_name():
+    # By id, U01… come first; by volume, the twelve with 5 and 4 decisions do.
+    counts = {f"U{i:02d}": 1 for i in range(1, 11)} | {f"U{i:02d}": 4 for i in range(11, 23)}
+    counts["U99"] = 5
+    names = {f"U{i:02d}": f"Person {chr(ord('A') + 30 - i)}" for i in range(1, 23)}
+    names["U99"] = "Zed"
+    text = summary(_figures(counts), names)
+    listed = [line[2:].split(":")[0] for line in text.splitlines() if "median 1 min" in line]
+    # Zed (5), then the ones with 4 by name: Person I (U22), Person J (U21), …
+    assert listed == ["Zed"] + [f"Person {chr(ord('A') + 30 - i)}" for i in range(22, 13, -1)]
+    assert "… and 13 more approvers (in the CSV)" in text
+
+
+# --- the weekly claim, on both databases ---------------------------------------------------
+
+
+def _due(db, now):
+    reports.set_weekly(
+        db,
+        TEAM,
+        OWNER,
+        (),
+        now - timedelta(days=1),
+        reports.WeeklyPlan("CGENERAL", 0, "09:00", "UTC", None),
+    )
+    return reports.due_now(db, now)[0][0]
+
+
+def test_the_weekly_claim_is_owned_and_compare_and_set(db):
+    workspace.ensure_team(db, TEAM, BEFORE)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC
+    due = _due(db, now)
+    token = reports.claim(db, due, now)
+    assert token and reports.claim(db, due, now) is None
+    assert reports.due_now(db, now + M) == ([], [])  # claimed and alive
+    assert not reports.finish(db, due, "not-mine", now, "sent")
+    assert not reports.release(db, due, "not-mine")
+    assert reports.renew(db, due, token, now + 20 * M)  # the lease starts again
+    later = now + 20 * M + reports.LEASE - M
+    assert reports.claim(db, due, later) is None  # within the renewed lease
+    # Past the lease (the holder died), someone else takes it over with a new token; the old
+    # holder can no longer renew, finish or release it.
+    late = now + 20 * M + reports.LEASE
+    taken = reports.claim(db, due, late)
+    assert taken and taken != token
+    assert not reports.renew(db, due, token, late)
+    assert not reports.finish(db, due, token, late, "sent")
+    assert not reports.release(db, due, token)
+    assert reports.finish(db, due, taken, late, "sent", "late")
+    assert not reports.release(db, due, taken)  # finished: nothing to give back
+    assert reports.due_now(db, late + reports.LEASE) == ([], [])
+
+
+def test_concurrent_weekly_claims_have_one_winner(db):
+    workspace.ensure_team(db, TEAM, BEFORE)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    due = _due(db, now)
+    start = threading.Barrier(8)
+    won: list[str | None] = []
+
+    def contend():
+        start.wait()
+        won.append(reports.claim(db, due, now))
+
+    threads = [threading.Thread(target=contend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([t for t in won if t]) == 1
+
+
+def test_matplotlib_can_be_loaded_in_the_background():
+    thread = chart.warm_in_background()
+    assert thread.daemon  # never holds the app up, at start or at exit
+    thread.join()
+    assert "matplotlib.figure" in sys.modules

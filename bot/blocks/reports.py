@@ -3,7 +3,10 @@ of weekly reports."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.blocks import message, section
+from bot.mrkdwn import escape
 from bot.networks import label
 from bot.reports import EVENTS, STAGES, WEEKDAY_NAMES, Report, Stats
 
@@ -48,9 +51,12 @@ def title(report: Report) -> str:
     return f"Team report · {TITLES[report.kind]} ({days}, {report.tz}){brand}"
 
 
-def summary(report: Report) -> str:
+def summary(report: Report, names: Mapping[str, str] | None = None) -> str:
     """The mrkdwn that comes with the chart and the CSV: every figure, compared with the
-    period before (people lists capped; the CSV has every row)."""
+    period before. People are named (``names``: user id → display name) without a mention,
+    so the report notifies no one; lists show the busiest first (most decisions or tickets,
+    then by name) and are capped, and the CSV has every row."""
+    names = names or {}
     now, before = report.now, report.before
     lines = [
         f"*{title(report)}*",
@@ -75,8 +81,9 @@ def summary(report: Report) -> str:
         if stage in now.stages:
             lines.append(f"• stage {stage}: {stats(now.stages[stage], before.stages.get(stage))}")
     lines += _people(
-        [(p, stats(s, before.approvers.get(p))) for p, s in now.approvers.items()],
+        [(p, s.count, stats(s, before.approvers.get(p))) for p, s in now.approvers.items()],
         "approvers",
+        names,
     )
     lines += [
         "",
@@ -88,13 +95,15 @@ def summary(report: Report) -> str:
     lines += _people(
         [
             (
-                person or "unassigned",
+                person,
+                a.count + r.count,
                 f"assigned {duration(a.median)} / {duration(a.p90)} ({a.count}), "
                 f"resolved {duration(r.median)} / {duration(r.p90)} ({r.count})",
             )
             for person, (a, r) in now.people.items()
         ],
         "people",
+        names,
     )
     lines += [
         "",
@@ -104,10 +113,18 @@ def summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _people(entries: list[tuple[str, str]], what: str) -> list[str]:
-    lines = [
-        f"• {who if who == 'unassigned' else f'<@{who}>'}: {text}" for who, text in entries[:SHOWN]
-    ]
+def person(user_id: str, names: Mapping[str, str]) -> str:
+    """A person as plain text: their name, escaped; never a mention (it would notify them)."""
+    if not user_id:
+        return "unassigned"
+    return escape(names.get(user_id) or f"someone ({user_id})")
+
+
+def _people(entries: list[tuple[str, int, str]], what: str, names: Mapping[str, str]) -> list[str]:
+    """``entries``: (user id, count, text); the busiest first, then by name."""
+    shown = [(person(who, names), count, text) for who, count, text in entries]
+    shown.sort(key=lambda entry: (-entry[1], entry[0].casefold()))
+    lines = [f"• {who}: {text}" for who, _, text in shown[:SHOWN]]
     if len(entries) > SHOWN:
         lines.append(f"• … and {len(entries) - SHOWN} more {what} (in the CSV)")
     return lines
