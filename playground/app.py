@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from slack_sdk import WebClient
@@ -37,6 +37,9 @@ from playground.standin import SlackStandIn
 log = logging.getLogger("playground")
 
 DEFAULT_PORT = 3000
+# A jump in the page passes in steps this long, the app's scheduler ticking after each: the
+# app sends a digest at most 2 hours late, so every step stays well under that.
+CLOCK_STEP = timedelta(minutes=15)
 
 
 class Playground:
@@ -112,6 +115,7 @@ class Playground:
             # After a jump of the page's clock, the due work happens at once; the
             # reaction picker shows the app's routed emoji first.
             standin.clock_listeners.append(self.tick)
+            standin.clock_step = CLOCK_STEP
             standin.ui.featured_emoji = self.routed_emoji
             if self.seed:
                 seed_workspace(standin)

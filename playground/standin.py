@@ -137,6 +137,9 @@ class SlackStandIn:
         # Called with the new now after every advance_clock (the playground's launcher
         # registers the app scheduler's tick, so due work happens right after a jump).
         self.clock_listeners: list[Callable[[datetime], Any]] = []
+        # A jump longer than this passes in steps of it (at most MAX_CLOCK_STEPS), the
+        # listeners told after each, so what falls due along the way happens in order.
+        self.clock_step: timedelta | None = None
         self._listening = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standin-clock")
         self._busy = 0
         self.ui = None
@@ -183,38 +186,66 @@ class SlackStandIn:
 
     # ----------------------------------------------------------------- clock
 
+    MAX_CLOCK_STEPS = 400
+
     def advance_clock(self, delta: timedelta, *, wait: bool = True) -> datetime:
         """Move time forward by ``delta`` (when the clock can be moved: ``ManualClock``,
         ``PlaygroundClock``), count a change, then call each of :attr:`clock_listeners`
-        with the new now. ``wait=False`` returns at once and runs the listeners on a
-        background thread, one jump after the other (the page does this: a tick that
-        posts a digest may take a while). Returns the new now."""
+        with the new now. With :attr:`clock_step` set, a longer jump passes in steps (the
+        listeners are told after each one: a day's jump sends that morning's digest on
+        time). ``wait=False`` returns at once and moves on a background thread, one jump
+        after the other (the page does this: a tick that posts a digest may take a
+        while). Returns the time the jump ends at."""
         if delta < timedelta(0):
             raise ValueError("time only moves forward")
-        advance = getattr(self.clock, "advance", None)
-        now = advance(delta) if callable(advance) else self.clock.now()
+        steps = self._steps(delta)
         with self.workspace.lock:
             self._busy += 1
             self.workspace.changed()
+        target = self.clock.now() + delta
+        if len(steps) == 1:  # one jump: the clock is there when this returns
+            steps = [self._jump(delta)]
         if wait:
-            self._tell_listeners(now)
+            self._move(steps)
         else:
-            self._listening.submit(self._tell_listeners, now)
+            self._listening.submit(self._move, steps)
+        return target
+
+    def _jump(self, step: timedelta) -> datetime:
+        advance = getattr(self.clock, "advance", None)
+        now = advance(step) if callable(advance) else self.clock.now()
+        with self.workspace.lock:
+            self.workspace.changed()
         return now
+
+    def _steps(self, delta: timedelta) -> list[timedelta]:
+        step = self.clock_step
+        if not step or delta <= step:
+            return [delta]
+        step = max(step, delta / self.MAX_CLOCK_STEPS)
+        steps = []
+        left = delta
+        while left > step:
+            steps.append(step)
+            left -= step
+        return [*steps, left]
 
     @property
     def clock_busy(self) -> bool:
-        """True while the clock listeners of a jump are still running."""
+        """True while a jump is still moving the clock or telling its listeners."""
         with self.workspace.lock:
             return self._busy > 0
 
-    def _tell_listeners(self, now: datetime) -> None:
+    def _move(self, steps: list[timedelta | datetime]) -> None:
+        """Take each step (a time already reached: just tell the listeners)."""
         try:
-            for listener in list(self.clock_listeners):
-                try:
-                    listener(now)
-                except Exception:
-                    log.exception("a clock listener failed after the clock moved to %s", now)
+            for step in steps:
+                now = step if isinstance(step, datetime) else self._jump(step)
+                for listener in list(self.clock_listeners):
+                    try:
+                        listener(now)
+                    except Exception:
+                        log.exception("a clock listener failed after the clock moved to %s", now)
         finally:
             with self.workspace.lock:
                 self._busy -= 1

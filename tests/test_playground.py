@@ -79,6 +79,11 @@ def test_jumping_the_clock_to_nine_in_madrid_posts_the_digest(playground):
     assert "Nothing scheduled today" in str(digest_message[-1]["blocks"])
     assert playground.tick()["post digests"] == 0  # once a day, however often it ticks
 
+    # A day's jump from mid-afternoon passes 09:00 on the way: that digest goes out too.
+    playground.standin.advance_clock(timedelta(hours=6))
+    playground.standin.advance_clock(timedelta(days=1))
+    slack.wait_for(lambda: len(slack.messages(seed.DIGEST)) == 2)
+
 
 def test_a_kept_database_is_not_set_up_twice(tmp_path):
     url = f"sqlite:///{tmp_path / 'kept.db'}"

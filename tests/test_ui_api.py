@@ -338,6 +338,28 @@ def test_advance_clock_on_the_standin(caplog):
         slack.wait_for(lambda: not slack.clock_busy)
 
 
+def test_a_long_jump_passes_in_steps():
+    clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    with SlackStandIn(clock=clock) as slack:
+        heard = []
+        slack.clock_listeners.append(heard.append)
+        slack.clock_step = timedelta(minutes=15)
+        end = slack.advance_clock(timedelta(hours=1, minutes=20))
+        assert end == clock.now() == datetime(2026, 3, 1, 13, 20, tzinfo=UTC)
+        assert [t.strftime("%H:%M") for t in heard] == [
+            "12:15",
+            "12:30",
+            "12:45",
+            "13:00",
+            "13:15",
+            "13:20",
+        ]
+        heard.clear()
+        slack.advance_clock(timedelta(days=365))  # a year: at most MAX_CLOCK_STEPS stops
+        assert len(heard) == SlackStandIn.MAX_CLOCK_STEPS
+        assert heard[-1] == clock.now() == end + timedelta(days=365)
+
+
 def test_a_clock_that_cant_move_still_tells_the_listeners():
     with SlackStandIn(clock=SystemClock(), ui=True) as slack:
         heard = []
