@@ -17,10 +17,19 @@ Slack *client* does: escape a slash command's text (``should_escape``), refuse a
 required input, show "Only visible to you", and say when the app did not answer.
 
 Every ``/ui/api`` call names the person acting or looking with ``as`` (a user id).
+
+The page has no login: whoever can reach it can act as anyone. So that no other web
+page open in the same browser can act through it, every request must name this server
+in its ``Host`` (``localhost``, ``127.0.0.1`` or ``[::1]`` with the bound port, or the
+host the operator chose with ``--host``: no DNS rebinding), every ``POST`` must be
+``Content-Type: application/json`` (which a cross-site form or a simple ``fetch`` can't
+send without a preflight this server never grants), and a ``POST`` or the event stream
+must not come with another site's ``Origin``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -52,6 +61,40 @@ DEFAULT_COMMANDS = (
 
 HEARTBEAT_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser calm
 MAX_JSON_BYTES = 1024 * 1024
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (``localhost``, 127.x, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard(host: str) -> bool:
+    """True for "every interface" (``0.0.0.0``, ``::``, or an empty host)."""
+    name = host.strip("[]")
+    if not name:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return False
+
+
+def host_names(bound_host: str) -> set[str]:
+    """The names a request's ``Host`` may give for a server bound to ``bound_host``
+    (lowercase, IPv6 in brackets); empty for a wildcard address (any name is fine)."""
+    if is_wildcard(bound_host):
+        return set()
+    names = set(LOOPBACK_NAMES)
+    name = bound_host.strip("[]").lower()
+    names.add(f"[{name}]" if ":" in name else name)
+    return names
 
 
 class UiError(Exception):
@@ -141,6 +184,7 @@ class PlaygroundUI:
         self, handler: StandInHandler, verb: str, parts: list[str], query: str, body: bytes
     ) -> None:
         try:
+            self._check_host(handler)
             if not parts and verb == "GET":
                 self._static_file(handler, "index.html")
             elif parts == ["favicon.ico"]:
@@ -155,6 +199,32 @@ class PlaygroundUI:
             handler._send_json(exc.status, {"ok": False, "error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
+
+    # ------------------------------------------------------------ who may ask
+
+    def _check_host(self, handler: StandInHandler) -> None:
+        """Refuse a request that names another server in ``Host`` (DNS rebinding)."""
+        bound_host, port = handler.server.server_address[:2]
+        names = host_names(str(bound_host))
+        if not names:
+            return  # --host 0.0.0.0: the operator chose to serve every name
+        given = (handler.headers.get("Host") or "").strip().lower()
+        if given.startswith("["):
+            name, _, rest = given.partition("]")
+            name, given_port = name + "]", rest.removeprefix(":")
+        else:
+            name, _, given_port = given.partition(":")
+        if name not in names or (given_port or "80") != str(port):
+            raise UiError(f"this playground doesn't answer for the host {given!r}", 403)
+
+    def _check_origin(self, handler: StandInHandler) -> None:
+        """Refuse a request another web page made (its ``Origin`` isn't this server)."""
+        origin = handler.headers.get("Origin")
+        if origin is None:
+            return  # not a browser's cross-origin request (curl, the tests)
+        host = (handler.headers.get("Host") or "").strip().lower()
+        if origin.strip().lower() != f"http://{host}":
+            raise UiError(f"requests from {origin!r} are not accepted", 403)
 
     def _static_file(self, handler: StandInHandler, name: str) -> None:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -173,6 +243,12 @@ class PlaygroundUI:
         params: dict[str, Any] = {
             k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()
         }
+        if verb == "POST" or name == "events":
+            self._check_origin(handler)
+        if verb == "POST":
+            media_type = (handler.headers.get("Content-Type") or "").split(";")[0].strip()
+            if media_type.lower() != "application/json":
+                raise UiError("send the body as Content-Type: application/json", 415)
         if verb == "POST" and body:
             if len(body) > MAX_JSON_BYTES:
                 raise UiError("request too large", 413)

@@ -5,6 +5,7 @@ listeners of the stand-in and the live update stream."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -16,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.__main__ import main as cli_main
 from bot.clock import ManualClock, SystemClock
+from playground.app import exposure_warning
 from playground.standin import SlackStandIn
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, start_stack
 
@@ -393,3 +396,102 @@ def test_stopping_ends_open_streams():
     assert connected.wait(10)
     slack.stop()
     assert ended.wait(10)
+
+
+# --- who may call the API (review: cross-site requests, DNS rebinding) ------------------
+
+
+def raw(
+    base: str,
+    verb: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    send_body: bool = True,
+) -> tuple[int, dict]:
+    """One request with exactly these headers (``Host`` included when given); returns
+    (status, JSON or {"text": …}). ``send_body=False`` announces the body's length
+    without sending it."""
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=15)
+    try:
+        headers = dict(headers or {})
+        if body is not None:
+            headers.setdefault("Content-Length", str(len(body)))
+        skip_host = "Host" in headers
+        connection.putrequest(verb, path, skip_host=skip_host, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body if send_body else None)
+        response = connection.getresponse()
+        content = response.read()
+        if (response.headers["Content-Type"] or "").startswith("application/json"):
+            return response.status, json.loads(content)
+        return response.status, {"text": content.decode()}
+    finally:
+        connection.close()
+
+
+def test_a_post_must_be_json_and_not_from_another_site(stack):
+    base = stack.slack.base_url
+    host = urllib.parse.urlsplit(base).netloc
+    before = len(stack.slack.messages(GENERAL))
+    body = json.dumps({"as": ADMIN, "channel": GENERAL, "text": "sent by evil.example"}).encode()
+    # what a form or a no-preflight fetch on another page can send: refused
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+        headers = {"Content-Type": kind} if kind else {}
+        status, answer = raw(base, "POST", "/ui/api/send", body, headers)
+        assert status == 415 and "application/json" in answer["error"], kind
+    # JSON, but another site's page sent it (the browser names it in Origin)
+    for origin in ("http://evil.example", "null", f"http://{host}.evil.example"):
+        headers = {"Content-Type": "application/json", "Origin": origin}
+        status, answer = raw(base, "POST", "/ui/api/send", body, headers)
+        assert status == 403 and not answer["ok"], origin
+    assert len(stack.slack.messages(GENERAL)) == before
+    # the page itself (same origin), and a client that sends no Origin, may post
+    for extra in ({"Origin": f"http://{host}"}, {}):
+        headers = {"Content-Type": "application/json; charset=utf-8", **extra}
+        assert raw(base, "POST", "/ui/api/send", body, headers)[0] == 200
+    assert len(stack.slack.messages(GENERAL)) == before + 2
+
+
+def test_a_request_for_another_host_name_is_refused(stack):
+    """DNS rebinding: evil.example resolving to 127.0.0.1 must not read the API."""
+    base = stack.slack.base_url
+    port = urllib.parse.urlsplit(base).port
+    query = f"/ui/api/workspace?as={MARIA}"
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}", "", "127.0.0.1"):
+        status, answer = raw(base, "GET", query, headers={"Host": host})
+        assert status == 403 and not answer["ok"], host
+        assert raw(base, "GET", "/", headers={"Host": host})[0] == 403
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert raw(base, "GET", query, headers={"Host": host})[0] == 200, host
+    # the event stream: neither another host nor another site's page
+    events = f"/ui/api/events?as={MARIA}"
+    assert raw(base, "GET", events, headers={"Host": f"evil.example:{port}"})[0] == 403
+    assert raw(base, "GET", events, headers={"Origin": "http://evil.example"})[0] == 403
+    # the Web API is the app's (a bot token), not the page's: untouched
+    assert fetch(f"{base}/api/auth.test")[0] == 200
+
+
+def test_the_host_the_operator_chose_is_accepted():
+    with SlackStandIn(host="127.0.0.2", ui=True) as slack:
+        slack.add_user("U1", "una")
+        port = urllib.parse.urlsplit(slack.base_url).port
+        query = "/ui/api/workspace?as=U1"
+        for host in (f"127.0.0.2:{port}", f"localhost:{port}"):
+            assert raw(slack.base_url, "GET", query, headers={"Host": host})[0] == 200
+        assert raw(slack.base_url, "GET", query, headers={"Host": f"evil:{port}"})[0] == 403
+
+
+def test_serving_beyond_this_machine_warns_that_there_is_no_login(capsys):
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert exposure_warning(host) is None
+    for host in ("0.0.0.0", "::", "192.0.2.7", "example.lan"):
+        assert "no authentication" in exposure_warning(host)
+    # the command says so before it starts (192.0.2.7 is no address of this machine)
+    assert cli_main(["playground", "--host", "192.0.2.7", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("WARNING: the playground listens on 192.0.2.7")
+    assert "anyone on the network" in err
