@@ -32,6 +32,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import mimetypes
 import re
 import threading
@@ -61,6 +62,7 @@ DEFAULT_COMMANDS = (
 
 HEARTBEAT_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser calm
 MAX_JSON_BYTES = 1024 * 1024
+MAX_JUMP = timedelta(days=366)  # the longest clock jump at once
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
@@ -130,6 +132,10 @@ def delivery_report(delivery: Delivery | None) -> dict:
         "detail": delivery.error,
         "elapsed": round(delivery.elapsed, 3),
     }
+
+
+def too_far() -> str:
+    return f"jump at most {MAX_JUMP.days} days at once"
 
 
 def _dispatch_failed(exc: Exception) -> dict:
@@ -271,7 +277,7 @@ class PlaygroundUI:
             raise UiError(str(exc)) from exc
         except LookupError as exc:
             raise UiError(str(exc.args[0] if exc.args else exc), 404) from exc
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise UiError(str(exc)) from exc
         handler._send_json(200, {"ok": True, **answer})
 
@@ -569,15 +575,28 @@ class PlaygroundUI:
             if delta < timedelta(0):
                 raise UiError("time only moves forward in the playground")
         else:
+            seconds = params.get("seconds")
+            if isinstance(seconds, bool):
+                raise UiError("say how far: seconds, a number")
             try:
-                delta = timedelta(seconds=float(params.get("seconds")))
-            except (TypeError, ValueError) as exc:
-                raise UiError("say how far: seconds") from exc
-            if delta < timedelta(0):
+                seconds = float(seconds)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise UiError("say how far: seconds, a number") from exc
+            if not math.isfinite(seconds):
+                raise UiError("say how far: seconds must be a finite number")
+            if seconds < 0:
                 raise UiError("time only moves forward in the playground")
+            if seconds > MAX_JUMP.total_seconds():
+                raise UiError(too_far())
+            delta = timedelta(seconds=seconds)
+        if delta > MAX_JUMP:
+            raise UiError(too_far())
         if not callable(getattr(self.standin.clock, "advance", None)):
             raise UiError("this stand-in's clock can't be moved", 409)
-        self.standin.advance_clock(delta, wait=False)
+        try:
+            self.standin.advance_clock(delta, wait=False)
+        except OverflowError as exc:
+            raise UiError("the clock can't go that far (past the year 9999)") from exc
         return {"clock": self.clock_state()}
 
     # ------------------------------------------------------------------- events

@@ -495,3 +495,35 @@ def test_serving_beyond_this_machine_warns_that_there_is_no_login(capsys):
     err = capsys.readouterr().err
     assert err.startswith("WARNING: the playground listens on 192.0.2.7")
     assert "anyone on the network" in err
+
+
+# --- requests the page should not make ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        ({"seconds": 1e18}, "at most 366 days"),
+        ({"seconds": 366 * 86400 + 1}, "at most 366 days"),
+        ({"seconds": "1e400"}, "finite"),
+        ({"seconds": "nan"}, "finite"),
+        ({"seconds": -5}, "only moves forward"),
+        ({"seconds": True}, "a number"),
+        ({"seconds": [1]}, "a number"),
+        ({}, "a number"),
+        ({"to": "9999-12-31T23:59:59+00:00"}, "at most 366 days"),
+        ({"to": "0001-01-01T00:00:00+14:00"}, "only moves forward"),
+    ],
+)
+def test_a_clock_jump_too_far_or_not_a_number_is_refused(stack, body, wanted):
+    before = stack.clock.now()
+    status, answer = call(stack.slack.base_url, "clock", body)
+    assert status == 400 and wanted in answer["error"], answer
+    assert stack.clock.now() == before
+
+
+def test_a_clock_jump_of_a_year_is_fine(stack):
+    before = stack.clock.now()
+    assert call(stack.slack.base_url, "clock", {"seconds": 366 * 86400})[0] == 200
+    assert stack.clock.now() == before + timedelta(days=366)
+    stack.slack.wait_for(lambda: not stack.slack.clock_busy, timeout=30)
