@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -527,3 +528,85 @@ def test_a_clock_jump_of_a_year_is_fine(stack):
     assert call(stack.slack.base_url, "clock", {"seconds": 366 * 86400})[0] == 200
     assert stack.clock.now() == before + timedelta(days=366)
     stack.slack.wait_for(lambda: not stack.slack.clock_busy, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("send", {"as": [MARIA], "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": {"id": MARIA}, "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": "UNOBODY1", "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": MARIA, "text": "no channel"}, 400),
+        ("send", {"as": MARIA, "channel": [GENERAL], "text": "x"}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": ["x"]}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x" * 40_001}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x", "thread_ts": "1.2"}, 404),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x", "thread_ts": 1.2}, 400),
+        ("react", {"as": MARIA, "channel": GENERAL, "name": "eyes"}, 400),
+        ("react", {"as": MARIA, "ts": "1.2", "name": "eyes"}, 400),
+        ("react", {"as": MARIA, "channel": GENERAL, "ts": "1.2", "name": ["eyes"]}, 400),
+        ("action", {"as": MARIA, "action_id": {"x": 1}}, 400),
+        ("action", {"as": MARIA, "action_id": "a", "view_id": ["V1"]}, 400),
+        ("submit", {"as": MARIA, "values": {}}, 400),
+        ("close", {"as": MARIA}, 400),
+        ("close", {"as": MARIA, "view_id": 7}, 400),
+    ],
+)
+def test_missing_or_mistyped_fields_are_a_clear_error(stack, name, body, status):
+    got, answer = call(stack.slack.base_url, name, body)
+    assert got == status and not answer["ok"] and answer["error"], answer
+    assert stack.slack.messages(GENERAL) == []
+
+
+def test_an_unexpected_failure_is_a_500_with_json(stack):
+    stack.slack.ui.commands = None  # a launcher that passed no commands: still an answer
+    status, answer = call(
+        stack.slack.base_url, "send", {"as": MARIA, "channel": GENERAL, "text": "/post"}
+    )
+    assert status == 500 and answer == {"ok": False, "error": "the playground failed (see log)"}
+
+
+def test_bodies_too_large_or_of_no_length_are_refused_unread(stack):
+    base = stack.slack.base_url
+    json_type = {"Content-Type": "application/json"}
+    # announced, never sent: the server answers without waiting for it
+    big = {**json_type, "Content-Length": str(2 * 1024 * 1024)}
+    status, answer = raw(base, "POST", "/ui/api/send", b"", big, send_body=False)
+    assert status == 413 and answer["error"] == "request too large"
+    for length in ("-1", "lots"):
+        headers = {**json_type, "Content-Length": length}
+        status, answer = raw(base, "POST", "/ui/api/send", b"", headers, send_body=False)
+        assert status == 400 and not answer["ok"], length
+    status, answer = raw(base, "POST", "/ui/api/send", b"{not json", json_type)
+    assert status == 400 and "JSON" in answer["error"]
+    status, answer = raw(base, "POST", "/ui/api/send", b"[1, 2]", json_type)
+    assert status == 400 and "object" in answer["error"]
+    # the Web API has its own, larger, limit, and a bad length there is refused too
+    headers = {"Content-Length": "-5", "Authorization": f"Bearer {stack.slack.bot_token}"}
+    assert raw(base, "POST", "/api/auth.test", b"", headers, send_body=False)[0] == 400
+
+
+def wait_until(predicate, what: str, deadline: float = 20.0) -> None:
+    """Poll ``predicate`` (state the server changes on its own threads) until true."""
+    end = time.monotonic() + deadline
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"still not {what} after {deadline}s")
+        time.sleep(0.02)
+
+
+def test_event_streams_are_for_people_are_capped_and_end_with_their_browser(stack):
+    ui = stack.slack.ui
+    base = stack.slack.base_url
+    assert call(base, "events", **{"as": "UNOBODY1"})[0] == 400
+    ui.heartbeat = 0.05  # a gone browser is noticed at the next write
+    ui.max_streams = 1
+    first = urllib.request.urlopen(f"{base}/ui/api/events?as={MARIA}", timeout=10)
+    read_event(first)
+    assert ui.open_streams == 1
+    status, answer = call(base, "events", **{"as": PEDRO})
+    assert status == 503 and "too many" in answer["error"]
+    first.close()  # the browser goes away: its thread ends, and its place is free
+    wait_until(lambda: ui.open_streams == 0, "closed")
+    with urllib.request.urlopen(f"{base}/ui/api/events?as={PEDRO}", timeout=10) as second:
+        assert read_event(second)["version"] >= 0
