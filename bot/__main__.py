@@ -41,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="try Postroom in the browser: the real app on a local Slack stand-in, no tokens",
     )
     play.add_argument("--port", type=int, default=3000, help="the page's port (default 3000)")
-    play.add_argument("--host", default="127.0.0.1", help="the page's address (default 127.0.0.1)")
+    play.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the page's address (default 127.0.0.1; the page has no login: anything else "
+        "lets anyone who reaches it act as anyone)",
+    )
     play.add_argument(
         "--database",
         metavar="URL",

@@ -174,8 +174,26 @@ def _configured(services) -> bool:
     return bool(workspace.list_brands(services.db, TEAM_ID))
 
 
+def exposure_warning(host: str) -> str | None:
+    """What to tell the operator who serves the page beyond this machine (``--host``
+    other than a loopback address), or None."""
+    from playground.ui import is_loopback
+
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: the playground listens on {host or 'every address'}, not only on this "
+        "machine. It has no authentication: anyone on the network who can reach it can "
+        "act as anyone in the workspace (post, approve, move the clock). Use --host "
+        "127.0.0.1 unless that is what you want."
+    )
+
+
 def run(port: int = DEFAULT_PORT, host: str = "127.0.0.1", database_url: str | None = None) -> int:
     """``postroom playground``: serve until Ctrl-C (or SIGTERM), then stop everything."""
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     playground = Playground(port=port, host=host, database_url=database_url)
     try:
         playground.start()

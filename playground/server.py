@@ -102,9 +102,25 @@ class StandInHandler(BaseHTTPRequestHandler):
     def _route(self, verb: str) -> None:
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
-        body = self._read_body()
         ui = self.server.ui
-        if ui is not None and ui.handles(parts):
+        for_ui = ui is not None and ui.handles(parts)
+        limit = ui.max_body_bytes if for_ui else MAX_BODY_BYTES
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > limit:
+            # refused before reading: the rest of the body would be taken for the next
+            # request, so the connection closes after the answer
+            self.close_connection = True
+            status, error = (413, "request too large") if length > 0 else (400, "bad length")
+            if for_ui:
+                self._send_json(status, {"ok": False, "error": error})
+            else:
+                self._send(status, f"{error}\n".encode(), "text/plain")
+            return
+        body = self.rfile.read(length) if length else b""
+        if for_ui:
             ui.handle(self, verb, parts, url.query, body)
         elif len(parts) == 2 and parts[0] == "api":
             self._web_api(parts[1], url.query, body)
@@ -120,12 +136,6 @@ class StandInHandler(BaseHTTPRequestHandler):
             self._send(200, b"Slack stand-in: the Web API is at /api/\n", "text/plain")
         else:
             self._send(404, b"not found\n", "text/plain")
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            raise ValueError("request body too large")
-        return self.rfile.read(length) if length else b""
 
     def _web_api(self, method: str, query: str, body: bytes) -> None:
         api = self.server.api

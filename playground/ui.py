@@ -17,12 +17,23 @@ Slack *client* does: escape a slash command's text (``should_escape``), refuse a
 required input, show "Only visible to you", and say when the app did not answer.
 
 Every ``/ui/api`` call names the person acting or looking with ``as`` (a user id).
+
+The page has no login: whoever can reach it can act as anyone. So that no other web
+page open in the same browser can act through it, every request must name this server
+in its ``Host`` (``localhost``, ``127.0.0.1`` or ``[::1]`` with the bound port, or the
+host the operator chose with ``--host``: no DNS rebinding), every ``POST`` must be
+``Content-Type: application/json`` (which a cross-site form or a simple ``fetch`` can't
+send without a preflight this server never grants), and a ``POST`` or the event stream
+must not come with another site's ``Origin``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import logging
+import math
 import mimetypes
 import re
 import threading
@@ -52,6 +63,43 @@ DEFAULT_COMMANDS = (
 
 HEARTBEAT_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser calm
 MAX_JSON_BYTES = 1024 * 1024
+MAX_STREAMS = 32  # live update streams open at once (each holds a server thread)
+MAX_JUMP = timedelta(days=366)  # the longest clock jump at once
+MAX_TEXT_CHARS = 40_000  # Slack truncates a message's text beyond this
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (``localhost``, 127.x, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard(host: str) -> bool:
+    """True for "every interface" (``0.0.0.0``, ``::``, or an empty host)."""
+    name = host.strip("[]")
+    if not name:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return False
+
+
+def host_names(bound_host: str) -> set[str]:
+    """The names a request's ``Host`` may give for a server bound to ``bound_host``
+    (lowercase, IPv6 in brackets); empty for a wildcard address (any name is fine)."""
+    if is_wildcard(bound_host):
+        return set()
+    names = set(LOOPBACK_NAMES)
+    name = bound_host.strip("[]").lower()
+    names.add(f"[{name}]" if ":" in name else name)
+    return names
 
 
 class UiError(Exception):
@@ -89,6 +137,10 @@ def delivery_report(delivery: Delivery | None) -> dict:
     }
 
 
+def too_far() -> str:
+    return f"jump at most {MAX_JUMP.days} days at once"
+
+
 def _dispatch_failed(exc: Exception) -> dict:
     return {"ok": False, "sent": False, "error": "dispatch_failed", "detail": str(exc)}
 
@@ -120,6 +172,17 @@ class PlaygroundUI:
         self.title = title
         self._closing = threading.Event()
         self._static = resources.files("playground") / "static"
+        self.heartbeat = HEARTBEAT_SECONDS
+        self.max_body_bytes = MAX_JSON_BYTES
+        self.max_streams = MAX_STREAMS
+        self._streams = 0
+        self._streams_lock = threading.Lock()
+
+    @property
+    def open_streams(self) -> int:
+        """How many live update streams are being served now."""
+        with self._streams_lock:
+            return self._streams
 
     def open(self) -> None:
         """Live update streams may run (the server is starting)."""
@@ -141,6 +204,7 @@ class PlaygroundUI:
         self, handler: StandInHandler, verb: str, parts: list[str], query: str, body: bytes
     ) -> None:
         try:
+            self._check_host(handler)
             if not parts and verb == "GET":
                 self._static_file(handler, "index.html")
             elif parts == ["favicon.ico"]:
@@ -155,6 +219,36 @@ class PlaygroundUI:
             handler._send_json(exc.status, {"ok": False, "error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
+        except Exception:
+            log.exception("the playground failed to answer %s /%s", verb, "/".join(parts))
+            with contextlib.suppress(OSError):
+                handler._send_json(500, {"ok": False, "error": "the playground failed (see log)"})
+
+    # ------------------------------------------------------------ who may ask
+
+    def _check_host(self, handler: StandInHandler) -> None:
+        """Refuse a request that names another server in ``Host`` (DNS rebinding)."""
+        bound_host, port = handler.server.server_address[:2]
+        names = host_names(str(bound_host))
+        if not names:
+            return  # --host 0.0.0.0: the operator chose to serve every name
+        given = (handler.headers.get("Host") or "").strip().lower()
+        if given.startswith("["):
+            name, _, rest = given.partition("]")
+            name, given_port = name + "]", rest.removeprefix(":")
+        else:
+            name, _, given_port = given.partition(":")
+        if name not in names or (given_port or "80") != str(port):
+            raise UiError(f"this playground doesn't answer for the host {given!r}", 403)
+
+    def _check_origin(self, handler: StandInHandler) -> None:
+        """Refuse a request another web page made (its ``Origin`` isn't this server)."""
+        origin = handler.headers.get("Origin")
+        if origin is None:
+            return  # not a browser's cross-origin request (curl, the tests)
+        host = (handler.headers.get("Host") or "").strip().lower()
+        if origin.strip().lower() != f"http://{host}":
+            raise UiError(f"requests from {origin!r} are not accepted", 403)
 
     def _static_file(self, handler: StandInHandler, name: str) -> None:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -173,8 +267,14 @@ class PlaygroundUI:
         params: dict[str, Any] = {
             k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()
         }
+        if verb == "POST" or name == "events":
+            self._check_origin(handler)
+        if verb == "POST":
+            media_type = (handler.headers.get("Content-Type") or "").split(";")[0].strip()
+            if media_type.lower() != "application/json":
+                raise UiError("send the body as Content-Type: application/json", 415)
         if verb == "POST" and body:
-            if len(body) > MAX_JSON_BYTES:
+            if len(body) > self.max_body_bytes:
                 raise UiError("request too large", 413)
             try:
                 decoded = json.loads(body.decode("utf-8"))
@@ -184,6 +284,7 @@ class PlaygroundUI:
                 raise UiError("the body must be a JSON object")
             params.update(decoded)
         if name == "events" and verb == "GET":
+            self._person(params)
             self._events(handler)
             return
         route = (GET_ROUTES if verb == "GET" else POST_ROUTES).get(name)
@@ -195,7 +296,7 @@ class PlaygroundUI:
             raise UiError(str(exc)) from exc
         except LookupError as exc:
             raise UiError(str(exc.args[0] if exc.args else exc), 404) from exc
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise UiError(str(exc)) from exc
         handler._send_json(200, {"ok": True, **answer})
 
@@ -205,9 +306,21 @@ class PlaygroundUI:
         user_id = params.get("as")
         ws = self.standin.workspace
         with ws.lock:
-            if not user_id or user_id not in ws.users or ws.users[user_id].get("is_bot"):
+            user = ws.users.get(user_id) if isinstance(user_id, str) else None
+            if user is None or user.get("is_bot") or user.get("deleted"):
                 raise UiError(f"play as someone in the workspace (as={user_id!r})")
         return user_id
+
+    @staticmethod
+    def _text(params: dict, key: str, *, required: str | None = None) -> str | None:
+        """A string parameter, or None when absent or empty; ``required`` is the error
+        when it must be there. Anything but a string is refused."""
+        value = params.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UiError(f"{key} must be a string, not {type(value).__name__}")
+        if not value and required:
+            raise UiError(required)
+        return value or None
 
     def _conversation(self, user_id: str, channel_id: Any) -> dict:
         ws = self.standin.workspace
@@ -343,7 +456,7 @@ class PlaygroundUI:
         it."""
         me = self._person(params)
         ws = self.standin.workspace
-        ts = params.get("ts")
+        ts = self._text(params, "ts", required="which thread? (ts)")
         with ws.lock:
             channel = self._conversation(me, params.get("channel"))
             messages = [
@@ -379,12 +492,16 @@ class PlaygroundUI:
     def send(self, params: dict) -> dict:
         """The composer: a slash command (``/post draft``) or a plain message."""
         me = self._person(params)
-        text = str(params.get("text") or "")
-        channel_id = params.get("channel")
-        thread_ts = params.get("thread_ts") or None
+        text = self._text(params, "text") or ""
+        channel_id = self._text(params, "channel", required="where? (channel)")
+        thread_ts = self._text(params, "thread_ts")
+        if len(text) > MAX_TEXT_CHARS:
+            raise UiError(f"a message is at most {MAX_TEXT_CHARS} characters")
         ws = self.standin.workspace
         with ws.lock:
             self._conversation(me, channel_id)
+            if thread_ts and ws.find_message(channel_id, thread_ts) is None:
+                raise UiError(f"no message {thread_ts!r} in {channel_id}", 404)
             # what Slack does to what people type: entities, then @name and #channel
             escaped = ws.escape_typed(escape_entities(text.strip()))
         if not text.strip():
@@ -419,17 +536,15 @@ class PlaygroundUI:
         """A click on a button, or a choice in a menu or picker, in a message, a modal
         or the Home tab."""
         me = self._person(params)
-        action_id = params.get("action_id")
-        if not action_id:
-            raise UiError("which element? (action_id)")
+        action_id = self._text(params, "action_id", required="which element? (action_id)")
         try:
             delivery = self.standin.action(
                 me,
                 action_id,
-                block_id=params.get("block_id") or None,
-                channel_id=params.get("channel") or None,
-                message_ts=params.get("message_ts") or None,
-                view_id=params.get("view_id") or None,
+                block_id=self._text(params, "block_id"),
+                channel_id=self._text(params, "channel"),
+                message_ts=self._text(params, "message_ts"),
+                view_id=self._text(params, "view_id"),
                 value=params.get("value"),
             )
         except ConnectionError as exc:
@@ -439,7 +554,7 @@ class PlaygroundUI:
     def submit(self, params: dict) -> dict:
         """The modal's submit button, with the values the person entered."""
         me = self._person(params)
-        view_id = params.get("view_id")
+        view_id = self._text(params, "view_id", required="which modal? (view_id)")
         values = params.get("values") or {}
         if not isinstance(values, dict):
             raise UiError("values must be {block_id: {action_id: value}}")
@@ -452,21 +567,24 @@ class PlaygroundUI:
     def close_view(self, params: dict) -> dict:
         me = self._person(params)
         try:
-            delivery = self.standin.close_view(me, params.get("view_id"))
+            view_id = self._text(params, "view_id", required="which modal? (view_id)")
+            delivery = self.standin.close_view(me, view_id)
         except ConnectionError as exc:
             return {"delivery": _dispatch_failed(exc)}
         return {"delivery": delivery_report(delivery)}
 
     def react(self, params: dict) -> dict:
         me = self._person(params)
-        name = str(params.get("name") or "").strip(":")
+        name = (self._text(params, "name") or "").strip(":")
         if not re.fullmatch(r"[a-z0-9_+-]+", name):
             raise UiError(f"not an emoji name: {name!r}")
+        channel_id = self._text(params, "channel", required="where? (channel)")
+        ts = self._text(params, "ts", required="which message? (ts)")
         ws = self.standin.workspace
         with ws.lock:
-            self._conversation(me, params.get("channel"))
+            self._conversation(me, channel_id)
         try:
-            delivery = self.standin.react(me, params["channel"], params.get("ts"), name)
+            delivery = self.standin.react(me, channel_id, ts, name)
         except ConnectionError as exc:
             return {"delivery": _dispatch_failed(exc)}
         return {"delivery": delivery_report(delivery)}
@@ -493,22 +611,48 @@ class PlaygroundUI:
             if delta < timedelta(0):
                 raise UiError("time only moves forward in the playground")
         else:
+            seconds = params.get("seconds")
+            if isinstance(seconds, bool):
+                raise UiError("say how far: seconds, a number")
             try:
-                delta = timedelta(seconds=float(params.get("seconds")))
-            except (TypeError, ValueError) as exc:
-                raise UiError("say how far: seconds") from exc
-            if delta < timedelta(0):
+                seconds = float(seconds)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise UiError("say how far: seconds, a number") from exc
+            if not math.isfinite(seconds):
+                raise UiError("say how far: seconds must be a finite number")
+            if seconds < 0:
                 raise UiError("time only moves forward in the playground")
+            if seconds > MAX_JUMP.total_seconds():
+                raise UiError(too_far())
+            delta = timedelta(seconds=seconds)
+        if delta > MAX_JUMP:
+            raise UiError(too_far())
         if not callable(getattr(self.standin.clock, "advance", None)):
             raise UiError("this stand-in's clock can't be moved", 409)
-        self.standin.advance_clock(delta, wait=False)
+        try:
+            self.standin.advance_clock(delta, wait=False)
+        except OverflowError as exc:
+            raise UiError("the clock can't go that far (past the year 9999)") from exc
         return {"clock": self.clock_state()}
 
     # ------------------------------------------------------------------- events
 
     def _events(self, handler: StandInHandler) -> None:
         """Server-sent events: ``change`` (with the workspace version and the clock)
-        on every change, a comment every few seconds otherwise."""
+        on every change, a comment every few seconds otherwise. Each stream holds a
+        server thread until the browser goes away (the next write fails) or the server
+        stops; at most :attr:`max_streams` run at once."""
+        with self._streams_lock:
+            if self._streams >= self.max_streams:
+                raise UiError("too many live update streams are open", 503)
+            self._streams += 1
+        try:
+            self._stream(handler)
+        finally:
+            with self._streams_lock:
+                self._streams -= 1
+
+    def _stream(self, handler: StandInHandler) -> None:
         ws = self.standin.workspace
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -521,7 +665,7 @@ class PlaygroundUI:
             while not self._closing.is_set():
                 with ws.condition:
                     if ws.version == seen:
-                        ws.condition.wait(HEARTBEAT_SECONDS)
+                        ws.condition.wait(self.heartbeat)
                     version = ws.version
                 if self._closing.is_set():
                     break
@@ -533,7 +677,7 @@ class PlaygroundUI:
                     chunk = ": still here\n\n"
                 handler.wfile.write(chunk.encode())
                 handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, OSError):
+        except OSError:  # BrokenPipeError, ConnectionResetError: the browser went away
             return
 
 

@@ -5,10 +5,12 @@ listeners of the stand-in and the live update stream."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.__main__ import main as cli_main
 from bot.clock import ManualClock, SystemClock
+from playground.app import exposure_warning
 from playground.standin import SlackStandIn
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, start_stack
 
@@ -415,3 +419,216 @@ def test_stopping_ends_open_streams():
     assert connected.wait(10)
     slack.stop()
     assert ended.wait(10)
+
+
+# --- who may call the API (review: cross-site requests, DNS rebinding) ------------------
+
+
+def raw(
+    base: str,
+    verb: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    send_body: bool = True,
+) -> tuple[int, dict]:
+    """One request with exactly these headers (``Host`` included when given); returns
+    (status, JSON or {"text": …}). ``send_body=False`` announces the body's length
+    without sending it."""
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=15)
+    try:
+        headers = dict(headers or {})
+        if body is not None:
+            headers.setdefault("Content-Length", str(len(body)))
+        skip_host = "Host" in headers
+        connection.putrequest(verb, path, skip_host=skip_host, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body if send_body else None)
+        response = connection.getresponse()
+        content = response.read()
+        if (response.headers["Content-Type"] or "").startswith("application/json"):
+            return response.status, json.loads(content)
+        return response.status, {"text": content.decode()}
+    finally:
+        connection.close()
+
+
+def test_a_post_must_be_json_and_not_from_another_site(stack):
+    base = stack.slack.base_url
+    host = urllib.parse.urlsplit(base).netloc
+    before = len(stack.slack.messages(GENERAL))
+    body = json.dumps({"as": ADMIN, "channel": GENERAL, "text": "sent by evil.example"}).encode()
+    # what a form or a no-preflight fetch on another page can send: refused
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+        headers = {"Content-Type": kind} if kind else {}
+        status, answer = raw(base, "POST", "/ui/api/send", body, headers)
+        assert status == 415 and "application/json" in answer["error"], kind
+    # JSON, but another site's page sent it (the browser names it in Origin)
+    for origin in ("http://evil.example", "null", f"http://{host}.evil.example"):
+        headers = {"Content-Type": "application/json", "Origin": origin}
+        status, answer = raw(base, "POST", "/ui/api/send", body, headers)
+        assert status == 403 and not answer["ok"], origin
+    assert len(stack.slack.messages(GENERAL)) == before
+    # the page itself (same origin), and a client that sends no Origin, may post
+    for extra in ({"Origin": f"http://{host}"}, {}):
+        headers = {"Content-Type": "application/json; charset=utf-8", **extra}
+        assert raw(base, "POST", "/ui/api/send", body, headers)[0] == 200
+    assert len(stack.slack.messages(GENERAL)) == before + 2
+
+
+def test_a_request_for_another_host_name_is_refused(stack):
+    """DNS rebinding: evil.example resolving to 127.0.0.1 must not read the API."""
+    base = stack.slack.base_url
+    port = urllib.parse.urlsplit(base).port
+    query = f"/ui/api/workspace?as={MARIA}"
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}", "", "127.0.0.1"):
+        status, answer = raw(base, "GET", query, headers={"Host": host})
+        assert status == 403 and not answer["ok"], host
+        assert raw(base, "GET", "/", headers={"Host": host})[0] == 403
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert raw(base, "GET", query, headers={"Host": host})[0] == 200, host
+    # the event stream: neither another host nor another site's page
+    events = f"/ui/api/events?as={MARIA}"
+    assert raw(base, "GET", events, headers={"Host": f"evil.example:{port}"})[0] == 403
+    assert raw(base, "GET", events, headers={"Origin": "http://evil.example"})[0] == 403
+    # the Web API is the app's (a bot token), not the page's: untouched
+    assert fetch(f"{base}/api/auth.test")[0] == 200
+
+
+def test_the_host_the_operator_chose_is_accepted():
+    with SlackStandIn(host="127.0.0.2", ui=True) as slack:
+        slack.add_user("U1", "una")
+        port = urllib.parse.urlsplit(slack.base_url).port
+        query = "/ui/api/workspace?as=U1"
+        for host in (f"127.0.0.2:{port}", f"localhost:{port}"):
+            assert raw(slack.base_url, "GET", query, headers={"Host": host})[0] == 200
+        assert raw(slack.base_url, "GET", query, headers={"Host": f"evil:{port}"})[0] == 403
+
+
+def test_serving_beyond_this_machine_warns_that_there_is_no_login(capsys):
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert exposure_warning(host) is None
+    for host in ("0.0.0.0", "::", "192.0.2.7", "example.lan"):
+        assert "no authentication" in exposure_warning(host)
+    # the command says so before it starts (192.0.2.7 is no address of this machine)
+    assert cli_main(["playground", "--host", "192.0.2.7", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("WARNING: the playground listens on 192.0.2.7")
+    assert "anyone on the network" in err
+
+
+# --- requests the page should not make ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        ({"seconds": 1e18}, "at most 366 days"),
+        ({"seconds": 366 * 86400 + 1}, "at most 366 days"),
+        ({"seconds": "1e400"}, "finite"),
+        ({"seconds": "nan"}, "finite"),
+        ({"seconds": -5}, "only moves forward"),
+        ({"seconds": True}, "a number"),
+        ({"seconds": [1]}, "a number"),
+        ({}, "a number"),
+        ({"to": "9999-12-31T23:59:59+00:00"}, "at most 366 days"),
+        ({"to": "0001-01-01T00:00:00+14:00"}, "only moves forward"),
+    ],
+)
+def test_a_clock_jump_too_far_or_not_a_number_is_refused(stack, body, wanted):
+    before = stack.clock.now()
+    status, answer = call(stack.slack.base_url, "clock", body)
+    assert status == 400 and wanted in answer["error"], answer
+    assert stack.clock.now() == before
+
+
+def test_a_clock_jump_of_a_year_is_fine(stack):
+    before = stack.clock.now()
+    assert call(stack.slack.base_url, "clock", {"seconds": 366 * 86400})[0] == 200
+    assert stack.clock.now() == before + timedelta(days=366)
+    stack.slack.wait_for(lambda: not stack.slack.clock_busy, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("send", {"as": [MARIA], "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": {"id": MARIA}, "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": "UNOBODY1", "channel": GENERAL, "text": "x"}, 400),
+        ("send", {"as": MARIA, "text": "no channel"}, 400),
+        ("send", {"as": MARIA, "channel": [GENERAL], "text": "x"}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": ["x"]}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x" * 40_001}, 400),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x", "thread_ts": "1.2"}, 404),
+        ("send", {"as": MARIA, "channel": GENERAL, "text": "x", "thread_ts": 1.2}, 400),
+        ("react", {"as": MARIA, "channel": GENERAL, "name": "eyes"}, 400),
+        ("react", {"as": MARIA, "ts": "1.2", "name": "eyes"}, 400),
+        ("react", {"as": MARIA, "channel": GENERAL, "ts": "1.2", "name": ["eyes"]}, 400),
+        ("action", {"as": MARIA, "action_id": {"x": 1}}, 400),
+        ("action", {"as": MARIA, "action_id": "a", "view_id": ["V1"]}, 400),
+        ("submit", {"as": MARIA, "values": {}}, 400),
+        ("close", {"as": MARIA}, 400),
+        ("close", {"as": MARIA, "view_id": 7}, 400),
+    ],
+)
+def test_missing_or_mistyped_fields_are_a_clear_error(stack, name, body, status):
+    got, answer = call(stack.slack.base_url, name, body)
+    assert got == status and not answer["ok"] and answer["error"], answer
+    assert stack.slack.messages(GENERAL) == []
+
+
+def test_an_unexpected_failure_is_a_500_with_json(stack):
+    stack.slack.ui.commands = None  # a launcher that passed no commands: still an answer
+    status, answer = call(
+        stack.slack.base_url, "send", {"as": MARIA, "channel": GENERAL, "text": "/post"}
+    )
+    assert status == 500 and answer == {"ok": False, "error": "the playground failed (see log)"}
+
+
+def test_bodies_too_large_or_of_no_length_are_refused_unread(stack):
+    base = stack.slack.base_url
+    json_type = {"Content-Type": "application/json"}
+    # announced, never sent: the server answers without waiting for it
+    big = {**json_type, "Content-Length": str(2 * 1024 * 1024)}
+    status, answer = raw(base, "POST", "/ui/api/send", b"", big, send_body=False)
+    assert status == 413 and answer["error"] == "request too large"
+    for length in ("-1", "lots"):
+        headers = {**json_type, "Content-Length": length}
+        status, answer = raw(base, "POST", "/ui/api/send", b"", headers, send_body=False)
+        assert status == 400 and not answer["ok"], length
+    status, answer = raw(base, "POST", "/ui/api/send", b"{not json", json_type)
+    assert status == 400 and "JSON" in answer["error"]
+    status, answer = raw(base, "POST", "/ui/api/send", b"[1, 2]", json_type)
+    assert status == 400 and "object" in answer["error"]
+    # the Web API has its own, larger, limit, and a bad length there is refused too
+    headers = {"Content-Length": "-5", "Authorization": f"Bearer {stack.slack.bot_token}"}
+    assert raw(base, "POST", "/api/auth.test", b"", headers, send_body=False)[0] == 400
+
+
+def wait_until(predicate, what: str, deadline: float = 20.0) -> None:
+    """Poll ``predicate`` (state the server changes on its own threads) until true."""
+    end = time.monotonic() + deadline
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"still not {what} after {deadline}s")
+        time.sleep(0.02)
+
+
+def test_event_streams_are_for_people_are_capped_and_end_with_their_browser(stack):
+    ui = stack.slack.ui
+    base = stack.slack.base_url
+    assert call(base, "events", **{"as": "UNOBODY1"})[0] == 400
+    ui.heartbeat = 0.05  # a gone browser is noticed at the next write
+    ui.max_streams = 1
+    first = urllib.request.urlopen(f"{base}/ui/api/events?as={MARIA}", timeout=10)
+    read_event(first)
+    assert ui.open_streams == 1
+    status, answer = call(base, "events", **{"as": PEDRO})
+    assert status == 503 and "too many" in answer["error"]
+    first.close()  # the browser goes away: its thread ends, and its place is free
+    wait_until(lambda: ui.open_streams == 0, "closed")
+    with urllib.request.urlopen(f"{base}/ui/api/events?as={PEDRO}", timeout=10) as second:
+        assert read_event(second)["version"] >= 0

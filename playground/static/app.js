@@ -10,8 +10,8 @@ import * as api from "./api.js";
 import { h, initials, replaceChildren } from "./dom.js";
 import { clockLabel, clockTime, dayKey, dayLabel, fromInputs, toInputs, zoned } from "./dates.js";
 import { allEmojiNames, emojiChar, FREQUENT } from "./emoji.js";
-import { escapeHtml, mrkdwn } from "./mrkdwn.js";
-import { renderBlocks } from "./blocks.js";
+import { escapeHtml, mrkdwn, safeUrl } from "./mrkdwn.js";
+import { localPath, renderBlocks } from "./blocks.js";
 import { GUIDE } from "./guide.js";
 
 const $ = (id) => document.getElementById(id);
@@ -538,8 +538,11 @@ function fileSize(bytes) {
 
 function fileNode(f) {
   const url = f.url_private || f.url_private_download;
-  const local = url ? new URL(url, location.href) : null;
-  const href = local && local.origin === location.origin ? local.pathname : url;
+  // a file on this server by its path, another one only over http(s): never
+  // javascript:, data: or a protocol-relative address
+  let local = null;
+  try { local = url ? new URL(url, location.href) : null; } catch { local = null; }
+  const href = local && local.origin === location.origin ? localPath(local.pathname) : safeUrl(url || "");
   if ((f.mimetype || "").startsWith("image/") && href) {
     return h("figure", { class: "file image-file" },
       h("figcaption", {}, f.title || f.name),

@@ -55,8 +55,14 @@ const BLOCKS = {
   video: (b) => h("div", { class: "b-context" }, `🎬 ${b.title?.text || "Video"}`),
 };
 
+/** A path on this server ("/files/…"): a "/" followed by neither another "/" nor a
+ * backslash (browsers read "//host/x" and "/\\host/x" as another host's). */
+export function localPath(url) {
+  return typeof url === "string" && /^\/(?![/\\])[^\s\u0000-\u001f]*$/.test(url) ? url : null;
+}
+
 function imageNode(url, alt, cls) {
-  const safe = url && (safeUrl(url) || (url.startsWith("/") ? url : null));
+  const safe = typeof url === "string" ? safeUrl(url) || localPath(url) : null;
   if (!safe) return h("span", { class: "img-missing" }, `[image: ${alt || "no URL"}]`);
   const img = h("img", { class: cls, src: safe, alt: alt || "", loading: "lazy" });
   img.addEventListener("error", () => img.replaceWith(h("span", { class: "img-missing" }, `[image: ${alt || url}]`)));

@@ -21,29 +21,76 @@ export function unescapeSlack(text) {
   return String(text ?? "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
-const SAFE_URL = /^(https?:\/\/|mailto:)/i;
+const SAFE_URL = /^(https?:\/\/[^/?#\\\s]|mailto:[^\s])/i;
+// Characters a URL may not carry into an attribute or past its own end: they are
+// percent-encoded (a space, quotes, angle brackets, a backtick, a backslash).
+const URL_ENCODE = { " ": "%20", '"': "%22", "'": "%27", "<": "%3C", ">": "%3E", "`": "%60", "\\": "%5C" };
 
-/** An http(s) or mailto URL, or null: javascript: and friends never become links. */
+/** An http(s) or mailto URL, or null: javascript:, data:, protocol-relative and friends
+ * never become links. Spaces, quotes and the like come back percent-encoded, so the URL
+ * stays one attribute value; a control or private-use character refuses it. */
 export function safeUrl(url) {
   const u = unescapeSlack(url).trim();
-  return SAFE_URL.test(u) ? u : null;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\uE000-\uF8FF]/.test(u)) return null;
+  if (!SAFE_URL.test(u)) return null;
+  return u.replace(/[ "'<>`\\]/g, (c) => URL_ENCODE[c]);
 }
 
-// Placeholders (private-use characters) stand for finished HTML while the rest of the
-// text is formatted, so formatting can wrap a token ("*<@U1>*") but never enter it.
+// Placeholders stand for finished HTML while the rest of the text is formatted, so
+// formatting can wrap a token ("*<@U1>*") but never enter it. They are made of two
+// private-use characters, which are stripped from every text before rendering, around a
+// per-render random key and an index: a message can't forge one, and a placeholder that
+// doesn't match an item of this render is dropped, never swapped. Finished HTML never
+// goes into an attribute value (attr() drops any placeholder there).
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
+const PLACEHOLDER_ANY = /\uE000[^\uE000\uE001]*\uE001/g;
+const PRIVATE_MARKS = /[\uE000\uE001]/g;
+
+/** Text with the placeholder marks removed (they never belong to a message). */
+function unmarked(text) {
+  return String(text ?? "").replace(PRIVATE_MARKS, "");
+}
+
+/** A value for a double-quoted attribute: escaped, and never holding finished HTML. */
+function attr(value) {
+  return escapeHtml(unmarked(String(value ?? "").replace(PLACEHOLDER_ANY, "")));
+}
+
+function randomKey() {
+  const words = new Uint32Array(2);
+  crypto.getRandomValues(words);
+  return Array.from(words, (n) => n.toString(36)).join("");
+}
 
 class Stash {
-  constructor() { this.items = []; }
-  put(html) { this.items.push(html); return `${OPEN}${this.items.length - 1}${CLOSE}`; }
-  restore(text) {
-    // restored HTML may itself hold placeholders (a quote with a link): loop
-    let out = text;
-    for (let i = 0; i < 3 && out.includes(OPEN); i++) {
-      out = out.replace(/\uE000(\d+)\uE001/g, (_, i) => this.items[Number(i)]);
-    }
-    return out;
+  constructor() {
+    this.items = [];
+    this.key = randomKey();
+  }
+
+  put(html) {
+    this.items.push(html);
+    return `${OPEN}${this.key}:${this.items.length - 1}${CLOSE}`;
+  }
+
+  /** The HTML one whole placeholder stands for, or undefined. */
+  get(part) {
+    const prefix = `${OPEN}${this.key}:`;
+    if (!part.startsWith(prefix) || !part.endsWith(CLOSE)) return undefined;
+    const index = part.slice(prefix.length, -1);
+    return /^\d+$/.test(index) ? this.items[Number(index)] : undefined;
+  }
+
+  /** Put the finished HTML back (it may hold placeholders itself: a quote with a link);
+   * anything placeholder-like that isn't one of ours is removed. */
+  restore(text, depth = 0) {
+    const out = text.replace(PLACEHOLDER_ANY, (part) => {
+      const html = this.get(part);
+      return html === undefined || depth > 8 ? "" : this.restore(html, depth + 1);
+    });
+    return unmarked(out);
   }
 }
 
@@ -52,7 +99,7 @@ export function emojify(escaped, stash) {
   return escaped.replace(/:([a-z0-9_+'-]+(?:::skin-tone-\d)?):/g, (whole, name) => {
     const char = emojiChar(name);
     if (!char) return whole;
-    const html = `<span class="emoji" title=":${escapeHtml(name)}:">${char}</span>`;
+    const html = `<span class="emoji" title=":${attr(name)}:">${char}</span>`;
     return stash ? stash.put(html) : html;
   });
 }
@@ -65,20 +112,20 @@ function renderToken(body, ctx, stash) {
     const user = ctx.users?.get(id);
     const name = user ? (user.real_name || user.name) : (label || id);
     const mine = id === ctx.me ? " mine" : "";
-    return `<span class="mention${mine}" data-user="${escapeHtml(id)}">@${escapeHtml(name)}</span>`;
+    return `<span class="mention${mine}" data-user="${attr(id)}">@${escapeHtml(name)}</span>`;
   }
   if (target.startsWith("#")) {
     const id = target.slice(1);
     const channel = ctx.channels?.get(id);
     const name = channel ? channel.name : (label || id);
-    return `<a href="#" class="channel-link" data-channel="${escapeHtml(id)}">#${escapeHtml(name)}</a>`;
+    return `<a href="#" class="channel-link" data-channel="${attr(id)}">#${escapeHtml(name)}</a>`;
   }
   if (target.startsWith("!date^")) {
     const date = slackDate(body, ctx.tz || "UTC", ctx.nowMs ?? Date.now());
     if (!date) return escapeHtml(unescapeSlack(label || body));
-    const text = `<span class="slack-date" title="${escapeHtml(unescapeSlack(label))}">${escapeHtml(date.text)}</span>`;
+    const text = `<span class="slack-date" title="${attr(unescapeSlack(label))}">${escapeHtml(date.text)}</span>`;
     const link = date.link && safeUrl(date.link);
-    return link ? `<a href="${escapeHtml(link)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
+    return link ? `<a href="${attr(link)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
   }
   if (target.startsWith("!subteam^")) {
     return `<span class="mention">${escapeHtml(unescapeSlack(label || "@group"))}</span>`;
@@ -93,7 +140,7 @@ function renderToken(body, ctx, stash) {
   const url = safeUrl(target);
   if (!url) return escapeHtml(unescapeSlack(`<${body}>`));
   const shown = label ? inline(label, ctx, stash, { tokens: false }) : escapeHtml(url);
-  return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${shown}</a>`;
+  return `<a href="${attr(url)}" target="_blank" rel="noopener noreferrer">${shown}</a>`;
 }
 
 const FORMATS = [
@@ -130,7 +177,7 @@ function inline(text, ctx, stash, { tokens = true } = {}) {
  * ctx: {users: Map, channels: Map, me, tz, nowMs}. */
 export function mrkdwn(text, ctx = {}) {
   const stash = new Stash();
-  let source = String(text ?? "");
+  let source = unmarked(text);
   // ```preformatted``` blocks keep their text as is
   source = source.replace(/```([\s\S]*?)```/g, (_, code) =>
     stash.put(`<pre class="pre">${escapeHtml(unescapeSlack(code.replace(/^\n/, "")))}</pre>`));
@@ -158,7 +205,7 @@ export function mrkdwn(text, ctx = {}) {
   html.forEach((part, i) => {
     joined += part;
     if (i < html.length - 1) {
-      const isBlock = /^\uE000\d+\uE001$/.test(part) && stash.items[Number(part.slice(1, -1))].startsWith("<blockquote");
+      const isBlock = Boolean(stash.get(part)?.startsWith("<blockquote"));
       if (!isBlock) joined += "<br>";
     }
   });
@@ -169,7 +216,7 @@ export function mrkdwn(text, ctx = {}) {
 export function plainText(obj) {
   if (!obj) return "";
   const text = typeof obj === "string" ? obj : obj.text;
-  const escaped = escapeHtml(text);
+  const escaped = escapeHtml(unmarked(text));
   return obj.emoji === false ? escaped : emojify(escaped, null);
 }
 

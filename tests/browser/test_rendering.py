@@ -86,3 +86,49 @@ def test_files_dates_mentions_threads_and_escaping(playground, browser_page, tmp
     page.locator(".thread .msg", has_text="a reply in the thread").wait_for()
     page.screenshot(path=str(tmp_path / "rendering.png"))
     assert page.problems == [], page.problems
+
+
+def test_text_cannot_forge_the_renderers_placeholders_or_attributes(playground, browser_page):
+    """Review finding: the renderer's private-use placeholders, or a URL with spaces, let
+    a message put live attributes (onmouseover=…) into the page; a protocol-relative
+    image URL loaded from another host."""
+    page, slack = browser_page, playground.standin
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    when = int(datetime(2026, 11, 27, 8, 30, tzinfo=UTC).timestamp())
+    spaced = "<https://y onmouseover=window.pwned=1 z|spaced>"
+    slack.post_as(seed.SAM.id, seed.DIGEST, f"xss-one {spaced} <https://a\ue0000\ue001|forged>")
+    forged_title = f"<!date^{when}^{{time}}|\ue0000\ue001>"
+    slack.post_as(seed.SAM.id, seed.DIGEST, f"xss-two {spaced} {forged_title}")
+    slack.post_as(seed.SAM.id, seed.DIGEST, "xss-three \ue0009\ue001 \ue000 end")
+    client.chat_postMessage(
+        channel=seed.DIGEST,
+        text="xss-four",
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"xss-four {spaced}"}},
+            {"type": "image", "image_url": "//evil.example/x.png", "alt_text": "far away"},
+            {"type": "image", "image_url": "/\\evil.example/y.png", "alt_text": "also far"},
+        ],
+    )
+
+    page.goto(f"{playground.url}/?as={seed.MARIA.id}&c={seed.DIGEST}")
+    four = page.locator(".main .msg", has_text="xss-four")
+    four.wait_for()
+    main = page.locator(".main")
+    live = main.locator("[onmouseover], [onerror], [onclick], [onload]")
+    assert live.count() == 0
+    for word in ("xss-one", "xss-two", "xss-four"):
+        link = page.locator(".main .msg", has_text=word).locator("a", has_text="spaced")
+        assert link.get_attribute("href") == "https://y%20onmouseover=window.pwned=1%20z"
+    one = page.locator(".main .msg", has_text="xss-one")
+    assert one.locator("a", has_text="forged").get_attribute("href") == "https://a0"
+    two = page.locator(".main .msg", has_text="xss-two")
+    assert two.locator(".slack-date").get_attribute("title") == "0"
+    three = page.locator(".main .msg", has_text="xss-three").locator(".msg-text")
+    assert three.inner_text() == "xss-three 9 end"
+    assert "undefined" not in main.inner_text()
+    assert not any(c in main.inner_text() for c in "\ue000\ue001")
+    assert four.locator("img").count() == 0
+    assert four.locator(".img-missing").count() == 2
+    main.locator("a", has_text="spaced").first.hover()
+    assert page.evaluate("() => window.pwned") is None
+    assert page.problems == [], page.problems
