@@ -492,7 +492,7 @@ class SlackStandIn:
             **match,
         )
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 15.0) -> T:
         """Block until ``predicate()`` is truthy and return its value.
 
         The predicate is evaluated again after every Web API call, response_url post,
