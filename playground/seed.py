@@ -146,6 +146,20 @@ SETUP_COMMANDS: tuple[str, ...] = (
 )
 
 
+# Acme's brand guide, as Ana fills in the `/post style brand:acme` form.
+ACME_GUIDE: dict[str, str] = {
+    "voice": "Warm, plain and a little playful: we talk like a barista, not a bank.\n"
+    "No jargon, no ALL CAPS, one emoji at most.",
+    "banned": "cheap\nguaranteed\nbest coffee in the world",
+    "required_hashtags": "#AcmeCoffee",
+    "strategy_url": "https://example.com/acme/social-strategy-2027",
+    "assets_url": "https://example.com/acme/brand-kit",
+    "playbook": "Late order: say sorry, give the order's status, offer 15% off the next one.\n"
+    "Rude staff: thank them, ask by DM for the shop and the time, tell the area manager "
+    "the same day.\nAnyone about to cancel: hand it to customer care (:sos:), right away.",
+}
+
+
 class SetupFailed(RuntimeError):
     """The app did not accept one of the setup commands."""
 
@@ -165,3 +179,17 @@ def configure_app(slack: SlackStandIn, timeout: float = 10.0) -> None:
             slack.wait_for(lambda n=answered: len(slack.responses) > n, timeout=timeout)
         except AssertionError as error:
             raise SetupFailed(f"/post {text}: no answer from the app in {timeout:.0f} s") from error
+    _fill_guide(slack, dm, "acme", ACME_GUIDE, timeout)
+
+
+def _fill_guide(slack: SlackStandIn, dm: str, brand: str, guide: dict, timeout: float) -> None:
+    """Ana opens the brand's guide form and saves it."""
+    slack.command(ANA.id, f"style brand:{brand}", channel_id=dm)
+    try:
+        [form] = slack.wait_for(lambda: slack.views(ANA.id), timeout=timeout)
+    except AssertionError as error:
+        raise SetupFailed(f"/post style brand:{brand}: no form in {timeout:.0f} s") from error
+    values = {field: {"value": value} for field, value in guide.items()}
+    delivery = slack.submit(ANA.id, form["id"], values)
+    if delivery.status != 200 or slack.view_errors(form["id"]):
+        raise SetupFailed(f"the {brand} guide was refused: {slack.view_errors(form['id'])}")

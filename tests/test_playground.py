@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import digest, routing, workspace
+from bot import digest, guides, routing, workspace
 from playground import seed
 from playground.app import Playground
 
@@ -59,6 +59,8 @@ def test_the_app_was_set_up_through_its_own_commands(playground):
         "bulb": (seed.FEEDBACK, "normal"),
     }
     assert [p.channel_id for p, _ in digest.plans(db, team)] == [seed.DIGEST]
+    _, guide = guides.read(db, team, "acme")
+    assert guide.voice.startswith("Warm, plain") and "cheap" in guide.banned
     # Ana saw each command's answer, as in Slack.
     answers = playground.standin.ephemerals(user=seed.ANA.id)
     assert len(answers) == len(seed.SETUP_COMMANDS)
