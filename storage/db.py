@@ -74,9 +74,13 @@ class Database:
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
-        """A Core connection for queries (one transaction, so one snapshot; nothing is
-        committed): several reads for one answer without a session's bookkeeping."""
+        """A Core connection for queries, in one read transaction that sees one snapshot
+        (SQLite's WAL gives it from the first read on; PostgreSQL needs REPEATABLE READ,
+        its default READ COMMITTED takes a new snapshot per statement). Nothing is
+        committed: several reads for one answer without a session's bookkeeping."""
         with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
             yield connection
 
     @contextmanager
