@@ -186,10 +186,17 @@ def _fill_guide(slack: SlackStandIn, dm: str, brand: str, guide: dict, timeout: 
     """Ana opens the brand's guide form and saves it."""
     slack.command(ANA.id, f"style brand:{brand}", channel_id=dm)
     try:
-        [form] = slack.wait_for(lambda: slack.views(ANA.id), timeout=timeout)
+        form = slack.wait_for(  # the app opens a "Loading…" view first, then the form
+            lambda: next((v for v in slack.views(ANA.id) if _has_block(v, "voice")), None),
+            timeout=timeout,
+        )
     except AssertionError as error:
         raise SetupFailed(f"/post style brand:{brand}: no form in {timeout:.0f} s") from error
     values = {field: {"value": value} for field, value in guide.items()}
     delivery = slack.submit(ANA.id, form["id"], values)
     if delivery.status != 200 or slack.view_errors(form["id"]):
         raise SetupFailed(f"the {brand} guide was refused: {slack.view_errors(form['id'])}")
+
+
+def _has_block(view: dict, block_id: str) -> bool:
+    return any(block.get("block_id") == block_id for block in view.get("blocks", []))
