@@ -210,7 +210,6 @@ class Row(NamedTuple):
 
 
 CSV_COLUMNS = Row._fields
-POST_AT = slice(5, 10)  # the event columns of a post row, in the order of EVENTS
 
 
 @dataclass
@@ -552,7 +551,8 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
     for row in rows:
         section = row[1]
         if section == "post":
-            posts[row[0], row[3], row[4], tuple(bool(at) for at in row[POST_AT])] += 1
+            happened = (not row[5], not row[6], not row[7], not row[8], not row[9])
+            posts[row[0], row[3], row[4], happened] += 1
         elif section == "approval":
             period, seconds = row[0], row[14]
             times[period, "approver", row[13]].append(seconds)
@@ -571,7 +571,7 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
     out = {"current": Figures(), "previous": Figures()}
     for (period, brand, networks, happened), count in posts.items():
         into = out[period]
-        events = [e for e, yes in zip(EVENTS, happened, strict=True) if yes]
+        events = [e for e, missing in zip(EVENTS, happened, strict=True) if not missing]
         spread = [into.posts, into.by_brand[brand]]
         spread += [into.by_network[n] for n in (networks or "").split()]
         for counter in spread:
