@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 
 from bot.networks import label
@@ -20,6 +21,8 @@ WIDTH, HEIGHT, DPI = 12, 8, 100  # inches and dots per inch: a 1200 × 800 PNG
 SIZE = (WIDTH * DPI, HEIGHT * DPI)
 log = logging.getLogger(__name__)
 NOW, BEFORE = "#1d3b53", "#9db4c8"  # this period, the one before
+P90, BEFORE_MARK = "#e08a3c", "#c0392b"  # p90 bars; the period before's marks
+EVENT_COLOURS = ("#4c78a8", "#54a24b", "#e45756", "#b279a2", "#f58518")
 
 
 def warm_up() -> None:
@@ -48,8 +51,9 @@ def warm_in_background() -> threading.Thread:
 
 
 def png(report: Report) -> bytes:
-    """Four panels: posts (this period against the one before), posts per network, approval
-    turnaround per stage, and ticket times (median and p90)."""
+    """Four panels: posts (this period against the one before), posts per network and event
+    (grouped bars), and approval turnaround per stage and ticket times: median and p90 of this
+    period as bars labelled with their value, the period before as a mark on each bar."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -69,18 +73,7 @@ def png(report: Report) -> bytes:
         "posts",
     )
 
-    names = sorted(report.now.by_network, key=lambda n: -sum(report.now.by_network[n].values()))
-    bottom = [0] * len(names)
-    colours = ("#4c78a8", "#54a24b", "#e45756", "#b279a2", "#f58518")
-    for event, colour in zip(EVENTS, colours, strict=True):
-        heights = [report.now.by_network[n][event] for n in names]
-        networks.bar([label(n) for n in names], heights, bottom=bottom, label=event, color=colour)
-        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    networks.set_title("Posts per network (this period)")
-    if names:
-        networks.legend(fontsize=8)
-    else:
-        _empty(networks)
+    _per_network(networks, report)
 
     stages = [s for s in STAGES if s in report.now.stages or s in report.before.stages]
     _stats(turnaround, stages, report.now.stages, report.before.stages, "Approval turnaround")
@@ -111,27 +104,88 @@ def _pairs(axes, labels, now, before, title, unit) -> None:
     axes.legend(fontsize=8)
 
 
-def _stats(axes, labels, now: dict[str, Stats], before: dict[str, Stats], title: str) -> None:
-    """Median (solid) and p90 (light) in hours, this period beside the one before."""
-    if not labels or not any(s.count for s in (*now.values(), *before.values())):
-        axes.set_title(title)
+def _per_network(axes, report: Report) -> None:
+    """Each network's posts, one bar per event side by side (not stacked: a post drafted and
+    approved is one post in two events, not two posts)."""
+    by_network = report.now.by_network
+    names = sorted(by_network, key=lambda n: (-by_network[n]["drafted"], n))
+    axes.set_title("Posts per network and event (this period)")
+    if not names:
         _empty(axes)
         return
-    xs = range(len(labels))
-    empty = Stats()
-    for offset, data, colour, name in ((-0.2, before, BEFORE, "before"), (0.2, now, NOW, "now")):
-        p90s = [_hours(data.get(k, empty).p90) for k in labels]
-        medians = [_hours(data.get(k, empty).median) for k in labels]
-        axes.bar([x + offset for x in xs], p90s, width=0.4, color=colour, alpha=0.35)
-        axes.bar([x + offset for x in xs], medians, width=0.4, color=colour, label=name)
-    axes.set_xticks(list(xs), labels)
-    axes.set_ylabel("hours (bar: median, shade: p90)")
+    xs = range(len(names))
+    width = 0.8 / len(EVENTS)
+    for i, (event, colour) in enumerate(zip(EVENTS, EVENT_COLOURS, strict=True)):
+        offset = (i - (len(EVENTS) - 1) / 2) * width
+        heights = [by_network[n][event] for n in names]
+        axes.bar([x + offset for x in xs], heights, width=width, color=colour, label=event)
+    axes.set_xticks(list(xs), [label(n) for n in names], fontsize=8, rotation=20)
+    axes.set_ylabel("posts")
+    axes.legend(fontsize=8, ncols=len(EVENTS), loc="upper center", bbox_to_anchor=(0.5, 1.0))
+    axes.margins(y=0.2)  # room for the legend above the bars
+
+
+UNITS = ((2 * 3600, 60, "minutes"), (3 * 86400, 3600, "hours"), (math.inf, 86400, "days"))
+
+
+def unit_for(seconds: float) -> tuple[float, str]:
+    """Minutes up to 2 h, hours up to 3 days, days beyond: (seconds per unit, its name)."""
+    for limit, size, name in UNITS:
+        if seconds < limit:
+            return size, name
+    raise AssertionError("unreachable")
+
+
+def _stats(axes, labels, now: dict[str, Stats], before: dict[str, Stats], title: str) -> None:
+    """Median and p90 of this period side by side, each with a marker at the period before's
+    value; the unit picked by the largest value."""
     axes.set_title(title)
-    axes.legend(fontsize=8)
+    if not labels or not any(s.count for s in (*now.values(), *before.values())):
+        _empty(axes)
+        return
+    empty = Stats()
+    values = [
+        v
+        for data in (now, before)
+        for k in labels
+        for v in (data.get(k, empty).median, data.get(k, empty).p90)
+        if v is not None
+    ]
+    size, unit = unit_for(max(values, default=0))
+    xs = range(len(labels))
+    for offset, which, colour in ((-0.2, "median", NOW), (0.2, "p90", P90)):
+        heights = [_in(getattr(now.get(k, empty), which), size) for k in labels]
+        name = f"{which}, this period"
+        bars = axes.bar([x + offset for x in xs], heights, width=0.4, color=colour, label=name)
+        texts = [_short(getattr(now.get(k, empty), which)) for k in labels]
+        axes.bar_label(bars, texts, fontsize=8, padding=2)
+        earlier = [getattr(before.get(k, empty), which) for k in labels]
+        axes.plot(
+            [x + offset for x, v in zip(xs, earlier, strict=True) if v is not None],
+            [v / size for v in earlier if v is not None],
+            linestyle="none",
+            marker="_",
+            markersize=34,
+            markeredgewidth=2.5,
+            color=BEFORE_MARK,
+            label="the same, period before" if which == "median" else None,
+        )
+    axes.set_xticks(list(xs), labels)
+    axes.set_ylabel(unit)
+    axes.margins(y=0.15)
+    axes.legend(fontsize=8, markerscale=0.4)
 
 
-def _hours(seconds: float | None) -> float:
-    return 0.0 if seconds is None else seconds / 3600
+def _short(seconds: float | None) -> str:
+    """A bar's value in its own unit: 12 min, 5.5 h, 4.2 d."""
+    if seconds is None:
+        return ""
+    size, unit = unit_for(seconds)
+    return f"{seconds / size:.0f} min" if size == 60 else f"{seconds / size:.1f} {unit[0]}"
+
+
+def _in(seconds: float | None, size: float) -> float:
+    return 0.0 if seconds is None else seconds / size
 
 
 def _empty(axes) -> None:

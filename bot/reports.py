@@ -1,5 +1,5 @@
 """Team reports (``/post report``): the figures of a period and of the same-length period
-before it, from the audit log and the ticket table, as plain values; the raw rows behind
+before it, from the audit log and the ticket table, as plain values; the rows behind
 them (the CSV); and the weekly report's settings and its exactly-once claim.
 
 Definitions (also in ``/post help`` and the README):
@@ -177,19 +177,39 @@ class Figures:
 
 
 class Row(NamedTuple):
-    """One raw row behind the figures (a line of the CSV, written as it is). A tuple: a
-    month's report over a busy workspace has a few hundred thousand of them."""
+    """One line of the CSV, written as it is: a post in a period (when each of its events
+    happened then), an approval decision, or a ticket in a period. Times are UTC, ISO 8601 to
+    the second ("2026-11-20T08:00:00+00:00"), durations in seconds; what doesn't apply to the
+    row is None (empty in the CSV). A tuple: a month over a busy workspace has over 100,000."""
 
     period: str  # "current" or "previous"
     section: str  # "post", "approval", "ticket"
     record: int  # post or ticket number
-    event: str  # post: drafted…published; approval: approve/reject/changes/vote; ticket: …
-    at: str  # UTC, ISO 8601 to the second: "2026-11-20T08:00:00+00:00"
-    brand: str = ""
-    networks: str = ""  # space-separated
-    stage: str = ""
-    person: str = ""
-    seconds: float | None = None
+    brand: str | None = None
+    networks: str | None = None  # space-separated
+    # post: the first time in the period it was…
+    drafted: str | None = None
+    approved: str | None = None  # …approved at its last stage
+    rejected: str | None = None
+    expired: str | None = None
+    published: str | None = None
+    # approval: a decision (approve, reject, changes) or a vote, on a stage
+    stage: str | None = None
+    decision: str | None = None
+    decided: str | None = None
+    approver: str | None = None
+    waited_seconds: float | None = None
+    # ticket: what happened to it in the period
+    opened: str | None = None
+    assigned_to: str | None = None  # whoever first had it
+    assigned: str | None = None
+    seconds_to_assign: float | None = None
+    resolved_by: str | None = None
+    resolved: str | None = None
+    seconds_to_resolve: float | None = None
+
+
+CSV_COLUMNS = Row._fields
 
 
 @dataclass
@@ -202,20 +222,6 @@ class Report:
     now: Figures
     before: Figures
     rows: list[Row]
-
-
-CSV_COLUMNS = (
-    "period",
-    "section",
-    "record",
-    "event",
-    "at_utc",
-    "brand",
-    "networks",
-    "stage",
-    "person",
-    "seconds",
-)
 
 
 def check_brand(db: Database, team_id: str, brand: str | None) -> int | None:
@@ -238,7 +244,8 @@ def build(
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
     window = Window(team_id, brand_id, current, previous)
     with db.read_connection() as connection:  # one snapshot for the three reads
-        rows = _post_rows(connection, window)  # posts' events and approvals
+        rows = _post_rows(connection, window)
+        rows += _approval_rows(connection, window)
         rows += _ticket_rows(connection, window)
     found = by_period(rows)
     return Report(
@@ -295,99 +302,152 @@ def instant(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value) if type(value) is str else value  # type: ignore[arg-type]
 
 
-def _post_of(window: Window):
-    """Audit entries of posts joined to their post (and its brand, for the name)."""
-    post_id = cast(AuditEntry.entity_id, Integer)
-    joined = (
-        select()
-        .select_from(AuditEntry)
-        .join(Post, Post.id == post_id)
-        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
-        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post")
-    )
-    if window.brand_id is not None:
-        joined = joined.where(Post.brand_id == window.brand_id)
-    return joined
-
-
 WAITING = ("submit", "edit", "unsubmit", "cancel", "expire")  # start or end a stage's wait
 VERDICTS = ("approve", "reject", "changes", "vote")  # "approve:team", "vote:client", …
-EVENT_OF = {"create": "drafted", "reject": "rejected", "expire": "expired", "publish": "published"}
+NO_APPROVAL_NOR_TICKET = (None,) * 12  # stage … seconds_to_resolve, for a post row
 
 
 def _post_rows(connection, window: Window) -> list[Row]:
-    """What happened to posts in the two periods, and the approval turnarounds decided then,
-    in one streaming pass over the trail of each post with an entry in the periods (with its
-    earlier entries: a stage may have started waiting before the period), reading only the
-    entries that count: the events, and what starts or ends a wait.
+    """One row per post and period in which something happened to it, with the first time
+    each event happened then (a post approved, edited and approved again in a period is
+    approved once). The database finds the entries in the periods (the time index), groups
+    them by post and period and takes the first of each event; then the post's brand and
+    networks are joined to the groups."""
+    action = AuditEntry.action
+    start, end = window.previous.start, window.current.end
+    entries = (
+        select(
+            cast(AuditEntry.entity_id, Integer).label("post_id"),
+            _period_of(AuditEntry.at, window).label("period"),
+            action.label("action"),
+            _raw(AuditEntry.at).label("at"),
+        )
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "post",
+            AuditEntry.at >= start,  # type: ignore[operator]
+            AuditEntry.at < end,  # type: ignore[operator]
+            or_(
+                action.in_(("create", "expire", "publish")),  # type: ignore[attr-defined]
+                action.startswith("reject:"),  # type: ignore[attr-defined]
+                action.startswith("approve:") & (AuditEntry.to_state == "approved"),  # type: ignore[attr-defined]
+            ),
+        )
+        .subquery()
+    )
 
-    Events: one row per post, event and period (the first time: a post approved, edited and
-    approved again in a period is approved once). Approvals: one row per decision or vote."""
+    def first(condition):
+        return func.min(case((condition, entries.c.at)))
+
+    grouped = (
+        select(
+            entries.c.post_id,
+            entries.c.period,
+            first(entries.c.action == "create").label("drafted"),
+            first(entries.c.action.startswith("approve:")).label("approved"),
+            first(entries.c.action.startswith("reject:")).label("rejected"),
+            first(entries.c.action == "expire").label("expired"),
+            first(entries.c.action == "publish").label("published"),
+        )
+        .group_by(entries.c.post_id, entries.c.period)
+        .subquery()
+    )
+    query = (
+        select(
+            grouped.c.period,
+            grouped.c.post_id,
+            Brand.name,
+            func.replace(Post.networks, ",", " "),
+            grouped.c.drafted,
+            grouped.c.approved,
+            grouped.c.rejected,
+            grouped.c.expired,
+            grouped.c.published,
+        )
+        .join(Post, Post.id == grouped.c.post_id)
+        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
+        .order_by(grouped.c.post_id, grouped.c.period)
+    )
+    if window.brand_id is not None:
+        query = query.where(Post.brand_id == window.brand_id)
+    new = tuple.__new__
+    rest = NO_APPROVAL_NOR_TICKET
+    return [
+        new(
+            Row,
+            (
+                period,
+                "post",
+                record,
+                brand,
+                nets,
+                d and iso(d),
+                a and iso(a),
+                r and iso(r),
+                x and iso(x),
+                p and iso(p),
+                *rest,
+            ),
+        )
+        for period, record, brand, nets, d, a, r, x, p in _tuples(connection, query)
+    ]
+
+
+def _approval_rows(connection, window: Window) -> list[Row]:
+    """One row per approval decision (or vote) in the periods, with how long its stage had
+    waited: one narrow pass over the trail of each post with a decision in the periods (with
+    its earlier entries: a stage may have started waiting before the period), reading only
+    what decides or starts or ends a wait."""
     action = AuditEntry.action
     verdict = or_(*(action.startswith(f"{v}:") for v in VERDICTS))  # type: ignore[attr-defined]
     start, end = window.previous.start, window.current.end
     within = (AuditEntry.at >= start) & (AuditEntry.at < end)  # type: ignore[operator]
-    active = (
+    decided = (
         select(AuditEntry.entity_id)
-        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post", within)
+        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post", within, verdict)
         .distinct()
         .subquery()
     )
+    post_id = cast(AuditEntry.entity_id, Integer)
     query = (
-        _post_of(window)
-        .add_columns(
-            Post.id,
+        select(
+            post_id,
             action,
             AuditEntry.to_state,
             AuditEntry.actor,
             _raw(AuditEntry.at),
             case((within, _period_of(AuditEntry.at, window))),
-            func.coalesce(Brand.name, ""),
-            func.replace(Post.networks, ",", " "),
         )
         # Found by post (the entity_id index): no bound on the time here, or the planner
         # walks the time index through the whole history for each post. Entries after the
         # periods get no period, so they add nothing.
-        .join(active, active.c.entity_id == AuditEntry.entity_id)
-        .where(or_(action.in_((*WAITING, "create", "publish")), verdict))  # type: ignore[attr-defined]
-        .order_by(AuditEntry.entity_id, AuditEntry.id)  # each post's trail in order
+        .join(decided, decided.c.entity_id == AuditEntry.entity_id)
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "post",
+            or_(action.in_(WAITING), verdict),  # type: ignore[attr-defined]
+        )
+        .order_by(post_id, AuditEntry.id)  # each post's trail in order
     )
+    if window.brand_id is not None:
+        query = query.join(Post, Post.id == post_id).where(Post.brand_id == window.brand_id)
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
-    seen: set[tuple] = set()  # (period, post, event) already counted
+    head = tail = (None,) * 7  # brand … published; opened … seconds_to_resolve
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
-    for record, action_, to_state, actor, at, period, brand, nets in _tuples(connection, query):
+    for record, action_, to_state, actor, at, period in _tuples(connection, query):
         verb, _, stage = action_.partition(":")
-        if period is not None:  # the post's event, once per period
-            event = (
-                "approved" if verb == "approve" and to_state == "approved" else EVENT_OF.get(verb)
-            )
-            if event is not None and (period, record, event) not in seen:
-                seen.add((period, record, event))
-                row = (period, "post", record, event, iso(at), brand, nets, "", actor, None)
-                append(new(Row, row))
         if verb == "submit":
             waiting[record] = ("team", at)
         elif verb in WAITING:  # edited, sent back, cancelled, expired: nothing waits
             waiting.pop(record, None)
-        elif verb in VERDICTS:  # a verdict or a vote
+        else:  # a verdict or a vote
             started = waiting.get(record)
             if period is not None and started is not None and started[0] == stage:
                 seconds = (instant(at) - instant(started[1])).total_seconds()
-                row = (
-                    period,
-                    "approval",
-                    record,
-                    verb,
-                    iso(at),
-                    brand,
-                    nets,
-                    stage,
-                    actor,
-                    seconds,
-                )
-                append(new(Row, row))
+                row = (period, "approval", record, *head, stage, verb, iso(at), actor, seconds)
+                append(new(Row, (*row, *tail)))
             if verb != "vote":
                 waiting.pop(record, None)
                 if verb == "approve" and to_state == "pending":  # the next stage waits now
@@ -396,9 +456,9 @@ def _post_rows(connection, window: Window) -> list[Row]:
 
 
 def _ticket_rows(connection, window: Window) -> list[Row]:
-    """Tickets opened, first assigned and resolved in the two periods. The first assignment
-    (who first had it, and when) is the ticket's first ``assign`` entry in the audit log:
-    taken, assigned by someone, or given by the rota when it was opened."""
+    """One row per ticket and period in which it was opened, first assigned or resolved. The
+    first assignment (who first had it, and when) is the ticket's first ``assign`` entry in
+    the audit log: taken, assigned by someone, or given by the rota when it was opened."""
     start, end = window.previous.start, window.current.end
 
     def within(column):
@@ -418,7 +478,7 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
     query = (
         select(
             Ticket.id,
-            func.coalesce(Ticket.assignee, ""),
+            Ticket.assignee,
             _raw(Ticket.created_at),
             case((within(Ticket.created_at), _period_of(Ticket.created_at, window))),
             first.to_state,
@@ -426,7 +486,7 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
             case((within(first.at), _period_of(first.at, window))),
             _raw(Ticket.resolved_at),
             case((within(Ticket.resolved_at), _period_of(Ticket.resolved_at, window))),
-            func.coalesce(Brand.name, ""),
+            Brand.name,
         )
         .join(Route, Route.id == Ticket.route_id)
         .outerjoin(Brand, Brand.id == Route.brand_id)  # type: ignore[arg-type]
@@ -446,6 +506,7 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
+    not_a_post = (None,) * 11  # networks … waited_seconds
     for (
         ticket_id,
         assignee,
@@ -458,45 +519,64 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
         resolved_in,
         brand,
     ) in _tuples(connection, query):
-        if opened_in:
-            row = (opened_in, "ticket", ticket_id, "opened", iso(opened), brand)
-            append(new(Row, (*row, "", "", assignee, None)))
+        to_assign = to_resolve = None
         if assigned_in:
-            seconds = (instant(assigned) - instant(opened)).total_seconds()
-            row = (assigned_in, "ticket", ticket_id, "assigned", iso(assigned), brand)
-            append(new(Row, (*row, "", "", first_person or "", seconds)))
+            to_assign = (instant(assigned) - instant(opened)).total_seconds()
         if resolved_in:  # by whoever had it then: a resolved ticket can't be reassigned
-            seconds = (instant(resolved) - instant(opened)).total_seconds()
-            row = (resolved_in, "ticket", ticket_id, "resolved", iso(resolved), brand)
-            append(new(Row, (*row, "", "", assignee, seconds)))
+            to_resolve = (instant(resolved) - instant(opened)).total_seconds()
+        for period in ("current", "previous"):
+            if period != opened_in and period != assigned_in and period != resolved_in:
+                continue
+            row = (period, "ticket", ticket_id, brand, *not_a_post)
+            row += (iso(opened),) if opened_in == period else (None,)
+            if assigned_in == period:
+                row += (first_person, iso(assigned), to_assign)
+            else:
+                row += (None, None, None)
+            if resolved_in == period:
+                row += (assignee, iso(resolved), to_resolve)
+            else:
+                row += (None, None, None)
+            append(new(Row, row))
     return rows
 
 
 def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
-    """The figures of each period from the raw rows alone (so the CSV gives the same
-    numbers). One pass; posts are counted per (event, brand, networks) and spread after."""
+    """The figures of each period from the rows alone (so the CSV gives the same numbers;
+    an empty cell may be None or ""). One pass; posts are counted per (brand, networks,
+    events) and spread after."""
     posts: Counter = Counter()
     opened: Counter = Counter()
     times: dict[tuple, list[float]] = defaultdict(list)
-    for period, section, _record, event, _at, brand, networks, stage, person, seconds in rows:
+    for row in rows:
+        section = row[1]
         if section == "post":
-            posts[period, event, brand, networks] += 1
+            happened = (not row[5], not row[6], not row[7], not row[8], not row[9])
+            posts[row[0], row[3], row[4], happened] += 1
         elif section == "approval":
-            times[period, "approver", person].append(seconds)
-            if event != "vote":
-                times[period, "stage", stage].append(seconds)
-        elif event == "opened":
-            opened[period] += 1
-        else:  # assigned or resolved
-            times[period, event, None].append(seconds)
-            times[period, event + " by", person].append(seconds)
+            period, seconds = row[0], row[14]
+            times[period, "approver", row[13]].append(seconds)
+            if row[11] != "vote":
+                times[period, "stage", row[10]].append(seconds)
+        else:
+            period = row[0]
+            if row[15]:
+                opened[period] += 1
+            if row[17]:
+                times[period, "assigned", None].append(row[18])
+                times[period, "assigned by", row[16] or ""].append(row[18])
+            if row[20]:
+                times[period, "resolved", None].append(row[21])
+                times[period, "resolved by", row[19] or ""].append(row[21])
     out = {"current": Figures(), "previous": Figures()}
-    for (period, event, brand, networks), count in posts.items():
+    for (period, brand, networks, happened), count in posts.items():
         into = out[period]
-        into.posts[event] += count
-        into.by_brand[brand][event] += count
-        for network in networks.split():
-            into.by_network[network][event] += count
+        events = [e for e, missing in zip(EVENTS, happened, strict=True) if not missing]
+        spread = [into.posts, into.by_brand[brand]]
+        spread += [into.by_network[n] for n in (networks or "").split()]
+        for counter in spread:
+            for event in events:
+                counter[event] += count
     for period, into in out.items():
         into.tickets_opened = opened[period]
         into.to_assign = Stats.of(times.get((period, "assigned", None), []))
@@ -518,8 +598,9 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
 
 
 def to_csv(report: Report) -> bytes:
-    """The raw rows of both periods, one per event, with a header; times in UTC (ISO 8601),
-    durations in seconds. The rows are written as they are (the csv module, from tuples)."""
+    """Every row of both periods, with a header: posts, then approval decisions, then
+    tickets. Times in UTC (ISO 8601), durations in seconds. Written as they are (the csv
+    module, from tuples)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

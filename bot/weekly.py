@@ -37,7 +37,7 @@ def files(report: reports.Report) -> list[dict]:
         {
             "filename": f"{stem}.csv",
             "content": reports.to_csv(report),
-            "title": f"{title(report)} · raw rows (CSV)",
+            "title": f"{title(report)} · posts, approvals and tickets (CSV)",
         },
     ]
 

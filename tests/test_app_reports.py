@@ -48,11 +48,11 @@ def test_report_posts_figures_chart_and_csv_where_the_command_ran(stack):
     assert png["name"] == "postroom-report-2026-11-19-2026-11-25.png"
     rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
     current = [r for r in rows if r["period"] == "current"]
-    assert sum(r["event"] == "approved" for r in current) == 5
+    assert sum(r["section"] == "post" and bool(r["approved"]) for r in current) == 5
     team = [
-        float(r["seconds"])
+        float(r["waited_seconds"])
         for r in current
-        if r["section"] == "approval" and r["stage"] == "team" and r["event"] != "vote"
+        if r["section"] == "approval" and r["stage"] == "team" and r["decision"] != "vote"
     ]
     assert (reports.median(team), reports.p90(team)) == (3 * 3600, 24 * 3600)
     # Slack's upload v2, in order: a URL per file, the bytes, then one completion.

@@ -214,34 +214,48 @@ def test_the_csv_gives_the_same_numbers(known):
     rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
     assert tuple(rows[0]) == reports.CSV_COLUMNS
     current = [r for r in rows if r["period"] == "current"]
-    approved = [r for r in current if r["section"] == "post" and r["event"] == "approved"]
+    # One row per post and period: P1 was drafted, approved and published this week.
+    p1 = [r for r in current if r["section"] == "post" and r["record"] == "1"]
+    assert len(p1) == 1 and p1[0]["networks"] == "x linkedin" and p1[0]["brand"] == "default"
+    assert (p1[0]["drafted"], p1[0]["approved"], p1[0]["published"], p1[0]["rejected"]) == (
+        "2026-11-20T08:00:00+00:00",
+        "2026-11-20T09:00:00+00:00",
+        "2026-11-20T10:00:00+00:00",
+        "",
+    )
+    approved = [r for r in current if r["section"] == "post" and r["approved"]]
     assert len(approved) == report.now.posts["approved"] == 5
     team = [
-        float(r["seconds"])
+        float(r["waited_seconds"])
         for r in current
-        if r["section"] == "approval" and r["stage"] == "team" and r["event"] != "vote"
+        if r["section"] == "approval" and r["stage"] == "team" and r["decision"] != "vote"
     ]
     assert (reports.median(team), reports.p90(team)) == (hours(3), hours(24))
-    resolved = [float(r["seconds"]) for r in current if r["event"] == "resolved"]
+    resolved = [float(r["seconds_to_resolve"]) for r in current if r["resolved"]]
     assert (reports.median(resolved), reports.p90(resolved)) == (hours(5), hours(26))
+    # T5, opened the week before, assigned and resolved this week: a row in each period.
+    t5 = [r for r in rows if r["section"] == "ticket" and r["record"] == "5"]
+    assert [(r["period"], bool(r["opened"]), r["assigned_to"], r["resolved_by"]) for r in t5] == [
+        ("current", False, S2, S2),
+        ("previous", True, "", ""),
+    ]
     # Every figure of both periods, from the CSV alone:
     assert reports.by_period(_rows(rows)) == {"current": report.now, "previous": report.before}
 
 
 def _rows(records):
+    """CSV records back into rows: numbers as numbers, empty cells as None."""
     for r in records:
-        yield reports.Row(
-            r["period"],
-            r["section"],
-            int(r["record"]),
-            r["event"],
-            r["at_utc"],
-            r["brand"],
-            r["networks"],
-            r["stage"],
-            r["person"],
-            float(r["seconds"]) if r["seconds"] else None,
-        )
+        values = []
+        for column in reports.CSV_COLUMNS:
+            value = r[column]
+            if column == "record":
+                values.append(int(value))
+            elif "seconds" in column:
+                values.append(float(value) if value else None)
+            else:
+                values.append(value or None)
+        yield reports.Row(*values)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
