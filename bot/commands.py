@@ -331,6 +331,22 @@ class DigestCommand:
     brand: str | None = None
 
 
+def _zone_and_brand(words: list[str], use: str) -> tuple[str | None, str | None]:
+    """The optional ``[Area/City] [brand:NAME]`` after a schedule's time."""
+    tz = brand = None
+    for word in words:
+        opt = grammar.option(word)
+        if opt and opt[0] == "brand":
+            brand = grammar.brand_name(opt[1], use)
+        elif tz is None and not opt:
+            tz = word
+        else:
+            raise UsageError(
+                f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
+            )
+    return tz, brand
+
+
 def parse_digest(args: list[str]) -> DigestCommand:
     use = usage("digest")
     if not args:
@@ -345,18 +361,7 @@ def parse_digest(args: list[str]) -> DigestCommand:
     channel = grammar.channel(args[0], use)
     if len(args) < 2:
         raise UsageError("Give the local time too, like `09:00`.", use)
-    tz = None
-    brand = None
-    for word in args[2:]:
-        opt = grammar.option(word)
-        if opt and opt[0] == "brand":
-            brand = grammar.brand_name(opt[1], use)
-        elif tz is None and not opt:
-            tz = word
-        else:
-            raise UsageError(
-                f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
-            )
+    tz, brand = _zone_and_brand(args[2:], use)
     return DigestCommand("set", channel, args[1], tz, brand)
 
 
@@ -481,18 +486,7 @@ def _parse_weekly(args: list[str], use: str) -> ReportCommand:
     channel = grammar.channel(args[0], use)
     if len(args) < 3:
         raise UsageError("Give the day and the local time too, like `Mon 09:00`.", use)
-    tz = None
-    brand = None
-    for word in args[3:]:
-        opt = grammar.option(word)
-        if opt and opt[0] == "brand":
-            brand = grammar.brand_name(opt[1], use)
-        elif tz is None and not opt:
-            tz = word
-        else:
-            raise UsageError(
-                f"{code(word)}: expected a time zone like `Europe/Madrid` or `brand:NAME`.", use
-            )
+    tz, brand = _zone_and_brand(args[3:], use)
     return ReportCommand(
         "weekly", channel=channel, weekday=args[1], at_time=args[2], tz=tz, brand=brand
     )
