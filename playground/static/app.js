@@ -1057,7 +1057,7 @@ function renderGuide() {
       h("div", { class: "guide-links" },
         person ? h("button", {
           type: "button", class: "btn small",
-          onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app"),
+          onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app" ? step.tab || "home" : null),
         }, `Play as ${person.real_name}${room ? ` in #${room.name}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
       h("span", { class: "guide-number" }, String(i + 1)));
   });
@@ -1079,7 +1079,8 @@ function toggleGuide(open) {
 
 let stopFollowing = null;
 
-function playAs(userId, channelId = null, app = false) {
+/** Be someone else; `app` ("home" or "messages") opens that tab of the app. */
+function playAs(userId, channelId = null, app = null) {
   if (userId !== state.me) {
     state.me = userId;
     state.thread = null;
@@ -1088,11 +1089,11 @@ function playAs(userId, channelId = null, app = false) {
     modal.id = null;
     follow();
   }
-  if (app) state.where = { kind: "app", tab: "home" };
+  if (app) state.where = { kind: "app", tab: app };
   else if (channelId) state.where = { kind: "channel", id: channelId };
   mainKey = null;
   writeUrl();
-  if (app) openHome();
+  if (app === "home") openHome();
   refresh();
 }
 

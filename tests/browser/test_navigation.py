@@ -127,3 +127,23 @@ def test_the_list_sticks_to_the_bottom_and_offers_the_way_down(playground, brows
         }"""
     )
     assert page.problems == [], page.problems
+
+
+def test_the_guide_agrees_with_the_seed(playground, browser_page):
+    """The guide's buttons go where its steps say: step 4's to Maria's DM with the app
+    (its Messages tab), not the Home tab; #support tickets are taken, not handed out."""
+    page = browser_page
+    page.goto(f"{playground.url}/?as={seed.ANA.id}&c={seed.GENERAL}")
+    page.click("#guide-button")
+    steps = page.locator(".guide-step")
+    steps.first.wait_for()
+    dm = steps.nth(3)
+    assert "Messages" in dm.inner_text()
+    dm.get_by_role("button").click()
+    page.wait_for_selector('#me:has-text("Maria Lopez")')
+    page.get_by_role("tab", name="Messages", selected=True).wait_for()
+    assert "tab=messages" in page.url
+    support = steps.nth(5).inner_text()
+    assert "Take it" in support and "rota gave" not in support
+    assert "Maria" in steps.nth(4).get_by_role("button").inner_text()
+    assert page.problems == [], page.problems

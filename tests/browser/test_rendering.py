@@ -66,6 +66,8 @@ def test_files_dates_mentions_threads_and_escaping(playground, browser_page, tmp
     files = page.locator(".main .msg", has_text="This week in numbers")
     image = files.locator("img[alt='Posts per network']")
     image.wait_for()
+    # attached is not loaded: wait for the picture itself before measuring it
+    page.wait_for_function("(img) => img.complete", arg=image.element_handle())
     assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 4
     download = files.locator("a.doc-file", has_text="Posts")
     assert download.get_attribute("download") == "posts.csv"
