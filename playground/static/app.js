@@ -29,6 +29,9 @@ const state = {
   notices: [], // the page's own notices ("/x is not a valid command"), {channel, thread_ts, ms, text}
   clock: { serverMs: Date.now(), localMs: Date.now(), busy: false, canAdvance: true },
   seen: {}, // conversation id -> the newest ts the person has looked at
+  // person -> what they had seen when this tab first showed them: their ephemerals up to
+  // there were shown before, and vanish on reload as in Slack; newer ones stay
+  floors: {},
   homeOpening: false,
   connected: true,
   version: -1,
@@ -243,12 +246,23 @@ function loadSeen(ws) {
   const stored = localStorage.getItem(seenKey());
   if (stored) {
     state.seen = JSON.parse(stored);
-    return;
+  } else {
+    // first visit as this person: what is already there counts as read
+    state.seen = Object.fromEntries(ws.channels.map((c) => [c.id, c.latest]));
+    state.seen[ws.dm.id] = ws.dm.latest;
+    saveSeen();
   }
-  // first visit as this person: what is already there counts as read
-  state.seen = Object.fromEntries(ws.channels.map((c) => [c.id, c.latest]));
-  state.seen[ws.dm.id] = ws.dm.latest;
-  saveSeen();
+  state.floors[state.me] ||= { ...state.seen };
+}
+
+/** Not an ephemeral this person already saw before the tab (re)loaded. */
+function current(m, conversation) {
+  return !m.is_ephemeral || m.is_notice || tsAfter(m.ts, state.floors[state.me]?.[conversation]);
+}
+
+/** The newest ts among messages (the page's own notices don't count). */
+function newestTs(messages) {
+  return messages.reduce((newest, m) => (!m.is_notice && tsAfter(m.ts, newest) ? m.ts : newest), null);
 }
 
 function saveSeen() {
@@ -387,11 +401,13 @@ function renderMain() {
   }
   if (state.where.kind === "channel") {
     updateChannelHeader();
-    drawMessages(main.messages, visibleMessages(), { stick: true });
-    markSeen(state.where.id, state.channels.get(state.where.id)?.latest);
+    const shown = visibleMessages();
+    drawMessages(main.messages, shown, { stick: true });
+    markSeen(state.where.id, newestTs([...shown, { ts: state.channels.get(state.where.id)?.latest }]));
   } else if (state.where.tab === "messages") {
-    drawMessages(main.messages, visibleMessages(), { stick: true });
-    markSeen(state.ws.dm.id, state.ws.dm.latest);
+    const shown = visibleMessages();
+    drawMessages(main.messages, shown, { stick: true });
+    markSeen(state.ws.dm.id, newestTs([...shown, { ts: state.ws.dm.latest }]));
   } else {
     drawHome();
   }
@@ -448,8 +464,8 @@ function updateChannelHeader() {
 }
 
 function visibleMessages() {
-  const messages = state.conversation?.messages || [];
   const id = conversationId();
+  const messages = (state.conversation?.messages || []).filter((m) => current(m, id));
   const notices = state.notices.filter((n) => n.channel === id && !n.thread_ts).map(noticeMessage);
   return [...messages, ...notices].sort((a, b) => Number(a.ts) - Number(b.ts));
 }
@@ -859,7 +875,9 @@ function renderThread() {
   const notices = state.notices
     .filter((n) => n.channel === state.thread.channel && n.thread_ts === state.thread.ts)
     .map(noticeMessage);
-  const [parent, ...replies] = state.threadData.messages;
+  const [parent, ...all] = state.threadData.messages;
+  const replies = all.filter((m) => current(m, state.thread.channel));
+  markSeen(state.thread.channel, newestTs(replies));
   drawMessages(threadPane.messages, [parent, ...[...replies, ...notices].sort((a, b) => Number(a.ts) - Number(b.ts))],
     { stick: true, inThread: true });
 }

@@ -1,5 +1,6 @@
-"""Getting around the page: permalinks open in the page (the workspace is the page), and
-message lists keep the newest in view while their reader is at the bottom."""
+"""Getting around the page: permalinks open in the page (the workspace is the page),
+message lists keep the newest in view while their reader is at the bottom, the guide goes
+where its steps say, and ephemerals last as long as the tab."""
 
 from __future__ import annotations
 
@@ -146,4 +147,36 @@ def test_the_guide_agrees_with_the_seed(playground, browser_page):
     support = steps.nth(5).inner_text()
     assert "Take it" in support and "rota gave" not in support
     assert "Maria" in steps.nth(4).get_by_role("button").inner_text()
+    assert page.problems == [], page.problems
+
+
+def test_ephemerals_vanish_on_reload_but_unseen_ones_wait(playground, browser_page):
+    """As in Slack, "only visible to you" messages last while the tab does: a reload
+    drops those already shown, not an answer that came while the tab was closed."""
+    page, slack = browser_page, playground.standin
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    page.goto(f"{playground.url}/?as={seed.PRIYA.id}&c={seed.GENERAL}")
+    box = page.locator(".main .composer-input")
+    box.fill("/post help")
+    box.press("Enter")
+    answer = page.locator(".main .msg.ephemeral")
+    answer.first.wait_for()
+    shown = answer.count()
+    # another person in the same tab and back: still this tab's session, still there
+    page.select_option("#play-as", seed.JONAS.id)
+    page.wait_for_selector('#me:has-text("Jonas Berg")')
+    page.select_option("#play-as", seed.PRIYA.id)
+    page.wait_for_selector('#me:has-text("Priya Shah")')
+    page.locator(".main .msg.ephemeral").first.wait_for()
+    assert page.locator(".main .msg.ephemeral").count() == shown
+
+    page.reload()
+    page.locator(".main .msg", has_text="Welcome to the Postroom playground").wait_for()
+    assert page.locator(".main .msg.ephemeral").count() == 0
+
+    page.goto("about:blank")
+    client.chat_postEphemeral(channel=seed.GENERAL, user=seed.PRIYA.id, text="while you were away")
+    page.goto(f"{playground.url}/?as={seed.PRIYA.id}&c={seed.GENERAL}")
+    page.locator(".main .msg.ephemeral", has_text="while you were away").wait_for()
+    assert page.locator(".main .msg.ephemeral").count() == 1
     assert page.problems == [], page.problems
