@@ -159,6 +159,9 @@ class SlackStandIn:
         self._server = StandInServer(self._address, self.api, ui=self.ui)
         host, port = self._server.server_address[:2]
         self.workspace.base_url = f"http://{host}:{port}"
+        if self.ui is not None:
+            # the page is the workspace: its permalinks open the page on that message
+            self.workspace.permalink_base = self.workspace.base_url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

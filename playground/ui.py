@@ -150,6 +150,17 @@ def _ts_key(ts: str) -> tuple[int, int]:
     return int(seconds), int(micros or 0)
 
 
+def _is_permalink(parts: list[str]) -> bool:
+    """``/archives/C123/p1700000000123456``: a message's permalink on this page."""
+    return (
+        len(parts) == 3
+        and parts[1].isalnum()
+        and parts[2].startswith("p")
+        and parts[2][1:].isdigit()
+        and len(parts[2]) > 7
+    )
+
+
 class PlaygroundUI:
     """The page and its JSON API, for one :class:`SlackStandIn`.
 
@@ -198,7 +209,7 @@ class PlaygroundUI:
     # ---------------------------------------------------------------- routing
 
     def handles(self, parts: list[str]) -> bool:
-        return not parts or parts[0] == "ui" or parts == ["favicon.ico"]
+        return not parts or parts[0] in ("ui", "archives") or parts == ["favicon.ico"]
 
     def handle(
         self, handler: StandInHandler, verb: str, parts: list[str], query: str, body: bytes
@@ -206,6 +217,9 @@ class PlaygroundUI:
         try:
             self._check_host(handler)
             if not parts and verb == "GET":
+                self._static_file(handler, "index.html")
+            elif parts[0] == "archives" and verb == "GET" and _is_permalink(parts):
+                # a permalink (chat.getPermalink): the page opens on that message
                 self._static_file(handler, "index.html")
             elif parts == ["favicon.ico"]:
                 self._static_file(handler, "favicon.svg")
@@ -399,6 +413,7 @@ class PlaygroundUI:
         return {
             "me": me,
             "team": {"id": ws.team_id, "name": ws.team_name, "domain": ws.domain},
+            "permalink_base": ws.permalink_base,
             "app": {"user_id": ws.bot_user_id, "bot_id": ws.bot_id, "name": self.app_name()},
             "title": self.title,
             "users": users,

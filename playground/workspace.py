@@ -186,6 +186,9 @@ class Workspace:
         self.clock = clock
         self.monotonic = monotonic
         self.base_url = ""  # "http://127.0.0.1:PORT", set when the server starts
+        # Where permalinks point: None for Slack's own form (https://DOMAIN.slack.com/…);
+        # the playground sets it to its page, which opens them (the workspace is the page).
+        self.permalink_base: str | None = None
         self.ts = TsSource(clock)
         self.ids = IdSource()
         self.users: dict[str, dict] = {}
@@ -673,7 +676,8 @@ class Workspace:
 
     def permalink(self, channel_id: str, message: dict) -> str:
         digits = message["ts"].replace(".", "")
-        base = f"https://{self.domain}.slack.com/archives/{channel_id}/p{digits}"
+        site = self.permalink_base or f"https://{self.domain}.slack.com"
+        base = f"{site}/archives/{channel_id}/p{digits}"
         thread_ts = message.get("thread_ts")
         if thread_ts and thread_ts != message["ts"]:
             return f"{base}?thread_ts={thread_ts}&cid={channel_id}"

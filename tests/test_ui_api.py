@@ -78,6 +78,31 @@ def test_the_bare_standin_has_no_page():
         assert fetch(f"{slack.base_url}/ui/api/people")[0] == 404
 
 
+def test_permalinks_open_the_page_on_the_message():
+    """In the playground the workspace is the page: chat.getPermalink points at it (a
+    thread reply with ?thread_ts=), and the page is served there; the bare stand-in keeps
+    Slack's https://DOMAIN.slack.com form (see test_standin)."""
+    from slack_sdk import WebClient
+
+    with SlackStandIn(ui=True) as slack:
+        slack.add_user("U1", "una")
+        slack.add_channel("C1", "general", members=["U1"])
+        client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        ts = client.chat_postMessage(channel="C1", text="link me")["ts"]
+        reply = client.chat_postMessage(channel="C1", text="in a thread", thread_ts=ts)["ts"]
+        link = client.chat_getPermalink(channel="C1", message_ts=ts)["permalink"]
+        assert link == f"{slack.base_url}/archives/C1/p{ts.replace('.', '')}"
+        threaded = client.chat_getPermalink(channel="C1", message_ts=reply)["permalink"]
+        assert threaded.startswith(f"{slack.base_url}/archives/C1/p{reply.replace('.', '')}?")
+        assert f"thread_ts={ts}" in threaded
+        for url in (link, threaded):
+            status, kind, body = fetch(url)
+            assert status == 200 and kind.startswith("text/html")
+            assert b'src="/ui/static/app.js"' in body
+        assert fetch(f"{slack.base_url}/archives/C1/nothing")[0] == 404
+        assert fetch(f"{slack.base_url}/archives/C1")[0] == 404
+
+
 def test_every_module_the_page_imports_is_served(stack):
     """No build step: the browser loads each ES module by its relative path."""
     import re

@@ -29,6 +29,9 @@ const state = {
   notices: [], // the page's own notices ("/x is not a valid command"), {channel, thread_ts, ms, text}
   clock: { serverMs: Date.now(), localMs: Date.now(), busy: false, canAdvance: true },
   seen: {}, // conversation id -> the newest ts the person has looked at
+  // person -> what they had seen when this tab first showed them: their ephemerals up to
+  // there were shown before, and vanish on reload as in Slack; newer ones stay
+  floors: {},
   homeOpening: false,
   connected: true,
   version: -1,
@@ -91,6 +94,62 @@ function readUrl() {
   const c = params.get("c");
   if (c === "app") state.where = { kind: "app", tab: params.get("tab") === "messages" ? "messages" : "home" };
   else if (c) state.where = { kind: "channel", id: c };
+  const link = permalinkOf(location.href, true);
+  if (link) state.pendingLink = link; // opened once the workspace is known
+}
+
+/** A permalink to a message of this workspace ({base}/archives/C123/p1700000000123456,
+ * thread replies with ?thread_ts=) as {channel, ts, thread_ts}, or null. */
+function permalinkOf(href, here = false) {
+  let url;
+  try { url = new URL(href, location.href); } catch { return null; }
+  const ours = here || url.origin === location.origin || url.origin === state.ws?.permalink_base;
+  const m = /^\/archives\/([A-Z0-9]+)\/p(\d{7,})$/.exec(url.pathname);
+  if (!ours || !m) return null;
+  const digits = m[2];
+  const ts = `${digits.slice(0, -6)}.${digits.slice(-6)}`;
+  const thread = url.searchParams.get("thread_ts");
+  return { channel: m[1], ts, thread_ts: thread && thread !== ts ? thread : null };
+}
+
+/** Open a permalink in the page: its conversation (and thread), scrolled to the message,
+ * highlighted. */
+function openLink(link) {
+  const dm = state.ws?.dm?.id;
+  if (link.channel === dm) {
+    state.where = { kind: "app", tab: "messages" };
+  } else if (memberOf(link.channel)) {
+    state.where = { kind: "channel", id: link.channel };
+  } else {
+    const c = state.channels.get(link.channel);
+    toast(`You're not in ${c ? `#${c.name}` : "that conversation"} as ${state.users.get(state.me)?.real_name}.`);
+    return;
+  }
+  state.thread = link.thread_ts ? { channel: link.channel, ts: link.thread_ts } : null;
+  state.jump = { ...link };
+  mainKey = null;
+  writeUrl();
+  refresh();
+}
+
+/** Scroll to the message a permalink named and highlight it, once it is drawn. */
+function applyJump() {
+  const jump = state.jump;
+  if (!jump) return;
+  const box = jump.thread_ts ? threadPane.messages : main.messages;
+  const loaded = jump.thread_ts ? state.threadData : state.conversation;
+  if (!box || !loaded) return;
+  const node = [...box.querySelectorAll(".msg")].find((n) => n.dataset.ts === jump.ts);
+  state.jump = null;
+  if (!node) {
+    toast("That message isn't there any more.");
+    return;
+  }
+  box.pinned = false;
+  box.anchor = node;
+  node.scrollIntoView({ block: "center" });
+  node.classList.add("highlight");
+  setTimeout(() => node.classList.remove("highlight"), 4000);
 }
 
 function writeUrl() {
@@ -102,7 +161,7 @@ function writeUrl() {
   } else if (state.where.id) {
     params.set("c", state.where.id);
   }
-  history.replaceState(null, "", `?${params}`);
+  history.replaceState(null, "", `/?${params}`);
 }
 
 // ------------------------------------------------------------- loading data
@@ -187,12 +246,23 @@ function loadSeen(ws) {
   const stored = localStorage.getItem(seenKey());
   if (stored) {
     state.seen = JSON.parse(stored);
-    return;
+  } else {
+    // first visit as this person: what is already there counts as read
+    state.seen = Object.fromEntries(ws.channels.map((c) => [c.id, c.latest]));
+    state.seen[ws.dm.id] = ws.dm.latest;
+    saveSeen();
   }
-  // first visit as this person: what is already there counts as read
-  state.seen = Object.fromEntries(ws.channels.map((c) => [c.id, c.latest]));
-  state.seen[ws.dm.id] = ws.dm.latest;
-  saveSeen();
+  state.floors[state.me] ||= { ...state.seen };
+}
+
+/** Not an ephemeral this person already saw before the tab (re)loaded. */
+function current(m, conversation) {
+  return !m.is_ephemeral || m.is_notice || tsAfter(m.ts, state.floors[state.me]?.[conversation]);
+}
+
+/** The newest ts among messages (the page's own notices don't count). */
+function newestTs(messages) {
+  return messages.reduce((newest, m) => (!m.is_notice && tsAfter(m.ts, newest) ? m.ts : newest), null);
 }
 
 function saveSeen() {
@@ -214,6 +284,7 @@ function render() {
   renderMain();
   renderThread();
   renderModal();
+  applyJump();
 }
 
 function personLabel(user) {
@@ -330,11 +401,13 @@ function renderMain() {
   }
   if (state.where.kind === "channel") {
     updateChannelHeader();
-    drawMessages(main.messages, visibleMessages(), { stick: true });
-    markSeen(state.where.id, state.channels.get(state.where.id)?.latest);
+    const shown = visibleMessages();
+    drawMessages(main.messages, shown, { stick: true });
+    markSeen(state.where.id, newestTs([...shown, { ts: state.channels.get(state.where.id)?.latest }]));
   } else if (state.where.tab === "messages") {
-    drawMessages(main.messages, visibleMessages(), { stick: true });
-    markSeen(state.ws.dm.id, state.ws.dm.latest);
+    const shown = visibleMessages();
+    drawMessages(main.messages, shown, { stick: true });
+    markSeen(state.ws.dm.id, newestTs([...shown, { ts: state.ws.dm.latest }]));
   } else {
     drawHome();
   }
@@ -346,10 +419,11 @@ function buildMain() {
   main.home = null;
   if (state.where.kind === "channel") {
     main.header = h("div", { class: "channel-head" });
-    main.messages = h("div", { class: "messages", role: "log", "aria-label": "Messages" });
+    const { list, wrap } = messageList("Messages");
+    main.messages = list;
     const c = state.channels.get(state.where.id);
     main.composer = composer({ placeholder: `Message #${c?.name || ""}`, channel: () => state.where.id });
-    replaceChildren(pane, main.header, main.messages, main.composer);
+    replaceChildren(pane, main.header, wrap, main.composer);
   } else {
     const app = state.ws.app;
     const tab = (name, label) => h("button", {
@@ -362,13 +436,14 @@ function buildMain() {
       h("div", {}, h("h1", {}, app.name, h("span", { class: "app-badge" }, "APP")),
         h("nav", { class: "tabs", role: "tablist" }, tab("home", "Home"), tab("messages", "Messages"))));
     if (state.where.tab === "messages") {
-      main.messages = h("div", { class: "messages", role: "log", "aria-label": "Messages" });
+      const { list, wrap } = messageList("Messages");
+      main.messages = list;
       main.composer = composer({
         placeholder: `Message ${app.name} (slash commands only)`,
         channel: () => state.ws.dm.id,
         commandsOnly: true,
       });
-      replaceChildren(pane, main.header, main.messages, main.composer);
+      replaceChildren(pane, main.header, wrap, main.composer);
     } else {
       main.home = h("div", { class: "home" });
       replaceChildren(pane, main.header, main.home);
@@ -389,8 +464,8 @@ function updateChannelHeader() {
 }
 
 function visibleMessages() {
-  const messages = state.conversation?.messages || [];
   const id = conversationId();
+  const messages = (state.conversation?.messages || []).filter((m) => current(m, id));
   const notices = state.notices.filter((n) => n.channel === id && !n.thread_ts).map(noticeMessage);
   return [...messages, ...notices].sort((a, b) => Number(a.ts) - Number(b.ts));
 }
@@ -419,7 +494,6 @@ function drawHome() {
 /** Draw a list of messages, reusing the nodes of messages that did not change. */
 function drawMessages(container, messages, { stick = false, inThread = false } = {}) {
   if (!container) return;
-  const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 60;
   const old = new Map([...container.children].map((n) => [n.dataset.key, n]));
   const nodes = [];
   let lastDay = null;
@@ -453,8 +527,58 @@ function drawMessages(container, messages, { stick = false, inThread = false } =
   }
   const same = nodes.length === container.children.length && nodes.every((n, i) => container.children[i] === n);
   if (!same) container.replaceChildren(...nodes);
-  if (stick && (atBottom || !container.dataset.drawn)) container.scrollTop = container.scrollHeight;
-  container.dataset.drawn = "1";
+  const newest = nodes.at(-1)?.dataset.key;
+  if (stick && container.pinned) {
+    toBottom(container);
+  } else if (newest !== container.newestSeen) {
+    container.pill?.removeAttribute("hidden"); // something new, below the view
+  }
+}
+
+// A message list sticks to the bottom while its reader is there ("pinned"): new
+// messages, and images that finish loading, keep the newest in view. Scrolled up, it
+// stays put and a "New messages" pill offers the way down.
+function distanceFromBottom(box) {
+  return box.scrollHeight - box.scrollTop - box.clientHeight;
+}
+
+function toBottom(box) {
+  box.pinned = true;
+  box.anchor = null;
+  box.scrollTop = box.scrollHeight;
+  box.setTop = box.scrollTop; // its scroll event is ours, not the reader's
+  box.newestSeen = box.lastElementChild?.dataset.key;
+  box.pill?.setAttribute("hidden", "");
+}
+
+function messageList(label, extraClass = "") {
+  const list = h("div", { class: `messages${extraClass}`, role: "log", "aria-label": label });
+  const pill = h("button", {
+    type: "button", class: "new-pill", hidden: true,
+    onclick: () => toBottom(list),
+  }, "New messages ↓");
+  list.pinned = true;
+  list.pill = pill;
+  list.addEventListener("scroll", () => {
+    // where toBottom() put it, even if the content grew since (an image's size arriving)
+    if (list.pinned && Math.abs(list.scrollTop - list.setTop) < 2) return;
+    list.setTop = null;
+    list.pinned = distanceFromBottom(list) < 60;
+    if (list.pinned) {
+      list.newestSeen = list.lastElementChild?.dataset.key;
+      pill.hidden = true;
+    }
+  });
+  // an image loading makes its message taller: still pinned, still at the bottom (or,
+  // after a permalink, still on the linked message until the reader moves)
+  list.addEventListener("load", () => {
+    if (list.pinned) toBottom(list);
+    else if (list.anchor?.isConnected) list.anchor.scrollIntoView({ block: "center" });
+  }, true);
+  for (const kind of ["wheel", "touchstart", "keydown", "mousedown"]) {
+    list.addEventListener(kind, () => { list.anchor = null; }, { passive: true });
+  }
+  return { list, wrap: h("div", { class: "list-wrap" }, list, pill) };
 }
 
 function authorOf(m) {
@@ -644,6 +768,9 @@ function composer({ placeholder, channel, threadTs = null, commandsOnly = false 
     }
     sendButton.disabled = true;
     input.disabled = true;
+    // what you send (and the app's answer) shows at the bottom, wherever you had scrolled
+    const list = threadTs === null ? main.messages : threadPane.messages;
+    if (list) toBottom(list);
     try {
       const result = await api.post("send", { as: state.me, channel: id, text, thread_ts: threadTs });
       input.value = "";
@@ -733,7 +860,8 @@ function renderThread() {
   if (threadPane.key !== key) {
     threadPane.key = key;
     const c = state.channels.get(state.thread.channel);
-    threadPane.messages = h("div", { class: "messages thread-messages", role: "log", "aria-label": "Thread" });
+    const { list, wrap } = messageList("Thread", " thread-messages");
+    threadPane.messages = list;
     replaceChildren(pane,
       h("div", { class: "thread-head" },
         h("div", {}, h("b", {}, "Thread"), c ? h("span", { class: "thread-where" }, ` #${c.name}`) : null),
@@ -741,13 +869,15 @@ function renderThread() {
           type: "button", class: "close-x", "aria-label": "Close thread", title: "Close",
           onclick: () => { state.thread = null; renderThread(); },
         }, "×")),
-      threadPane.messages,
+      wrap,
       composer({ placeholder: "Reply…", channel: () => state.thread.channel, threadTs: state.thread.ts }));
   }
   const notices = state.notices
     .filter((n) => n.channel === state.thread.channel && n.thread_ts === state.thread.ts)
     .map(noticeMessage);
-  const [parent, ...replies] = state.threadData.messages;
+  const [parent, ...all] = state.threadData.messages;
+  const replies = all.filter((m) => current(m, state.thread.channel));
+  markSeen(state.thread.channel, newestTs(replies));
   drawMessages(threadPane.messages, [parent, ...[...replies, ...notices].sort((a, b) => Number(a.ts) - Number(b.ts))],
     { stick: true, inThread: true });
 }
@@ -945,7 +1075,7 @@ function renderGuide() {
       h("div", { class: "guide-links" },
         person ? h("button", {
           type: "button", class: "btn small",
-          onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app"),
+          onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app" ? step.tab || "home" : null),
         }, `Play as ${person.real_name}${room ? ` in #${room.name}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
       h("span", { class: "guide-number" }, String(i + 1)));
   });
@@ -967,7 +1097,8 @@ function toggleGuide(open) {
 
 let stopFollowing = null;
 
-function playAs(userId, channelId = null, app = false) {
+/** Be someone else; `app` ("home" or "messages") opens that tab of the app. */
+function playAs(userId, channelId = null, app = null) {
   if (userId !== state.me) {
     state.me = userId;
     state.thread = null;
@@ -976,11 +1107,11 @@ function playAs(userId, channelId = null, app = false) {
     modal.id = null;
     follow();
   }
-  if (app) state.where = { kind: "app", tab: "home" };
+  if (app) state.where = { kind: "app", tab: app };
   else if (channelId) state.where = { kind: "channel", id: channelId };
   mainKey = null;
   writeUrl();
-  if (app) openHome();
+  if (app === "home") openHome();
   refresh();
 }
 
@@ -1011,6 +1142,14 @@ async function start() {
   $("play-as").addEventListener("change", (e) => playAs(e.target.value));
   $("guide-button").addEventListener("click", () => toggleGuide($("guide").hidden));
   document.addEventListener("click", (e) => {
+    const anchor = e.target.closest("a[href]");
+    const permalink = anchor && permalinkOf(anchor.href);
+    if (permalink) {
+      // a link to a message of this workspace opens here, not in a new tab
+      e.preventDefault();
+      openLink(permalink);
+      return;
+    }
     const link = e.target.closest(".channel-link");
     if (link) {
       e.preventDefault();
@@ -1027,7 +1166,12 @@ async function start() {
   }
   follow();
   await refresh();
-  if (state.where.kind === "app" && state.where.tab === "home") openHome();
+  if (state.pendingLink) {
+    openLink(state.pendingLink);
+    state.pendingLink = null;
+  } else if (state.where.kind === "app" && state.where.tab === "home") {
+    openHome();
+  }
 }
 
 start().catch((error) => {

@@ -1,11 +1,12 @@
 // The guided tour shown by the "Guide" button: what to try, as whom, and where.
-// Each step may name a person (`as`) and a channel (or "app" for Postroom's Home tab);
-// the guide offers a button to go there as that person when both exist.
+// Each step may name a person (`as`) and a channel (or "app" for Postroom, with `tab`
+// "home" or "messages"); the guide offers a button to go there as that person when both
+// exist. Keep the steps in line with the seed (playground/seed.py) and the README's tour.
 
 export const GUIDE = [
   {
     as: "U0MARIA", channel: "C0GENERAL",
-    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it and save again.",
+    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it and save again: it goes for approval.",
   },
   {
     as: "U0MARIA", channel: "C0APPROVALS",
@@ -16,16 +17,16 @@ export const GUIDE = [
     text: "*Approve it as the approver.* Jonas approves X posts: click *Approve* on the request.",
   },
   {
-    as: "U0MARIA", channel: "app",
-    text: "*See the DM.* Back as Maria, open *Postroom* under Apps → *Messages*: the decision is there. The *Home* tab lists your drafts and what waits for you.",
+    as: "U0MARIA", channel: "app", tab: "messages",
+    text: "*See the DM.* Back as Maria, open *Postroom* under Apps: its *Messages* tab has Jonas's decision. The *Home* tab next to it lists your drafts and what waits for you.",
   },
   {
     as: "U0MARIA", channel: "C0FEED",
-    text: "*Route a complaint.* In #social-feed, hover a customer's message, click *☺+* and pick :rotating_light: (the emoji Postroom routes come first). A ticket card appears in #support, and the message's thread says where it went.",
+    text: "*Route a complaint.* In #social-feed, hover a customer's message, click *☺+* and pick :rotating_light: (the emoji Postroom routes come first). A ticket card appears in #support for someone to take, and the message's thread says where it went. (:sos: would make it urgent: #support-urgent, handed to Lena and Sam in turn.)",
   },
   {
     as: "U0LENA", channel: "C0SUPPORT",
-    text: "*Handle the ticket as support.* The rota gave the ticket to Lena: her card in #support says so. Assign it to someone else, change its priority, or *Resolve* it.",
+    text: "*Take the ticket as support.* Nobody has the new ticket yet: as Lena, click *Take it* on its card in #support, and the card says it is hers. Then change its priority, assign it to someone else, or *Resolve* it.",
   },
   {
     as: "U0MARIA", channel: "C0DIGEST",

@@ -143,6 +143,29 @@ function renderToken(body, ctx, stash) {
   return `<a href="${attr(url)}" target="_blank" rel="noopener noreferrer">${shown}</a>`;
 }
 
+// A bare http(s) URL in message text, which Slack links too: it ends at a space, a quote,
+// a backtick, an angle bracket (raw, or as Slack's &lt; &gt;) or a placeholder.
+const BARE_URL = /\bhttps?:\/\/(?:(?!&lt;|&gt;)[^\s<>"'`\uE000-\uF8FF])+/gi;
+// Trailing characters that end the sentence, not the URL.
+const URL_TAIL = /[.,;:!?*_~]$/;
+
+/** Bare URLs to links (finished HTML, stashed); the same safeUrl rules as <url|label>. */
+function linkBareUrls(text, stash) {
+  return text.replace(BARE_URL, (found) => {
+    let raw = found;
+    for (;;) {
+      const last = raw.at(-1);
+      const unbalanced = (last === ")" && !raw.includes("(")) || (last === "]" && !raw.includes("["));
+      if (!URL_TAIL.test(raw) && !unbalanced) break;
+      raw = raw.slice(0, -1);
+    }
+    const url = safeUrl(raw);
+    if (!url) return found;
+    const link = `<a href="${attr(url)}" target="_blank" rel="noopener noreferrer">${escapeHtml(unescapeSlack(raw))}</a>`;
+    return stash.put(link) + found.slice(raw.length);
+  });
+}
+
 const FORMATS = [
   // [marker, tag] — a marker opens after a non-word character and closes before one
   ["\\*", "b"],
@@ -166,6 +189,7 @@ function inline(text, ctx, stash, { tokens = true } = {}) {
   work = work.replace(/`([^`\n]+)`/g, (_, code) => stash.put(`<code>${escapeHtml(unescapeSlack(code))}</code>`));
   if (tokens) {
     work = work.replace(/<([^<>\n]+)>/g, (_, body) => stash.put(renderToken(body, ctx, stash)));
+    work = linkBareUrls(work, stash); // not inside a link's label: no link in a link
   }
   work = escapeHtml(unescapeSlack(work));
   work = emojify(work, stash);

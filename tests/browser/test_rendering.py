@@ -66,6 +66,8 @@ def test_files_dates_mentions_threads_and_escaping(playground, browser_page, tmp
     files = page.locator(".main .msg", has_text="This week in numbers")
     image = files.locator("img[alt='Posts per network']")
     image.wait_for()
+    # attached is not loaded: wait for the picture itself before measuring it
+    page.wait_for_function("(img) => img.complete", arg=image.element_handle())
     assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 4
     download = files.locator("a.doc-file", has_text="Posts")
     assert download.get_attribute("download") == "posts.csv"
@@ -130,5 +132,68 @@ def test_text_cannot_forge_the_renderers_placeholders_or_attributes(playground, 
     assert four.locator("img").count() == 0
     assert four.locator(".img-missing").count() == 2
     main.locator("a", has_text="spaced").first.hover()
+    assert page.evaluate("() => window.pwned") is None
+    assert page.problems == [], page.problems
+
+
+def test_bare_urls_are_links_and_stay_safe(playground, browser_page):
+    """Slack links bare URLs in message text; here too, by the same rules as <url|label>:
+    a quote or an angle bracket ends the URL, javascript: is never a link, formatting
+    doesn't reach into a URL, a link's label gets no second link. A permalink among them
+    (an escalation's) opens in the page."""
+    page, slack = browser_page, playground.standin
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    target = slack.post_as(seed.SAM.id, seed.GENERAL, "the message a permalink names")
+    permalink = client.chat_getPermalink(channel=seed.GENERAL, message_ts=target["ts"])
+    slack.post_as(
+        seed.SAM.id,
+        seed.DIGEST,
+        "bare-one see https://example.com/a_b_c?x=1&amp;y=2. and *https://b.example/x* "
+        "`https://code.example` javascript:alert(1)",
+    )
+    slack.post_as(
+        seed.SAM.id,
+        seed.DIGEST,
+        'bare-two https://q.example/"onmouseover="window.pwned=1 '
+        "https://t.example/&lt;img src=x onerror=window.pwned=2&gt; "
+        "<https://label.example|see https://inner.example> (https://paren.example/y)",
+    )
+    client.chat_postMessage(
+        channel=seed.DIGEST, text=f"bare-three escalated: {permalink['permalink']}"
+    )
+
+    page.goto(f"{playground.url}/?as={seed.MARIA.id}&c={seed.DIGEST}")
+    one = page.locator(".main .msg", has_text="bare-one")
+    one.wait_for()
+    links = one.locator(".msg-text a")
+    assert links.count() == 2
+    assert links.nth(0).get_attribute("href") == "https://example.com/a_b_c?x=1&y=2"
+    assert links.nth(0).inner_text() == "https://example.com/a_b_c?x=1&y=2"
+    assert links.nth(0).get_attribute("target") == "_blank"
+    assert one.locator("i").count() == 0  # the underscores are the URL's
+    assert one.locator("b a").get_attribute("href") == "https://b.example/x"
+    assert one.locator("code").inner_text() == "https://code.example"
+    assert "javascript:alert(1)" in one.inner_text()
+
+    two = page.locator(".main .msg", has_text="bare-two")
+    hrefs = [a.get_attribute("href") for a in two.locator(".msg-text a").all()]
+    assert hrefs == [
+        "https://q.example/",
+        "https://t.example/",
+        "https://label.example",
+        "https://paren.example/y",
+    ]
+    assert two.locator("a", has_text="see https://inner.example").count() == 1
+    assert two.locator("img").count() == 0
+    assert page.locator(".main [onmouseover], .main [onerror]").count() == 0
+    assert 'onmouseover="window.pwned=1' in two.inner_text()
+    assert "<img src=x" in two.inner_text()
+    assert "(https://paren.example/y)" in two.inner_text()
+
+    three = page.locator(".main .msg", has_text="bare-three")
+    three.locator("a").click()
+    page.wait_for_selector(f'.side-item.current[data-channel="{seed.GENERAL}"]')
+    page.locator(f'.main .msg.highlight[data-ts="{target["ts"]}"]').wait_for()
+    assert len(page.context.pages) == 1
     assert page.evaluate("() => window.pwned") is None
     assert page.problems == [], page.problems
