@@ -15,7 +15,7 @@ import math
 import threading
 
 from bot.networks import label
-from bot.reports import EVENTS, STAGES, Report, Stats
+from bot.reports import EVENTS, STAGES, Report, Stats, no_cycle_collection
 
 WIDTH, HEIGHT, DPI = 12, 8, 100  # inches and dots per inch: a 1200 × 800 PNG
 SIZE = (WIDTH * DPI, HEIGHT * DPI)
@@ -54,6 +54,11 @@ def png(report: Report) -> bytes:
     """Four panels: posts (this period against the one before), posts per network and event
     (grouped bars), and approval turnaround per stage and ticket times: median and p90 of this
     period as bars labelled with their value, the period before as a mark on each bar."""
+    with no_cycle_collection():
+        return _draw(report)
+
+
+def _draw(report: Report) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -90,7 +95,8 @@ def png(report: Report) -> bytes:
     # A fixed layout: a layout engine would draw the figure again to measure it.
     figure.subplots_adjust(left=0.06, right=0.985, bottom=0.06, top=0.9, hspace=0.3, wspace=0.18)
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI)
+    # zlib's fastest level: a few kilobytes larger, the encoding several times faster.
+    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return out.getvalue()
 
 
@@ -100,7 +106,7 @@ def _pairs(axes, labels, now, before, title, unit) -> None:
     axes.bar([x + 0.2 for x in xs], now, width=0.4, color=NOW, label="this period")
     axes.set_xticks(list(xs), labels)
     axes.set_ylabel(unit)
-    axes.set_title(title)
+    axes.set_title(title, y=1.0)  # where it would go: no layout pass to place it
     axes.legend(fontsize=8)
 
 
@@ -109,7 +115,7 @@ def _per_network(axes, report: Report) -> None:
     approved is one post in two events, not two posts)."""
     by_network = report.now.by_network
     names = sorted(by_network, key=lambda n: (-by_network[n]["drafted"], n))
-    axes.set_title("Posts per network and event (this period)")
+    axes.set_title("Posts per network and event (this period)", y=1.0)
     if not names:
         _empty(axes)
         return
@@ -139,7 +145,7 @@ def unit_for(seconds: float) -> tuple[float, str]:
 def _stats(axes, labels, now: dict[str, Stats], before: dict[str, Stats], title: str) -> None:
     """Median and p90 of this period side by side, each with a marker at the period before's
     value; the unit picked by the largest value."""
-    axes.set_title(title)
+    axes.set_title(title, y=1.0)  # where it would go: no layout pass to place it
     if not labels or not any(s.count for s in (*now.values(), *before.values())):
         _empty(axes)
         return
