@@ -39,6 +39,7 @@ import secrets
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -264,10 +265,15 @@ def build(
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
     window = Window(team_id, brand_id, current, previous)
     with no_cycle_collection():
-        with db.read_connection() as connection:  # one snapshot for the three reads
-            rows = _post_rows(connection, window)
-            rows += _approval_rows(connection, window)
-            rows += _ticket_rows(connection, window)
+        # The periods ended at the last midnight, so what they hold no longer changes: the
+        # approval trails are read on a second connection at the same time as the rest
+        # (the database works without holding Python's lock), which saves wall time.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
+            approvals = pool.submit(_read, db, _approval_rows, window)
+            with db.read_connection() as connection:
+                rows = _post_rows(connection, window)
+                rows += _ticket_rows(connection, window)
+            rows += approvals.result()
         found = by_period(rows)
     return Report(
         kind,
@@ -294,6 +300,11 @@ class Window:
     brand_id: int | None
     current: Period
     previous: Period
+
+
+def _read(db: Database, reader, window: Window) -> list[Row]:
+    with db.read_connection() as connection:
+        return reader(connection, window)
 
 
 def _tuples(connection, query) -> list[tuple]:
