@@ -25,7 +25,7 @@ from bot.policy import Actor
 from bot.timeparse import clock_time, day_range, local_instant, zone
 from storage import repo
 from storage.db import Database
-from storage.models import Brand, DigestRun, DigestSetting, Post
+from storage.models import DigestRun, DigestSetting, Post
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +128,7 @@ def remove_digest(
 def plans(db: Database, team_id: str | None = None) -> list[tuple[DigestSetting, str | None]]:
     """Digest settings with their brand's name (every workspace when ``team_id`` is None)."""
     with db.read() as session:
-        query = select(DigestSetting, Brand.name).outerjoin(
-            Brand,
-            DigestSetting.brand_id == Brand.id,  # type: ignore[arg-type]
-        )
-        if team_id is not None:
-            query = query.where(DigestSetting.team_id == team_id)
-        return [(s, b) for s, b in session.exec(query.order_by(DigestSetting.id))]
+        return repo.schedules(session, DigestSetting, team_id)
 
 
 # --- what is due ---------------------------------------------------------------------------

@@ -748,13 +748,7 @@ def weekly_plans(
     db: Database, team_id: str | None = None
 ) -> list[tuple[ReportSetting, str | None]]:
     with db.read() as session:
-        query = select(ReportSetting, Brand.name).outerjoin(
-            Brand,
-            ReportSetting.brand_id == Brand.id,  # type: ignore[arg-type]
-        )
-        if team_id is not None:
-            query = query.where(ReportSetting.team_id == team_id)
-        return [(s, b) for s, b in session.exec(query.order_by(ReportSetting.id))]
+        return repo.schedules(session, ReportSetting, team_id)
 
 
 # --- the weekly report: what is due, claimed once per ISO week -----------------------------

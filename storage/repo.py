@@ -477,6 +477,17 @@ def home_viewers(
     return list(session.exec(query))
 
 
+def schedules(
+    session: Session, model: Any, team_id: str | None = None
+) -> list[tuple[Any, str | None]]:
+    """A schedule table's rows (digests, weekly reports) with their brand's name, in the
+    order they were set; every workspace when ``team_id`` is None."""
+    query = select(model, Brand.name).outerjoin(Brand, model.brand_id == Brand.id)
+    if team_id is not None:
+        query = query.where(model.team_id == team_id)
+    return [(row, brand) for row, brand in session.exec(query.order_by(model.id))]
+
+
 # --- the App Home ----------------------------------------------------------------------------
 # Opening the Home tab reads a little of everything for one person. The statements are built
 # once (bound parameters, not values), so each open skips building and caching them again,
