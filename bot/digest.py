@@ -114,14 +114,8 @@ def remove_digest(
 ) -> None:
     workspace.require_admin(actor, "turn digests off", admins)
     with db.write() as session:
-        setting = session.exec(
-            select(DigestSetting).where(
-                DigestSetting.team_id == team_id, DigestSetting.channel_id == channel_id
-            )
-        ).first()
-        if setting is None:
+        if not repo.delete_schedule(session, DigestSetting, team_id, channel_id):
             raise NotFound(f"<#{channel_id}> has no digest. `/post digest list` shows them.")
-        session.delete(setting)
         repo.audit(session, team_id, "digest", channel_id, actor.user_id, "off", now)
 
 

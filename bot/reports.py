@@ -731,16 +731,10 @@ def remove_weekly(
 ) -> None:
     workspace.require_admin(actor, "turn weekly reports off", admins)
     with db.write() as session:
-        setting = session.exec(
-            select(ReportSetting).where(
-                ReportSetting.team_id == team_id, ReportSetting.channel_id == channel_id
-            )
-        ).first()
-        if setting is None:
+        if not repo.delete_schedule(session, ReportSetting, team_id, channel_id):
             raise NotFound(
                 f"<#{channel_id}> has no weekly report. `/post report weekly list` shows them."
             )
-        session.delete(setting)
         repo.audit(session, team_id, "report", channel_id, actor.user_id, "off", now)
 
 

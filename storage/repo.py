@@ -488,6 +488,17 @@ def schedules(
     return [(row, brand) for row, brand in session.exec(query.order_by(model.id))]
 
 
+def delete_schedule(session: Session, model: Any, team_id: str, channel_id: str) -> bool:
+    """Remove a channel's schedule row (digest, weekly report); False when it had none."""
+    row = session.exec(
+        select(model).where(model.team_id == team_id, model.channel_id == channel_id)
+    ).first()
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
 # --- the App Home ----------------------------------------------------------------------------
 # Opening the Home tab reads a little of everything for one person. The statements are built
 # once (bound parameters, not values), so each open skips building and caching them again,
