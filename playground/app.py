@@ -195,6 +195,12 @@ def run(port: int = DEFAULT_PORT, host: str = "127.0.0.1", database_url: str | N
     if warning:
         print(warning, file=sys.stderr, flush=True)
     playground = Playground(port=port, host=host, database_url=database_url)
+    # Listen for Ctrl-C/SIGTERM before starting: one that comes while the workspace is
+    # being set up stops the playground as soon as it is up (a shell's background job
+    # starts with Ctrl-C ignored, so this is not only a nicety).
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         playground.start()
     except OSError as error:
@@ -204,9 +210,6 @@ def run(port: int = DEFAULT_PORT, host: str = "127.0.0.1", database_url: str | N
             file=sys.stderr,
         )
         return 2
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     print(f"Postroom playground: open {playground.url}  (Ctrl-C to stop)", flush=True)
     try:
         stopping.wait()

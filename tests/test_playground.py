@@ -4,9 +4,12 @@ its scheduler on the clock the page moves."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -123,3 +126,38 @@ def test_the_command_says_when_its_port_is_taken(tmp_path):
     assert result.returncode == 2
     assert f"can't listen on 127.0.0.1:{port}" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_command_cleanly(tmp_path):
+    """Started as a shell's background job (Ctrl-C ignored until the playground listens for
+    it), interrupted as soon as the page answers, possibly while still setting up."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "playground", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Stopping the playground" in out
+    assert "Traceback" not in err
