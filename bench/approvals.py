@@ -129,7 +129,7 @@ def main() -> int:
                 slack,
                 open_modal,
                 lambda view: slack.submit(AUTHOR, view["id"], VALUES),
-                lambda: len(slack.calls_to("chat.postMessage")),
+                lambda: slack.calls_to("chat.postMessage"),
                 args.requests,
             )
             slack.wait_for(lambda: not slack.views(AUTHOR))  # the last submission is done
@@ -139,7 +139,7 @@ def main() -> int:
                 lambda message: slack.action(
                     APPROVER, blocks.APPROVE, channel_id=CHANNEL, message_ts=message["ts"]
                 ),
-                lambda: len(slack.calls_to("chat.update")),
+                lambda: slack.calls_to("chat.update"),
                 args.requests,
                 warmup=0,
             )

@@ -70,58 +70,123 @@ def in_process(app: App):
 
 
 class Transport:
-    """Point the stand-in at one app, in-process or over HTTP (waitress on loopback)."""
+    """Point the stand-in at one app, in-process or over HTTP (waitress on loopback). Several
+    may exist at once (an HTTP server each); ``activate`` chooses the one the stand-in sends
+    to, and a new one is active at once."""
 
     def __init__(self, slack: SlackStandIn, app: App, db: Database, kind: str) -> None:
         self.slack, self.server = slack, None
         if kind == "http":
             self.server = HttpServer(wsgi_app(app, db), "127.0.0.1", 0).start()
-            slack.request_url = f"{self.server.url}/slack/events"
-            slack.sender.transport = http_transport
+            self.url, self.send = f"{self.server.url}/slack/events", http_transport
         else:
-            slack.request_url = "in-process"
-            slack.sender.transport = in_process(app)
+            self.url, self.send = "in-process", in_process(app)
+        self.activate()
+
+    def activate(self) -> None:
+        self.slack.request_url = self.url
+        self.slack.sender.transport = self.send
 
     def close(self) -> None:
         if self.server:
             self.server.stop()
 
 
+Samples = dict[str, list[float]]
+
+
+def sample(
+    slack: SlackStandIn,
+    prepare: Callable[[int], object],
+    send: Callable[[object], object],
+    arrivals: Callable[[], list],
+    requests: int,
+    into: Samples | None = None,
+) -> Samples:
+    """For each request: ``prepare(i)`` (not timed), then ``send`` it and wait until the Web
+    API call that ends it has arrived at the stand-in (``arrivals()``, the stand-in's record
+    of such calls, grows). Adds to ``into`` and returns it.
+
+    ``latency``: until the stand-in recorded that call (its ``at``, on the stand-in's wall
+    clock), not until ``send`` returned: for a command, an action or a view submission Bolt
+    answers the HTTP request only when its polling loop (every 10 ms) sees ``ack()``, while
+    the listener goes on in a thread, so the time ``send`` takes (``ack``, kept apart) would
+    hide up to 10 ms of the listener's work in both apps alike.
+
+    ``cpu``: the process's CPU time per request. The stand-in, the sender and the app share
+    this process, so it counts the stand-in's work too, which is the same for two apps making
+    the same calls — the difference between two apps is the CPU one spends more than the
+    other, less disturbed by a busy machine than wall-clock latency (other processes don't
+    add to it; garbage collection does)."""
+    samples = into if into is not None else {"latency": [], "ack": [], "cpu": []}
+    for i in range(requests):
+        context = prepare(i)
+        before = len(arrivals())
+        cpu_started = time.process_time()
+        sent_at = slack.clock.now()
+        started = time.perf_counter()
+        delivery = send(context)
+        acked = time.perf_counter() - started
+        assert delivery.status == 200, delivery
+        arrived = slack.wait_for(
+            lambda before=before: len(calls := arrivals()) > before and calls[before], timeout=10
+        )
+        samples["latency"].append((arrived.at - sent_at).total_seconds())
+        samples["ack"].append(acked)
+        samples["cpu"].append(time.process_time() - cpu_started)
+    return samples
+
+
+def summary(samples: Samples) -> dict:
+    """p50/p99 latency, requests/s at that latency, median ack and CPU time, in ms."""
+    latencies = sorted(samples["latency"])
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
+        "req_per_s": len(latencies) / sum(latencies),
+        "ack_ms": statistics.median(samples["ack"]) * 1000,
+        "cpu_ms": statistics.median(samples["cpu"]) * 1000,
+    }
+
+
 def timed(
     slack: SlackStandIn,
     prepare: Callable[[int], object],
     send: Callable[[object], object],
-    arrived: Callable[[], int],
+    arrivals: Callable[[], list],
     requests: int,
     warmup: int = 20,
 ) -> dict:
-    """For each request: ``prepare(i)`` (not timed), then time ``send`` until the Web API
-    call that ends it has arrived at the stand-in (``arrived()`` grows).
+    """``warmup`` requests, then the summary of ``requests`` more (see :func:`sample`)."""
+    sample(slack, prepare, send, arrivals, warmup)
+    return summary(sample(slack, prepare, send, arrivals, requests))
 
-    Also the process's CPU time per request, median over the requests (``cpu_ms``): the
-    stand-in, the sender and the app share this process, so it counts the stand-in's work
-    too, which is the same for two apps making the same calls — the difference between two
-    apps is the CPU one spends more than the other, less disturbed by a busy machine than
-    wall-clock latency (other processes don't add to it; garbage collection does)."""
-    latencies, cpu = [], []
-    for i in range(warmup + requests):
-        context = prepare(i)
-        before = arrived()
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        delivery = send(context)
-        assert delivery.status == 200, delivery
-        slack.wait_for(lambda before=before: arrived() > before, timeout=10)
-        if i >= warmup:
-            latencies.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
-    latencies.sort()
-    return {
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "req_per_s": len(latencies) / sum(latencies),
-        "cpu_ms": statistics.median(cpu) * 1000,
-    }
+
+def compare(
+    slack: SlackStandIn,
+    transports: dict[str, Transport],
+    send: Callable[[object], object],
+    arrivals: Callable[[], list],
+    requests: int,
+    warmup: int = 20,
+    rounds: int = 10,
+) -> dict[str, dict]:
+    """The same requests to several apps, interleaved: ``rounds`` rounds in which each app
+    takes its share in turn (the order rotating each round), so that what drifts during a
+    run (the machine's load, the stand-in's growing record, the garbage collector's work)
+    weighs on every app alike. The summary per app."""
+    names = list(transports)
+    collected: dict[str, Samples] = {}
+    for name in names:
+        transports[name].activate()
+        sample(slack, lambda i: None, send, arrivals, warmup)
+        collected[name] = {"latency": [], "ack": [], "cpu": []}
+    share = max(requests // rounds, 1)
+    for round_ in range(rounds):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            transports[name].activate()
+            sample(slack, lambda i: None, send, arrivals, share, into=collected[name])
+    return {name: summary(collected[name]) for name in names}
 
 
 def report(results: dict, name: str) -> None:
@@ -132,7 +197,7 @@ def report(results: dict, name: str) -> None:
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
     print(
         f"{'transport':<11} {'workload':<28} {'app':<9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'req/s':>8} {'p50 ratio':>10} {'cpu ms':>8} {'cpu extra':>10}"
+        f"{'req/s':>8} {'p50 ratio':>10} {'ack ms':>7} {'cpu ms':>8} {'cpu extra':>10}"
     )
     for (transport, workload, app), r in results.items():
         bare = results[(transport, workload, "bare")]
@@ -151,7 +216,7 @@ def report(results: dict, name: str) -> None:
         )
         print(
             f"{transport:<11} {workload:<28} {app:<9} {r['p50_ms']:>8.2f} "
-            f"{r['p99_ms']:>8.2f} {r['req_per_s']:>8.0f} {ratio:>10.2f} "
+            f"{r['p99_ms']:>8.2f} {r['req_per_s']:>8.0f} {ratio:>10.2f} {r['ack_ms']:>7.2f} "
             f"{r['cpu_ms']:>8.2f} {extra:>+10.2f}"
         )
     out = ROOT / "bench" / "results"

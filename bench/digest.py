@@ -230,6 +230,12 @@ class Probe:
         if self.segments:
             self.segments[-1].statements.append(statement_kind(statement))
 
+    def _on_begin(self, conn) -> None:
+        # A transaction: counted at SQLAlchemy's "begin" (on SQLite our listener sends BEGIN
+        # to the driver itself, on PostgreSQL the driver does), not as a statement.
+        if self.segments:
+            self.segments[-1].statements.append("BEGIN")
+
     def _pacer_wait(self, channel: str) -> float:
         waited = self._wait(channel)
         self._released.append((channel, time.monotonic(), waited))
@@ -261,12 +267,14 @@ class Probe:
 
     def __enter__(self) -> Probe:
         event.listen(self.services.db.engine, "before_cursor_execute", self._on_sql)
+        event.listen(self.services.db.engine, "begin", self._on_begin)
         self.services.slack.post_message = self._post_message
         self.services.slack.pacer.wait = self._pacer_wait
         return self
 
     def __exit__(self, *exc_info) -> None:
         event.remove(self.services.db.engine, "before_cursor_execute", self._on_sql)
+        event.remove(self.services.db.engine, "begin", self._on_begin)
         del self.services.slack.post_message  # back to the class's method
         del self.services.slack.pacer.wait
 

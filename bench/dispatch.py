@@ -24,7 +24,15 @@ import random
 import sys
 from datetime import timedelta
 
-from common import TEAM, Transport, bare_bolt, postroom_services, report, start_slack, timed
+from common import (
+    TEAM,
+    Transport,
+    bare_bolt,
+    compare,
+    postroom_services,
+    report,
+    start_slack,
+)
 from sqlalchemy import insert
 
 from bot import home, workspace
@@ -161,26 +169,28 @@ def main() -> int:
     workloads = {
         "slash command (/post help)": (
             lambda _: slack.command(USER, "help", channel_id=CHANNEL),
-            lambda: len(slack.responses),
+            lambda: slack.responses,
         ),
         "event (app_home_opened)": (
             lambda _: slack.open_home(USER),
-            lambda: len(slack.calls_to("views.publish")),
+            lambda: slack.calls_to("views.publish"),
         ),
     }
     results = {}
     for kind in ("in-process", "http"):
-        for name, app in apps.items():
-            transport = Transport(slack, app, services.db, kind)
-            for workload, (send, arrived) in workloads.items():
-                results[(kind, workload, name)] = timed(
-                    slack, lambda i: None, send, arrived, args.requests
-                )
-            if name == "postroom":  # same work: the Home we published is the bare app's payload
-                view = slack.calls_to("views.publish")[-1].params["view"]
-                if (json.loads(view) if isinstance(view, str) else view) != expected:
-                    print("Postroom published a different Home than the bare app", file=sys.stderr)
-                    return 1
+        transports = {name: Transport(slack, app, services.db, kind) for name, app in apps.items()}
+        for workload, (send, arrivals) in workloads.items():
+            for name, figures in compare(slack, transports, send, arrivals, args.requests).items():
+                results[(kind, workload, name)] = figures
+        # Same work: the Home Postroom published is the bare app's payload.
+        transports["postroom"].activate()
+        before = len(slack.calls_to("views.publish"))
+        slack.open_home(USER)
+        view = slack.wait_for(lambda b=before: slack.calls_to("views.publish")[b]).params["view"]
+        if (json.loads(view) if isinstance(view, str) else view) != expected:
+            print("Postroom published a different Home than the bare app", file=sys.stderr)
+            return 1
+        for transport in transports.values():
             transport.close()
     report(results, "dispatch")
     slack.stop()
