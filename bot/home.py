@@ -47,7 +47,7 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     start, end = day_range(today, zone)
     with services.db.read_connection() as connection:
         rows = repo.home_rows(connection, team_id, user_id, start, end, calendar.SHOWN)
-    grants = tuple(workspace.as_grant(row, row.brand) for row in rows.grants)
+    grants = workspace.grants_from(rows.grants)
     actor = services.people.actor(team_id, user_id, grants=grants)
     routes = [
         workspace.ChannelRoute(r.channel_id, r.brand, r.network or None, r.stage)

@@ -38,12 +38,12 @@ class Directory:
     def actor(self, team_id: str, user_id: str, grants: tuple[Grant, ...] | None = None) -> Actor:
         """The person acting. Pass ``grants`` when they were just read with other data."""
         known = self._profiles.get((team_id, user_id))
-        if not self._is_fresh(known) or grants is None:
+        if not self._is_fresh(known):
             with self.db.read() as session:
-                if not self._is_fresh(known):
-                    known = repo.get_known_user(session, team_id, user_id)
-                if grants is None:
-                    grants = workspace.grants_in(session, team_id, user_id)
+                known = repo.get_known_user(session, team_id, user_id)
+        if grants is None:
+            with self.db.read_connection() as connection:
+                grants = workspace.grants_from(repo.grants_of(connection, team_id, user_id))
         profile = self._fresh(team_id, user_id, known)
         if profile is not None:
             self._profiles[(team_id, user_id)] = profile

@@ -40,6 +40,11 @@ def grants_in(session: Session, team_id: str, user_id: str) -> tuple[Grant, ...]
     return tuple(as_grant(row, brand) for row, brand in repo.list_grants(session, team_id, user_id))
 
 
+def grants_from(rows: Iterable) -> tuple[Grant, ...]:
+    """Grants from ``repo.grants_of`` rows (role, networks, brand name)."""
+    return tuple(as_grant(row, row.brand) for row in rows)
+
+
 def admin_ids(db: Database, team_id: str, configured: Iterable[str]) -> set[str]:
     """Everyone Postroom itself knows as admin (Slack's own admins are not listed)."""
     with db.read() as session:

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
@@ -178,6 +188,20 @@ def list_grants(
         query = query.where(RoleGrant.user_id == user_id)
     rows = session.exec(query.order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id))
     return [(grant, brand) for grant, brand in rows]
+
+
+# One person's grants are read on every command, click and Home open: built once.
+_GRANTS_OF = (
+    sa_select(RoleGrant.role, RoleGrant.networks, Brand.name.label("brand"))  # type: ignore[attr-defined]
+    .outerjoin(Brand, RoleGrant.brand_id == Brand.id)  # type: ignore[arg-type]
+    .where(RoleGrant.team_id == bindparam("team_id"), RoleGrant.user_id == bindparam("user_id"))
+    .order_by(RoleGrant.role, RoleGrant.id)
+)
+
+
+def grants_of(connection: Connection, team_id: str, user_id: str) -> list:
+    """One person's grants as rows: role, networks, brand (its name; None: every brand)."""
+    return list(connection.execute(_GRANTS_OF, {"team_id": team_id, "user_id": user_id}))
 
 
 def delete_grants(session: Session, grant_ids: Sequence[int]) -> int:
@@ -509,12 +533,6 @@ def _team() -> Any:
     return bindparam("team_id")
 
 
-_HOME_GRANTS = (
-    sa_select(RoleGrant.role, RoleGrant.networks, Brand.name.label("brand"))  # type: ignore[attr-defined]
-    .outerjoin(Brand, RoleGrant.brand_id == Brand.id)  # type: ignore[arg-type]
-    .where(RoleGrant.team_id == _team(), RoleGrant.user_id == bindparam("user_id"))
-    .order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id)
-)
 _HOME_BRANDS = (
     sa_select(Brand.id, Brand.name, Brand.client_approval, Brand.self_approval)
     .where(Brand.team_id == _team())
@@ -531,30 +549,59 @@ _HOME_CHANNELS = (
     .where(ChannelSetting.team_id == _team(), ChannelSetting.purpose == "approvals")
     .order_by(ChannelSetting.scope)
 )
-_HOME_DRAFTS = (
-    sa_select(Post.id, Post.status, Post.text)
-    .where(
-        Post.team_id == _team(),
-        Post.author == bindparam("user_id"),
-        Post.status.in_(("draft", "changes_requested")),  # type: ignore[attr-defined]
+
+
+def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
+    """One part of ``_HOME_POSTS``: the columns any part shows, with its brand's name."""
+    return (
+        sa_select(
+            literal_column(f"'{part}'").label("part"),
+            Post.id.label("id"),  # type: ignore[union-attr]
+            Post.brand_id,
+            Brand.name.label("brand"),  # type: ignore[attr-defined]
+            Post.author,
+            Post.networks,
+            Post.text,
+            Post.status,
+            Post.version,
+            Post.stage,
+            Post.scheduled_at,
+            sort_at.label("sort_at"),
+        )
+        .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+        .where(Post.team_id == _team(), *where)
     )
-    .order_by(Post.updated_at.desc())  # type: ignore[attr-defined]
-)
-_HOME_PENDING = (
-    sa_select(
-        Post.id,
-        Post.brand_id,
-        Post.author,
-        Post.networks,
-        Post.text,
-        Post.status,
-        Post.version,
-        Post.stage,
-        Post.scheduled_at,
-    )
-    .where(Post.team_id == _team(), Post.status == "pending")
-    .order_by(Post.stage_at)
-)
+
+
+def _one_of(column: Any, values: Iterable[str]) -> Any:
+    """``column IN (…)`` with one bound parameter per value, fixed in the statement: a plain
+    list becomes an "expanding" parameter that SQLAlchemy rewrites on every execution."""
+    return column.in_([bindparam(None, value, unique=True) for value in values])
+
+
+@lru_cache(maxsize=4)
+def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
+    """The posts a Home shows, in one statement (each part keeps its own index): their drafts,
+    every post waiting for approval (the caller keeps those they may decide), and the day's
+    posts of ``day_statuses``."""
+    return union_all(
+        _home_posts(
+            "draft",
+            Post.updated_at,
+            Post.author == bindparam("user_id"),
+            _one_of(Post.status, ("draft", "changes_requested")),
+        ),
+        _home_posts("pending", Post.stage_at, Post.status == "pending"),
+        _home_posts(
+            "day",
+            Post.scheduled_at,
+            _one_of(Post.status, day_statuses),
+            Post.scheduled_at >= bindparam("start"),  # type: ignore[operator]
+            Post.scheduled_at < bindparam("end"),  # type: ignore[operator]
+        ),
+    ).order_by("part", "sort_at", "id")
+
+
 _HOME_TICKETS = (
     sa_select(
         Ticket.id,
@@ -571,24 +618,6 @@ _HOME_TICKETS = (
     )
     .order_by(Ticket.id.desc())  # type: ignore[union-attr]
     .limit(41)
-)
-_HOME_DAY = (
-    sa_select(
-        Post.id,
-        Post.scheduled_at,
-        Post.networks,
-        Post.text,
-        Post.status,
-        Brand.name.label("brand"),  # type: ignore[attr-defined]
-    )
-    .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
-    .where(
-        Post.team_id == _team(),
-        Post.status.in_(bindparam("statuses", expanding=True)),  # type: ignore[attr-defined]
-        Post.scheduled_at >= bindparam("start"),  # type: ignore[operator]
-        Post.scheduled_at < bindparam("end"),  # type: ignore[operator]
-    )
-    .order_by(Post.scheduled_at, Post.id)
 )
 _HOME_SETUP = sa_select(
     sa_select(func.count())
@@ -629,24 +658,18 @@ def home_rows(
     who = {"team_id": team_id, "user_id": user_id}
     team = {"team_id": team_id}
     setup = connection.execute(_HOME_SETUP, team).one()
+    parts: dict[str, list] = {"draft": [], "pending": [], "day": []}
+    posts = _home_posts_statement(tuple(day_statuses))
+    for row in connection.execute(posts, {**who, "start": day_start, "end": day_end}):
+        parts[row.part].append(row)
     return HomeRows(
-        grants=list(connection.execute(_HOME_GRANTS, who)),
+        grants=grants_of(connection, team_id, user_id),
         brands=list(connection.execute(_HOME_BRANDS, team)),
         approval_channels=list(connection.execute(_HOME_CHANNELS, team)),
-        drafts=list(connection.execute(_HOME_DRAFTS, who)),
-        pending=list(connection.execute(_HOME_PENDING, team)),
+        drafts=parts["draft"][::-1],  # newest first
+        pending=parts["pending"],
         tickets=list(connection.execute(_HOME_TICKETS, who)),
-        day=list(
-            connection.execute(
-                _HOME_DAY,
-                {
-                    "team_id": team_id,
-                    "statuses": list(day_statuses),
-                    "start": day_start,
-                    "end": day_end,
-                },
-            )
-        ),
+        day=parts["day"],
         ticket_routes=setup.ticket_routes,
         digests=setup.digests,
     )

@@ -223,13 +223,38 @@ def test_bad_signature_and_stale_request_are_refused_with_no_side_effect(stack):
     assert grants(stack) == []
 
 
-def test_same_event_id_is_processed_once(stack):
-    first = stack.slack.open_home(ADMIN, event_id="Ev0001")
-    stack.slack.wait_for(lambda: stack.slack.home(ADMIN))
-    retry = stack.slack.open_home(ADMIN, event_id="Ev0001")
+def test_same_event_id_is_processed_once(stack, caplog):
+    stack.slack.command(ADMIN, f"route add :rotating_light: <#{GENERAL}|general>")
+    reply_to(stack, ADMIN, "React with :rotating_light:")
+    message = stack.slack.post_as(MARIA, GENERAL, "Where is my refund?")
+    first = stack.slack.react(PEDRO, GENERAL, message["ts"], "rotating_light", event_id="Ev0001")
+    stack.slack.wait_for(lambda: len(stack.slack.replies(GENERAL, message["ts"])) == 2)
+    with caplog.at_level(logging.INFO, logger="handlers.middleware"):
+        retry = stack.slack.react(
+            PEDRO, GENERAL, message["ts"], "rotating_light", event_id="Ev0001", retry_num=1
+        )
     assert (first.status, retry.status) == (200, 200)
+    assert "event Ev0001 already processed; dropped" in caplog.text
     time.sleep(0.2)
-    assert len(stack.slack.calls_to("views.publish")) == 1
+    assert len(stack.slack.replies(GENERAL, message["ts"])) == 2  # the message, one "Routed to"
+
+
+def test_a_home_open_delivered_twice_publishes_the_home_again_and_writes_nothing(stack):
+    # Opening the Home only shows what is there: a second delivery shows it again, and a
+    # tab open never takes the database's write lock to remember its event id.
+    stack.slack.open_home(ADMIN)  # Postroom gets to know the admin
+    stack.slack.wait_for(lambda: stack.slack.home(ADMIN))
+    stack.slack.open_home(ADMIN, event_id="Ev0002")
+    stack.slack.open_home(ADMIN, event_id="Ev0002", retry_num=1, retry_reason="http_timeout")
+    views = stack.slack.wait_for(
+        lambda: (
+            len(stack.slack.calls_to("views.publish")) == 3
+            and stack.slack.calls_to("views.publish")
+        )
+    )
+    assert views[1].params["view"] == views[2].params["view"]
+    with stack.services.db.read() as session:
+        assert session.exec(text("SELECT count(*) FROM processed_event")).one()[0] == 0
 
 
 def test_home_tells_an_admin_what_is_missing(stack):

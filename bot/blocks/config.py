@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 from bot.blocks import context, divider, header, message, notice, section
 from bot.commands import SUBCOMMANDS
@@ -12,7 +13,10 @@ from bot.workspace import ChannelRoute, RoleView, summary
 from storage.models import Brand
 
 
+@cache
 def help_message(is_admin: bool) -> dict:
+    """The usage, for an admin or not. Built once per kind (the commands don't change while
+    the app runs) and shared by every ``/post help``: send it, don't change it."""
     blocks = [
         header("Postroom"),
         section(
