@@ -50,8 +50,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        immediate = connection.get_execution_options().get("postroom_write", False)
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get("postroom_write", False):
+            # May wait for the writer and fail (locked): through SQLAlchemy, so that the
+            # failure is its OperationalError like any other database error.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # A deferred BEGIN takes no lock and cannot fail on one: straight to the driver,
+            # one SQLAlchemy execution less on every read (each Home open, each click).
+            connection.connection.driver_connection.execute("BEGIN")
 
 
 class Database:

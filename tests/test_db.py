@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+import storage.db
 from storage.models import Team
 
 
@@ -21,3 +25,26 @@ def test_a_read_connection_sees_one_snapshot(db):
         assert reading.execute(count).scalar_one() == 0  # still the first snapshot
     with db.read_connection() as later:
         assert later.execute(count).scalar_one() == 1
+
+
+def test_a_locked_sqlite_database_fails_as_a_sqlalchemy_error_and_reads_go_on(
+    tmp_path, monkeypatch
+):
+    """A write that can't get SQLite's lock in time fails with SQLAlchemy's
+    OperationalError (what callers classify as "the database, try again later"), while
+    reads (their BEGIN goes straight to the driver) don't wait for the writer."""
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "locked.db"
+    db = storage.db.Database(f"sqlite:///{path}")
+    db.create_schema()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        with pytest.raises(OperationalError, match="locked"), db.write_connection() as writing:
+            writing.execute(select(func.count()).select_from(Team))
+        with db.read_connection() as reading:
+            assert reading.execute(select(func.count()).select_from(Team)).scalar_one() == 0
+    finally:
+        holder.rollback()
+        holder.close()
+        db.dispose()
