@@ -23,11 +23,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class HomeData:
     """What one person's Home shows. Posts, tickets and brands are rows of the columns shown
-    (read by ``storage.repo.home_rows``) or the model objects themselves."""
+    (read by ``storage.repo.home_rows`` and ``home_settings``) or the model objects themselves.
+    The workspace's setup (brands, channels, routes, digests) is read for admins only."""
 
     actor: Actor
-    brands: list  # Brand-like: id, name, client_approval, self_approval
-    approval_routes: list[workspace.ChannelRoute]
+    brands: list = field(default_factory=list)  # id, name, client_approval, self_approval
+    approval_routes: list[workspace.ChannelRoute] = field(default_factory=list)
     drafts: list = field(default_factory=list)
     awaiting: list[tuple[Any, str]] = field(default_factory=list)  # with the brand's name
     tickets: list = field(default_factory=list)
@@ -39,7 +40,7 @@ class HomeData:
 
 def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     """Read everything the Home shows in one transaction on one connection. Who they are
-    (Slack's profile: admin? time zone?) comes first, from the directory, so that no Slack
+    (Slack's profile: admin? time zone?) is asked first, from the directory, so that no Slack
     call happens while the transaction is open."""
     tz = services.people.timezone(team_id, user_id)  # also makes sure Postroom knows them
     zone = ZoneInfo(tz)
@@ -47,30 +48,26 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     start, end = day_range(today, zone)
     with services.db.read_connection() as connection:
         rows = repo.home_rows(connection, team_id, user_id, start, end, calendar.SHOWN)
-    grants = workspace.grants_from(rows.grants)
-    actor = services.people.actor(team_id, user_id, grants=grants)
-    routes = [
-        workspace.ChannelRoute(r.channel_id, r.brand, r.network or None, r.stage)
-        for r in rows.approval_channels
-    ]
-    data = HomeData(actor, rows.brands, routes, drafts=rows.drafts, tickets=rows.tickets, tz=tz)
-    brands = {b.id: b for b in rows.brands}
+        grants = workspace.grants_from(rows.grants)
+        actor = services.people.actor(team_id, user_id, grants=grants, ask_slack=False)
+        setup = repo.home_settings(connection, team_id) if actor.is_admin else None
+    data = HomeData(actor, drafts=rows.drafts, tickets=rows.tickets, tz=tz)
     for post in rows.pending:
-        brand = brands.get(post.brand_id)
-        if (
-            brand
-            and policy.decision_refusal(
-                actor, posts.facts(post, brand.name), post.stage or "team", brand.self_approval
-            )
-            is None
-        ):
-            data.awaiting.append((post, brand.name))
+        facts = posts.facts(post, post.brand)
+        stage = post.stage or "team"
+        if policy.decision_refusal(actor, facts, stage, post.self_approval) is None:
+            data.awaiting.append((post, post.brand))
     visible = policy.visible_brands(actor)  # an agency's client: their brands only
     data.today = [
         (post, post.brand) for post in rows.day if visible is None or post.brand in visible
     ]
-    if actor.is_admin:
-        data.ticket_routes, data.digests = rows.ticket_routes, rows.digests
+    if setup is not None:
+        data.brands = setup.brands
+        data.approval_routes = [
+            workspace.ChannelRoute(r.channel_id, r.brand, r.network or None, r.stage)
+            for r in setup.approval_channels
+        ]
+        data.ticket_routes, data.digests = setup.ticket_routes, setup.digests
     return data
 
 

@@ -35,8 +35,16 @@ class Directory:
     configured_admins: frozenset[str]
     _profiles: dict[tuple[str, str], KnownUser] = field(default_factory=dict, repr=False)
 
-    def actor(self, team_id: str, user_id: str, grants: tuple[Grant, ...] | None = None) -> Actor:
-        """The person acting. Pass ``grants`` when they were just read with other data."""
+    def actor(
+        self,
+        team_id: str,
+        user_id: str,
+        grants: tuple[Grant, ...] | None = None,
+        ask_slack: bool = True,
+    ) -> Actor:
+        """The person acting. Pass ``grants`` when they were just read with other data, and
+        ``ask_slack=False`` to go by what is known (even if old) instead of asking Slack
+        (inside a transaction, after ``timezone`` has just asked)."""
         known = self._profiles.get((team_id, user_id))
         if not self._is_fresh(known):
             with self.db.read() as session:
@@ -44,7 +52,7 @@ class Directory:
         if grants is None:
             with self.db.read_connection() as connection:
                 grants = workspace.grants_from(repo.grants_of(connection, team_id, user_id))
-        profile = self._fresh(team_id, user_id, known)
+        profile = self._fresh(team_id, user_id, known) if ask_slack else known
         if profile is not None:
             self._profiles[(team_id, user_id)] = profile
         return Actor(

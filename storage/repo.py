@@ -552,13 +552,15 @@ _HOME_CHANNELS = (
 
 
 def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
-    """One part of ``_HOME_POSTS``: the columns any part shows, with its brand's name."""
+    """One part of the Home's posts: the columns any part shows, with its brand's name and
+    whether the brand lets authors approve their own posts."""
     return (
         sa_select(
             literal_column(f"'{part}'").label("part"),
             Post.id.label("id"),  # type: ignore[union-attr]
             Post.brand_id,
             Brand.name.label("brand"),  # type: ignore[attr-defined]
+            Brand.self_approval,
             Post.author,
             Post.networks,
             Post.text,
@@ -636,14 +638,10 @@ _HOME_SETUP = sa_select(
 @dataclass
 class HomeRows:
     grants: list  # role, networks, brand (name or None)
-    brands: list  # id, name, client_approval, self_approval
-    approval_channels: list  # channel_id, network, stage, brand (name or None)
     drafts: list  # id, status, text — newest first
     pending: list  # every post waiting for approval in the workspace, oldest stage first
     tickets: list  # their open tickets, newest first (at most 41)
     day: list  # the posts in [start, end) of ``statuses``, with their brand's name
-    ticket_routes: int
-    digests: int
 
 
 def home_rows(
@@ -654,22 +652,36 @@ def home_rows(
     day_end: datetime,
     day_statuses: Sequence[str],
 ) -> HomeRows:
-    """Everything one person's Home shows, read on one connection (one transaction)."""
+    """Everything anyone's Home shows (for an admin, see also ``home_settings``)."""
     who = {"team_id": team_id, "user_id": user_id}
-    team = {"team_id": team_id}
-    setup = connection.execute(_HOME_SETUP, team).one()
     parts: dict[str, list] = {"draft": [], "pending": [], "day": []}
     posts = _home_posts_statement(tuple(day_statuses))
     for row in connection.execute(posts, {**who, "start": day_start, "end": day_end}):
         parts[row.part].append(row)
     return HomeRows(
         grants=grants_of(connection, team_id, user_id),
-        brands=list(connection.execute(_HOME_BRANDS, team)),
-        approval_channels=list(connection.execute(_HOME_CHANNELS, team)),
         drafts=parts["draft"][::-1],  # newest first
         pending=parts["pending"],
         tickets=list(connection.execute(_HOME_TICKETS, who)),
         day=parts["day"],
-        ticket_routes=setup.ticket_routes,
-        digests=setup.digests,
+    )
+
+
+@dataclass
+class HomeSettings:
+    brands: list  # id, name, client_approval, self_approval
+    approval_channels: list  # channel_id, network, stage, brand (name or None)
+    ticket_routes: int
+    digests: int
+
+
+def home_settings(connection: Connection, team_id: str) -> HomeSettings:
+    """What an admin's Home shows of the workspace's setup."""
+    team = {"team_id": team_id}
+    counts = connection.execute(_HOME_SETUP, team).one()
+    return HomeSettings(
+        brands=list(connection.execute(_HOME_BRANDS, team)),
+        approval_channels=list(connection.execute(_HOME_CHANNELS, team)),
+        ticket_routes=counts.ticket_routes,
+        digests=counts.digests,
     )

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.models.blocks import Block
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
-from bot import workspace
+from bot import home, workspace
 from bot.policy import Actor
 from playground.validate import view_problems
 from storage import repo
@@ -242,3 +242,32 @@ def test_a_huge_workspace_is_cut_to_fit(stack):
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert any(len(t) == 3000 and t.endswith("…") for t in texts)  # brands, roles
     assert max(len(t) for t in texts) == 3000
+
+
+def test_a_home_is_read_in_one_transaction_of_a_few_statements(stack):
+    """However busy the workspace, a Home is one read transaction: three statements (their
+    grants; drafts, posts waiting and the day's posts in one; their tickets), and for an
+    admin three more for the workspace's setup. No statement per post, brand or ticket."""
+    engine = stack.services.db.engine
+    for user in (MARIA, PEDRO, ADMIN):
+        published(stack, user)  # Postroom knows them (Slack's profile is cached)
+    counted: dict[str, list] = {}
+
+    def statement(conn, cursor, sql, parameters, context, executemany) -> None:
+        counted["statements"].append(sql)
+
+    def begin(conn) -> None:
+        counted["transactions"].append(conn)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    try:
+        reads = {}
+        for name, user in (("maria", MARIA), ("pedro", PEDRO), ("admin", ADMIN)):
+            counted.update(statements=[], transactions=[])
+            home.gather(stack.services, TEAM, user)
+            reads[name] = (len(counted["transactions"]), len(counted["statements"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "begin", begin)
+    assert reads == {"maria": (1, 3), "pedro": (1, 3), "admin": (1, 6)}
