@@ -143,6 +143,10 @@ def require_runner(actor: Actor) -> None:
         )
 
 
+# Why a report never goes to a channel another organisation can read.
+TEAM_ONLY = "the team report names the team's people and covers every brand"
+
+
 def shared_outside(conversation: dict) -> bool:
     """A conversation (as ``conversations.info`` shows it) that people of another
     organisation can read: Slack Connect, or on its way to it."""

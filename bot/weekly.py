@@ -89,6 +89,26 @@ def run(services: Services) -> int:
             if not reports.renew(services.db, due, token, services.clock.now()):
                 log.warning("weekly report for %s, %s: claim lost", setting.channel_id, due.week)
                 continue
+            if reports.shared_outside(services.slack.channel_info(setting.channel_id)):
+                # Shared with another organisation since it was set up: not there.
+                deliver(
+                    services, report, services.slack.open_dm(setting.created_by), setting.team_id
+                )
+                _record(services, due, token, "sent", "to its owner: the channel is shared")
+                log.warning(
+                    "weekly report for %s, %s sent to %s: the channel is shared outside",
+                    setting.channel_id,
+                    due.week,
+                    setting.created_by,
+                )
+                _tell_owner(
+                    services,
+                    due,
+                    f"<#{setting.channel_id}> is now shared with another organisation, and "
+                    f"{reports.TEAM_ONLY}, so I sent it to you instead.",
+                )
+                sent += 1
+                continue
             deliver(services, report, setting.channel_id, setting.team_id)
         except Unreachable:
             _release(services, due, token)  # try again next tick, within the window

@@ -165,15 +165,22 @@ def _approvals(
     respond(**blocks.approvals_set(routes, joined, warning))
 
 
-def ensure_can_post(services: Services, channel_id: str) -> bool:
+def ensure_can_post(services: Services, channel_id: str, team_only: str | None = None) -> bool:
     """Make sure the app can post in a channel; True when it had to join it.
 
     A public channel is joined; a private one must invite the app (Slack allows nothing
-    else), and an archived one is refused. Raises a typed Slack error with the sentence.
+    else), and an archived one is refused. ``team_only``: why what will be posted there is
+    for the team's eyes only, to refuse a channel shared with another organisation. Raises a
+    typed error with the sentence.
     """
     info = services.slack.channel_info(channel_id)
     if info.get("is_archived"):
         raise archived(channel_id, "conversations.info")
+    if team_only and reports.shared_outside(info):
+        raise UsageError(
+            f"<#{channel_id}> is shared with another organisation, and {team_only}. "
+            "Pick a channel only your team can read."
+        )
     if info.get("is_member"):
         return False
     if info.get("is_private"):
@@ -515,7 +522,7 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
         reports.check_plan(services.db, team_id, plan)
-        joined = ensure_can_post(services, plan.channel_id)
+        joined = ensure_can_post(services, plan.channel_id, team_only=reports.TEAM_ONLY)
         plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
         note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
         day = reports.WEEKDAY_NAMES[plan.weekday]
@@ -572,8 +579,8 @@ def _produce_report(
                 why = (
                     f"I can't see <#{channel}>"
                     if conversation is None
-                    else f"<#{channel}> is shared with another organisation, and the report "
-                    "names the team's people and covers every brand"
+                    else f"<#{channel}> is shared with another organisation, and "
+                    + reports.TEAM_ONLY
                 )
                 respond(**post_blocks.dm(f"{why}, so I sent you the report as a direct message."))
             return

@@ -220,6 +220,39 @@ def test_a_weekly_report_the_app_cant_post_is_reported_to_whoever_set_it(stack):
     assert Scheduler(stack.services).tick()["post weekly reports"] == 0  # failed: not retried
 
 
+def share_with_another_organisation(stack, channel: str) -> None:
+    with stack.slack.workspace.lock:  # Slack Connect, e.g. with the client's organisation
+        stack.slack.workspace.channels[channel]["is_ext_shared"] = True
+        stack.slack.workspace.channels[channel]["is_shared"] = True
+
+
+def test_a_weekly_report_is_refused_a_channel_shared_with_another_organisation(stack):
+    stack.slack.add_channel("CNORTHWD", "northwind-client", members=[ADMIN], bot_member=True)
+    share_with_another_organisation(stack, "CNORTHWD")
+    stack.slack.command(ADMIN, "report weekly <#CNORTHWD|northwind-client> mon 09:00")
+    ephemeral_to(
+        stack,
+        ADMIN,
+        "<#CNORTHWD> is shared with another organisation, and the team report names the "
+        "team's people and covers every brand. Pick a channel only your team can read.",
+    )
+    assert reports.weekly_plans(stack.services.db, TEAM) == []
+
+
+def test_a_weekly_reports_channel_shared_since_gets_nothing_its_owner_gets_the_report(stack):
+    stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+    scheduler = _weekly(stack, stack.clock.now())
+    share_with_another_organisation(stack, GENERAL)
+    stack.clock.advance(hours=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    assert reports_in(stack.slack.messages(GENERAL)) == []
+    assert reports_in(stack.slack.dm_messages(ADMIN))
+    note = stack.slack.dm_messages(ADMIN)[-1]["text"]
+    assert f"<#{GENERAL}> is now shared with another organisation" in note
+    assert "so I sent it to you instead" in note
+    assert scheduler.tick()["post weekly reports"] == 0  # once a week, as ever
+
+
 def test_a_late_weekly_report_covers_the_week_it_was_due_for(stack):
     # Due on Sunday 29 Nov at 23:30 in Madrid (22:30 UTC); the app is down until Monday
     # 01:00 Madrid. Sent late, it covers what it would have on time: Sun 22 – Sat 28 Nov.
