@@ -1,12 +1,14 @@
 """Dispatch overhead: Postroom vs a bare Bolt app making the same Slack calls.
 
 Each request is a signed Slack request sent by the local stand-in; its latency runs from
-sending it until the stand-in has received the Web API call the listener makes (the
-response_url post for a slash command, views.publish for an event), so it covers ack,
-the listener thread, our middleware, domain and database work, and the outgoing call.
-Both transports (in-process ``App.dispatch`` and HTTP through waitress) run in this one
-process run. The bare app acks and makes the same call with the same payload, built once up
-front: no middleware, database or domain. The figure to watch is the ratio ours / bare.
+sending it until the stand-in has recorded the Web API call the listener makes (the
+response_url post for a slash command, views.publish for an event), so it covers the
+listener thread, our middleware, domain and database work, and the outgoing call — not
+Bolt's 10 ms polling for ``ack()`` before it answers a command (the ack time is shown
+apart). Both transports (in-process ``App.dispatch`` and HTTP through waitress) run in this
+one process run, and the two apps take turns (``common.compare``). The bare app acks and
+makes the same call with the same payload, built once up front: no middleware, database or
+domain. The figure to watch is the ratio ours / bare.
 
 The person opening the Home tab works in a busy workspace (see ``seed``): an admin and
 approver with drafts, posts waiting for their approval, open tickets and a full day on the
