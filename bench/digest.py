@@ -3,12 +3,13 @@
 One workspace with 5 brands and 10,000 posts (spread over the next 30 days, some published
 yesterday, some waiting for approval for over 24 hours), and 500 channels with a digest each
 (various IANA zones, all workspace or one brand). The app clock is set so that every digest is
-due at once, then ``daily.run`` runs once: claim, render, post to the local Slack stand-in
-over HTTP, finish. Reported per digest: our own work (the job's time minus the time inside
-``post_message``, which includes the pacer's wait and the HTTP round trip to the stand-in),
-the SQL statements, and the rendered size. Then ``daily.render`` alone, the pacing (at most
-one digest per channel; a 5-message burst to one channel), and correctness (one digest per
-channel; a second run posts nothing). Target: under 50 ms of our own work per digest.
+due at once, then ``daily.run`` runs once: claim, render, renew the claim, post to the
+local Slack stand-in over HTTP, finish. Reported per digest: our own work (the job's time
+minus the time inside ``post_message``, which includes the pacer's wait and the HTTP round
+trip to the stand-in), the SQL statements, and the rendered size. Then ``daily.render`` alone,
+the pacing (at most one digest per channel; a 5-message burst to one channel), and
+correctness (one digest per channel; a second run posts nothing). Target: under 50 ms of our
+own work per digest.
 
     .venv/bin/python bench/digest.py [--channels 500] [--posts 10000] [--renders 100]
 """

@@ -125,6 +125,7 @@ def run(settings: Settings) -> int:
     from bot.scheduler import Scheduler
     from bot.services import Services
     from bot.slack import SlackGateway
+    from storage.db import SchemaError
 
     client = make_client(settings)
     try:
@@ -136,6 +137,8 @@ def run(settings: Settings) -> int:
     log.info("Connected to %s as @%s", info.get("team"), info.get("user"))
     try:
         services = Services.create(settings, client)
+    except SchemaError as error:  # a column the upgrade can't add safely: its sentence
+        return fail(f"can't bring the database's tables up to date: {error}")
     except Exception as error:  # the database URL points nowhere usable
         return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)

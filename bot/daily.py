@@ -4,6 +4,7 @@ and the preview for ``/post digest``."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from bot.blocks.digest import digest_message
 from bot.errors import SlackFailure, Unreachable
 from bot.render import environment
 from bot.services import Services
+from storage.db import transient
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ def run(services: Services) -> int:
             )
     sent = 0
     for due in to_send:
-        if not digest.claim(services.db, due, now):
+        token = digest.claim(services.db, due, now)
+        if token is None:
             continue  # another replica (or an earlier tick) has it
         try:
             payload = render(
@@ -58,19 +61,36 @@ def run(services: Services) -> int:
                 ZoneInfo(due.setting.tz),
                 now,
             )
+            if not digest.renew(services.db, due, token, services.clock.now()):
+                log.warning(
+                    "digest for %s on %s: claim lost (taken over), not posting",
+                    due.setting.channel_id,
+                    due.local_date,
+                )
+                continue
             posted = services.slack.post_message(due.setting.channel_id, **payload)
         except Unreachable:
-            digest.release(services.db, due)  # try again next tick, within the window
+            _release(services, due, token)  # try again next tick, within the window
             continue
         except SlackFailure as failure:
-            digest.finish(services.db, due, now, "failed", note=failure.code)
+            _record(services, due, token, "failed", note=failure.code)
             log.warning(
                 "digest for %s on %s failed: %s", due.setting.channel_id, due.local_date, failure
             )
             _tell_owner(services, due, str(failure))
             continue
-        except Exception as error:  # e.g. a broken template override
-            digest.finish(services.db, due, now, "failed", note="error")
+        except Exception as error:
+            if transient(error):
+                log.warning(
+                    "digest for %s on %s: database unavailable, trying again next tick: %s",
+                    due.setting.channel_id,
+                    due.local_date,
+                    type(error).__name__,
+                )
+                _release(services, due, token)
+                continue
+            # e.g. a broken template override
+            _record(services, due, token, "failed", note="error")
             log.exception("digest for %s on %s failed", due.setting.channel_id, due.local_date)
             _tell_owner(
                 services,
@@ -79,11 +99,55 @@ def run(services: Services) -> int:
                 "digest template (POSTROOM_TEMPLATES), check it.",
             )
             continue
-        digest.finish(
-            services.db, due, now, "sent", ts=posted.get("ts", ""), note="late" if due.late else ""
+        _record(
+            services, due, token, "sent", ts=posted.get("ts", ""), note="late" if due.late else ""
         )
         sent += 1
     return sent
+
+
+FINISH_TRIES = (0.5, 2.0, 5.0)  # seconds between tries to record a posted digest
+
+
+def _record(
+    services: Services, due: digest.Due, token: str, status: str, ts: str = "", note: str = ""
+) -> None:
+    """Record the outcome. After a successful post it matters: an unrecorded claim would be
+    taken over after the lease and the digest posted again, so a database hiccup is retried."""
+    for pause in (*FINISH_TRIES, None):
+        try:
+            if not digest.finish(
+                services.db, due, token, services.clock.now(), status, ts=ts, note=note
+            ):
+                log.error(
+                    "digest for %s on %s (%s): the claim was taken over meanwhile",
+                    due.setting.channel_id,
+                    due.local_date,
+                    status,
+                )
+            return
+        except Exception as error:
+            if pause is None or not transient(error):
+                log.exception(
+                    "digest for %s on %s: could not record it as %s",
+                    due.setting.channel_id,
+                    due.local_date,
+                    status,
+                )
+                return
+            time.sleep(pause)
+
+
+def _release(services: Services, due: digest.Due, token: str) -> None:
+    try:
+        digest.release(services.db, due, token)
+    except Exception as error:  # the database is still away: the lease will run out
+        log.warning(
+            "digest for %s on %s: could not release the claim: %s",
+            due.setting.channel_id,
+            due.local_date,
+            error,
+        )
 
 
 def _tell_owner(services: Services, due: digest.Due, problem: str) -> None:

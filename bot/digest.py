@@ -3,8 +3,12 @@ its content as plain values for the template.
 
 A channel's digest for a local day is claimed by inserting a row unique on (team, channel,
 local date) before anything is posted, so restarts, DST changes and several replicas still
-send one. Missed by up to 2 hours (the app was down): sent late. Missed by more: recorded as
-skipped, and logged.
+send one. The claim carries a token: it is renewed just before posting, and only its holder
+can renew, finish or give it back, so a replica that stalled past the lease while another took
+the claim over neither posts nor touches the new holder's claim.
+
+Missed by up to 2 hours (the app was down): sent late. Missed by more: recorded as skipped,
+and logged.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import select
 
 from bot import posts, workspace
@@ -137,7 +141,9 @@ class Due:
     late: bool  # the app missed the time but is within the 2-hour window
 
 
-LEASE = timedelta(minutes=5)  # a claim older than this, still not finished, was a crash
+# A claim not finished nor renewed for this long was a crash (or a stall): another replica
+# takes it over. The holder renews it just before posting, one chat.postMessage.
+LEASE = timedelta(minutes=5)
 
 
 def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
@@ -174,71 +180,52 @@ def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
     return send, skip
 
 
-def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> bool:
-    """Insert the (team, channel, local date) row; True only for the one caller that did.
-    A claim that was never finished (its replica died mid-way) is taken over after the lease."""
+def _key(due: Due) -> dict:
+    return {
+        "team_id": due.setting.team_id,
+        "channel_id": due.setting.channel_id,
+        "local_date": due.local_date.isoformat(),
+    }
+
+
+def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> str | None:
+    """Insert the (team, channel, local date) row; the claim's token for the one caller that
+    did, None for everyone else. A claim never finished nor renewed within the lease (its
+    replica died or stalled) is taken over with a new token: the old holder can no longer
+    renew, finish or release it."""
     with db.write() as session:
-        if repo.insert_ignore(
-            session,
-            DigestRun,
-            {
-                "team_id": due.setting.team_id,
-                "channel_id": due.setting.channel_id,
-                "local_date": due.local_date.isoformat(),
-                "due_at": due.due_at,
-                "status": status,
-                "claimed_at": now,
-                "finished_at": now if status != "claimed" else None,
-            },
-        ):
-            return True
-        taken = session.execute(
-            update(DigestRun)
-            .where(
-                DigestRun.team_id == due.setting.team_id,
-                DigestRun.channel_id == due.setting.channel_id,
-                DigestRun.local_date == due.local_date.isoformat(),
-                DigestRun.status == "claimed",
-                DigestRun.claimed_at <= now - LEASE,  # type: ignore[operator]
-            )
-            .values(claimed_at=now, status=status)
-            .returning(DigestRun.id)
-        ).first()
-    if taken:
+        claimed = repo.claim_run(
+            session, DigestRun, _key(due), {"due_at": due.due_at}, now, LEASE, status
+        )
+    if claimed and claimed.took_over:
         log.warning(
             "digest for %s on %s: taking over a claim that was never finished",
             due.setting.channel_id,
             due.local_date,
         )
-    return taken is not None
+    return claimed.token if claimed else None
+
+
+def renew(db: Database, due: Due, token: str, now: datetime) -> bool:
+    """Start the lease again (just before posting); False if the claim isn't ours any more
+    (it was taken over): then don't post."""
+    with db.write() as session:
+        return repo.renew_run(session, DigestRun, _key(due), token, now)
 
 
 def finish(
-    db: Database, due: Due, now: datetime, status: str, ts: str = "", note: str = ""
-) -> None:
+    db: Database, due: Due, token: str, now: datetime, status: str, ts: str = "", note: str = ""
+) -> bool:
+    """Record the outcome of our claim (compare-and-set on the token); False if it isn't
+    ours any more."""
     with db.write() as session:
-        run = _run(session, due)
-        if run is not None:
-            run.status, run.ts, run.note, run.finished_at = status, ts, note, now
-            session.add(run)
+        return repo.finish_run(session, DigestRun, _key(due), token, now, status, ts=ts, note=note)
 
 
-def release(db: Database, due: Due) -> None:
-    """Give the claim back (Slack could not be reached): the next tick tries again."""
+def release(db: Database, due: Due, token: str) -> bool:
+    """Give our claim back (Slack or the database unreachable): the next tick tries again."""
     with db.write() as session:
-        run = _run(session, due)
-        if run is not None and run.status == "claimed":
-            session.delete(run)
-
-
-def _run(session, due: Due) -> DigestRun | None:
-    return session.exec(
-        select(DigestRun).where(
-            DigestRun.team_id == due.setting.team_id,
-            DigestRun.channel_id == due.setting.channel_id,
-            DigestRun.local_date == due.local_date.isoformat(),
-        )
-    ).first()
+        return repo.release_run(session, DigestRun, _key(due), token)
 
 
 # --- content -------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ import gc
 import io
 import logging
 import math
-import secrets
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,7 +45,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, case, cast, delete, func, or_, type_coerce, update
+from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -798,88 +797,42 @@ def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
     return send, skip
 
 
-def _key(due: Due):
-    return (
-        ReportRun.team_id == due.setting.team_id,
-        ReportRun.channel_id == due.setting.channel_id,
-        ReportRun.week == due.week,
-    )
+def _key(due: Due) -> dict:
+    return {"team_id": due.setting.team_id, "channel_id": due.setting.channel_id, "week": due.week}
 
 
 def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> str | None:
     """Insert the (team, channel, ISO week) row; the claim's token for the caller that did,
     None for everyone else. A claim never finished nor renewed within the lease (its replica
     died) is taken over, with a new token: the old holder can no longer finish or renew it."""
-    token = secrets.token_hex(8)
     with db.write() as session:
-        if repo.insert_ignore(
-            session,
-            ReportRun,
-            {
-                "team_id": due.setting.team_id,
-                "channel_id": due.setting.channel_id,
-                "week": due.week,
-                "due_at": due.due_at,
-                "status": status,
-                "token": token,
-                "claimed_at": now,
-                "finished_at": now if status != "claimed" else None,
-            },
-        ):
-            return token
-        taken = session.execute(
-            update(ReportRun)
-            .where(
-                *_key(due),
-                ReportRun.status == "claimed",
-                ReportRun.claimed_at <= now - LEASE,  # type: ignore[operator]
-            )
-            .values(claimed_at=now, status=status, token=token)
-            .returning(ReportRun.id)
-        ).first()
-    if taken:
+        claimed = repo.claim_run(
+            session, ReportRun, _key(due), {"due_at": due.due_at}, now, LEASE, status
+        )
+    if claimed and claimed.took_over:
         log.warning(
             "weekly report for %s, %s: taking over a claim that was never finished",
             due.setting.channel_id,
             due.week,
         )
-    return token if taken else None
-
-
-def _holding(due: Due, token: str):
-    return (*_key(due), ReportRun.status == "claimed", ReportRun.token == token)
+    return claimed.token if claimed else None
 
 
 def renew(db: Database, due: Due, token: str, now: datetime) -> bool:
     """Start the lease again (just before the upload); False if the claim isn't ours any
     more (it was taken over): then don't post."""
     with db.write() as session:
-        done = session.execute(
-            update(ReportRun)
-            .where(*_holding(due, token))
-            .values(claimed_at=now)
-            .returning(ReportRun.id)
-        ).first()
-    return done is not None
+        return repo.renew_run(session, ReportRun, _key(due), token, now)
 
 
 def finish(db: Database, due: Due, token: str, now: datetime, status: str, note: str = "") -> bool:
     """Record the outcome of our claim (compare-and-set on the token); False if it isn't
     ours any more."""
     with db.write() as session:
-        done = session.execute(
-            update(ReportRun)
-            .where(*_holding(due, token))
-            .values(status=status, note=note, finished_at=now)
-            .returning(ReportRun.id)
-        ).first()
-    return done is not None
+        return repo.finish_run(session, ReportRun, _key(due), token, now, status, note=note)
 
 
 def release(db: Database, due: Due, token: str) -> bool:
     """Give our claim back (Slack or the database unreachable): the next tick tries again."""
     with db.write() as session:
-        gone = session.execute(
-            delete(ReportRun).where(*_holding(due, token)).returning(ReportRun.id)
-        ).first()
-    return gone is not None
+        return repo.release_run(session, ReportRun, _key(due), token)

@@ -9,12 +9,11 @@ import secrets
 import time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
 from bot import reports
 from bot.blocks.reports import summary, title
 from bot.errors import PostroomError, SlackFailure, Unreachable
 from bot.services import Services
+from storage.db import transient
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +51,6 @@ def deliver(services: Services, report: reports.Report, channel: str, team_id: s
     """Post the report in ``channel`` (a channel id, or a DM's). Typed Slack errors."""
     text = summary(report, names(services, report, team_id))
     return services.slack.upload_files(channel, files(report), text)
-
-
-def transient(error: Exception) -> bool:
-    """A database error worth trying again: the connection, a lock, a failover."""
-    return isinstance(error, OperationalError | InterfaceError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
 
 
 def run(services: Services) -> int:

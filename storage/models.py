@@ -250,9 +250,12 @@ class DigestRun(SQLModel, table=True):
     local_date: str = Field(max_length=10)  # YYYY-MM-DD in the setting's zone
     due_at: datetime = Field(sa_column=utc_column())
     status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
+    # Who holds the claim: finish, renew and release compare-and-set on it. Added to existing
+    # databases by the schema upgrade (storage/db.py): "" on rows from before.
+    token: str = Field(default="", max_length=32)
     ts: str = ""
     note: str = ""
-    claimed_at: datetime = Field(sa_column=utc_column())
+    claimed_at: datetime = Field(sa_column=utc_column())  # or last renewed
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 

@@ -271,3 +271,49 @@ def test_an_admins_template_override_is_used_and_still_escapes(stack, tmp_path):
     stack.slack.command(MARIA, "digest", channel_id=GENERAL)
     preview = ephemeral_to(stack, MARIA, "Our morning note")
     assert f"&lt;!channel&gt; &amp; friends by <@{MARIA}>" in preview
+
+
+def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
+    stack, monkeypatch, caplog
+):
+    """Replica A claims the digest, then stalls (Slack slow, rate limited) past the lease;
+    replica B takes the claim over and posts. When A wakes up its renew fails: it posts
+    nothing and leaves B's claim alone. One digest."""
+    from bot import daily
+    from storage.models import DigestRun
+
+    db = stack.services.db
+    stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+    digest.set_digest(
+        db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
+    )
+    stack.clock.advance(hours=1)  # 09:00 in Madrid
+    render = daily.render
+    other: list[int] = []
+
+    def stalling_render(*args, **kwargs):
+        if not other:  # replica A, mid-way: the time passes, and replica B ticks
+            other.append(-1)
+            stack.clock.advance(digest.LEASE + timedelta(minutes=1))
+            other[0] = daily.run(stack.services)
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(daily, "render", stalling_render)
+    with caplog.at_level("WARNING", logger="bot"):
+        assert daily.run(stack.services) == 0  # replica A: its claim was taken over
+    assert other == [1]  # replica B posted it
+    assert "taking over a claim that was never finished" in caplog.text
+    assert "claim lost (taken over), not posting" in caplog.text
+    assert len(digests_in(stack, GENERAL)) == 1
+    with db.read() as session:
+        from sqlmodel import select
+
+        (run,) = session.exec(select(DigestRun)).all()
+    assert run.status == "sent" and run.ts and run.token
+    assert Scheduler(stack.services).tick()["post digests"] == 0
+    assert len(digests_in(stack, GENERAL)) == 1
