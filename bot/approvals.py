@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
-    with services.db.read() as session:
-        return repo.get_guide(session, brand.id)  # type: ignore[arg-type]
+    with services.db.read_connection() as connection:
+        return repo.find_guide(connection, brand.id)  # type: ignore[arg-type]
 
 
 def check(services: Services, team_id: str, draft: Draft) -> Verdict:
@@ -98,9 +98,9 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     back (the scheduler tries again once the channel works) and the error is raised."""
     now = services.clock.now()
     payload = blocks.approval_request(post, brand, stage)
-    with services.db.write() as session:
+    with services.db.write_connection() as connection:
         claimed = repo.add_request(
-            session,
+            connection,
             ApprovalRequest(
                 team_id=post.team_id,
                 post_id=post.id,  # type: ignore[arg-type]
@@ -119,11 +119,8 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
         with services.db.write() as session:
             repo.release_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         raise
-    with services.db.write() as session:
-        request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
-        if request is not None:
-            request.ts = sent["ts"]
-            session.add(request)
+    with services.db.write_connection() as connection:
+        repo.set_request_ts(connection, post.id, post.version, stage, sent["ts"])  # type: ignore[arg-type]
 
 
 def post_missing(services: Services) -> int:
@@ -165,8 +162,8 @@ def after_decision(
         decision.approvers,
     )
     partial = decision.outcome == "partial"
-    with services.db.read() as session:
-        request = repo.get_request(session, post.id, post.version, decision.stage)  # type: ignore[arg-type]
+    with services.db.read_connection() as connection:
+        request = repo.get_request(connection, post.id, post.version, decision.stage)  # type: ignore[arg-type]
     if request is not None:
         if not request.ts and clicked and clicked[0] == request.channel_id:
             request.ts = clicked[1]
@@ -267,12 +264,8 @@ def mark(
     except SlackFailure as failure:
         log.warning("could not update request %s/%s: %s", request.channel_id, request.ts, failure)
         return
-    with services.db.write() as session:
-        row = session.get(ApprovalRequest, request.id)
-        if row is not None:
-            row.state = state
-            row.ts = request.ts
-            session.add(row)
+    with services.db.write_connection() as connection:
+        repo.set_request(connection, request.id, request.ts, state)  # type: ignore[arg-type]
 
 
 def _open_requests(services: Services, post_id: int, below: int | None = None):
@@ -315,8 +308,8 @@ def remind(services: Services) -> int:
     for post in due:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
         stage = post.stage or "team"
-        with services.db.read() as session:
-            request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
+        with services.db.read_connection() as connection:
+            request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
         if request is None or not request.ts:
             posts.unremind(services.db, post)
             continue
