@@ -681,21 +681,37 @@ def mark_home_seen(session: Session, team_id: str, user_id: str, now: datetime) 
     )
 
 
+_HOME_VIEWERS = sa_select(KnownUser.user_id).where(
+    KnownUser.team_id == bindparam("team_id"),
+    KnownUser.home_seen_at.is_not(None),  # type: ignore[union-attr]
+)
+_HOME_VIEWERS_FIRST = _HOME_VIEWERS.limit(bindparam("limit"))
+_HOME_VIEWERS_AMONG = _HOME_VIEWERS.where(
+    KnownUser.user_id.in_(bindparam("user_ids", expanding=True))  # type: ignore[attr-defined]
+)
+
+
 def home_viewers(
-    session: Session, team_id: str, user_ids: Sequence[str] | None, limit: int | None = None
+    session: Session | Connection,
+    team_id: str,
+    user_ids: Sequence[str] | None,
+    limit: int | None = None,
 ) -> list[str]:
-    """Those of ``user_ids`` (None: anyone; at most ``limit``) who have opened the Home tab."""
+    """Those of ``user_ids`` (None: anyone; at most ``limit``) who have opened the Home tab.
+    Asked after every change that shows on a Home: prebuilt statements."""
     if user_ids is not None and not user_ids:
         return []
-    query = select(KnownUser.user_id).where(
-        KnownUser.team_id == team_id,
-        KnownUser.home_seen_at.is_not(None),  # type: ignore[union-attr]
-    )
+    values: dict[str, Any] = {"team_id": team_id}
     if user_ids is not None:
-        query = query.where(KnownUser.user_id.in_(list(user_ids)))  # type: ignore[attr-defined]
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query))
+        statement = _HOME_VIEWERS_AMONG
+        values["user_ids"] = list(user_ids)
+        if limit is not None:
+            statement = statement.limit(limit)
+    elif limit is not None:
+        statement, values["limit"] = _HOME_VIEWERS_FIRST, limit
+    else:
+        statement = _HOME_VIEWERS
+    return list(session.execute(statement, values).scalars())
 
 
 def schedules(
