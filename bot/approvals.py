@@ -35,11 +35,14 @@ def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
         return repo.find_guide(connection, brand.id)  # type: ignore[arg-type]
 
 
-def check(services: Services, team_id: str, draft: Draft) -> Verdict:
+def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Brand]:
     """Validate a draft against the network table (with the brand's overrides) and the
-    brand's style rules."""
-    brand = posts.brand_named(services.db, team_id, draft.brand)
-    guide = guide_of(services, brand)
+    brand's style rules. Returns the verdict and the draft's brand (read with its guide)."""
+    with services.db.read_connection() as connection:
+        found = repo.brand_with_guide(connection, team_id, draft.brand)
+    if found is None:
+        raise posts.no_brand(draft.brand)
+    brand, guide = found
     rules = services.rules
     style = StyleRules()
     if guide is not None:
@@ -50,7 +53,7 @@ def check(services: Services, team_id: str, draft: Draft) -> Verdict:
             required_hashtags=tuple(guide.required_hashtags.split()),
             max_hashtags=guide.max_hashtags,
         )
-    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style)
+    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style), brand
 
 
 # --- sending for approval ------------------------------------------------------------------
@@ -68,9 +71,12 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     channel = channel_for(services, post, brand, "team")
     if channel is None:
         return Sent(post, None)
-    pending = posts.submit(services.db, post, actor, services.clock.now())
+    now = services.clock.now()
+    with services.db.write_connection() as connection:  # sent, and its request claimed
+        pending = posts.submit(services.db, post, actor, now, connection)
+        claim = _claim(connection, pending, brand, "team", channel, now)
     try:
-        post_request(services, pending, brand, "team", channel)
+        _post_claimed(services, pending, "team", channel, claim)
     except SlackFailure as failure:
         posts.unsubmit(services.db, pending, services.clock.now(), f"{failure.code}")
         raise type(failure)(
@@ -96,22 +102,36 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     """Post the request for (post, version, stage) once: the row is claimed first, so a
     retried submission never posts a second request. If Slack refuses, the claim is given
     back (the scheduler tries again once the channel works) and the error is raised."""
-    now = services.clock.now()
-    payload = blocks.approval_request(post, brand, stage)
     with services.db.write_connection() as connection:
-        claimed = repo.add_request(
-            connection,
-            ApprovalRequest(
-                team_id=post.team_id,
-                post_id=post.id,  # type: ignore[arg-type]
-                version=post.version,
-                stage=stage,
-                channel_id=channel,
-                blocks=json.dumps(payload["blocks"]),
-                created_at=now,
-            ),
-        )
-    if not claimed:
+        claim = _claim(connection, post, brand, stage, channel, services.clock.now())
+    _post_claimed(services, post, stage, channel, claim)
+
+
+def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) -> dict | None:
+    """Claim the request of (post, version, stage) in ``connection``'s transaction: its
+    message payload, or None when another submission claimed it first."""
+    payload = blocks.approval_request(post, brand, stage)
+    claimed = repo.add_request(
+        connection,
+        ApprovalRequest(
+            team_id=post.team_id,
+            post_id=post.id,  # type: ignore[arg-type]
+            version=post.version,
+            stage=stage,
+            channel_id=channel,
+            blocks=json.dumps(payload["blocks"]),
+            created_at=now,
+        ),
+    )
+    return payload if claimed else None
+
+
+def _post_claimed(
+    services: Services, post: Post, stage: str, channel: str, payload: dict | None
+) -> None:
+    """Post a claimed request (``payload``; None: not ours to post) and note its ts; when
+    Slack refuses, give the claim back and raise."""
+    if payload is None:
         return
     try:
         sent = services.slack.post_message(channel, **payload)

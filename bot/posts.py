@@ -95,8 +95,12 @@ def brand_named(db: Database, team_id: str, name: str) -> Brand:
     with db.read_connection() as connection:
         brand = repo.find_brand(connection, team_id, name)
     if brand is None:
-        raise NotFound(f"There is no brand `{name}` any more. Pick another one.")
+        raise no_brand(name)
     return brand
+
+
+def no_brand(name: str) -> NotFound:
+    return NotFound(f"There is no brand `{name}` any more. Pick another one.")
 
 
 def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:
@@ -165,12 +169,19 @@ def check_schedule(scheduled_at: datetime | None, now: datetime) -> None:
 
 
 def create(
-    db: Database, team_id: str, actor: Actor, draft: Draft, warnings: Iterable[str], now: datetime
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    draft: Draft,
+    warnings: Iterable[str],
+    now: datetime,
+    brand: Brand | None = None,
 ) -> Post:
-    """Save a new post as a draft (sending it for approval is ``submit``)."""
+    """Save a new post as a draft (sending it for approval is ``submit``). ``brand``: the
+    draft's brand, when the caller has just read it."""
     check_schedule(draft.scheduled_at, now)
     check_drafting(db, team_id, actor)
-    brand = brand_named(db, team_id, draft.brand)
+    brand = brand or brand_named(db, team_id, draft.brand)
     with db.write_connection() as session:
         post = repo.add_post(
             session,
@@ -197,12 +208,14 @@ def edit(
     draft: Draft,
     warnings: Iterable[str],
     now: datetime,
+    brand: Brand | None = None,
 ) -> tuple[Post, str]:
     """Replace the content as a new version, back to draft (``submit`` restarts approval).
-    Returns the post and the status it had."""
+    Returns the post and the status it had. ``brand``: the draft's brand, when the caller
+    has just read it."""
     check_schedule(draft.scheduled_at, now)
     post, _ = check_editable(db, team_id, actor, post_id, version)
-    brand = brand_named(db, team_id, draft.brand)
+    brand = brand or brand_named(db, team_id, draft.brand)
     with db.write() as session:
         moved = repo.transition(
             session,
@@ -305,26 +318,29 @@ def _content(draft: Draft, warnings: Iterable[str]) -> dict:
 # --- approval ------------------------------------------------------------------------------
 
 
-def submit(db: Database, post: Post, actor: Actor, now: datetime) -> Post:
-    """Send a draft (or a post sent back for changes) for approval: stage ``team``."""
-    with db.write_connection() as session:
-        moved = repo.transition(
-            session,
-            post.id,  # type: ignore[arg-type]
-            expect_status=("draft", "changes_requested"),
-            expect_version=post.version,
-            changes={
-                "status": "pending",
-                "stage": "team",
-                "stage_at": now,
-                "reminded_at": None,
-                "updated_at": now,
-            },
-        )
-        if not moved:
-            raise lost(session, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
-        _audit(session, post, actor.user_id, "submit", post.status, "pending", now)
-        return repo.as_post(moved)
+def submit(db: Database, post: Post, actor: Actor, now: datetime, connection=None) -> Post:
+    """Send a draft (or a post sent back for changes) for approval: stage ``team``.
+    ``connection``: in that write transaction (with what the caller writes alongside)."""
+    if connection is None:
+        with db.write_connection() as connection:
+            return submit(db, post, actor, now, connection)
+    moved = repo.transition(
+        connection,
+        post.id,  # type: ignore[arg-type]
+        expect_status=("draft", "changes_requested"),
+        expect_version=post.version,
+        changes={
+            "status": "pending",
+            "stage": "team",
+            "stage_at": now,
+            "reminded_at": None,
+            "updated_at": now,
+        },
+    )
+    if not moved:
+        raise lost(connection, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
+    _audit(connection, post, actor.user_id, "submit", post.status, "pending", now)
+    return repo.as_post(moved)
 
 
 def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:

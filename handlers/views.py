@@ -58,7 +58,7 @@ def register(app: App, services: Services) -> None:
         try:
             draft = read_draft(view["state"]["values"])
             posts.check_schedule(draft.scheduled_at, services.clock.now())
-            verdict = approvals.check(services, team_id, draft)
+            verdict, brand = approvals.check(services, team_id, draft)
             if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
                 actor = services.people.actor(team_id, user_id)
                 posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
@@ -84,13 +84,13 @@ def register(app: App, services: Services) -> None:
                 draft,
                 verdict.warnings,
                 now,
+                brand,
             )
         else:
             post, was = (
-                posts.create(services.db, team_id, actor, draft, verdict.warnings, now),
+                posts.create(services.db, team_id, actor, draft, verdict.warnings, now, brand),
                 None,
             )
-        _, brand = posts.get(services.db, team_id, post.id)  # type: ignore[arg-type]
         if was in ("pending", "approved"):
             approvals.supersede(services, post)
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")

@@ -181,6 +181,31 @@ def find_brand(connection: Session | Connection, team_id: str, name: str) -> Bra
     return None if row is None else Brand(**row._mapping)
 
 
+_GUIDE_TABLE = BrandGuide.__table__  # type: ignore[attr-defined]
+_BRAND_WITH_GUIDE = (
+    sa_select(
+        *Brand.__table__.c,  # type: ignore[attr-defined]
+        *(column.label(f"guide__{column.key}") for column in _GUIDE_TABLE.c),
+    )
+    .outerjoin(_GUIDE_TABLE, _GUIDE_TABLE.c.brand_id == Brand.id)
+    .where(Brand.team_id == bindparam("team_id"), Brand.name == bindparam("name"))
+)
+
+
+def brand_with_guide(
+    connection: Session | Connection, team_id: str, name: str
+) -> tuple[Brand, BrandGuide | None] | None:
+    """A brand and its guide (None: it has none) in one statement, detached (to read)."""
+    row = connection.execute(_BRAND_WITH_GUIDE, {"team_id": team_id, "name": name.lower()}).first()
+    if row is None:
+        return None
+    mapping = row._mapping
+    brand = Brand(**{name: mapping[name] for name in _BRAND_FIELDS})
+    if mapping["guide__brand_id"] is None:
+        return brand, None
+    return brand, BrandGuide(**{c.key: mapping[f"guide__{c.key}"] for c in _GUIDE_TABLE.c})
+
+
 def find_guide(connection: Session | Connection, brand_id: int) -> BrandGuide | None:
     """``get_guide`` for reading: one prebuilt statement, a detached BrandGuide."""
     row = connection.execute(_GUIDE, {"brand_id": brand_id}).first()
