@@ -181,7 +181,8 @@ def create(
     draft's brand, when the caller has just read it."""
     check_schedule(draft.scheduled_at, now)
     check_drafting(db, team_id, actor)
-    brand = brand or brand_named(db, team_id, draft.brand)
+    if brand is None:
+        brand = brand_named(db, team_id, draft.brand)
     with db.write_connection() as session:
         post = repo.add_post(
             session,
@@ -215,7 +216,8 @@ def edit(
     has just read it."""
     check_schedule(draft.scheduled_at, now)
     post, _ = check_editable(db, team_id, actor, post_id, version)
-    brand = brand or brand_named(db, team_id, draft.brand)
+    if brand is None:
+        brand = brand_named(db, team_id, draft.brand)
     with db.write() as session:
         moved = repo.transition(
             session,
