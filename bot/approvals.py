@@ -113,15 +113,13 @@ def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) 
     payload = blocks.approval_request(post, brand, stage)
     claimed = repo.add_request(
         connection,
-        ApprovalRequest(
-            team_id=post.team_id,
-            post_id=post.id,  # type: ignore[arg-type]
-            version=post.version,
-            stage=stage,
-            channel_id=channel,
-            blocks=json.dumps(payload["blocks"]),
-            created_at=now,
-        ),
+        team_id=post.team_id,
+        post_id=post.id,  # type: ignore[arg-type]
+        version=post.version,
+        stage=stage,
+        channel_id=channel,
+        blocks=json.dumps(payload["blocks"]),
+        created_at=now,
     )
     return payload if claimed else None
 

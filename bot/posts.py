@@ -19,7 +19,7 @@ from bot.networks import NETWORKS
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
-from storage.models import Approval, Brand, Post, Team
+from storage.models import Brand, Post, Team
 
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
 UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
@@ -464,14 +464,12 @@ def _approve(
     """An approval of a checked, locked post, in the caller's transaction."""
     added = repo.add_approval(
         connection,
-        Approval(
-            team_id=post.team_id,
-            post_id=post.id,
-            version=post.version,
-            stage=stage,
-            approver=actor.user_id,
-            at=now,
-        ),
+        team_id=post.team_id,
+        post_id=post.id,  # type: ignore[arg-type]
+        version=post.version,
+        stage=stage,
+        approver=actor.user_id,
+        at=now,
     )
     if not added:
         raise InvalidTransition("You have already approved this. Nothing changed.")

@@ -570,8 +570,27 @@ def post_with_brand(
 # --- approvals and their messages --------------------------------------------------------
 
 
-def add_approval(session: Session | Connection, approval: Approval) -> bool:
-    return insert_ignore(session, Approval, approval.model_dump(exclude={"id"}))
+def add_approval(
+    session: Session | Connection,
+    *,
+    team_id: str,
+    post_id: int,
+    version: int,
+    stage: str,
+    approver: str,
+    at: datetime,
+) -> bool:
+    """Record one approver's approval of one stage of one version; False if they already
+    had (the values go straight to the INSERT: no model object on the click's path)."""
+    values = {
+        "team_id": team_id,
+        "post_id": post_id,
+        "version": version,
+        "stage": stage,
+        "approver": approver,
+        "at": at,
+    }
+    return insert_ignore(session, Approval, values)
 
 
 def approvals_of(session: Session, post_id: int, version: int, stage: str) -> list[Approval]:
@@ -604,8 +623,31 @@ def approvers_of(
     return list(connection.execute(_APPROVERS, values).scalars())
 
 
-def add_request(session: Session | Connection, request: ApprovalRequest) -> bool:
-    return insert_ignore(session, ApprovalRequest, request.model_dump(exclude={"id"}))
+def add_request(
+    session: Session | Connection,
+    *,
+    team_id: str,
+    post_id: int,
+    version: int,
+    stage: str,
+    channel_id: str,
+    blocks: str,
+    created_at: datetime,
+) -> bool:
+    """Claim the request message of one stage of one version (not posted yet: no ts);
+    False if it was claimed already."""
+    values = {
+        "team_id": team_id,
+        "post_id": post_id,
+        "version": version,
+        "stage": stage,
+        "channel_id": channel_id,
+        "ts": "",
+        "state": "open",
+        "blocks": blocks,
+        "created_at": created_at,
+    }
+    return insert_ignore(session, ApprovalRequest, values)
 
 
 _REQUEST = ApprovalRequest.__table__  # type: ignore[attr-defined]
