@@ -164,12 +164,49 @@ def post_missing(services: Services) -> int:
 # --- after a change ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    request: ApprovalRequest | None  # the request message of the decided stage, if any
+
+
+def decide(
+    services: Services,
+    team_id: str,
+    actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verdict: str,
+    reason: str = "",
+) -> Decided:
+    """``posts.decide``, with the request message it concerns read in the same transaction
+    (for ``after_decision``)."""
+    with services.db.write_connection() as connection:
+        decision = posts.decide(
+            services.db,
+            team_id,
+            actor,
+            post_id,
+            version,
+            stage,
+            verdict,
+            services.clock.now(),
+            reason,
+            connection,
+        )
+        post = decision.post
+        request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+    return Decided(decision, request)
+
+
 def after_decision(
-    services: Services, decision: Decision, clicked: tuple[str, str] | None = None
+    services: Services, decided: Decided, clicked: tuple[str, str] | None = None
 ) -> None:
     """Update the request in place, tell the author, open the client stage when due.
     ``clicked`` is the (channel, ts) of the message clicked, for a request whose ts is not
     saved yet (a click within milliseconds of its posting)."""
+    decision, request = decided.decision, decided.request
     post, brand = decision.post, decision.brand
     line = blocks.decision_line(
         decision.outcome,
@@ -180,8 +217,6 @@ def after_decision(
         decision.approvers,
     )
     partial = decision.outcome == "partial"
-    with services.db.read_connection() as connection:
-        request = repo.get_request(connection, post.id, post.version, decision.stage)  # type: ignore[arg-type]
     if request is not None:
         if not request.ts and clicked and clicked[0] == request.channel_id:
             request.ts = clicked[1]

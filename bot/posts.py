@@ -418,41 +418,46 @@ def decide(
     verdict: str,
     now: datetime,
     reason: str = "",
+    connection=None,
 ) -> Decision:
     """Approve, reject or request changes for one stage of one version of a post.
 
-    One write transaction: the post (locked: votes of one stage are serialised on its row,
-    so that two last votes cast at once see each other and the stage completes, instead of
-    both seeing "partial"), the checks of ``check_decision``, then one compare-and-set with
-    its audit entry."""
+    One write transaction (``connection``'s, when given): the post (locked: votes of one
+    stage are serialised on its row, so that two last votes cast at once see each other and
+    the stage completes, instead of both seeing "partial"), the checks of
+    ``check_decision``, then one compare-and-set with its audit entry."""
+    if connection is None:
+        with db.write_connection() as connection:
+            return decide(
+                db, team_id, actor, post_id, version, stage, verdict, now, reason, connection
+            )
     verb = VERBS[verdict]
-    with db.write_connection() as connection:
-        found = repo.post_with_brand(connection, team_id, post_id, lock=True)
-        post, brand = _checked(connection, found, actor, post_id, version, stage, verb)
-        if verdict == "approve":
-            return _approve(connection, db, post, brand, actor, stage, now)
-        to_status = "rejected" if verdict == "reject" else "changes_requested"
-        moved = repo.transition(
-            connection,
-            post_id,
-            expect_status="pending",
-            expect_version=version,
-            expect_stage=stage,
-            changes={"status": to_status, "stage": None, "updated_at": now},
-        )
-        if not moved:
-            raise lost(connection, team_id, post_id, verb + " it")
-        _audit(
-            connection,
-            post,
-            actor.user_id,
-            verdict,
-            "pending",
-            to_status,
-            now,
-            comment=reason,
-            stage=stage,
-        )
+    found = repo.post_with_brand(connection, team_id, post_id, lock=True)
+    post, brand = _checked(connection, found, actor, post_id, version, stage, verb)
+    if verdict == "approve":
+        return _approve(connection, db, post, brand, actor, stage, now)
+    to_status = "rejected" if verdict == "reject" else "changes_requested"
+    moved = repo.transition(
+        connection,
+        post_id,
+        expect_status="pending",
+        expect_version=version,
+        expect_stage=stage,
+        changes={"status": to_status, "stage": None, "updated_at": now},
+    )
+    if not moved:
+        raise lost(connection, team_id, post_id, verb + " it")
+    _audit(
+        connection,
+        post,
+        actor.user_id,
+        verdict,
+        "pending",
+        to_status,
+        now,
+        comment=reason,
+        stage=stage,
+    )
     return Decision(
         repo.as_post(moved), to_status, stage, (), (), now, actor.user_id, brand, reason
     )

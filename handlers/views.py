@@ -125,15 +125,14 @@ def register(app: App, services: Services) -> None:
         reason = view["state"]["values"]["reason"]["value"]["value"] or ""
         actor = services.people.actor(team_id, user_id)
         try:
-            decision = posts.decide(
-                services.db,
+            decided = approvals.decide(
+                services,
                 team_id,
                 actor,
                 meta["post"],
                 meta["version"],
                 meta["stage"],
                 meta["verdict"],
-                services.clock.now(),
                 reason=reason.strip(),
             )
         except PostroomError as refused:
@@ -143,7 +142,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
-        approvals.after_decision(services, decision, clicked)
+        approvals.after_decision(services, decided, clicked)
 
 
 def register_guides(app: App, services: Services) -> None:
