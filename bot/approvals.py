@@ -31,15 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
-    with services.db.read() as session:
-        return repo.get_guide(session, brand.id)  # type: ignore[arg-type]
+    with services.db.read_connection() as connection:
+        return repo.find_guide(connection, brand.id)  # type: ignore[arg-type]
 
 
-def check(services: Services, team_id: str, draft: Draft) -> Verdict:
+def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Brand]:
     """Validate a draft against the network table (with the brand's overrides) and the
-    brand's style rules."""
-    brand = posts.brand_named(services.db, team_id, draft.brand)
-    guide = guide_of(services, brand)
+    brand's style rules. Returns the verdict and the draft's brand (read with its guide)."""
+    with services.db.read_connection() as connection:
+        found = repo.brand_with_guide(connection, team_id, draft.brand)
+    if found is None:
+        raise posts.no_brand(draft.brand)
+    brand, guide = found
     rules = services.rules
     style = StyleRules()
     if guide is not None:
@@ -50,7 +53,7 @@ def check(services: Services, team_id: str, draft: Draft) -> Verdict:
             required_hashtags=tuple(guide.required_hashtags.split()),
             max_hashtags=guide.max_hashtags,
         )
-    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style)
+    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style), brand
 
 
 # --- sending for approval ------------------------------------------------------------------
@@ -68,9 +71,12 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     channel = channel_for(services, post, brand, "team")
     if channel is None:
         return Sent(post, None)
-    pending = posts.submit(services.db, post, actor, services.clock.now())
+    now = services.clock.now()
+    with services.db.write_connection() as connection:  # sent, and its request claimed
+        pending = posts.submit(services.db, post, actor, now, connection)
+        claim = _claim(connection, pending, brand, "team", channel, now)
     try:
-        post_request(services, pending, brand, "team", channel)
+        _post_claimed(services, pending, "team", channel, claim)
     except SlackFailure as failure:
         posts.unsubmit(services.db, pending, services.clock.now(), f"{failure.code}")
         raise type(failure)(
@@ -96,22 +102,34 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     """Post the request for (post, version, stage) once: the row is claimed first, so a
     retried submission never posts a second request. If Slack refuses, the claim is given
     back (the scheduler tries again once the channel works) and the error is raised."""
-    now = services.clock.now()
+    with services.db.write_connection() as connection:
+        claim = _claim(connection, post, brand, stage, channel, services.clock.now())
+    _post_claimed(services, post, stage, channel, claim)
+
+
+def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) -> dict | None:
+    """Claim the request of (post, version, stage) in ``connection``'s transaction: its
+    message payload, or None when another submission claimed it first."""
     payload = blocks.approval_request(post, brand, stage)
-    with services.db.write() as session:
-        claimed = repo.add_request(
-            session,
-            ApprovalRequest(
-                team_id=post.team_id,
-                post_id=post.id,  # type: ignore[arg-type]
-                version=post.version,
-                stage=stage,
-                channel_id=channel,
-                blocks=json.dumps(payload["blocks"]),
-                created_at=now,
-            ),
-        )
-    if not claimed:
+    claimed = repo.add_request(
+        connection,
+        team_id=post.team_id,
+        post_id=post.id,  # type: ignore[arg-type]
+        version=post.version,
+        stage=stage,
+        channel_id=channel,
+        blocks=json.dumps(payload["blocks"]),
+        created_at=now,
+    )
+    return payload if claimed else None
+
+
+def _post_claimed(
+    services: Services, post: Post, stage: str, channel: str, payload: dict | None
+) -> None:
+    """Post a claimed request (``payload``; None: not ours to post) and note its ts; when
+    Slack refuses, give the claim back and raise."""
+    if payload is None:
         return
     try:
         sent = services.slack.post_message(channel, **payload)
@@ -119,11 +137,8 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
         with services.db.write() as session:
             repo.release_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         raise
-    with services.db.write() as session:
-        request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
-        if request is not None:
-            request.ts = sent["ts"]
-            session.add(request)
+    with services.db.write_connection() as connection:
+        repo.set_request_ts(connection, post.id, post.version, stage, sent["ts"])  # type: ignore[arg-type]
 
 
 def post_missing(services: Services) -> int:
@@ -149,12 +164,49 @@ def post_missing(services: Services) -> int:
 # --- after a change ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    request: ApprovalRequest | None  # the request message of the decided stage, if any
+
+
+def decide(
+    services: Services,
+    team_id: str,
+    actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verdict: str,
+    reason: str = "",
+) -> Decided:
+    """``posts.decide``, with the request message it concerns read in the same transaction
+    (for ``after_decision``)."""
+    with services.db.write_connection() as connection:
+        decision = posts.decide(
+            services.db,
+            team_id,
+            actor,
+            post_id,
+            version,
+            stage,
+            verdict,
+            services.clock.now(),
+            reason,
+            connection,
+        )
+        post = decision.post
+        request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+    return Decided(decision, request)
+
+
 def after_decision(
-    services: Services, decision: Decision, clicked: tuple[str, str] | None = None
+    services: Services, decided: Decided, clicked: tuple[str, str] | None = None
 ) -> None:
     """Update the request in place, tell the author, open the client stage when due.
     ``clicked`` is the (channel, ts) of the message clicked, for a request whose ts is not
     saved yet (a click within milliseconds of its posting)."""
+    decision, request = decided.decision, decided.request
     post, brand = decision.post, decision.brand
     line = blocks.decision_line(
         decision.outcome,
@@ -165,8 +217,6 @@ def after_decision(
         decision.approvers,
     )
     partial = decision.outcome == "partial"
-    with services.db.read() as session:
-        request = repo.get_request(session, post.id, post.version, decision.stage)  # type: ignore[arg-type]
     if request is not None:
         if not request.ts and clicked and clicked[0] == request.channel_id:
             request.ts = clicked[1]
@@ -267,12 +317,8 @@ def mark(
     except SlackFailure as failure:
         log.warning("could not update request %s/%s: %s", request.channel_id, request.ts, failure)
         return
-    with services.db.write() as session:
-        row = session.get(ApprovalRequest, request.id)
-        if row is not None:
-            row.state = state
-            row.ts = request.ts
-            session.add(row)
+    with services.db.write_connection() as connection:
+        repo.set_request(connection, request.id, request.ts, state)  # type: ignore[arg-type]
 
 
 def _open_requests(services: Services, post_id: int, below: int | None = None):
@@ -315,8 +361,8 @@ def remind(services: Services) -> int:
     for post in due:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
         stage = post.stage or "team"
-        with services.db.read() as session:
-            request = repo.get_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
+        with services.db.read_connection() as connection:
+            request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
         if request is None or not request.ts:
             posts.unremind(services.db, post)
             continue

@@ -85,13 +85,13 @@ def publish(services: Services, team_id: str, user_id: str, opened: bool = False
 def refresh(services: Services, team_id: str, user_ids: Iterable[str] | Callable) -> None:
     """Republish these people's Home after a change that shows there — in the background,
     after the messages people are looking at; failures are logged."""
-    with services.db.read() as session:
-        if not repo.home_viewers(session, team_id, None, limit=1):
+    with services.db.read_connection() as connection:
+        if not repo.home_viewers(connection, team_id, None, limit=1):
             return  # nobody here looks at the Home tab: nothing to keep up to date
         if callable(user_ids):  # who is concerned, worked out only when it matters
             user_ids = user_ids()
         wanted = sorted({u for u in user_ids if u})
-        people = repo.home_viewers(session, team_id, wanted)  # nobody else would see it
+        people = repo.home_viewers(connection, team_id, wanted)  # nobody else would see it
     if not people:
         return
 

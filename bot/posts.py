@@ -19,7 +19,7 @@ from bot.networks import NETWORKS
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
-from storage.models import Approval, Brand, Post, Team
+from storage.models import Brand, Post, Team
 
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
 UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
@@ -92,20 +92,23 @@ def media_of(post: Post) -> list[str]:
 
 
 def brand_named(db: Database, team_id: str, name: str) -> Brand:
-    with db.read() as session:
-        brand = repo.get_brand(session, team_id, name)
+    with db.read_connection() as connection:
+        brand = repo.find_brand(connection, team_id, name)
     if brand is None:
-        raise NotFound(f"There is no brand `{name}` any more. Pick another one.")
+        raise no_brand(name)
     return brand
 
 
+def no_brand(name: str) -> NotFound:
+    return NotFound(f"There is no brand `{name}` any more. Pick another one.")
+
+
 def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:
-    with db.read() as session:
-        post = repo.get_post(session, team_id, post_id)
-        if post is None:
-            raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
-        brand = session.get(Brand, post.brand_id)
-    return post, brand  # type: ignore[return-value]
+    with db.read_connection() as connection:
+        found = repo.post_with_brand(connection, team_id, post_id)
+    if found is None:
+        raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
+    return found
 
 
 def get_for(
@@ -132,13 +135,19 @@ def listing(db: Database, team_id: str, actor: Actor, which: str, now: datetime)
         )
 
 
-def stage_approvers(db: Database, team_id: str, post: Post, brand: Brand, stage: str) -> list[str]:
-    """Everyone who may decide this stage of this post (the author only with self-approval)."""
-    with db.read() as session:
-        grants = repo.list_grants(session, team_id)
+def stage_approvers(
+    db: Database, team_id: str, post: Post, brand: Brand, stage: str, connection=None
+) -> list[str]:
+    """Everyone who may decide this stage of this post (the author only with self-approval).
+    ``connection``: read in that transaction instead of a new one."""
+    if connection is None:
+        with db.read_connection() as reading:
+            grants = repo.team_grants(reading, team_id)
+    else:
+        grants = repo.team_grants(connection, team_id)
     holders: dict[str, list[policy.Grant]] = {}
-    for row, brand_name in grants:
-        holders.setdefault(row.user_id, []).append(workspace.as_grant(row, brand_name))
+    for row in grants:
+        holders.setdefault(row.user_id, []).append(workspace.as_grant(row, row.brand))
     post_facts = facts(post, brand.name)
     return sorted(
         uid
@@ -160,13 +169,21 @@ def check_schedule(scheduled_at: datetime | None, now: datetime) -> None:
 
 
 def create(
-    db: Database, team_id: str, actor: Actor, draft: Draft, warnings: Iterable[str], now: datetime
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    draft: Draft,
+    warnings: Iterable[str],
+    now: datetime,
+    brand: Brand | None = None,
 ) -> Post:
-    """Save a new post as a draft (sending it for approval is ``submit``)."""
+    """Save a new post as a draft (sending it for approval is ``submit``). ``brand``: the
+    draft's brand, when the caller has just read it."""
     check_schedule(draft.scheduled_at, now)
     check_drafting(db, team_id, actor)
-    brand = brand_named(db, team_id, draft.brand)
-    with db.write() as session:
+    if brand is None:
+        brand = brand_named(db, team_id, draft.brand)
+    with db.write_connection() as session:
         post = repo.add_post(
             session,
             Post(
@@ -192,12 +209,15 @@ def edit(
     draft: Draft,
     warnings: Iterable[str],
     now: datetime,
+    brand: Brand | None = None,
 ) -> tuple[Post, str]:
     """Replace the content as a new version, back to draft (``submit`` restarts approval).
-    Returns the post and the status it had."""
+    Returns the post and the status it had. ``brand``: the draft's brand, when the caller
+    has just read it."""
     check_schedule(draft.scheduled_at, now)
     post, _ = check_editable(db, team_id, actor, post_id, version)
-    brand = brand_named(db, team_id, draft.brand)
+    if brand is None:
+        brand = brand_named(db, team_id, draft.brand)
     with db.write() as session:
         moved = repo.transition(
             session,
@@ -227,8 +247,7 @@ def edit(
             now,
             comment=f"version {version + 1}",
         )
-        updated = repo.get_post(session, team_id, post_id)
-    return updated, post.status  # type: ignore[return-value]
+    return repo.as_post(moved), post.status
 
 
 def check_editable(
@@ -251,9 +270,8 @@ def check_editable(
 
 
 def drafting_of(db: Database, team_id: str) -> str:
-    with db.read() as session:
-        team = session.get(Team, team_id)
-    return team.drafting if team else "anyone"
+    with db.read_connection() as connection:
+        return repo.drafting_of(connection, team_id) or "anyone"
 
 
 def check_drafting(db: Database, team_id: str, actor: Actor) -> None:
@@ -302,31 +320,34 @@ def _content(draft: Draft, warnings: Iterable[str]) -> dict:
 # --- approval ------------------------------------------------------------------------------
 
 
-def submit(db: Database, post: Post, actor: Actor, now: datetime) -> Post:
-    """Send a draft (or a post sent back for changes) for approval: stage ``team``."""
-    with db.write() as session:
-        moved = repo.transition(
-            session,
-            post.id,  # type: ignore[arg-type]
-            expect_status=("draft", "changes_requested"),
-            expect_version=post.version,
-            changes={
-                "status": "pending",
-                "stage": "team",
-                "stage_at": now,
-                "reminded_at": None,
-                "updated_at": now,
-            },
-        )
-        if not moved:
-            raise lost(session, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
-        _audit(session, post, actor.user_id, "submit", post.status, "pending", now)
-        return _reload(session, post)
+def submit(db: Database, post: Post, actor: Actor, now: datetime, connection=None) -> Post:
+    """Send a draft (or a post sent back for changes) for approval: stage ``team``.
+    ``connection``: in that write transaction (with what the caller writes alongside)."""
+    if connection is None:
+        with db.write_connection() as connection:
+            return submit(db, post, actor, now, connection)
+    moved = repo.transition(
+        connection,
+        post.id,  # type: ignore[arg-type]
+        expect_status=("draft", "changes_requested"),
+        expect_version=post.version,
+        changes={
+            "status": "pending",
+            "stage": "team",
+            "stage_at": now,
+            "reminded_at": None,
+            "updated_at": now,
+        },
+    )
+    if not moved:
+        raise lost(connection, post.team_id, post.id, "send it for approval")  # type: ignore[arg-type]
+    _audit(connection, post, actor.user_id, "submit", post.status, "pending", now)
+    return repo.as_post(moved)
 
 
 def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
     """Back to draft when its approval request could not be posted (nothing is lost)."""
-    with db.write() as session:
+    with db.write_connection() as session:
         moved = repo.transition(
             session,
             post.id,  # type: ignore[arg-type]
@@ -337,7 +358,7 @@ def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
         if not moved:
             return None
         _audit(session, post, "", "unsubmit", "pending", "draft", now, comment=why)
-        return _reload(session, post)
+        return repo.as_post(moved)
 
 
 VERBS = {"approve": "approve", "reject": "reject", "changes": "request changes to"}
@@ -347,8 +368,26 @@ def check_decision(
     db: Database, team_id: str, actor: Actor, post_id: int, version: int, stage: str, verdict: str
 ) -> tuple[Post, Brand]:
     """Everything ``decide`` checks, without acting (before asking for a reason)."""
-    post, brand = get(db, team_id, post_id)
-    verb = VERBS[verdict]
+    with db.read_connection() as connection:
+        found = repo.post_with_brand(connection, team_id, post_id)
+        return _checked(connection, found, actor, post_id, version, stage, VERBS[verdict])
+
+
+def _checked(
+    connection,
+    found: tuple[Post, Brand] | None,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verb: str,
+) -> tuple[Post, Brand]:
+    """The checks of a decision, in the order a person would ask: is this the post as it is
+    now (version, still pending, this stage)? may I? ``found``: the post and its brand, as
+    read in ``connection``'s transaction."""
+    if found is None:
+        raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
+    post, brand = found
     if post.version != version:
         raise InvalidTransition(
             f"This request is for version {version} of post #{post_id}, which has since been "
@@ -360,8 +399,7 @@ def check_decision(
             "Nothing changed."
         )
     if post.status != "pending" or post.stage != stage:
-        with db.read() as session:
-            raise lost(session, team_id, post_id, verb + " it")
+        raise lost(connection, post.team_id, post_id, verb + " it")
     refusal = policy.decision_refusal(
         actor, facts(post, brand.name), stage, brand.self_approval, verb
     )
@@ -380,114 +418,106 @@ def decide(
     verdict: str,
     now: datetime,
     reason: str = "",
+    connection=None,
 ) -> Decision:
     """Approve, reject or request changes for one stage of one version of a post.
 
-    Checks in the order a person would ask: is this the post as it is now (version, still
-    pending, this stage)? may I? Then acts with one compare-and-set."""
-    post, brand = check_decision(db, team_id, actor, post_id, version, stage, verdict)
+    One write transaction (``connection``'s, when given): the post (locked: votes of one
+    stage are serialised on its row, so that two last votes cast at once see each other and
+    the stage completes, instead of both seeing "partial"), the checks of
+    ``check_decision``, then one compare-and-set with its audit entry."""
+    if connection is None:
+        with db.write_connection() as connection:
+            return decide(
+                db, team_id, actor, post_id, version, stage, verdict, now, reason, connection
+            )
     verb = VERBS[verdict]
+    found = repo.post_with_brand(connection, team_id, post_id, lock=True)
+    post, brand = _checked(connection, found, actor, post_id, version, stage, verb)
     if verdict == "approve":
-        return _approve(db, post, brand, actor, stage, now)
+        return _approve(connection, db, post, brand, actor, stage, now)
     to_status = "rejected" if verdict == "reject" else "changes_requested"
-    with db.write() as session:
-        moved = repo.transition(
-            session,
-            post_id,
-            expect_status="pending",
-            expect_version=version,
-            expect_stage=stage,
-            changes={"status": to_status, "stage": None, "updated_at": now},
-        )
-        if not moved:
-            raise lost(session, team_id, post_id, verb + " it")
-        _audit(
-            session,
-            post,
-            actor.user_id,
-            verdict,
-            "pending",
-            to_status,
-            now,
-            comment=reason,
-            stage=stage,
-        )
-        after = _reload(session, post)
-    return Decision(after, to_status, stage, (), (), now, actor.user_id, brand, reason)
+    moved = repo.transition(
+        connection,
+        post_id,
+        expect_status="pending",
+        expect_version=version,
+        expect_stage=stage,
+        changes={"status": to_status, "stage": None, "updated_at": now},
+    )
+    if not moved:
+        raise lost(connection, team_id, post_id, verb + " it")
+    _audit(
+        connection,
+        post,
+        actor.user_id,
+        verdict,
+        "pending",
+        to_status,
+        now,
+        comment=reason,
+        stage=stage,
+    )
+    return Decision(
+        repo.as_post(moved), to_status, stage, (), (), now, actor.user_id, brand, reason
+    )
 
 
 def _approve(
-    db: Database, post: Post, brand: Brand, actor: Actor, stage: str, now: datetime
+    connection, db: Database, post: Post, brand: Brand, actor: Actor, stage: str, now: datetime
 ) -> Decision:
+    """An approval of a checked, locked post, in the caller's transaction."""
+    added = repo.add_approval(
+        connection,
+        team_id=post.team_id,
+        post_id=post.id,  # type: ignore[arg-type]
+        version=post.version,
+        stage=stage,
+        approver=actor.user_id,
+        at=now,
+    )
+    if not added:
+        raise InvalidTransition("You have already approved this. Nothing changed.")
+    approvers = tuple(repo.approvers_of(connection, post.id, post.version, stage))  # type: ignore[arg-type]
     needed = (
-        stage_approvers(db, post.team_id, post, brand, stage)
+        stage_approvers(db, post.team_id, post, brand, stage, connection)
         if brand.approval_mode == "all"
         else []
     )
-    with db.write() as session:
-        # Votes of one stage are serialised on the post's row, so that two last votes cast
-        # at once see each other (and the stage completes) instead of both seeing "partial".
-        current = repo.lock_post(session, post.id)  # type: ignore[arg-type]
-        if (
-            current is None
-            or current.status != "pending"
-            or current.version != post.version
-            or current.stage != stage
-        ):
-            raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
-        added = repo.add_approval(
-            session,
-            Approval(
-                team_id=post.team_id,
-                post_id=post.id,
-                version=post.version,
-                stage=stage,  # type: ignore[arg-type]
-                approver=actor.user_id,
-                at=now,
-            ),
+    waiting = tuple(uid for uid in needed if uid not in approvers)
+    if waiting:  # mode "all": this approval counts, the stage stays open
+        _audit(
+            connection,
+            post,
+            actor.user_id,
+            "vote",  # one of several approvals the stage needs; not a status change
+            "pending",
+            "pending",
+            now,
+            stage=stage,
+            comment=f"{len(approvers)} of {len(needed)}",
         )
-        if not added:
-            raise InvalidTransition("You have already approved this. Nothing changed.")
-        approvers = tuple(
-            a.approver for a in repo.approvals_of(session, post.id, post.version, stage)
-        )  # type: ignore[arg-type]
-        waiting = tuple(uid for uid in needed if uid not in approvers)
-        if waiting:  # mode "all": this approval counts, the stage stays open
-            _audit(
-                session,
-                post,
-                actor.user_id,
-                "vote",  # one of several approvals the stage needs; not a status change
-                "pending",
-                "pending",
-                now,
-                stage=stage,
-                comment=f"{len(approvers)} of {len(needed)}",
-            )
-            return Decision(
-                current, "partial", stage, approvers, waiting, now, actor.user_id, brand
-            )
-        next_stage = "client" if stage == "team" and brand.client_approval else None
-        changes = (
-            {"stage": "client", "stage_at": now, "reminded_at": None, "updated_at": now}
-            if next_stage
-            else {"status": "approved", "stage": None, "updated_at": now}
-        )
-        moved = repo.transition(
-            session,
-            post.id,
-            expect_status="pending",
-            expect_version=post.version,  # type: ignore[arg-type]
-            expect_stage=stage,
-            changes=changes,
-        )
-        if not moved:
-            raise lost(session, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
-        to = "pending" if next_stage else "approved"
-        _audit(session, post, actor.user_id, "approve", "pending", to, now, stage=stage)
-        after = _reload(session, post)
+        return Decision(post, "partial", stage, approvers, waiting, now, actor.user_id, brand)
+    next_stage = "client" if stage == "team" and brand.client_approval else None
+    changes = (
+        {"stage": "client", "stage_at": now, "reminded_at": None, "updated_at": now}
+        if next_stage
+        else {"status": "approved", "stage": None, "updated_at": now}
+    )
+    moved = repo.transition(
+        connection,
+        post.id,  # type: ignore[arg-type]
+        expect_status="pending",
+        expect_version=post.version,
+        expect_stage=stage,
+        changes=changes,
+    )
+    if not moved:
+        raise lost(connection, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
+    to = "pending" if next_stage else "approved"
+    _audit(connection, post, actor.user_id, "approve", "pending", to, now, stage=stage)
     outcome = "stage_passed" if next_stage else "approved"
-    return Decision(after, outcome, stage, approvers, (), now, actor.user_id, brand)
+    return Decision(repo.as_post(moved), outcome, stage, approvers, (), now, actor.user_id, brand)
 
 
 def cancel(
@@ -507,7 +537,7 @@ def cancel(
         if not moved:
             raise lost(session, team_id, post_id, "cancel it")
         _audit(session, post, actor.user_id, "cancel", post.status, "cancelled", now)
-        return _reload(session, post), post.status
+        return repo.as_post(moved), post.status
 
 
 # --- time-driven ---------------------------------------------------------------------------
@@ -561,7 +591,7 @@ def reminders_due(db: Database, now: datetime) -> list[Post]:
                 where=[Post.reminded_at.is_(None)],  # type: ignore[union-attr]
             )
             if moved:
-                claimed.append(_reload(session, post))
+                claimed.append(repo.as_post(moved))
     return claimed
 
 
@@ -606,12 +636,6 @@ def lost(session, team_id: str, post_id: int, attempted: str) -> InvalidTransiti
         f"Post #{post_id} was {what}{who} {date(last.at, '{time}')}, so you can't "
         f"{attempted} any more. Nothing changed."
     )
-
-
-def _reload(session, post: Post) -> Post:
-    fresh = session.get(Post, post.id, populate_existing=True)
-    assert fresh is not None
-    return fresh
 
 
 def _audit(

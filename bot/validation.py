@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -54,7 +55,10 @@ def _is_emoji(cluster: str) -> bool:
 
 
 def _weigh(segment: str) -> int:
-    """X's weight of text without links: an emoji weighs 2 as a whole, else per code point."""
+    """X's weight of text without links: an emoji weighs 2 as a whole, else per code point.
+    ASCII has no emoji and every code point of it weighs 1: its length, at once."""
+    if segment.isascii():
+        return len(segment)
     total = 0
     for cluster in _GRAPHEME.findall(segment):
         if _is_emoji(cluster):
@@ -162,8 +166,10 @@ def _trim(url: str) -> str:
     return url
 
 
-def _url_spans(text: str, bare: bool = True) -> list[tuple[int, int]]:
-    """``(start, end)`` of each link in ``text``.
+@lru_cache(maxsize=32)
+def _url_spans(text: str, bare: bool = True) -> tuple[tuple[int, int], ...]:
+    """``(start, end)`` of each link in ``text``. Kept for the last few texts: one
+    validation asks it of the same text for every network.
 
     Links are ``http(s)://…`` and, when ``bare``, domains with a known top-level domain such
     as ``example.com/path`` (like twitter-text: a two-label domain with a country TLD, such as
@@ -182,7 +188,7 @@ def _url_spans(text: str, bare: bool = True) -> list[tuple[int, int]]:
         if scheme and len(url) <= len(scheme):
             continue
         spans.append((match.start(), match.start() + len(url)))
-    return spans
+    return tuple(spans)
 
 
 def find_urls(text: str, bare: bool = True) -> list[str]:

@@ -27,10 +27,8 @@ def register(app: App, services: Services) -> None:
         post_id, version, stage = decision_value(action)
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         actor = services.people.actor(team_id, user_id)
-        decision = posts.decide(
-            services.db, team_id, actor, post_id, version, stage, "approve", services.clock.now()
-        )
-        approvals.after_decision(services, decision, clicked_message(body))
+        decided = approvals.decide(services, team_id, actor, post_id, version, stage, "approve")
+        approvals.after_decision(services, decided, clicked_message(body))
 
     def ask_for_reason(verdict: str):
         def clicked(ack, body: dict, action: dict) -> None:

@@ -58,7 +58,7 @@ def register(app: App, services: Services) -> None:
         try:
             draft = read_draft(view["state"]["values"])
             posts.check_schedule(draft.scheduled_at, services.clock.now())
-            verdict = approvals.check(services, team_id, draft)
+            verdict, brand = approvals.check(services, team_id, draft)
             if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
                 actor = services.people.actor(team_id, user_id)
                 posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
@@ -84,13 +84,13 @@ def register(app: App, services: Services) -> None:
                 draft,
                 verdict.warnings,
                 now,
+                brand,
             )
         else:
             post, was = (
-                posts.create(services.db, team_id, actor, draft, verdict.warnings, now),
+                posts.create(services.db, team_id, actor, draft, verdict.warnings, now, brand),
                 None,
             )
-        _, brand = posts.get(services.db, team_id, post.id)  # type: ignore[arg-type]
         if was in ("pending", "approved"):
             approvals.supersede(services, post)
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
@@ -125,15 +125,14 @@ def register(app: App, services: Services) -> None:
         reason = view["state"]["values"]["reason"]["value"]["value"] or ""
         actor = services.people.actor(team_id, user_id)
         try:
-            decision = posts.decide(
-                services.db,
+            decided = approvals.decide(
+                services,
                 team_id,
                 actor,
                 meta["post"],
                 meta["version"],
                 meta["stage"],
                 meta["verdict"],
-                services.clock.now(),
                 reason=reason.strip(),
             )
         except PostroomError as refused:
@@ -143,7 +142,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
-        approvals.after_decision(services, decision, clicked)
+        approvals.after_decision(services, decided, clicked)
 
 
 def register_guides(app: App, services: Services) -> None:

@@ -54,12 +54,20 @@ def insert_ignore(
     """Insert a row unless it collides with a unique key; True when this call inserted it.
 
     Works on an ORM session or a bare connection (the cheaper choice on hot paths)."""
-    dialect = _dialect(session)
+    statement = _insert_ignore_statement(_dialect(session), model, tuple(values))
+    return session.execute(statement, values).first() is not None
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore_statement(dialect: str, model: type[SQLModel], columns: tuple[str, ...]) -> Any:
+    """Built once per table and set of columns (bound parameters, not values): the statement
+    and its compiled form are reused, instead of built and cached again on every call."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # RETURNING, not rowcount: psycopg reports -1 for a single-row INSERT … ON CONFLICT.
-    key = list(model.__table__.primary_key.columns)[0]  # type: ignore[attr-defined]
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
-    return session.execute(statement).first() is not None
+    table = model.__table__  # type: ignore[attr-defined]
+    key = list(table.primary_key.columns)[0]
+    values = {name: bindparam(name) for name in columns}
+    return insert(table).values(values).on_conflict_do_nothing().returning(key)
 
 
 def _dialect(session: Session | Connection) -> str:
@@ -251,6 +259,55 @@ def get_brand(session: Session, team_id: str, name: str) -> Brand | None:
     ).first()
 
 
+_BRAND_NAMED = sa_select(*Brand.__table__.c).where(  # type: ignore[attr-defined]
+    Brand.team_id == bindparam("team_id"), Brand.name == bindparam("name")
+)
+_GUIDE = sa_select(*BrandGuide.__table__.c).where(BrandGuide.brand_id == bindparam("brand_id"))  # type: ignore[attr-defined]
+_DRAFTING = sa_select(Team.drafting).where(Team.team_id == bindparam("team_id"))
+
+
+def find_brand(connection: Session | Connection, team_id: str, name: str) -> Brand | None:
+    """``get_brand`` for reading: one prebuilt statement, a detached Brand."""
+    row = connection.execute(_BRAND_NAMED, {"team_id": team_id, "name": name.lower()}).first()
+    return None if row is None else Brand(**row._mapping)
+
+
+_GUIDE_TABLE = BrandGuide.__table__  # type: ignore[attr-defined]
+_BRAND_WITH_GUIDE = (
+    sa_select(
+        *Brand.__table__.c,  # type: ignore[attr-defined]
+        *(column.label(f"guide__{column.key}") for column in _GUIDE_TABLE.c),
+    )
+    .outerjoin(_GUIDE_TABLE, _GUIDE_TABLE.c.brand_id == Brand.id)
+    .where(Brand.team_id == bindparam("team_id"), Brand.name == bindparam("name"))
+)
+
+
+def brand_with_guide(
+    connection: Session | Connection, team_id: str, name: str
+) -> tuple[Brand, BrandGuide | None] | None:
+    """A brand and its guide (None: it has none) in one statement, detached (to read)."""
+    row = connection.execute(_BRAND_WITH_GUIDE, {"team_id": team_id, "name": name.lower()}).first()
+    if row is None:
+        return None
+    mapping = row._mapping
+    brand = Brand(**{name: mapping[name] for name in _BRAND_FIELDS})
+    if mapping["guide__brand_id"] is None:
+        return brand, None
+    return brand, BrandGuide(**{c.key: mapping[f"guide__{c.key}"] for c in _GUIDE_TABLE.c})
+
+
+def find_guide(connection: Session | Connection, brand_id: int) -> BrandGuide | None:
+    """``get_guide`` for reading: one prebuilt statement, a detached BrandGuide."""
+    row = connection.execute(_GUIDE, {"brand_id": brand_id}).first()
+    return None if row is None else BrandGuide(**row._mapping)
+
+
+def drafting_of(connection: Session | Connection, team_id: str) -> str | None:
+    """Who may draft in a workspace ("anyone" or "roles"); None for an unknown workspace."""
+    return connection.execute(_DRAFTING, {"team_id": team_id}).scalar()
+
+
 def list_brands(session: Session, team_id: str) -> list[Brand]:
     return list(session.exec(select(Brand).where(Brand.team_id == team_id).order_by(Brand.name)))
 
@@ -279,6 +336,20 @@ def list_grants(
         query = query.where(RoleGrant.user_id == user_id)
     rows = session.exec(query.order_by(RoleGrant.role, RoleGrant.user_id, RoleGrant.id))
     return [(grant, brand) for grant, brand in rows]
+
+
+_TEAM_GRANTS = (
+    sa_select(RoleGrant.user_id, RoleGrant.role, RoleGrant.networks, Brand.name.label("brand"))  # type: ignore[attr-defined]
+    .outerjoin(Brand, RoleGrant.brand_id == Brand.id)  # type: ignore[arg-type]
+    .where(RoleGrant.team_id == bindparam("team_id"))
+    .order_by(RoleGrant.user_id, RoleGrant.role, RoleGrant.id)
+)
+
+
+def team_grants(connection: Session | Connection, team_id: str) -> list:
+    """Everyone's grants in a workspace as rows: user_id, role, networks, brand (its name;
+    None: every brand)."""
+    return list(connection.execute(_TEAM_GRANTS, {"team_id": team_id}))
 
 
 # One person's grants are read on every command, click and Home open: built once.
@@ -315,6 +386,12 @@ def set_channel(session: Session, setting: ChannelSetting) -> None:
     )
 
 
+def approval_channels(connection: Session | Connection, team_id: str) -> list:
+    """The approvals channels as rows: channel_id, network, stage, brand (its name; None:
+    every brand)."""
+    return list(connection.execute(_HOME_CHANNELS, {"team_id": team_id}))
+
+
 def list_channels(
     session: Session, team_id: str, purpose: str
 ) -> list[tuple[ChannelSetting, str | None]]:
@@ -332,7 +409,7 @@ def list_channels(
 
 
 def audit(
-    session: Session,
+    session: Session | Connection,
     team_id: str,
     entity: str,
     entity_id: str,
@@ -344,20 +421,42 @@ def audit(
     to_state: str | None = None,
     comment: str = "",
 ) -> None:
-    """Record a change (in the caller's transaction, with the change itself)."""
-    session.add(
-        AuditEntry(
-            team_id=team_id,
-            entity=entity,
-            entity_id=entity_id,
-            actor=actor,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            at=at,
+    """Record a change (in the caller's transaction, with the change itself). On a Core
+    connection (the hot paths) it is one prebuilt INSERT; on a session, an ORM object
+    flushed with the session's other changes."""
+    values = {
+        "team_id": team_id,
+        "entity": entity,
+        "entity_id": entity_id,
+        "actor": actor,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": comment,
+        "at": at,
+    }
+    if isinstance(session, Connection):
+        session.execute(_AUDIT, values)
+    else:
+        session.add(AuditEntry(**values))
+
+
+_AUDIT = AuditEntry.__table__.insert().values(  # type: ignore[attr-defined]
+    {
+        name: bindparam(name)
+        for name in (
+            "team_id",
+            "entity",
+            "entity_id",
+            "actor",
+            "action",
+            "from_state",
+            "to_state",
+            "comment",
+            "at",
         )
-    )
+    }
+)
 
 
 def audit_trail(
@@ -374,9 +473,10 @@ def audit_trail(
 # --- posts -------------------------------------------------------------------------------
 
 
-def add_post(session: Session, post: Post) -> Post:
-    session.add(post)
-    session.flush()
+def add_post(session: Session | Connection, post: Post) -> Post:
+    """Insert a new post (one prebuilt statement); ``post`` gets its id."""
+    values = {name: getattr(post, name) for name in _POST_FIELDS if name != "id"}
+    post.id = session.execute(_ADD_POST, values).scalar_one()
     return post
 
 
@@ -386,7 +486,7 @@ def get_post(session: Session, team_id: str, post_id: int) -> Post | None:
 
 
 def transition(
-    session: Session,
+    session: Session | Connection,
     post_id: int,
     *,
     expect_status: str | Sequence[str],
@@ -394,22 +494,56 @@ def transition(
     expect_stage: str | None | object = ...,
     changes: dict[str, Any],
     where: Sequence[Any] = (),
-) -> bool:
+) -> Any:
     """Compare-and-set: apply ``changes`` only if the post is still in ``expect_status`` (one
     or several), at ``expect_version`` (and ``expect_stage`` when given), in one UPDATE.
-    False: someone else acted first."""
+    Returns the post's row as it is now (``as_post`` makes it a Post), or None: someone
+    else acted first. A Core statement: it does not refresh Posts already loaded in a
+    session."""
     statuses = [expect_status] if isinstance(expect_status, str) else list(expect_status)
+    stage = "any" if expect_stage is ... else "none" if expect_stage is None else "is"
+    statement = _transition_statement(len(statuses), stage, tuple(changes))
+    if where:
+        statement = statement.where(*where)
+    values = {f"set_{name}": value for name, value in changes.items()}
+    values.update({f"cas_status_{i}": status for i, status in enumerate(statuses)})
+    values.update(cas_id=post_id, cas_version=expect_version, cas_stage=expect_stage)
+    if stage != "is":
+        del values["cas_stage"]
+    return session.execute(statement, values).first()
+
+
+_POST = Post.__table__  # type: ignore[attr-defined]
+_POST_FIELDS = tuple(_POST.c.keys())
+
+
+@lru_cache(maxsize=64)
+def _transition_statement(statuses: int, stage: str, changes: tuple[str, ...]) -> Any:
+    """The compare-and-set UPDATE for one shape of change, built once (bound parameters)."""
     condition = [
-        Post.id == post_id,
-        Post.status.in_(statuses),  # type: ignore[attr-defined]
-        Post.version == expect_version,
+        _POST.c.id == bindparam("cas_id"),
+        _POST.c.status.in_([bindparam(f"cas_status_{i}") for i in range(statuses)]),
+        _POST.c.version == bindparam("cas_version"),
     ]
-    if expect_stage is not ...:
-        condition.append(
-            Post.stage == expect_stage if expect_stage is not None else Post.stage.is_(None)  # type: ignore[union-attr,arg-type]
-        )
-    statement = update(Post).where(*condition, *where).values(**changes).returning(Post.id)
-    return session.execute(statement).first() is not None
+    if stage == "is":
+        condition.append(_POST.c.stage == bindparam("cas_stage"))
+    elif stage == "none":
+        condition.append(_POST.c.stage.is_(None))
+    values = {name: bindparam(f"set_{name}") for name in changes}
+    return update(_POST).where(*condition).values(values).returning(*_POST.c)
+
+
+_ADD_POST = (
+    _POST.insert()
+    .values({name: bindparam(name) for name in _POST_FIELDS if name != "id"})
+    .returning(_POST.c.id)
+)
+
+
+def as_post(row: Any) -> Post:
+    """A Post (detached, to read) from a row of the post's columns."""
+    mapping = row._mapping
+    return Post(**{name: mapping[name] for name in _POST_FIELDS})
 
 
 def list_posts(
@@ -499,11 +633,55 @@ def lock_post(session: Session, post_id: int) -> Post | None:
     ).first()
 
 
+_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_BRAND_FIELDS = tuple(_BRAND.c.keys())
+_POST_WITH_BRAND = (
+    sa_select(*_POST.c, *(column.label(f"brand__{column.key}") for column in _BRAND.c))
+    .join(_BRAND, _POST.c.brand_id == _BRAND.c.id)
+    .where(_POST.c.id == bindparam("post_id"), _POST.c.team_id == bindparam("team_id"))
+)
+_POST_WITH_BRAND_LOCKED = _POST_WITH_BRAND.with_for_update(of=_POST)
+
+
+def post_with_brand(
+    connection: Session | Connection, team_id: str, post_id: int, lock: bool = False
+) -> tuple[Post, Brand] | None:
+    """A post of this workspace and its brand in one statement, as detached models (to
+    read). ``lock``: the post's row stays locked until the transaction ends (PostgreSQL;
+    SQLite's write transactions are already exclusive)."""
+    statement = _POST_WITH_BRAND_LOCKED if lock else _POST_WITH_BRAND
+    row = connection.execute(statement, {"post_id": post_id, "team_id": team_id}).first()
+    if row is None:
+        return None
+    mapping = row._mapping
+    brand = Brand(**{name: mapping[f"brand__{name}"] for name in _BRAND_FIELDS})
+    return as_post(row), brand
+
+
 # --- approvals and their messages --------------------------------------------------------
 
 
-def add_approval(session: Session, approval: Approval) -> bool:
-    return insert_ignore(session, Approval, approval.model_dump(exclude={"id"}))
+def add_approval(
+    session: Session | Connection,
+    *,
+    team_id: str,
+    post_id: int,
+    version: int,
+    stage: str,
+    approver: str,
+    at: datetime,
+) -> bool:
+    """Record one approver's approval of one stage of one version; False if they already
+    had (the values go straight to the INSERT: no model object on the click's path)."""
+    values = {
+        "team_id": team_id,
+        "post_id": post_id,
+        "version": version,
+        "stage": stage,
+        "approver": approver,
+        "at": at,
+    }
+    return insert_ignore(session, Approval, values)
 
 
 def approvals_of(session: Session, post_id: int, version: int, stage: str) -> list[Approval]:
@@ -517,18 +695,98 @@ def approvals_of(session: Session, post_id: int, version: int, stage: str) -> li
     )
 
 
-def add_request(session: Session, request: ApprovalRequest) -> bool:
-    return insert_ignore(session, ApprovalRequest, request.model_dump(exclude={"id"}))
+_APPROVERS = (
+    sa_select(Approval.approver)
+    .where(
+        Approval.post_id == bindparam("post_id"),
+        Approval.version == bindparam("version"),
+        Approval.stage == bindparam("stage"),
+    )
+    .order_by(Approval.id)
+)
 
 
-def get_request(session: Session, post_id: int, version: int, stage: str) -> ApprovalRequest | None:
-    return session.exec(
-        select(ApprovalRequest).where(
-            ApprovalRequest.post_id == post_id,
-            ApprovalRequest.version == version,
-            ApprovalRequest.stage == stage,
-        )
-    ).first()
+def approvers_of(
+    connection: Session | Connection, post_id: int, version: int, stage: str
+) -> list[str]:
+    """Who approved this stage of this version, in the order they did."""
+    values = {"post_id": post_id, "version": version, "stage": stage}
+    return list(connection.execute(_APPROVERS, values).scalars())
+
+
+def add_request(
+    session: Session | Connection,
+    *,
+    team_id: str,
+    post_id: int,
+    version: int,
+    stage: str,
+    channel_id: str,
+    blocks: str,
+    created_at: datetime,
+) -> bool:
+    """Claim the request message of one stage of one version (not posted yet: no ts);
+    False if it was claimed already."""
+    values = {
+        "team_id": team_id,
+        "post_id": post_id,
+        "version": version,
+        "stage": stage,
+        "channel_id": channel_id,
+        "ts": "",
+        "state": "open",
+        "blocks": blocks,
+        "created_at": created_at,
+    }
+    return insert_ignore(session, ApprovalRequest, values)
+
+
+_REQUEST = ApprovalRequest.__table__  # type: ignore[attr-defined]
+_REQUEST_FIELDS = tuple(_REQUEST.c.keys())
+_GET_REQUEST = sa_select(*_REQUEST.c).where(
+    _REQUEST.c.post_id == bindparam("post_id"),
+    _REQUEST.c.version == bindparam("version"),
+    _REQUEST.c.stage == bindparam("stage"),
+)
+_SET_REQUEST = (
+    update(_REQUEST)
+    .where(_REQUEST.c.id == bindparam("r_id"))
+    .values(ts=bindparam("r_ts"), state=bindparam("r_state"))
+)
+_SET_REQUEST_TS = (
+    update(_REQUEST)
+    .where(
+        _REQUEST.c.post_id == bindparam("r_post_id"),
+        _REQUEST.c.version == bindparam("r_version"),
+        _REQUEST.c.stage == bindparam("r_stage"),
+    )
+    .values(ts=bindparam("r_ts"))
+)
+
+
+def get_request(
+    connection: Session | Connection, post_id: int, version: int, stage: str
+) -> ApprovalRequest | None:
+    """The request message of one stage of one version (detached, to read)."""
+    values = {"post_id": post_id, "version": version, "stage": stage}
+    row = connection.execute(_GET_REQUEST, values).first()
+    if row is None:
+        return None
+    mapping = row._mapping
+    return ApprovalRequest(**{name: mapping[name] for name in _REQUEST_FIELDS})
+
+
+def set_request(connection: Session | Connection, request_id: int, ts: str, state: str) -> None:
+    """Where a request message is, and its state (open, decided, superseded, closed)."""
+    connection.execute(_SET_REQUEST, {"r_id": request_id, "r_ts": ts, "r_state": state})
+
+
+def set_request_ts(
+    connection: Session | Connection, post_id: int, version: int, stage: str, ts: str
+) -> None:
+    """The ts of a request message, once Slack has it."""
+    values = {"r_post_id": post_id, "r_version": version, "r_stage": stage, "r_ts": ts}
+    connection.execute(_SET_REQUEST_TS, values)
 
 
 def requests_of(session: Session, post_id: int) -> list[ApprovalRequest]:
@@ -541,18 +799,24 @@ def requests_of(session: Session, post_id: int) -> list[ApprovalRequest]:
     )
 
 
-def last_post_change(session: Session, team_id: str, post_id: int) -> AuditEntry | None:
-    """The latest audit entry that moved the post (votes towards an "all" stage don't)."""
-    return session.exec(
-        select(AuditEntry)
-        .where(
-            AuditEntry.team_id == team_id,
-            AuditEntry.entity == "post",
-            AuditEntry.entity_id == str(post_id),
-            AuditEntry.action.notlike("vote%"),  # type: ignore[attr-defined]
-        )
-        .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
-    ).first()
+_LAST_POST_CHANGE = (
+    sa_select(*AuditEntry.__table__.c)  # type: ignore[attr-defined]
+    .where(
+        AuditEntry.team_id == bindparam("team_id"),
+        AuditEntry.entity == "post",
+        AuditEntry.entity_id == bindparam("entity_id"),
+        AuditEntry.action.notlike("vote%"),  # type: ignore[attr-defined]
+    )
+    .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+    .limit(1)
+)
+
+
+def last_post_change(session: Session | Connection, team_id: str, post_id: int) -> Any:
+    """The latest audit entry that moved the post (votes towards an "all" stage don't), as a
+    row with the entry's columns; None when there is none."""
+    values = {"team_id": team_id, "entity_id": str(post_id)}
+    return session.execute(_LAST_POST_CHANGE, values).first()
 
 
 # --- brand guides ------------------------------------------------------------------------
@@ -575,21 +839,37 @@ def mark_home_seen(session: Session, team_id: str, user_id: str, now: datetime) 
     )
 
 
+_HOME_VIEWERS = sa_select(KnownUser.user_id).where(
+    KnownUser.team_id == bindparam("team_id"),
+    KnownUser.home_seen_at.is_not(None),  # type: ignore[union-attr]
+)
+_HOME_VIEWERS_FIRST = _HOME_VIEWERS.limit(bindparam("limit"))
+_HOME_VIEWERS_AMONG = _HOME_VIEWERS.where(
+    KnownUser.user_id.in_(bindparam("user_ids", expanding=True))  # type: ignore[attr-defined]
+)
+
+
 def home_viewers(
-    session: Session, team_id: str, user_ids: Sequence[str] | None, limit: int | None = None
+    session: Session | Connection,
+    team_id: str,
+    user_ids: Sequence[str] | None,
+    limit: int | None = None,
 ) -> list[str]:
-    """Those of ``user_ids`` (None: anyone; at most ``limit``) who have opened the Home tab."""
+    """Those of ``user_ids`` (None: anyone; at most ``limit``) who have opened the Home tab.
+    Asked after every change that shows on a Home: prebuilt statements."""
     if user_ids is not None and not user_ids:
         return []
-    query = select(KnownUser.user_id).where(
-        KnownUser.team_id == team_id,
-        KnownUser.home_seen_at.is_not(None),  # type: ignore[union-attr]
-    )
+    values: dict[str, Any] = {"team_id": team_id}
     if user_ids is not None:
-        query = query.where(KnownUser.user_id.in_(list(user_ids)))  # type: ignore[attr-defined]
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query))
+        statement = _HOME_VIEWERS_AMONG
+        values["user_ids"] = list(user_ids)
+        if limit is not None:
+            statement = statement.limit(limit)
+    elif limit is not None:
+        statement, values["limit"] = _HOME_VIEWERS_FIRST, limit
+    else:
+        statement = _HOME_VIEWERS
+    return list(session.execute(statement, values).scalars())
 
 
 def schedules(

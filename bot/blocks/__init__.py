@@ -1,8 +1,9 @@
 """Block Kit builders: plain values in, ``{"text", "blocks"}`` dicts out.
 
 Built with ``slack_sdk.models.blocks`` so that ``to_dict()`` enforces Slack's limits — except
-the Home (``home.py``), published whenever someone opens the tab, which is built as plain dicts
-and checked against slack_sdk in its tests.
+the Home (``home.py``), published whenever someone opens the tab, and the approval request
+(``posts.approval_request``), posted on every draft sent for approval: those are built as plain
+dicts (``plain.py``) and checked against slack_sdk in their tests.
 User-supplied text always goes through :func:`escape`; we never set ``link_names``.
 """
 

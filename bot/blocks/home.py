@@ -11,8 +11,8 @@ block back through slack_sdk and validates it.
 
 from __future__ import annotations
 
-from bot.blocks import CONTEXT_TEXT_LIMIT, truncate
 from bot.blocks.config import route_line
+from bot.blocks.plain import Block, actions, button, context, divider, header, section
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
 from bot.blocks.tickets import RESOLVE, status_line
 from bot.mrkdwn import date, escape, requote, user
@@ -24,46 +24,6 @@ from storage.models import Brand
 
 SHOWN = 8  # items per list; the rest are counted
 MAX_BLOCKS = 100  # Slack's limit for a Home view
-HEADER_TEXT_LIMIT = 150
-
-Block = dict  # a Block Kit block, as JSON
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text)}}
-
-
-def context(text: str) -> Block:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": truncate(text, CONTEXT_TEXT_LIMIT)}],
-    }
-
-
-def header(text: str) -> Block:
-    text = truncate(text, HEADER_TEXT_LIMIT)
-    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
-
-
-def divider() -> Block:
-    return {"type": "divider"}
-
-
-def button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
-    """A button; ``text`` is one of ours (under Slack's 75 characters), ``value`` short."""
-    element = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    return element
-
-
-def actions(block_id: str, *elements: dict) -> Block:
-    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
 def home_view(data) -> dict:

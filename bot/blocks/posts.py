@@ -11,21 +11,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     DateTimePickerElement,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
-    SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
 )
 
-from bot.blocks import context, divider, header, message, section, truncate
+from bot.blocks import context, divider, header, message, plain, section, truncate
 from bot.mrkdwn import date, escape, user
 from bot.networks import NETWORKS, label
 from bot.posts import STATUS_WORDS, first_line, media_of, ordered_networks
@@ -208,46 +204,42 @@ def approval_request(
     buttons: bool = True,
 ) -> dict:
     """The request message for one stage of one version. After a decision the same message
-    is rebuilt with ``status_line`` and without buttons."""
+    is rebuilt with ``status_line`` and without buttons. Plain dicts (see ``bot.blocks.plain``):
+    it is built on every draft sent for approval."""
     title = f"Post #{post.id} · v{post.version} · {STAGE_WORDS[stage]}"
-    blocks: list[Block] = [
-        section(f"*{title}*"),
-        section(quote(post.text)),
-        SectionBlock(
-            fields=[
-                MarkdownTextObject(
-                    text=f"*Networks*\n{', '.join(label(n) for n in ordered_networks(post))}"
-                ),
-                MarkdownTextObject(text=f"*Brand*\n{escape(brand.name)}"),
-                MarkdownTextObject(text=f"*Author*\n{user(post.author)}"),
-                MarkdownTextObject(
-                    text="*Publish at*\n"
-                    + (date(post.scheduled_at) if post.scheduled_at else "not scheduled")
-                ),
-            ]
-        ),
+    publish_at = date(post.scheduled_at) if post.scheduled_at else "not scheduled"
+    blocks = [
+        plain.section(f"*{title}*"),
+        plain.section(quote(post.text)),
+        {
+            "type": "section",
+            "fields": [  # each far under Slack's 2000 characters: names, ids, a date
+                plain.mrkdwn(f"*Networks*\n{', '.join(label(n) for n in ordered_networks(post))}"),
+                plain.mrkdwn(f"*Brand*\n{escape(brand.name)}"),
+                plain.mrkdwn(f"*Author*\n{user(post.author)}"),
+                plain.mrkdwn(f"*Publish at*\n{publish_at}"),
+            ],
+        },
     ]
     media = media_of(post)
     if media:
-        blocks.append(context(truncate("Media: " + "  ".join(escape(m) for m in media), 2000)))
+        blocks.append(plain.context("Media: " + "  ".join(escape(m) for m in media)))
     if post.notes.strip():
-        blocks.append(context(truncate("Notes: " + escape(post.notes), 2000)))
+        blocks.append(plain.context("Notes: " + escape(post.notes)))
     for warning in post.warnings.splitlines():
         if warning.strip():
-            blocks.append(context(truncate("⚠️ " + escape(warning), 2000)))
+            blocks.append(plain.context("⚠️ " + escape(warning)))
     if buttons:
         value = f"{post.id}:{post.version}:{stage}"
         blocks.append(
-            ActionsBlock(
-                block_id="decision",
-                elements=[
-                    ButtonElement(action_id=APPROVE, text="Approve", value=value, style="primary"),
-                    ButtonElement(action_id=REJECT, text="Reject", value=value, style="danger"),
-                    ButtonElement(action_id=CHANGES, text="Request changes", value=value),
-                ],
+            plain.actions(
+                "decision",
+                plain.button(APPROVE, "Approve", value, style="primary"),
+                plain.button(REJECT, "Reject", value, style="danger"),
+                plain.button(CHANGES, "Request changes", value),
             )
         )
-    payload = message(fallback_text(post, stage), blocks)
+    payload = {"text": truncate(fallback_text(post, stage), 40_000), "blocks": blocks}
     return with_status(payload, status_line, buttons=buttons) if status_line else payload
 
 
@@ -269,7 +261,7 @@ def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
         for b in payload.get("blocks", [])
         if b.get("block_id") != "status" and (buttons or b.get("type") != "actions")
     ]
-    status = context(truncate(line, 2000)).to_dict()
+    status = plain.context(line)
     status["block_id"] = "status"
     return {**payload, "blocks": [*kept, status]}
 
