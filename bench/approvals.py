@@ -18,7 +18,16 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from common import TEAM, Transport, bare_bolt, postroom_services, report, start_slack, timed
+from common import (
+    TEAM,
+    Transport,
+    bare_bolt,
+    postroom_services,
+    report,
+    settled,
+    start_slack,
+    timed,
+)
 
 from bot import workspace
 from bot.app import build_app
@@ -101,6 +110,7 @@ def main() -> int:
     apps = {"postroom": build_app(settings, client, services=services), "bare": bare_app(client)}
 
     def open_modal(_):
+        settled(slack)  # the last submission's tail (the author's DM) is done
         slack.command(AUTHOR, "draft", channel_id=CHANNEL)
         return slack.wait_for(
             lambda: next(
@@ -110,6 +120,7 @@ def main() -> int:
         )
 
     def newest_request(_):
+        settled(slack)  # the last decision's tail (the author's DM, Home refreshes) is done
         return slack.wait_for(
             lambda: next(
                 (

@@ -92,6 +92,21 @@ class Transport:
             self.server.stop()
 
 
+def settled(slack: SlackStandIn, quiet: float = 0.05, timeout: float = 10.0) -> None:
+    """Wait until the app has finished what a previous request started after its timed call
+    (telling the author, refreshing Home tabs): until no Web API call or response_url post
+    has reached the stand-in for ``quiet`` seconds. Untimed, before a request, so that each
+    request is measured alone rather than sharing the machine with the last one's tail."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        count = len(slack.calls) + len(slack.responses)
+        if count == seen:
+            return
+        seen = count
+        time.sleep(quiet)
+
+
 Samples = dict[str, list[float]]
 
 
