@@ -622,17 +622,6 @@ def release_request(session: Session, post_id: int, version: int, stage: str) ->
     )
 
 
-def lock_post(session: Session, post_id: int) -> Post | None:
-    """The post, locked until the transaction ends (PostgreSQL; SQLite's write
-    transactions are already exclusive)."""
-    return session.exec(
-        select(Post)
-        .where(Post.id == post_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-
-
 _BRAND = Brand.__table__  # type: ignore[attr-defined]
 _BRAND_FIELDS = tuple(_BRAND.c.keys())
 _POST_WITH_BRAND = (
@@ -682,17 +671,6 @@ def add_approval(
         "at": at,
     }
     return insert_ignore(session, Approval, values)
-
-
-def approvals_of(session: Session, post_id: int, version: int, stage: str) -> list[Approval]:
-    return list(
-        session.exec(
-            select(Approval)
-            .where(Approval.post_id == post_id, Approval.version == version)
-            .where(Approval.stage == stage)
-            .order_by(Approval.id)
-        )
-    )
 
 
 _APPROVERS = (

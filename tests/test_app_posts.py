@@ -316,7 +316,7 @@ def test_sixteen_concurrent_clicks_make_one_transition(stack):
     )
     assert audit(stack).count("approve:team") == 1
     with stack.services.db.read() as session:
-        assert len(repo.approvals_of(session, 1, 1, "team")) == 1
+        assert len(repo.approvers_of(session, 1, 1, "team")) == 1
     assert post_row(stack).status == "approved"
 
 

@@ -208,7 +208,7 @@ def test_concurrent_approvals_make_exactly_one_transition(team, clock):
     assert all("already approved by" in o for o in outcomes if o != "approved")
     assert [a for a, _, _ in trail(team, post.id)].count("approve:team") == 1
     with team.read() as session:
-        assert len(repo.approvals_of(session, post.id, 1, "team")) == 1
+        assert len(repo.approvers_of(session, post.id, 1, "team")) == 1
 
 
 def test_cancel_by_author_or_admin_only(team, clock):
@@ -331,11 +331,12 @@ def test_votes_on_a_post_wait_for_each_other(team, clock):
 
     def second_vote():
         with team.write() as session:
-            repo.lock_post(session, post.id)
+            repo.post_with_brand(session, TEAM, post.id, lock=True)
             locked.set()
 
     with team.write() as session:
-        assert repo.lock_post(session, post.id).status == "pending"
+        locked_post, _ = repo.post_with_brand(session, TEAM, post.id, lock=True)
+        assert locked_post.status == "pending"
         other = threading.Thread(target=second_vote)
         other.start()
         assert not locked.wait(0.3)  # still waiting on the first transaction
