@@ -190,16 +190,30 @@ def render(services: Services, ticket: Ticket, route: Route) -> dict:
     )
 
 
+CARD_REFRESH_ROUNDS = 5
+
+
 def refresh_card(services: Services, ticket: Ticket) -> None:
-    ticket, route = tickets.get(services.db, ticket.team_id, ticket.id)  # type: ignore[arg-type]
-    if not ticket.card_ts:
-        return
-    try:
-        services.slack.update_message(
-            ticket.card_channel, ticket.card_ts, **render(services, ticket, route)
-        )
-    except SlackFailure as failure:
-        log.warning("could not update the card of ticket %s: %s", ticket.id, failure)
+    """Rewrite a ticket's card as the ticket is now. Changes race (reporters reacting at
+    once, a click meanwhile), and Slack keeps the update it received last, which can be an
+    older rendering than another one sent at the same time. So after each update read the
+    ticket again, and update again until what was sent is what is stored: whoever sent a
+    stale card sends the newer one after it."""
+    sent = None
+    for _ in range(CARD_REFRESH_ROUNDS):
+        ticket, route = tickets.get(services.db, ticket.team_id, ticket.id)  # type: ignore[arg-type]
+        if not ticket.card_ts:
+            return
+        payload = render(services, ticket, route)
+        if payload == sent:
+            return
+        try:
+            services.slack.update_message(ticket.card_channel, ticket.card_ts, **payload)
+        except SlackFailure as failure:
+            log.warning("could not update the card of ticket %s: %s", ticket.id, failure)
+            return
+        sent = payload
+    log.warning("card of ticket %s still changing after %d updates", ticket.id, CARD_REFRESH_ROUNDS)
 
 
 def playbook_of(services: Services, route: Route) -> str:

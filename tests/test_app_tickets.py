@@ -3,11 +3,12 @@ place, the rota assigns, the clock reminds and escalates, and failures are expla
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
-from bot import tickets, workspace
+from bot import routing, tickets, workspace
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from storage import repo
@@ -163,6 +164,34 @@ def test_retries_and_three_reporters_make_one_ticket_and_one_card(stack):
         lambda: f"reported by <@{PEDRO}>, <@{ADMIN}>, <@{SAM}>" in card_text(stack)
     )
     assert len(all_tickets(stack)) == 1 and len(cards(stack)) == 1
+
+
+def test_a_card_updated_with_an_older_rendering_last_is_brought_up_to_date(stack):
+    """Two refreshes racing: the other reporter's card update lands while ours is on its way,
+    so Slack would keep ours, which lacks them. Ours reads the ticket again and sends the
+    newer card."""
+    add_route(stack)
+    message = complaint(stack)
+    stack.slack.react(PEDRO, FEED, message["ts"], "rotating_light")
+    # Routed: the card is posted and saved (the reply in the thread comes after).
+    stack.slack.wait_for(lambda: len(stack.slack.replies(FEED, message["ts"])) == 2)
+    ticket = all_tickets(stack)[0]
+    gateway = stack.services.slack
+    send = gateway.update_message
+
+    def meanwhile_sam_reacts(channel, ts, **payload):
+        if gateway.update_message is meanwhile_sam_reacts:
+            del gateway.update_message  # once: the others' refresh below goes straight out
+            tickets.add_reporter(stack.services.db, ticket, SAM, stack.clock.now())
+            routing.refresh_card(stack.services, ticket)  # lands first, with Sam
+        return send(channel, ts, **payload)  # ours, rendered before Sam: lands last
+
+    gateway.update_message = meanwhile_sam_reacts
+    tickets.add_reporter(stack.services.db, ticket, ADMIN, stack.clock.now())
+    routing.refresh_card(stack.services, ticket)
+    updates = stack.slack.calls_to("chat.update")
+    assert f"<@{SAM}>" not in json.dumps(updates[-2].params["blocks"])  # the stale one...
+    assert f"reported by <@{PEDRO}>, <@{ADMIN}>, <@{SAM}>" in card_text(stack)  # ...then ours
 
 
 def test_two_events_racing_make_one_ticket(stack):
