@@ -228,6 +228,8 @@ class Probe:
             segment.end = following.start if following else now
 
     def _on_sql(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("BEGIN"):
+            return  # SQLite's BEGIN IMMEDIATE: a transaction, counted by _on_begin
         if self.segments:
             self.segments[-1].statements.append(statement_kind(statement))
 
