@@ -148,10 +148,11 @@ TEAM_ONLY = "the team report names the team's people and covers every brand"
 
 def shared_outside(conversation: dict) -> bool:
     """A conversation (as ``conversations.info`` shows it) that people of another
-    organisation can read: Slack Connect, or on its way to it."""
-    return any(
-        conversation.get(flag) for flag in ("is_ext_shared", "is_pending_ext_shared", "is_shared")
-    )
+    organisation can read: Slack Connect, or on its way to it. A channel shared only among
+    the workspaces of one Enterprise Grid organisation (``is_org_shared``) is not."""
+    if conversation.get("is_ext_shared") or conversation.get("is_pending_ext_shared"):
+        return True
+    return bool(conversation.get("is_shared")) and not conversation.get("is_org_shared")
 
 
 def posts_in_channel(actor: Actor, conversation: dict | None) -> bool:

@@ -166,8 +166,13 @@ def _trim(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=32)
 def _url_spans(text: str, bare: bool = True) -> tuple[tuple[int, int], ...]:
+    """See :func:`_spans` (one cache entry per text and kind, however it is called)."""
+    return _spans(text, bare)
+
+
+@lru_cache(maxsize=32)
+def _spans(text: str, bare: bool) -> tuple[tuple[int, int], ...]:
     """``(start, end)`` of each link in ``text``. Kept for the last few texts: one
     validation asks it of the same text for every network.
 

@@ -82,7 +82,19 @@ def run(services: Services) -> int:
                 log.warning("weekly report for %s, %s: claim lost", setting.channel_id, due.week)
                 continue
             if reports.shared_outside(services.slack.channel_info(setting.channel_id)):
-                # Shared with another organisation since it was set up: not there.
+                # Shared with another organisation since it was set up: not there, and to
+                # whoever set it up only if they are still an admin.
+                owner = services.people.actor(setting.team_id, setting.created_by)
+                if not owner.is_admin:
+                    _record(services, due, token, "failed", "channel shared; owner not admin")
+                    log.warning(
+                        "weekly report for %s, %s not sent: the channel is shared outside and "
+                        "%s, who set it up, is no longer an admin",
+                        setting.channel_id,
+                        due.week,
+                        setting.created_by,
+                    )
+                    continue
                 deliver(
                     services, report, services.slack.open_dm(setting.created_by), setting.team_id
                 )

@@ -15,7 +15,12 @@ from contextlib import contextmanager
 from sqlalchemy import Column, MetaData, event, inspect, literal, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.schema import ColumnDefault, DefaultClause
+from sqlalchemy.schema import (
+    ColumnCollectionConstraint,
+    ColumnDefault,
+    DefaultClause,
+    PrimaryKeyConstraint,
+)
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
@@ -25,11 +30,20 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+# SQLite's OperationalError also means "no such column" and other mistakes that no retry
+# fixes: only these are worth another try.
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "busy", "disk i/o error")
+
+
 def transient(error: BaseException) -> bool:
     """A database error worth trying again: the connection, a lock, a failover."""
-    return isinstance(error, OperationalError | InterfaceError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if type(error.orig).__module__ == "sqlite3":
+        return any(words in str(error.orig).lower() for words in _SQLITE_TRANSIENT)
+    return True
 
 
 def make_engine(url: str) -> Engine:
@@ -204,6 +218,18 @@ def _add_column_ddl(engine: Engine, column: Column) -> str:
         raise SchemaError(
             f"can't add column {where} to the existing table: it is part of the primary key. "
             "Add it by hand."
+        )
+    indexed = column.index or any(column.name in index.columns for index in column.table.indexes)
+    constrained = any(
+        column.name in constraint.columns
+        for constraint in column.table.constraints
+        if isinstance(constraint, ColumnCollectionConstraint)
+        and not isinstance(constraint, PrimaryKeyConstraint)
+    )
+    if column.foreign_keys or column.unique or indexed or constrained:
+        raise SchemaError(
+            f"can't add column {where} to the existing table: it has an index, a unique or "
+            "foreign-key constraint, which this upgrade doesn't create. Add it by hand."
         )
     default = _default_sql(engine, column)
     if not column.nullable and default is None:

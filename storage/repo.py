@@ -122,7 +122,12 @@ def claim_run(
     taken = session.execute(
         update(model)
         .where(*_key(model, key), model.status == "claimed", model.claimed_at <= now - lease)
-        .values(claimed_at=now, status=status, token=token)
+        .values(
+            claimed_at=now,
+            status=status,
+            token=token,
+            finished_at=now if status != "claimed" else None,
+        )
         .returning(model.id)
     ).first()
     return Claim(token, took_over=True) if taken else None

@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from bot import chart, reports, workspace
 from bot.policy import Actor
@@ -253,6 +255,26 @@ def test_a_weekly_reports_channel_shared_since_gets_nothing_its_owner_gets_the_r
     assert scheduler.tick()["post weekly reports"] == 0  # once a week, as ever
 
 
+def test_a_shared_channels_report_is_not_sent_to_an_owner_no_longer_an_admin(stack, caplog):
+    stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+    was_admin = Actor(MARIA, configured_admin=True)  # back then; not any more
+    reports.set_weekly(
+        stack.services.db,
+        TEAM,
+        was_admin,
+        (),
+        stack.clock.now(),
+        reports.WeeklyPlan(GENERAL, 0, "09:00", "Europe/Madrid", None),
+    )
+    share_with_another_organisation(stack, GENERAL)
+    stack.clock.advance(hours=1)
+    with caplog.at_level(logging.WARNING, logger="bot.weekly"):
+        assert Scheduler(stack.services).tick()["post weekly reports"] == 0
+    assert "no longer an admin" in caplog.text
+    assert reports_in(stack.slack.dm_messages(MARIA)) == []
+    assert reports_in(stack.slack.messages(GENERAL)) == []
+
+
 def test_a_late_weekly_report_covers_the_week_it_was_due_for(stack):
     # Due on Sunday 29 Nov at 23:30 in Madrid (22:30 UTC); the app is down until Monday
     # 01:00 Madrid. Sent late, it covers what it would have on time: Sun 22 – Sat 28 Nov.
@@ -273,15 +295,20 @@ def _thursday_report(stack) -> Scheduler:
 
 def test_a_database_hiccup_while_building_is_tried_again_next_tick(stack, caplog):
     scheduler = _thursday_report(stack)
-    db = stack.services.db
-    with db.write_connection() as connection:  # the audit log goes away for a moment
-        connection.exec_driver_sql("ALTER TABLE audit_log RENAME TO audit_log_away")
-    with caplog.at_level(logging.WARNING, logger="bot.weekly"):
-        assert scheduler.tick()["post weekly reports"] == 0
+    engine = stack.services.db.engine
+
+    def locked(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM audit_log" in statement:  # the driver says what a busy database says
+            raise sqlite3.OperationalError("database is locked")
+
+    event.listen(engine, "before_cursor_execute", locked)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.weekly"):
+            assert scheduler.tick()["post weekly reports"] == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", locked)
     assert "database unavailable, trying again next tick" in caplog.text
     assert stack.slack.dm_messages(ADMIN) == []  # no one is bothered with it
-    with db.write_connection() as connection:
-        connection.exec_driver_sql("ALTER TABLE audit_log_away RENAME TO audit_log")
     stack.clock.advance(minutes=1)
     assert scheduler.tick()["post weekly reports"] == 1
     assert len(reports_in(stack.slack.messages(GENERAL))) == 1

@@ -6,7 +6,17 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, func, select
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
@@ -162,3 +172,33 @@ def test_a_nullable_column_is_added_and_a_primary_key_column_is_refused(db):
     Table("digest_run", metadata, Column("uid", Integer, primary_key=True))
     with pytest.raises(storage.db.SchemaError, match=r"digest_run\.uid .* primary key"):
         storage.db.add_missing_columns(db.engine, metadata)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        lambda: Column("team", String(32), ForeignKey("team.team_id"), nullable=True),
+        lambda: Column("code", String(8), unique=True, nullable=True),
+        lambda: Column("code", String(8), index=True, nullable=True),
+    ],
+    ids=["foreign key", "unique", "index"],
+)
+def test_a_column_with_an_index_or_constraint_is_refused_not_added_bare(db, column):
+    """The upgrade creates no index or constraint: adding the column without it would
+    leave old installs different from new ones, silently."""
+    _old_digest_run(db)
+    metadata = MetaData()
+    Table("team", metadata, Column("team_id", String(32), primary_key=True))
+    Table("digest_run", metadata, column())
+    with pytest.raises(storage.db.SchemaError, match=r"digest_run\.\w+ .* index, a unique or"):
+        storage.db.add_missing_columns(db.engine, metadata)
+    assert {"team", "code"}.isdisjoint(_columns(db, "digest_run"))
+
+
+def test_only_a_busy_sqlite_database_is_worth_trying_again():
+    def sqlite_error(message: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    assert storage.db.transient(sqlite_error("database is locked"))
+    assert not storage.db.transient(sqlite_error("no such column: nope"))
+    assert not storage.db.transient(sqlite_error("no such table: audit_log"))

@@ -394,3 +394,12 @@ def test_matplotlib_can_be_loaded_in_the_background():
     assert thread.daemon  # never holds the app up, at start or at exit
     thread.join()
     assert "matplotlib.figure" in sys.modules
+
+
+def test_only_channels_another_organisation_can_read_count_as_shared_outside():
+    assert reports.shared_outside({"is_ext_shared": True, "is_shared": True})
+    assert reports.shared_outside({"is_pending_ext_shared": True})
+    assert reports.shared_outside({"is_shared": True})  # with another workspace
+    # Shared among the workspaces of one Enterprise Grid organisation: the same company.
+    assert not reports.shared_outside({"is_shared": True, "is_org_shared": True})
+    assert not reports.shared_outside({"is_shared": False, "is_private": True})
