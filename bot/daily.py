@@ -4,11 +4,10 @@ and the preview for ``/post digest``."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot import digest, tickets
+from bot import digest, runs, tickets
 from bot.blocks.digest import digest_message
 from bot.errors import SlackFailure, Unreachable
 from bot.render import environment
@@ -106,48 +105,20 @@ def run(services: Services) -> int:
     return sent
 
 
-FINISH_TRIES = (0.5, 2.0, 5.0)  # seconds between tries to record a posted digest
-
-
 def _record(
     services: Services, due: digest.Due, token: str, status: str, ts: str = "", note: str = ""
 ) -> None:
-    """Record the outcome. After a successful post it matters: an unrecorded claim would be
-    taken over after the lease and the digest posted again, so a database hiccup is retried."""
-    for pause in (*FINISH_TRIES, None):
-        try:
-            if not digest.finish(
-                services.db, due, token, services.clock.now(), status, ts=ts, note=note
-            ):
-                log.error(
-                    "digest for %s on %s (%s): the claim was taken over meanwhile",
-                    due.setting.channel_id,
-                    due.local_date,
-                    status,
-                )
-            return
-        except Exception as error:
-            if pause is None or not transient(error):
-                log.exception(
-                    "digest for %s on %s: could not record it as %s",
-                    due.setting.channel_id,
-                    due.local_date,
-                    status,
-                )
-                return
-            time.sleep(pause)
+    runs.record(
+        f"digest for {due.setting.channel_id} on {due.local_date} ({status})",
+        lambda: digest.finish(services.db, due, token, services.clock.now(), status, ts, note),
+    )
 
 
 def _release(services: Services, due: digest.Due, token: str) -> None:
-    try:
-        digest.release(services.db, due, token)
-    except Exception as error:  # the database is still away: the lease will run out
-        log.warning(
-            "digest for %s on %s: could not release the claim: %s",
-            due.setting.channel_id,
-            due.local_date,
-            error,
-        )
+    runs.release(
+        f"digest for {due.setting.channel_id} on {due.local_date}",
+        lambda: digest.release(services.db, due, token),
+    )
 
 
 def _tell_owner(services: Services, due: digest.Due, problem: str) -> None:

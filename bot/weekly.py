@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from zoneinfo import ZoneInfo
 
-from bot import reports
+from bot import reports, runs
 from bot.blocks.reports import summary, title
 from bot.errors import PostroomError, SlackFailure, Unreachable
 from bot.services import Services
@@ -156,39 +155,18 @@ def run(services: Services) -> int:
     return sent
 
 
-FINISH_TRIES = (0.5, 2.0, 5.0)  # seconds between tries to record a posted report
-
-
 def _record(services: Services, due: reports.Due, token: str, status: str, note: str) -> None:
-    """Record the outcome. After a successful post it matters: an unrecorded claim would be
-    taken over after the lease and the report posted again, so a database hiccup is retried."""
-    for pause in (*FINISH_TRIES, None):
-        try:
-            if not reports.finish(services.db, due, token, services.clock.now(), status, note):
-                log.error(
-                    "weekly report for %s, %s (%s): the claim was taken over meanwhile",
-                    due.setting.channel_id,
-                    due.week,
-                    status,
-                )
-            return
-        except Exception as error:
-            if pause is None or not transient(error):
-                log.exception(
-                    "weekly report for %s, %s: could not record it as %s",
-                    due.setting.channel_id,
-                    due.week,
-                    status,
-                )
-                return
-            time.sleep(pause)
+    runs.record(
+        f"weekly report for {due.setting.channel_id}, {due.week} ({status})",
+        lambda: reports.finish(services.db, due, token, services.clock.now(), status, note),
+    )
 
 
 def _release(services: Services, due: reports.Due, token: str) -> None:
-    try:
-        reports.release(services.db, due, token)
-    except Exception as error:  # the database is still away: the lease will run out
-        log.warning("weekly report for %s: could not release the claim: %s", due.week, error)
+    runs.release(
+        f"weekly report for {due.setting.channel_id}, {due.week}",
+        lambda: reports.release(services.db, due, token),
+    )
 
 
 def _tell_owner(services: Services, due: reports.Due, problem: str) -> None:
