@@ -394,7 +394,7 @@ def set_channel(session: Session, setting: ChannelSetting) -> None:
 def approval_channels(connection: Session | Connection, team_id: str) -> list:
     """The approvals channels as rows: channel_id, network, stage, brand (its name; None:
     every brand)."""
-    return list(connection.execute(_HOME_CHANNELS, {"team_id": team_id}))
+    return list(connection.execute(_APPROVAL_CHANNELS, {"team_id": team_id}))
 
 
 def list_channels(
@@ -892,7 +892,7 @@ _HOME_BRANDS = (
     .where(Brand.team_id == _team())
     .order_by(Brand.name)
 )
-_HOME_CHANNELS = (
+_APPROVAL_CHANNELS = (
     sa_select(
         ChannelSetting.channel_id,
         ChannelSetting.network,
@@ -1035,7 +1035,7 @@ def home_settings(connection: Connection, team_id: str) -> HomeSettings:
     counts = connection.execute(_HOME_SETUP, team).one()
     return HomeSettings(
         brands=list(connection.execute(_HOME_BRANDS, team)),
-        approval_channels=list(connection.execute(_HOME_CHANNELS, team)),
+        approval_channels=list(connection.execute(_APPROVAL_CHANNELS, team)),
         ticket_routes=counts.ticket_routes,
         digests=counts.digests,
     )
