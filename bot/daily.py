@@ -110,7 +110,7 @@ def _record(
 ) -> None:
     runs.record(
         f"digest for {due.setting.channel_id} on {due.local_date} ({status})",
-        lambda: digest.finish(services.db, due, token, services.clock.now(), status, ts, note),
+        lambda: digest.finish(services.db, due, token, services.clock.now(), status, note, ts),
     )
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import posts, workspace
+from bot import posts, runs, workspace
 from bot.errors import NotFound, UsageError, ValidationFailed
 from bot.networks import label
 from bot.policy import Actor
@@ -188,44 +188,13 @@ def _key(due: Due) -> dict:
     }
 
 
-def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> str | None:
-    """Insert the (team, channel, local date) row; the claim's token for the one caller that
-    did, None for everyone else. A claim never finished nor renewed within the lease (its
-    replica died or stalled) is taken over with a new token: the old holder can no longer
-    renew, finish or release it."""
-    with db.write() as session:
-        claimed = repo.claim_run(
-            session, DigestRun, _key(due), {"due_at": due.due_at}, now, LEASE, status
-        )
-    if claimed and claimed.took_over:
-        log.warning(
-            "digest for %s on %s: taking over a claim that was never finished",
-            due.setting.channel_id,
-            due.local_date,
-        )
-    return claimed.token if claimed else None
-
-
-def renew(db: Database, due: Due, token: str, now: datetime) -> bool:
-    """Start the lease again (just before posting); False if the claim isn't ours any more
-    (it was taken over): then don't post."""
-    with db.write() as session:
-        return repo.renew_run(session, DigestRun, _key(due), token, now)
-
-
-def finish(
-    db: Database, due: Due, token: str, now: datetime, status: str, ts: str = "", note: str = ""
-) -> bool:
-    """Record the outcome of our claim (compare-and-set on the token); False if it isn't
-    ours any more."""
-    with db.write() as session:
-        return repo.finish_run(session, DigestRun, _key(due), token, now, status, ts=ts, note=note)
-
-
-def release(db: Database, due: Due, token: str) -> bool:
-    """Give our claim back (Slack or the database unreachable): the next tick tries again."""
-    with db.write() as session:
-        return repo.release_run(session, DigestRun, _key(due), token)
+RUNS = runs.Runs(
+    DigestRun,
+    LEASE,
+    key=_key,
+    name=lambda due: f"digest for {due.setting.channel_id} on {due.local_date}",
+)
+claim, renew, finish, release = RUNS.claim, RUNS.renew, RUNS.finish, RUNS.release
 
 
 # --- content -------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from bot import workspace
+from bot import runs, workspace
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.mrkdwn import code
 from bot.policy import Actor
@@ -802,38 +802,10 @@ def _key(due: Due) -> dict:
     return {"team_id": due.setting.team_id, "channel_id": due.setting.channel_id, "week": due.week}
 
 
-def claim(db: Database, due: Due, now: datetime, status: str = "claimed") -> str | None:
-    """Insert the (team, channel, ISO week) row; the claim's token for the caller that did,
-    None for everyone else. A claim never finished nor renewed within the lease (its replica
-    died) is taken over, with a new token: the old holder can no longer finish or renew it."""
-    with db.write() as session:
-        claimed = repo.claim_run(
-            session, ReportRun, _key(due), {"due_at": due.due_at}, now, LEASE, status
-        )
-    if claimed and claimed.took_over:
-        log.warning(
-            "weekly report for %s, %s: taking over a claim that was never finished",
-            due.setting.channel_id,
-            due.week,
-        )
-    return claimed.token if claimed else None
-
-
-def renew(db: Database, due: Due, token: str, now: datetime) -> bool:
-    """Start the lease again (just before the upload); False if the claim isn't ours any
-    more (it was taken over): then don't post."""
-    with db.write() as session:
-        return repo.renew_run(session, ReportRun, _key(due), token, now)
-
-
-def finish(db: Database, due: Due, token: str, now: datetime, status: str, note: str = "") -> bool:
-    """Record the outcome of our claim (compare-and-set on the token); False if it isn't
-    ours any more."""
-    with db.write() as session:
-        return repo.finish_run(session, ReportRun, _key(due), token, now, status, note=note)
-
-
-def release(db: Database, due: Due, token: str) -> bool:
-    """Give our claim back (Slack or the database unreachable): the next tick tries again."""
-    with db.write() as session:
-        return repo.release_run(session, ReportRun, _key(due), token)
+RUNS = runs.Runs(
+    ReportRun,
+    LEASE,
+    key=_key,
+    name=lambda due: f"weekly report for {due.setting.channel_id}, {due.week}",
+)
+claim, renew, finish, release = RUNS.claim, RUNS.renew, RUNS.finish, RUNS.release
