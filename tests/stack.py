@@ -3,6 +3,8 @@ talking to the local Slack stand-in over HTTP, on a real database, with a movabl
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -82,3 +84,20 @@ def seed(slack: SlackStandIn) -> None:
     slack.add_channel(PRIVATE, "client-acme", is_private=True, members=everyone, bot_member=False)
     slack.add_channel(ARCHIVED, "old-approvals", is_archived=True, members=everyone)
     slack.add_channel(OUTSIDE, "random", members=everyone, bot_member=False)
+
+
+def at_once(count: int, act: Callable[[], object]) -> list:
+    """Run ``act`` in ``count`` threads released together; what each returned."""
+    start = threading.Barrier(count)
+    results: list = []
+
+    def contend() -> None:
+        start.wait()
+        results.append(act())
+
+    threads = [threading.Thread(target=contend) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -11,6 +11,7 @@ import pytest
 from bot import digest, workspace
 from bot.policy import Actor
 from bot.timeparse import clock_time, day_range, local_instant, zone
+from tests.stack import at_once
 
 TEAM = "T0001"
 ADMIN = Actor("UADMIN", configured_admin=True)
@@ -210,21 +211,8 @@ def test_a_released_digest_claim_is_claimed_again(team):
 
 
 def test_concurrent_digest_claims_have_one_winner(team):
-    import threading
-
     schedule(team, utc(2026, 11, 20))
     at = utc(2026, 11, 26, 8, 0)
     (due,), _ = digest.due_now(team, at)
-    start = threading.Barrier(8)
-    won: list[str | None] = []
-
-    def contend():
-        start.wait()
-        won.append(digest.claim(team, due, at))
-
-    threads = [threading.Thread(target=contend) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won = at_once(8, lambda: digest.claim(team, due, at))
     assert len([t for t in won if t]) == 1

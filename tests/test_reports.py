@@ -7,7 +7,6 @@ import csv
 import io
 import struct
 import sys
-import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from bot.errors import NotFound, UsageError
 from bot.policy import Actor, Grant
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
+from tests.stack import at_once
 
 TEAM = "T0001"
 OWNER = Actor("UADMIN01", workspace_admin=True)
@@ -374,18 +374,7 @@ def test_concurrent_weekly_claims_have_one_winner(db):
     workspace.ensure_team(db, TEAM, BEFORE)
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     due = _due(db, now)
-    start = threading.Barrier(8)
-    won: list[str | None] = []
-
-    def contend():
-        start.wait()
-        won.append(reports.claim(db, due, now))
-
-    threads = [threading.Thread(target=contend) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won = at_once(8, lambda: reports.claim(db, due, now))
     assert len([t for t in won if t]) == 1
 
 
