@@ -147,6 +147,7 @@ def run(settings: Settings) -> int:
     chart.warm_in_background()  # matplotlib, for the first report; start-up doesn't wait
     scheduler = Scheduler(services)
     scheduler.start()
+    services.jobs.start()  # the jobs a stopped or dead process left are taken up
     try:
         if settings.socket_mode:
             run_socket_mode(app, settings)
@@ -154,7 +155,8 @@ def run(settings: Settings) -> int:
             run_http(app, services, settings)
     finally:
         scheduler.stop()
-        services.background.shutdown(wait=True)  # finish what events started
+        services.jobs.stop()  # finish the jobs being run; the rest wait in the database
+        services.background.shutdown(wait=True)  # finish what commands started
         services.db.dispose()
     log.info("Postroom stopped")
     return 0

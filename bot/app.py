@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -12,6 +13,8 @@ from bot.config import Settings
 from bot.services import Services
 from handlers import actions, commands, errors, events, middleware, views
 from storage.db import Database
+
+LISTENER_THREADS = 32
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -48,6 +51,12 @@ def build_app(
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=False,  # `postroom run` and `postroom check` do auth.test
         logger=_bolt_logger(),
+        # Bolt answers a click or command only once its listener calls ack(), and runs the
+        # listeners in this pool: with Bolt's 5 threads, listeners still busy after their ack
+        # (Slack's pacing, a cold cache after a restart) left new clicks queued past 3 s (404).
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="postroom-listener"
+        ),
     )
     # Bolt tries the listeners in the order they were registered, building each one's
     # matcher arguments (about 10 µs a listener): the events (the busiest deliveries: Home

@@ -91,3 +91,15 @@ class Unreachable(SlackFailure):
     """Slack did not answer at all (network)."""
 
     code = "unreachable"
+
+
+class DatabaseBusy(PostroomError):
+    """The database stayed locked (or away) past what a request can wait: nothing was
+    changed; the sentence says to try again."""
+
+    def __init__(
+        self,
+        message: str = "The database is busy right now, so nothing was changed. "
+        "Try again in a moment.",
+    ) -> None:
+        super().__init__(message)

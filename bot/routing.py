@@ -11,6 +11,7 @@ from bot.blocks import notice
 from bot.blocks import tickets as blocks
 from bot.errors import (
     ChannelNotFound,
+    NotFound,
     NotInChannel,
     RateLimited,
     SlackApiFailure,
@@ -42,9 +43,10 @@ def forget_routes(services: Services, team_id: str) -> None:
 
 
 def route_reaction(services: Services, team_id: str, event: dict, route: Route) -> Ticket | None:
-    """React → ticket. Reads the message first, so nothing is created for a message the app
-    can't read; the card is posted once, by the caller that created the ticket (or, if that
-    replica died, by the scheduler after the lease)."""
+    """React → ticket (a job: see bot.work). Reads the message first, so nothing is created
+    for a message the app can't read. The ticket is created with its card's job in one
+    transaction (see ``open_card``): a process dying anywhere in between leaves the job to
+    another, never a ticket without a card."""
     item = event.get("item") or {}
     channel, ts, reporter = item.get("channel"), item.get("ts"), event["user"]
     if item.get("type") != "message" or not channel or not ts:
@@ -64,37 +66,70 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
         source = read_message(services, channel, ts, reporter)
         if source is None:
             return None
-        ticket, created = tickets.claim(services.db, team_id, route, source, reporter, now)
-    if not created:
-        if ticket.status == "resolved" and reporter != ticket.reporter:
-            approvals.tell(
-                services,
-                reporter,
-                f"That message is ticket #{ticket.id}, already "
-                f"resolved. Reopen it on its card in <#{ticket.card_channel}> if "
-                "it needs more.",
-            )
-        if ticket.card_ts:
-            refresh_card(services, ticket)
+        ticket, created = tickets.claim(
+            services.db, team_id, route, source, reporter, now, card_job=True
+        )
+    if created:
+        services.jobs.wake()  # type: ignore[union-attr]  # the card's job, accepted with it
         return ticket
-    ticket = _assign_by_rota(services, team_id, ticket, route)  # before the card: posted once
-    if not post_card(services, ticket, route):
-        return None
-    _reply_in_thread(services, source, route, ticket)
-    if ticket.assignee:
+    if ticket.status == "resolved" and reporter != ticket.reporter:
+        approvals.tell(
+            services,
+            reporter,
+            f"That message is ticket #{ticket.id}, already "
+            f"resolved. Reopen it on its card in <#{ticket.card_channel}> if "
+            "it needs more.",
+        )
+    if ticket.card_ts:
+        refresh_card(services, ticket)
+    # No card yet: its job posts it with every reporter recorded by then, and refreshes it
+    # if more came while it was being posted.
+    return ticket
+
+
+def open_card(services: Services, team_id: str, ticket_id: int, again: bool = False) -> None:
+    """A new ticket's card, thread reply and rota DM (the card job). ``again``: an earlier
+    run may have died after posting, so what Slack already shows is looked for first (the
+    card by its ``ticket-<id>`` block, the reply by its text) and not posted twice."""
+    try:
+        ticket, route = tickets.get(services.db, team_id, ticket_id)
+    except NotFound:
+        return  # undone meanwhile (its card was refused)
+    if ticket.card_ts:
+        if not again:
+            return
+    else:
+        if not ticket.assignee:
+            ticket = _assign_by_rota(services, team_id, ticket, route)  # before: posted once
+        if not post_card(services, ticket, route, look_first=again):
+            return
+    source = tickets.Source(
+        ticket.source_channel, ticket.source_ts, ticket.thread_ts, "", "", ticket.permalink
+    )
+    _reply_in_thread(services, source, route, ticket, look_first=again)
+    if ticket.assignee and not again:
         urgent = "🔴 *Urgent* — " if ticket.priority == "urgent" else ""
         approvals.tell(
             services,
             ticket.assignee,
             f"{urgent}Ticket #{ticket.id} is yours (rota): see its card in <#{route.channel_id}>.",
         )
-    return ticket
 
 
-def post_card(services: Services, ticket: Ticket, route: Route) -> bool:
-    """Post the card; if Slack refuses, the ticket is undone and its reporters are told."""
+def post_card(services: Services, ticket: Ticket, route: Route, look_first: bool = False) -> bool:
+    """Post the card; if Slack refuses, the ticket is undone and its reporters are told.
+    ``look_first``: a card an earlier attempt posted (its ``ts`` never recorded) is adopted
+    instead of posting a second one. Rate limits and an unreachable Slack are raised: the
+    caller tries again later."""
+    found = _posted_card(services, ticket, route) if look_first else None
     try:
-        posted = services.slack.post_message(route.channel_id, **render(services, ticket, route))
+        if found is None:
+            posted = services.slack.post_message(
+                route.channel_id, **render(services, ticket, route)
+            )
+            found = posted["ts"]
+    except (RateLimited, Unreachable):
+        raise
     except SlackFailure as failure:
         people = tickets.reporters(services.db, ticket.id)  # type: ignore[arg-type]
         tickets.forget(services.db, ticket.id)  # type: ignore[arg-type]
@@ -107,18 +142,37 @@ def post_card(services: Services, ticket: Ticket, route: Route) -> bool:
                 "(`/post route list`), then react again.",
             )
         return False
-    tickets.set_card(services.db, ticket.id, route.channel_id, posted["ts"])  # type: ignore[arg-type]
-    ticket.card_channel, ticket.card_ts = route.channel_id, posted["ts"]
-    if len(tickets.reporters(services.db, ticket.id)) > 1:  # type: ignore[arg-type]
+    tickets.set_card(services.db, ticket.id, route.channel_id, found)  # type: ignore[arg-type]
+    ticket.card_channel, ticket.card_ts = route.channel_id, found
+    if look_first or len(tickets.reporters(services.db, ticket.id)) > 1:  # type: ignore[arg-type]
         refresh_card(services, ticket)  # others reacted while the card was being posted
     return True
+
+
+CARD_LOOKBACK = 200  # messages of the route's channel searched for a card posted before
+
+
+def _posted_card(services: Services, ticket: Ticket, route: Route) -> str | None:
+    """The ts of this ticket's card if the app posted it already (a run that died before
+    recording it), else None."""
+    block = f"ticket-{ticket.id}"
+    oldest = f"{ticket.created_at.timestamp() - 60:.6f}"
+    history = services.slack.call(
+        "conversations.history", channel=route.channel_id, oldest=oldest, limit=CARD_LOOKBACK
+    )
+    for message in history.get("messages", []):
+        if message.get("bot_id") and any(
+            b.get("block_id") == block for b in message.get("blocks") or []
+        ):
+            return message["ts"]
+    return None
 
 
 def post_missing_cards(services: Services) -> int:
     """Cards a dead replica claimed but never posted: posted now (each claimed again)."""
     posted = 0
     for ticket, route in tickets.cards_to_recover(services.db, services.clock.now()):
-        if post_card(services, ticket, route):
+        if post_card(services, ticket, route, look_first=True):
             posted += 1
     return posted
 
@@ -223,14 +277,22 @@ def playbook_of(services: Services, route: Route) -> str:
 
 
 def _reply_in_thread(
-    services: Services, source: tickets.Source, route: Route, ticket: Ticket
+    services: Services,
+    source: tickets.Source,
+    route: Route,
+    ticket: Ticket,
+    look_first: bool = False,
 ) -> None:
+    text = f"Routed to <#{route.channel_id}> as ticket #{ticket.id}."
+    thread = source.thread_ts or source.ts
     try:
-        services.slack.post_message(
-            source.channel_id,
-            thread_ts=source.thread_ts or source.ts,
-            **notice(f"Routed to <#{route.channel_id}> as ticket #{ticket.id}."),
-        )
+        if look_first:
+            replies = services.slack.call(
+                "conversations.replies", channel=source.channel_id, ts=thread, limit=1000
+            )
+            if any(m.get("bot_id") and m.get("text") == text for m in replies.get("messages", [])):
+                return
+        services.slack.post_message(source.channel_id, thread_ts=thread, **notice(text))
     except SlackFailure as failure:
         log.warning("could not reply in the thread of ticket %s: %s", ticket.id, failure)
 

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.jobs import Workers
 from bot.networks import DEFAULT_RULES, NetworkRules, apply_overrides
 from bot.people import Directory
 from bot.slack import SlackGateway
@@ -32,6 +33,9 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="postroom-bg")
     )
 
+    # The durable jobs' workers (bot.jobs): set by ``create``, started on first use.
+    jobs: Workers | None = None
+
     @classmethod
     def create(
         cls,
@@ -46,4 +50,8 @@ class Services:
         slack = SlackGateway(client)
         people = Directory(db, slack, clock, settings.admins)
         rules = apply_overrides(DEFAULT_RULES, settings.network_limits)
-        return cls(settings, db, clock, slack, people, rules)
+        services = cls(settings, db, clock, slack, people, rules)
+        from bot.work import HANDLERS  # the handlers need Services: imported once it exists
+
+        services.jobs = Workers(services, HANDLERS)
+        return services

@@ -14,9 +14,10 @@ from sqlmodel import select
 
 from bot import workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
+from bot.jobs import wall_now
 from bot.mrkdwn import code, user
 from bot.policy import Actor
-from storage import repo
+from storage import jobs, repo
 from storage.db import Database
 from storage.models import Brand, Rota, Route, Ticket, TicketReporter
 
@@ -169,10 +170,17 @@ class Source:
 
 
 def claim(
-    db: Database, team_id: str, route: Route, source: Source, reporter: str, now: datetime
+    db: Database,
+    team_id: str,
+    route: Route,
+    source: Source,
+    reporter: str,
+    now: datetime,
+    card_job: bool = False,
 ) -> tuple[Ticket, bool]:
     """The ticket for this message and route: created by exactly one caller (True), found
-    by every other, who is recorded as a further reporter."""
+    by every other, who is recorded as a further reporter. ``card_job``: the job that posts
+    its card (``routing.open_card``) is accepted in the same transaction."""
     with db.write() as session:
         created = repo.insert_ignore(
             session,
@@ -216,6 +224,10 @@ def claim(
                 to_state="open",
                 comment=f":{route.emoji}:",
             )
+            if card_job:
+                jobs.accept(
+                    session, team_id, "card", str(ticket.id), {"ticket": ticket.id}, wall_now()
+                )
     return ticket, created
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, home, posts, publishing, routing, tickets
+from bot import approvals, calendar, home, jobs, posts, publishing, routing, tickets
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
 from bot.blocks import posts as blocks
@@ -23,12 +23,23 @@ def register(app: App, services: Services) -> None:
     @app.action(blocks.APPROVE)
     @guarded(services)
     def approve_clicked(ack, body: dict, action: dict) -> None:
-        ack()
+        """Accepted as a job (bot.work.approve) before it is acknowledged, acknowledged at
+        once: the decision and its Slack calls never hold Bolt's listener threads."""
         post_id, version, stage = decision_value(action)
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        actor = services.people.actor(team_id, user_id)
-        decided = approvals.decide(services, team_id, actor, post_id, version, stage, "approve")
-        approvals.after_decision(services, decided, clicked_message(body))
+        click = {
+            "user": user_id,
+            "post": post_id,
+            "version": version,
+            "stage": stage,
+            "clicked": clicked_message(body),
+            "response_url": _response_url(body),
+        }
+        key = str(body.get("trigger_id") or action.get("action_ts") or "")
+        try:
+            jobs.accept(services, team_id, "approve", key or f"{user_id}:{post_id}", click)
+        finally:
+            ack()
 
     def ask_for_reason(verdict: str):
         def clicked(ack, body: dict, action: dict) -> None:
@@ -160,6 +171,12 @@ def register(app: App, services: Services) -> None:
                 " nothing to mark."
             )
         services.slack.open_view(body["trigger_id"], publish_blocks.publish_modal(post))
+
+
+def _response_url(body: dict) -> str | None:
+    return body.get("response_url") or next(
+        (u.get("response_url") for u in body.get("response_urls") or []), None
+    )
 
 
 def clicked_message(body: dict) -> tuple[str, str] | None:

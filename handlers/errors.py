@@ -12,9 +12,10 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.blocks import notice
-from bot.errors import PostroomError, UsageError
+from bot.errors import DatabaseBusy, PostroomError, UsageError
 from bot.services import Services
 from storage import repo
+from storage.db import transient
 
 log = logging.getLogger("postroom.errors")
 
@@ -65,6 +66,8 @@ def guarded(services: Services) -> Callable[[Callable], Callable]:
 
 def report(services: Services, error: Exception, body: dict, context, respond) -> None:
     """Typed errors: their sentence; anything else: a reference, with the traceback logged."""
+    if transient(error):  # the database locked or away past the wait: nothing was changed
+        error = DatabaseBusy()
     if isinstance(error, PostroomError):
         text = str(error)
         if isinstance(error, UsageError) and error.usage:

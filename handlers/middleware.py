@@ -1,20 +1,22 @@
-"""Global middleware: cheap checks that run before every listener."""
+"""Global middleware: cheap checks that run before every listener, and the acceptance of
+events with side effects as durable jobs (written before Slack is answered)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from slack_bolt import App, BoltResponse
+from sqlmodel import select
 
 from bot import routing, workspace
+from bot.jobs import wall_now
 from bot.services import Services
-from storage import repo
+from storage import jobs, repo
+from storage.db import transient
+from storage.models import Team
 
 log = logging.getLogger(__name__)
 
-
-EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; keep a day
 
 # Events whose handling only shows the current state, so a second delivery repeats the
 # same harmless result: opening the Home tab publishes that person's Home as it is now.
@@ -23,9 +25,16 @@ EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; keep a 
 IDEMPOTENT_EVENTS = frozenset({"app_home_opened"})
 
 
+# Kinds of event accepted as a job: the middleware answers Slack once the job is written, and
+# the listener doesn't run (a worker does the work; see bot.work).
+JOB_EVENTS = {"reaction_added": "reaction"}
+
+
 def register(app: App, services: Services) -> None:
-    seen_teams: set[str] = set()
-    next_prune = [services.clock.now()]
+    # The workspaces already in the database: no write before their first request after a
+    # restart (a write waits for the database's lock, and the request for its answer).
+    with services.db.read() as session:
+        seen_teams: set[str] = set(session.exec(select(Team.team_id)))
 
     @app.middleware
     def before_every_listener(body: dict, context, next):
@@ -34,37 +43,49 @@ def register(app: App, services: Services) -> None:
         team_id = context.team_id or ""
         if team_id and team_id not in seen_teams:
             # The first time a workspace talks to us: create it (and its default brand).
-            workspace.ensure_team(services.db, team_id, services.clock.now())
+            # Looked up first: a read never waits for the database's write lock.
+            with services.db.read() as session:
+                known = session.get(Team, team_id) is not None
+            if not known:
+                workspace.ensure_team(services.db, team_id, services.clock.now())
             seen_teams.add(team_id)
-        if body.get("type") == "event_callback" and is_duplicate(body, team_id):
+        if body.get("type") != "event_callback":
+            return next()
+        try:
+            outcome = accept(body, team_id)
+        except Exception as error:
+            if not transient(error):
+                raise
+            # Not written, so not acknowledged: Slack retries it (in 1 min, 5 min, 30 min).
+            log.warning("event %s not accepted (database busy): %s", body.get("event_id"), error)
+            return BoltResponse(status=503, body="busy; retry later")
+        if outcome == "duplicate":
             log.info("event %s already processed; dropped", body.get("event_id"))
+            return BoltResponse(status=200, body="")
+        if outcome == "job":
+            services.jobs.wake()  # type: ignore[union-attr]
             return BoltResponse(status=200, body="")
         return next()
 
-    def is_duplicate(body: dict, team_id: str) -> bool:
+    def accept(body: dict, team_id: str) -> str:
         """Slack delivers events at least once: record each ``event_id`` that has side
-        effects, and say whether it was recorded before."""
+        effects, and with it (one transaction, waiting at most ~2 s for the database) the
+        job that does them. ``"job"``: accepted as a job; ``"duplicate"``: recorded before;
+        ``"listener"``: for the listeners (idempotent, or recorded just now)."""
         event_id = body.get("event_id")
         event = body.get("event") or {}
         kind = event.get("type")
         if not event_id or kind in IDEMPOTENT_EVENTS:
-            return False
+            return "listener"
         if kind == "reaction_added" and event.get("reaction") not in routing.routes_of(
             services, team_id
         ):
-            return False  # an unrouted reaction does nothing: no need to remember it
-        with services.db.write_connection() as connection:
+            return "listener"  # an unrouted reaction does nothing: no need to remember it
+        job = JOB_EVENTS.get(kind)
+        with services.db.quick_write_connection() as connection:
             first = repo.claim_event(connection, team_id, event_id, services.clock.now())
-        if first:
-            forget_old_events()
-        return not first
-
-    def forget_old_events() -> None:
-        """At most hourly per process: drop event ids older than Slack ever retries."""
-        now = services.clock.now()
-        if now < next_prune[0]:
-            return
-        next_prune[0] = now + timedelta(hours=1)
-        with services.db.write() as session:
-            forgotten = repo.forget_events_before(session, now - EVENT_MEMORY)
-        log.debug("forgot %d processed event ids", forgotten)
+            if first and job:
+                jobs.accept(connection, team_id, job, event_id, {"event": event}, wall_now())
+        if not first:
+            return "duplicate"
+        return "job" if job else "listener"

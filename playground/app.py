@@ -151,6 +151,7 @@ class Playground:
             self._server.stop()
             self._server = None
         if self.services is not None:
+            self.services.jobs.stop()
             self.services.background.shutdown(wait=True)
             self.services.db.dispose()
             self.services = None

@@ -28,6 +28,9 @@ from storage import models  # noqa: F401  (registers the tables)
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A write that must be done before Slack is answered (accepting an event's job) waits at most
+# this long for the database; past it, Slack gets an error status and retries later.
+QUICK_WRITE_MS = 2_000
 
 
 # SQLite's OperationalError also means "no such column" and other mistakes that no retry
@@ -76,7 +79,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        if connection.get_execution_options().get("postroom_write", False):
+        options = connection.get_execution_options()
+        if options.get("postroom_write", False):
+            # The busy timeout is the connection's: set for a quick write, then back.
+            wait = options.get("postroom_busy_ms", SQLITE_BUSY_TIMEOUT_MS)
+            info = connection.connection.info
+            if info.get("busy_ms", SQLITE_BUSY_TIMEOUT_MS) != wait:
+                connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={wait}")
+                info["busy_ms"] = wait
             # May wait for the writer and fail (locked): through SQLAlchemy, so that the
             # failure is its OperationalError like any other database error.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -134,6 +144,23 @@ class Database:
     def write_connection(self) -> Iterator[Connection]:
         """A Core transaction without the ORM (for single hot statements)."""
         with self._write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def quick_write_connection(self, wait_ms: int = QUICK_WRITE_MS) -> Iterator[Connection]:
+        """A Core transaction that waits at most ``wait_ms`` for locks (SQLite: the busy
+        timeout; PostgreSQL: lock_timeout and statement_timeout) and raises the database's
+        OperationalError past it: for writes that must be done before Slack is answered."""
+        if self.is_sqlite:
+            engine = self._write_engine.execution_options(postroom_busy_ms=wait_ms)
+            with engine.begin() as connection:
+                yield connection
+            return
+        with self._write_engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"SET LOCAL lock_timeout = {int(wait_ms)}; "
+                f"SET LOCAL statement_timeout = {int(wait_ms)}"
+            )
             yield connection
 
     def ping(self) -> bool:

@@ -382,3 +382,29 @@ class ReportRun(SQLModel, table=True):
     note: str = ""
     claimed_at: datetime = Field(sa_column=utc_column())  # or last renewed
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Job(SQLModel, table=True):
+    """Work accepted from Slack (or due by the clock) that has side effects: written before
+    it is acknowledged, then claimed by a worker with a lease and a token, done, and marked
+    done. ``key`` is unique per team and kind (an event's ``event_id``, a ticket's id…), so
+    accepting the same work twice is one job. A job whose worker died is claimed again once
+    its lease has run out, by any process."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kind", "key", name="uq_job"),
+        Index("ix_job_ready", "status", "run_after"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kind: str = Field(max_length=32)  # "reaction", "card", "approve"…
+    key: str = Field(max_length=200)
+    payload: str = ""  # JSON
+    status: str = Field(default="ready", max_length=16)  # ready, running, done, failed
+    token: str = Field(default="", max_length=32)
+    attempts: int = 0
+    last_error: str = ""
+    run_after: datetime = Field(sa_column=utc_column())  # ready: not before; running: lease end
+    created_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -43,6 +43,7 @@ class Stack:
 
     def stop(self) -> None:
         self.server.stop()
+        self.services.jobs.stop()
         self.services.background.shutdown(wait=True)
         self.slack.stop()
         self.services.db.dispose()

@@ -1,0 +1,87 @@
+"""What each kind of durable job does (see bot.jobs): the handlers, by kind."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import approvals, routing
+from bot.blocks import notice
+from bot.errors import PostroomError
+from bot.services import Services
+from storage.models import Job
+
+log = logging.getLogger(__name__)
+
+
+def reaction(services: Services, job: Job, payload: dict) -> None:
+    """A routed ``reaction_added`` (accepted by handlers.middleware): the ticket."""
+    event = payload["event"]
+    route = routing.routes_of(services, job.team_id).get(event.get("reaction", ""))
+    if route is None:  # the route was removed since: nothing to do
+        return
+    try:
+        routing.route_reaction(services, job.team_id, event, route)
+    except PostroomError as refused:
+        if not _retried(refused):
+            approvals.tell(services, event["user"], str(refused))
+            return
+        raise
+
+
+def card(services: Services, job: Job, payload: dict) -> None:
+    """A new ticket's card, thread reply and rota DM (accepted with the ticket)."""
+    routing.open_card(services, job.team_id, int(payload["ticket"]), again=job.attempts > 1)
+
+
+def approve(services: Services, job: Job, payload: dict) -> None:
+    """An Approve click (accepted by handlers.actions before it was acknowledged). A second
+    run is harmless: one approval per version, stage and person (posts.decide)."""
+    clicked = payload.get("clicked")
+    try:
+        actor = services.people.actor(job.team_id, payload["user"])
+        decided = approvals.decide(
+            services,
+            job.team_id,
+            actor,
+            payload["post"],
+            payload["version"],
+            payload["stage"],
+            "approve",
+        )
+    except PostroomError as refused:
+        if _retried(refused):
+            raise
+        if job.attempts == 1:  # on a later try, our own earlier try may have decided it
+            tell_clicker(services, payload, str(refused))
+        return
+    approvals.after_decision(services, decided, tuple(clicked) if clicked else None)
+
+
+def tell_clicker(services: Services, payload: dict, text: str) -> None:
+    """An ephemeral answer to the person who clicked, by the click's response_url (or an
+    ephemeral in the channel, or a DM)."""
+    from slack_sdk.webhook import WebhookClient
+
+    message = notice(text)
+    try:
+        if payload.get("response_url"):
+            WebhookClient(payload["response_url"]).send(
+                response_type="ephemeral", replace_original=False, **message
+            )
+            return
+        clicked = payload.get("clicked")
+        if clicked:
+            services.slack.post_ephemeral(clicked[0], payload["user"], **message)
+        else:
+            services.slack.post_message(payload["user"], **message)
+    except Exception as failure:
+        log.error("could not tell %s (%s): %s", payload.get("user"), failure, text)
+
+
+def _retried(error: BaseException) -> bool:
+    from bot.jobs import _worth_retrying
+
+    return _worth_retrying(error)
+
+
+HANDLERS = {"reaction": reaction, "card": card, "approve": approve}

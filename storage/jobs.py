@@ -1,0 +1,130 @@
+"""Queries of the durable job table (``storage.models.Job``): accept, claim with a lease and a
+token, renew, finish, retry later. Every change to a claimed job is a compare-and-set on its
+token, so a worker whose lease was taken over can no longer finish or retry it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from storage.models import Job
+from storage.repo import _dialect, insert_ignore
+
+MAX_ERROR = 500  # characters of the last error kept on the row
+
+
+def accept(
+    session: Session | Connection,
+    team_id: str,
+    kind: str,
+    key: str,
+    payload: Any,
+    now: datetime,
+) -> bool:
+    """Write the job, ready now; False if a job of that kind and key was accepted before."""
+    return insert_ignore(
+        session,
+        Job,
+        {
+            "team_id": team_id,
+            "kind": kind,
+            "key": key,
+            "payload": json.dumps(payload, separators=(",", ":")),
+            "status": "ready",
+            "token": "",
+            "attempts": 0,
+            "last_error": "",
+            "run_after": now,
+            "created_at": now,
+        },
+    )
+
+
+def claim_next(session: Session, now: datetime, lease: timedelta) -> Job | None:
+    """Claim the oldest job that is ready, or running past its lease (its worker died or
+    stalled): it gets a new token and ``lease`` from ``now``. None when there is none."""
+    due = (
+        sa_select(Job.id)
+        .where(or_(Job.status == "ready", Job.status == "running"), Job.run_after <= now)
+        .order_by(Job.run_after)
+        .limit(1)
+    )
+    if _dialect(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    job_id = session.execute(due).scalar()
+    if job_id is None:
+        return None
+    token = secrets.token_hex(8)
+    row = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(Job.status == "ready", Job.status == "running"),
+            Job.run_after <= now,
+        )
+        .values(status="running", token=token, run_after=now + lease, attempts=Job.attempts + 1)
+        .returning(Job)
+    ).first()
+    if row is None:
+        return None
+    return row[0]
+
+
+def renew(session: Session, job_id: int, token: str, until: datetime) -> bool:
+    """Extend a held lease; False if the job isn't ``token``'s any more."""
+    return (
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.token == token, Job.status == "running")
+            .values(run_after=until)
+            .returning(Job.id)
+        ).first()
+        is not None
+    )
+
+
+def finish(session: Session, job_id: int, token: str, now: datetime, status: str = "done") -> bool:
+    """Mark a held job done (or failed for good); False if it isn't ``token``'s any more."""
+    return (
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.token == token, Job.status == "running")
+            .values(status=status, finished_at=now)
+            .returning(Job.id)
+        ).first()
+        is not None
+    )
+
+
+def retry_later(session: Session, job_id: int, token: str, when: datetime, error: str) -> bool:
+    """Give a held job back, to be tried again from ``when``."""
+    return (
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.token == token, Job.status == "running")
+            .values(status="ready", token="", run_after=when, last_error=error[:MAX_ERROR])
+            .returning(Job.id)
+        ).first()
+        is not None
+    )
+
+
+def forget_finished_before(session: Session, cutoff: datetime) -> int:
+    result = session.execute(
+        delete(Job).where(Job.status.in_(("done", "failed")), Job.finished_at < cutoff)  # type: ignore[attr-defined]
+    )
+    return result.rowcount
+
+
+def pending(session: Session, kind: str | None = None) -> int:
+    """How many jobs are not finished (ready or running)."""
+    query = sa_select(Job.id).where(Job.status.in_(("ready", "running")))  # type: ignore[attr-defined]
+    if kind:
+        query = query.where(Job.kind == kind)
+    return len(session.execute(query).all())

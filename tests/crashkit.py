@@ -1,0 +1,276 @@
+"""The crash drill, shared by tests/test_crash.py and bench/crash.py: the app in a process of
+its own (tests/serve.py) on a database, Slack's stand-in here; N deliveries from several
+threads; ``kill -9`` of the app at a random moment; a new process on the same database; then
+what Slack does (its retries for what was not acknowledged, with the same ``event_id``, and
+here a duplicate of every acknowledged one too); then the counts."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from playground.payloads import reaction_added_event
+from playground.standin import SlackStandIn
+from tests.stack import BOT_TOKEN, SIGNING_SECRET, TEAM
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPPORT, FEED = "CSUPPORT", "CSOCFEED"
+REPORTER, CUSTOMER, ADMIN = "UPEDRO01", "UMARIA01", "UADMIN01"
+EMOJI = "rotating_light"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """tests/serve.py as a child process."""
+
+    def __init__(self, database_url: str, api_url: str, log: Path) -> None:
+        self.database_url, self.api_url, self.log = database_url, api_url, log
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def start(self, timeout: float = 30.0) -> App:
+        self.port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "tests" / "serve.py"), "--database",
+                 self.database_url, "--api", self.api_url, "--port", str(self.port)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited: see {self.log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the app didn't start: see {self.log}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Drill:
+    slack: SlackStandIn
+    sent: int = 0
+    acked: set = field(default_factory=set)  # keys answered 2xx before the kill
+    refused: int = 0  # answered with an error status (Slack retries those)
+    lost_in_flight: int = 0  # no answer (the kill): Slack retries those
+    ack_seconds: list = field(default_factory=list)
+    killed_at: float = 0.0
+
+
+def start_slack() -> SlackStandIn:
+    slack = SlackStandIn(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM).start()
+    slack.add_user(ADMIN, "ana", real_name="Ana Admin", is_admin=True)
+    slack.add_user(CUSTOMER, "maria")
+    slack.add_user(REPORTER, "pedro")
+    people = [ADMIN, CUSTOMER, REPORTER]
+    slack.add_channel(SUPPORT, "support", members=people, bot_member=True)
+    slack.add_channel(FEED, "social-feed", members=people, bot_member=True)
+    return slack
+
+
+def prepare_routing(database_url: str) -> None:
+    """The workspace and one route (:rotating_light: → #support), as an admin would."""
+    from bot import tickets, workspace
+    from bot.policy import Actor
+    from storage.db import Database
+
+    db = Database(database_url)
+    db.create_schema()
+    now = datetime.now(UTC)
+    workspace.ensure_team(db, TEAM, now)
+    owner = Actor(ADMIN, workspace_admin=True)
+    tickets.add_route(db, TEAM, owner, (), now, tickets.RouteSpec(EMOJI, SUPPORT))
+    db.dispose()
+
+
+def storm(
+    drill: Drill,
+    app: App,
+    sends: list[Callable[[], object]],
+    keys: list[str],
+    threads: int,
+    kill_after: float,
+) -> None:
+    """Send ``sends`` (each returns a Delivery) from ``threads`` threads; kill the app
+    ``kill_after`` seconds in. Records what was acknowledged before the kill."""
+    drill.slack.request_url = app.url
+    lock = threading.Lock()
+    queue = list(zip(keys, sends, strict=True))
+    killed = threading.Event()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                key, send = queue.pop()
+            started = time.monotonic()
+            try:
+                delivery = send()
+            except OSError:
+                with lock:
+                    drill.lost_in_flight += 1
+                continue
+            with lock:
+                drill.sent += 1
+                if 200 <= delivery.status < 300 and not killed.is_set():
+                    drill.acked.add(key)
+                    drill.ack_seconds.append(time.monotonic() - started)
+                elif delivery.status >= 300:
+                    drill.refused += 1
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    started = time.monotonic()
+    for t in pool:
+        t.start()
+    time.sleep(kill_after)
+    app.kill()
+    killed.set()
+    drill.killed_at = time.monotonic() - started
+    for t in pool:
+        t.join()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@dataclass
+class ReactionOutcome:
+    drill: Drill
+    messages: int
+    tickets: int
+    distinct_tickets: int
+    cards: int
+    distinct_cards: int
+    thread_replies: list[int]
+    pending_jobs: int
+
+
+def reaction_crash(
+    database_url: str, log: Path, n: int = 200, threads: int = 8, seed: int | None = None
+) -> ReactionOutcome:
+    """The reaction drill: N messages, one routed reaction each."""
+    from sqlmodel import select
+
+    from storage import jobs as job_queries
+    from storage.db import Database
+    from storage.models import Ticket
+
+    rng = random.Random(seed)
+    slack = start_slack()
+    prepare_routing(database_url)
+    app = App(database_url, slack.api_url, log).start()
+    try:
+        messages = [
+            slack.post_as(CUSTOMER, FEED, f"Complaint {i}: nobody answers") for i in range(n)
+        ]
+        event_ids = [f"Ev{i:06d}CRASH" for i in range(n)]
+        events: dict[str, dict] = {}
+
+        def reacting(i: int) -> Callable[[], object]:
+            def send():
+                delivery = slack.react(REPORTER, FEED, messages[i]["ts"], EMOJI, event_ids[i])
+                events[event_ids[i]] = delivery.payload["event"] if delivery.payload else None
+                return delivery
+
+            return send
+
+        # the events as Slack would send them, for the retries (a killed send never returns)
+        drill = Drill(slack)
+        storm(drill, app, [reacting(i) for i in range(n)], event_ids, threads,
+              rng.uniform(0.5, 2.0))  # fmt: skip
+        app.start()
+        slack.request_url = app.url
+        for i, event_id in enumerate(event_ids):
+            event = events.get(event_id)
+            if event is None:  # never answered: Slack builds the same event again
+                message = slack.message(FEED, messages[i]["ts"])
+                with slack.workspace.lock:
+                    event = reaction_added_event(
+                        slack.workspace, user_id=REPORTER, channel_id=FEED, message=message,
+                        name=EMOJI,
+                    )  # fmt: skip
+            # Slack retries what wasn't acknowledged; a duplicate of the rest must do nothing
+            delivery = slack.event(event, event_id=event_id, retry_num=1)
+            assert delivery.status == 200, (event_id, delivery.status)
+        db = Database(database_url)
+
+        def counts() -> tuple[int, int]:
+            with db.read() as session:
+                made = len(list(session.exec(select(Ticket.id))))
+                pending = job_queries.pending(session)
+            return made, pending
+
+        def card_messages() -> list[dict]:
+            return [m for m in slack.messages(SUPPORT) if m.get("bot_id")]
+
+        wait_until(lambda: counts() == (n, 0) and len(card_messages()) >= n, timeout=max(30, n / 5))
+        made, pending = counts()
+        with db.read() as session:
+            rows = list(session.exec(select(Ticket)))
+        db.dispose()
+        cards = card_messages()
+        card_ids = {
+            b["block_id"]
+            for m in cards
+            for b in m.get("blocks") or []
+            if str(b.get("block_id", "")).startswith("ticket-")
+        }
+        replies = [
+            sum(1 for r in slack.replies(FEED, m["ts"])[1:] if r.get("bot_id")) for m in messages
+        ]
+        return ReactionOutcome(
+            drill=drill,
+            messages=n,
+            tickets=made,
+            distinct_tickets=len({(t.source_channel, t.source_ts) for t in rows}),
+            cards=len(cards),
+            distinct_cards=len(card_ids),
+            thread_replies=replies,
+            pending_jobs=pending,
+        )
+    finally:
+        app.stop()
+        slack.stop()

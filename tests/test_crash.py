@@ -1,0 +1,35 @@
+"""Nothing acknowledged is ever lost: the app killed (``kill -9``) in the middle of a storm of
+deliveries, started again, and Slack's retries sent; every piece of work is done exactly once
+(issue 12, item 1). The app runs in a process of its own (tests/serve.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import crashkit
+
+N = int(os.environ.get("POSTROOM_CRASH_N", "200"))
+
+
+def check_reactions(outcome: crashkit.ReactionOutcome) -> None:
+    drill = outcome.drill
+    assert drill.acked, "nothing was acknowledged before the kill: the drill tested nothing"
+    assert outcome.tickets == outcome.distinct_tickets == N, outcome
+    assert outcome.cards == outcome.distinct_cards == N, outcome
+    assert outcome.thread_replies == [1] * N, outcome
+    assert outcome.pending_jobs == 0
+
+
+def test_reactions_survive_a_kill_on_sqlite(tmp_path):
+    outcome = crashkit.reaction_crash(
+        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=N
+    )
+    check_reactions(outcome)
+
+
+@pytest.mark.postgres
+def test_reactions_survive_a_kill_on_postgres(tmp_path, postgres_db):
+    outcome = crashkit.reaction_crash(postgres_db.url, tmp_path / "app.log", n=N)
+    check_reactions(outcome)
