@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from bot.errors import DatabaseBusy, RateLimited, Unreachable
 from storage import jobs as queries
 from storage import repo
-from storage.db import transient
+from storage.db import QUICK_WRITE_MS, transient
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -226,12 +226,19 @@ class Workers:
         log.debug("forgot %d finished jobs and %d processed event ids", gone, events)
 
 
-def accept(services, team_id: str, kind: str, key: str, payload: dict) -> bool:
+def accept(
+    services,
+    team_id: str,
+    kind: str,
+    key: str,
+    payload: dict,
+    wait_ms: int = QUICK_WRITE_MS,
+) -> bool:
     """Write a job before answering Slack, waiting at most ~2 s for the database, and wake a
     worker; False if that job was accepted before. Raises DatabaseBusy when the database
     can't take it (then nothing was accepted: say so)."""
     try:
-        with services.db.quick_write_connection() as connection:
+        with services.db.quick_write_connection(wait_ms) as connection:
             new = queries.accept(connection, team_id, kind, key, payload, wall_now())
     except Exception as error:
         if transient(error):

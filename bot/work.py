@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot import approvals, routing
+from bot import approvals, posts, routing
 from bot.blocks import notice
 from bot.errors import PostroomError
+from bot.mrkdwn import escape
 from bot.services import Services
 from storage.models import Job
 
@@ -57,6 +58,38 @@ def approve(services: Services, job: Job, payload: dict) -> None:
     approvals.after_decision(services, decided, tuple(clicked) if clicked else None)
 
 
+def draft(services: Services, job: Job, payload: dict) -> None:
+    """A submitted draft's sending for approval (accepted with its saving, before the form
+    was answered). Run again, it finds the version sent already: nothing more to do (a
+    request that never went out is posted by the scheduler's post_missing)."""
+    user_id, post_id, version = payload["user"], int(payload["post"]), int(payload["version"])
+    post, brand = posts.get(services.db, job.team_id, post_id)
+    if post.version != version or post.status != "draft":
+        return
+    saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
+    notes = "".join(f"\n⚠️ {escape(w)}" for w in payload.get("warnings") or [])
+    try:
+        actor = services.people.actor(job.team_id, user_id)
+        sent = approvals.send(services, post, brand, actor)
+    except PostroomError as refused:
+        if _retried(refused):
+            raise
+        approvals.tell(services, user_id, str(refused))
+        return
+    if sent.channel_id is None:
+        approvals.tell(
+            services,
+            user_id,
+            f"📝 Saved {saved} as a draft: there is no approvals channel for brand "
+            f"{brand.name} yet, so I couldn't send it. Ask an admin to run "
+            f"`/post approvals #channel`, then send it with `/post edit {post.id}`.{notes}",
+        )
+        return
+    approvals.tell(
+        services, user_id, f"📨 Sent {saved} for approval in <#{sent.channel_id}>.{notes}"
+    )
+
+
 def tell_clicker(services: Services, payload: dict, text: str) -> None:
     """An ephemeral answer to the person who clicked, by the click's response_url (or an
     ephemeral in the channel, or a DM)."""
@@ -84,4 +117,4 @@ def _retried(error: BaseException) -> bool:
     return _worth_retrying(error)
 
 
-HANDLERS = {"reaction": reaction, "card": card, "approve": approve}
+HANDLERS = {"reaction": reaction, "card": card, "approve": approve, "draft": draft}

@@ -13,7 +13,7 @@ from bot.blocks import notice
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
 from bot.blocks import tickets as ticket_blocks
-from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from bot.errors import InvalidTransition, PermissionDenied, PostroomError, ValidationFailed
 from bot.mrkdwn import escape, user
 from bot.services import Services
 from handlers.errors import guarded
@@ -45,16 +45,30 @@ def register(app: App, services: Services) -> None:
         def clicked(ack, body: dict, action: dict) -> None:
             ack()
             post_id, version, stage = decision_value(action)
+            # The trigger dies 3 s after the click: a modal first (no database, no users.info
+            # before it), filled in after the checks.
+            title = "Reject post" if verdict == "reject" else "Request changes"
+            view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
             team_id, user_id = body["team"]["id"], body["user"]["id"]
-            actor = services.people.actor(team_id, user_id)
-            post, _ = posts.check_decision(
-                services.db, team_id, actor, post_id, version, stage, verdict
-            )
+            try:
+                actor = services.people.actor(team_id, user_id)
+                post, _ = posts.check_decision(
+                    services.db, team_id, actor, post_id, version, stage, verdict
+                )
+            except PostroomError as refused:
+                _explain(view, title, refused)
+                return
             channel, ts = clicked_message(body) or ("", "")
             modal = blocks.reason_modal(verdict, post, stage, channel, ts)
-            services.slack.open_view(body["trigger_id"], modal)
+            services.slack.update_view(view["id"], modal, view.get("hash"))
 
         return clicked
+
+    def _explain(view: dict, title: str, refused: Exception) -> None:
+        """The opened modal becomes the refusal's sentence (the database busy included)."""
+        services.slack.update_view(
+            view["id"], blocks.notice_modal(title, str(refused)), view.get("hash")
+        )
 
     app.action(blocks.REJECT)(guarded(services)(ask_for_reason("reject")))
     app.action(blocks.CHANGES)(guarded(services)(ask_for_reason("changes")))
@@ -157,20 +171,26 @@ def register(app: App, services: Services) -> None:
     def mark_published_clicked(ack, body: dict, action: dict) -> None:
         ack()
         post_id, version = post_version(action)
+        title = "Mark as published"
+        view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        actor = services.people.actor(team_id, user_id)
-        post, brand = posts.get(services.db, team_id, post_id)
-        if not publishing.may_mark(actor, post, brand):
-            raise PermissionDenied(
-                f"Only a publisher for this post's networks, its author or an admin can mark "
-                f"post #{post_id} published."
-            )
-        if post.status != "approved" or post.version != version:
-            raise InvalidTransition(
-                f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version {post.version});"
-                " nothing to mark."
-            )
-        services.slack.open_view(body["trigger_id"], publish_blocks.publish_modal(post))
+        try:
+            actor = services.people.actor(team_id, user_id)
+            post, brand = posts.get(services.db, team_id, post_id)
+            if not publishing.may_mark(actor, post, brand):
+                raise PermissionDenied(
+                    f"Only a publisher for this post's networks, its author or an admin can "
+                    f"mark post #{post_id} published."
+                )
+            if post.status != "approved" or post.version != version:
+                raise InvalidTransition(
+                    f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version "
+                    f"{post.version}); nothing to mark."
+                )
+        except PostroomError as refused:
+            _explain(view, title, refused)
+            return
+        services.slack.update_view(view["id"], publish_blocks.publish_modal(post), view.get("hash"))
 
 
 def _response_url(body: dict) -> str | None:

@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, guides, handoff, networks, posts, publishing
+from bot import approvals, guides, handoff, jobs, networks, posts, publishing
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
-from bot.errors import PostroomError, ValidationFailed
+from bot.errors import DatabaseBusy, PostroomError, ValidationFailed
 from bot.mrkdwn import escape
 from bot.posts import Draft
 from bot.services import Services
 from handlers.errors import guarded
+from storage.db import transient
 
 MODAL_ERROR_LIMIT = 2000
+# A form's write is done before it is acknowledged (then nothing acknowledged is lost, and a
+# refusal can still be shown in the form), so it may wait this long for the database at most:
+# Slack gives up on the answer after 3 s.
+FORM_WRITE_MS = 1200
+
+
+@contextmanager
+def in_time(services: Services, wait_ms: int = FORM_WRITE_MS) -> Iterator[None]:
+    """Writes within the form's deadline; the database busy past it is a refusal with its
+    sentence (DatabaseBusy), nothing changed."""
+    try:
+        with services.db.deadline(wait_ms):
+            yield
+    except PostroomError:
+        raise
+    except Exception as error:
+        if transient(error):
+            raise DatabaseBusy() from error
+        raise
 
 
 def register(app: App, services: Services) -> None:
@@ -31,15 +53,16 @@ def register(app: App, services: Services) -> None:
         url = view["state"]["values"].get("url", {}).get("value", {}).get("value") or ""
         actor = services.people.actor(team_id, user_id)
         try:
-            result = publishing.mark_published(
-                services.db,
-                team_id,
-                actor,
-                meta["post"],
-                meta["version"],
-                url,
-                services.clock.now(),
-            )
+            with in_time(services):
+                result = publishing.mark_published(
+                    services.db,
+                    team_id,
+                    actor,
+                    meta["post"],
+                    meta["version"],
+                    url,
+                    services.clock.now(),
+                )
         except ValidationFailed as refused:
             ack(response_action="errors", errors=_errors(refused.fields or {"url": str(refused)}))
             return
@@ -71,50 +94,54 @@ def register(app: App, services: Services) -> None:
         if not verdict.ok:
             ack(response_action="errors", errors=_errors(verdict.errors))
             return
-        ack()
         actor = services.people.actor(team_id, user_id)
         now = services.clock.now()
-        if meta.get("post"):
-            post, was = posts.edit(
-                services.db,
-                team_id,
-                actor,
-                meta["post"],
-                meta["version"],
-                draft,
-                verdict.warnings,
-                now,
-                brand,
-            )
-        else:
-            post, was = (
-                posts.create(services.db, team_id, actor, draft, verdict.warnings, now, brand),
-                None,
-            )
+        try:  # saved before the answer: nothing acknowledged is lost
+            with in_time(services):
+                if meta.get("post"):
+                    post, was = posts.edit(
+                        services.db,
+                        team_id,
+                        actor,
+                        meta["post"],
+                        meta["version"],
+                        draft,
+                        verdict.warnings,
+                        now,
+                        brand,
+                    )
+                else:
+                    post, was = (
+                        posts.create(
+                            services.db, team_id, actor, draft, verdict.warnings, now, brand
+                        ),
+                        None,
+                    )
+        except PostroomError as refused:
+            block = "brand" if "brand" in view["state"]["values"] else "text"
+            ack(response_action="errors", errors=_errors({block: str(refused)}))
+            return
+        busy = ""
+        if draft.send:  # the sending, accepted as a job (bot.work.draft) before the answer
+            sending = {"user": user_id, "post": post.id, "version": post.version}
+            sending["warnings"] = list(verdict.warnings)
+            try:
+                key = f"{post.id}:{post.version}"
+                jobs.accept(services, team_id, "draft", key, sending, wait_ms=FORM_WRITE_MS)
+            except DatabaseBusy:
+                busy = " The database was busy, so it wasn't sent for approval yet."
+        ack()
         if was in ("pending", "approved"):
             approvals.supersede(services, post)
+        if draft.send and not busy:
+            return
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
         notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
-        if not draft.send:
-            approvals.tell(
-                services,
-                user_id,
-                f"📝 Saved {saved} as a draft. Send it for "
-                f"approval with `/post edit {post.id}`.{notes}",
-            )
-            return
-        sent = approvals.send(services, post, brand, actor)
-        if sent.channel_id is None:
-            approvals.tell(
-                services,
-                user_id,
-                f"📝 Saved {saved} as a draft: there is no approvals channel for brand "
-                f"{brand.name} yet, so I couldn't send it. Ask an admin to run "
-                f"`/post approvals #channel`, then send it with `/post edit {post.id}`.{notes}",
-            )
-            return
         approvals.tell(
-            services, user_id, f"📨 Sent {saved} for approval in <#{sent.channel_id}>.{notes}"
+            services,
+            user_id,
+            f"📝 Saved {saved} as a draft.{busy} Send it for "
+            f"approval with `/post edit {post.id}`.{notes}",
         )
 
     @app.view(blocks.REASON_CALLBACK)
@@ -125,16 +152,17 @@ def register(app: App, services: Services) -> None:
         reason = view["state"]["values"]["reason"]["value"]["value"] or ""
         actor = services.people.actor(team_id, user_id)
         try:
-            decided = approvals.decide(
-                services,
-                team_id,
-                actor,
-                meta["post"],
-                meta["version"],
-                meta["stage"],
-                meta["verdict"],
-                reason=reason.strip(),
-            )
+            with in_time(services):
+                decided = approvals.decide(
+                    services,
+                    team_id,
+                    actor,
+                    meta["post"],
+                    meta["version"],
+                    meta["stage"],
+                    meta["verdict"],
+                    reason=reason.strip(),
+                )
         except PostroomError as refused:
             # Someone acted while the reason was being typed: nothing more to do here, so
             # the form becomes the explanation (mrkdwn renders there, not in field errors).
@@ -159,15 +187,9 @@ def register_guides(app: App, services: Services) -> None:
         given = guides.GuideInput(**{name: typed(name) for name in GUIDE_FIELDS})
         actor = services.people.actor(team_id, user_id)
         try:
-            guides.save(
-                services.db,
-                team_id,
-                actor,
-                services.people.admins(team_id),
-                services.clock.now(),
-                brand,
-                given,
-            )
+            admins = services.people.admins(team_id)
+            with in_time(services):
+                guides.save(services.db, team_id, actor, admins, services.clock.now(), brand, given)
         except ValidationFailed as refused:
             ack(response_action="errors", errors=_errors(refused.fields or {"voice": str(refused)}))
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import Column, MetaData, event, inspect, literal, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -96,6 +97,10 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.driver_connection.execute("BEGIN")
 
 
+# Set by ``Database.deadline``: the writes of this thread wait at most this long for locks.
+_DEADLINE_MS: ContextVar[int | None] = ContextVar("postroom_write_deadline", default=None)
+
+
 class Database:
     """One per app: the engine, schema creation, and the two kinds of session."""
 
@@ -130,10 +135,37 @@ class Database:
             yield connection
 
     @contextmanager
+    def deadline(self, wait_ms: int = QUICK_WRITE_MS) -> Iterator[None]:
+        """Within the block, every write (``write``, ``write_connection``) waits at most
+        ``wait_ms`` for locks and raises the database's OperationalError past it: for the
+        writes done before Slack is answered (it gives up after 3 s)."""
+        token = _DEADLINE_MS.set(wait_ms)
+        try:
+            yield
+        finally:
+            _DEADLINE_MS.reset(token)
+
+    def _writer(self) -> Engine:
+        wait = _DEADLINE_MS.get()
+        if wait is None or not self.is_sqlite:
+            return self._write_engine
+        return self._write_engine.execution_options(postroom_busy_ms=wait)
+
+    def _limit(self, connection: Connection) -> None:
+        """PostgreSQL: the deadline as lock and statement timeouts of this transaction."""
+        wait = _DEADLINE_MS.get()
+        if wait is not None and not self.is_sqlite:
+            connection.exec_driver_sql(
+                f"SET LOCAL lock_timeout = {int(wait)}; SET LOCAL statement_timeout = {int(wait)}"
+            )
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        with Session(self._writer(), expire_on_commit=False) as session:
             try:
+                if _DEADLINE_MS.get() is not None and not self.is_sqlite:
+                    self._limit(session.connection())
                 yield session
                 session.commit()
             except BaseException:
@@ -143,7 +175,8 @@ class Database:
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A Core transaction without the ORM (for single hot statements)."""
-        with self._write_engine.begin() as connection:
+        with self._writer().begin() as connection:
+            self._limit(connection)
             yield connection
 
     @contextmanager
@@ -151,16 +184,7 @@ class Database:
         """A Core transaction that waits at most ``wait_ms`` for locks (SQLite: the busy
         timeout; PostgreSQL: lock_timeout and statement_timeout) and raises the database's
         OperationalError past it: for writes that must be done before Slack is answered."""
-        if self.is_sqlite:
-            engine = self._write_engine.execution_options(postroom_busy_ms=wait_ms)
-            with engine.begin() as connection:
-                yield connection
-            return
-        with self._write_engine.begin() as connection:
-            connection.exec_driver_sql(
-                f"SET LOCAL lock_timeout = {int(wait_ms)}; "
-                f"SET LOCAL statement_timeout = {int(wait_ms)}"
-            )
+        with self.deadline(wait_ms), self.write_connection() as connection:
             yield connection
 
     def ping(self) -> bool:

@@ -97,7 +97,9 @@ def test_someone_without_the_role_cannot_mark_it(stack):
     dm = stack.slack.dm_id(PAULA)
     stack.slack.add_member(dm, PEDRO)  # say the notice were forwarded to a shared place
     stack.slack.action(PEDRO, "post_published", channel_id=dm, message_ts=notice["ts"])
-    ephemeral_to(stack, PEDRO, "Only a publisher for this post's networks")
+    # The modal opens at once (the trigger dies in 3 s) and becomes the refusal.
+    refusal = modal(stack, PEDRO, "post_notice", "Mark as published")
+    assert "Only a publisher for this post's networks" in texts(refusal)
 
 
 def test_with_no_publisher_the_author_is_told(stack):

@@ -147,3 +147,42 @@ def test_a_locked_database_answers_a_command_with_a_sentence(stack):
         assert "Something went wrong" not in text
     finally:
         holder.join()
+
+
+def test_reject_opens_its_modal_before_anything_else(stack):
+    """The trigger dies 3 s after the click: views.open comes first, before users.info and
+    the database (the check, then the form, fill the opened modal with views.update)."""
+    from tests.test_app_posts import IGOR, modal
+
+    submit_draft(stack)
+    message = request_message(stack)
+    calls = stack.slack.api.calls
+    before = len(calls)
+    click(stack, IGOR, "post_reject", message)  # IGOR: never seen, so users.info is needed
+    modal(stack, IGOR, "post_notice", "Reject")
+    methods = [c.method for c in calls[before:]]
+    assert methods[0] == "views.open" and "users.info" in methods, methods
+    assert methods[-1] == "views.update"
+
+
+def test_a_reason_form_is_answered_in_time_while_the_database_is_locked(stack):
+    """The reason form wrote before its ack and waited for the lock: Bolt answered 404 after
+    3 s while the decision was stored. Now the write waits ~1 s at most: the form says the
+    database is busy (nothing changed), and submitted again it is recorded."""
+    from tests.test_app_posts import modal, texts
+
+    submit_draft(stack)
+    message = request_message(stack)
+    click(stack, PEDRO, "post_reject", message)
+    reason = modal(stack, PEDRO, "post_reason")
+    holder = lock_database(stack, 4)
+    delivery = stack.slack.submit(PEDRO, reason["id"], {"reason": {"value": "Off brand"}})
+    assert (delivery.status, delivery.timed_out) == (200, False)
+    assert "database is busy" in texts(modal(stack, PEDRO, "post_notice", "Nothing changed"))
+    holder.join()
+    assert post_row(stack).status == "pending"
+    click(stack, PEDRO, "post_reject", message)
+    reason = modal(stack, PEDRO, "post_reason")
+    delivery = stack.slack.submit(PEDRO, reason["id"], {"reason": {"value": "Off brand"}})
+    assert (delivery.status, delivery.timed_out) == (200, False)
+    assert post_row(stack).status == "rejected"
