@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import ROOT, TEAM, Transport, postroom_services, start_slack
+from common import ROOT, TEAM, Transport, bare_bolt, postroom_services, start_slack
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -79,6 +79,7 @@ class Send:
     user: str
     retry: bool = False
     acked: threading.Event = field(default_factory=threading.Event)
+    event: dict | None = None  # what was sent, replayed to the bare Bolt app
     status: int = 0
     error: str | None = None
     latency: float = 0.0
@@ -231,6 +232,7 @@ def main() -> int:
                 retry_num=1 if s.retry else None,
             )
             s.status, s.error, s.latency = delivery.status, delivery.error, delivery.elapsed
+            s.event = delivery.payload["event"]
         except ConnectionError as error:
             s.error = str(error)
         finally:
@@ -333,6 +335,9 @@ def main() -> int:
         ),
     }
 
+    # --- the baseline: a bare Bolt app acking the same deliveries, same threads, same run ---
+    bare_p50, bare_p99 = bare_bolt_acks(slack, client, services, sends, args.threads)
+
     # --- the table ------------------------------------------------------------------------
     latencies = [s.latency for s in sends if not s.error]
     summary = {
@@ -359,6 +364,10 @@ def main() -> int:
         "card_updates": tally.methods["chat.update"],
         "web_api_calls": dict(tally.methods.most_common()),
         "target_acked_100_per_s": len(sends) / ack_wall >= 100,
+        "bare_bolt_ack_p50_ms": bare_p50 * 1000,
+        "bare_bolt_ack_p99_ms": bare_p99 * 1000,
+        "ack_p99_vs_bare": percentile(latencies, 0.99) / bare_p99,
+        "target_ack_p99_within_2x_bare": percentile(latencies, 0.99) <= 2 * bare_p99,
     }
     print(
         f"storm: {summary['reactions']} reactions + {summary['retries']} retries on "
@@ -375,6 +384,11 @@ def main() -> int:
             f"{summary['ack_p50_ms']:.1f} / {summary['ack_p99_ms']:.1f} / "
             f"{summary['ack_max_ms']:.0f}",
         ),
+        (
+            "bare Bolt ack p50 / p99 ms",
+            f"{summary['bare_bolt_ack_p50_ms']:.1f} / {summary['bare_bolt_ack_p99_ms']:.1f}",
+        ),
+        ("ack p99 ours / bare", f"{summary['ack_p99_vs_bare']:.2f}×"),
         ("waitress queue, most waiting", f"{queue_depth.most} requests"),
         ("end to end (last side effect)", f"{end_to_end:.1f} s"),
         ("end-to-end events/s", f"{summary['end_to_end_events_per_s']:.1f}"),
@@ -390,6 +404,9 @@ def main() -> int:
     )
     verdict = {True: "met", False: "MISSED"}
     print(f"\ntarget ≥ 100 events/s acked: {verdict[summary['target_acked_100_per_s']]}")
+    print(
+        f"target ack p99 within 2× bare Bolt: {verdict[summary['target_ack_p99_within_2x_bare']]}"
+    )
     print("\nchecks:")
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'} {name}")
@@ -419,6 +436,31 @@ def main() -> int:
     services.db.dispose()
     shutil.rmtree(Path(make_url(settings.database_url).database).parent, ignore_errors=True)
     return 0 if all(checks.values()) else 1
+
+
+def bare_bolt_acks(slack, client, services, sends: list[Send], threads: int) -> tuple[float, float]:
+    """The same deliveries (events and event ids, retries included) from the same number of
+    threads to a bare Bolt app over HTTP (waitress, as ours) whose listener only acks: its ack
+    p50 and p99 in seconds."""
+    app = bare_bolt(client)
+
+    @app.event("reaction_added")
+    def acked() -> None:
+        pass
+
+    transport = Transport(slack, app, services.db, "http")
+    latencies: list[float] = []
+
+    def deliver(s: Send) -> None:
+        if s.event is None:
+            return
+        delivery = slack.event(s.event, event_id=s.event_id, retry_num=1 if s.retry else None)
+        latencies.append(delivery.elapsed)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bare") as pool:
+        list(pool.map(deliver, sends))
+    transport.close()
+    return statistics.median(latencies), percentile(latencies, 0.99)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,13 @@ from storage.models import Job
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-WORKERS = 4
+# Two lanes of workers. People wait for the answer to a click or a form: those kinds have
+# threads of their own, so a complaint storm (hundreds of cards, each waiting for Slack's
+# pace of about one message a second per channel) never queues them. The other lane takes
+# any kind. Few threads: each one is CPU (rendering, the ORM) taken from the threads that
+# answer Slack within 3 s, and on SQLite there is one writer anyway.
+PEOPLE_KINDS = ("approve", "draft")
+LANES: tuple[tuple[tuple[str, ...] | None, int], ...] = ((PEOPLE_KINDS, 2), (None, 2))
 POLL_SECONDS = 2.0  # how often an idle worker looks for jobs whose lease ran out
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before try 2, 3, …
 MAX_ATTEMPTS = 25  # then the job fails for good (about 10 minutes of trying)
@@ -53,17 +59,18 @@ class Workers:
         self,
         services,
         handlers: dict[str, Handler] | None = None,
-        threads: int = WORKERS,
+        lanes: tuple[tuple[tuple[str, ...] | None, int], ...] = LANES,
         lease: timedelta = LEASE,
         poll: float = POLL_SECONDS,
     ) -> None:
         self.services = services
         self.handlers: dict[str, Handler] = dict(handlers or {})
-        self.threads = threads
+        self.lanes = lanes
         self.lease = lease
         self.poll = poll
-        self._wake = threading.Condition()
-        self._wakes = 0
+        # Per lane: a condition its idle workers wait on, and wakes not yet taken.
+        self._wake = [threading.Condition() for _ in lanes]
+        self._wakes = [0 for _ in lanes]
         self._stopping = threading.Event()
         self._started = False
         self._start_lock = threading.Lock()
@@ -83,28 +90,38 @@ class Workers:
             if self._started or self._stopping.is_set():
                 return self
             self._started = True
-            for n in range(self.threads):
-                thread = threading.Thread(target=self._work, name=f"postroom-job-{n}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+            for lane, (kinds, threads) in enumerate(self.lanes):
+                for n in range(threads):
+                    thread = threading.Thread(
+                        target=self._work, args=(lane, kinds), name=f"postroom-job-{lane}.{n}"
+                    )
+                    thread.daemon = True
+                    thread.start()
+                    self._threads.append(thread)
             beat = threading.Thread(target=self._heartbeat, name="postroom-job-beat", daemon=True)
             beat.start()
             self._threads.append(beat)
         return self
 
-    def wake(self) -> None:
-        """A job was accepted: a worker takes it now (starting the workers if need be)."""
+    def wake(self, kind: str | None = None) -> None:
+        """A job (of ``kind``) was accepted: a worker of a lane that takes it looks now
+        (the workers are started if need be)."""
         if not self._started:
             self.start()
-        with self._wake:
-            self._wakes += 1
-            self._wake.notify()
+        lane = next(
+            (n for n, (kinds, _) in enumerate(self.lanes) if kind and kinds and kind in kinds),
+            next((n for n, (kinds, _) in enumerate(self.lanes) if kinds is None), 0),
+        )
+        with self._wake[lane]:
+            self._wakes[lane] += 1
+            self._wake[lane].notify()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the jobs being run, claim no more. What is left waits in the database."""
         self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
+        for wake in self._wake:
+            with wake:
+                wake.notify_all()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -115,29 +132,33 @@ class Workers:
 
     # --- the work ------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, lane: int, kinds: tuple[str, ...] | None) -> None:
         while not self._stopping.is_set():
             try:
-                ran = self.run_one()
+                ran = self.run_one(kinds)
             except Exception as error:  # the claim itself failed (database away): later
                 level = logging.INFO if transient(error) else logging.ERROR
                 log.log(level, "could not claim a job: %s", error)
                 ran = False
             if ran:
                 continue
-            with self._wake:
-                if self._wakes == 0:
-                    self._wake.wait(self.poll)
-                self._wakes = max(0, self._wakes - 1)
+            with self._wake[lane]:
+                if self._wakes[lane] == 0:
+                    self._wake[lane].wait(self.poll)
+                self._wakes[lane] = max(0, self._wakes[lane] - 1)
 
-    def run_one(self) -> bool:
-        """Claim one due job and run it; False when there was none."""
+    def run_one(self, kinds: tuple[str, ...] | None = None) -> bool:
+        """Claim one due job (of ``kinds``) and run it; False when there was none."""
         with self._held_lock:
             self._busy += 1
         try:
             now = wall_now()
-            with self.services.db.write() as session:
-                job = queries.claim_next(session, now, self.lease)
+            with self.services.db.read_connection() as connection:
+                due = queries.any_due(connection, now, kinds)
+            job = None
+            if due:
+                with self.services.db.write() as session:
+                    job = queries.claim_next(session, now, self.lease, kinds)
             if job is None:
                 self._prune(now)
                 return False
@@ -211,8 +232,11 @@ class Workers:
             for job_id, token in held:
                 try:
                     with self.services.db.write() as session:
-                        if not queries.renew(session, job_id, token, wall_now() + self.lease):
-                            log.warning("job %s: lease lost (taken over)", job_id)
+                        renewed = queries.renew(session, job_id, token, wall_now() + self.lease)
+                    with self._held_lock:
+                        still = self._held.get(job_id) == token  # not finished meanwhile
+                    if not renewed and still:
+                        log.warning("job %s: lease lost (taken over)", job_id)
                 except Exception as error:
                     log.warning("job %s: could not renew the lease: %s", job_id, error)
 
@@ -246,7 +270,7 @@ def accept(
             raise DatabaseBusy() from error
         raise
     if new:
-        services.jobs.wake()
+        services.jobs.wake(kind)
     return new
 
 

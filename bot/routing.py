@@ -70,7 +70,7 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
             services.db, team_id, route, source, reporter, now, card_job=True
         )
     if created:
-        services.jobs.wake()  # type: ignore[union-attr]  # the card's job, accepted with it
+        services.jobs.wake("card")  # type: ignore[union-attr]  # the card's job, accepted with it
         return ticket
     if ticket.status == "resolved" and reporter != ticket.reporter:
         approvals.tell(

@@ -63,7 +63,7 @@ def register(app: App, services: Services) -> None:
             log.info("event %s already processed; dropped", body.get("event_id"))
             return BoltResponse(status=200, body="")
         if outcome == "job":
-            services.jobs.wake()  # type: ignore[union-attr]
+            services.jobs.wake("reaction")  # type: ignore[union-attr]
             return BoltResponse(status=200, body="")
         return next()
 

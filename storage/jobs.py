@@ -46,15 +46,30 @@ def accept(
     )
 
 
-def claim_next(session: Session, now: datetime, lease: timedelta) -> Job | None:
-    """Claim the oldest job that is ready, or running past its lease (its worker died or
-    stalled): it gets a new token and ``lease`` from ``now``. None when there is none."""
+def _due(now: datetime, kinds: tuple[str, ...] | None) -> Any:
     due = (
         sa_select(Job.id)
         .where(or_(Job.status == "ready", Job.status == "running"), Job.run_after <= now)
         .order_by(Job.run_after)
         .limit(1)
     )
+    if kinds:
+        due = due.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+    return due
+
+
+def any_due(connection: Connection, now: datetime, kinds: tuple[str, ...] | None = None) -> bool:
+    """Whether a claim would find a job: a read, so idle workers looking take no write lock."""
+    return connection.execute(_due(now, kinds)).first() is not None
+
+
+def claim_next(
+    session: Session, now: datetime, lease: timedelta, kinds: tuple[str, ...] | None = None
+) -> Job | None:
+    """Claim the oldest job (of ``kinds``, if given) that is ready, or running past its lease
+    (its worker died or stalled): it gets a new token and ``lease`` from ``now``. None when
+    there is none."""
+    due = _due(now, kinds)
     if _dialect(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     job_id = session.execute(due).scalar()

@@ -160,9 +160,12 @@ def test_reject_opens_its_modal_before_anything_else(stack):
     before = len(calls)
     click(stack, IGOR, "post_reject", message)  # IGOR: never seen, so users.info is needed
     modal(stack, IGOR, "post_notice", "Reject")
-    methods = [c.method for c in calls[before:]]
-    assert methods[0] == "views.open" and "users.info" in methods, methods
-    assert methods[-1] == "views.update"
+    methods = [
+        c.method
+        for c in calls[before:]
+        if c.method in ("views.open", "users.info", "views.update")  # the click's own
+    ]
+    assert methods == ["views.open", "users.info", "views.update"], methods
 
 
 def test_a_reason_form_is_answered_in_time_while_the_database_is_locked(stack):
