@@ -12,15 +12,18 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot import home, posts, workspace
 from bot.blocks import posts as blocks
 from bot.errors import SlackFailure
+from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
 from bot.networks import apply_overrides
 from bot.posts import Decision, Draft
 from bot.services import Services
 from bot.validation import StyleRules, Verdict, validate
+from storage import jobs as job_queries
 from storage import repo
 from storage.models import ApprovalRequest, Brand, BrandGuide, Post
 
@@ -179,9 +182,12 @@ def decide(
     stage: str,
     verdict: str,
     reason: str = "",
+    follow_up: dict | None = None,
 ) -> Decided:
     """``posts.decide``, with the request message it concerns read in the same transaction
-    (for ``after_decision``)."""
+    (for ``after_decision``). ``follow_up``: what comes after it (``after_decision``) is
+    accepted as a job in that transaction too (``follow_up`` added to its payload), so it
+    happens even if this process dies right after the decision."""
     with services.db.write_connection() as connection:
         decision = posts.decide(
             services.db,
@@ -197,15 +203,63 @@ def decide(
         )
         post = decision.post
         request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+        if follow_up is not None:
+            job_queries.accept(
+                connection,
+                team_id,
+                "decided",
+                f"{post.id}:{version}:{stage}:{decision.by}",
+                {**follow_up, **decision_payload(decision)},
+                wall_now(),
+            )
+    return Decided(decision, request)
+
+
+def decision_payload(decision: Decision) -> dict:
+    """A decision as JSON, for its follow-up job (``decision_from``)."""
+    return {
+        "post": decision.post.id,
+        "version": decision.post.version,
+        "outcome": decision.outcome,
+        "stage": decision.stage,
+        "approvers": list(decision.approvers),
+        "waiting_for": list(decision.waiting_for),
+        "at": decision.at.isoformat(),
+        "by": decision.by,
+        "reason": decision.reason,
+    }
+
+
+def decided_from(services: Services, team_id: str, payload: dict) -> Decided:
+    """The decision a follow-up job was accepted with, its post and brand read again."""
+    post, brand = posts.get(services.db, team_id, int(payload["post"]))
+    decision = Decision(
+        post=post,
+        outcome=payload["outcome"],
+        stage=payload["stage"],
+        approvers=tuple(payload["approvers"]),
+        waiting_for=tuple(payload["waiting_for"]),
+        at=datetime.fromisoformat(payload["at"]),
+        by=payload["by"],
+        brand=brand,
+        reason=payload.get("reason", ""),
+    )
+    with services.db.read_connection() as connection:
+        request = repo.get_request(connection, post.id, int(payload["version"]), payload["stage"])  # type: ignore[arg-type]
     return Decided(decision, request)
 
 
 def after_decision(
-    services: Services, decided: Decided, clicked: tuple[str, str] | None = None
+    services: Services,
+    decided: Decided,
+    clicked: tuple[str, str] | None = None,
+    again: bool = False,
 ) -> None:
     """Update the request in place, tell the author, open the client stage when due.
     ``clicked`` is the (channel, ts) of the message clicked, for a request whose ts is not
-    saved yet (a click within milliseconds of its posting)."""
+    saved yet (a click within milliseconds of its posting). ``again``: an earlier try may
+    have told the author already: a DM sent before is not sent twice."""
+    tell = _tell_once if again else _tell
     decision, request = decided.decision, decided.request
     post, brand = decision.post, decision.brand
     line = blocks.decision_line(
@@ -383,6 +437,25 @@ def remind(services: Services) -> int:
 
 
 # --- people --------------------------------------------------------------------------------
+
+
+def _tell(services: Services, user_id: str, text: str) -> None:
+    tell(services, user_id, text)
+
+
+DM_LOOKBACK = 100  # messages of a DM searched for one sent by an earlier try
+
+
+def _tell_once(services: Services, user_id: str, text: str) -> None:
+    """``tell``, unless the app's DM with ``user_id`` already holds that text."""
+    try:
+        channel = services.slack.open_dm(user_id)
+        history = services.slack.call("conversations.history", channel=channel, limit=DM_LOOKBACK)
+        if any(m.get("bot_id") and m.get("text") == text for m in history.get("messages", [])):
+            return
+    except SlackFailure as failure:
+        log.warning("could not look for an earlier DM to %s: %s", user_id, failure)
+    tell(services, user_id, text)
 
 
 def tell(services: Services, user_id: str, text: str) -> None:

@@ -37,7 +37,7 @@ LEASE = timedelta(seconds=60)
 # pace of about one message a second per channel) never queues them. The other lane takes
 # any kind. Few threads: each one is CPU (rendering, the ORM) taken from the threads that
 # answer Slack within 3 s, and on SQLite there is one writer anyway.
-PEOPLE_KINDS = ("approve", "draft")
+PEOPLE_KINDS = ("approve", "decided", "draft")
 LANES: tuple[tuple[tuple[str, ...] | None, int], ...] = ((PEOPLE_KINDS, 2), (None, 2))
 POLL_SECONDS = 2.0  # how often an idle worker looks for jobs whose lease ran out
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before try 2, 3, …

@@ -37,10 +37,9 @@ def card(services: Services, job: Job, payload: dict) -> None:
 def approve(services: Services, job: Job, payload: dict) -> None:
     """An Approve click (accepted by handlers.actions before it was acknowledged). A second
     run is harmless: one approval per version, stage and person (posts.decide)."""
-    clicked = payload.get("clicked")
     try:
         actor = services.people.actor(job.team_id, payload["user"])
-        decided = approvals.decide(
+        approvals.decide(
             services,
             job.team_id,
             actor,
@@ -48,6 +47,7 @@ def approve(services: Services, job: Job, payload: dict) -> None:
             payload["version"],
             payload["stage"],
             "approve",
+            follow_up={"clicked": payload.get("clicked")},
         )
     except PostroomError as refused:
         if _retried(refused):
@@ -55,7 +55,17 @@ def approve(services: Services, job: Job, payload: dict) -> None:
         if job.attempts == 1:  # on a later try, our own earlier try may have decided it
             tell_clicker(services, payload, str(refused))
         return
-    approvals.after_decision(services, decided, tuple(clicked) if clicked else None)
+    services.jobs.wake("decided")  # type: ignore[union-attr]
+
+
+def decided(services: Services, job: Job, payload: dict) -> None:
+    """What follows a decision (accepted with it): the request updated, the author told,
+    the client stage opened. Run again, it doesn't tell the author twice."""
+    clicked = payload.get("clicked")
+    decision = approvals.decided_from(services, job.team_id, payload)
+    approvals.after_decision(
+        services, decision, tuple(clicked) if clicked else None, again=job.attempts > 1
+    )
 
 
 def draft(services: Services, job: Job, payload: dict) -> None:
@@ -117,4 +127,10 @@ def _retried(error: BaseException) -> bool:
     return _worth_retrying(error)
 
 
-HANDLERS = {"reaction": reaction, "card": card, "approve": approve, "draft": draft}
+HANDLERS = {
+    "reaction": reaction,
+    "card": card,
+    "approve": approve,
+    "decided": decided,
+    "draft": draft,
+}

@@ -274,3 +274,107 @@ def reaction_crash(
     finally:
         app.stop()
         slack.stop()
+
+
+APPROVALS = "CAPPROVE"
+
+
+@dataclass
+class ApprovalOutcome:
+    drill: Drill
+    posts: int
+    approved: int
+    approvals_each: list[int]  # "approve:team" audit entries per post
+    requests_decided: int  # request messages showing the decision, buttons gone
+    author_dms: int  # "was approved" DMs to the author
+    pending_jobs: int
+
+
+def approval_crash(
+    database_url: str, log: Path, n: int = 100, threads: int = 8, seed: int | None = None
+) -> ApprovalOutcome:
+    """The approvals drill: N posts waiting for approval, one Approve click each from
+    several threads, the app killed at a random moment, started again; a person whose click
+    got no answer clicks again (Slack doesn't retry clicks). Every post ends approved once,
+    its request showing it, its author told once."""
+    from slack_sdk import WebClient
+
+    from bot import approvals, posts, workspace
+    from bot.config import Settings
+    from bot.policy import Actor
+    from bot.posts import Draft
+    from bot.services import Services
+    from bot.slack import Pacer
+    from storage import jobs as job_queries
+    from storage import repo
+
+    rng = random.Random(seed)
+    slack = start_slack()
+    slack.add_channel(APPROVALS, "approvals", members=[ADMIN, REPORTER], bot_member=True)
+    prepare_routing(database_url)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=database_url,
+    )
+    services = Services.create(settings, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
+    services.slack.pacer = Pacer(interval=0)
+    db, now = services.db, datetime.now(UTC)
+    owner = Actor(ADMIN, workspace_admin=True)
+    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    author = Actor(CUSTOMER)
+    requests = []
+    for i in range(n):
+        draft = Draft(text=f"Post {i}", networks=frozenset({"x"}), brand="default")
+        post = posts.create(db, TEAM, author, draft, [], now)
+        _, brand = posts.get(db, TEAM, post.id)  # type: ignore[arg-type]
+        assert approvals.send(services, post, brand, author).channel_id == APPROVALS
+    requests = [m for m in slack.messages(APPROVALS) if "post_approve" in str(m.get("blocks"))]
+    assert len(requests) == n
+    app = App(database_url, slack.api_url, log).start()
+    try:
+        drill = Drill(slack)
+
+        def clicking(message: dict) -> Callable[[], object]:
+            return lambda: slack.action(
+                REPORTER, "post_approve", channel_id=APPROVALS, message_ts=message["ts"]
+            )
+
+        keys = [m["ts"] for m in requests]
+        storm(drill, app, [clicking(m) for m in requests], keys, threads, rng.uniform(0.3, 1.5))
+        app.start()
+        slack.request_url = app.url
+        for message in requests:
+            if message["ts"] not in drill.acked:  # no answer, or an error: clicked again
+                delivery = clicking(message)()
+                assert delivery.status == 200, delivery.status
+
+        def settled() -> bool:
+            with db.read() as session:
+                if job_queries.pending(session):
+                    return False
+            return all(posts.get(db, TEAM, i + 1)[0].status == "approved" for i in range(n))
+
+        wait_until(settled, timeout=max(30, n / 3))
+        with db.read() as session:
+            each = [
+                [e.action for e in repo.audit_trail(session, TEAM, "post", str(i + 1))].count(
+                    "approve:team"
+                )
+                for i in range(n)
+            ]
+            pending = job_queries.pending(session)
+        approved = sum(posts.get(db, TEAM, i + 1)[0].status == "approved" for i in range(n))
+        decided = sum(
+            1
+            for m in requests
+            if "post_approve" not in str((slack.message(APPROVALS, m["ts"]) or {}).get("blocks"))
+        )
+        dms = sum(1 for m in slack.dm_messages(CUSTOMER) if "was approved" in m.get("text", ""))
+        return ApprovalOutcome(drill, n, approved, each, decided, dms, pending)
+    finally:
+        app.stop()
+        services.db.dispose()
+        slack.stop()

@@ -33,3 +33,28 @@ def test_reactions_survive_a_kill_on_sqlite(tmp_path):
 def test_reactions_survive_a_kill_on_postgres(tmp_path, postgres_db):
     outcome = crashkit.reaction_crash(postgres_db.url, tmp_path / "app.log", n=N)
     check_reactions(outcome)
+
+
+APPROVALS_N = int(os.environ.get("POSTROOM_CRASH_APPROVALS_N", "100"))
+
+
+def check_approvals(outcome: crashkit.ApprovalOutcome) -> None:
+    assert outcome.drill.acked, "nothing was acknowledged before the kill: the drill tested nothing"
+    n = APPROVALS_N
+    assert outcome.approved == n and outcome.approvals_each == [1] * n, outcome
+    assert outcome.requests_decided == n, outcome
+    assert outcome.author_dms == n, outcome
+    assert outcome.pending_jobs == 0
+
+
+def test_approve_clicks_survive_a_kill_on_sqlite(tmp_path):
+    outcome = crashkit.approval_crash(
+        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=APPROVALS_N
+    )
+    check_approvals(outcome)
+
+
+@pytest.mark.postgres
+def test_approve_clicks_survive_a_kill_on_postgres(tmp_path, postgres_db):
+    outcome = crashkit.approval_crash(postgres_db.url, tmp_path / "app.log", n=APPROVALS_N)
+    check_approvals(outcome)
