@@ -144,6 +144,33 @@ def _post_claimed(
         repo.set_request_ts(connection, post.id, post.version, stage, sent["ts"])  # type: ignore[arg-type]
 
 
+REQUEST_LOOKBACK = 200  # messages of an approvals channel searched for a request posted before
+
+
+def post_claimed_again(services: Services, post: Post, brand: Brand, stage: str) -> str | None:
+    """A request claimed by a try that died before noting its message (the claim's row
+    without a ts): adopt the message if Slack has it, else post it now. The channel, or
+    None when there is no such claim. Only for the job that claimed it, run again."""
+    with services.db.read_connection() as connection:
+        request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+    if request is None:
+        return None
+    if request.ts:
+        return request.channel_id
+    value = f"{post.id}:{post.version}:{stage}"
+    history = services.slack.call(
+        "conversations.history", channel=request.channel_id, limit=REQUEST_LOOKBACK
+    )
+    for message in history.get("messages", []):
+        if message.get("bot_id") and f'"value": "{value}"' in json.dumps(message.get("blocks")):
+            with services.db.write_connection() as connection:
+                repo.set_request_ts(connection, post.id, post.version, stage, message["ts"])  # type: ignore[arg-type]
+            return request.channel_id
+    payload = blocks.approval_request(post, brand, stage)
+    _post_claimed(services, post, stage, request.channel_id, payload)
+    return request.channel_id
+
+
 def post_missing(services: Services) -> int:
     """Pending posts whose current stage has no request message yet (its channel was missing
     or Slack refused it): post it now that there may be a way. Returns how many went out."""
@@ -437,6 +464,12 @@ def remind(services: Services) -> int:
 
 
 # --- people --------------------------------------------------------------------------------
+
+
+def tell_once(services: Services, user_id: str, text: str) -> None:
+    """``tell``, unless the app's DM with ``user_id`` already holds that text (a job run
+    again after its process died)."""
+    _tell_once(services, user_id, text)
 
 
 def _tell(services: Services, user_id: str, text: str) -> None:

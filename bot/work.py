@@ -74,10 +74,20 @@ def draft(services: Services, job: Job, payload: dict) -> None:
     request that never went out is posted by the scheduler's post_missing)."""
     user_id, post_id, version = payload["user"], int(payload["post"]), int(payload["version"])
     post, brand = posts.get(services.db, job.team_id, post_id)
-    if post.version != version or post.status != "draft":
-        return
     saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
     notes = "".join(f"\n⚠️ {escape(w)}" for w in payload.get("warnings") or [])
+    if post.version != version:
+        return  # edited since: that version's own submission sends it
+    if post.status == "pending" and job.attempts > 1:
+        # An earlier try sent it and died: its request may be claimed but never posted.
+        channel = approvals.post_claimed_again(services, post, brand, "team")
+        if channel:
+            approvals.tell_once(
+                services, user_id, f"📨 Sent {saved} for approval in <#{channel}>.{notes}"
+            )
+        return
+    if post.status != "draft":
+        return
     try:
         actor = services.people.actor(job.team_id, user_id)
         sent = approvals.send(services, post, brand, actor)

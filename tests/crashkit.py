@@ -378,3 +378,98 @@ def approval_crash(
         app.stop()
         services.db.dispose()
         slack.stop()
+
+
+@dataclass
+class DraftOutcome:
+    drill: Drill
+    acked: int
+    posts_of_acked: list[int]  # posts per author whose submission was acknowledged
+    requests_of_acked: list[int]  # approval requests per such post
+    posts_of_unanswered: list[int]  # posts per author whose submission got no answer
+    pending_jobs: int
+
+
+def draft_crash(
+    database_url: str, log: Path, n: int = 60, threads: int = 8, seed: int | None = None
+) -> DraftOutcome:
+    """The draft drill: N authors with the draft form open submit it (sent for approval)
+    from several threads; the app is killed at a random moment and started again. Every
+    acknowledged submission is one post, sent for approval once; none is doubled."""
+    from sqlmodel import select
+
+    from bot import workspace
+    from bot.policy import Actor
+    from storage import jobs as job_queries
+    from storage.db import Database
+    from storage.models import Post
+
+    rng = random.Random(seed)
+    slack = start_slack()
+    slack.add_channel(APPROVALS, "approvals", members=[ADMIN, REPORTER], bot_member=True)
+    prepare_routing(database_url)
+    db, now = Database(database_url), datetime.now(UTC)
+    owner = Actor(ADMIN, workspace_admin=True)
+    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    authors = [f"UAUTH{i:04d}" for i in range(n)]
+    for uid in authors:
+        slack.add_user(uid, uid.lower())
+    app = App(database_url, slack.api_url, log).start()
+    slack.request_url = app.url
+    try:
+        forms = {}
+        for uid in authors:
+            assert slack.command(uid, "draft").status == 200
+            forms[uid] = slack.wait_for(
+                lambda uid=uid: next(
+                    (v for v in slack.views(uid) if v.get("callback_id") == "post_draft"), None
+                )
+            )["id"]
+        values = {
+            "networks": {"value": ["x"]},
+            "media": {"value": ""},
+            "send": {"value": "send"},
+        }
+
+        def submitting(uid: str) -> Callable[[], object]:
+            return lambda: slack.submit(
+                uid, forms[uid], {**values, "text": {"value": f"News from {uid}"}}
+            )
+
+        drill = Drill(slack)
+        storm(drill, app, [submitting(u) for u in authors], authors, threads,
+              rng.uniform(0.2, 1.0))  # fmt: skip
+        app.start()
+        slack.request_url = app.url
+
+        def settled() -> bool:
+            with db.read() as session:
+                return job_queries.pending(session) == 0
+
+        wait_until(settled, timeout=max(30, n / 3))
+        with db.read() as session:
+            rows = list(session.exec(select(Post)))
+            pending = job_queries.pending(session)
+        db.dispose()
+        requests = [m.get("text", "") for m in slack.messages(APPROVALS)]
+
+        def posts_of(uid: str) -> list[Post]:
+            return [p for p in rows if p.author == uid]
+
+        acked = [u for u in authors if u in drill.acked]
+        return DraftOutcome(
+            drill=drill,
+            acked=len(acked),
+            posts_of_acked=[len(posts_of(u)) for u in acked],
+            requests_of_acked=[
+                sum(t.startswith(f"Post #{p.id} needs") for t in requests)
+                for u in acked
+                for p in posts_of(u)
+            ],
+            posts_of_unanswered=[len(posts_of(u)) for u in authors if u not in drill.acked],
+            pending_jobs=pending,
+        )
+    finally:
+        app.stop()
+        slack.stop()

@@ -58,3 +58,27 @@ def test_approve_clicks_survive_a_kill_on_sqlite(tmp_path):
 def test_approve_clicks_survive_a_kill_on_postgres(tmp_path, postgres_db):
     outcome = crashkit.approval_crash(postgres_db.url, tmp_path / "app.log", n=APPROVALS_N)
     check_approvals(outcome)
+
+
+DRAFTS_N = int(os.environ.get("POSTROOM_CRASH_DRAFTS_N", "60"))
+
+
+def check_drafts(outcome: crashkit.DraftOutcome) -> None:
+    assert outcome.acked, "nothing was acknowledged before the kill: the drill tested nothing"
+    assert outcome.posts_of_acked == [1] * outcome.acked, outcome  # none lost, none doubled
+    assert outcome.requests_of_acked == [1] * outcome.acked, outcome  # each sent once
+    assert all(count <= 1 for count in outcome.posts_of_unanswered), outcome
+    assert outcome.pending_jobs == 0
+
+
+def test_draft_submissions_survive_a_kill_on_sqlite(tmp_path):
+    outcome = crashkit.draft_crash(
+        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=DRAFTS_N
+    )
+    check_drafts(outcome)
+
+
+@pytest.mark.postgres
+def test_draft_submissions_survive_a_kill_on_postgres(tmp_path, postgres_db):
+    outcome = crashkit.draft_crash(postgres_db.url, tmp_path / "app.log", n=DRAFTS_N)
+    check_drafts(outcome)
