@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from bot import approvals, posts, routing
 from bot.blocks import notice
@@ -27,6 +28,18 @@ def reaction(services: Services, job: Job, payload: dict) -> None:
             approvals.tell(services, event["user"], str(refused))
             return
         raise
+    except Exception as error:
+        if _retried(error):
+            raise
+        ref = secrets.token_hex(3).upper()  # as handlers.errors does: the reporter is told
+        log.error("unexpected error ref=%s routing a reaction", ref, exc_info=error)
+        approvals.tell(
+            services,
+            event["user"],
+            f"Something went wrong routing your :{route.emoji}: reaction (ref {ref}). Remove "
+            "it and add it again in a moment; if it keeps happening, an admin can find the "
+            "details in Postroom's log under that ref.",
+        )
 
 
 def card(services: Services, job: Job, payload: dict) -> None:

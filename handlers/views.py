@@ -151,9 +151,12 @@ def register(app: App, services: Services) -> None:
         meta = json.loads(view["private_metadata"])
         reason = view["state"]["values"]["reason"]["value"]["value"] or ""
         actor = services.people.actor(team_id, user_id)
+        clicked = [meta["channel"], meta["ts"]] if meta.get("channel") and meta.get("ts") else None
         try:
             with in_time(services):
-                decided = approvals.decide(
+                # What follows (the request updated, the author told) is a job accepted with
+                # the decision: done even if this process dies right after the answer.
+                approvals.decide(
                     services,
                     team_id,
                     actor,
@@ -162,6 +165,7 @@ def register(app: App, services: Services) -> None:
                     meta["stage"],
                     meta["verdict"],
                     reason=reason.strip(),
+                    follow_up={"clicked": clicked},
                 )
         except PostroomError as refused:
             # Someone acted while the reason was being typed: nothing more to do here, so
@@ -169,8 +173,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
-        clicked = (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
-        approvals.after_decision(services, decided, clicked)
+        services.jobs.wake("decided")  # type: ignore[union-attr]
 
 
 def register_guides(app: App, services: Services) -> None:
