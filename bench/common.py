@@ -25,7 +25,7 @@ from playground.sender import http_transport  # noqa: E402
 from playground.standin import SlackStandIn  # noqa: E402
 from storage.db import Database  # noqa: E402
 
-SECRET = "benchsecret0123456789"
+SECRET = "benchsecret0123456789abcdef01234"
 TOKEN = "xoxb-bench"
 TEAM = "T0001"
 

@@ -136,7 +136,7 @@ def run(settings: Settings) -> int:
         return fail(f"can't reach Slack at {settings.slack_api_url} (SLACK_API_URL): {error}")
     log.info("Connected to %s as @%s", info.get("team"), info.get("user"))
     try:
-        services = Services.create(settings, client)
+        services = Services.create(settings, client, team_id=info.get("team_id"))
     except SchemaError as error:  # a column the upgrade can't add safely: its sentence
         return fail(f"can't bring the database's tables up to date: {error}")
     except Exception as error:  # the database URL points nowhere usable
@@ -150,7 +150,7 @@ def run(settings: Settings) -> int:
     services.jobs.start()  # the jobs a stopped or dead process left are taken up
     try:
         if settings.socket_mode:
-            run_socket_mode(app, settings)
+            run_socket_mode(app, services, settings)
         else:
             run_http(app, services, settings)
     finally:
@@ -162,11 +162,12 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def run_socket_mode(app, settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def run_socket_mode(app, services, settings: Settings) -> None:
     from slack_sdk.errors import SlackApiError
 
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    from bot.edge import StrictSocketModeHandler
+
+    handler = StrictSocketModeHandler(app, settings.slack_app_token, services.home_team)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -73,5 +73,9 @@ def http_app(app: App, services: Services):
     from bot.web import wsgi_app
 
     return wsgi_app(
-        app, services.db, lambda secret: calendar.feed(services.db, secret, services.clock.now())
+        app,
+        services.db,
+        lambda secret: calendar.feed(services.db, secret, services.clock.now()),
+        signing_secret=services.settings.slack_signing_secret,
+        home_team=services.home_team,
     )

@@ -24,6 +24,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///postroom.db"
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SIGNING_SECRET_LENGTH = 32  # Slack's signing secrets are 32 hex characters
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class Settings:
     network_limits: dict = field(default_factory=dict)
     templates_dir: str | None = None  # the admin's template overrides (digest.md.j2)
     public_url: str | None = None  # where this app is reachable (for the calendar feed URL)
+    # Tests only: accept a made-up signing secret shorter than Slack's (never from the env).
+    allow_short_signing_secret: bool = False
+
+    def __post_init__(self) -> None:
+        """A signing secret shorter than Slack's is a typo or a guessable secret: every
+        request signed with it would be trusted, so no app is built on one."""
+        length = len(self.slack_signing_secret)
+        if length < SIGNING_SECRET_LENGTH and not self.allow_short_signing_secret:
+            raise ConfigError(
+                f"SLACK_SIGNING_SECRET has {length} character{'' if length == 1 else 's'}; "
+                f"Slack's have {SIGNING_SECRET_LENGTH} (copy it whole from your Slack app's "
+                "Basic Information, App Credentials)"
+            )
 
     @property
     def base_url(self) -> str:

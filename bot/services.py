@@ -32,9 +32,18 @@ class Services:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="postroom-bg")
     )
+    # The bot token's workspace (auth.test): the only one this install serves (bot/edge.py).
+    team_id: str | None = None
 
     # The durable jobs' workers (bot.jobs): set by ``create``, started on first use.
     jobs: Workers | None = None
+
+    def home_team(self) -> str | None:
+        """The bot token's workspace: given at start (``postroom run`` calls auth.test
+        anyway), else asked of auth.test once, on the first request that needs it."""
+        if self.team_id is None:
+            self.team_id = self.slack.auth_test().get("team_id") or None
+        return self.team_id
 
     @classmethod
     def create(
@@ -43,6 +52,7 @@ class Services:
         client: WebClient,
         clock: Clock | None = None,
         db: Database | None = None,
+        team_id: str | None = None,
     ) -> Services:
         clock = clock or SystemClock()
         db = db or Database(settings.database_url)
@@ -50,7 +60,7 @@ class Services:
         slack = SlackGateway(client)
         people = Directory(db, slack, clock, settings.admins)
         rules = apply_overrides(DEFAULT_RULES, settings.network_limits)
-        services = cls(settings, db, clock, slack, people, rules)
+        services = cls(settings, db, clock, slack, people, rules, team_id=team_id)
         from bot.work import HANDLERS  # the handlers need Services: imported once it exists
 
         services.jobs = Workers(services, HANDLERS)

@@ -1,8 +1,8 @@
 """HTTP mode: one WSGI app served by waitress (a production-grade threaded server).
 
-Routes: ``POST /slack/events`` (commands, interactivity and events, verified by Bolt's
-signature check) and ``GET /healthz`` (200 with a small JSON body when the database answers,
-503 otherwise). Anything else is 404.
+Routes: ``POST /slack/events`` (commands, interactivity and events: through the strict edge
+of ``bot/edge.py``, then Bolt) and ``GET /healthz`` (200 with a small JSON body when the
+database answers, 503 otherwise). Anything else is 404.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress.server import create_server
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
 
+from bot import edge
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -26,14 +30,35 @@ WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 FEED_PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
 THREADS = 8
 
+# Connections and time, so that slow clients wait or are cut instead of starving /healthz and
+# Slack's requests: waitress's 100 connections were all taken by 120 clients trickling their
+# headers, and it only closes a connection that sends nothing for 120 s.
+LIMITS = {
+    "connection_limit": 1000,  # open connections (each costs a socket, not a thread)
+    "asyncore_use_poll": True,  # select() can't watch more than 1024 sockets
+    "channel_timeout": 30,  # an idle connection is closed after 30 s
+    "cleanup_interval": 1,  # how often idle and slow connections are looked for
+    "max_request_header_size": 64 * 1024,  # Slack's headers are under 2 kB
+    "max_request_body_size": edge.MAX_BODY + 1,  # refused (413) before the app, unread
+}
+REQUEST_TIMEOUT = 10.0  # seconds for a whole request to arrive once its first byte has
+
 
 def wsgi_app(
     bolt_app: App,
     db: Database,
     calendar_feed: Callable[[str], bytes | None] | None = None,
+    *,
+    signing_secret: str | None = None,
+    home_team: Callable[[], str | None] | None = None,
 ) -> WSGIApp:
-    """``calendar_feed(secret)`` gives the iCalendar bytes for a feed secret (None: 404)."""
+    """``calendar_feed(secret)`` gives the iCalendar bytes for a feed secret (None: 404).
+    With ``signing_secret`` (the app's) and ``home_team`` (the bot token's workspace),
+    Slack's requests pass the strict edge first; without them they go to Bolt as they come
+    (the benches' bare Bolt baseline)."""
     slack = SlackRequestHandler(bolt_app)
+    if signing_secret is not None and home_team is not None:
+        slack = edge.strict(slack, signing_secret, home_team)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -77,22 +102,72 @@ def _json(start_response: Callable, status: str, body: dict) -> list[bytes]:
     return [data]
 
 
+class _Channel(HTTPChannel):
+    """A connection that remembers when the request it is receiving began."""
+
+    request_began = 0.0
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None:
+            self.request_began = time.time()
+        return super().received(data)
+
+
+class _Server(TcpWSGIServer):
+    """waitress's server, which also closes a connection whose request has not fully
+    arrived ``request_timeout`` seconds after it began (a client trickling its headers a
+    byte at a time is never idle long enough for ``channel_timeout``)."""
+
+    channel_class = _Channel
+    request_timeout = REQUEST_TIMEOUT
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        cutoff = now - self.request_timeout
+        slow = [
+            channel
+            for channel in self.active_channels.values()
+            if channel.request is not None
+            and not channel.requests
+            and not channel.will_close
+            and channel.request_began < cutoff
+        ]
+        for channel in slow:
+            channel.will_close = True
+        if slow:  # one line per pass, however many: a flood of slow clients is one line a second
+            log.info(
+                "closed %d connection(s) whose request took over %g s (from %s)",
+                len(slow),
+                self.request_timeout,
+                ", ".join(sorted({str(channel.addr[0]) for channel in slow})[:5]),
+            )
+
+
 class HttpServer:
     """waitress, startable in the foreground (``run``) or a background thread (``start``)."""
 
     def __init__(
-        self, app: WSGIApp, host: str, port: int, threads: int = THREADS, **adjustments
+        self,
+        app: WSGIApp,
+        host: str,
+        port: int,
+        threads: int = THREADS,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        **adjustments,
     ) -> None:
-        """``adjustments`` are waitress settings (e.g. a shorter loop timeout in tests)."""
-        self._server = create_server(
-            app,
+        """``adjustments`` are waitress settings over :data:`LIMITS` (e.g. a shorter loop
+        timeout, or small limits, in tests)."""
+        adj = Adjustments(
             host=host,
             port=port,
             threads=threads,
             clear_untrusted_proxy_headers=True,
             ident="postroom",
-            **adjustments,
+            **{**LIMITS, **adjustments},
         )
+        self._server = _Server(app, adj=adj, sockinfo=adj.listen[0])
+        self._server.request_timeout = request_timeout
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 

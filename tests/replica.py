@@ -34,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings(
         slack_bot_token=args.token,
-        slack_signing_secret="replica",
+        slack_signing_secret="0123456789abcdef0123456789abcdef",
         slack_api_url=args.api,
         database_url=args.database,
     )

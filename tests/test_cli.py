@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import REQUIRED_SCOPES
+from playground.sender import signature
 from playground.standin import SlackStandIn
 from tests.stack import BOT_TOKEN, SIGNING_SECRET, TEAM
 
@@ -106,6 +108,27 @@ def test_http_mode_serves_health_and_stops_on_sigterm(slack, tmp_path):
                 assert process.poll() is None, process.stderr.read()
                 assert time.monotonic() < deadline, "the app never answered /healthz"
                 time.sleep(0.1)
+        # The workspace is the one auth.test named at start: another is refused, unasked.
+        foreign = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": "T0THEIRS",
+                "event_id": "Ev1",
+                "event": {"type": "app_home_opened", "user": "U0THEM", "tab": "home"},
+            }
+        ).encode()
+        stamp = str(int(time.time()))
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events",
+            data=foreign,
+            headers={
+                "Content-Type": "application/json",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": signature(SIGNING_SECRET, stamp, foreign),
+            },
+        )
+        with urllib.request.urlopen(request) as response:
+            assert (response.status, response.read()) == (200, b"")
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=15)
     finally:
@@ -114,6 +137,10 @@ def test_http_mode_serves_health_and_stops_on_sigterm(slack, tmp_path):
     assert process.returncode == 0
     assert "Postroom stopped" in stderr
     assert (tmp_path / "cli.db").exists()  # the schema was created on start
+    assert "refused a signed request for workspace 'T0THEIRS'" in stderr
+    assert [c.method for c in slack.calls].count("auth.test") == 1  # start-up's, no other
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        assert db.execute("SELECT team_id FROM team").fetchall() == []
 
 
 def test_start_up_with_a_bad_token_is_one_line(slack, tmp_path):

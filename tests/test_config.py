@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_SLACK_API_URL, load_settings
+from bot.config import DEFAULT_SLACK_API_URL, Settings, load_settings
 from bot.errors import ConfigError
 
-GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "abc123"}
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documented example, 32 characters
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": SECRET}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,7 +47,7 @@ def test_every_setting_read():
 def test_dotenv_is_read_and_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text(
-        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=fromfile\nPORT=4000\n"
+        f"SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET={SECRET}\nPORT=4000\n"
     )
     s = load_settings({"PORT": "5000"}, dotenv_path=str(env_file))
     assert s.slack_bot_token == "xoxb-from-file"
@@ -60,6 +61,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
         ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_SIGNING_SECRET": "has spaces in it"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "a"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": SECRET[:31]}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
         ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
@@ -77,7 +80,7 @@ def test_bad_values_name_the_variable(override, variable):
 
 def test_start_up_stops_with_one_line_and_non_zero_exit(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
-    env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc", "PORT": "eighty"})
+    env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": SECRET, "PORT": "eighty"})
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,
@@ -91,3 +94,31 @@ def test_start_up_stops_with_one_line_and_non_zero_exit(tmp_path):
     assert lines == [
         "postroom: configuration error: PORT must be a number from 1 to 65535, got 'eighty'"
     ]
+
+
+def test_a_short_signing_secret_stops_start_up_with_one_line(tmp_path):
+    """``SLACK_SIGNING_SECRET=a`` was accepted: any request signed with it was trusted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "a"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "postroom: configuration error: SLACK_SIGNING_SECRET has 1 character; Slack's "
+        "have 32 (copy it whole from your Slack app's Basic Information, App Credentials)"
+    ]
+
+
+def test_only_a_test_setting_allows_a_short_signing_secret():
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET has 6 characters"):
+        Settings(slack_bot_token="xoxb-1", slack_signing_secret="abc123")
+    made_up = Settings(
+        slack_bot_token="xoxb-1", slack_signing_secret="abc123", allow_short_signing_secret=True
+    )
+    assert made_up.slack_signing_secret == "abc123"

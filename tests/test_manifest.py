@@ -50,7 +50,7 @@ def registered_listeners(monkeypatch, tmp_path) -> dict[str, set[str]]:
         monkeypatch.setattr(App, kind, recorder)
     settings = Settings(
         slack_bot_token="xoxb-x",
-        slack_signing_secret="abc",
+        slack_signing_secret="0123456789abcdef0123456789abcdef",
         database_url=f"sqlite:///{tmp_path / 'm.db'}",
     )
     build_app(settings, WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/"))

@@ -22,7 +22,7 @@ TEAM = "T0001"
 def services_for(db, clock, api_url="http://127.0.0.1:9/api/") -> Services:
     settings = Settings(
         slack_bot_token="xoxb-x",
-        slack_signing_secret="abc",
+        slack_signing_secret="0123456789abcdef0123456789abcdef",
         slack_api_url=api_url,
         database_url=db.url,
     )
