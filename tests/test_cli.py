@@ -147,3 +147,28 @@ def test_socket_mode_that_cannot_connect_is_one_line(slack, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last == "postroom: can't open a Socket Mode connection (SLACK_APP_TOKEN): unknown_method"
     assert "Traceback" not in result.stderr
+
+
+def test_keygen_prints_a_key_that_settings_accept(tmp_path):
+    from bot.config import load_settings
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "keygen"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert "POSTROOM_SECRET_KEY" in result.stderr
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "POSTROOM_SECRET_KEY": key,
+        },
+        dotenv_path=None,
+    )
+    assert settings.secret_keys == (key,)
