@@ -30,7 +30,7 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot import outbound, vault
+from bot import outbound, redact, vault
 from bot.clock import PlaygroundClock
 from bot.config import Settings
 from playground.seed import TEAM_ID, TEAM_NAME, configure_app, seed_workspace
@@ -112,6 +112,7 @@ class Playground:
                 allow_hosts=frozenset({"127.0.0.1", "localhost", "::1"})
                 | outbound.parse_allow_hosts(os.environ.get("POSTROOM_ALLOW_HOSTS", "")),
             )
+            redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)
             services = Services.create(
                 settings, client, clock=self.clock, db=Database(self.database_url)
