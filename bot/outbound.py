@@ -8,9 +8,13 @@ resolver would read them, so they can't slip past the address rules. :func:`vet`
 resolves the host and refuses it when *any* address is loopback, private, link-local,
 multicast, reserved, unspecified or shared, or the IPv4-mapped, 6to4 or NAT64 form of one —
 unless the operator listed the host in ``POSTROOM_ALLOW_HOSTS``. Vet at save time (so the
-admin gets a sentence) *and* at connect time (DNS may have changed): :func:`post` connects
-to the very address it vetted (no rebinding gap) while sending the URL's host as ``Host``
-and TLS server name. Redirects are never followed.
+admin gets a sentence) *and* at connect time (DNS may have changed): :func:`request` (and
+:func:`post`) connects to the very address it vetted (no rebinding gap) while sending the
+URL's host as ``Host`` and TLS server name, verifying the certificate for that name.
+Redirects are never followed.
+
+For a new kind of outbound call (media, a network's server): :func:`vet` when the URL is
+saved, :func:`request` each time it is used, the service's :class:`Policy` for both.
 
 Every refusal is an :class:`OutboundRefused` (a ``ValidationFailed``) with a sentence for
 the person who typed the URL. A request's failure is an :class:`Answer` whose ``category``
@@ -43,7 +47,7 @@ BLOCKED = "blocked: private address"
 REFUSED = "refused by the receiver"
 TIMED_OUT = "timed out"
 NO_CONNECTION = "could not connect"
-REDIRECTED = "redirected (redirects are not followed)"
+REDIRECTED = "redirected, not followed"
 SERVER_ERROR = "HTTP 5xx"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -98,6 +102,8 @@ class Policy:
 
     allow_hosts: frozenset[str] = frozenset()
     resolve: Resolver = field(default=system_resolver, compare=False)
+    # Whom TLS trusts: None is the system's certificate authorities (tests give their own).
+    tls: ssl.SSLContext | None = field(default=None, compare=False)
 
     @classmethod
     def from_setting(cls, value: str | None, resolve: Resolver = system_resolver) -> Policy:
@@ -333,6 +339,7 @@ class Answer:
     status: int | None  # the HTTP status, None when nothing answered
     category: str = ""
     detail: str = ""
+    body: bytes = b""  # at most the ``read_limit`` asked for
 
 
 def category_of(status: int) -> str:
@@ -345,15 +352,20 @@ def category_of(status: int) -> str:
     return REFUSED
 
 
-def post(
+def request(
+    method: str,
     url: str | Target,
-    body: bytes,
-    headers: Mapping[str, str],
     policy: Policy,
+    *,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: float,
+    read_limit: int = 0,
 ) -> Answer:
-    """POST ``body`` to the URL, vetted again now, at the address vetted; any 2xx is ok.
-    Redirects are answers (not followed). Never raises for the remote's doing."""
+    """One request to the URL, vetted again now, sent to an address it vetted (the URL's
+    host in ``Host`` and TLS); any 2xx is ok, a redirect is an answer (not followed), and up
+    to ``read_limit`` bytes of the body are kept. Never raises for the remote's doing:
+    refusals and failures are answers with a category."""
     try:
         vetted = vet(url, policy)
     except OutboundRefused as refused:
@@ -361,30 +373,48 @@ def post(
     target = vetted.target
     errors = []
     for address in vetted.addresses:
-        connection = _connection(target, address, timeout)
+        connection = _connection(target, address, timeout, policy.tls)
         try:
-            connection.request("POST", target.path, body=body, headers=dict(headers))
+            connection.request(method, target.path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()
-            response.read(65536)  # a little of the body, then the connection goes
             status = response.status
+            data = response.read(read_limit) if read_limit else b""
             return Answer(
-                200 <= status < 300, status, category_of(status), f"HTTP {status} from {address}"
+                200 <= status < 300,
+                status,
+                category_of(status),
+                f"HTTP {status} from {address}",
+                data,
             )
         except TimeoutError as error:
-            return Answer(False, None, TIMED_OUT, f"{address}: {error}")
+            return Answer(False, None, TIMED_OUT, f"{address}: {error or 'timed out'}")
         except ConnectionRefusedError as error:
             errors.append(f"{address}: {error}")  # another address of the host may answer
-        except (OSError, http.client.HTTPException, ssl.SSLError, ValueError) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:  # TLS errors too
             errors.append(f"{address}: {type(error).__name__}: {error}")
         finally:
             connection.close()
     return Answer(False, None, NO_CONNECTION, "; ".join(errors))
 
 
-def _connection(target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+def post(
+    url: str | Target,
+    body: bytes,
+    headers: Mapping[str, str],
+    policy: Policy,
+    timeout: float,
+) -> Answer:
+    """:func:`request` with POST; the answer's body is not read."""
+    return request("POST", url, policy, body=body, headers=headers, timeout=timeout)
+
+
+def _connection(
+    target: Target, address: str, timeout: float, tls: ssl.SSLContext | None
+) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        return _PinnedHTTPSConnection(address, target.host, target.port, timeout=timeout)
-    return _PinnedHTTPConnection(address, target.host, target.port, timeout=timeout)
+        context = tls or ssl.create_default_context()
+        return _PinnedHTTPSConnection(address, target.host, target.port, timeout, context)
+    return _PinnedHTTPConnection(address, target.host, target.port, timeout)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -400,10 +430,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """TLS to ``address``, verifying the certificate for the URL's host (SNI too)."""
+    """TLS to ``address``, verifying the certificate for the URL's host (sent as SNI too)."""
 
-    def __init__(self, address: str, host: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(
+        self, address: str, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
 
     def connect(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -303,3 +304,84 @@ def test_silence_and_closed_ports_are_timed_out_and_could_not_connect(receiver):
     answer = outbound.post(f"http://127.0.0.1:{closed}/", b"{}", {}, local, 1)
     assert (answer.ok, answer.status, answer.category) == (False, None, outbound.NO_CONNECTION)
     assert "refused" in answer.detail.lower()  # the operator's log keeps the detail
+
+
+# --- TLS: the certificate and SNI are the URL's host, the socket goes to the vetted address
+
+
+def self_signed(tmp_path, name):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    servers = []
+
+    def make(cert_name):
+        cert_file, key_file = self_signed(tmp_path, cert_name)
+        hook = Receiver()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        hook.server_names = []
+        context.sni_callback = lambda sock, name, ctx: hook.server_names.append(name)
+        hook.server.socket = context.wrap_socket(hook.server.socket, server_side=True)
+        trust = ssl.create_default_context(cafile=str(cert_file))
+        servers.append(hook)
+        return hook, trust
+
+    yield make
+    for hook in servers:
+        hook.close()
+
+
+def test_tls_goes_to_the_vetted_address_with_the_urls_name(tls_receiver):
+    hook, trust = tls_receiver("hooks.test")
+    policy = Policy(
+        allow_hosts=frozenset({"hooks.test"}), resolve=lambda h, p: ["127.0.0.1"], tls=trust
+    )
+    answer = outbound.post(f"https://hooks.test:{hook.port}/in", b"{}", {}, policy, 2)
+    assert (answer.ok, answer.status) == (True, 200), answer.detail
+    assert hook.server_names == ["hooks.test"]
+    assert hook.requests[0]["headers"]["Host"] == f"hooks.test:{hook.port}"
+
+
+def test_a_certificate_for_another_name_is_could_not_connect(tls_receiver):
+    hook, trust = tls_receiver("other.test")
+    policy = Policy(
+        allow_hosts=frozenset({"hooks.test"}), resolve=lambda h, p: ["127.0.0.1"], tls=trust
+    )
+    answer = outbound.post(f"https://hooks.test:{hook.port}/in", b"{}", {}, policy, 2)
+    assert (answer.ok, answer.category) == (False, outbound.NO_CONNECTION)
+    assert "certificate" in answer.detail.lower()
+    assert hook.requests == []
