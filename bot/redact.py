@@ -4,7 +4,8 @@ URLs and headers.
 
 :func:`install` makes every log record redacted as it is made (a record factory, so every
 handler sees the redacted text — files, the console, pytest's caplog), and remembers the
-literal secrets of the settings. Redacted: Slack tokens (``xoxb-``, ``xoxp-``, ``xapp-``…),
+literal secrets of the settings. Redacted: Slack tokens (``xoxb-``, ``xoxp-``, ``xapp-``…,
+and any ``token`` field),
 ``Authorization`` header values, the signing secret, webhook secrets (``whsec_…``, the
 48-hex form Postroom makes, the stored ``fernet:…`` form), Fernet keys and tokens, and the
 secret part of calendar feed URLs. ``postroom run``, ``postroom playground`` and the
@@ -31,6 +32,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\1{MASK}",
     ),
+    # Any other token field: Slack's verification token in a slash command's form body
+    # (token=…), "token": "…" in JSON.
+    (re.compile(r"""(\btoken['"]?\s*[:=]\s*['"]?)(?!xox|xapp)[A-Za-z0-9._-]{8,}"""), rf"\1{MASK}"),
     # Webhook secrets: Standard Webhooks' form, the stored form, Fernet tokens, our hex form.
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), f"whsec_{MASK}"),
     (re.compile(r"\bfernet:[A-Za-z0-9_=-]+"), f"fernet:{MASK}"),

@@ -385,3 +385,18 @@ def test_a_certificate_for_another_name_is_could_not_connect(tls_receiver):
     assert (answer.ok, answer.category) == (False, outbound.NO_CONNECTION)
     assert "certificate" in answer.detail.lower()
     assert hook.requests == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(URLISH, st.text(max_size=60)))
+def test_the_brand_commands_webhook_option_refuses_with_usage_only(text):
+    from bot import commands
+    from bot.errors import UsageError
+
+    try:
+        _, changes = commands.parse_brand(["acme", f"webhook:{text}"])
+    except UsageError as refused:
+        assert str(refused) and refused.usage
+        return
+    if changes.webhook_url:  # what it keeps is a URL in normal form
+        assert outbound.check(changes.webhook_url).url == changes.webhook_url
