@@ -24,12 +24,15 @@ app can't be used to probe ports — and whose ``detail`` is for the operator's 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import logging
 import re
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -372,8 +375,18 @@ def request(
         return Answer(False, None, refused.category, str(refused))
     target = vetted.target
     errors = []
+    deadline = time.monotonic() + timeout
     for address in vetted.addresses:
-        connection = _connection(target, address, timeout, policy.tls)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        connection = _connection(target, address, left, policy.tls)
+        # The whole exchange ends by the deadline: a receiver trickling its answer a byte at
+        # a time would otherwise hold the thread for as long as it likes.
+        cut = threading.Event()
+        watchdog = threading.Timer(left, _cut, (connection, cut))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request(method, target.path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()
@@ -391,10 +404,23 @@ def request(
         except ConnectionRefusedError as error:
             errors.append(f"{address}: {error}")  # another address of the host may answer
         except (OSError, http.client.HTTPException, ValueError) as error:  # TLS errors too
+            if cut.is_set():  # the deadline cut it
+                return Answer(False, None, TIMED_OUT, f"{address}: cut after {timeout} s")
             errors.append(f"{address}: {type(error).__name__}: {error}")
         finally:
+            watchdog.cancel()
             connection.close()
+    if not errors:
+        return Answer(False, None, TIMED_OUT, f"no time left after {timeout} s")
     return Answer(False, None, NO_CONNECTION, "; ".join(errors))
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def post(

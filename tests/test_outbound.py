@@ -400,3 +400,35 @@ def test_the_brand_commands_webhook_option_refuses_with_usage_only(text):
         return
     if changes.webhook_url:  # what it keeps is a URL in normal form
         assert outbound.check(changes.webhook_url).url == changes.webhook_url
+
+
+def test_a_receiver_trickling_its_answer_is_cut_at_the_deadline():
+    """Each byte within the socket timeout, the whole answer far past it: timed out."""
+    stop = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n":
+                if stop.wait(0.05):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = Policy(allow_hosts=frozenset({"127.0.0.1"}))
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        answer = outbound.post(url, b"{}", {}, local, 0.5)
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+    assert (answer.ok, answer.status, answer.category) == (False, None, outbound.TIMED_OUT)
