@@ -22,6 +22,7 @@ import re
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlmodel import select
 
+from bot import redact
 from bot.errors import ConfigError, ValidationFailed
 from storage.db import Database
 from storage.models import Brand, Team
@@ -113,16 +114,20 @@ def seal(ring: Keyring | None, secret: str) -> str:
     """The stored form of a new webhook secret; refused, saying how to fix it, without a key."""
     if ring is None:
         raise ValidationFailed(NO_KEY)
+    redact.remember(secret)  # it is about to be shown: never in a log line
     return ring.encrypt(secret)
 
 
 def open_secret(ring: Keyring | None, stored: str) -> str:
     """The webhook secret from its stored form; SecretUnavailable when it can't be read."""
     if not is_encrypted(stored):
-        return stored
-    if ring is None:
+        secret = stored
+    elif ring is None:
         raise SecretUnavailable("encrypted, and POSTROOM_SECRET_KEY is not set")
-    return ring.decrypt(stored)
+    else:
+        secret = ring.decrypt(stored)
+    redact.remember(secret)
+    return secret
 
 
 # --- the calendar feed's secret ------------------------------------------------------------
