@@ -47,8 +47,12 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (("whsec_",), re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), f"whsec_{MASK}"),
     (("fernet:",), re.compile(r"\bfernet:[A-Za-z0-9_=-]+"), f"fernet:{MASK}"),
     (("gAAAAA",), re.compile(r"\bgAAAAA[A-Za-z0-9_-]{20,}=*"), MASK),
-    # Calendar feed links: the path's secret.
-    (("/calendar/",), re.compile(r"/calendar/[^/\s`'\"<>|]+?\.ics"), f"/calendar/{MASK}.ics"),
+    # Calendar feed links: the path's secret (also in JSON as Slack writes it: \/calendar\/).
+    (
+        ("/calendar", "calendar\\/"),
+        re.compile(r"(/calendar\\?/)[^/\\\s`'\"<>|]+?(\.ics)"),
+        rf"\1{MASK}\2",
+    ),
 ]
 
 _lock = threading.Lock()

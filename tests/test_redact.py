@@ -76,6 +76,10 @@ def test_debug_logs_of_real_slack_calls_carry_no_secret(stack, caplog):
         ('{"token": "xapp-1-A0-123-abc"}', '{"token": "xapp-[redacted]"}'),
         ("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "secret whsec_[redacted]"),
         ("GET /calendar/Qx3-abc_def0123456789.ics 200", "GET /calendar/[redacted].ics 200"),
+        (
+            r'{"text":"https:\/\/p.example\/calendar\/Qx3-abc_def0123456789.ics"}',
+            r'{"text":"https:\/\/p.example\/calendar\/[redacted].ics"}',
+        ),
         ("token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T1", "token=[redacted]&team_id=T1"),
         ('{"token": "gIkuvaNzQIHg97ATvDxqgjtO"}', '{"token": "[redacted]"}'),
         ("post 12 in C0123ABCD at 1795690800.000100", "post 12 in C0123ABCD at 1795690800.000100"),
