@@ -1,5 +1,5 @@
-"""The command line: ``postroom run`` (same as ``python -m bot``), ``postroom check`` and
-``postroom playground``."""
+"""The command line: ``postroom run`` (same as ``python -m bot``), ``postroom check``,
+``postroom keygen`` and ``postroom playground``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     sub.add_parser("check", help="call auth.test and report what the token can do")
+    sub.add_parser("keygen", help="print a new key for POSTROOM_SECRET_KEY")
     play = sub.add_parser(
         "playground",
         help="try Postroom in the browser: the real app on a local Slack stand-in, no tokens",
@@ -57,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "playground":
         return playground(args)
+    if args.command == "keygen":
+        return keygen()
 
     try:
         settings = load_settings()
@@ -81,14 +84,34 @@ def playground(args: argparse.Namespace) -> int:
         level=getattr(logging, level, logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from bot import redact
+
+    redact.install()  # the playground remembers the secrets it makes
     return run_playground(port=args.port, host=args.host, database_url=args.database)
 
 
+def keygen() -> int:
+    """A new Fernet key on stdout (so it can be appended to .env); how to use it on stderr."""
+    from bot.vault import generate_key
+
+    print(generate_key())
+    print(
+        "postroom: put it in POSTROOM_SECRET_KEY (in .env). To rotate, put the new key first "
+        "and keep the old ones after it, comma-separated, until the next start has "
+        "re-encrypted everything.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def configure_logging(settings: Settings) -> None:
+    from bot import redact
+
     logging.basicConfig(
         level=settings.log_level_number,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact.install(redact.settings_secrets(settings))  # tokens, secrets, feed links: masked
 
 
 def check(settings: Settings) -> int:

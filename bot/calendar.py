@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot import grammar, ics, networks, posts, workspace
+from bot import grammar, ics, networks, posts, vault, workspace
 from bot.errors import NotFound, UsageError
 from bot.mrkdwn import code
 from bot.policy import Actor
@@ -140,33 +140,39 @@ def feed_secret(
     admins: Iterable[str],
     now: datetime,
     rotate: bool = False,
-) -> str:
-    """The workspace's feed secret (made on first use; a new one when rotating)."""
+) -> str | None:
+    """A new feed secret when there is none yet or when rotating, else None: only its hash
+    is kept (bot/vault.py), so a link can be shown once, when it is made."""
     workspace.require_admin(actor, "see or change the calendar feed link", admins)
     with db.write() as session:
         team = session.get(Team, team_id)
         if team is None:
             raise NotFound("This workspace isn't set up yet; try again in a moment.")
-        if rotate or not team.ics_secret:
-            team.ics_secret = secrets.token_urlsafe(24)
-            session.add(team)
-            repo.audit(
-                session,
-                team_id,
-                "team",
-                team_id,
-                actor.user_id,
-                "ics rotate" if rotate else "ics create",
-                now,
-            )
-        return team.ics_secret
+        if team.ics_secret and not rotate:
+            return None
+        secret = secrets.token_urlsafe(24)
+        team.ics_secret = vault.feed_hash(secret)
+        session.add(team)
+        repo.audit(
+            session,
+            team_id,
+            "team",
+            team_id,
+            actor.user_id,
+            "ics rotate" if rotate else "ics create",
+            now,
+        )
+        return secret
 
 
 def feed(db: Database, secret: str, now: datetime) -> bytes | None:
     """The iCalendar bytes for a secret, or None when no workspace has it."""
+    if not secret:
+        return None
+    digest = vault.feed_hash(secret)
     with db.read() as session:
-        team = session.exec(select(Team).where(Team.ics_secret == secret)).first()
-        if team is None or not secret:
+        team = session.exec(select(Team).where(Team.ics_secret == digest)).first()
+        if team is None or not team.ics_secret or not vault.feed_matches(team.ics_secret, secret):
             return None
         rows = list(
             session.exec(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot import grammar, networks
+from bot import grammar, networks, outbound
 from bot.errors import UsageError
 from bot.mrkdwn import code
 from bot.policy import ROLES
@@ -253,9 +253,10 @@ def _webhook(url: str, use: str) -> str:
     url = url.strip("<>").split("|")[0]  # Slack wraps URLs as <https://…>
     if url.lower() == "off":
         return ""
-    if not url.startswith(("https://", "http://")):
-        raise UsageError(f"The webhook must be an http(s) URL, got {code(url)}.", use)
-    return url
+    try:  # the address is vetted when it is saved (bot.workspace)
+        return outbound.check(url, "The webhook").url
+    except outbound.OutboundRefused as refused:
+        raise UsageError(str(refused), use) from refused
 
 
 # --- approvals ----------------------------------------------------------------------------

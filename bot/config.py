@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot import outbound, vault
 from bot.errors import ConfigError
 from bot.networks import DEFAULT_RULES, apply_overrides
 
@@ -42,6 +43,10 @@ class Settings:
     network_limits: dict = field(default_factory=dict)
     templates_dir: str | None = None  # the admin's template overrides (digest.md.j2)
     public_url: str | None = None  # where this app is reachable (for the calendar feed URL)
+    # POSTROOM_SECRET_KEY: Fernet keys for secrets at rest (the first encrypts, all decrypt).
+    secret_keys: tuple[str, ...] = ()
+    # POSTROOM_ALLOW_HOSTS: hosts outbound requests may reach despite a private address.
+    allow_hosts: frozenset[str] = field(default_factory=frozenset)
     # Tests only: accept a made-up signing secret shorter than Slack's (never from the env).
     allow_short_signing_secret: bool = False
 
@@ -161,6 +166,14 @@ def load_settings(
             f"got {public_url!r}"
         )
 
+    secret_keys = vault.parse_keys(get("POSTROOM_SECRET_KEY"))
+    try:
+        allow_hosts = outbound.parse_allow_hosts(get("POSTROOM_ALLOW_HOSTS") or "")
+    except ValueError as error:
+        raise ConfigError(
+            f"POSTROOM_ALLOW_HOSTS must be comma-separated host names or IP addresses: {error}"
+        ) from error
+
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
@@ -174,6 +187,8 @@ def load_settings(
         network_limits=network_limits,
         templates_dir=templates_dir,
         public_url=public_url,
+        secret_keys=secret_keys,
+        allow_hosts=allow_hosts,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import approvals, posts, publishing, webhook
+from bot import approvals, posts, publishing, vault, webhook
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
 from bot.errors import PostroomError, SlackFailure
@@ -43,13 +43,20 @@ def _step(services: Services, publication: Publication) -> int:
     number = publishing.take(services.db, publication, now, "sending")
     if number is None:
         return 0
-    attempt = webhook.deliver(
-        brand.webhook_url,
-        publishing.payload(post, brand),
-        brand.webhook_secret,
-        delivery_id=f"{post.team_id}-post-{post.id}-v{publication.version}",
-        timestamp=int(now.timestamp()),
-    )
+    try:
+        secret = vault.open_secret(services.keyring, brand.webhook_secret)
+    except vault.SecretUnavailable as unavailable:
+        log.error("brand %s's webhook secret can't be read: %s", brand.name, unavailable)
+        attempt = webhook.Attempt(False, None, "its signing secret can't be read")
+    else:
+        attempt = webhook.deliver(
+            brand.webhook_url,
+            publishing.payload(post, brand),
+            secret,
+            delivery_id=f"{post.team_id}-post-{post.id}-v{publication.version}",
+            timestamp=int(now.timestamp()),
+            policy=services.outbound,
+        )
     if attempt.ok:
         try:
             publishing.mark_published(

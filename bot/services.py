@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
+from bot import outbound, vault
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.jobs import Workers
@@ -24,6 +25,8 @@ class Services:
     slack: SlackGateway
     people: Directory
     rules: dict[str, NetworkRules]  # the network table with the configured overrides
+    outbound: outbound.Policy  # what requests to typed URLs (webhooks) may reach
+    keyring: vault.Keyring | None  # POSTROOM_SECRET_KEY's keys; None: webhooks refused
     # Per team: (read at, {emoji: Route}) — every reaction in a workspace asks "is this
     # emoji routed?", so the answer is kept a few seconds (see bot.routing.routes_of).
     route_cache: dict = field(default_factory=dict)
@@ -57,10 +60,13 @@ class Services:
         clock = clock or SystemClock()
         db = db or Database(settings.database_url)
         db.create_schema()
+        keyring = vault.keyring(settings.secret_keys)
+        vault.convert_at_rest(db, keyring)  # what an earlier release kept in plain text
         slack = SlackGateway(client)
         people = Directory(db, slack, clock, settings.admins)
         rules = apply_overrides(DEFAULT_RULES, settings.network_limits)
-        services = cls(settings, db, clock, slack, people, rules, team_id=team_id)
+        policy = outbound.Policy(allow_hosts=settings.allow_hosts)
+        services = cls(settings, db, clock, slack, people, rules, policy, keyring, team_id=team_id)
         from bot.work import HANDLERS  # the handlers need Services: imported once it exists
 
         services.jobs = Workers(services, HANDLERS)

@@ -11,21 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
+import logging
 from dataclasses import dataclass
 
+from bot import outbound
+
+log = logging.getLogger(__name__)
+
 TIMEOUT_SECONDS = 5  # inside the scheduler's tick: a slow receiver must not hold it up
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would turn the POST into a GET of some page: count it as a failure."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 USER_AGENT = "Postroom-Webhook/1"
 
 
@@ -43,7 +36,7 @@ def verify(secret: str, timestamp: str, body: bytes, given: str) -> bool:
 class Attempt:
     ok: bool
     status: int | None  # the HTTP status, None when nothing answered
-    error: str = ""
+    error: str = ""  # a category people may be told (outbound's), never the remote's text
 
 
 def deliver(
@@ -52,27 +45,22 @@ def deliver(
     secret: str,
     delivery_id: str,
     timestamp: int,
+    policy: outbound.Policy,
     timeout: float = TIMEOUT_SECONDS,
 ) -> Attempt:
-    """POST ``payload`` as JSON; any 2xx is success."""
+    """POST ``payload`` as JSON through the outbound gate (vetted again now, at the vetted
+    address, no redirects); any 2xx is success. The detail of a failure is logged."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Postroom-Timestamp": str(timestamp),
-            "X-Postroom-Signature": signature(secret, timestamp, body),
-            "X-Postroom-Delivery": delivery_id,
-        },
-    )
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return Attempt(200 <= response.status < 300, response.status)
-    except urllib.error.HTTPError as error:
-        return Attempt(False, error.code, f"HTTP {error.code}")
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return Attempt(False, None, f"no answer ({reason})")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Postroom-Timestamp": str(timestamp),
+        "X-Postroom-Signature": signature(secret, timestamp, body),
+        "X-Postroom-Delivery": delivery_id,
+    }
+    answer = outbound.post(url, body, headers, policy, timeout)
+    if not answer.ok:
+        log.warning(
+            "webhook delivery %s failed: %s (%s)", delivery_id, answer.category, answer.detail
+        )
+    return Attempt(answer.ok, answer.status, answer.category)

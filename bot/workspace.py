@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import policy
+from bot import outbound, policy, vault
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from storage import repo
@@ -196,11 +196,16 @@ def add_brand(
     now: datetime,
     name: str,
     changes: BrandPolicy,
+    *,
+    hosts: outbound.Policy | None = None,
+    keyring: vault.Keyring | None = None,
 ) -> Brand:
+    """``hosts`` vets a webhook URL (resolved now), ``keyring`` encrypts its new secret."""
     require_admin(actor, "add brands", admins)
+    hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
         brand = Brand(team_id=team_id, name=name, created_by=actor.user_id, created_at=now)
-        _apply(brand, changes)
+        _apply(brand, changes, hook)
         if not repo.add_brand(session, brand):
             raise ValidationFailed(
                 f"Brand `{name}` already exists. Change it with `/post brand set {name} …`."
@@ -219,17 +224,22 @@ def set_brand(
     now: datetime,
     name: str,
     changes: BrandPolicy,
+    *,
+    hosts: outbound.Policy | None = None,
+    keyring: vault.Keyring | None = None,
 ) -> Brand:
+    """``hosts`` vets a webhook URL (resolved now), ``keyring`` encrypts its new secret."""
     require_admin(actor, "change brands", admins)
     if changes == BrandPolicy():
         raise ValidationFailed(
             f"Say what to change for brand {name}: `client-approval`, `no-client-approval`, "
             "`any`, `all`, `self-approval`, `no-self-approval`, `webhook:URL` or `webhook:off`."
         )
+    hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
         brand = _brand(session, team_id, name)
         before = summary(brand)
-        _apply(brand, changes)
+        _apply(brand, changes, hook)
         session.add(brand)
         repo.audit(
             session,
@@ -250,17 +260,37 @@ def list_brands(db: Database, team_id: str) -> list[Brand]:
         return repo.list_brands(session, team_id)
 
 
-def _apply(brand: Brand, changes: BrandPolicy) -> None:
+@dataclass(frozen=True)
+class _Webhook:
+    url: str | None  # normal form; None removes the webhook
+    stored_secret: str | None  # encrypted (bot.vault)
+
+
+def _webhook(
+    changes: BrandPolicy, hosts: outbound.Policy | None, keyring: vault.Keyring | None
+) -> _Webhook | None:
+    """The webhook change, vetted (its host resolved, refused with a sentence when it
+    points inward) and with a new signing secret encrypted; None when it isn't changed."""
+    if changes.webhook_url is None:
+        return None
+    if not changes.webhook_url:
+        return _Webhook(None, None)
+    stored = vault.seal(keyring, secrets.token_hex(24))  # refused first without a key
+    vetted = outbound.vet(changes.webhook_url, hosts or outbound.Policy(), "The webhook")
+    return _Webhook(vetted.target.url, stored)
+
+
+def _apply(brand: Brand, changes: BrandPolicy, hook: _Webhook | None = None) -> None:
     if changes.client_approval is not None:
         brand.client_approval = changes.client_approval
     if changes.approval_mode is not None:
         brand.approval_mode = changes.approval_mode
     if changes.self_approval is not None:
         brand.self_approval = changes.self_approval
-    if changes.webhook_url is not None:
-        brand.webhook_url = changes.webhook_url or None
+    if hook is not None:
+        brand.webhook_url = hook.url
         # A new URL gets a new signing secret (shown once, to the admin who set it).
-        brand.webhook_secret = secrets.token_hex(24) if changes.webhook_url else None
+        brand.webhook_secret = hook.stored_secret
 
 
 def summary(brand: Brand) -> str:

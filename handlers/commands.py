@@ -22,6 +22,7 @@ from bot import (
     reports,
     routing,
     tickets,
+    vault,
     weekly,
     workspace,
 )
@@ -125,8 +126,22 @@ def _brand(
     elif action in ("add", "set"):
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
-        brand = change(services.db, team_id, actor, admins, now, name, changes)
-        secret = brand.webhook_secret if changes.webhook_url else None
+        brand = change(
+            services.db,
+            team_id,
+            actor,
+            admins,
+            now,
+            name,
+            changes,
+            hosts=services.outbound,
+            keyring=services.keyring,
+        )
+        secret = (
+            vault.open_secret(services.keyring, brand.webhook_secret)
+            if changes.webhook_url and brand.webhook_secret
+            else None
+        )
         respond(**blocks.brand_saved(brand, created=action == "add", new_secret=secret))
     else:
         raise _bad_action("brand", action, ("add", "set", "list"))
@@ -355,6 +370,16 @@ def _calendar_feed(services: Services, command: dict, args: list[str], respond) 
         )
     team_id, actor, admins, now = _context(services, command)
     secret = calendar.feed_secret(services.db, team_id, actor, admins, now, rotate=rotate)
+    if secret is None:  # only its hash is kept: the link was shown once, when it was made
+        respond(
+            **post_blocks.dm(
+                "📆 This workspace already has a calendar link. Postroom keeps only a "
+                "fingerprint of it, so it can't show it again: copy it from a calendar app "
+                "that subscribes to it, or make a new one with `/post calendar ics rotate` "
+                "(the old link then stops working, so resubscribe everywhere)."
+            )
+        )
+        return
     url = f"{services.settings.base_url}/calendar/{secret}.ics"
     text = (
         (
@@ -363,8 +388,9 @@ def _calendar_feed(services: Services, command: dict, args: list[str], respond) 
             else "📆 Subscribe to the publishing calendar in Google Calendar, Outlook or Apple "
             "Calendar with this link: "
         )
-        + f"`{url}`\nAnyone with the link can read the calendar, "
-        "so share it only with the team. `/post calendar ics rotate` replaces it."
+        + f"`{url}`\nAnyone with the link can read the calendar, so share it only with "
+        "the team. It is shown only now (Postroom keeps a fingerprint of it, not the link): "
+        "keep it somewhere safe. `/post calendar ics rotate` replaces it."
     )
     if services.settings.socket_mode:
         text += (

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
+from bot import outbound, redact, vault
 from bot.clock import PlaygroundClock
 from bot.config import Settings
 from playground.seed import TEAM_ID, TEAM_NAME, configure_app, seed_workspace
@@ -102,7 +104,15 @@ class Playground:
                 slack_signing_secret=signing_secret,
                 slack_api_url=standin.api_url,
                 database_url=self.database_url,
+                # Webhook secrets are encrypted at rest: a key of this run unless the
+                # operator configured one (a kept --database needs the same key again).
+                secret_keys=vault.parse_keys(os.environ.get("POSTROOM_SECRET_KEY"))
+                or (vault.generate_key(),),
+                # A webhook receiver on this machine is what people try here.
+                allow_hosts=frozenset({"127.0.0.1", "localhost", "::1"})
+                | outbound.parse_allow_hosts(os.environ.get("POSTROOM_ALLOW_HOSTS", "")),
             )
+            redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)
             services = Services.create(
                 settings, client, clock=self.clock, db=Database(self.database_url)

@@ -40,6 +40,7 @@ class Team(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str = ""
     drafting: str = "anyone"  # "anyone", or "roles": only people holding a role may draft
+    # The calendar feed secret's SHA-256 (bot/vault.py), never the secret itself.
     ics_secret: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(sa_column=utc_column())
 
@@ -69,7 +70,9 @@ class Brand(SQLModel, table=True):
     approval_mode: str = "any"  # "any" or "all" approvers of a stage
     self_approval: bool = False
     webhook_url: str | None = None
-    webhook_secret: str | None = None  # signs what is POSTed to the webhook (HMAC-SHA256)
+    # Signs what is POSTed to the webhook (HMAC-SHA256); stored encrypted, "fernet:…"
+    # (bot/vault.py: POSTROOM_SECRET_KEY).
+    webhook_secret: str | None = None
     created_by: str = ""
     created_at: datetime = Field(sa_column=utc_column())
 

@@ -20,6 +20,7 @@ from storage.db import Database
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-postroom-test"
 TEAM = "T0001"
+SECRET_KEY = "Eu6YJwTFNEaet0uanKFltauT9rjR86TC6ervD5Q8Eis="  # POSTROOM_SECRET_KEY of the tests
 
 # People and channels every app test starts with.
 ADMIN = "UADMIN01"  # a Slack workspace admin
@@ -65,6 +66,8 @@ def start_stack(
         slack_api_url=slack.api_url,
         database_url=database_url,
         admins=frozenset({ENV_ADMIN}),
+        secret_keys=(SECRET_KEY,),
+        allow_hosts=frozenset({"127.0.0.1"}),  # the tests' webhook receivers
     )
     client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
     services = Services.create(settings, client, clock=clock, db=Database(database_url))

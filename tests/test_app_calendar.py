@@ -3,6 +3,7 @@ iCalendar feed served over HTTP and read by a calendar library."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.error
@@ -16,6 +17,7 @@ from bot import posts, workspace
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
+from storage.models import Team
 from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_posts import ephemeral_to
 
@@ -131,6 +133,50 @@ def test_the_feed_link_is_admin_only_and_rotates(stack):
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(f"{stack.server.url}/calendar/{old.split('/calendar/')[1]}")
     assert gone.value.code == 404
+
+
+def test_only_the_links_hash_is_kept_and_asking_again_says_so(stack):
+    url = feed_link(stack)
+    secret = url.split("/calendar/", 1)[1].removesuffix(".ics")
+    with stack.services.db.read() as session:
+        stored = session.get(Team, TEAM).ics_secret
+    assert stored == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored
+    again = calendar_reply(stack, ADMIN, "ics", "already has a calendar link")
+    assert secret not in again and "/post calendar ics rotate" in again
+    assert feed_of(stack, url)  # the link still works
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the hash is not a link
+        urllib.request.urlopen(f"{stack.server.url}/calendar/{stored}.ics")
+    assert refused.value.code == 404
+
+
+def test_a_plain_feed_secret_of_an_earlier_release_keeps_working_after_start(tmp_path, clock):
+    from storage.db import Database
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Database(url)
+    old.create_schema()
+    with old.write() as session:  # as 0.1 wrote it: the secret itself
+        session.add(
+            Team(team_id=TEAM, ics_secret="Qx3-old_feed_secret_from_0_1ab", created_at=clock.now())
+        )
+    old.dispose()
+    stack = start_stack(url, clock)
+    try:
+        link = f"{stack.server.url}/calendar/Qx3-old_feed_secret_from_0_1ab.ics"
+        assert feed_of(stack, link).startswith(b"BEGIN:VCALENDAR")
+        with stack.services.db.read() as session:
+            assert (
+                session.get(Team, TEAM).ics_secret
+                == hashlib.sha256(b"Qx3-old_feed_secret_from_0_1ab").hexdigest()
+            )
+    finally:
+        stack.stop()
+
+
+def feed_of(stack, url) -> bytes:
+    path = url.split("/calendar/", 1)[1]
+    with urllib.request.urlopen(f"{stack.server.url}/calendar/{path}") as response:
+        return response.read()
 
 
 def test_an_agency_client_sees_only_their_brands_posts(stack):

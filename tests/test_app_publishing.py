@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot import posts, webhook, workspace
+from bot import outbound, posts, webhook, workspace
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
@@ -196,7 +196,7 @@ def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, r
     scheduler.tick()
     assert len(hook.requests) == 3
     notice = due_notice(stack, PAULA)
-    assert "The publishing webhook failed 3 times (HTTP 500)" in texts(notice)
+    assert "The publishing webhook failed 3 times (HTTP 5xx)" in texts(notice)
     stack.clock.advance(hours=1)
     scheduler.tick()
     assert len(hook.requests) == 3  # three tries, no more
@@ -213,7 +213,7 @@ def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
     for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
         stack.clock.advance(step)
         scheduler.tick()
-    assert "no answer" in texts(due_notice(stack, PAULA))
+    assert "failed 3 times (could not connect)" in texts(due_notice(stack, PAULA))
 
 
 def test_two_replicas_seeing_the_same_hand_off_send_one_notice(stack):
@@ -263,8 +263,62 @@ def test_a_webhook_that_redirects_is_a_failure_not_a_publication(stack):
             "secret",
             "d1",
             1_800_000_000,
+            policy=stack.services.outbound,
         )
     finally:
         server.shutdown()
         server.server_close()
-    assert (attempt.ok, attempt.status) == (False, 302)
+    assert (attempt.ok, attempt.status, attempt.error) == (False, 302, outbound.REDIRECTED)
+
+
+def hand_off_three_times(stack):
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=2)
+    for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
+        stack.clock.advance(step)
+        scheduler.tick()
+
+
+def test_publishers_are_told_a_category_never_the_receivers_answer(stack, receiver):
+    """A port-probe oracle no more: 302, 401 or 503 become words, and the log keeps them."""
+    hook = receiver(302, 401, 503)
+    set_webhook(stack, hook.url)
+    approved_post(stack)
+    hand_off_three_times(stack)
+    notice = texts(due_notice(stack, PAULA))
+    assert "The publishing webhook failed 3 times (HTTP 5xx)" in notice
+    assert "302" not in notice and "401" not in notice and "503" not in notice
+
+
+def store_webhook(stack, url, stored_secret):
+    from storage import repo
+
+    with stack.services.db.write() as session:
+        brand = repo.get_brand(session, TEAM, "default")
+        brand.webhook_url, brand.webhook_secret = url, stored_secret
+        session.add(brand)
+
+
+def test_a_plain_secret_of_an_earlier_release_still_signs_without_a_key(stack, receiver):
+    hook = receiver(200)
+    store_webhook(stack, hook.url, "ab" * 24)  # as the previous release stored it
+    stack.services.keyring = None
+    approved_post(stack)
+    stack.clock.advance(hours=2)
+    Scheduler(stack.services).tick()
+    (request,) = hook.requests
+    headers = request["headers"]
+    assert webhook.verify(
+        "ab" * 24, headers["X-Postroom-Timestamp"], request["body"], headers["X-Postroom-Signature"]
+    )
+
+
+def test_a_secret_no_key_can_read_is_handed_to_people_with_the_reason(stack, receiver):
+    from bot import vault
+
+    hook = receiver(200)
+    store_webhook(stack, hook.url, vault.Keyring([vault.generate_key()]).encrypt("s3cret"))
+    approved_post(stack)
+    hand_off_three_times(stack)
+    assert "(its signing secret can't be read)" in texts(due_notice(stack, PAULA))
+    assert hook.requests == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -174,3 +175,84 @@ def test_socket_mode_that_cannot_connect_is_one_line(slack, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last == "postroom: can't open a Socket Mode connection (SLACK_APP_TOKEN): unknown_method"
     assert "Traceback" not in result.stderr
+
+
+def test_keygen_prints_a_key_that_settings_accept(tmp_path):
+    from bot.config import load_settings
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "keygen"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert "POSTROOM_SECRET_KEY" in result.stderr
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "POSTROOM_SECRET_KEY": key,
+        },
+        dotenv_path=None,
+    )
+    assert settings.secret_keys == (key,)
+
+
+def test_postroom_run_at_debug_logs_no_secret(slack, tmp_path):
+    """slack_sdk's DEBUG lines carry the response_url body with the new feed link; `postroom
+    run` installs the redactor, so neither the link nor a configured secret is in the log."""
+    from bot.vault import generate_key
+
+    key = generate_key()
+    port = free_port()
+    env = env_for(
+        slack,
+        tmp_path,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        LOG_LEVEL="DEBUG",
+        POSTROOM_SECRET_KEY=key,
+    )
+    slack.add_user("UADMIN01", "ana", is_admin=True)
+    slack.add_channel("CGENERAL", "general", members=["UADMIN01"], bot_member=True)
+    slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz"):
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the app never answered /healthz"
+                time.sleep(0.1)
+        slack.command("UADMIN01", "calendar ics", channel_id="CGENERAL")
+
+        def link():
+            for e in slack.ephemerals(user="UADMIN01"):
+                if ".ics" in e.get("text", "") + json.dumps(e.get("blocks", [])):
+                    return json.dumps(e)
+            return None
+
+        secret = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", slack.wait_for(link)).group(1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Sending a request" in stderr  # slack_sdk's DEBUG lines are there…
+    assert "/calendar/[redacted].ics" in stderr  # …with the link masked
+    for leaked in (secret, key, SIGNING_SECRET, BOT_TOKEN):
+        assert leaked not in stderr

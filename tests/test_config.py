@@ -122,3 +122,27 @@ def test_only_a_test_setting_allows_a_short_signing_secret():
         slack_bot_token="xoxb-1", slack_signing_secret="abc123", allow_short_signing_secret=True
     )
     assert made_up.slack_signing_secret == "abc123"
+
+
+def test_secret_keys_and_allowed_hosts_are_read_and_checked():
+    from bot.vault import generate_key
+
+    first, second = generate_key(), generate_key()
+    s = load_settings(
+        {
+            **GOOD,
+            "POSTROOM_SECRET_KEY": f"{first}, {second}",
+            "POSTROOM_ALLOW_HOSTS": "127.0.0.1, Hooks.Internal., [::1]",
+        },
+        dotenv_path=None,
+    )
+    assert s.secret_keys == (first, second)
+    assert s.allow_hosts == {"127.0.0.1", "hooks.internal", "::1"}
+    assert load_settings(GOOD, dotenv_path=None).secret_keys == ()
+    for override, says in (
+        ({"POSTROOM_SECRET_KEY": "hunter2"}, "POSTROOM_SECRET_KEY: key 1 is not a Fernet key"),
+        ({"POSTROOM_ALLOW_HOSTS": "http://x/"}, "POSTROOM_ALLOW_HOSTS must be"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**GOOD, **override}, dotenv_path=None)
+        assert str(caught.value).startswith(says)

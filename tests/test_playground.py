@@ -161,3 +161,23 @@ def test_ctrl_c_stops_the_command_cleanly(tmp_path):
     assert process.returncode == 0, err
     assert "Stopping the playground" in out
     assert "Traceback" not in err
+
+
+def test_a_webhook_to_this_machine_can_be_set_in_the_playground():
+    """The playground makes a key per run and allows local receivers, so the webhook
+    part of the tour works without any setting."""
+    with Playground(port=0, seed=False) as pg:
+        workspace.ensure_team(pg.services.db, seed.TEAM_ID, pg.clock.now())
+        pg.standin.add_user(seed.ANA.id, "ana", is_admin=True)
+        pg.standin.add_channel(seed.GENERAL, "general", members=[seed.ANA.id], bot_member=True)
+        pg.standin.command(
+            seed.ANA.id,
+            "brand set default webhook:http://127.0.0.1:9/hook",
+            channel_id=seed.GENERAL,
+        )
+
+        def answered():
+            texts = [e["text"] for e in pg.standin.ephemerals(user=seed.ANA.id)]
+            return next((t for t in texts if "brand" in t.lower()), None)
+
+        assert "Webhook signing secret" in pg.standin.wait_for(answered)

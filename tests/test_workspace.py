@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot import workspace
+from bot import outbound, vault, workspace
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from bot.workspace import BrandPolicy, ChannelRoute, approvals_channel_for
 from storage import repo
+from tests.stack import SECRET_KEY
 
 TEAM = "T0001"
 ADMIN = Actor("UADMIN", configured_admin=True)
@@ -119,6 +120,8 @@ def test_brand_policy_add_set_and_duplicate(team, clock):
         clock.now() + timedelta(minutes=1),
         "acme",
         BrandPolicy(self_approval=True, webhook_url="https://hooks.example/p"),
+        hosts=outbound.Policy(resolve=lambda host, port: ["93.184.215.14"]),
+        keyring=vault.Keyring([SECRET_KEY]),
     )
     assert brand.self_approval and brand.client_approval
     assert brand.webhook_url == "https://hooks.example/p"

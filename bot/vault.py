@@ -1,0 +1,193 @@
+"""Secrets at rest: what the database keeps instead of a secret.
+
+* A brand's webhook signing secret is encrypted (Fernet: AES-128-CBC with HMAC-SHA256) with
+  the keys of ``POSTROOM_SECRET_KEY``; several comma-separated keys allow rotation (the
+  first encrypts, every one decrypts: ``MultiFernet``). Stored as ``fernet:<token>``.
+  ``postroom keygen`` prints a new key.
+* The calendar feed's secret is kept as its SHA-256 (64 hex characters): a feed request
+  is looked up by the hash of what it carries and compared in constant time, so a copy of
+  the database gives no working feed link.
+
+:func:`convert_at_rest` turns what an earlier release stored in plain text into these
+forms at start-up; it is idempotent, so every start (and every replica) may run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlmodel import select
+
+from bot import redact
+from bot.errors import ConfigError, ValidationFailed
+from storage.db import Database
+from storage.models import Brand, Team
+
+log = logging.getLogger(__name__)
+
+PREFIX = "fernet:"
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+NO_KEY = (
+    "Webhooks need a key to keep their signing secrets encrypted, and this Postroom has "
+    "none. Ask the operator to run `postroom keygen` and put the key it prints in "
+    "POSTROOM_SECRET_KEY (in .env), then restart Postroom."
+)
+
+
+class SecretUnavailable(Exception):
+    """A stored secret can't be decrypted with the configured keys (no key, or rotated out)."""
+
+
+class Keyring:
+    """The keys of ``POSTROOM_SECRET_KEY``: the first encrypts, all decrypt."""
+
+    def __init__(self, keys: list[str] | tuple[str, ...]) -> None:
+        if not keys:
+            raise ValueError("a keyring needs at least one key")
+        self.keys = tuple(keys)
+        self._first = Fernet(keys[0].encode())
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def encrypt(self, secret: str) -> str:
+        return PREFIX + self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, stored: str) -> str:
+        if not is_encrypted(stored):
+            return stored  # written by an earlier release; convert_at_rest encrypts it
+        try:
+            return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
+        except InvalidToken as error:
+            raise SecretUnavailable(
+                "encrypted with a key that POSTROOM_SECRET_KEY no longer lists"
+            ) from error
+
+    def current(self, stored: str) -> bool:
+        """Whether the stored form is encrypted under the first key already."""
+        if not is_encrypted(stored):
+            return False
+        try:
+            self._first.decrypt(stored[len(PREFIX) :].encode())
+            return True
+        except InvalidToken:
+            return False
+
+    def rotate(self, stored: str) -> str:
+        """The stored form under the first key (plain text gets encrypted); raises
+        InvalidToken when no key decrypts it."""
+        if not is_encrypted(stored):
+            return self.encrypt(stored)
+        return PREFIX + self._fernet.rotate(stored[len(PREFIX) :].encode()).decode()
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def parse_keys(value: str | None) -> tuple[str, ...]:
+    """``POSTROOM_SECRET_KEY``: comma-separated Fernet keys; ConfigError naming a bad one."""
+    keys = tuple(k.strip() for k in (value or "").split(",") if k.strip())
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError) as error:
+            raise ConfigError(
+                f"POSTROOM_SECRET_KEY: key {position} is not a Fernet key (44 characters of "
+                "URL-safe base64); make one with `postroom keygen`"
+            ) from error
+    return keys
+
+
+def keyring(keys: tuple[str, ...] | list[str]) -> Keyring | None:
+    return Keyring(keys) if keys else None
+
+
+def is_encrypted(stored: str) -> bool:
+    return stored.startswith(PREFIX)
+
+
+def seal(ring: Keyring | None, secret: str) -> str:
+    """The stored form of a new webhook secret; refused, saying how to fix it, without a key."""
+    if ring is None:
+        raise ValidationFailed(NO_KEY)
+    redact.remember(secret)  # it is about to be shown: never in a log line
+    return ring.encrypt(secret)
+
+
+def open_secret(ring: Keyring | None, stored: str) -> str:
+    """The webhook secret from its stored form; SecretUnavailable when it can't be read."""
+    if not is_encrypted(stored):
+        secret = stored
+    elif ring is None:
+        raise SecretUnavailable("encrypted, and POSTROOM_SECRET_KEY is not set")
+    else:
+        secret = ring.decrypt(stored)
+    redact.remember(secret)
+    return secret
+
+
+# --- the calendar feed's secret ------------------------------------------------------------
+
+
+def feed_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def is_feed_hash(stored: str) -> bool:
+    return bool(_HASH.match(stored))
+
+
+def feed_matches(stored: str, secret: str) -> bool:
+    return hmac.compare_digest(stored.encode(), feed_hash(secret).encode())
+
+
+# --- start-up conversion -------------------------------------------------------------------
+
+
+def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
+    """Hash plain feed secrets; encrypt plain webhook secrets (when there is a key) and
+    re-encrypt old ones under the first key. Returns how many of each were converted."""
+    counts = {"feed secrets hashed": 0, "webhook secrets encrypted": 0}
+    with db.write() as session:
+        for team in session.exec(select(Team).where(Team.ics_secret.is_not(None))):  # type: ignore[union-attr]
+            if team.ics_secret and not is_feed_hash(team.ics_secret):
+                team.ics_secret = feed_hash(team.ics_secret)
+                session.add(team)
+                counts["feed secrets hashed"] += 1
+        plain = []
+        for brand in session.exec(select(Brand).where(Brand.webhook_secret.is_not(None))):  # type: ignore[union-attr]
+            stored = brand.webhook_secret or ""
+            if ring is None:
+                if not is_encrypted(stored):
+                    plain.append(brand.name)
+                continue
+            if ring.current(stored):
+                continue
+            try:
+                rotated = ring.rotate(stored)  # type: ignore[union-attr]
+            except InvalidToken:
+                log.warning(
+                    "brand %s's webhook secret was encrypted with a key POSTROOM_SECRET_KEY "
+                    "no longer lists: set the webhook again to make a new secret",
+                    brand.name,
+                )
+                continue
+            if not is_encrypted(stored):
+                counts["webhook secrets encrypted"] += 1
+            brand.webhook_secret = rotated
+            session.add(brand)
+    if plain:
+        log.warning(
+            "the webhook secrets of %d brand(s) (%s) are stored in plain text: run "
+            "`postroom keygen`, put the key in POSTROOM_SECRET_KEY and restart to encrypt them",
+            len(plain),
+            ", ".join(plain[:10]),
+        )
+    for what, count in counts.items():
+        if count:
+            log.info("secrets at rest: %d %s", count, what)
+    return counts
