@@ -160,6 +160,11 @@ class Published:
     notices: list[tuple[str, str]]
 
 
+# Not allowed unencoded in a URL (RFC 3986), and markup in Slack's mrkdwn: a live URL
+# holding them (``?<!channel>|click>``) is refused rather than shown.
+URL_UNSAFE = '<>|"`{}\\^'
+
+
 def mark_published(
     db: Database,
     team_id: str,
@@ -171,7 +176,7 @@ def mark_published(
 ) -> Published:
     """Approved → published, once. ``actor`` None: the brand's webhook took it."""
     url = url.strip()
-    if url and not is_http_url(url):
+    if url and (not is_http_url(url) or any(c in url for c in URL_UNSAFE)):
         raise ValidationFailed(
             "That isn't a link. Paste the post's URL, or leave it empty.",
             fields={"url": "Paste the post's http(s) URL, or leave it empty."},
