@@ -353,6 +353,15 @@ class SlackStandIn:
             self.workspace.changed()
             return channel
 
+    def add_group_dm(self, channel_id: str, members: list[str], *, bot_member: bool = True) -> dict:
+        """Add a group DM (``is_mpim``) between ``members`` and the bot; returns it."""
+        with self.workspace.lock:
+            for user_id in members:
+                self.workspace.require_user(user_id)
+            channel = self.workspace.add_group_dm(channel_id, members, bot_member=bot_member)
+            self.workspace.changed()
+            return channel
+
     def add_member(self, channel_id: str, user_id: str) -> None:
         """A person (or the bot) joins a channel."""
         with self.workspace.lock:

@@ -1086,3 +1086,46 @@ def test_clock_defaults_to_the_system_clock() -> None:
         )["ts"]
     assert abs(float(ts) - time.time()) < 5
     assert datetime.fromtimestamp(float(ts), UTC) > START + timedelta(days=1)
+
+
+# ------------------------------------------------------------------ scopes
+
+
+def test_the_stand_in_grants_exactly_the_manifests_scopes(slack: SlackStandIn) -> None:
+    import yaml
+
+    from playground.webapi import MANIFEST
+
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert sorted(slack.scopes) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "scope"),
+    [("im", "im:history"), ("mpim", "mpim:history"), ("groups", "groups:history")],
+)
+def test_reading_a_conversation_needs_the_scope_of_its_kind(
+    slack: SlackStandIn, client: WebClient, kind: str, scope: str
+) -> None:
+    if kind == "im":
+        channel = slack.dm_id("U1")
+    elif kind == "mpim":
+        channel = slack.add_group_dm("GMPIM1", ["U1", "U2"])["id"]
+    else:
+        channel = "G2"
+    slack.post_as("U1", channel, "hello")
+    assert client.conversations_history(channel=channel)["messages"][0]["text"] == "hello"
+    read_scope = scope.replace("history", "read")
+    assert client.conversations_info(channel=channel)["channel"]["id"] == channel
+    slack.scopes = [s for s in slack.scopes if s not in (scope, read_scope)]
+    refused = api_error(client.conversations_history, channel=channel)
+    assert (refused["error"], refused["needed"]) == ("missing_scope", scope)
+    assert scope not in refused["provided"].split(",")
+    assert api_error(client.conversations_info, channel=channel)["needed"] == read_scope
+
+
+def test_methods_need_their_scope(slack: SlackStandIn, client: WebClient) -> None:
+    slack.scopes = [s for s in slack.scopes if s not in ("chat:write", "users:read")]
+    assert api_error(client.chat_postMessage, channel="C1", text="hi")["needed"] == "chat:write"
+    assert api_error(client.users_info, user="U1")["needed"] == "users:read"
+    assert slack.messages("C1") == []
