@@ -40,6 +40,7 @@ def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
                 Post.status == "approved",
                 Post.scheduled_at <= now,
                 ~handed,  # type: ignore[operator]
+                repo.installed(Post.team_id),
             )
         ).all()
     claimed = []
@@ -80,7 +81,8 @@ def pending_hand_offs(db: Database, now: datetime) -> list[Publication]:
                             Publication.status.in_(("sending", "notifying")),  # type: ignore[attr-defined]
                             Publication.updated_at <= stale,
                         ),
-                    )
+                    ),
+                    repo.installed(Publication.team_id),
                 )
             )
         )

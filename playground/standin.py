@@ -43,10 +43,13 @@ from typing import Any, TypeVar
 from bot.clock import SystemClock
 from playground.payloads import (
     app_home_opened_event,
+    app_rate_limited_payload,
+    app_uninstalled_event,
     command_payload,
     event_envelope,
     message_actions_payload,
     reaction_added_event,
+    tokens_revoked_event,
     view_actions_payload,
     view_closed_payload,
     view_submission_payload,
@@ -1001,6 +1004,50 @@ class SlackStandIn:
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_error"
         delivery = self._deliver(json_body(envelope), JSON, envelope, extra_headers=headers)
         return self._record(delivery)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def uninstall(self, event_id: str | None = None, *, retry_num: int | None = None) -> Delivery:
+        """An admin removes the app: its bot token stops working (``token_revoked``) and
+        ``app_uninstalled`` is sent (again, with the same ``event_id`` and ``retry_num``,
+        as Slack's retry)."""
+        with self.workspace.lock:
+            self.api.revoked = True
+        return self.event(
+            app_uninstalled_event(self.workspace), event_id=event_id, retry_num=retry_num
+        )
+
+    def revoke_tokens(
+        self, *, bot: bool = True, oauth: list[str] | None = None, event_id: str | None = None
+    ) -> Delivery:
+        """Tokens are revoked: ``tokens_revoked`` is sent, naming the bot's user id under
+        ``bot`` when ``bot`` (its token then stops working) and ``oauth`` user ids."""
+        with self.workspace.lock:
+            if bot:
+                self.api.revoked = True
+            event = tokens_revoked_event(
+                self.workspace, bot=[self.workspace.bot_user_id] if bot else None, oauth=oauth
+            )
+        return self.event(event, event_id=event_id)
+
+    def reinstall(self) -> None:
+        """The app is installed again: the bot token works again. (Slack sends no event
+        for it; the app learns of it from the workspace's next request.)"""
+        with self.workspace.lock:
+            self.api.revoked = False
+            self.workspace.changed()
+
+    def rate_limited(self, minute: int | None = None) -> Delivery:
+        """Slack tells the app it is dropping this workspace's events for ``minute`` (an
+        epoch second at the start of a minute; now's by default): ``app_rate_limited``."""
+        with self.workspace.lock:
+            epoch = self.workspace.epoch()
+            payload = app_rate_limited_payload(
+                self.workspace,
+                minute=minute if minute is not None else epoch - epoch % 60,
+                verification_token=self.verification_token,
+            )
+        return self._record(self._deliver(json_body(payload), JSON, payload))
 
     def react(
         self,

@@ -287,6 +287,7 @@ class WebApi:
         self.ws = workspace
         self.bot_token = bot_token
         self.scopes: list[str] = list(DEFAULT_SCOPES)
+        self.revoked = False  # the bot token no longer works (uninstalled, revoked)
         self.calls: list[ApiCall] = []
         self.responses: list[ResponsePost] = []
         self._injected: list[Injected] = []
@@ -360,6 +361,8 @@ class WebApi:
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("invalid_auth")
+        if self.revoked:  # the app was removed, or its token revoked
+            raise ApiError("token_revoked")
 
     def _check_required(self, method: str, params: dict) -> None:
         for key in REQUIRED_PARAMS.get(method, ()):
