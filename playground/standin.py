@@ -492,7 +492,8 @@ class SlackStandIn:
 
     def fail(self, method: str, error: str, times: int = 1, **match: Any) -> None:
         """Answer the next ``times`` calls of ``method`` with ``error``; keyword
-        arguments (e.g. ``channel="C1"``) restrict it to calls with those params."""
+        arguments (e.g. ``channel="C1"``) restrict it to calls with those params.
+        ``method="response_url"``: the next posts to a response_url are refused (HTTP 400)."""
         self.api.fail(method, error, times=times, **match)
 
     def ratelimit(self, method: str, retry_after: int = 1, times: int = 1, **match: Any) -> None:

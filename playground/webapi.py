@@ -653,6 +653,11 @@ class WebApi:
                 if not isinstance(payload, dict):
                     raise ApiError("invalid_payload", status=400)
                 target = self.ws.use_response_target(target_id)
+                try:  # a failure injected with fail("response_url", ...)
+                    self._take_injected("response_url", {})
+                except ApiError as injected:
+                    injected.status = 400 if injected.status == 200 else injected.status
+                    raise
                 self._apply_response(target, decode_json_params(payload))
                 status, body = 200, {"ok": True}
             except ValueError:
