@@ -238,3 +238,25 @@ def app_rate_limited_payload(ws: Workspace, *, minute: int, verification_token: 
         "minute_rate_limited": minute,
         "api_app_id": ws.app_id,
     }
+
+
+def block_suggestion_payload(
+    ws: Workspace,
+    *,
+    user_id: str,
+    view: dict,
+    block_id: str,
+    action_id: str,
+    value: str,
+    verification_token: str,
+) -> dict:
+    """``block_suggestion``: a person types into an ``external_select`` of a modal and Slack
+    asks the app for the options matching ``value``."""
+    payload = _interaction(ws, "block_suggestion", user_id, verification_token)
+    payload["container"] = {"type": "view", "view_id": view["id"]}
+    payload["view"] = copy.deepcopy(view)
+    payload["block_id"] = block_id
+    payload["action_id"] = action_id
+    payload["value"] = value
+    payload["action_ts"] = ws.ts.next()
+    return payload

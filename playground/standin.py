@@ -45,6 +45,7 @@ from playground.payloads import (
     app_home_opened_event,
     app_rate_limited_payload,
     app_uninstalled_event,
+    block_suggestion_payload,
     command_payload,
     event_envelope,
     message_actions_payload,
@@ -56,7 +57,7 @@ from playground.payloads import (
 )
 from playground.sender import Delivery, Sender, form_body, interactive_body, json_body
 from playground.server import StandInServer
-from playground.validate import message_problems, view_problems
+from playground.validate import message_problems, options_problems, view_problems
 from playground.viewstate import (
     UNSET,
     InputRefused,
@@ -866,6 +867,49 @@ class SlackStandIn:
         found = [(b.get("block_id"), e["action_id"]) for b, e in elements(blocks)]
         wanted = f"{block_id}/{action_id}" if block_id else action_id
         return f"no element {wanted!r} there; (block_id, action_id) pairs are: {found}"
+
+    def suggest(
+        self, user_id: str, view_id: str, block_id: str, action_id: str, value: str = ""
+    ) -> list[dict]:
+        """A person types ``value`` into an ``external_select`` of their open modal: Slack
+        sends ``block_suggestion`` and shows the options the app answers with. Returns
+        them (each ``{"text": ..., "value": ...}``, groups flattened); an answer Slack
+        would refuse (over 100 options, a too long text...) shows nothing: ``[]``, with
+        the problems in the delivery's ``error`` (see :meth:`deliveries`)."""
+        ws = self.workspace
+        with ws.lock:
+            record = ws.views.get(view_id)
+            if record is None or record.get("user") not in (None, user_id):
+                raise LookupError(f"no view {view_id!r} open for {user_id}")
+            view = copy.deepcopy(record["view"])
+            found = find_element(view["blocks"], action_id, block_id)
+            if found is None or found[1].get("type") not in (
+                "external_select",
+                "multi_external_select",
+            ):
+                raise LookupError(f"no external select {block_id}/{action_id} in {view_id}")
+            payload = block_suggestion_payload(
+                ws,
+                user_id=user_id,
+                view=view,
+                block_id=block_id,
+                action_id=action_id,
+                value=value,
+                verification_token=self.verification_token,
+            )
+        delivery = self._deliver(interactive_body(payload), FORM, payload)
+        self._record(delivery)
+        if delivery.error or delivery.status != 200:
+            return []
+        problems = options_problems(delivery.body)
+        if problems:
+            delivery.error = "invalid_options: " + "; ".join(problems)
+            return []
+        answer = delivery.body
+        options = list(answer.get("options") or [])
+        for group in answer.get("option_groups") or []:
+            options.extend(group.get("options") or [])
+        return options
 
     def submit(self, user_id: str, view_id: str, values: dict | None = None) -> Delivery:
         """A person submits the modal on top of their stack.

@@ -1,7 +1,8 @@
 """Long lists within Slack's limits, through the stand-in (which refuses what Slack
-refuses: 50 blocks a message, 3,000 characters a section): brands, roles, approvals
-channels, complaint routes and the Home are paged, never cut inside markup; a reply Slack
-refuses is noticed."""
+refuses: 50 blocks a message, 3,000 characters a section, 100 options a static menu):
+brands, roles, approvals channels, complaint routes and the Home are paged, never cut
+inside markup; a reply Slack refuses is noticed; past 100 brands the brand menu loads
+its options as the person types."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 from bot import commands, tickets, workspace
 from bot.blocks import truncate
 from bot.policy import Actor
-from tests.stack import ADMIN, APPROVALS, GENERAL, TEAM, start_stack
-from tests.test_app_posts import ephemeral_to
+from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, TEAM, start_stack
+from tests.test_app_posts import ephemeral_to, modal
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 
@@ -177,3 +178,64 @@ def test_a_cut_never_splits_markup():
     assert cut.count("*") % 2 == 0 and len(cut) <= 3000
     entity = "z" * 2997 + "&amp;"
     assert not truncate(entity).rstrip("…").endswith("&am")
+
+
+# --- more than 100 brands: the brand menu --------------------------------------------------
+
+
+def test_past_100_brands_the_draft_menu_loads_options_as_you_type(stack):
+    add_brands(stack, 130)
+    stack.slack.command(MARIA, "draft Hello")
+    form = stack.slack.wait_for(
+        lambda: next(
+            (
+                v
+                for v in stack.slack.views(MARIA)
+                if v.get("callback_id") == "post_draft" and "brand" in json.dumps(v["blocks"])
+            ),
+            None,
+        )
+    )
+    menu = next(b for b in form["blocks"] if b.get("block_id") == "brand")["element"]
+    assert menu["type"] == "external_select"
+    assert not [c for c in stack.slack.calls_to("views.update") if not c.ok]
+
+    assert len(stack.slack.suggest(MARIA, form["id"], "brand", "value", "")) == 100
+    found = stack.slack.suggest(MARIA, form["id"], "brand", "value", "BRAND12")
+    assert [o["value"] for o in found] == [f"brand{i}" for i in range(120, 130)]
+
+    submitted = stack.slack.submit(
+        MARIA,
+        form["id"],
+        {"networks": {"value": ["x"]}, "brand": {"value": found[3]}},
+    )
+    assert submitted.status == 200 and not (submitted.body or {}).get("errors")
+
+    post = stack.slack.wait_for(lambda: first_post(stack.services.db))
+    with stack.services.db.read() as session:
+        from storage.models import Brand
+
+        assert session.get(Brand, post.brand_id).name == "brand123"
+
+
+def test_up_to_100_brands_the_menu_stays_a_static_list(stack):
+    add_brands(stack, 99)  # and the default brand: 100
+    stack.slack.command(MARIA, "draft Hello")
+    form = modal(stack, MARIA)
+    stack.slack.wait_for(lambda: "brand" in json.dumps(stack.slack.view(form["id"])["blocks"]))
+    menu = next(b for b in stack.slack.view(form["id"])["blocks"] if b.get("block_id") == "brand")[
+        "element"
+    ]
+    assert menu["type"] == "static_select" and len(menu["options"]) == 100
+
+
+def first_post(db):
+    """Post #1 once the submission has made it (None before)."""
+    from bot import posts
+    from bot.errors import NotFound
+    from tests.stack import TEAM
+
+    try:
+        return posts.get(db, TEAM, 1)[0]
+    except NotFound:
+        return None
