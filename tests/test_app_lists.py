@@ -239,3 +239,11 @@ def first_post(db):
         return posts.get(db, TEAM, 1)[0]
     except NotFound:
         return None
+
+
+def test_a_refused_error_reply_reaches_the_person_another_way(stack):
+    stack.slack.fail("response_url", "expired_url")
+    stack.slack.command(ADMIN, "brand frobnicate", channel_id=GENERAL)
+    told = ephemeral_to(stack, ADMIN, "isn't something `/post brand` does")
+    assert "frobnicate" in told
+    assert [c for c in stack.slack.calls_to("chat.postEphemeral") if c.ok]
