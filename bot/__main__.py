@@ -25,7 +25,11 @@ REQUIRED_SCOPES = (
     "files:write",
     "groups:history",
     "groups:read",
+    "im:history",  # a reacted message in a DM, and conversations.info on it (im:read)
+    "im:read",
     "im:write",
+    "mpim:history",  # the same in a group DM
+    "mpim:read",
     "reactions:read",
     "users:read",
 )

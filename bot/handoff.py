@@ -9,7 +9,7 @@ from bot import approvals, posts, publishing, vault, webhook
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
 from bot.errors import PostroomError, SlackFailure
-from bot.mrkdwn import user
+from bot.mrkdwn import escape, user
 from bot.services import Services
 from storage.models import Brand, Post, Publication
 
@@ -125,7 +125,7 @@ def after_published(services: Services, result: publishing.Published) -> None:
         except SlackFailure as failure:
             log.warning("could not update due notice %s/%s: %s", channel, ts, failure)
     if result.by not in ("webhook", result.post.author):
-        link = f" {result.url}" if result.url else ""
+        link = f" {escape(result.url)}" if result.url else ""
         approvals.tell(
             services,
             result.post.author,

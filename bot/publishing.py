@@ -40,6 +40,7 @@ def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
                 Post.status == "approved",
                 Post.scheduled_at <= now,
                 ~handed,  # type: ignore[operator]
+                repo.installed(Post.team_id),
             )
         ).all()
     claimed = []
@@ -80,7 +81,8 @@ def pending_hand_offs(db: Database, now: datetime) -> list[Publication]:
                             Publication.status.in_(("sending", "notifying")),  # type: ignore[attr-defined]
                             Publication.updated_at <= stale,
                         ),
-                    )
+                    ),
+                    repo.installed(Publication.team_id),
                 )
             )
         )
@@ -160,6 +162,11 @@ class Published:
     notices: list[tuple[str, str]]
 
 
+# Not allowed unencoded in a URL (RFC 3986), and markup in Slack's mrkdwn: a live URL
+# holding them (``?<!channel>|click>``) is refused rather than shown.
+URL_UNSAFE = '<>|"`{}\\^'
+
+
 def mark_published(
     db: Database,
     team_id: str,
@@ -171,7 +178,7 @@ def mark_published(
 ) -> Published:
     """Approved → published, once. ``actor`` None: the brand's webhook took it."""
     url = url.strip()
-    if url and not is_http_url(url):
+    if url and (not is_http_url(url) or any(c in url for c in URL_UNSAFE)):
         raise ValidationFailed(
             "That isn't a link. Paste the post's URL, or leave it empty.",
             fields={"url": "Paste the post's http(s) URL, or leave it empty."},

@@ -573,6 +573,7 @@ def follow_ups_due(db: Database, now: datetime, kind: str) -> list[tuple[Ticket,
                 Ticket.status == "open",
                 getattr(Ticket, stamp).is_(None),
                 getattr(Route, field).is_not(None),
+                repo.installed(Ticket.team_id),
             )
         )
         if kind == "remind":
@@ -619,7 +620,11 @@ def cards_to_recover(db: Database, now: datetime) -> list[tuple[Ticket, Route]]:
             session.exec(
                 select(Ticket, Route)
                 .join(Route, Ticket.route_id == Route.id)  # type: ignore[arg-type]
-                .where(Ticket.card_ts == "", Ticket.card_claimed_at <= stale)
+                .where(
+                    Ticket.card_ts == "",
+                    Ticket.card_claimed_at <= stale,
+                    repo.installed(Ticket.team_id),
+                )
             )
         )  # type: ignore[operator]
     claimed = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from bot.blocks import calendar as calendar_blocks
 from bot.blocks import config as blocks
 from bot.blocks import digest as digest_blocks
 from bot.blocks import guides as guide_blocks
+from bot.blocks import notice
 from bot.blocks import posts as post_blocks
 from bot.blocks import reports as report_blocks
 from bot.blocks import tickets as ticket_views
@@ -62,7 +64,56 @@ def register(app: App, services: Services) -> None:
         handler = SUBCOMMAND_HANDLERS.get(invocation.name)
         if handler is None:
             raise commands.unknown(invocation.name)
-        handler(services, command, invocation, respond)
+        handler(services, command, invocation, checked(services, command, respond))
+
+
+def checked(services: Services, command: dict, respond: Respond) -> Callable[..., object]:
+    """``respond`` whose answer is looked at: when Slack refuses a reply (invalid blocks, a
+    used or expired response_url), that is logged and the person is told another way
+    (an ephemeral message, else a DM) instead of seeing nothing."""
+
+    def send(*args, **payload):
+        response = respond(*args, **payload)
+        status = getattr(response, "status_code", 200)
+        if status == 200:
+            return response
+        ref = secrets.token_hex(3).upper()
+        log.error(
+            "Slack refused the reply to /post %r (HTTP %s: %s) ref=%s",
+            command.get("text", ""),
+            status,
+            str(getattr(response, "body", ""))[:300],
+            ref,
+        )
+        typed = code("/post " + str(command.get("text", ""))[:80])
+        text = (
+            f"Slack refused to show my answer to {typed} (ref {ref}). "
+            "An admin can find why in Postroom's log under that ref."
+        )
+        _tell_elsewhere(services, command, text)
+        return response
+
+    return send
+
+
+def _tell_elsewhere(services: Services, command: dict, text: str) -> None:
+    user_id, channel_id = command.get("user_id", ""), command.get("channel_id")
+    try:
+        if channel_id:
+            services.slack.post_ephemeral(channel_id, user_id, **notice(text))
+            return
+    except SlackFailure as failure:
+        log.warning("could not tell %s in %s: %s", user_id, channel_id, failure)
+    try:
+        services.slack.post_message(user_id, **notice(text))
+    except SlackFailure as failure:
+        log.error("could not tell %s at all: %s", user_id, failure)
+
+
+def answer(respond: Callable[..., object], messages: list[dict]) -> None:
+    """A reply of several messages (a long list, paged): each sent in turn."""
+    for payload in messages:
+        respond(**payload)
 
 
 def _help(
@@ -80,8 +131,9 @@ def _role(
     action = args[0].lower() if args else ""
     if action == "list":
         workspace.require_admin(actor, "list roles", admins)
-        respond(
-            **blocks.role_list(workspace.list_roles(services.db, team_id), services.settings.admins)
+        answer(
+            respond,
+            blocks.role_list(workspace.list_roles(services.db, team_id), services.settings.admins),
         )
     elif action == "add":
         change = commands.parse_role_change(args[1:])
@@ -122,7 +174,7 @@ def _brand(
     team_id, actor, admins, now = _context(services, command)
     action = args[0].lower() if args else ""
     if action == "list":
-        respond(**blocks.brand_list(workspace.list_brands(services.db, team_id)))
+        answer(respond, blocks.brand_list(workspace.list_brands(services.db, team_id)))
     elif action in ("add", "set"):
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
@@ -153,7 +205,7 @@ def _approvals(
     args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     if not args or args[0].lower() == "list":
-        respond(**blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
+        answer(respond, blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
         return
     request = commands.parse_approvals(args)
     brand = workspace.check_approvals_target(
@@ -177,7 +229,7 @@ def _approvals(
             f"Brand {brand.name} doesn't use client approval yet: turn it on with "
             f"`/post brand set {brand.name} client-approval`."
         )
-    respond(**blocks.approvals_set(routes, joined, warning))
+    answer(respond, blocks.approvals_set(routes, joined, warning))
 
 
 def ensure_can_post(services: Services, channel_id: str, team_only: str | None = None) -> bool:
@@ -463,7 +515,7 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
     team_id, actor, admins, now = _context(services, command)
     if action == "list":
         workspace.require_admin(actor, "see complaint routes", admins)
-        respond(**ticket_views.route_list(tickets.routes(services.db, team_id)))
+        answer(respond, ticket_views.route_list(tickets.routes(services.db, team_id)))
         return
     if action == "remove":
         tickets.remove_route(services.db, team_id, actor, admins, now, value)

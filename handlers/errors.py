@@ -96,8 +96,12 @@ def tell(services: Services, body: dict, context, respond, text: str) -> None:
     payload = notice(text)
     try:
         if respond is not None and _response_url(body):
-            respond(response_type="ephemeral", replace_original=False, **payload)
-            return
+            answer = respond(response_type="ephemeral", replace_original=False, **payload)
+            status = getattr(answer, "status_code", 200)
+            if status == 200:
+                return
+            # refused (a used or expired response_url...): told another way below
+            log.warning("Slack refused the reply (HTTP %s); telling the person another way", status)
         user = context.user_id
         channel = context.channel_id
         if user and channel:

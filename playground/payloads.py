@@ -208,3 +208,55 @@ def app_home_opened_event(
     if view is not None:
         event["view"] = copy.deepcopy(view)
     return event
+
+
+def app_uninstalled_event(ws: Workspace) -> dict[str, Any]:
+    """``app_uninstalled``: the workspace removed the app (sent in an ``event_callback``)."""
+    return {"type": "app_uninstalled", "event_ts": ws.ts.next()}
+
+
+def tokens_revoked_event(
+    ws: Workspace, *, bot: list[str] | None = None, oauth: list[str] | None = None
+) -> dict[str, Any]:
+    """``tokens_revoked``: the user ids whose tokens went, by kind (``oauth``: user tokens;
+    ``bot``: bot tokens), as Slack documents it."""
+    tokens: dict[str, list[str]] = {}
+    if oauth:
+        tokens["oauth"] = list(oauth)
+    if bot:
+        tokens["bot"] = list(bot)
+    return {"type": "tokens_revoked", "tokens": tokens, "event_ts": ws.ts.next()}
+
+
+def app_rate_limited_payload(ws: Workspace, *, minute: int, verification_token: str) -> dict:
+    """``app_rate_limited``: not an ``event_callback`` but a top-level payload Slack sends
+    when it drops a workspace's events for a minute (over 30,000 an hour)."""
+    return {
+        "token": verification_token,
+        "type": "app_rate_limited",
+        "team_id": ws.team_id,
+        "minute_rate_limited": minute,
+        "api_app_id": ws.app_id,
+    }
+
+
+def block_suggestion_payload(
+    ws: Workspace,
+    *,
+    user_id: str,
+    view: dict,
+    block_id: str,
+    action_id: str,
+    value: str,
+    verification_token: str,
+) -> dict:
+    """``block_suggestion``: a person types into an ``external_select`` of a modal and Slack
+    asks the app for the options matching ``value``."""
+    payload = _interaction(ws, "block_suggestion", user_id, verification_token)
+    payload["container"] = {"type": "view", "view_id": view["id"]}
+    payload["view"] = copy.deepcopy(view)
+    payload["block_id"] = block_id
+    payload["action_id"] = action_id
+    payload["value"] = value
+    payload["action_ts"] = ws.ts.next()
+    return payload

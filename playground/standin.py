@@ -43,17 +43,21 @@ from typing import Any, TypeVar
 from bot.clock import SystemClock
 from playground.payloads import (
     app_home_opened_event,
+    app_rate_limited_payload,
+    app_uninstalled_event,
+    block_suggestion_payload,
     command_payload,
     event_envelope,
     message_actions_payload,
     reaction_added_event,
+    tokens_revoked_event,
     view_actions_payload,
     view_closed_payload,
     view_submission_payload,
 )
 from playground.sender import Delivery, Sender, form_body, interactive_body, json_body
 from playground.server import StandInServer
-from playground.validate import message_problems, view_problems
+from playground.validate import message_problems, options_problems, view_problems
 from playground.viewstate import (
     UNSET,
     InputRefused,
@@ -353,6 +357,15 @@ class SlackStandIn:
             self.workspace.changed()
             return channel
 
+    def add_group_dm(self, channel_id: str, members: list[str], *, bot_member: bool = True) -> dict:
+        """Add a group DM (``is_mpim``) between ``members`` and the bot; returns it."""
+        with self.workspace.lock:
+            for user_id in members:
+                self.workspace.require_user(user_id)
+            channel = self.workspace.add_group_dm(channel_id, members, bot_member=bot_member)
+            self.workspace.changed()
+            return channel
+
     def add_member(self, channel_id: str, user_id: str) -> None:
         """A person (or the bot) joins a channel."""
         with self.workspace.lock:
@@ -480,7 +493,8 @@ class SlackStandIn:
 
     def fail(self, method: str, error: str, times: int = 1, **match: Any) -> None:
         """Answer the next ``times`` calls of ``method`` with ``error``; keyword
-        arguments (e.g. ``channel="C1"``) restrict it to calls with those params."""
+        arguments (e.g. ``channel="C1"``) restrict it to calls with those params.
+        ``method="response_url"``: the next posts to a response_url are refused (HTTP 400)."""
         self.api.fail(method, error, times=times, **match)
 
     def ratelimit(self, method: str, retry_after: int = 1, times: int = 1, **match: Any) -> None:
@@ -854,6 +868,49 @@ class SlackStandIn:
         wanted = f"{block_id}/{action_id}" if block_id else action_id
         return f"no element {wanted!r} there; (block_id, action_id) pairs are: {found}"
 
+    def suggest(
+        self, user_id: str, view_id: str, block_id: str, action_id: str, value: str = ""
+    ) -> list[dict]:
+        """A person types ``value`` into an ``external_select`` of their open modal: Slack
+        sends ``block_suggestion`` and shows the options the app answers with. Returns
+        them (each ``{"text": ..., "value": ...}``, groups flattened); an answer Slack
+        would refuse (over 100 options, a too long text...) shows nothing: ``[]``, with
+        the problems in the delivery's ``error`` (see :meth:`deliveries`)."""
+        ws = self.workspace
+        with ws.lock:
+            record = ws.views.get(view_id)
+            if record is None or record.get("user") not in (None, user_id):
+                raise LookupError(f"no view {view_id!r} open for {user_id}")
+            view = copy.deepcopy(record["view"])
+            found = find_element(view["blocks"], action_id, block_id)
+            if found is None or found[1].get("type") not in (
+                "external_select",
+                "multi_external_select",
+            ):
+                raise LookupError(f"no external select {block_id}/{action_id} in {view_id}")
+            payload = block_suggestion_payload(
+                ws,
+                user_id=user_id,
+                view=view,
+                block_id=block_id,
+                action_id=action_id,
+                value=value,
+                verification_token=self.verification_token,
+            )
+        delivery = self._deliver(interactive_body(payload), FORM, payload)
+        self._record(delivery)
+        if delivery.error or delivery.status != 200:
+            return []
+        problems = options_problems(delivery.body)
+        if problems:
+            delivery.error = "invalid_options: " + "; ".join(problems)
+            return []
+        answer = delivery.body
+        options = list(answer.get("options") or [])
+        for group in answer.get("option_groups") or []:
+            options.extend(group.get("options") or [])
+        return options
+
     def submit(self, user_id: str, view_id: str, values: dict | None = None) -> Delivery:
         """A person submits the modal on top of their stack.
 
@@ -992,6 +1049,50 @@ class SlackStandIn:
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_error"
         delivery = self._deliver(json_body(envelope), JSON, envelope, extra_headers=headers)
         return self._record(delivery)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def uninstall(self, event_id: str | None = None, *, retry_num: int | None = None) -> Delivery:
+        """An admin removes the app: its bot token stops working (``token_revoked``) and
+        ``app_uninstalled`` is sent (again, with the same ``event_id`` and ``retry_num``,
+        as Slack's retry)."""
+        with self.workspace.lock:
+            self.api.revoked = True
+        return self.event(
+            app_uninstalled_event(self.workspace), event_id=event_id, retry_num=retry_num
+        )
+
+    def revoke_tokens(
+        self, *, bot: bool = True, oauth: list[str] | None = None, event_id: str | None = None
+    ) -> Delivery:
+        """Tokens are revoked: ``tokens_revoked`` is sent, naming the bot's user id under
+        ``bot`` when ``bot`` (its token then stops working) and ``oauth`` user ids."""
+        with self.workspace.lock:
+            if bot:
+                self.api.revoked = True
+            event = tokens_revoked_event(
+                self.workspace, bot=[self.workspace.bot_user_id] if bot else None, oauth=oauth
+            )
+        return self.event(event, event_id=event_id)
+
+    def reinstall(self) -> None:
+        """The app is installed again: the bot token works again. (Slack sends no event
+        for it; the app learns of it from the workspace's next request.)"""
+        with self.workspace.lock:
+            self.api.revoked = False
+            self.workspace.changed()
+
+    def rate_limited(self, minute: int | None = None) -> Delivery:
+        """Slack tells the app it is dropping this workspace's events for ``minute`` (an
+        epoch second at the start of a minute; now's by default): ``app_rate_limited``."""
+        with self.workspace.lock:
+            epoch = self.workspace.epoch()
+            payload = app_rate_limited_payload(
+                self.workspace,
+                minute=minute if minute is not None else epoch - epoch % 60,
+                verification_token=self.verification_token,
+            )
+        return self._record(self._deliver(json_body(payload), JSON, payload))
 
     def react(
         self,

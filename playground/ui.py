@@ -579,6 +579,19 @@ class PlaygroundUI:
             return {"delivery": _dispatch_failed(exc)}
         return {"delivery": delivery_report(delivery)}
 
+    def suggest(self, params: dict) -> dict:
+        """Typing into an external select of a modal: the options the app answers with."""
+        me = self._person(params)
+        view_id = self._text(params, "view_id", required="which modal? (view_id)")
+        block_id = self._text(params, "block_id", required="which menu? (block_id)")
+        action_id = self._text(params, "action_id", required="which menu? (action_id)")
+        typed = params.get("value") if isinstance(params.get("value"), str) else ""
+        try:
+            options = self.standin.suggest(me, view_id, block_id, action_id, typed)
+        except ConnectionError as exc:
+            return {"options": [], "delivery": _dispatch_failed(exc)}
+        return {"options": options}
+
     def close_view(self, params: dict) -> dict:
         me = self._person(params)
         try:
@@ -708,6 +721,7 @@ POST_ROUTES: dict[str, Callable[[PlaygroundUI, dict], dict]] = {
     "send": PlaygroundUI.send,
     "action": PlaygroundUI.action,
     "submit": PlaygroundUI.submit,
+    "suggest": PlaygroundUI.suggest,
     "close": PlaygroundUI.close_view,
     "react": PlaygroundUI.react,
     "home": PlaygroundUI.open_home,

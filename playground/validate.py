@@ -204,3 +204,55 @@ def view_problems(view: Any, *, allowed_types: tuple[str, ...] = VIEW_TYPES) -> 
         except Exception as exc:  # the models raise several error types on malformed input
             problems.append(problem(str(exc) or type(exc).__name__, "/view"))
     return problems
+
+
+SELECT_MAX_OPTIONS = 100  # options (or option groups) of a select, static or loaded
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+
+
+def _option_problems(option: Any, pointer: str) -> list[str]:
+    if not isinstance(option, dict):
+        return [problem("must be an option object", pointer)]
+    problems = []
+    text = option.get("text")
+    if not isinstance(text, dict) or not text.get("text"):
+        problems.append(problem("missing required field: text", pointer))
+    elif _text_length(text) > OPTION_TEXT_MAX:
+        problems.append(
+            problem(f"must be less than {OPTION_TEXT_MAX + 1} characters", f"{pointer}/text/text")
+        )
+    value = option.get("value")
+    if not isinstance(value, str) or not value:
+        problems.append(problem("missing required field: value", pointer))
+    elif len(value) > OPTION_VALUE_MAX:
+        problems.append(
+            problem(f"must be less than {OPTION_VALUE_MAX + 1} characters", f"{pointer}/value")
+        )
+    return problems
+
+
+def options_problems(answer: Any) -> list[str]:
+    """Problems with an app's answer to ``block_suggestion`` (``{"options": [...]}`` or
+    ``{"option_groups": [...]}``): Slack shows nothing when there is any."""
+    if not isinstance(answer, dict):
+        return [problem("must be a JSON object with options or option_groups", "/")]
+    options, groups = answer.get("options"), answer.get("option_groups")
+    if options is None and groups is None:
+        return [problem("missing required field: options", "/")]
+    problems = []
+    for key, items in (("options", options), ("option_groups", groups)):
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(problem("must be an array", f"/{key}"))
+            continue
+        if len(items) > SELECT_MAX_OPTIONS:
+            problems.append(problem(f"must contain at most {SELECT_MAX_OPTIONS} items", f"/{key}"))
+        for index, item in enumerate(items):
+            if key == "options":
+                problems.extend(_option_problems(item, f"/options/{index}"))
+            elif isinstance(item, dict):
+                for sub, option in enumerate(item.get("options") or []):
+                    problems.extend(_option_problems(option, f"/{key}/{index}/options/{sub}"))
+    return problems

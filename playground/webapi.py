@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from playground.validate import message_problems, text_too_long, view_problems
@@ -62,20 +63,71 @@ MISSING_PARAM_ERRORS: dict[tuple[str, str], str] = {
 # Parameters Slack takes as JSON strings in form-encoded requests.
 JSON_PARAMS = ("blocks", "attachments", "view", "files", "metadata")
 
-DEFAULT_SCOPES = [
-    "channels:history",
-    "channels:join",
-    "channels:read",
-    "chat:write",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "im:history",
-    "im:write",
-    "reactions:read",
-    "users:read",
-]
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+
+
+def manifest_scopes(path: Path = MANIFEST) -> list[str]:
+    """The bot scopes ``manifest.yml`` asks for: what installing the app grants, so the
+    stand-in grants exactly those (read without a YAML library: the list under
+    ``oauth_config: scopes: bot:``, one ``- scope`` a line)."""
+    scopes: list[str] = []
+    inside = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.split("#", 1)[0].rstrip()
+        if stripped.strip() == "bot:":
+            inside, indent = True, len(stripped) - len(stripped.lstrip())
+            continue
+        if not inside or not stripped.strip():
+            continue
+        if len(stripped) - len(stripped.lstrip()) <= indent:
+            break
+        if stripped.strip().startswith("- "):
+            scopes.append(stripped.strip()[2:].strip().strip("\"'"))
+    return scopes
+
+
+DEFAULT_SCOPES = manifest_scopes()
+
+# The scope each method needs (Slack answers ``missing_scope`` without it). Methods that
+# read a conversation need the scope of its kind (below); views, auth.test and
+# chat.getPermalink need none.
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.join": "channels:join",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
+CONVERSATION_SCOPES = {
+    "conversations.history": "history",
+    "conversations.replies": "history",
+    "conversations.info": "read",
+}
+
+
+def conversation_kind(channel: dict) -> str:
+    """``channels``, ``groups``, ``im`` or ``mpim``: the prefix of the scopes reading it."""
+    if channel.get("is_im"):
+        return "im"
+    if channel.get("is_mpim"):
+        return "mpim"
+    return "groups" if channel.get("is_private") else "channels"
+
+
+class MissingScope(ApiError):
+    """Slack's ``missing_scope``, naming the scope needed and the ones granted."""
+
+    def __init__(self, needed: str, provided: list[str]) -> None:
+        super().__init__("missing_scope")
+        self.needed, self.provided = needed, provided
+
+    def body(self) -> dict:
+        return {**super().body(), "needed": self.needed, "provided": ",".join(self.provided)}
+
 
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
@@ -235,6 +287,7 @@ class WebApi:
         self.ws = workspace
         self.bot_token = bot_token
         self.scopes: list[str] = list(DEFAULT_SCOPES)
+        self.revoked = False  # the bot token no longer works (uninstalled, revoked)
         self.calls: list[ApiCall] = []
         self.responses: list[ResponsePost] = []
         self._injected: list[Injected] = []
@@ -284,6 +337,7 @@ class WebApi:
                 self._authenticate(token)
                 self._take_injected(method, params)
                 self._check_required(method, params)
+                self._check_scope(method, params)
                 status, body = 200, handler(params)
             except ApiError as exc:
                 status, body = exc.status, exc.body()
@@ -307,6 +361,8 @@ class WebApi:
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("invalid_auth")
+        if self.revoked:  # the app was removed, or its token revoked
+            raise ApiError("token_revoked")
 
     def _check_required(self, method: str, params: dict) -> None:
         for key in REQUIRED_PARAMS.get(method, ()):
@@ -315,6 +371,20 @@ class WebApi:
                 if specific:
                     raise ApiError(specific)
                 raise ApiError("invalid_arguments", [f"[ERROR] missing required field: {key}"])
+
+    def needed_scope(self, method: str, params: dict) -> str | None:
+        """The scope ``method`` needs for these ``params`` (None: none)."""
+        if method in CONVERSATION_SCOPES:
+            channel = self.ws.find_conversation(params.get("channel"))
+            if channel is None:  # Slack then answers channel_not_found
+                return None
+            return f"{conversation_kind(channel)}:{CONVERSATION_SCOPES[method]}"
+        return METHOD_SCOPES.get(method)
+
+    def _check_scope(self, method: str, params: dict) -> None:
+        needed = self.needed_scope(method, params)
+        if needed and needed not in self.scopes:
+            raise MissingScope(needed, self.scopes)
 
     def fail(
         self,
@@ -583,6 +653,11 @@ class WebApi:
                 if not isinstance(payload, dict):
                     raise ApiError("invalid_payload", status=400)
                 target = self.ws.use_response_target(target_id)
+                try:  # a failure injected with fail("response_url", ...)
+                    self._take_injected("response_url", {})
+                except ApiError as injected:
+                    injected.status = 400 if injected.status == 200 else injected.status
+                    raise
                 self._apply_response(target, decode_json_params(payload))
                 status, body = 200, {"ok": True}
             except ValueError:

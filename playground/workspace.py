@@ -400,6 +400,36 @@ class Workspace:
             rendered["num_members"] = len(members)
         return rendered
 
+    def add_group_dm(self, channel_id: str, members: list[str], *, bot_member: bool = True) -> dict:
+        """A group DM (``mpim``) between ``members`` (and the bot unless ``bot_member`` is
+        false); returns the stored conversation."""
+        member_ids = list(dict.fromkeys(members))
+        if bot_member and self.bot_user_id not in member_ids:
+            member_ids.append(self.bot_user_id)
+        names = "--".join(self.users[u]["name"] for u in member_ids if u in self.users)
+        name = f"mpdm-{names}-1"
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "name_normalized": name,
+            "created": self.epoch(),
+            "creator": member_ids[0] if member_ids else "",
+            "is_archived": False,
+            "is_channel": False,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": True,
+            "is_private": True,
+            "is_org_shared": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "Group messaging", "creator": "", "last_set": 0},
+            "members": member_ids,
+        }
+        self.history.setdefault(channel_id, [])
+        return self.channel_snapshot(channel_id)
+
     def open_dm(self, user_id: str) -> dict:
         """The bot's DM with a user, opened on first use (ids start with ``D``)."""
         if user_id in self.dms:

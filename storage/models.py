@@ -43,6 +43,9 @@ class Team(SQLModel, table=True):
     # The calendar feed secret's SHA-256 (bot/vault.py), never the secret itself.
     ics_secret: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(sa_column=utc_column())
+    # Set when Slack says the app was removed (app_uninstalled, or the bot token revoked):
+    # scheduled work skips the workspace, its data stays; cleared when it talks to us again.
+    uninstalled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class KnownUser(SQLModel, table=True):

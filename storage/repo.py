@@ -579,13 +579,52 @@ def list_posts(
     return list(session.exec(query.order_by(*order).limit(limit)))
 
 
+# --- workspaces that removed the app ---------------------------------------------------------
+
+
+def installed(team_id_column: Any) -> Any:
+    """A condition for the scheduler's queries: the row's workspace has not removed the app
+    (``Team.uninstalled_at`` unset). Its data stays; only scheduled work skips it."""
+    removed = select(Team.team_id).where(Team.uninstalled_at.is_not(None))  # type: ignore[union-attr]
+    return team_id_column.not_in(removed)
+
+
+def mark_uninstalled(session: Session, team_id: str, now: datetime) -> bool:
+    """Record that a workspace removed the app; False when it already had (idempotent:
+    the first time is kept)."""
+    result = session.execute(
+        update(Team)
+        .where(Team.team_id == team_id, Team.uninstalled_at.is_(None))  # type: ignore[union-attr]
+        .values(uninstalled_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def mark_reinstalled(session: Session, team_id: str) -> bool:
+    """The workspace talks to us again: scheduled work resumes. False when it was active."""
+    result = session.execute(
+        update(Team)
+        .where(Team.team_id == team_id, Team.uninstalled_at.is_not(None))  # type: ignore[union-attr]
+        .values(uninstalled_at=None)
+    )
+    return bool(result.rowcount)
+
+
+def uninstalled_teams(session: Session) -> set[str]:
+    """The workspaces that removed the app."""
+    rows = session.exec(select(Team.team_id).where(Team.uninstalled_at.is_not(None)))  # type: ignore[union-attr]
+    return set(rows)
+
+
 def posts_to_expire(session: Session, now: datetime, statuses: Sequence[str]) -> list[Post]:
-    """Posts (every workspace) whose scheduled time has come while still unapproved."""
+    """Posts (every installed workspace) whose scheduled time has come while still
+    unapproved."""
     return list(
         session.exec(
             select(Post).where(
                 Post.status.in_(statuses),  # type: ignore[attr-defined]
                 Post.scheduled_at <= now,  # type: ignore[operator]
+                installed(Post.team_id),
             )
         )
     )
@@ -600,6 +639,7 @@ def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
                 Post.status == "pending",
                 Post.stage_at <= waiting_since,  # type: ignore[operator]
                 Post.reminded_at.is_(None),  # type: ignore[union-attr]
+                installed(Post.team_id),
             )
         )
     )
@@ -612,7 +652,9 @@ def posts_missing_requests(session: Session) -> list[Post]:
         ApprovalRequest.version == Post.version,
         ApprovalRequest.stage == Post.stage,
     )
-    return list(session.exec(select(Post).where(Post.status == "pending", missing)))
+    return list(
+        session.exec(select(Post).where(Post.status == "pending", missing, installed(Post.team_id)))
+    )
 
 
 def release_request(session: Session, post_id: int, version: int, stage: str) -> None:
@@ -859,10 +901,13 @@ def schedules(
     session: Session, model: Any, team_id: str | None = None
 ) -> list[tuple[Any, str | None]]:
     """A schedule table's rows (digests, weekly reports) with their brand's name, in the
-    order they were set; every workspace when ``team_id`` is None."""
+    order they were set; every workspace that has the app installed when ``team_id`` is
+    None (the scheduler's view)."""
     query = select(model, Brand.name).outerjoin(Brand, model.brand_id == Brand.id)
     if team_id is not None:
         query = query.where(model.team_id == team_id)
+    else:
+        query = query.where(installed(model.team_id))
     return [(row, brand) for row, brand in session.exec(query.order_by(model.id))]
 
 

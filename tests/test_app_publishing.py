@@ -322,3 +322,34 @@ def test_a_secret_no_key_can_read_is_handed_to_people_with_the_reason(stack, rec
     hand_off_three_times(stack)
     assert "(its signing secret can't be read)" in texts(due_notice(stack, PAULA))
     assert hook.requests == []
+
+
+def mark_from_notice(stack, url):
+    """Paula opens Mark as published on her due notice and submits ``url``."""
+    notice = due_notice(stack, PAULA)
+    dm = stack.slack.dm_id(PAULA)
+    stack.slack.action(PAULA, "post_published", channel_id=dm, message_ts=notice["ts"])
+    form = modal(stack, PAULA, "post_publish")
+    return stack.slack.submit(PAULA, form["id"], {"url": {"value": url}})
+
+
+def test_a_live_url_carrying_markup_is_refused_not_shown(stack):
+    post = approved_post(stack, hours=1)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).tick()
+    refused = mark_from_notice(stack, "https://x.com/a?<!channel>|click>&b")
+    assert refused.body["response_action"] == "errors"
+    assert "http(s) URL" in refused.body["errors"]["url"]
+    assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
+    assert not any("<!channel>" in m.get("text", "") for m in stack.slack.dm_messages(MARIA))
+
+
+def test_the_live_url_reaches_the_author_escaped(stack):
+    post = approved_post(stack, hours=1)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).tick()
+    ts = due_notice(stack, PAULA)["ts"]
+    mark_from_notice(stack, "https://x.com/a?b=1&c=2")
+    text = dm_to(stack, MARIA, f"marked your post #{post.id} published")
+    assert "https://x.com/a?b=1&amp;c=2" in text
+    assert "https://x.com/a?b=1&amp;c=2" in texts(stack.slack.message(stack.slack.dm_id(PAULA), ts))

@@ -516,3 +516,22 @@ def test_a_complaint_storm_does_not_starve_commands(stack):
     assert (delivery.status, delivery.timed_out) == (200, False)
     ephemeral_to(stack, SAM, "Postroom commands")
     stack.slack.wait_for(lambda: len(cards(stack)) == 12, timeout=30)
+
+
+# --- direct messages -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["im", "mpim"])
+def test_a_reaction_in_a_dm_or_group_dm_opens_a_ticket_with_the_manifests_scopes(stack, kind):
+    """Reading a reacted message in a DM needs im:history (a group DM: mpim:history): the
+    stand-in grants exactly the manifest's scopes, so this fails if the manifest lacks one."""
+    add_route(stack)
+    if kind == "im":
+        channel = stack.slack.dm_id(PEDRO)
+    else:
+        channel = stack.slack.add_group_dm("GMPIMDM1", [PEDRO, MARIA])["id"]
+    message = stack.slack.post_as(PEDRO, channel, "My order never arrived")
+    assert stack.slack.react(PEDRO, channel, message["ts"], "rotating_light").status == 200
+    assert "My order never arrived" in texts(card_of(stack))
+    history = stack.slack.calls_to("conversations.history")
+    assert history and all(c.ok for c in history)

@@ -1086,3 +1086,100 @@ def test_clock_defaults_to_the_system_clock() -> None:
         )["ts"]
     assert abs(float(ts) - time.time()) < 5
     assert datetime.fromtimestamp(float(ts), UTC) > START + timedelta(days=1)
+
+
+# ------------------------------------------------------------------ scopes
+
+
+def test_the_stand_in_grants_exactly_the_manifests_scopes(slack: SlackStandIn) -> None:
+    import yaml
+
+    from playground.webapi import MANIFEST
+
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert sorted(slack.scopes) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "scope"),
+    [("im", "im:history"), ("mpim", "mpim:history"), ("groups", "groups:history")],
+)
+def test_reading_a_conversation_needs_the_scope_of_its_kind(
+    slack: SlackStandIn, client: WebClient, kind: str, scope: str
+) -> None:
+    if kind == "im":
+        channel = slack.dm_id("U1")
+    elif kind == "mpim":
+        channel = slack.add_group_dm("GMPIM1", ["U1", "U2"])["id"]
+    else:
+        channel = "G2"
+    slack.post_as("U1", channel, "hello")
+    assert client.conversations_history(channel=channel)["messages"][0]["text"] == "hello"
+    read_scope = scope.replace("history", "read")
+    assert client.conversations_info(channel=channel)["channel"]["id"] == channel
+    slack.scopes = [s for s in slack.scopes if s not in (scope, read_scope)]
+    refused = api_error(client.conversations_history, channel=channel)
+    assert (refused["error"], refused["needed"]) == ("missing_scope", scope)
+    assert scope not in refused["provided"].split(",")
+    assert api_error(client.conversations_info, channel=channel)["needed"] == read_scope
+
+
+def test_methods_need_their_scope(slack: SlackStandIn, client: WebClient) -> None:
+    slack.scopes = [s for s in slack.scopes if s not in ("chat:write", "users:read")]
+    assert api_error(client.chat_postMessage, channel="C1", text="hi")["needed"] == "chat:write"
+    assert api_error(client.users_info, user="U1")["needed"] == "users:read"
+    assert slack.messages("C1") == []
+
+
+# ------------------------------------------------------------ menus past 100
+
+
+def brand_view(element: dict) -> dict:
+    block = {"type": "input", "block_id": "brand", "label": label("Brand"), "element": element}
+    kept = [b for b in DRAFT_VIEW["blocks"] if b.get("block_id") != "brand"]
+    return {**DRAFT_VIEW, "blocks": [*kept, block]}
+
+
+def test_a_static_menu_holds_at_most_100_options(slack, client, app) -> None:
+    many = [opt(f"b{i}") for i in range(101)]
+    delivery = slack.command("U1", "draft")
+    refused = api_error(
+        client.views_open,
+        trigger_id=delivery.trigger_id,
+        view=brand_view({"type": "static_select", "action_id": "pick", "options": many}),
+    )
+    assert refused["error"] == "invalid_arguments" or refused["error"] == "invalid_blocks"
+    assert "100" in json.dumps(refused)
+
+
+def test_an_external_menu_asks_the_app_and_refuses_over_100_options(slack, client, app) -> None:
+    view = open_modal(
+        slack,
+        client,
+        "U1",
+        brand_view({"type": "external_select", "action_id": "pick", "min_query_length": 0}),
+    )
+    app.reply_json({"options": [opt("acme"), opt("acorn")]})
+    found = slack.suggest("U1", view["id"], "brand", "pick", "ac")
+    assert [o["value"] for o in found] == ["acme", "acorn"]
+    sent = app.received[-1].payload
+    assert (sent["type"], sent["block_id"], sent["action_id"], sent["value"]) == (
+        "block_suggestion",
+        "brand",
+        "pick",
+        "ac",
+    )
+    assert sent["view"]["id"] == view["id"] and sent["user"]["id"] == "U1"
+
+    app.reply_json({"options": [opt(f"b{i}") for i in range(101)]})
+    assert slack.suggest("U1", view["id"], "brand", "pick", "") == []
+    assert "at most 100" in slack.deliveries[-1].error
+
+
+def test_a_response_url_reply_over_50_blocks_is_refused(slack, app) -> None:
+    delivery = slack.command("U1", "draft")
+    reply = WebhookClient(delivery.response_url).send(
+        text="x", blocks=[section(f"line {i}") for i in range(51)]
+    )
+    assert reply.status_code == 400 and "invalid_blocks" in reply.body
+    assert slack.ephemerals(user="U1") == []

@@ -657,3 +657,50 @@ def test_event_streams_are_for_people_are_capped_and_end_with_their_browser(stac
     wait_until(lambda: ui.open_streams == 0, "closed")
     with urllib.request.urlopen(f"{base}/ui/api/events?as={PEDRO}", timeout=10) as second:
         assert read_event(second)["version"] >= 0
+
+
+def test_the_page_can_search_a_brand_menu_past_100_brands(stack):
+    from bot import commands, workspace
+    from bot.policy import Actor
+    from tests.stack import TEAM
+
+    db, now = stack.services.db, stack.clock.now()
+    workspace.ensure_team(db, TEAM, now)
+    for i in range(120):
+        _, changes = commands.parse_brand([f"shop{i:03d}"])
+        workspace.add_brand(
+            db, TEAM, Actor(ADMIN, workspace_admin=True), (), now, f"shop{i:03d}", changes
+        )
+    base = stack.slack.base_url
+    call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post draft"})
+    view = stack.slack.wait_for(
+        lambda: next(
+            (v for v in stack.slack.views(MARIA) if "external_select" in json.dumps(v["blocks"])),
+            None,
+        )
+    )
+    query = {"as": MARIA, "view_id": view["id"], "block_id": "brand", "action_id": "value"}
+    status, answer = call(base, "suggest", {**query, "value": "shop11"})
+    assert status == 200
+    assert [o["value"] for o in answer["options"]] == [f"shop{i}" for i in range(110, 120)]
+    fine = {"networks": {"value": ["x"]}, "text": {"value": "Hi"}, "brand": {"value": "shop115"}}
+    call(base, "submit", {"as": MARIA, "view_id": view["id"], "values": fine})
+    _, surfaces = call(base, "surfaces", **{"as": MARIA})
+    assert surfaces["modals"] == []
+    from storage.models import Brand
+
+    post = stack.slack.wait_for(lambda: first_post(db))
+    with db.read() as session:
+        assert session.get(Brand, post.brand_id).name == "shop115"
+
+
+def first_post(db):
+    """Post #1 once the submission has made it (None before)."""
+    from bot import posts
+    from bot.errors import NotFound
+    from tests.stack import TEAM
+
+    try:
+        return posts.get(db, TEAM, 1)[0]
+    except NotFound:
+        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from bot.blocks import context, divider, header, message, notice, section
+from bot.blocks import context, divider, header, message, notice, pack, pages, section, truncate
 from bot.commands import SUBCOMMANDS
 from bot.networks import label
 from bot.policy import ROLE_HELP, ROLES, Grant
@@ -45,25 +45,25 @@ def roles_removed(user_id: str, grants: list[Grant]) -> dict:
     return notice(f"Removed from <@{user_id}>: {what}.")
 
 
-def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> dict:
+def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> list[dict]:
+    """The roles and who holds each, as messages (a long list is paged, never cut)."""
     by_role: dict[str, list[str]] = defaultdict(list)
     for view in roles:
         scope = f" ({view.grant.scope})" if view.grant.scope else ""
         by_role[view.grant.role].append(f"<@{view.user_id}>{scope}")
     for uid in sorted(configured_admins):
         by_role["admin"].append(f"<@{uid}> _(POSTROOM_ADMINS)_")
-    blocks = [header("Roles")]
+    body = []
     for role in ROLES:
         people = by_role.get(role)
-        text = "\n".join(f"• {p}" for p in people) if people else "_nobody yet_"
-        blocks.append(section(f"*{role}* — {ROLE_HELP[role]}\n{text}"))
-    blocks.append(
-        context(
-            "Slack workspace admins and owners are always Postroom admins. "
-            "Change roles with `/post role add|remove @user ROLE`."
-        )
+        lines = [f"*{role}* — {ROLE_HELP[role]}"]
+        lines += [f"• {p}" for p in people] if people else ["_nobody yet_"]
+        body += [section(chunk) for chunk in pack(lines)]
+    footer = context(
+        "Slack workspace admins and owners are always Postroom admins. "
+        "Change roles with `/post role add|remove @user ROLE`."
     )
-    return message("Postroom roles", blocks)
+    return pages("Postroom roles", [header("Roles")], body, [footer])
 
 
 def brand_saved(brand: Brand, created: bool, new_secret: str | None = None) -> dict:
@@ -78,16 +78,15 @@ def brand_saved(brand: Brand, created: bool, new_secret: str | None = None) -> d
     return notice(text)
 
 
-def brand_list(brands: list[Brand]) -> dict:
-    blocks = [header("Brands")]
-    blocks += [section(f"*{b.name}*\n{summary(b)}") for b in brands]
-    blocks.append(
-        context(
-            "Add one with `/post brand add NAME [client-approval] [any|all] "
-            "[self-approval] [webhook:URL]`."
-        )
+def brand_list(brands: list[Brand]) -> list[dict]:
+    """Every brand, several to a section, as messages (a long list is paged)."""
+    lines = [f"*{b.name}*\n{summary(b)}" for b in brands]
+    body = [section(chunk) for chunk in pack(lines)]
+    footer = context(
+        "Add one with `/post brand add NAME [client-approval] [any|all] "
+        "[self-approval] [webhook:URL]`."
     )
-    return message("Postroom brands", blocks)
+    return pages("Postroom brands", [header("Brands")], body, [footer])
 
 
 def route_line(route: ChannelRoute) -> str:
@@ -98,33 +97,30 @@ def route_line(route: ChannelRoute) -> str:
     return f"<#{route.channel_id}> ← {stage}, {', '.join(scope)}"
 
 
-def approvals_set(routes: list[ChannelRoute], joined: bool, warning: str | None) -> dict:
-    lines = "\n".join(f"• {route_line(r)}" for r in routes)
-    text = f"Approval requests will go to:\n{lines}"
+def approvals_set(routes: list[ChannelRoute], joined: bool, warning: str | None) -> list[dict]:
+    lines = ["Approval requests will go to:"] + [f"• {route_line(r)}" for r in routes]
     if joined:
-        text += f"\nI joined <#{routes[0].channel_id}> so I can post there."
-    blocks = [section(text)]
-    if warning:
-        blocks.append(context(warning))
-    return message(text, blocks)
+        lines.append(f"I joined <#{routes[0].channel_id}> so I can post there.")
+    bottom = [context(warning)] if warning else []
+    text = truncate("\n".join(lines), 3000)
+    return pages(text, [], [section(chunk) for chunk in pack(lines)], bottom)
 
 
-def approvals_list(routes: list[ChannelRoute]) -> dict:
+def approvals_list(routes: list[ChannelRoute]) -> list[dict]:
     if not routes:
-        return notice(
-            "No approvals channel is set yet. Set the default one with `/post approvals #channel`."
-        )
-    lines = "\n".join(f"• {route_line(r)}" for r in routes)
-    return message(
-        "Approvals channels",
-        [
-            header("Approvals channels"),
-            section(lines),
-            divider(),
-            context(
-                "The most specific match wins: brand and "
-                "network, then brand, then network, then "
-                "the default."
-            ),
-        ],
-    )
+        return [
+            notice(
+                "No approvals channel is set yet. Set the default one with "
+                "`/post approvals #channel`."
+            )
+        ]
+    body = [section(chunk) for chunk in pack([f"• {route_line(r)}" for r in routes])]
+    footer = [
+        divider(),
+        context(
+            "The most specific match wins: brand and "
+            "network, then brand, then network, then "
+            "the default."
+        ),
+    ]
+    return pages("Approvals channels", [header("Approvals channels")], body, footer)

@@ -11,6 +11,7 @@ block back through slack_sdk and validates it.
 
 from __future__ import annotations
 
+from bot.blocks import pack
 from bot.blocks.config import route_line
 from bot.blocks.plain import Block, actions, button, context, divider, header, section
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
@@ -38,7 +39,7 @@ def home_view(data) -> dict:
     blocks += _drafts(data.drafts)
     blocks += _tickets(data.tickets)
     blocks += _today(data.today, data.tz)
-    blocks += [divider(), section("*Your roles*\n" + _roles(actor))]
+    blocks += [divider(), *(section(c) for c in pack(["*Your roles*", *_roles(actor).split("\n")]))]
     if actor.is_admin:
         blocks += _settings(data)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
@@ -111,7 +112,7 @@ def _today(today, tz: str) -> list[Block]:
         f" · #{p.id} {escape(first_line(p, 80))} _({STATUS_WORDS[p.status]})_"
         for p, _ in today[:20]
     ]
-    blocks.append(section("\n".join(lines)))
+    blocks += [section(chunk) for chunk in pack(lines)]
     if len(today) > 20:
         blocks.append(context(f"…and {len(today) - 20} more: `/post calendar today`"))
     return blocks + [context(f"Times in your zone ({tz}).")]
@@ -132,16 +133,16 @@ def _settings(data) -> list[Block]:
     brands: list[Brand] = data.brands
     routes: list[ChannelRoute] = data.approval_routes
     blocks: list[Block] = [divider(), section("*Workspace settings* _(you are an admin)_")]
-    blocks.append(section("*Brands*\n" + "\n".join(f"• {b.name}" for b in brands)))
-    lines = "\n".join(f"• {route_line(r)}" for r in routes) or "_none yet_"
-    blocks.append(section("*Approvals channels*\n" + lines))
+    blocks += [section(c) for c in pack(["*Brands*", *(f"• {b.name}" for b in brands)])]
+    lines = [f"• {route_line(r)}" for r in routes] or ["_none yet_"]
+    blocks += [section(c) for c in pack(["*Approvals channels*", *lines])]
     missing = _missing(brands, routes)
     if not data.ticket_routes:
         missing.append("No complaint routes: `/post route add :rotating_light: #support`.")
     if not data.digests:
         missing.append("No daily digest: `/post digest #channel 09:00 Europe/Madrid`.")
     if missing:
-        blocks.append(section("*Needs attention*\n" + "\n".join(f"⚠️ {m}" for m in missing)))
+        blocks += [section(c) for c in pack(["*Needs attention*", *(f"⚠️ {m}" for m in missing)])]
     return blocks
 
 

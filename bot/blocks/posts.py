@@ -13,6 +13,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import (
     Block,
     DateTimePickerElement,
+    ExternalDataSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -59,6 +60,37 @@ def notice_modal(title: str, text: str) -> dict:
     }
 
 
+BRAND_MENU_MAX = 100  # Slack's most options in a static_select
+
+
+def _brand_option(name: str) -> Option:
+    return Option(value=name, label=truncate(name, 75))
+
+
+def _brand_menu(brands: Sequence[Brand], brand: str):
+    """The brand menu: every brand listed, up to Slack's 100 options; past that, an
+    external select whose options load as the person types (``brand_options``)."""
+    options = [_brand_option(b.name) for b in brands]
+    initial = next((o for o in options if o.value == brand), options[0])
+    if len(options) <= BRAND_MENU_MAX:
+        return StaticSelectElement(action_id="value", options=options, initial_option=initial)
+    return ExternalDataSelectElement(
+        action_id="value",
+        placeholder="Type to find a brand",
+        initial_option=initial,
+        min_query_length=0,
+    )
+
+
+def brand_options(brands: Sequence[Brand], typed: str) -> dict:
+    """The answer to the brand menu's ``block_suggestion``: the brands whose name holds
+    what was typed (case-insensitive; names starting with it first), at most 100."""
+    wanted = typed.strip().casefold()
+    found = [b.name for b in brands if wanted in b.name.casefold()]
+    found.sort(key=lambda name: (not name.casefold().startswith(wanted), name.casefold()))
+    return {"options": [_brand_option(n).to_dict() for n in found[:BRAND_MENU_MAX]]}
+
+
 def draft_modal(
     brands: Sequence[Brand],
     voices: dict[str, str],
@@ -91,16 +123,8 @@ def draft_modal(
         )
     )
     if len(brands) > 1:
-        options = [Option(value=b.name, label=b.name) for b in brands]
-        initial = next((o for o in options if o.value == brand), options[0])
         blocks.append(
-            InputBlock(
-                block_id="brand",
-                label="Brand",
-                element=StaticSelectElement(
-                    action_id="value", options=options, initial_option=initial
-                ),
-            )
+            InputBlock(block_id="brand", label="Brand", element=_brand_menu(brands, brand))
         )
     blocks.append(
         InputBlock(

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 
-from bot.blocks import context, message, section, truncate
+from bot.blocks import context, message, pack, pages, section, truncate
 from bot.mrkdwn import date, requote, user
 from bot.tickets import PRIORITIES
 from storage.models import Route, Ticket
@@ -94,14 +94,14 @@ def route_saved(route: Route, joined: bool) -> dict:
     return message(text, [section(text)])
 
 
-def route_list(rows) -> dict:
-    """``rows``: (Route, brand name or None)."""
+def route_list(rows) -> list[dict]:
+    """``rows``: (Route, brand name or None). A long list is paged, never cut."""
     if not rows:
         text = (
             "No complaint routes yet. Add one, e.g. `/post route add :rotating_light: "
             "#support priority:high remind:30m escalate:4h`."
         )
-        return message(text, [section(text)])
+        return [message(text, [section(text)])]
     lines = []
     for route, brand in rows:
         extra = [route.priority]
@@ -115,7 +115,8 @@ def route_list(rows) -> dict:
         if brand:
             extra.append(f"brand {brand}")
         lines.append(f"• :{route.emoji}: → <#{route.channel_id}> · {', '.join(extra)}")
-    return message("Complaint routes", [section("*Complaint routes*\n" + "\n".join(lines))])
+    body = [section(chunk) for chunk in pack(["*Complaint routes*", *lines])]
+    return pages("Complaint routes", [], body)
 
 
 def ticket_list(found: list[Ticket], which: str) -> dict:

@@ -935,6 +935,7 @@ function buildModal(view, errors, prefill, depth) {
     prefill,
     errors,
     onAction: (a) => act({ ...a, view_id: view.id }),
+    suggest: async (q) => (await api.post("suggest", { as: state.me, view_id: view.id, ...q })).options,
   }));
   const problem = h("div", { class: "modal-problem", role: "alert", hidden: true });
   const close = () => closeModal(view.id);

@@ -222,6 +222,41 @@ function selectNode(el, choices, current, onChange, label) {
   return select;
 }
 
+/** An external select: a search box whose text is sent to the app (block_suggestion, as
+ * Slack does while the person types) and a menu of the options it answers with. */
+function externalNode(el, block, ctx, current, onChange, label) {
+  const initial = el.initial_option ? [el.initial_option] : [];
+  const toChoices = (options) => [{ label: null, options: options.map((o) => ({ value: o.value, html: plainText(o.text) })) }];
+  let select = selectNode(el, toChoices(initial), current, onChange, label);
+  const search = h("input", {
+    type: "search", class: "text-input external-search",
+    placeholder: el.placeholder?.text || "Type to search",
+    "aria-label": `${label || "Menu"}: search`,
+  });
+  const wrap = h("div", { class: "external-select", dataset: { actionId: el.action_id || "" } }, search, select);
+  let timer = null;
+  let asked = 0;
+  const ask = async () => {
+    const number = ++asked;
+    let options = [];
+    try {
+      options = await ctx.suggest({ block_id: block.block_id, action_id: el.action_id, value: search.value });
+    } catch {
+      options = [];
+    }
+    if (number !== asked) return; // a newer search is on its way
+    const keep = select.value;
+    const known = options.some((o) => o.value === keep) ? options : [...initial.filter((o) => o.value === keep), ...options];
+    const fresh = selectNode(el, toChoices(known), keep || null, onChange, label);
+    select.replaceWith(fresh);
+    select = fresh;
+  };
+  search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 200); });
+  search.addEventListener("focus", () => { if (!asked) ask(); }, { once: true });
+  select.addEventListener("focus", () => { if (!asked) ask(); }, { once: true });
+  return { node: wrap, get: () => select.value || null };
+}
+
 function staticChoices(el) {
   return optionsOf(el).map((g) => ({
     label: g.label ? g.label.text : null,
@@ -355,8 +390,10 @@ function control(el, block, ctx, onChange, label) {
     case "number_input":
     case "rich_text_input":
       return textInput(el, current, onChange, label);
-    case "static_select":
-    case "external_select": {
+    case "external_select":
+      if (ctx.suggest) return externalNode(el, block, ctx, current ?? el.initial_option?.value, onChange, label);
+    // falls through: without a way to ask the app, the options the element carries
+    case "static_select": {
       const node = selectNode(el, staticChoices(el), current ?? el.initial_option?.value, onChange, label);
       return { node, get: () => node.value || null };
     }

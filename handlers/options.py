@@ -1,0 +1,29 @@
+"""Options loaded as a person types into an external select (``block_suggestion``): the
+brand menu of the draft and edit modals when a workspace has more brands than a static
+menu holds (Slack's 100)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot import workspace
+from bot.blocks import posts as post_blocks
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.options({"block_id": "brand", "action_id": "value"})
+    def brand_options(ack, body: dict) -> None:
+        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or ""
+        typed = body.get("value") if isinstance(body.get("value"), str) else ""
+        try:
+            brands = workspace.list_brands(services.db, team_id)
+        except Exception:  # the menu shows nothing rather than an error; the log says why
+            log.exception("could not list brands for the brand menu of %s", team_id)
+            ack(options=[])
+            return
+        ack(**post_blocks.brand_options(brands, typed[:100]))
