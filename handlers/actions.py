@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, home, posts, publishing, routing, tickets
+from bot import approvals, calendar, home, policy, posts, publishing, routing, tickets
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
 from bot.blocks import posts as blocks
@@ -110,7 +110,13 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def playbook_clicked(ack, body: dict, action: dict, respond) -> None:
         ack()
-        ticket, route = tickets.get(services.db, body["team"]["id"], ticket_of(body, action))
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        ticket_id = ticket_of(body, action)
+        if not policy.sees_team_work(services.people.actor(team_id, user_id)):
+            raise PermissionDenied(
+                "Complaint playbooks are the team's notes, for its support people."
+            )
+        ticket, route = tickets.get(services.db, team_id, ticket_id)
         text = routing.playbook_of(services, route)
         respond(
             replace_original=False,
@@ -127,15 +133,12 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def calendar_page(ack, body: dict, action: dict, respond) -> None:
         ack()
-        try:
-            wanted = json.loads(action["value"])
-            words, page = str(wanted["q"]).split(), int(wanted["page"])
-        except (KeyError, ValueError, TypeError) as error:
-            raise ValidationFailed("That button is damaged; run `/post calendar` again.") from error
+        words, page = calendar_value(action)
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         zone = ZoneInfo(services.people.timezone(team_id, user_id))
         query = calendar.parse(words, services.clock.now().astimezone(zone).date())
-        days = calendar.days(services.db, team_id, query, zone)
+        actor = services.people.actor(team_id, user_id)  # the same rule as `/post calendar`
+        days = calendar.days(services.db, team_id, query, zone, policy.visible_brands(actor))
         respond(
             replace_original=True,
             **calendar_blocks.calendar_message(days, query, zone.key, page=page),
@@ -160,6 +163,24 @@ def register(app: App, services: Services) -> None:
                 " nothing to mark."
             )
         services.slack.open_view(body["trigger_id"], publish_blocks.publish_modal(post))
+
+
+MAX_PAGE = 1000  # far past any real calendar (40 posts a page)
+
+
+def calendar_value(action: dict) -> tuple[list[str], int]:
+    """A Next page button's ``{"q": words, "page": n}``; anything else is refused."""
+    damaged = ValidationFailed("That button is damaged; run `/post calendar` again.")
+    try:
+        wanted = json.loads(action["value"])
+        words, page = wanted["q"], wanted["page"]
+    except (KeyError, ValueError, TypeError) as error:
+        raise damaged from error
+    if not isinstance(words, str) or len(words) > 200 or type(page) is not int:
+        raise damaged
+    if not 0 <= page <= MAX_PAGE:
+        raise damaged
+    return words.split(), page
 
 
 def clicked_message(body: dict) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, guides, handoff, networks, posts, publishing
+from bot import approvals, guides, handoff, networks, policy, posts, publishing
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
@@ -57,6 +57,8 @@ def register(app: App, services: Services) -> None:
         # Validate before acknowledging: problems go back into the open modal, by field.
         try:
             draft = read_draft(view["state"]["values"])
+            if not policy.sees_brand(services.people.actor(team_id, user_id), draft.brand):
+                raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = approvals.check(services, team_id, draft)
             if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
