@@ -15,9 +15,32 @@ from bot.errors import UsageError
 from bot.mrkdwn import code
 
 TOKEN = re.compile(r"<[^>]*>|\S+")
-USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>$")
+# Slack's ids, bounded by their columns (32 characters)
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,30})(?:\|[^>]*)?>$")
+CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]{1,30})(?:\|([^>]*))?>$")
+MAX_ID = 2**31 - 1  # the id columns' range (a PostgreSQL integer)
+DIGITS = re.compile(r"^[0-9]{1,10}$")
+SHOWN = 40  # characters of someone's input quoted back in a reply
 OPTION = re.compile(r"^([a-z][a-z-]*):(.+)$")
+
+
+def record_id(value: object) -> int | None:
+    """A row id (post, version, ticket) from typed text or a payload: a whole number from 1
+    to ``MAX_ID`` in ASCII digits (``²`` or ``١`` are digits to ``str.isdigit``, not to
+    ``int``); None for anything else, so nothing out of the column's range reaches a query."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and DIGITS.match(value):
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= MAX_ID:
+        return value
+    return None
+
+
+def shown(text: str) -> str:
+    """Someone's input, quoted back in code and cut short (a reply stays readable and within
+    Slack's block limits)."""
+    return code(text if len(text) <= SHOWN else text[:SHOWN] + "…")
 
 
 def tokens(text: str) -> list[str]:

@@ -5,7 +5,7 @@ assignment with a rota, and the follow-up clock. Plain values in and out; no Sla
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -314,12 +314,16 @@ def assign(
     now: datetime,
     *,
     take: bool = False,
+    vet: Callable[[str], object] | None = None,
 ) -> Ticket:
     """Give an open ticket to someone (``actor`` None: the rota). Taking it (``take``) is
-    assigning it to yourself, and only works while nobody has it."""
+    assigning it to yourself, and only works while nobody has it. ``vet``: checks the
+    assignee is a person who can have it (raises), once the actor may assign."""
     ticket, route = get(db, team_id, ticket_id)
     if actor is not None:
         _require_handler(db, actor, route, "take or assign")
+    if vet is not None:
+        vet(assignee)
     if ticket.status != "open":
         raise InvalidTransition(f"Ticket #{ticket_id} is resolved; reopen it first.")
     if ticket.assignee == assignee:

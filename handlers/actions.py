@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, home, policy, posts, publishing, routing, tickets
+from bot import approvals, calendar, grammar, home, policy, posts, publishing, routing, tickets
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
 from bot.blocks import posts as blocks
@@ -84,7 +84,13 @@ def register(app: App, services: Services) -> None:
     app.action(ticket_blocks.ASSIGN)(
         ticket_action(
             lambda team, actor, tid, action, now: tickets.assign(
-                db, team, actor, tid, action["selected_user"], now
+                db,
+                team,
+                actor,
+                tid,
+                selected_user(action),
+                now,
+                vet=lambda picked: services.people.assignable(team, picked),
             )
         )
     )
@@ -101,7 +107,7 @@ def register(app: App, services: Services) -> None:
     app.action(ticket_blocks.PRIORITY)(
         ticket_action(
             lambda team, actor, tid, action, now: tickets.set_priority(
-                db, team, actor, tid, action["selected_option"]["value"], now
+                db, team, actor, tid, selected_value(action, tickets.PRIORITIES), now
             )
         )
     )
@@ -193,27 +199,51 @@ def clicked_message(body: dict) -> tuple[str, str] | None:
 
 def ticket_of(body: dict, action: dict) -> int:
     """The ticket a card's control belongs to (its actions block is ``ticket-<id>``)."""
-    block = action.get("block_id") or ""
-    value = action.get("value") or block.removeprefix("ticket-")
-    if not str(value).isdigit():
+    block = action.get("block_id")
+    value = action.get("value") or (block.removeprefix("ticket-") if isinstance(block, str) else "")
+    ticket_id = grammar.record_id(value)
+    if ticket_id is None:
         raise ValidationFailed("That card is damaged; `/post tickets` lists the open tickets.")
-    return int(value)
+    return ticket_id
+
+
+def _parts(action: dict, count: int) -> list[str]:
+    """A button's ``value`` split on ``:`` into ``count`` parts; a damaged button refused."""
+    value = action.get("value")
+    parts = value.split(":") if isinstance(value, str) else []
+    if len(parts) != count:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return parts
 
 
 def post_version(action: dict) -> tuple[int, int]:
-    try:
-        post_id, version = action["value"].split(":")
-        return int(post_id), int(version)
-    except (KeyError, ValueError) as error:
-        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error
+    post_id, version = (grammar.record_id(p) for p in _parts(action, 2))
+    if post_id is None or version is None:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return post_id, version
 
 
 def decision_value(action: dict) -> tuple[int, int, str]:
     """``"12:3:team"`` → ``(12, 3, "team")``; anything else is refused, not guessed."""
-    try:
-        post_id, version, stage = action["value"].split(":")
-        if stage not in ("team", "client"):
-            raise ValueError(stage)
-        return int(post_id), int(version), stage
-    except (KeyError, ValueError) as error:
-        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error
+    post_id, version, stage = _parts(action, 3)
+    numbers = post_version({"value": f"{post_id}:{version}"})
+    if stage not in ("team", "client"):
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return (*numbers, stage)
+
+
+def selected_user(action: dict) -> str:
+    """The person picked in Assign… (a Slack user id), or a refusal."""
+    chosen = action.get("selected_user")
+    if not isinstance(chosen, str) or not grammar.USER_MENTION.match(f"<@{chosen}>"):
+        raise ValidationFailed("Pick a person from the list to assign the ticket to.")
+    return chosen
+
+
+def selected_value(action: dict, allowed: tuple[str, ...]) -> str:
+    """The option picked in a menu, one of ``allowed``, or a refusal."""
+    option = action.get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    if value not in allowed:
+        raise ValidationFailed(f"Pick one of: {', '.join(allowed)}.")
+    return value
