@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from bot import workspace
+from bot import grammar, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.mrkdwn import code, user
 from bot.policy import Actor
@@ -30,7 +30,7 @@ def minutes(text: str, what: str) -> int:
     match = DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise UsageError(
-            f"{code(text)} isn't a duration for {what}. Use minutes, hours or "
+            f"{grammar.shown(text)} isn't a duration for {what}. Use minutes, hours or "
             "days, like `30m`, `4h` or `1d`."
         )
     return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)]

@@ -139,7 +139,8 @@ def _approvals(
     args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     if not args or args[0].lower() == "list":
-        respond(**blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
+        routes = workspace.approvals_channels(services.db, team_id)
+        respond(**blocks.approvals_list([r for r in routes if policy.sees_brand(actor, r.brand)]))
         return
     request = commands.parse_approvals(args)
     brand = workspace.check_approvals_target(

@@ -93,6 +93,7 @@ COMMANDS = [
     (f"route add :{'a' * 101}: <#{SUPPORT}|support>", "too long for an emoji name"),
     (f"route remove :{'b' * 150}:", "too long for an emoji name"),
     (f"role add <@U{'A' * 40}> approver", "Expected a person"),
+    (f"route add :bulb: <#{SUPPORT}|support> remind:{HUGE}d", "isn't a duration"),
 ]
 
 
@@ -185,8 +186,10 @@ FORMS = [
     ("post_draft", "", draft_values(scheduled={"value": {"selected_date_time": "soon"}})),
     ("brand_style", meta(brand=5), {}),
     ("brand_style", meta(brand="default"), {"voice": {"value": {"value": {"x": 1}}}}),
+    ("brand_style", meta(brand="default"), {"max_hashtags": {"value": {"value": "²"}}}),
 ]
 FORM_ANSWERS = ("damaged", "At most", "before the year 3000", "Pick at least one network")
+FORM_ANSWERS += ("A whole number from 0",)
 
 
 @pytest.mark.parametrize(("callback", "metadata", "values"), FORMS)

@@ -15,7 +15,7 @@ from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
 from storage.models import Ticket
-from tests.stack import ADMIN, GENERAL, MARIA, TEAM, start_stack
+from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, TEAM, start_stack
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 CLIENT = "UCLIENT1"  # client of brand acme only
@@ -37,6 +37,9 @@ def world(tmp_path, clock):
     for name in ("acme", "globex"):
         workspace.add_brand(db, TEAM, OWNER, (), now, name, BrandPolicy())
     workspace.add_role(db, TEAM, OWNER, (), now, CLIENT, "client", frozenset(), "acme")
+    workspace.set_approvals_channel(
+        db, TEAM, OWNER, (), now, APPROVALS, frozenset(), "globex", "team"
+    )
     for name in ("acme", "globex"):
         upper = name.upper()
         given = guides.GuideInput(voice=f"{upper}-VOICE", playbook=f"{upper}-PLAYBOOK")
@@ -108,6 +111,7 @@ COMMANDS = [
     ("report", "Team reports name people", None),
     ("report weekly list", "Team reports name people", None),
     ("brand list", "acme", "globex"),
+    ("approvals list", "", "globex"),
 ]
 
 
