@@ -18,6 +18,8 @@ TOKEN = re.compile(r"<[^>]*>|\S+")
 # Slack's ids, bounded by their columns (32 characters)
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,30})(?:\|[^>]*)?>$")
 CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]{1,30})(?:\|([^>]*))?>$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,30}$")
+MESSAGE_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 MAX_ID = 2**31 - 1  # the id columns' range (a PostgreSQL integer)
 DIGITS = re.compile(r"^[0-9]{1,10}$")
 SHOWN = 40  # characters of someone's input quoted back in a reply
@@ -35,6 +37,13 @@ def record_id(value: object) -> int | None:
     if isinstance(value, int) and 1 <= value <= MAX_ID:
         return value
     return None
+
+
+def message_ref(channel: object, ts: object) -> tuple[str, str] | None:
+    """A (channel id, message ts) pair from a payload, when both are well formed."""
+    if not (isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    return (channel, ts) if CHANNEL_ID.match(channel) and MESSAGE_TS.match(ts) else None
 
 
 def shown(text: str) -> str:

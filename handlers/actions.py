@@ -191,10 +191,14 @@ def calendar_value(action: dict) -> tuple[list[str], int]:
 
 def clicked_message(body: dict) -> tuple[str, str] | None:
     """The (channel, ts) of the message whose button was clicked."""
-    container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
-    return (channel, ts) if channel and ts else None
+
+    def part(name: str) -> dict:
+        found = body.get(name)
+        return found if isinstance(found, dict) else {}
+
+    channel = part("channel").get("id") or part("container").get("channel_id")
+    ts = part("message").get("ts") or part("container").get("message_ts")
+    return grammar.message_ref(channel, ts)
 
 
 def ticket_of(body: dict, action: dict) -> int:

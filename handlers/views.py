@@ -152,9 +152,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
-        channel, ts = meta.get("channel"), meta.get("ts")
-        clicked = (channel, ts) if isinstance(channel, str) and isinstance(ts, str) else None
-        clicked = clicked if clicked and all(clicked) else None
+        clicked = grammar.message_ref(meta.get("channel"), meta.get("ts"))
         approvals.after_decision(services, decided, clicked)
 
 
