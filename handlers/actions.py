@@ -73,6 +73,15 @@ def register(app: App, services: Services) -> None:
 
         return guarded(services)(clicked)
 
+    def vet_assignee(team_id: str, picked: str) -> None:
+        """Assign… gives a ticket to a person of the team: not to an unknown, deactivated or
+        bot user, nor to an agency's client (tickets are the team's: ``policy``)."""
+        services.people.assignable(team_id, picked)
+        if not policy.sees_team_work(services.people.actor(team_id, picked)):
+            raise ValidationFailed(
+                f"{user(picked)} is a client: tickets are the team's, so pick someone on the team."
+            )
+
     db = services.db
     app.action(ticket_blocks.TAKE)(
         ticket_action(
@@ -90,7 +99,7 @@ def register(app: App, services: Services) -> None:
                 tid,
                 selected_user(action),
                 now,
-                vet=lambda picked: services.people.assignable(team, picked),
+                vet=lambda picked: vet_assignee(team, picked),
             )
         )
     )

@@ -32,6 +32,7 @@ from tests.test_app_posts import fill, open_draft
 OWNER = Actor(ADMIN, workspace_admin=True)
 SUPPORT = "CSUPPORT"
 GONE, ROBOT = "UGONE001", "UROBOT01"  # a deactivated member, a bot user
+CLIENT = "UCLIENT1"  # an agency's client (of the default brand)
 BIG = 2**31  # one past PostgreSQL's integer
 HUGE = "9" * 5000
 
@@ -41,9 +42,11 @@ def stack(db, clock):
     stack = start_stack(db.url, clock)
     stack.slack.add_user(GONE, "gone", deleted=True)
     stack.slack.add_user(ROBOT, "robot", is_bot=True)
+    stack.slack.add_user(CLIENT, "carla")
     stack.slack.add_channel(SUPPORT, "support", members=[ADMIN, MARIA, PEDRO], bot_member=True)
     services, now = stack.services, clock.now()
     workspace.ensure_team(services.db, TEAM, now)
+    workspace.add_role(services.db, TEAM, OWNER, (), now, CLIENT, "client", frozenset(), "default")
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
         services.db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team"
@@ -133,6 +136,7 @@ BUTTONS = [
     ({"action_id": "ticket_assign", "value": "1", "selected_user": "UNOSUCH1"}, "can't find"),
     ({"action_id": "ticket_assign", "value": "1", "selected_user": GONE}, "deactivated"),
     ({"action_id": "ticket_assign", "value": "1", "selected_user": ROBOT}, "is a bot"),
+    ({"action_id": "ticket_assign", "value": "1", "selected_user": CLIENT}, "is a client"),
     ({"action_id": "ticket_playbook", "value": "0"}, "That card is damaged"),
 ]
 
