@@ -8,6 +8,8 @@ example counts stay moderate so the default run stays fast."""
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -340,3 +342,39 @@ def test_any_view_submission_is_answered_without_a_ref_or_a_write(stack, callbac
         lambda: forge.submission(stack, PEDRO, callback, meta, values),
         writes_if="Saved post #",  # anyone may draft: a well-formed draft is saved
     )
+
+
+class Unexpected(logging.Handler):
+    """The refs the app logs ("unexpected error ref=…"): what a ref in Slack stands for."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def unexpected():
+    handler = Unexpected()
+    logger = logging.getLogger("postroom.errors")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+@FUZZ
+@given(ENTRY, st.sampled_from([ADMIN, MARIA]))
+def test_block_actions_by_people_who_may_act_never_end_in_a_ref(stack, unexpected, entry, user):
+    """An admin (and the author) pass the permission checks, so forged values reach the
+    deeper code; what they may change they change, but nothing ends in a ref."""
+    delivery = forge.action(stack, user, entry)
+    assert delivery.status == 200, (delivery.status, delivery.body)
+    time.sleep(0.2)  # the listener's thread goes on after the acknowledgement
+    assert not unexpected.records, unexpected.records[0].getMessage()
+
+
+def test_and_no_ref_was_logged_after_the_last_example(stack, unexpected):
+    time.sleep(1)  # for the last example's listener (this test runs after the one above)
+    assert not unexpected.records, unexpected.records[0].getMessage()
