@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot import home, posts, workspace
 from bot.blocks import posts as blocks
-from bot.errors import SlackFailure
+from bot.errors import RateLimited, SlackFailure
 from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
 from bot.networks import apply_overrides
@@ -80,13 +81,22 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
         claim = _claim(connection, pending, brand, "team", channel, now)
     try:
         _post_claimed(services, pending, "team", channel, claim)
+    except RateLimited as limited:
+        # The post stays sent (pending, its request unclaimed): the scheduler's
+        # ``post_missing`` posts the request on its first tick once Slack allows it.
+        from bot.scheduler import TICK_SECONDS  # the scheduler runs this module's jobs
+
+        wait = max(math.ceil(limited.retry_after), TICK_SECONDS)
+        raise limited.reworded(
+            f"Slack is rate-limiting us, so post #{post.id} isn't in <#{channel}> yet. It is "
+            f"waiting for approval, and I'll post it there in about {wait} s, when Slack "
+            "lets us again: nothing to do on your side."
+        ) from limited
     except SlackFailure as failure:
         posts.unsubmit(services.db, pending, services.clock.now(), f"{failure.code}")
-        raise type(failure)(
+        raise failure.reworded(
             f"{failure} Post #{post.id} is saved as a draft; send it again with "
-            f"`/post edit {post.id}` once that is fixed.",
-            method=failure.method,
-            channel=failure.channel,
+            f"`/post edit {post.id}` once that is fixed."
         ) from failure
     home.refresh(
         services,

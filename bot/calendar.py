@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from bot import grammar, ics, networks, posts, vault, workspace
 from bot.errors import NotFound, UsageError
-from bot.mrkdwn import code
 from bot.policy import Actor
 from bot.timeparse import day_range
 from storage import repo
@@ -66,20 +65,30 @@ def parse(args: list[str], today: date) -> Query:
             first, days = _date(word), 1
         else:
             raise UsageError(
-                f"{code(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
+                f"{grammar.shown(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
                 "`tomorrow`, `week` or a date like `2026-12-01`.",
                 USAGE,
             )
     return Query(first, days, network, brand)
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a calendar's sensible range
+
+
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as error:
         raise UsageError(
-            f"{code(text)} isn't a date. Use YYYY-MM-DD, like `2026-12-01`.", USAGE
+            f"{grammar.shown(text)} isn't a date. Use YYYY-MM-DD, like `2026-12-01`.", USAGE
         ) from error
+    if not FIRST_DAY <= day <= LAST_DAY:  # 9999-12-31 has no next day to end its range
+        raise UsageError(
+            f"{grammar.shown(text)} is out of the calendar's range: pick a day from "
+            f"{FIRST_DAY} to {LAST_DAY}.",
+            USAGE,
+        )
+    return day
 
 
 @dataclass(frozen=True)

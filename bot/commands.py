@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot import grammar, networks, outbound
-from bot.errors import UsageError
+from bot.errors import NotFound, UsageError
 from bot.mrkdwn import code
 from bot.policy import ROLES
 from bot.workspace import BrandPolicy
@@ -155,9 +155,12 @@ def post_id(args: list[str], name: str) -> int:
     if len(args) != 1:
         raise UsageError("Name one post by its number, like `12`.", use)
     digits = args[0].lstrip("#")
-    if not digits.isdigit():
-        raise UsageError(f"{code(args[0])} isn't a post number.", use)
-    return int(digits)
+    number = grammar.record_id(digits)
+    if number is None:
+        if digits.isascii() and digits.isdigit():  # too many digits for any post
+            raise NotFound(f"There is no post #{grammar.shown(digits)}.")
+        raise UsageError(f"{grammar.shown(args[0])} isn't a post number.", use)
+    return number
 
 
 LISTS = ("mine", "pending", "scheduled")
@@ -187,7 +190,7 @@ def unknown(name: str) -> UsageError:
     guess = grammar.suggest(name, list(SUBCOMMANDS))
     hint = f" Did you mean `/post {guess}`?" if guess else ""
     return UsageError(
-        f"{code('/post ' + name)} isn't a Postroom command.{hint} "
+        f"{grammar.shown('/post ' + name)} isn't a Postroom command.{hint} "
         "Type `/post help` to see them all."
     )
 
@@ -369,11 +372,21 @@ def parse_digest(args: list[str]) -> DigestCommand:
 EMOJI = re.compile(r"^:([a-z0-9_+'-]+):$")
 
 
+MAX_EMOJI = 100  # Slack's emoji names are far shorter; the route's column holds 100
+
+
 def emoji(token: str, use: str) -> str:
     match = EMOJI.match(token.strip().lower())
+    if match and len(match.group(1)) > MAX_EMOJI:
+        raise UsageError(
+            f"{grammar.shown(token)} is too long for an emoji name ({len(match.group(1))} "
+            f"characters; Slack's are at most {MAX_EMOJI}).",
+            use,
+        )
     if not match:
         raise UsageError(
-            f"{code(token)} isn't an emoji. Type it with colons, like `:rotating_light:`.", use
+            f"{grammar.shown(token)} isn't an emoji. Type it with colons, like `:rotating_light:`.",
+            use,
         )
     return match.group(1)
 

@@ -7,22 +7,32 @@ import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot import digest, runs, tickets
+from bot import digest, runs
 from bot.blocks.digest import digest_message
 from bot.errors import SlackFailure, Unreachable
 from bot.render import environment
 from bot.services import Services
+from bot.tickets import counts as ticket_counts
+from bot.tickets import routes as ticket_routes
 from storage.db import transient
 
 log = logging.getLogger(__name__)
 
 
 def render(
-    services: Services, team_id: str, brand: str | None, day: date, tz: ZoneInfo, now: datetime
+    services: Services,
+    team_id: str,
+    brand: str | None,
+    day: date,
+    tz: ZoneInfo,
+    now: datetime,
+    tickets: bool = True,
 ) -> dict:
+    """The digest of ``day``; ``tickets``: with the team's ticket counts (not for a client's
+    preview, ``policy.sees_team_work``)."""
     data = digest.content(services.db, team_id, brand, day, tz, now)
-    if tickets.routes(services.db, team_id):
-        open_count, unassigned = tickets.counts(services.db, team_id)
+    if tickets and ticket_routes(services.db, team_id):
+        open_count, unassigned = ticket_counts(services.db, team_id)
         data.tickets = {"open": open_count, "unassigned": unassigned}
     return digest_message(text_of(services, data), data.title)
 

@@ -56,6 +56,15 @@ class SlackFailure(PostroomError):
         self.method = method
         self.channel = channel
 
+    def reworded(self, message: str) -> SlackFailure:
+        """The same failure (its type, method, channel and whatever its type carries, such
+        as ``retry_after``) with another sentence. Never rebuilt from a constructor: each
+        type's constructor takes its own keywords."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.args = (message,)
+        return copy
+
 
 class ChannelNotFound(SlackFailure):
     code = "channel_not_found"
@@ -76,8 +85,10 @@ class InvalidAuth(SlackFailure):
 class RateLimited(SlackFailure):
     code = "ratelimited"
 
-    def __init__(self, message: str, *, retry_after: float, method: str = "") -> None:
-        super().__init__(message, method=method)
+    def __init__(
+        self, message: str, *, retry_after: float, method: str = "", channel: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, channel=channel)
         self.retry_after = retry_after
 
 

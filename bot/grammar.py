@@ -15,9 +15,41 @@ from bot.errors import UsageError
 from bot.mrkdwn import code
 
 TOKEN = re.compile(r"<[^>]*>|\S+")
-USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>$")
+# Slack's ids, bounded by their columns (32 characters)
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,30})(?:\|[^>]*)?>$")
+CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]{1,30})(?:\|([^>]*))?>$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,30}$")
+MESSAGE_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
+MAX_ID = 2**31 - 1  # the id columns' range (a PostgreSQL integer)
+DIGITS = re.compile(r"^[0-9]{1,10}$")
+SHOWN = 40  # characters of someone's input quoted back in a reply
 OPTION = re.compile(r"^([a-z][a-z-]*):(.+)$")
+
+
+def record_id(value: object) -> int | None:
+    """A row id (post, version, ticket) from typed text or a payload: a whole number from 1
+    to ``MAX_ID`` in ASCII digits (``²`` or ``١`` are digits to ``str.isdigit``, not to
+    ``int``); None for anything else, so nothing out of the column's range reaches a query."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and DIGITS.match(value):
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= MAX_ID:
+        return value
+    return None
+
+
+def message_ref(channel: object, ts: object) -> tuple[str, str] | None:
+    """A (channel id, message ts) pair from a payload, when both are well formed."""
+    if not (isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    return (channel, ts) if CHANNEL_ID.match(channel) and MESSAGE_TS.match(ts) else None
+
+
+def shown(text: str) -> str:
+    """Someone's input, quoted back in code and cut short (a reply stays readable and within
+    Slack's block limits)."""
+    return code(text if len(text) <= SHOWN else text[:SHOWN] + "…")
 
 
 def tokens(text: str) -> list[str]:

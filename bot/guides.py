@@ -97,7 +97,7 @@ def _max_hashtags(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) > MAX_HASHTAGS_CEILING:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_HASHTAGS_CEILING:
         message = f"A whole number from 0 to {MAX_HASHTAGS_CEILING}, or empty for no limit"
         raise ValidationFailed(message, fields={"max_hashtags": message})
     return int(text)

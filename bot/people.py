@@ -15,7 +15,8 @@ from sqlmodel import select
 
 from bot import workspace
 from bot.clock import Clock
-from bot.errors import SlackFailure
+from bot.errors import SlackApiFailure, SlackFailure, ValidationFailed
+from bot.mrkdwn import code, user
 from bot.policy import Actor, Grant
 from bot.slack import SlackGateway
 from storage import repo
@@ -136,6 +137,26 @@ class Directory:
         with self.db.write() as session:
             repo.save_known_user(session, known)
         return known
+
+    def assignable(self, team_id: str, user_id: str) -> str:
+        """``user_id`` if Slack knows them as an active person of this workspace (asked now,
+        not from the cache: someone may just have been deactivated); otherwise a refusal
+        saying why. For Assign…, whose picker a forged click can fill with anything."""
+        try:
+            info = self.slack.user_info(user_id)
+        except SlackApiFailure as failure:
+            if failure.slack_code not in ("user_not_found", "user_not_visible"):
+                raise
+            raise ValidationFailed(
+                f"I can't find {code(user_id)} in this workspace: pick someone from the list."
+            ) from failure
+        if info.get("team_id") not in (None, team_id) and not info.get("enterprise_user"):
+            raise ValidationFailed(f"{user(user_id)} isn't in this workspace.")
+        if info.get("deleted"):
+            raise ValidationFailed(f"{user(user_id)} has been deactivated: pick someone else.")
+        if info.get("is_bot") or info.get("is_app_user") or user_id == "USLACKBOT":
+            raise ValidationFailed(f"{user(user_id)} is a bot: pick a person.")
+        return user_id
 
     def admins(self, team_id: str) -> set[str]:
         """Postroom's own admins (granted or configured), to name in a refusal."""

@@ -161,6 +161,26 @@ def visible_brands(actor: Actor) -> frozenset[str] | None:
     return None
 
 
+def sees_brand(actor: Actor, brand: str | None) -> bool:
+    """Whether a person may see a brand's posts and guide: the one question every surface
+    that lists or shows them asks (``visible_brands``). ``None``: something of no brand,
+    which only those who see every brand see."""
+    visible = visible_brands(actor)
+    return visible is None or (brand is not None and brand in visible)
+
+
+def sees_team_work(actor: Actor) -> bool:
+    """Tickets (customers' complaints), playbooks and the team's reports are the team's:
+    an agency's client (``visible_brands`` not None) sees none of them."""
+    return visible_brands(actor) is None
+
+
+def only_brands_sentence(actor: Actor, what: str) -> str:
+    """``You can see the guide of brand `acme` only.`` for someone limited to some brands."""
+    yours = ", ".join(f"`{b}`" for b in sorted(visible_brands(actor) or ()))
+    return f"You can see the {what} of brand {yours} only."
+
+
 def may_manage_post(actor: Actor, author: str) -> bool:
     """Editing, cancelling and showing a post: its author or an admin."""
     return actor.user_id == author or actor.is_admin

@@ -114,8 +114,11 @@ def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:
 def get_for(
     db: Database, team_id: str, actor: Actor, post_id: int, verb: str
 ) -> tuple[Post, Brand]:
-    """The post, if ``actor`` may ``verb`` it (its author or an admin)."""
+    """The post, if ``actor`` may ``verb`` it (its author or an admin). A post of a brand
+    the actor doesn't see (``policy.sees_brand``) is answered as if it didn't exist."""
     post, brand = get(db, team_id, post_id)
+    if not policy.sees_brand(actor, brand.name):
+        raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
     if not policy.may_manage_post(actor, post.author):
         raise PermissionDenied(
             f"Only the author of post #{post_id} ({user(post.author)}) or an admin can {verb} it."

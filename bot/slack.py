@@ -67,6 +67,7 @@ def translate(error: SlackApiError, method: str, channel: str | None = None) -> 
             f"Slack is rate-limiting Postroom right now. Try again in {int(retry_after)} seconds.",
             retry_after=retry_after,
             method=method,
+            channel=channel,
         )
     failure = SlackApiFailure(
         f"Slack refused that ({method}: `{code}`). Try again; if it keeps happening, "

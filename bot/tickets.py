@@ -5,14 +5,14 @@ assignment with a rota, and the follow-up clock. Plain values in and out; no Sla
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from bot import workspace
+from bot import grammar, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.jobs import wall_now
 from bot.mrkdwn import code, user
@@ -31,7 +31,7 @@ def minutes(text: str, what: str) -> int:
     match = DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise UsageError(
-            f"{code(text)} isn't a duration for {what}. Use minutes, hours or "
+            f"{grammar.shown(text)} isn't a duration for {what}. Use minutes, hours or "
             "days, like `30m`, `4h` or `1d`."
         )
     return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)]
@@ -326,12 +326,16 @@ def assign(
     now: datetime,
     *,
     take: bool = False,
+    vet: Callable[[str], object] | None = None,
 ) -> Ticket:
     """Give an open ticket to someone (``actor`` None: the rota). Taking it (``take``) is
-    assigning it to yourself, and only works while nobody has it."""
+    assigning it to yourself, and only works while nobody has it. ``vet``: checks the
+    assignee is a person who can have it (raises), once the actor may assign."""
     ticket, route = get(db, team_id, ticket_id)
     if actor is not None:
         _require_handler(db, actor, route, "take or assign")
+    if vet is not None:
+        vet(assignee)
     if ticket.status != "open":
         raise InvalidTransition(f"Ticket #{ticket_id} is resolved; reopen it first.")
     if ticket.assignee == assignee:

@@ -7,7 +7,18 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
-from bot import approvals, calendar, home, jobs, posts, publishing, routing, tickets
+from bot import (
+    approvals,
+    calendar,
+    grammar,
+    home,
+    jobs,
+    policy,
+    posts,
+    publishing,
+    routing,
+    tickets,
+)
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
 from bot.blocks import posts as blocks
@@ -98,6 +109,15 @@ def register(app: App, services: Services) -> None:
 
         return guarded(services)(clicked)
 
+    def vet_assignee(team_id: str, picked: str) -> None:
+        """Assign… gives a ticket to a person of the team: not to an unknown, deactivated or
+        bot user, nor to an agency's client (tickets are the team's: ``policy``)."""
+        services.people.assignable(team_id, picked)
+        if not policy.sees_team_work(services.people.actor(team_id, picked)):
+            raise ValidationFailed(
+                f"{user(picked)} is a client: tickets are the team's, so pick someone on the team."
+            )
+
     db = services.db
     app.action(ticket_blocks.TAKE)(
         ticket_action(
@@ -109,7 +129,13 @@ def register(app: App, services: Services) -> None:
     app.action(ticket_blocks.ASSIGN)(
         ticket_action(
             lambda team, actor, tid, action, now: tickets.assign(
-                db, team, actor, tid, action["selected_user"], now
+                db,
+                team,
+                actor,
+                tid,
+                selected_user(action),
+                now,
+                vet=lambda picked: vet_assignee(team, picked),
             )
         )
     )
@@ -126,7 +152,7 @@ def register(app: App, services: Services) -> None:
     app.action(ticket_blocks.PRIORITY)(
         ticket_action(
             lambda team, actor, tid, action, now: tickets.set_priority(
-                db, team, actor, tid, action["selected_option"]["value"], now
+                db, team, actor, tid, selected_value(action, tickets.PRIORITIES), now
             )
         )
     )
@@ -135,7 +161,13 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def playbook_clicked(ack, body: dict, action: dict, respond) -> None:
         ack()
-        ticket, route = tickets.get(services.db, body["team"]["id"], ticket_of(body, action))
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        ticket_id = ticket_of(body, action)
+        if not policy.sees_team_work(services.people.actor(team_id, user_id)):
+            raise PermissionDenied(
+                "Complaint playbooks are the team's notes, for its support people."
+            )
+        ticket, route = tickets.get(services.db, team_id, ticket_id)
         text = routing.playbook_of(services, route)
         respond(
             replace_original=False,
@@ -152,15 +184,12 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def calendar_page(ack, body: dict, action: dict, respond) -> None:
         ack()
-        try:
-            wanted = json.loads(action["value"])
-            words, page = str(wanted["q"]).split(), int(wanted["page"])
-        except (KeyError, ValueError, TypeError) as error:
-            raise ValidationFailed("That button is damaged; run `/post calendar` again.") from error
+        words, page = calendar_value(action)
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         zone = ZoneInfo(services.people.timezone(team_id, user_id))
         query = calendar.parse(words, services.clock.now().astimezone(zone).date())
-        days = calendar.days(services.db, team_id, query, zone)
+        actor = services.people.actor(team_id, user_id)  # the same rule as `/post calendar`
+        days = calendar.days(services.db, team_id, query, zone, policy.visible_brands(actor))
         respond(
             replace_original=True,
             **calendar_blocks.calendar_message(days, query, zone.key, page=page),
@@ -199,37 +228,83 @@ def _response_url(body: dict) -> str | None:
     )
 
 
+MAX_PAGE = 1000  # far past any real calendar (40 posts a page)
+
+
+def calendar_value(action: dict) -> tuple[list[str], int]:
+    """A Next page button's ``{"q": words, "page": n}``; anything else is refused."""
+    damaged = ValidationFailed("That button is damaged; run `/post calendar` again.")
+    try:
+        wanted = json.loads(action["value"])
+        words, page = wanted["q"], wanted["page"]
+    except (KeyError, ValueError, TypeError) as error:
+        raise damaged from error
+    if not isinstance(words, str) or len(words) > 200 or type(page) is not int:
+        raise damaged
+    if not 0 <= page <= MAX_PAGE:
+        raise damaged
+    return words.split(), page
+
+
 def clicked_message(body: dict) -> tuple[str, str] | None:
     """The (channel, ts) of the message whose button was clicked."""
-    container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
-    return (channel, ts) if channel and ts else None
+
+    def part(name: str) -> dict:
+        found = body.get(name)
+        return found if isinstance(found, dict) else {}
+
+    channel = part("channel").get("id") or part("container").get("channel_id")
+    ts = part("message").get("ts") or part("container").get("message_ts")
+    return grammar.message_ref(channel, ts)
 
 
 def ticket_of(body: dict, action: dict) -> int:
     """The ticket a card's control belongs to (its actions block is ``ticket-<id>``)."""
-    block = action.get("block_id") or ""
-    value = action.get("value") or block.removeprefix("ticket-")
-    if not str(value).isdigit():
+    block = action.get("block_id")
+    value = action.get("value") or (block.removeprefix("ticket-") if isinstance(block, str) else "")
+    ticket_id = grammar.record_id(value)
+    if ticket_id is None:
         raise ValidationFailed("That card is damaged; `/post tickets` lists the open tickets.")
-    return int(value)
+    return ticket_id
+
+
+def _parts(action: dict, count: int) -> list[str]:
+    """A button's ``value`` split on ``:`` into ``count`` parts; a damaged button refused."""
+    value = action.get("value")
+    parts = value.split(":") if isinstance(value, str) else []
+    if len(parts) != count:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return parts
 
 
 def post_version(action: dict) -> tuple[int, int]:
-    try:
-        post_id, version = action["value"].split(":")
-        return int(post_id), int(version)
-    except (KeyError, ValueError) as error:
-        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error
+    post_id, version = (grammar.record_id(p) for p in _parts(action, 2))
+    if post_id is None or version is None:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return post_id, version
 
 
 def decision_value(action: dict) -> tuple[int, int, str]:
     """``"12:3:team"`` → ``(12, 3, "team")``; anything else is refused, not guessed."""
-    try:
-        post_id, version, stage = action["value"].split(":")
-        if stage not in ("team", "client"):
-            raise ValueError(stage)
-        return int(post_id), int(version), stage
-    except (KeyError, ValueError) as error:
-        raise ValidationFailed("That button is damaged; use `/post show ID` instead.") from error
+    post_id, version, stage = _parts(action, 3)
+    numbers = post_version({"value": f"{post_id}:{version}"})
+    if stage not in ("team", "client"):
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return (*numbers, stage)
+
+
+def selected_user(action: dict) -> str:
+    """The person picked in Assign… (a Slack user id), or a refusal."""
+    chosen = action.get("selected_user")
+    if not isinstance(chosen, str) or not grammar.USER_MENTION.match(f"<@{chosen}>"):
+        raise ValidationFailed("Pick a person from the list to assign the ticket to.")
+    return chosen
+
+
+def selected_value(action: dict, allowed: tuple[str, ...]) -> str:
+    """The option picked in a menu, one of ``allowed``, or a refusal."""
+    option = action.get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    if value not in allowed:
+        raise ValidationFailed(f"Pick one of: {', '.join(allowed)}.")
+    return value

@@ -174,7 +174,8 @@ def _brand(
     team_id, actor, admins, now = _context(services, command)
     action = args[0].lower() if args else ""
     if action == "list":
-        answer(respond, blocks.brand_list(workspace.list_brands(services.db, team_id)))
+        brands = workspace.list_brands(services.db, team_id)
+        answer(respond, blocks.brand_list([b for b in brands if policy.sees_brand(actor, b.name)]))
     elif action in ("add", "set"):
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
@@ -205,7 +206,10 @@ def _approvals(
     args = invocation.args
     team_id, actor, admins, now = _context(services, command)
     if not args or args[0].lower() == "list":
-        answer(respond, blocks.approvals_list(workspace.approvals_channels(services.db, team_id)))
+        routes = workspace.approvals_channels(services.db, team_id)
+        answer(
+            respond, blocks.approvals_list([r for r in routes if policy.sees_brand(actor, r.brand)])
+        )
         return
     request = commands.parse_approvals(args)
     brand = workspace.check_approvals_target(
@@ -293,7 +297,7 @@ def _draft(services: Services, command: dict, invocation: commands.Invocation, r
             view["id"], post_blocks.notice_modal("New post", str(refused)), view.get("hash")
         )
         return
-    brands = workspace.list_brands(services.db, team_id)
+    brands = _brands_seen(services, team_id, services.people.actor(team_id, command["user_id"]))
     modal = post_blocks.draft_modal(
         brands,
         approvals.voices(services, brands),
@@ -315,7 +319,7 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
             view["id"], post_blocks.notice_modal("Edit post", str(refused)), view.get("hash")
         )
         return
-    brands = workspace.list_brands(services.db, team_id)
+    brands = _brands_seen(services, team_id, actor)
     modal = post_blocks.draft_modal(
         brands,
         approvals.voices(services, brands),
@@ -324,6 +328,12 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
         channel_id=command.get("channel_id"),
     )
     services.slack.update_view(view["id"], modal, view.get("hash"))
+
+
+def _brands_seen(services: Services, team_id: str, actor: policy.Actor) -> list:
+    """The brands a person may draft for: those whose posts they see."""
+    brands = workspace.list_brands(services.db, team_id)
+    return [b for b in brands if policy.sees_brand(actor, b.name)]
 
 
 def _cancel(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
@@ -394,8 +404,16 @@ def _style(services: Services, command: dict, invocation: commands.Invocation, r
 
 def _guide(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:
     brand_name = commands.brand_option(invocation.args, "guide")
-    brand, guide = guides.read(services.db, command["team_id"], brand_name)
-    respond(**guide_blocks.guide_message(brand, guide))
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    visible = policy.visible_brands(actor)
+    if visible is not None and not invocation.args and len(visible) == 1:
+        [brand_name] = visible  # a client's `/post guide`: their brand's
+    if not policy.sees_brand(actor, brand_name):
+        raise PermissionDenied(policy.only_brands_sentence(actor, "guide"))
+    brand, guide = guides.read(services.db, team_id, brand_name)
+    team_notes = policy.sees_team_work(actor)  # the complaint playbook is the team's
+    respond(**guide_blocks.guide_message(brand, guide, team_notes=team_notes))
 
 
 # --- calendar ------------------------------------------------------------------------------
@@ -480,10 +498,13 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
                 )
             [brand] = visible  # a client previews their own brand's digest
         zone = ZoneInfo(tz)
-        respond(**daily.render(services, team_id, brand, now.astimezone(zone).date(), zone, now))
+        day = now.astimezone(zone).date()
+        respond(**daily.render(services, team_id, brand, day, zone, now, tickets=visible is None))
         return
     if parsed.action == "list":
-        respond(**digest_blocks.plan_list(digest.plans(services.db, team_id)))
+        viewer = services.people.actor(team_id, user_id)
+        plans = [p for p in digest.plans(services.db, team_id) if policy.sees_brand(viewer, p[1])]
+        respond(**digest_blocks.plan_list(plans))
         return
     _, actor, admins, _ = _context(services, command)
     if parsed.action == "off":
@@ -572,6 +593,11 @@ def _tickets(services: Services, command: dict, invocation: commands.Invocation,
     which = commands.tickets_kind(invocation.args)
     team_id = command["team_id"]
     actor = services.people.actor(team_id, command["user_id"])
+    if not policy.sees_team_work(actor):
+        raise PermissionDenied(
+            "Tickets quote customers' messages, so they are for the team's support people and "
+            "admins."
+        )
     if which == "open" and not (actor.is_admin or any(g.role == "support" for g in actor.grants)):
         raise PermissionDenied(
             "The ticket list quotes customers' messages, so it is for support people and "
@@ -587,6 +613,8 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
     parsed = commands.parse_report(invocation.args)
     team_id, actor, admins, now = _context(services, command)
     if parsed.action == "weekly-list":
+        if not policy.sees_team_work(actor):  # the team's reports: not for an agency's client
+            reports.require_runner(actor)
         respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
         return
     if parsed.action == "weekly-off":

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, guides, handoff, jobs, networks, posts, publishing
+from bot import approvals, grammar, guides, handoff, jobs, networks, policy, posts, publishing
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
@@ -49,8 +49,9 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def publish_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        meta = json.loads(view["private_metadata"])
-        url = view["state"]["values"].get("url", {}).get("value", {}).get("value") or ""
+        meta = form_meta(view)
+        post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
+        url = typed(form_values(view), "url")
         actor = services.people.actor(team_id, user_id)
         try:
             with in_time(services):
@@ -58,8 +59,8 @@ def register(app: App, services: Services) -> None:
                     services.db,
                     team_id,
                     actor,
-                    meta["post"],
-                    meta["version"],
+                    post_id,
+                    version,
                     url,
                     services.clock.now(),
                 )
@@ -76,10 +77,14 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def draft_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = form_meta(view)
+        if meta.get("post") is not None:  # an edit: of that post, as it was when opened
+            meta = {"post": meta_id(meta, "post"), "version": meta_id(meta, "version")}
         # Validate before acknowledging: problems go back into the open modal, by field.
         try:
-            draft = read_draft(view["state"]["values"])
+            draft = read_draft(form_values(view))
+            if not policy.sees_brand(services.people.actor(team_id, user_id), draft.brand):
+                raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = approvals.check(services, team_id, draft)
             if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
@@ -87,7 +92,7 @@ def register(app: App, services: Services) -> None:
                 posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
         except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
             fields = getattr(refused, "fields", None) or {
-                ("brand" if "brand" in view["state"]["values"] else "text"): str(refused)
+                ("brand" if "brand" in form_values(view) else "text"): str(refused)
             }
             ack(response_action="errors", errors=_errors(fields))
             return
@@ -148,10 +153,17 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def reason_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        meta = json.loads(view["private_metadata"])
-        reason = view["state"]["values"]["reason"]["value"]["value"] or ""
+        meta = form_meta(view)
+        post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
+        if meta.get("stage") not in ("team", "client") or meta.get("verdict") not in (
+            "reject",
+            "changes",
+        ):
+            raise ValidationFailed(DAMAGED_FORM)
+        reason = typed(form_values(view), "reason")
         actor = services.people.actor(team_id, user_id)
-        clicked = [meta["channel"], meta["ts"]] if meta.get("channel") and meta.get("ts") else None
+        ref = grammar.message_ref(meta.get("channel"), meta.get("ts"))
+        clicked = list(ref) if ref else None
         try:
             with in_time(services):
                 # What follows (the request updated, the author told) is a job accepted with
@@ -160,8 +172,8 @@ def register(app: App, services: Services) -> None:
                     services,
                     team_id,
                     actor,
-                    meta["post"],
-                    meta["version"],
+                    post_id,
+                    version,
                     meta["stage"],
                     meta["verdict"],
                     reason=reason.strip(),
@@ -181,13 +193,11 @@ def register_guides(app: App, services: Services) -> None:
     @guarded(services)
     def style_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        brand = json.loads(view["private_metadata"])["brand"]
-        values = view["state"]["values"]
-
-        def typed(block: str) -> str:
-            return str(values.get(block, {}).get("value", {}).get("value") or "")
-
-        given = guides.GuideInput(**{name: typed(name) for name in GUIDE_FIELDS})
+        brand = form_meta(view).get("brand")
+        if not isinstance(brand, str) or not grammar.BRAND_NAME.match(brand):
+            raise ValidationFailed(DAMAGED_FORM)
+        values = form_values(view)
+        given = guides.GuideInput(**{name: typed(values, name) for name in GUIDE_FIELDS})
         actor = services.people.actor(team_id, user_id)
         try:
             admins = services.people.admins(team_id)
@@ -221,26 +231,31 @@ GUIDE_FIELDS = (
 
 
 def read_draft(values: dict) -> Draft:
-    """The draft modal's state, as plain values."""
+    """The draft modal's state, as plain values; what the Slack client can't send (wrong
+    types, more than its inputs hold) is refused, by field."""
 
     def field(block: str) -> dict:
-        return values.get(block, {}).get("value", {})
+        return entry(values, block)
 
-    chosen = [o["value"] for o in field("networks").get("selected_options") or []]
-    nets = frozenset(n for n in (networks.canonical(c) for c in chosen) if n)
+    options = field("networks").get("selected_options") or []
+    if not isinstance(options, list) or len(options) > len(networks.NETWORKS):
+        raise ValidationFailed(DAMAGED_FORM)
+    chosen = [option_value(o) for o in options]
+    nets = frozenset(n for n in (networks.canonical(c) for c in chosen if c) if n)
     if not nets:
         raise ValidationFailed(
             "Pick at least one network.", fields={"networks": "Pick at least one network."}
         )
-    text = (field("text").get("value") or "").strip()
-    media = tuple(
-        line.strip() for line in (field("media").get("value") or "").splitlines() if line.strip()
-    )
-    brand = (field("brand").get("selected_option") or {}).get("value") or "default"
-    epoch = field("scheduled").get("selected_date_time")
-    scheduled = datetime.fromtimestamp(int(epoch), UTC) if epoch else None
-    send = (field("send").get("selected_option") or {}).get("value", "send") == "send"
-    notes = (field("notes").get("value") or "").strip()
+    text = typed(values, "text", TEXT_LIMIT).strip()
+    media_lines = typed(values, "media", TEXT_LIMIT).splitlines()
+    media = tuple(line.strip() for line in media_lines if line.strip())
+    if len(media) > MAX_MEDIA:
+        message = f"At most {MAX_MEDIA} media links, one per line (there are {len(media)})."
+        raise ValidationFailed(message, fields={"media": message})
+    brand = option_value(field("brand").get("selected_option")) or "default"
+    scheduled = _scheduled(field("scheduled").get("selected_date_time"))
+    send = (option_value(field("send").get("selected_option")) or "send") == "send"
+    notes = typed(values, "notes", TEXT_LIMIT).strip()
     return Draft(
         text=text,
         networks=nets,
@@ -250,6 +265,93 @@ def read_draft(values: dict) -> Draft:
         notes=notes,
         send=send,
     )
+
+
+# --- reading what a form sends: what the app itself put there, or a refusal ----------------
+
+DAMAGED_FORM = "This form is damaged: close it and start again from the `/post` command."
+TEXT_LIMIT = 3000  # the most a plain_text_input holds (Slack's limit, and ours)
+MAX_MEDIA = 20  # media links a post may carry (the largest carousel is 10)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def form_meta(view: dict) -> dict:
+    """The form's ``private_metadata``: the JSON object the app wrote when opening it."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError) as error:
+        raise ValidationFailed(DAMAGED_FORM) from error
+    if not isinstance(meta, dict):
+        raise ValidationFailed(DAMAGED_FORM)
+    return meta
+
+
+def meta_id(meta: dict, key: str) -> int:
+    """A post id or version in the metadata, within its column's range."""
+    number = grammar.record_id(meta.get(key))
+    if number is None:
+        raise ValidationFailed(DAMAGED_FORM)
+    return number
+
+
+def form_values(view: dict) -> dict:
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValidationFailed(DAMAGED_FORM)
+    return values
+
+
+def entry(values: dict, block: str) -> dict:
+    """The state of a block's ``value`` element (every input of ours has that action id)."""
+    by_action = values.get(block)
+    if by_action is None:
+        return {}
+    if not isinstance(by_action, dict):
+        raise ValidationFailed(DAMAGED_FORM)
+    found = by_action.get("value")
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise ValidationFailed(DAMAGED_FORM)
+    return found
+
+
+def typed(values: dict, block: str, limit: int = TEXT_LIMIT) -> str:
+    """What was typed in a text input ("" when empty), at most ``limit`` characters."""
+    text = entry(values, block).get("value")
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ValidationFailed(DAMAGED_FORM)
+    if len(text) > limit:
+        message = f"At most {limit} characters here (there are {len(text)})."
+        raise ValidationFailed(message, fields={block: message})
+    return text
+
+
+def option_value(option: object) -> str | None:
+    """A picked option's value (None when nothing was picked)."""
+    if option is None:
+        return None
+    value = option.get("value") if isinstance(option, dict) else None
+    if not isinstance(value, str):
+        raise ValidationFailed(DAMAGED_FORM)
+    return value
+
+
+def _scheduled(epoch: object) -> datetime | None:
+    if epoch in (None, ""):
+        return None
+    if isinstance(epoch, bool) or not isinstance(epoch, int | str):
+        raise ValidationFailed(DAMAGED_FORM)
+    seconds = grammar.record_id(epoch) if isinstance(epoch, str) else epoch
+    if seconds is None or not 0 < seconds < LATEST.timestamp():
+        message = "Pick a date and time before the year 3000."
+        raise ValidationFailed(message, fields={"scheduled": message})
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _errors(fields: dict[str, str]) -> dict[str, str]:

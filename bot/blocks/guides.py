@@ -125,7 +125,9 @@ def style_modal(brand: Brand, guide: BrandGuide | None) -> dict:
     }
 
 
-def guide_message(brand: Brand, guide: BrandGuide | None) -> dict:
+def guide_message(brand: Brand, guide: BrandGuide | None, team_notes: bool = True) -> dict:
+    """A brand's guide to read; ``team_notes``: with the complaint playbook (the team's, not
+    for an agency's client)."""
     title = f"Brand guide: {brand.name}"
     blocks: list[Block] = [header(title), context(f"Approval: {summary(brand)}")]
     if guide is None or not any(
@@ -169,7 +171,7 @@ def guide_message(brand: Brand, guide: BrandGuide | None) -> dict:
         links.append(f"<{guide.assets_url.replace('&', '&amp;')}|Assets and brand kit>")
     if links:
         blocks.append(section("*Links*\n" + " · ".join(links)))
-    if guide.playbook:
+    if guide.playbook and team_notes:
         blocks.append(divider())
         blocks.append(section(f"*Complaint playbook*\n{escape(guide.playbook)}"))
     return message(title, blocks)
