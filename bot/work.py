@@ -7,7 +7,7 @@ import secrets
 
 from bot import approvals, posts, routing
 from bot.blocks import notice
-from bot.errors import PostroomError
+from bot.errors import PostroomError, RateLimited
 from bot.mrkdwn import escape
 from bot.services import Services
 from storage.models import Job
@@ -106,6 +106,9 @@ def draft(services: Services, job: Job, payload: dict) -> None:
         sent = approvals.send(services, post, brand, actor)
     except PostroomError as refused:
         if _retried(refused):
+            if isinstance(refused, RateLimited) and job.attempts == 1:
+                # Told once, at once; the job's next tries post it when Slack lets us.
+                approvals.tell(services, user_id, str(refused))
             raise
         approvals.tell(services, user_id, str(refused))
         return

@@ -8,7 +8,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import workspace
+from bot import policy, workspace
 from bot.blocks import posts as post_blocks
 from bot.services import Services
 
@@ -19,9 +19,15 @@ def register(app: App, services: Services) -> None:
     @app.options({"block_id": "brand", "action_id": "value"})
     def brand_options(ack, body: dict) -> None:
         team_id = (body.get("team") or {}).get("id") or body.get("team_id") or ""
+        user_id = (body.get("user") or {}).get("id") or ""
         typed = body.get("value") if isinstance(body.get("value"), str) else ""
         try:
-            brands = workspace.list_brands(services.db, team_id)
+            actor = services.people.actor(team_id, user_id)
+            brands = [  # the same rule as the static menu: a client picks only their brands
+                b
+                for b in workspace.list_brands(services.db, team_id)
+                if policy.sees_brand(actor, b.name)
+            ]
         except Exception:  # the menu shows nothing rather than an error; the log says why
             log.exception("could not list brands for the brand menu of %s", team_id)
             ack(options=[])

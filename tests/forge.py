@@ -6,11 +6,16 @@ refused request must leave behind: its answer, and the database as it was."""
 from __future__ import annotations
 
 import json
+import time
 
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from playground.payloads import message_actions_payload, view_submission_payload
+from playground.payloads import (
+    block_suggestion_payload,
+    message_actions_payload,
+    view_submission_payload,
+)
 from playground.sender import Delivery, interactive_body
 from playground.standin import FORM
 from tests.stack import GENERAL
@@ -68,6 +73,36 @@ def submission(stack, user: str, callback_id: str, metadata: str, values: object
     return stack.slack.signed_post(interactive_body(payload), FORM)
 
 
+def settle(db, seconds: float = 15.0) -> None:
+    """Wait until no accepted job is ready or running."""
+    deadline = time.monotonic() + seconds
+    query = text("SELECT COUNT(*) FROM job WHERE status IN ('ready', 'running')")
+    while True:
+        with db.engine.connect() as connection:
+            if not connection.execute(query).scalar():
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError("jobs still unfinished after the set-up")
+        time.sleep(0.02)
+
+
+def suggestion(stack, user: str, view: dict, block_id: str, action_id: str, value: str):
+    """Someone types ``value`` into an external select of ``view`` (any view: a forged
+    request needs none of its own); the delivery carries the options the app answered."""
+    ws = stack.slack.workspace
+    with ws.lock:
+        payload = block_suggestion_payload(
+            ws,
+            user_id=user,
+            view=view,
+            block_id=block_id,
+            action_id=action_id,
+            value=value,
+            verification_token=stack.slack.verification_token,
+        )
+    return stack.slack.signed_post(interactive_body(payload), FORM)
+
+
 def shown_to(stack, user: str) -> list[dict]:
     return stack.slack.ephemerals(user=user) + stack.slack.dm_messages(user)
 
@@ -78,11 +113,23 @@ def text_of(messages: list[dict]) -> str:
     )
 
 
+EDGE_REFUSAL = (400, {"ok": False, "error": "malformed payload"})
+
+
+def refused_at_edge(delivery: Delivery) -> bool:
+    """A payload Slack never sends (its shape, not its values): answered 400 by the strict
+    edge (bot/edge.py) before any listener runs."""
+    return (delivery.status, delivery.body) == EDGE_REFUSAL
+
+
 def answer(stack, user: str, send) -> tuple[Delivery, str]:
     """Send (``send()`` returns the delivery) and wait for what the person is shown: the
-    modal's errors or new view in the acknowledgement, else an ephemeral or a DM."""
+    modal's errors or new view in the acknowledgement, else an ephemeral or a DM (or, for a
+    payload of a shape Slack never sends, the edge's refusal)."""
     before = len(shown_to(stack, user))
     delivery = send()
+    if refused_at_edge(delivery):
+        return delivery, "refused at the edge: malformed payload"
     assert delivery.status == 200, (delivery.status, delivery.body)
     body = delivery.body
     if isinstance(body, dict) and body.get("response_action"):
@@ -92,7 +139,9 @@ def answer(stack, user: str, send) -> tuple[Delivery, str]:
 
 
 def snapshot(db) -> dict[str, list]:
-    """Every row of every table (but the caches), to compare before and after."""
+    """Every row of every table (but the caches), to compare before and after; taken once
+    the durable jobs the set-up accepted are done (they finish in the background)."""
+    settle(db)
     rows = {}
     with db.engine.connect() as connection:
         for table in SQLModel.metadata.sorted_tables:

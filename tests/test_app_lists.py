@@ -15,7 +15,7 @@ import pytest
 from bot import commands, tickets, workspace
 from bot.blocks import truncate
 from bot.policy import Actor
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, TEAM, start_stack
+from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_posts import ephemeral_to, modal
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -216,6 +216,46 @@ def test_past_100_brands_the_draft_menu_loads_options_as_you_type(stack):
         from storage.models import Brand
 
         assert session.get(Brand, post.brand_id).name == "brand123"
+
+
+def test_past_100_brands_a_client_is_offered_only_their_brands(stack):
+    """The typed-ahead menu answers under the same visibility rule as the static one: a
+    client's own form has no menu for their one brand, and a forged suggestion (on the
+    form someone else sees) is answered with their brand only."""
+    from tests import forge
+
+    add_brands(stack, 130)
+    workspace.add_role(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        PEDRO,
+        "client",
+        frozenset(),
+        "brand042",
+    )
+    stack.slack.command(MARIA, "draft Hello")
+    form = stack.slack.wait_for(
+        lambda: next(
+            (
+                v
+                for v in stack.slack.views(MARIA)
+                if v.get("callback_id") == "post_draft" and "brand" in json.dumps(v["blocks"])
+            ),
+            None,
+        )
+    )
+
+    def offered(user: str, typed: str) -> list[str]:
+        answer = forge.suggestion(stack, user, form, "brand", "value", typed)
+        assert answer.status == 200
+        return [o["value"] for o in (answer.body or {}).get("options", [])]
+
+    assert offered(PEDRO, "") == ["brand042"]
+    assert offered(PEDRO, "brand12") == []
+    assert len(offered(MARIA, "brand12")) == 10
 
 
 def test_up_to_100_brands_the_menu_stays_a_static_list(stack):
