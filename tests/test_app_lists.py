@@ -183,19 +183,24 @@ def test_a_cut_never_splits_markup():
 # --- more than 100 brands: the brand menu --------------------------------------------------
 
 
-def test_past_100_brands_the_draft_menu_loads_options_as_you_type(stack):
-    add_brands(stack, 130)
-    stack.slack.command(MARIA, "draft Hello")
-    form = stack.slack.wait_for(
+def draft_form_with_brands(stack, user: str) -> dict:
+    """``/post draft`` as ``user``: the form once its brand menu is filled in."""
+    stack.slack.command(user, "draft Hello")
+    return stack.slack.wait_for(
         lambda: next(
             (
                 v
-                for v in stack.slack.views(MARIA)
+                for v in stack.slack.views(user)
                 if v.get("callback_id") == "post_draft" and "brand" in json.dumps(v["blocks"])
             ),
             None,
         )
     )
+
+
+def test_past_100_brands_the_draft_menu_loads_options_as_you_type(stack):
+    add_brands(stack, 130)
+    form = draft_form_with_brands(stack, MARIA)
     menu = next(b for b in form["blocks"] if b.get("block_id") == "brand")["element"]
     assert menu["type"] == "external_select"
     assert not [c for c in stack.slack.calls_to("views.update") if not c.ok]
@@ -236,17 +241,7 @@ def test_past_100_brands_a_client_is_offered_only_their_brands(stack):
         frozenset(),
         "brand042",
     )
-    stack.slack.command(MARIA, "draft Hello")
-    form = stack.slack.wait_for(
-        lambda: next(
-            (
-                v
-                for v in stack.slack.views(MARIA)
-                if v.get("callback_id") == "post_draft" and "brand" in json.dumps(v["blocks"])
-            ),
-            None,
-        )
-    )
+    form = draft_form_with_brands(stack, MARIA)
 
     def offered(user: str, typed: str) -> list[str]:
         answer = forge.suggestion(stack, user, form, "brand", "value", typed)
