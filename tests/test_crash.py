@@ -13,6 +13,15 @@ from tests import crashkit
 N = int(os.environ.get("POSTROOM_CRASH_N", "200"))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Each drill runs on both databases: a SQLite file, or a schema of the local PostgreSQL
+    (the app process opens it by URL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'postroom.db'}"
+    return request.getfixturevalue("postgres_db").url
+
+
 def check_reactions(outcome: crashkit.ReactionOutcome) -> None:
     drill = outcome.drill
     assert drill.acked, "nothing was acknowledged before the kill: the drill tested nothing"
@@ -22,16 +31,8 @@ def check_reactions(outcome: crashkit.ReactionOutcome) -> None:
     assert outcome.pending_jobs == 0
 
 
-def test_reactions_survive_a_kill_on_sqlite(tmp_path):
-    outcome = crashkit.reaction_crash(
-        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=N
-    )
-    check_reactions(outcome)
-
-
-@pytest.mark.postgres
-def test_reactions_survive_a_kill_on_postgres(tmp_path, postgres_db):
-    outcome = crashkit.reaction_crash(postgres_db.url, tmp_path / "app.log", n=N)
+def test_reactions_survive_a_kill(tmp_path, database_url):
+    outcome = crashkit.reaction_crash(database_url, tmp_path / "app.log", n=N)
     check_reactions(outcome)
 
 
@@ -47,16 +48,8 @@ def check_approvals(outcome: crashkit.ApprovalOutcome) -> None:
     assert outcome.pending_jobs == 0
 
 
-def test_approve_clicks_survive_a_kill_on_sqlite(tmp_path):
-    outcome = crashkit.approval_crash(
-        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=APPROVALS_N
-    )
-    check_approvals(outcome)
-
-
-@pytest.mark.postgres
-def test_approve_clicks_survive_a_kill_on_postgres(tmp_path, postgres_db):
-    outcome = crashkit.approval_crash(postgres_db.url, tmp_path / "app.log", n=APPROVALS_N)
+def test_approve_clicks_survive_a_kill(tmp_path, database_url):
+    outcome = crashkit.approval_crash(database_url, tmp_path / "app.log", n=APPROVALS_N)
     check_approvals(outcome)
 
 
@@ -71,14 +64,6 @@ def check_drafts(outcome: crashkit.DraftOutcome) -> None:
     assert outcome.pending_jobs == 0
 
 
-def test_draft_submissions_survive_a_kill_on_sqlite(tmp_path):
-    outcome = crashkit.draft_crash(
-        f"sqlite:///{tmp_path / 'postroom.db'}", tmp_path / "app.log", n=DRAFTS_N
-    )
-    check_drafts(outcome)
-
-
-@pytest.mark.postgres
-def test_draft_submissions_survive_a_kill_on_postgres(tmp_path, postgres_db):
-    outcome = crashkit.draft_crash(postgres_db.url, tmp_path / "app.log", n=DRAFTS_N)
+def test_draft_submissions_survive_a_kill(tmp_path, database_url):
+    outcome = crashkit.draft_crash(database_url, tmp_path / "app.log", n=DRAFTS_N)
     check_drafts(outcome)
