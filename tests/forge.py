@@ -21,7 +21,9 @@ from playground.standin import FORM
 from tests.stack import GENERAL
 
 REF = "Something went wrong"
-CACHES = {"known_user"}  # what the app may write for any request (Slack profiles it read)
+# What the app may write for any request: Slack profiles it read, and the durable queue (a
+# click such as Approve is accepted as a job before it is checked; the check runs in the job).
+CACHES = {"known_user", "job"}
 
 
 def action(stack, user: str, entry: dict, channel: str = GENERAL) -> Delivery:
