@@ -34,6 +34,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -94,8 +96,19 @@ class Vetted:
     addresses: tuple[str, ...]
 
 
-def system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+DNS_TIMEOUT = 5.0  # seconds a lookup may take before the URL is refused as unresolvable
+# getaddrinfo can't be interrupted: lookups run here and whoever waits gives up at its deadline
+_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
+
+
+def system_resolver(host: str, port: int, timeout: float = DNS_TIMEOUT) -> list[str]:
+    """The host's addresses, by the system's resolver; raises TimeoutError (an OSError)
+    when it has no answer within ``timeout`` seconds."""
+    lookup = _LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = lookup.result(timeout)
+    except FutureTimeout as slow:
+        raise TimeoutError(f"no DNS answer within {timeout:g} s") from slow
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
@@ -320,6 +333,13 @@ def _resolve(target: Target, policy: Policy, what: str) -> list[str]:
             str(ipaddress.ip_address(a.split("%")[0]))
             for a in policy.resolve(target.host, target.port)
         ]
+    except TimeoutError as error:
+        log.info("outbound: can't resolve %s: %s", target.host, error)
+        raise OutboundRefused(
+            f"{what}'s host `{target.host}` didn't resolve in time (DNS gave no answer). "
+            "Try again in a minute; if it keeps happening, check the host name.",
+            NO_CONNECTION,
+        ) from error
     except (OSError, UnicodeError, ValueError) as error:
         log.info("outbound: can't resolve %s: %s", target.host, error)
         addresses = []

@@ -432,3 +432,22 @@ def test_a_receiver_trickling_its_answer_is_cut_at_the_deadline():
         server.shutdown()
         server.server_close()
     assert (answer.ok, answer.status, answer.category) == (False, None, outbound.TIMED_OUT)
+
+
+def test_a_lookup_that_hangs_is_refused_at_its_deadline(monkeypatch):
+    """getaddrinfo has no timeout of its own: a resolver that never answers must not hold
+    the person saving a webhook (or a worker) for the system's 30+ s."""
+    released = threading.Event()
+
+    def hanging(*_args, **_kwargs):
+        released.wait(5)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    policy = Policy(resolve=lambda host, port: outbound.system_resolver(host, port, 0.05))
+    try:
+        with pytest.raises(OutboundRefused, match="didn't resolve in time") as refused:
+            outbound.vet("https://hooks.example.com/x", policy, "The webhook")
+    finally:
+        released.set()
+    assert refused.value.category == outbound.NO_CONNECTION
