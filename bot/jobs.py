@@ -43,6 +43,7 @@ POLL_SECONDS = 2.0  # how often an idle worker looks for jobs whose lease ran ou
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before try 2, 3, …
 MAX_ATTEMPTS = 25  # then the job fails for good (about 10 minutes of trying)
 KEEP_FINISHED = timedelta(days=1)
+FORM_MEMORY = timedelta(days=1)  # longer than Slack keeps a modal open
 EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; event ids kept a day
 
 Handler = Callable[["Services", Job, dict], None]  # noqa: F821 (bot.services imports us)
@@ -247,7 +248,8 @@ class Workers:
         with self.services.db.write() as session:
             gone = queries.forget_finished_before(session, now - KEEP_FINISHED)
             events = repo.forget_events_before(session, self.services.clock.now() - EVENT_MEMORY)
-        log.debug("forgot %d finished jobs and %d processed event ids", gone, events)
+            forms = repo.forget_forms_before(session, self.services.clock.now() - FORM_MEMORY)
+        log.debug("forgot %d finished jobs, %d event ids, %d forms", gone, events, forms)
 
 
 def accept(

@@ -179,9 +179,11 @@ def create(
     warnings: Iterable[str],
     now: datetime,
     brand: Brand | None = None,
+    form: str = "",
 ) -> Post:
     """Save a new post as a draft (sending it for approval is ``submit``). ``brand``: the
-    draft's brand, when the caller has just read it."""
+    draft's brand, when the caller has just read it; ``form``: the id of the form (Slack
+    view) that saved it, recorded with it (see ``saved_by_form``)."""
     check_schedule(draft.scheduled_at, now)
     check_drafting(db, team_id, actor)
     if brand is None:
@@ -200,6 +202,8 @@ def create(
             ),
         )
         _audit(session, post, actor.user_id, "create", None, "draft", now)
+        if form:
+            repo.record_form(session, team_id, form, post.id, post.version, now)  # type: ignore[arg-type]
     return post
 
 
@@ -213,10 +217,11 @@ def edit(
     warnings: Iterable[str],
     now: datetime,
     brand: Brand | None = None,
+    form: str = "",
 ) -> tuple[Post, str]:
     """Replace the content as a new version, back to draft (``submit`` restarts approval).
     Returns the post and the status it had. ``brand``: the draft's brand, when the caller
-    has just read it."""
+    has just read it; ``form`` as for ``create``."""
     check_schedule(draft.scheduled_at, now)
     post, _ = check_editable(db, team_id, actor, post_id, version)
     if brand is None:
@@ -250,7 +255,17 @@ def edit(
             now,
             comment=f"version {version + 1}",
         )
+        if form:
+            repo.record_form(session, team_id, form, post_id, version + 1, now)
     return repo.as_post(moved), post.status
+
+
+def saved_by_form(db: Database, team_id: str, form: str) -> Post | None:
+    """The post the form ``form`` already saved (Slack lets a person submit a form again
+    when the app didn't answer the first time): that submission's result, not a new one."""
+    with db.read() as session:
+        saved = repo.form_saved(session, team_id, form)
+        return repo.get_post(session, team_id, saved[0]) if saved else None
 
 
 def check_editable(

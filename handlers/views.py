@@ -87,7 +87,10 @@ def register(app: App, services: Services) -> None:
                 raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = approvals.check(services, team_id, draft)
-            if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
+            # a second Submit of a form whose first wasn't answered (a crash, a restart):
+            # the first one's result, answered again
+            earlier = posts.saved_by_form(services.db, team_id, view["id"])
+            if meta.get("post") and earlier is None:  # an edit: still theirs, still as seen
                 actor = services.people.actor(team_id, user_id)
                 posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
         except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
@@ -103,7 +106,9 @@ def register(app: App, services: Services) -> None:
         now = services.clock.now()
         try:  # saved before the answer: nothing acknowledged is lost
             with in_time(services):
-                if meta.get("post"):
+                if earlier is not None:
+                    post, was = earlier, None
+                elif meta.get("post"):
                     post, was = posts.edit(
                         services.db,
                         team_id,
@@ -114,11 +119,19 @@ def register(app: App, services: Services) -> None:
                         verdict.warnings,
                         now,
                         brand,
+                        form=view["id"],
                     )
                 else:
                     post, was = (
                         posts.create(
-                            services.db, team_id, actor, draft, verdict.warnings, now, brand
+                            services.db,
+                            team_id,
+                            actor,
+                            draft,
+                            verdict.warnings,
+                            now,
+                            brand,
+                            form=view["id"],
                         ),
                         None,
                     )

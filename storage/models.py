@@ -414,3 +414,18 @@ class Job(SQLModel, table=True):
     run_after: datetime = Field(sa_column=utc_column())  # ready: not before; running: lease end
     created_at: datetime = Field(sa_column=utc_column())
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class FormSubmission(SQLModel, table=True):
+    """Which post (and version) a draft form's submission saved. Slack keeps a modal open
+    with the same ``view_id`` when the app didn't answer in time (a crash, a restart), so
+    the person's second Submit of it is the same submission: answered, never saved twice."""
+
+    __tablename__ = "form_submission"
+    __table_args__ = (UniqueConstraint("team_id", "view_id", name="uq_form_submission"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    view_id: str = Field(max_length=64)
+    post_id: int
+    version: int
+    created_at: datetime = Field(sa_column=utc_column())

@@ -23,6 +23,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
@@ -35,6 +36,7 @@ from storage.models import (
     BrandGuide,
     ChannelSetting,
     DigestSetting,
+    FormSubmission,
     KnownUser,
     Post,
     ProcessedEvent,
@@ -483,6 +485,40 @@ def add_post(session: Session | Connection, post: Post) -> Post:
     values = {name: getattr(post, name) for name in _POST_FIELDS if name != "id"}
     post.id = session.execute(_ADD_POST, values).scalar_one()
     return post
+
+
+def record_form(
+    session: Session | Connection,
+    team_id: str,
+    view_id: str,
+    post_id: int,
+    version: int,
+    now: datetime,
+) -> None:
+    """Note that the form ``view_id`` saved ``post_id`` at ``version`` (same transaction as
+    the save: a second submission of that form finds it)."""
+    session.execute(
+        sa_insert(FormSubmission).values(
+            team_id=team_id, view_id=view_id, post_id=post_id, version=version, created_at=now
+        )
+    )
+
+
+def form_saved(session: Session | Connection, team_id: str, view_id: str) -> tuple[int, int] | None:
+    """(post id, version) the form ``view_id`` saved, if it saved one."""
+    row = session.execute(
+        sa_select(FormSubmission.post_id, FormSubmission.version).where(
+            FormSubmission.team_id == team_id, FormSubmission.view_id == view_id
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def forget_forms_before(session: Session | Connection, cutoff: datetime) -> int:
+    """Drop form records older than any modal Slack keeps open."""
+    return session.execute(
+        delete(FormSubmission).where(FormSubmission.created_at < cutoff)
+    ).rowcount
 
 
 def get_post(session: Session, team_id: str, post_id: int) -> Post | None:
