@@ -13,26 +13,9 @@ from collections.abc import Sequence
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, SlackFailure
+from bot.manifest import bot_scopes
 
 log = logging.getLogger("postroom")
-
-REQUIRED_SCOPES = (
-    "channels:history",
-    "channels:join",
-    "channels:read",
-    "chat:write",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "im:history",  # a reacted message in a DM, and conversations.info on it (im:read)
-    "im:read",
-    "im:write",
-    "mpim:history",  # the same in a group DM
-    "mpim:read",
-    "reactions:read",
-    "users:read",
-)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,7 +122,7 @@ def check(settings: Settings) -> int:
     )
     scopes = set(info.get("scopes", []))
     print("Scopes: " + (", ".join(sorted(scopes)) or "(Slack did not say)"))
-    missing = [s for s in REQUIRED_SCOPES if s not in scopes]
+    missing = [s for s in bot_scopes() if s not in scopes]
     if missing:
         print("Missing scopes (reinstall the app from manifest.yml): " + ", ".join(missing))
         return 1

@@ -17,9 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from bot.manifest import bot_scopes
 from playground.validate import message_problems, text_too_long, view_problems
 from playground.workspace import ApiError, ResponseTarget, Workspace
 
@@ -66,30 +66,7 @@ MISSING_PARAM_ERRORS: dict[tuple[str, str], str] = {
 # Parameters Slack takes as JSON strings in form-encoded requests.
 JSON_PARAMS = ("blocks", "attachments", "view", "files", "metadata")
 
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
-
-
-def manifest_scopes(path: Path = MANIFEST) -> list[str]:
-    """The bot scopes ``manifest.yml`` asks for: what installing the app grants, so the
-    stand-in grants exactly those (read without a YAML library: the list under
-    ``oauth_config: scopes: bot:``, one ``- scope`` a line)."""
-    scopes: list[str] = []
-    inside = False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.split("#", 1)[0].rstrip()
-        if stripped.strip() == "bot:":
-            inside, indent = True, len(stripped) - len(stripped.lstrip())
-            continue
-        if not inside or not stripped.strip():
-            continue
-        if len(stripped) - len(stripped.lstrip()) <= indent:
-            break
-        if stripped.strip().startswith("- "):
-            scopes.append(stripped.strip()[2:].strip().strip("\"'"))
-    return scopes
-
-
-DEFAULT_SCOPES = manifest_scopes()
+DEFAULT_SCOPES = bot_scopes()  # what installing the app from manifest.yml grants
 
 # The scope each method needs (Slack answers ``missing_scope`` without it). Methods that
 # read a conversation need the scope of its kind (below); views, auth.test and

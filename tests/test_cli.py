@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import REQUIRED_SCOPES
+from bot.manifest import bot_scopes
 from playground.sender import signature
 from playground.standin import SlackStandIn
 from tests.stack import BOT_TOKEN, SIGNING_SECRET, TEAM
@@ -58,7 +58,7 @@ def postroom(args, env, cwd) -> subprocess.CompletedProcess:
 
 
 def test_check_reports_the_workspace_and_scopes(slack, tmp_path):
-    slack.scopes = list(REQUIRED_SCOPES)
+    slack.scopes = list(bot_scopes())
     result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"({TEAM})" in result.stdout
@@ -66,7 +66,7 @@ def test_check_reports_the_workspace_and_scopes(slack, tmp_path):
 
 
 def test_check_names_missing_scopes(slack, tmp_path):
-    slack.scopes = [s for s in REQUIRED_SCOPES if s != "reactions:read"]
+    slack.scopes = [s for s in bot_scopes() if s != "reactions:read"]
     result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
     assert result.returncode == 1
     assert "Missing scopes (reinstall the app from manifest.yml): reactions:read" in result.stdout

@@ -9,9 +9,9 @@ import yaml
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.__main__ import REQUIRED_SCOPES
 from bot.app import build_app
 from bot.config import Settings
+from bot.manifest import bot_scopes
 from tests.conftest import require_shared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def test_slash_command_escapes_mentions_and_interactivity_is_on():
 
 
 def test_scopes_are_the_ones_postroom_checks_for():
-    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(REQUIRED_SCOPES)
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(bot_scopes())
 
 
 def registered_listeners(monkeypatch, tmp_path) -> dict[str, set[str]]:

@@ -1094,7 +1094,7 @@ def test_clock_defaults_to_the_system_clock() -> None:
 def test_the_stand_in_grants_exactly_the_manifests_scopes(slack: SlackStandIn) -> None:
     import yaml
 
-    from playground.webapi import MANIFEST
+    from bot.manifest import MANIFEST
 
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert sorted(slack.scopes) == sorted(manifest["oauth_config"]["scopes"]["bot"])
