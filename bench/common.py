@@ -234,6 +234,18 @@ def report(results: dict, name: str) -> None:
             f"{r['p99_ms']:>8.2f} {r['req_per_s']:>8.0f} {ratio:>10.2f} {r['ack_ms']:>7.2f} "
             f"{r['cpu_ms']:>8.2f} {extra:>+10.2f}"
         )
+    save_results(name, rows)
+
+
+def save_results(name: str, data: object) -> None:
+    """``bench/results/<name>.json``: the figures of the last run, for the issue notes."""
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(rows, indent=2))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    (out / f"{name}.json").write_text(text, encoding="utf-8")
+
+
+def print_checks(checks: dict[str, bool]) -> None:
+    print("\nchecks:")
+    for name, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}")

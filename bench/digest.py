@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from common import ROOT, TEAM, postroom_services, start_slack
+from common import TEAM, postroom_services, print_checks, save_results, start_slack
 from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -541,31 +541,21 @@ def main() -> int:
         f"burst of {burst['messages']} to one channel: gaps {burst['gaps_s']} s, pacer waits "
         f"{burst['pacer_waits_s']} s, max {burst['max_per_second']} in any one second"
     )
-    print("\nchecks:")
-    for name, ok in checks.items():
-        print(f"  {'ok  ' if ok else 'FAIL'} {name}")
-
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "digest.json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "summary": {
-                    k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()
-                },
-                "statements_per_digest": {
-                    " + ".join(f"{k} ×{n}" for k, n in shape): count
-                    for shape, count in shapes.most_common()
-                },
-                "renders": renders,
-                "burst": burst,
-                "posts_by_status": dict(statuses),
-                "checks": checks,
+    print_checks(checks)
+    save_results(
+        "digest",
+        {
+            "rows": rows,
+            "summary": {k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()},
+            "statements_per_digest": {
+                " + ".join(f"{k} ×{n}" for k, n in shape): count
+                for shape, count in shapes.most_common()
             },
-            indent=2,
-            ensure_ascii=False,
-        )
+            "renders": renders,
+            "burst": burst,
+            "posts_by_status": dict(statuses),
+            "checks": checks,
+        },
     )
     slack.stop()
     services.db.dispose()

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bench.common import save_results  # noqa: E402
 from bot import reports, workspace  # noqa: E402
 from bot.blocks.reports import summary  # noqa: E402
 from bot.networks import NETWORKS  # noqa: E402
@@ -334,9 +335,7 @@ def main() -> int:
         f"(CPU {month[0]['cpu']:.2f} s), warm {worst_warm:.2f} s; load average "
         f"{os.getloadavg()[0]:.1f} → " + ("met" if ok else "MISSED")
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "report.json").write_text(json.dumps(results, indent=2, default=str))
+    save_results("report", results)
     return 0 if ok else 1
 
 

@@ -188,9 +188,9 @@ def main() -> int:
     tuned = next(r for r in rows if r["server"] == "tuned" and r["phase"] != "no slow clients")
     met = tuned["p99_ms"] < 50 and tuned["timeouts"] == 0
     print(f"tuned /healthz p99 under load: {tuned['p99_ms']:.1f} ms (target < 50): {met}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "slowloris.json").write_text(json.dumps(rows, indent=2))
+    from bench.common import save_results
+
+    save_results("slowloris", rows)
     return 0 if met else 1
 
 

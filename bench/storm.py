@@ -27,7 +27,6 @@ the storm is over, names all its reporters. Target: at least 100 deliveries acke
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import re
@@ -42,7 +41,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import ROOT, TEAM, Transport, bare_bolt, postroom_services, start_slack
+from common import (
+    TEAM,
+    Transport,
+    bare_bolt,
+    postroom_services,
+    print_checks,
+    save_results,
+    start_slack,
+)
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -407,29 +414,18 @@ def main() -> int:
     print(
         f"target ack p99 within 2× bare Bolt: {verdict[summary['target_ack_p99_within_2x_bare']]}"
     )
-    print("\nchecks:")
-    for name, ok in checks.items():
-        print(f"  {'ok  ' if ok else 'FAIL'} {name}")
-
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "storm.json").write_text(
-        json.dumps(
-            {
-                "summary": {
-                    k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()
-                },
-                "checks": checks,
-                "wrong_reporters": wrong_reporters,
-                "stale_cards": sorted(stale),
-                "http_errors": [
-                    {"event_id": s.event_id, "status": s.status, "error": s.error}
-                    for s in http_errors
-                ],
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
+    print_checks(checks)
+    save_results(
+        "storm",
+        {
+            "summary": {k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()},
+            "checks": checks,
+            "wrong_reporters": wrong_reporters,
+            "stale_cards": sorted(stale),
+            "http_errors": [
+                {"event_id": s.event_id, "status": s.status, "error": s.error} for s in http_errors
+            ],
+        },
     )
     transport.close()
     slack.stop()
