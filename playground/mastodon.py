@@ -959,6 +959,8 @@ class MastodonStandIn:
             status, answer, extra = 200, None, {}
             if fault is not None and not fault.after:
                 status, answer = fault.status, _fault_body(fault)
+                if status == 429:  # as if this family's limit were used up
+                    rate["x-ratelimit-remaining"] = "0"
             elif over:
                 status, answer = 429, {"error": "Too many requests"}
             else:
@@ -1034,8 +1036,9 @@ class MastodonStandIn:
             if media is None or media.account_id != me.id:
                 raise MastodonError(404, "Record not found")
             if media.polls_left > 0:
+                answer = self.render_media(media)
                 media.polls_left -= 1
-                return 206, self.render_media(media), {}
+                return 206, answer, {}
             return 200, self.render_media(media), {}
         if rest == ("statuses",) and method == "POST":
             key = headers.get("idempotency-key") or None
@@ -1455,7 +1458,7 @@ def main(argv: list[str] | None = None) -> None:
     for username in args.account or ["brand"]:
         account = standin.add_account(username)
         print(f"@{username}: token {account.token}")  # a local, throw-away test token
-    print(f"Mastodon stand-in at {standin.base_url}", flush=True)
+    print(f"Mastodon stand-in at {standin.base_url}", flush=True)  # --port 0: a free port
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
