@@ -945,8 +945,9 @@ class MastodonStandIn:
             now = self.clock.now()
             try:
                 form, files = _parse_body(headers.get("content-type", ""), body)
-            except ValueError:
-                form, files = {}, {}
+                unreadable = None
+            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                form, files, unreadable = {}, {}, exc
             params = {**_flatten(query), **form}
             fault = self._take_fault(method, "/" + "/".join(parts))
             token = _bearer(headers.get("authorization"))
@@ -957,7 +958,9 @@ class MastodonStandIn:
                 self._count(who, family, now)
             rate, over = self._rate_headers(who, family, now)
             status, answer, extra = 200, None, {}
-            if fault is not None and not fault.after:
+            if unreadable is not None:
+                status, answer = 400, {"error": f"Error while parsing request: {unreadable}"}
+            elif fault is not None and not fault.after:
                 status, answer = fault.status, _fault_body(fault)
                 if status == 429:  # as if this family's limit were used up
                     rate["x-ratelimit-remaining"] = "0"
@@ -1033,7 +1036,8 @@ class MastodonStandIn:
             return 200, self.render_media(media), {}
         if rest[:1] == ("media",) and len(rest) == 2 and method == "GET":
             media = self._media.get(rest[1])
-            if media is None or media.account_id != me.id:
+            # Mastodon finds only the account's media not yet attached to a status
+            if media is None or media.account_id != me.id or media.status_id is not None:
                 raise MastodonError(404, "Record not found")
             if media.polls_left > 0:
                 answer = self.render_media(media)
@@ -1454,14 +1458,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--account", action="append", default=[], help="a username (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    done = threading.Event()  # handlers first: a stop may come as soon as the URL is out
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
     standin = MastodonStandIn(port=args.port).start()
     for username in args.account or ["brand"]:
         account = standin.add_account(username)
         print(f"@{username}: token {account.token}")  # a local, throw-away test token
     print(f"Mastodon stand-in at {standin.base_url}", flush=True)  # --port 0: a free port
-    done = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     done.wait()
     standin.stop()
 

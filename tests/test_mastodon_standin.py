@@ -216,6 +216,8 @@ def test_media_still_processing_answers_202_then_206_then_200(clock) -> None:
         statuses = [r.status for r in masto.requests_to("GET", "/api/v1/media/")]
         assert statuses == [206, 206, 200]
         assert api.status_post("Now", media_ids=[media]).media_attachments[0].description == "Alt"
+        with pytest.raises(MastodonNotFoundError):  # attached: no longer the account's upload
+            api.media(media)
 
 
 def test_bad_media_is_refused_with_a_422(masto) -> None:
@@ -321,6 +323,17 @@ def test_statuses_posted_as_json_with_a_media_list(masto) -> None:
     body = answer.json()
     assert body["visibility"] == "unlisted"
     assert [m["id"] for m in body["media_attachments"]] == [media.id]
+    broken = requests.post(
+        f"{masto.base_url}/api/v1/statuses",
+        data=b'{"status": ',
+        headers={
+            "Authorization": f"Bearer {masto.account('acme').token}",
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    assert broken.status_code == 400 and "parsing" in broken.json()["error"]
+    assert len(masto.statuses("acme")) == 1
 
 
 def test_it_runs_on_its_own_from_the_command_line() -> None:
