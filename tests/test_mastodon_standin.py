@@ -220,6 +220,16 @@ def test_media_still_processing_answers_202_then_206_then_200(clock) -> None:
             api.media(media)
 
 
+def test_a_video_is_processed_before_it_can_be_attached(masto) -> None:
+    api = client(masto)
+    video = api.media_post(b"\x00\x00\x00\x18ftypmp42" + bytes(64), mime_type="video/mp4")
+    assert (video.type, video.url) == ("video", None)
+    assert masto.requests_to("POST", "/api/v2/media")[0].status == 202
+    assert api.media(video).url is None  # 206 once
+    assert api.media(video).url is not None
+    assert api.status_post("Watch", media_ids=[video]).media_attachments[0].type == "video"
+
+
 def test_bad_media_is_refused_with_a_422(masto) -> None:
     api = client(masto)
     with pytest.raises(MastodonAPIError) as wrong:
