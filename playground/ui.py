@@ -449,12 +449,14 @@ class PlaygroundUI:
         with ws.lock:
             channel = self._conversation(me, params.get("channel"))
             messages = [
-                dict(ws.render_message(m), channel=channel["id"])
+                dict(ws.render_message(m), channel=channel["id"], revision=ws.revision(m))
                 for m in ws.top_level(channel["id"])
             ]
             for ephemeral in ws.ephemerals:
                 if self._mine(ephemeral, me, channel["id"]) and not ephemeral.get("thread_ts"):
-                    messages.append(dict(ephemeral, is_ephemeral=True))
+                    messages.append(
+                        dict(ephemeral, is_ephemeral=True, revision=ws.revision(ephemeral))
+                    )
             info = {
                 "id": channel["id"],
                 "name": channel.get("name"),
@@ -475,7 +477,7 @@ class PlaygroundUI:
         with ws.lock:
             channel = self._conversation(me, params.get("channel"))
             messages = [
-                dict(ws.render_message(m), channel=channel["id"])
+                dict(ws.render_message(m), channel=channel["id"], revision=ws.revision(m))
                 for m in ws.thread(channel["id"], ts)
             ]
             if not messages:
@@ -483,7 +485,9 @@ class PlaygroundUI:
             root = messages[0]["ts"]
             for ephemeral in ws.ephemerals:
                 if self._mine(ephemeral, me, channel["id"]) and ephemeral.get("thread_ts") == root:
-                    messages.append(dict(ephemeral, is_ephemeral=True))
+                    messages.append(
+                        dict(ephemeral, is_ephemeral=True, revision=ws.revision(ephemeral))
+                    )
         parent, replies = messages[0], sorted(messages[1:], key=lambda m: _ts_key(m["ts"]))
         return {"channel": channel["id"], "messages": [parent, *replies]}
 
@@ -552,6 +556,12 @@ class PlaygroundUI:
         or the Home tab."""
         me = self._person(params)
         action_id = self._text(params, "action_id", required="which element? (action_id)")
+        # the version of the message the page showed (the click comes from it, as in Slack)
+        revision = params.get("revision")
+        if revision is not None and (
+            isinstance(revision, bool) or not isinstance(revision, int) or revision < 0
+        ):
+            raise UiError(f"revision must be a message's version number, not {revision!r}")
         try:
             delivery = self.standin.action(
                 me,
@@ -561,6 +571,7 @@ class PlaygroundUI:
                 message_ts=self._text(params, "message_ts"),
                 view_id=self._text(params, "view_id"),
                 value=params.get("value"),
+                revision=revision,
             )
         except ConnectionError as exc:
             return {"delivery": _dispatch_failed(exc)}

@@ -195,6 +195,9 @@ class Workspace:
         self.channels: dict[str, dict] = {}
         self.dms: dict[str, str] = {}  # user id -> DM channel id
         self.history: dict[str, list[dict]] = {}  # channel id -> messages, oldest first
+        # message (or ephemeral) ts -> its earlier versions, oldest first: a page that
+        # still shows one sends the click from it, as the Slack client does
+        self.earlier: dict[str, list[dict]] = {}
         self.ephemerals: list[dict] = []
         self.views: dict[str, dict] = {}  # view id -> {"view", "user", "kind"}
         self.stacks: dict[str, list[str]] = {}  # user id -> modal view ids, top last
@@ -638,9 +641,38 @@ class Workspace:
         message = self.require_message(channel_id, ts)
         if message.get("bot_id") != self.bot_id:
             raise ApiError("cant_update_message")
+        self.keep_version(message)
         self.replace_content(message, text=text, blocks=blocks, **extra)
         message["edited"] = {"user": self.bot_user_id, "ts": self.ts.next()}
         return message
+
+    CONTENT_KEYS = ("text", "blocks", "attachments", "edited")
+
+    def keep_version(self, message: dict) -> None:
+        """Remember the message's content before it changes (``chat.update``, a
+        ``response_url``'s ``replace_original``): a page may still show it."""
+        kept = {k: copy.deepcopy(message[k]) for k in self.CONTENT_KEYS if k in message}
+        self.earlier.setdefault(message["ts"], []).append(kept)
+
+    def revision(self, message: dict) -> int:
+        """How many times the message's content changed: 0 as first posted."""
+        return len(self.earlier.get(message["ts"], []))
+
+    def as_shown(self, message: dict, revision: int | None) -> dict:
+        """A copy of the message as it was at ``revision`` (None or the current one:
+        as it is now), with today's thread and reactions."""
+        shown = copy.deepcopy(message)
+        current = self.revision(message)
+        if revision is None or revision == current:
+            return shown
+        if not 0 <= revision < current:
+            raise LookupError(
+                f"the message {message['ts']} has no version {revision} (versions 0 to {current})"
+            )
+        for key in self.CONTENT_KEYS:
+            shown.pop(key, None)
+        shown.update(copy.deepcopy(self.earlier[message["ts"]][revision]))
+        return shown
 
     @staticmethod
     def replace_content(
