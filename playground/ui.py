@@ -37,7 +37,9 @@ import math
 import mimetypes
 import re
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -67,6 +69,8 @@ MAX_STREAMS = 32  # live update streams open at once (each holds a server thread
 MAX_JUMP = timedelta(days=366)  # the longest clock jump at once
 MAX_TEXT_CHARS = 40_000  # Slack truncates a message's text beyond this
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+FEED_NAME = re.compile(r"[A-Za-z0-9_-]{16,64}\.ics")  # as bot/web.py serves them
+FEED_TIMEOUT = 15.0
 
 
 def is_loopback(host: str) -> bool:
@@ -180,6 +184,8 @@ class PlaygroundUI:
         self.standin = standin
         self.commands = [dict(c) for c in commands]
         self.featured_emoji = featured_emoji
+        # where the app serves its calendar feed ("http://127.0.0.1:PORT"), or None
+        self.feed_origin: str | None = None
         self.title = title
         self._closing = threading.Event()
         self._static = resources.files("playground") / "static"
@@ -209,7 +215,7 @@ class PlaygroundUI:
     # ---------------------------------------------------------------- routing
 
     def handles(self, parts: list[str]) -> bool:
-        return not parts or parts[0] in ("ui", "archives") or parts == ["favicon.ico"]
+        return not parts or parts[0] in ("ui", "archives", "calendar") or parts == ["favicon.ico"]
 
     def handle(
         self, handler: StandInHandler, verb: str, parts: list[str], query: str, body: bytes
@@ -221,6 +227,10 @@ class PlaygroundUI:
             elif parts[0] == "archives" and verb == "GET" and _is_permalink(parts):
                 # a permalink (chat.getPermalink): the page opens on that message
                 self._static_file(handler, "index.html")
+            elif parts[0] == "calendar" and verb == "GET" and len(parts) == 2:
+                # the app's calendar feed, from the page's own address (the app's server
+                # listens on an internal port the person never sees)
+                self._calendar_feed(handler, parts[1])
             elif parts == ["favicon.ico"]:
                 self._static_file(handler, "favicon.svg")
             elif len(parts) == 3 and parts[1] == "static" and verb == "GET":
@@ -263,6 +273,24 @@ class PlaygroundUI:
         host = (handler.headers.get("Host") or "").strip().lower()
         if origin.strip().lower() != f"http://{host}":
             raise UiError(f"requests from {origin!r} are not accepted", 403)
+
+    def _calendar_feed(self, handler: StandInHandler, name: str) -> None:
+        """``GET /calendar/<secret>.ics``, answered by the app (``feed_origin``): the
+        link ``/post calendar ics`` gives opens here, as the app's public URL."""
+        if self.feed_origin is None or not FEED_NAME.fullmatch(name):
+            raise UiError("not found", 404)
+        url = f"{self.feed_origin}/calendar/{name}"
+        try:
+            with urllib.request.urlopen(url, timeout=FEED_TIMEOUT) as response:
+                status, body = response.status, response.read()
+                kind = response.headers.get("Content-Type", "text/calendar")
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+            kind = exc.headers.get("Content-Type", "text/plain")
+        except OSError as exc:
+            log.warning("the app's calendar feed did not answer: %s", exc)
+            raise UiError("the app's calendar feed did not answer", 502) from exc
+        handler._send(status, body, kind, {"Cache-Control": "no-cache"})
 
     def _static_file(self, handler: StandInHandler, name: str) -> None:
         if "/" in name or "\\" in name or name.startswith("."):
