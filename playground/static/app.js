@@ -114,6 +114,17 @@ function permalinkOf(href, here = false) {
 
 /** Open a permalink in the page: its conversation (and thread), scrolled to the message,
  * highlighted. */
+/** A link to this playground under another of its names (the app knows it as
+ * 127.0.0.1:PORT, the page may be open at localhost:PORT): the same path at the page's
+ * own address, or null. */
+function atThisAddress(href) {
+  const base = state.ws?.permalink_base;
+  let url, ours;
+  try { url = new URL(href, location.href); ours = base && new URL(base); } catch { return null; }
+  if (!ours || url.origin !== ours.origin || url.origin === location.origin) return null;
+  return `${location.origin}${url.pathname}${url.search}${url.hash}`;
+}
+
 function openLink(link) {
   const dm = state.ws?.dm?.id;
   if (link.channel === dm) {
@@ -1248,6 +1259,8 @@ async function start() {
       openLink(permalink);
       return;
     }
+    const here = anchor && atThisAddress(anchor.href);
+    if (here) anchor.href = here; // then the browser follows it as usual
     const link = e.target.closest(".channel-link");
     if (link) {
       e.preventDefault();

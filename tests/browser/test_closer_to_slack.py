@@ -103,6 +103,21 @@ def test_at_and_hash_offer_people_and_channels_and_send_escaped_mentions(
 # --- the calendar link ----------------------------------------------------------------------
 
 
+def opened_by_click(page, link) -> str:
+    """Click the link; the address the browser asked for, checked to be a calendar feed.
+    (A calendar file opens as a download, from this page or the tab the link opened,
+    whichever the browser picks: the request is what both have in common.)"""
+    with page.context.expect_event(
+        "request", predicate=lambda r: "/calendar/" in r.url and r.is_navigation_request()
+    ) as asked:
+        link.click()
+    url = asked.value.url
+    feed = page.request.get(url)
+    assert feed.ok and feed.headers["content-type"].startswith("text/calendar")
+    assert feed.body().startswith(b"BEGIN:VCALENDAR")
+    return url
+
+
 def test_the_calendar_link_is_a_link_to_the_feed_on_the_pages_own_address(playground, browser_page):
     page = browser_page
     open_channel(page, playground.url, seed.ANA.id, seed.GENERAL)
@@ -116,9 +131,18 @@ def test_the_calendar_link_is_a_link_to_the_feed_on_the_pages_own_address(playgr
     assert re.fullmatch(re.escape(origin) + r"/calendar/[A-Za-z0-9_-]+\.ics", href), href
     assert link.inner_text() == href  # the whole link, shown as a link (not as code)
     assert link.evaluate("a => a.closest('code') === null")
-    with page.expect_download() as started:  # a calendar file: the browser downloads it
-        link.click()
-    assert started.value.path().read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert opened_by_click(page, link) == href
+
+    # the page open under another name of this machine: the link opens at that address
+    local = playground.url.replace("127.0.0.1", "localhost")
+    open_channel(page, local, seed.ANA.id, seed.GENERAL)
+    composer.fill("/post calendar ics rotate")
+    composer.press("Enter")
+    rotated = page.locator(".main .msg.ephemeral", has_text="New calendar link").last
+    link = rotated.locator('a[href*="/calendar/"]')
+    link.wait_for()
+    assert link.get_attribute("href").startswith(playground.url)  # as the app wrote it
+    assert opened_by_click(page, link).startswith(f"{local}/calendar/")
     assert page.problems == [], page.problems
 
 
