@@ -275,3 +275,48 @@ def test_play_as_shows_each_role_description_whole(playground, narrow_page, tmp_
     page.screenshot(path=str(tmp_path / "play-as.png"))
     # and the bar still fits
     assert page.evaluate("document.querySelector('.topbar').scrollWidth <= 1024")
+
+
+# --- two people, one card -------------------------------------------------------------------
+
+
+def test_the_loser_of_a_race_on_a_card_gets_the_apps_answer_not_an_error(
+    playground, browser_page, tmp_path
+):
+    """Lena's tab shows the ticket card with Take it; Ana takes it first, and before Lena's
+    tab has drawn the change, Lena clicks. Her click is sent from the card as her tab
+    showed it, as Slack does, and the app's own answer reaches her."""
+    page, slack = browser_page, playground.standin
+    complaint = slack.messages(seed.FEED)[0]
+    slack.react(seed.MARIA.id, seed.FEED, complaint["ts"], "rotating_light")
+
+    def card():
+        for m in slack.messages(seed.SUPPORT):
+            if "ticket_take" in json.dumps(m.get("blocks", [])) and "cold brew" in m["text"]:
+                return m
+        return None
+
+    shown = slack.wait_for(card)
+    number = re.match(r"Ticket #(\d+)", shown["text"]).group(1)
+    open_channel(page, playground.url, seed.LENA.id, seed.SUPPORT)
+    take = page.locator(".main .msg", has_text=f"Ticket #{number}").get_by_role(
+        "button", name="Take it"
+    )
+    take.wait_for()
+    # Lena's tab stops hearing about changes for a moment (its next reads wait)
+    held = []
+    page.route("**/ui/api/conversation*", lambda route: held.append(route))
+    slack.action(seed.ANA.id, "ticket_take", channel_id=seed.SUPPORT, message_ts=shown["ts"])
+    slack.wait_for(lambda: card() is None)
+    take.click()
+    answer = slack.wait_for(
+        lambda: next((e for e in slack.ephemerals(user=seed.LENA.id) if "first" in e["text"]), None)
+    )
+    assert f"<@{seed.ANA.id}> took ticket #{number} first" in answer["text"]
+    for route in list(held):
+        route.continue_()
+    page.unroute("**/ui/api/conversation*")  # (it lets any read held meanwhile go on)
+    page.locator(".main .msg.ephemeral", has_text=f"took ticket #{number} first").wait_for()
+    page.screenshot(path=str(tmp_path / "taken-first.png"))
+    assert page.locator(".toast.error").count() == 0
+    assert page.problems == [], page.problems
