@@ -794,6 +794,15 @@ def test_a_click_from_the_version_the_person_saw(
     assert slack.workspace.revision(slack.messages("C1")[0]) == 2
     slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=1)
     assert app.received[-1].payload["actions"][0]["action_id"] == "resolve"
+    # the stand-in keeps the last versions only, and says so for an older one
+    slack.workspace.KEPT_VERSIONS = 2
+    for n in range(3):
+        client.chat_update(channel="C1", ts=ts, text=f"update {n}", blocks=[taken])
+    assert slack.workspace.revision(slack.messages("C1")[0]) == 5
+    slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=3)
+    assert app.received[-1].payload["message"]["text"] == "update 0"
+    with pytest.raises(LookupError, match="too old"):
+        slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=2)
 
 
 def test_action_with_a_select_in_an_ephemeral(
