@@ -9,7 +9,10 @@
   tab) and does what a person does (send a message or a slash command, click, submit,
   close a modal, react, open the Home tab, move the clock forward);
 - ``GET /ui/api/events`` — server-sent events: ``change`` whenever the workspace
-  changes (``Workspace.changed()``), so the page refreshes live.
+  changes (``Workspace.changed()``), so the page refreshes live;
+- ``GET /calendar/<secret>.ics`` — the app's calendar feed, passed on to the app's own
+  server (``feed_origin``): the playground is the app's public URL, so the link
+  ``/post calendar ics`` gives opens from the page's address.
 
 The page never decides anything the app decides: every message, modal and update comes
 from the app through the stand-in, as in Slack. What the page does itself is what the
