@@ -458,7 +458,7 @@ def _calendar_feed(services: Services, command: dict, args: list[str], respond) 
             else "📆 Subscribe to the publishing calendar in Google Calendar, Outlook or Apple "
             "Calendar with this link: "
         )
-        + f"`{url}`\nAnyone with the link can read the calendar, so share it only with "
+        + f"<{url}>\nAnyone with the link can read the calendar, so share it only with "
         "the team. It is shown only now (Postroom keeps a fingerprint of it, not the link): "
         "keep it somewhere safe. `/post calendar ics rotate` replaces it."
     )

@@ -104,6 +104,9 @@ class Playground:
                 slack_signing_secret=signing_secret,
                 slack_api_url=standin.api_url,
                 database_url=self.database_url,
+                # Links the app makes to itself (the calendar feed) open from the page's
+                # address: the stand-in passes /calendar/… on to the app's server.
+                public_url=standin.base_url,
                 # Webhook secrets are encrypted at rest: a key of this run unless the
                 # operator configured one (a kept --database needs the same key again).
                 secret_keys=vault.parse_keys(os.environ.get("POSTROOM_SECRET_KEY"))
@@ -121,6 +124,7 @@ class Playground:
             app = build_app(settings, client, services=services)
             self._server = HttpServer(http_app(app, services), "127.0.0.1", 0).start()
             standin.request_url = f"{self._server.url}/slack/events"
+            standin.ui.feed_origin = self._server.url
             self.scheduler = Scheduler(services)
             # After a jump of the page's clock, the due work happens at once; the
             # reaction picker shows the app's routed emoji first.

@@ -699,6 +699,7 @@ class SlackStandIn:
         block_id: str | None = None,
         selected_user: str | None = None,
         selected_option: Any = None,
+        revision: int | None = None,
     ) -> Delivery:
         """A person clicks a button (or picks from a menu...) and Slack sends
         ``block_actions``.
@@ -709,13 +710,20 @@ class SlackStandIn:
         everything else), then the newest message or ephemeral shown to them (in
         ``channel_id`` if given), then their Home tab. ``value``, ``selected_option``
         or ``selected_user`` say what was chosen (a button's own value by default).
+
+        ``revision`` (with ``message_ts``): the version of the message the person's
+        screen showed (``Workspace.revision``), when the app has updated it since. The
+        Slack client sends the click from the message as the person saw it — a button
+        another person's click already took away included — and the app answers it;
+        so does the stand-in: the element, the ``message`` and the ``state`` come from
+        that version.
         """
         ws = self.workspace
         simple = next((v for v in (selected_option, selected_user, value) if v is not None), UNSET)
         with ws.lock:
             ws.require_user(user_id)
             source = self._action_source(
-                user_id, action_id, block_id, channel_id, message_ts, view_id
+                user_id, action_id, block_id, channel_id, message_ts, view_id, revision
             )
             block, element = find_element(source["blocks"], action_id, block_id) or (None, None)
             if element is None:
@@ -789,6 +797,7 @@ class SlackStandIn:
         channel_id: str | None,
         message_ts: str | None,
         view_id: str | None,
+        revision: int | None = None,
     ) -> dict:
         """Where the clicked element is: ``{"blocks", "view"}`` or ``{"blocks",
         "message", "channel", "is_ephemeral"}``."""
@@ -799,7 +808,7 @@ class SlackStandIn:
                 raise LookupError(f"no open view {view_id!r}")
             return self._view_source(record["view"])
         if message_ts is not None:
-            return self._message_source(user_id, message_ts, channel_id)
+            return self._message_source(user_id, message_ts, channel_id, revision)
 
         def has(blocks: list[dict]) -> bool:
             return find_element(blocks, action_id, block_id) is not None
@@ -837,15 +846,18 @@ class SlackStandIn:
         ]
         return sorted(shown, key=lambda m: _ts_key(m["ts"]), reverse=True)
 
-    def _message_source(self, user_id: str, ts: str, channel_id: str | None) -> dict:
+    def _message_source(
+        self, user_id: str, ts: str, channel_id: str | None, revision: int | None = None
+    ) -> dict:
         ws = self.workspace
         ephemeral = ws.find_ephemeral(ts)
         if ephemeral is not None:
             if ephemeral["user"] != user_id:
                 raise LookupError(f"the ephemeral {ts} is shown to {ephemeral['user']} only")
+            shown = ws.as_shown(ephemeral, revision)
             return {
-                "blocks": ephemeral["blocks"],
-                "message": copy.deepcopy(ephemeral),
+                "blocks": shown.get("blocks") or [],
+                "message": shown,
                 "channel": ws.channels[ephemeral["channel"]],
                 "is_ephemeral": True,
             }
@@ -853,9 +865,10 @@ class SlackStandIn:
         for cid in channel_ids:
             message = ws.find_message(cid, ts)
             if message is not None:
+                shown = ws.as_shown(message, revision)
                 return {
-                    "blocks": message.get("blocks") or [],
-                    "message": copy.deepcopy(message),
+                    "blocks": shown.get("blocks") or [],
+                    "message": shown,
                     "channel": ws.channels[cid],
                     "is_ephemeral": False,
                 }

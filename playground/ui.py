@@ -9,7 +9,10 @@
   tab) and does what a person does (send a message or a slash command, click, submit,
   close a modal, react, open the Home tab, move the clock forward);
 - ``GET /ui/api/events`` — server-sent events: ``change`` whenever the workspace
-  changes (``Workspace.changed()``), so the page refreshes live.
+  changes (``Workspace.changed()``), so the page refreshes live;
+- ``GET /calendar/<secret>.ics`` — the app's calendar feed, passed on to the app's own
+  server (``feed_origin``): the playground is the app's public URL, so the link
+  ``/post calendar ics`` gives opens from the page's address.
 
 The page never decides anything the app decides: every message, modal and update comes
 from the app through the stand-in, as in Slack. What the page does itself is what the
@@ -37,7 +40,9 @@ import math
 import mimetypes
 import re
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -67,6 +72,8 @@ MAX_STREAMS = 32  # live update streams open at once (each holds a server thread
 MAX_JUMP = timedelta(days=366)  # the longest clock jump at once
 MAX_TEXT_CHARS = 40_000  # Slack truncates a message's text beyond this
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+FEED_NAME = re.compile(r"[A-Za-z0-9_-]{16,64}\.ics")  # as bot/web.py serves them
+FEED_TIMEOUT = 15.0
 
 
 def is_loopback(host: str) -> bool:
@@ -180,6 +187,8 @@ class PlaygroundUI:
         self.standin = standin
         self.commands = [dict(c) for c in commands]
         self.featured_emoji = featured_emoji
+        # where the app serves its calendar feed ("http://127.0.0.1:PORT"), or None
+        self.feed_origin: str | None = None
         self.title = title
         self._closing = threading.Event()
         self._static = resources.files("playground") / "static"
@@ -209,7 +218,7 @@ class PlaygroundUI:
     # ---------------------------------------------------------------- routing
 
     def handles(self, parts: list[str]) -> bool:
-        return not parts or parts[0] in ("ui", "archives") or parts == ["favicon.ico"]
+        return not parts or parts[0] in ("ui", "archives", "calendar") or parts == ["favicon.ico"]
 
     def handle(
         self, handler: StandInHandler, verb: str, parts: list[str], query: str, body: bytes
@@ -221,6 +230,10 @@ class PlaygroundUI:
             elif parts[0] == "archives" and verb == "GET" and _is_permalink(parts):
                 # a permalink (chat.getPermalink): the page opens on that message
                 self._static_file(handler, "index.html")
+            elif parts[0] == "calendar" and verb == "GET" and len(parts) == 2:
+                # the app's calendar feed, from the page's own address (the app's server
+                # listens on an internal port the person never sees)
+                self._calendar_feed(handler, parts[1])
             elif parts == ["favicon.ico"]:
                 self._static_file(handler, "favicon.svg")
             elif len(parts) == 3 and parts[1] == "static" and verb == "GET":
@@ -263,6 +276,24 @@ class PlaygroundUI:
         host = (handler.headers.get("Host") or "").strip().lower()
         if origin.strip().lower() != f"http://{host}":
             raise UiError(f"requests from {origin!r} are not accepted", 403)
+
+    def _calendar_feed(self, handler: StandInHandler, name: str) -> None:
+        """``GET /calendar/<secret>.ics``, answered by the app (``feed_origin``): the
+        link ``/post calendar ics`` gives opens here, as the app's public URL."""
+        if self.feed_origin is None or not FEED_NAME.fullmatch(name):
+            raise UiError("not found", 404)
+        url = f"{self.feed_origin}/calendar/{name}"
+        try:
+            with urllib.request.urlopen(url, timeout=FEED_TIMEOUT) as response:
+                status, body = response.status, response.read()
+                kind = response.headers.get("Content-Type", "text/calendar")
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+            kind = exc.headers.get("Content-Type", "text/plain")
+        except OSError as exc:
+            log.warning("the app's calendar feed did not answer: %s", exc)
+            raise UiError("the app's calendar feed did not answer", 502) from exc
+        handler._send(status, body, kind, {"Cache-Control": "no-cache"})
 
     def _static_file(self, handler: StandInHandler, name: str) -> None:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -449,12 +480,14 @@ class PlaygroundUI:
         with ws.lock:
             channel = self._conversation(me, params.get("channel"))
             messages = [
-                dict(ws.render_message(m), channel=channel["id"])
+                dict(ws.render_message(m), channel=channel["id"], revision=ws.revision(m))
                 for m in ws.top_level(channel["id"])
             ]
             for ephemeral in ws.ephemerals:
                 if self._mine(ephemeral, me, channel["id"]) and not ephemeral.get("thread_ts"):
-                    messages.append(dict(ephemeral, is_ephemeral=True))
+                    messages.append(
+                        dict(ephemeral, is_ephemeral=True, revision=ws.revision(ephemeral))
+                    )
             info = {
                 "id": channel["id"],
                 "name": channel.get("name"),
@@ -475,7 +508,7 @@ class PlaygroundUI:
         with ws.lock:
             channel = self._conversation(me, params.get("channel"))
             messages = [
-                dict(ws.render_message(m), channel=channel["id"])
+                dict(ws.render_message(m), channel=channel["id"], revision=ws.revision(m))
                 for m in ws.thread(channel["id"], ts)
             ]
             if not messages:
@@ -483,7 +516,9 @@ class PlaygroundUI:
             root = messages[0]["ts"]
             for ephemeral in ws.ephemerals:
                 if self._mine(ephemeral, me, channel["id"]) and ephemeral.get("thread_ts") == root:
-                    messages.append(dict(ephemeral, is_ephemeral=True))
+                    messages.append(
+                        dict(ephemeral, is_ephemeral=True, revision=ws.revision(ephemeral))
+                    )
         parent, replies = messages[0], sorted(messages[1:], key=lambda m: _ts_key(m["ts"]))
         return {"channel": channel["id"], "messages": [parent, *replies]}
 
@@ -552,6 +587,12 @@ class PlaygroundUI:
         or the Home tab."""
         me = self._person(params)
         action_id = self._text(params, "action_id", required="which element? (action_id)")
+        # the version of the message the page showed (the click comes from it, as in Slack)
+        revision = params.get("revision")
+        if revision is not None and (
+            isinstance(revision, bool) or not isinstance(revision, int) or revision < 0
+        ):
+            raise UiError(f"revision must be a message's version number, not {revision!r}")
         try:
             delivery = self.standin.action(
                 me,
@@ -561,6 +602,7 @@ class PlaygroundUI:
                 message_ts=self._text(params, "message_ts"),
                 view_id=self._text(params, "view_id"),
                 value=params.get("value"),
+                revision=revision,
             )
         except ConnectionError as exc:
             return {"delivery": _dispatch_failed(exc)}

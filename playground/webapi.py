@@ -696,6 +696,7 @@ class WebApi:
 
     def _replace_original(self, target: ResponseTarget, content: dict) -> None:
         original = self._original(target)
+        self.ws.keep_version(original)
         original["text"] = content["text"] or ""
         self.ws.replace_content(original, text=None, blocks=content["blocks"] or [])
         if content["attachments"]:

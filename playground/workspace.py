@@ -195,6 +195,11 @@ class Workspace:
         self.channels: dict[str, dict] = {}
         self.dms: dict[str, str] = {}  # user id -> DM channel id
         self.history: dict[str, list[dict]] = {}  # channel id -> messages, oldest first
+        # message (or ephemeral) ts -> its last KEPT_VERSIONS earlier versions, oldest
+        # first, and how many older ones were let go: a page that still shows one sends
+        # the click from it, as the Slack client does
+        self.earlier: dict[str, list[dict]] = {}
+        self.let_go: dict[str, int] = {}
         self.ephemerals: list[dict] = []
         self.views: dict[str, dict] = {}  # view id -> {"view", "user", "kind"}
         self.stacks: dict[str, list[str]] = {}  # user id -> modal view ids, top last
@@ -638,9 +643,50 @@ class Workspace:
         message = self.require_message(channel_id, ts)
         if message.get("bot_id") != self.bot_id:
             raise ApiError("cant_update_message")
+        self.keep_version(message)
         self.replace_content(message, text=text, blocks=blocks, **extra)
         message["edited"] = {"user": self.bot_user_id, "ts": self.ts.next()}
         return message
+
+    CONTENT_KEYS = ("text", "blocks", "attachments", "edited")
+    KEPT_VERSIONS = 50
+
+    def keep_version(self, message: dict) -> None:
+        """Remember the message's content before it changes (``chat.update``, a
+        ``response_url``'s ``replace_original``): a page may still show it."""
+        kept = {k: copy.deepcopy(message[k]) for k in self.CONTENT_KEYS if k in message}
+        versions = self.earlier.setdefault(message["ts"], [])
+        versions.append(kept)
+        while len(versions) > self.KEPT_VERSIONS:
+            del versions[0]
+            self.let_go[message["ts"]] = self.let_go.get(message["ts"], 0) + 1
+
+    def revision(self, message: dict) -> int:
+        """How many times the message's content changed: 0 as first posted."""
+        ts = message["ts"]
+        return self.let_go.get(ts, 0) + len(self.earlier.get(ts, []))
+
+    def as_shown(self, message: dict, revision: int | None) -> dict:
+        """A copy of the message as it was at ``revision`` (None or the current one:
+        as it is now), with today's thread and reactions."""
+        shown = copy.deepcopy(message)
+        current = self.revision(message)
+        if revision is None or revision == current:
+            return shown
+        if not 0 <= revision < current:
+            raise LookupError(
+                f"the message {message['ts']} has no version {revision} (versions 0 to {current})"
+            )
+        index = revision - self.let_go.get(message["ts"], 0)
+        if index < 0:
+            raise LookupError(
+                f"version {revision} of the message {message['ts']} is too old: the "
+                f"stand-in keeps its last {self.KEPT_VERSIONS} versions (reload the page)"
+            )
+        for key in self.CONTENT_KEYS:
+            shown.pop(key, None)
+        shown.update(copy.deepcopy(self.earlier[message["ts"]][index]))
+        return shown
 
     @staticmethod
     def replace_content(
@@ -675,6 +721,8 @@ class Workspace:
             )
             return
         self.history[channel_id].remove(message)
+        self.earlier.pop(ts, None)
+        self.let_go.pop(ts, None)
         parent = self.find_message(channel_id, message.get("thread_ts"))
         if parent is not None and parent is not message and parent.get("reply_count"):
             parent["reply_count"] -= 1

@@ -104,7 +104,7 @@ def test_a_long_week_pages_within_slacks_limits(stack):
 
 def feed_link(stack, args="ics", says="Subscribe to the publishing calendar") -> str:
     reply = calendar_reply(stack, ADMIN, args, says)
-    return re.search(r"`(http://[^`]+\.ics)`", reply).group(1)
+    return re.search(r"<(http://[^>|]+\.ics)>", reply).group(1)
 
 
 def test_the_feed_is_valid_icalendar_for_calendar_apps(stack):

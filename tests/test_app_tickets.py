@@ -438,6 +438,20 @@ def test_a_stale_take_does_not_steal_the_ticket(stack):
     assert all_tickets(stack)[0].assignee == SAM
 
 
+def test_the_loser_of_a_take_race_gets_the_apps_answer_from_the_card_they_saw(stack):
+    """Sam and Sue both see the card with Take it; Sam's click updates it. Sue's page still
+    shows Take it: the click comes from that version, as in Slack, and the app answers."""
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card = card_of(stack)
+    seen = stack.slack.workspace.revision(card)
+    click(stack, SAM, "ticket_take", block_id="ticket-1", revision=seen)
+    stack.slack.wait_for(lambda: "ticket_take" not in json.dumps(card_of(stack)["blocks"]))
+    click(stack, SUE, "ticket_take", block_id="ticket-1", revision=seen)
+    ephemeral_to(stack, SUE, f"<@{SAM}> took ticket #1 first")
+    assert all_tickets(stack)[0].assignee == SAM
+
+
 def test_people_without_support_cannot_resolve_or_list(stack):
     add_route(stack)
     stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")

@@ -4,11 +4,13 @@ its scheduler on the clock the page moves."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -68,6 +70,28 @@ def test_the_app_was_set_up_through_its_own_commands(playground):
     answers = playground.standin.ephemerals(user=seed.ANA.id)
     assert len(answers) == len(seed.SETUP_COMMANDS)
     assert not [a for a in answers if "There is no" in a["text"]]
+
+
+def test_the_calendar_link_opens_the_feed_from_the_pages_address(playground):
+    """The app's server listens on an internal port; the link `/post calendar ics` gives
+    names the page's address, whose server passes it on to the app."""
+    slack = playground.standin
+    slack.command(seed.ANA.id, "calendar ics", channel_id=seed.GENERAL)
+    reply = slack.wait_for(
+        lambda: next(
+            (e["text"] for e in slack.ephemerals(user=seed.ANA.id) if ".ics" in e["text"]), None
+        )
+    )
+    link = re.search(r"<(http://[^>|]+\.ics)>", reply).group(1)  # a link, not code
+    assert link.startswith(f"{playground.url}/calendar/")
+    assert "POSTROOM_PUBLIC_URL" not in reply
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/calendar")
+        assert response.read().startswith(b"BEGIN:VCALENDAR")
+    wrong = link.replace("/calendar/", "/calendar/x")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(wrong, timeout=10)
+    assert refused.value.code == 404
 
 
 def test_jumping_the_clock_to_nine_in_madrid_posts_the_digest(playground):

@@ -28,7 +28,7 @@ def stack(tmp_path, clock):
 def test_debug_logs_of_real_slack_calls_carry_no_secret(stack, caplog):
     caplog.set_level(logging.DEBUG)
     stack.slack.command(ADMIN, "calendar ics", channel_id=GENERAL)
-    feed_url = re.search(r"`(http://[^`]+\.ics)`", ephemeral_to(stack, ADMIN, ".ics")).group(1)
+    feed_url = re.search(r"<(http://[^>|]+\.ics)>", ephemeral_to(stack, ADMIN, ".ics")).group(1)
     stack.slack.command(ADMIN, "brand set default webhook:http://127.0.0.1:9/p", channel_id=GENERAL)
     reply = ephemeral_to(stack, ADMIN, "Webhook signing secret")
     webhook_secret = re.search(r"secret: `([0-9a-f]+)`", reply).group(1)

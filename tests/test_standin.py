@@ -757,6 +757,54 @@ def test_action_payload_from_a_message(
         slack.action("U1", "missing")
 
 
+def test_a_click_from_the_version_the_person_saw(
+    slack: SlackStandIn, client: WebClient, app: FakeApp
+) -> None:
+    """Two people see a card; one click makes the app update it without the button. The
+    other, whose screen still shows the button, clicks it: Slack sends that click, built
+    from the message as they saw it, and the app answers it (here: "taken first")."""
+    take = {"type": "actions", "block_id": "ticket-5", "elements": [button("take", "5")]}
+    ts = client.chat_postMessage(channel="C1", text="Ticket #5", blocks=[take])["ts"]
+    [shown] = slack.messages("C1")
+    assert slack.workspace.revision(shown) == 0
+    taken = {"type": "actions", "block_id": "ticket-5", "elements": [button("resolve", "5")]}
+    client.chat_update(channel="C1", ts=ts, text="Ticket #5 · Lena", blocks=[taken])
+    [now] = slack.messages("C1")
+    assert slack.workspace.revision(now) == 1
+    with pytest.raises(LookupError, match="no element 'ticket-5/take' there"):
+        slack.action("U2", "take", block_id="ticket-5", channel_id="C1", message_ts=ts)
+    slack.action("U2", "take", block_id="ticket-5", channel_id="C1", message_ts=ts, revision=0)
+    payload = app.received[-1].payload
+    [action] = payload["actions"]
+    assert action["action_id"] == "take" and action["block_id"] == "ticket-5"
+    assert action["value"] == "5"
+    # the message as the person saw it, at its place in the channel
+    assert payload["message"]["ts"] == ts and payload["message"]["text"] == "Ticket #5"
+    assert payload["message"]["blocks"][0]["elements"][0]["action_id"] == "take"
+    assert "edited" not in payload["message"]
+    assert payload["container"]["message_ts"] == ts
+    # the current version works as before; a version that never was is refused
+    slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=1)
+    assert app.received[-1].payload["message"]["text"] == "Ticket #5 · Lena"
+    with pytest.raises(LookupError, match="no version 2"):
+        slack.action("U2", "take", channel_id="C1", message_ts=ts, revision=2)
+    # a response_url's replace_original is a new version too
+    delivery = slack.action("U2", "resolve", channel_id="C1", message_ts=ts)
+    WebhookClient(delivery.response_url).send(text="Resolved", replace_original=True)
+    assert slack.workspace.revision(slack.messages("C1")[0]) == 2
+    slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=1)
+    assert app.received[-1].payload["actions"][0]["action_id"] == "resolve"
+    # the stand-in keeps the last versions only, and says so for an older one
+    slack.workspace.KEPT_VERSIONS = 2
+    for n in range(3):
+        client.chat_update(channel="C1", ts=ts, text=f"update {n}", blocks=[taken])
+    assert slack.workspace.revision(slack.messages("C1")[0]) == 5
+    slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=3)
+    assert app.received[-1].payload["message"]["text"] == "update 0"
+    with pytest.raises(LookupError, match="too old"):
+        slack.action("U2", "resolve", channel_id="C1", message_ts=ts, revision=2)
+
+
 def test_action_with_a_select_in_an_ephemeral(
     slack: SlackStandIn, client: WebClient, app: FakeApp
 ) -> None:

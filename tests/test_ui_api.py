@@ -17,6 +17,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.__main__ import main as cli_main
 from bot.clock import ManualClock, SystemClock
@@ -283,6 +284,35 @@ def test_a_click_on_a_message_button(stack):
     )
     _, seen = call(base, "conversation", **{"as": MARIA, "channel": GENERAL})
     assert refusal["ts"] in [m["ts"] for m in seen["messages"] if m.get("is_ephemeral")]
+
+
+def test_a_click_names_the_version_of_the_message_the_page_showed(stack):
+    """The page shows each message with its ``revision`` and sends it back with a click:
+    the stand-in then builds the click from that version (Slack's client does)."""
+    base = stack.slack.base_url
+    client = WebClient(token=stack.slack.bot_token, base_url=stack.slack.api_url)
+    button = {
+        "type": "button",
+        "action_id": "post_approve",
+        "value": "1",
+        "text": {"type": "plain_text", "text": "Approve"},
+    }
+    blocks = [{"type": "actions", "block_id": "old", "elements": [button]}]
+    ts = client.chat_postMessage(channel=GENERAL, text="card", blocks=blocks)["ts"]
+    client.chat_update(channel=GENERAL, ts=ts, text="card, decided", blocks=[])
+    _, seen = call(base, "conversation", **{"as": MARIA, "channel": GENERAL})
+    [card] = [m for m in seen["messages"] if m["ts"] == ts]
+    assert card["revision"] == 1 and "blocks" not in card
+    click = {"as": MARIA, "action_id": "post_approve", "channel": GENERAL, "message_ts": ts}
+    status, answer = call(base, "action", click)
+    assert status == 404 and "no element 'post_approve' there" in answer["error"]
+    status, answer = call(base, "action", {**click, "revision": 0})
+    assert status == 200 and answer["delivery"]["sent"]
+    sent = stack.slack.deliveries[-1].payload
+    assert sent["actions"][0]["block_id"] == "old" and sent["message"]["text"] == "card"
+    for bad in ("0", -1, True, 1.5):
+        status, answer = call(base, "action", {**click, "revision": bad})
+        assert status == 400 and "revision" in answer["error"]
 
 
 def test_a_reaction_is_stored_and_sent_to_the_app(stack):

@@ -114,6 +114,17 @@ function permalinkOf(href, here = false) {
 
 /** Open a permalink in the page: its conversation (and thread), scrolled to the message,
  * highlighted. */
+/** A link to this playground under another of its names (the app knows it as
+ * 127.0.0.1:PORT, the page may be open at localhost:PORT): the same path at the page's
+ * own address, or null. */
+function atThisAddress(href) {
+  const base = state.ws?.permalink_base;
+  let url, ours;
+  try { url = new URL(href, location.href); ours = base && new URL(base); } catch { return null; }
+  if (!ours || url.origin !== ours.origin || url.origin === location.origin) return null;
+  return `${location.origin}${url.pathname}${url.search}${url.hash}`;
+}
+
 function openLink(link) {
   const dm = state.ws?.dm?.id;
   if (link.channel === dm) {
@@ -604,7 +615,9 @@ function messageNode(m, { inThread }) {
     body.append(h("div", { class: "tombstone" }, "This message was deleted."));
   } else if (m.blocks?.length) {
     body.append(renderBlocks(m.blocks, ctx({
-      onAction: (a) => act({ ...a, channel: m.channel || channel, message_ts: m.ts }),
+      // the click comes from the message as this page shows it (Slack's client does the
+      // same): if the app has changed it since, the stand-in sends this version's element
+      onAction: (a) => act({ ...a, channel: m.channel || channel, message_ts: m.ts, revision: m.revision }),
     })));
   } else if (m.text) {
     body.append(h("div", { class: "msg-text", html: mrkdwn(m.text, ctx()) }));
@@ -747,6 +760,7 @@ function composer({ placeholder, channel, threadTs = null, commandsOnly = false 
   const input = h("textarea", { class: "composer-input", rows: 1, placeholder, "aria-label": placeholder });
   const hints = h("div", { class: "cmd-hints", hidden: true });
   const sendButton = h("button", { type: "button", class: "btn primary send", "aria-label": "Send" }, "Send");
+  const mentions = mentionMenu(input);
   const showHints = () => {
     const text = input.value;
     const commands = state.ws.commands.filter((c) => text.startsWith("/") && !text.includes(" ") && c.command.startsWith(text));
@@ -793,10 +807,12 @@ function composer({ placeholder, channel, threadTs = null, commandsOnly = false 
   };
   input.addEventListener("input", () => {
     showHints();
+    mentions.update();
     input.style.height = "auto";
     input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
   });
   input.addEventListener("keydown", (e) => {
+    if (mentions.key(e)) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       submit();
@@ -805,9 +821,101 @@ function composer({ placeholder, channel, threadTs = null, commandsOnly = false 
   sendButton.addEventListener("click", submit);
   const help = threadTs === null
     ? h("div", { class: "composer-help" }, "Type ", h("b", {}, "/post"), " for the app's commands · ",
+      h("b", {}, "@"), " a person, ", h("b", {}, "#"), " a channel · ",
       h("b", {}, "Enter"), " sends · ", h("b", {}, "Shift+Enter"), " adds a line")
     : null;
-  return h("div", { class: "composer" }, hints, h("div", { class: "composer-box" }, input, sendButton), help);
+  return h("div", { class: "composer" }, hints, mentions.node,
+    h("div", { class: "composer-box" }, input, sendButton), help);
+}
+
+// What `@` and `#` offer in the composer, as Slack's does: the people of the workspace
+// and the channels one can see. A choice puts the handle in the text (`@maria`,
+// `#support`), which Slack sends escaped (`<@U…|maria>`, `<#C…|support>`): the stand-in
+// escapes what is typed the same way.
+const MENTION_AT = /(?:^|[^\w<@#&])([@#])([\w.-]*)$/;
+const MAX_MENTIONS = 8;
+
+function mentionCandidates(sigil, typed) {
+  const q = typed.toLowerCase();
+  const starts = (...names) => names.some((n) => n && String(n).toLowerCase()
+    .split(/[\s.\-_]+/).concat(String(n).toLowerCase()).some((w) => w.startsWith(q)));
+  if (sigil === "@") {
+    const people = [...state.users.values()]
+      .filter((u) => !u.deleted && !u.is_bot && starts(u.name, u.display_name, u.real_name))
+      .map((u) => ({
+        handle: `@${u.name}`, key: u.id, user: u,
+        label: u.real_name, detail: `@${u.name}${u.title ? ` · ${u.title}` : ""}`,
+      }));
+    const special = [["here", "Notify everyone online in this channel"], ["channel", "Notify everyone in this channel"]]
+      .filter(([word]) => word.startsWith(q))
+      .map(([word, detail]) => ({ handle: `@${word}`, key: word, label: `@${word}`, detail }));
+    return [...people, ...special].slice(0, MAX_MENTIONS);
+  }
+  return [...state.channels.values()]
+    .filter((c) => !c.is_archived && (!c.is_private || c.is_member) && starts(c.name))
+    .sort((a, b) => Number(b.is_member) - Number(a.is_member) || a.name.localeCompare(b.name))
+    .slice(0, MAX_MENTIONS)
+    .map((c) => ({
+      handle: `#${c.name}`, key: c.id, channel: c,
+      label: `${c.is_private ? "🔒" : "#"}${c.name}`, detail: c.is_member ? c.purpose || "" : "not a member",
+    }));
+}
+
+function mentionMenu(input) {
+  const node = h("div", { class: "mention-menu", role: "listbox", "aria-label": "People and channels", hidden: true });
+  let open = null; // {start, end, items, index}
+  const close = () => { open = null; node.hidden = true; };
+  const draw = () => {
+    replaceChildren(node, open.items.map((item, i) => h("button", {
+      type: "button", role: "option", class: `mention-option${i === open.index ? " active" : ""}`,
+      "aria-selected": i === open.index ? "true" : "false", dataset: { handle: item.handle },
+      onmousedown: (e) => e.preventDefault(), // keep the focus (and the caret) in the composer
+      onclick: () => choose(i),
+    }, item.user ? avatar(item.user) : h("span", { class: "mention-sigil" }, item.channel ? "" : "📣"),
+    h("span", { class: "mention-label" }, item.label),
+    h("span", { class: "mention-detail" }, item.detail))));
+    node.hidden = false;
+  };
+  const choose = (i) => {
+    const item = open?.items[i];
+    if (!item) return;
+    const before = input.value.slice(0, open.start);
+    const after = input.value.slice(open.end).replace(/^[\w.-]*/, "");
+    const spacer = after.startsWith(" ") ? "" : " ";
+    input.value = `${before}${item.handle}${spacer}${after}`;
+    const caret = before.length + item.handle.length + 1;
+    input.setSelectionRange(caret, caret);
+    close();
+    input.focus();
+    input.dispatchEvent(new Event("input"));
+  };
+  const update = () => {
+    const caret = input.selectionStart;
+    const found = caret === input.selectionEnd ? MENTION_AT.exec(input.value.slice(0, caret)) : null;
+    const items = found ? mentionCandidates(found[1], found[2]) : [];
+    if (!items.length) return close();
+    open = { start: caret - found[2].length - 1, end: caret, items, index: 0 };
+    draw();
+  };
+  const key = (e) => {
+    if (!open) return false;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      open.index = (open.index + step + open.items.length) % open.items.length;
+      draw();
+    } else if ((e.key === "Enter" || e.key === "Tab") && !e.shiftKey && !e.isComposing) {
+      choose(open.index);
+    } else if (e.key === "Escape") {
+      close();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  };
+  input.addEventListener("blur", () => setTimeout(close, 150));
+  input.addEventListener("click", update);
+  return { node, update, key };
 }
 
 let noticeCount = 0;
@@ -1151,6 +1259,8 @@ async function start() {
       openLink(permalink);
       return;
     }
+    const here = anchor && atThisAddress(anchor.href);
+    if (here) anchor.href = here; // then the browser follows it as usual
     const link = e.target.closest(".channel-link");
     if (link) {
       e.preventDefault();
