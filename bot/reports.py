@@ -155,16 +155,33 @@ def shared_outside(conversation: dict) -> bool:
     return bool(conversation.get("is_shared")) and not conversation.get("is_org_shared")
 
 
-def posts_in_channel(actor: Actor, conversation: dict | None) -> bool:
-    """Where an ad-hoc report goes. In the channel it was asked in only when an admin asked
-    and the channel isn't shared with another organisation (the report names the team's
-    people and covers every brand: not for a channel shared with a client). Otherwise to the
-    requester by direct message. ``conversation``: None when it couldn't be looked up."""
-    if conversation is None:
-        return False
+def client_ids(db: Database, team_id: str) -> set[str]:
+    """Everyone who holds a ``client`` role, for any brand."""
+    with db.read_connection() as connection:
+        return {
+            row.user_id for row in repo.team_grants(connection, team_id) if row.role == "client"
+        }
+
+
+def readers_refusal(
+    conversation: dict, members: Iterable[str], clients: Iterable[str], since: bool = False
+) -> str | None:
+    """Why the team report may not be posted in a conversation (as ``conversations.info``
+    shows it, with its ``members``); None when only the team reads it. It names the team's
+    people and covers every brand: never where another organisation (Slack Connect) or a
+    ``client`` of any brand (``clients``) can read it. ``since``: said of a channel that was
+    fine when the weekly report was set up."""
+    where = f"<#{conversation.get('id')}>"
+    now = " now" if since else ""
     if conversation.get("is_im"):
-        return True  # the requester's own DM with the app
-    return actor.is_admin and not shared_outside(conversation)
+        return None  # the requester's own DM with the app
+    if shared_outside(conversation):
+        return f"{where} is{now} shared with another organisation, and {TEAM_ONLY}"
+    among = sorted(set(members) & set(clients))
+    if among:
+        who = ", ".join(f"<@{u}>" for u in among)
+        return f"{where}{now} has a brand's client in it ({who}), and {TEAM_ONLY}"
+    return None
 
 
 # --- figures -------------------------------------------------------------------------------
