@@ -241,7 +241,15 @@ def render(services: Services, ticket: Ticket, route: Route) -> dict:
         route,
         tickets.reporters(services.db, ticket.id),  # type: ignore[arg-type]
         playbook=bool(playbook_of(services, route)),
+        handlers=assignable(services, ticket.team_id, route),
     )
+
+
+def assignable(services: Services, team_id: str, route: Route) -> list[tuple[str, str]]:
+    """Whom Assign… lists: everyone a ticket of ``route`` may go to, by name."""
+    people = tickets.handlers(services.db, team_id, route, services.settings.admins)
+    names = services.people.names(team_id, people, ask_slack=10)
+    return sorted(((u, names.get(u, u)) for u in people), key=lambda p: p[1].lower())
 
 
 CARD_REFRESH_ROUNDS = 5
@@ -300,6 +308,10 @@ def _reply_in_thread(
 def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Route) -> Ticket:
     person = tickets.next_on_rota(services.db, team_id, route.channel_id)
     if person is None:
+        return ticket
+    refusal = tickets.assignee_refusal(services.db, services.people.actor(team_id, person), route)
+    if refusal:  # their role went since the rota was set: the ticket waits for someone
+        log.warning("ticket %s not assigned by the rota: %s", ticket.id, refusal)
         return ticket
     # Assigned as it is opened: at its creation time (not after the Slack calls in between),
     # so the reports count 0 s to the first assignment.

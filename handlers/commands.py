@@ -567,6 +567,9 @@ def _rota(services: Services, command: dict, invocation: commands.Invocation, re
             )
         )
         return
+    workspace.require_admin(actor, "change rotas", admins)
+    rota = [services.people.actor(team_id, person) for person in people]
+    tickets.check_rota(services.db, team_id, channel.id, rota)
     tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
     note = ""
     if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
