@@ -234,7 +234,7 @@ def approval_request(
     publish_at = date(post.scheduled_at) if post.scheduled_at else "not scheduled"
     blocks = [
         plain.section(f"*{title}*"),
-        plain.section(quote(post.text)),
+        *text_blocks(post.text),
         {
             "type": "section",
             "fields": [  # each far under Slack's 2000 characters: names, ids, a date
@@ -288,6 +288,52 @@ def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
     status = plain.context(line)
     status["block_id"] = "status"
     return {**payload, "blocks": [*kept, status]}
+
+
+SECTION_PIECE = 3000  # Slack's most characters in a section's text
+TEXT_PIECES_MAX = 25  # 75,000 characters: more than any network's limit (Facebook: 63,206)
+
+
+def text_pieces(text: str, limit: int = SECTION_PIECE) -> list[str]:
+    """Post text in pieces of at most ``limit`` characters (counted as Slack's clients do, in
+    UTF-16 code units, so an emoji counts 2), cut at a line break, else a space, else
+    anywhere but inside a surrogate pair; together they are the whole text."""
+    pieces: list[str] = []
+    rest = text
+    while rest:
+        if _units(rest) <= limit:
+            pieces.append(rest)
+            break
+        fit = 0  # the most characters whose UTF-16 length is within the limit
+        units = 0
+        for char in rest:
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                break
+            fit += 1
+        head = rest[:fit]
+        cut = max(head.rfind("\n"), head.rfind(" "))
+        cut = cut + 1 if cut > fit // 2 else fit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [p for p in pieces if p.strip()] or []
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_blocks(text: str) -> list[dict]:
+    """The post's text as the network will show it (``plain.literal``: no Slack formatting),
+    in full, over as many sections as it needs."""
+    pieces = text_pieces(text)
+    if not pieces:
+        return [plain.context("_(no text)_")]
+    shown = pieces[:TEXT_PIECES_MAX]
+    blocks = [plain.literal(piece) for piece in shown]
+    if len(pieces) > len(shown):  # never from the form (3,000 characters at most)
+        blocks.append(plain.context("The text goes on: `/post show` shows all of it."))
+    return blocks
 
 
 def quote(text: str) -> str:
