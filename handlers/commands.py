@@ -49,6 +49,7 @@ from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
 from handlers.errors import guarded, report
+from handlers.views import draft_form
 
 log = logging.getLogger(__name__)
 
@@ -297,9 +298,10 @@ def _draft(services: Services, command: dict, invocation: commands.Invocation, r
         )
         return
     brands = _brands_seen(services, team_id, services.people.actor(team_id, command["user_id"]))
-    modal = post_blocks.draft_modal(
+    modal = draft_form(
+        services,
+        team_id,
         brands,
-        approvals.voices(services, brands),
         text=grammar.plain_text(invocation.rest),
         channel_id=command.get("channel_id"),
     )
@@ -319,11 +321,12 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
         )
         return
     brands = _brands_seen(services, team_id, actor)
-    modal = post_blocks.draft_modal(
+    modal = draft_form(
+        services,
+        team_id,
         brands,
-        approvals.voices(services, brands),
+        brand.name,
         post=post,
-        brand=brand.name,
         channel_id=command.get("channel_id"),
     )
     services.slack.update_view(view["id"], modal, view.get("hash"))
