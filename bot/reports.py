@@ -37,7 +37,7 @@ import logging
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -234,6 +234,13 @@ class Row(NamedTuple):
 
 
 CSV_COLUMNS = Row._fields
+# People by name in the CSV, each with their Slack user id in its own column after it.
+PEOPLE_COLUMNS = ("approver", "assigned_to", "resolved_by")
+CSV_HEADER = tuple(
+    part
+    for column in CSV_COLUMNS
+    for part in ((column, f"{column}_id") if column in PEOPLE_COLUMNS else (column,))
+)
 
 
 @dataclass
@@ -650,16 +657,38 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
     return out
 
 
-def to_csv(report: Report) -> bytes:
-    """Every row of both periods, with a header: posts, then approval decisions, then
-    tickets. Times in UTC (ISO 8601), durations in seconds. Written as they are (the csv
-    module, from tuples)."""
+def to_csv(report: Report, names: Mapping[str, str] | None = None) -> bytes:
+    """Every row of both periods, with a header (``CSV_HEADER``): posts, then approval
+    decisions, then tickets. Times in UTC (ISO 8601), durations in seconds. People by name
+    (``names``: user id → name; empty when unknown), each followed by their user id in a
+    column of its own (``approver_id``...)."""
+    names = names or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_HEADER)
+    a, b, c = (CSV_COLUMNS.index(column) for column in PEOPLE_COLUMNS)
+
+    def named(row: Row) -> tuple:
+        return (
+            *row[:a],
+            names.get(row[a] or "", ""),
+            *row[a:b],
+            names.get(row[b] or "", ""),
+            *row[b:c],
+            names.get(row[c] or "", ""),
+            *row[c:],
+        )
+
     with no_cycle_collection():
-        writer.writerows(report.rows)
+        writer.writerows(map(named, report.rows))
     return out.getvalue().encode("utf-8")
+
+
+def people_of(report: Report) -> set[str]:
+    """Everyone the report (figures and rows, both periods) names."""
+    people = {*report.now.approvers, *report.now.people, *report.before.approvers}
+    people |= set(report.before.people)
+    return people - {""}
 
 
 # --- the weekly report: settings -----------------------------------------------------------

@@ -17,8 +17,8 @@ from storage.db import transient
 log = logging.getLogger(__name__)
 
 
-def files(report: reports.Report) -> list[dict]:
-    """The chart and the CSV, named for the period."""
+def files(report: reports.Report, names: dict[str, str] | None = None) -> list[dict]:
+    """The chart and the CSV (people by ``names``, with their ids), named for the period."""
     from bot import chart  # matplotlib loads on the first report, not at start-up
 
     stem = f"postroom-report-{report.current.first_day}-{report.current.last_day}"
@@ -34,7 +34,7 @@ def files(report: reports.Report) -> list[dict]:
         },
         {
             "filename": f"{stem}.csv",
-            "content": reports.to_csv(report),
+            "content": reports.to_csv(report, names),
             "title": f"{title(report)} · posts, approvals and tickets (CSV)",
         },
     ]
@@ -42,14 +42,14 @@ def files(report: reports.Report) -> list[dict]:
 
 def names(services: Services, report: reports.Report, team_id: str) -> dict[str, str]:
     """The names of the people the report lists (Slack's directory, as Postroom knows it)."""
-    people = {*report.now.approvers, *report.now.people} - {""}
-    return services.people.names(team_id, sorted(people))
+    return services.people.names(team_id, sorted(reports.people_of(report)))
 
 
 def deliver(services: Services, report: reports.Report, channel: str, team_id: str) -> dict:
     """Post the report in ``channel`` (a channel id, or a DM's). Typed Slack errors."""
-    text = summary(report, names(services, report, team_id))
-    return services.slack.upload_files(channel, files(report), text)
+    known = names(services, report, team_id)
+    text = summary(report, known)
+    return services.slack.upload_files(channel, files(report, known), text)
 
 
 def readers_refusal(

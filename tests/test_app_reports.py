@@ -421,3 +421,14 @@ def test_a_weekly_reports_channel_a_client_joined_since_gets_nothing(stack):
     assert reports_in(stack.slack.dm_messages(ADMIN))
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"<#{GENERAL}> now has a brand's client in it (<@{CHRIS}>)" in note
+
+
+def test_the_csv_lists_people_by_name_with_their_id_beside(stack):
+    stack.slack.add_user(A1.user_id, "alba", real_name="Alba Approver")
+    seed_known(stack.services.db)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    table = stack.slack.file(message["files"][1]["id"])
+    rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
+    decided = [r for r in rows if r["approver_id"] == A1.user_id]
+    assert decided and {r["approver"] for r in decided} == {"Alba Approver"}
