@@ -184,3 +184,12 @@ def test_the_draft_forms_voice_and_limits_follow_the_brand_and_networks_picked(s
     dm_to(stack, MARIA, "Sent post #1 for approval")
     request = texts(request_message(stack))
     assert "northwind" in request and "Half a thought *typed*" in request
+
+
+def test_a_brand_that_never_existed_is_not_said_to_be_gone(stack):
+    stack.slack.command(MARIA, "guide brand:nope", channel_id=GENERAL)
+    said = ephemeral_to(stack, MARIA, "There is no brand `nope`.")
+    assert "any more" not in said and "`/post brand list` shows them" in said
+    stack.slack.command(ADMIN, "style brand:nope", channel_id=GENERAL)
+    notice = modal(stack, ADMIN, "post_notice")
+    assert "any more" not in json.dumps(notice["blocks"])
