@@ -349,10 +349,13 @@ def escalate(services: Services) -> int:
     sent = 0
     for ticket, route in due:
         who = f"{user(ticket.assignee)} has it. " if ticket.assignee else "Nobody has it. "
+        original = ""
+        if ticket.permalink and not any(c in ticket.permalink for c in "<>| "):
+            original = f" (<{ticket.permalink}|the original message>)"
         text = (
             f"🚨 Escalation: ticket #{ticket.id} ({ticket.priority}) from "
-            f"<#{ticket.source_channel}> is still open. {who}Its card: "
-            f"<#{ticket.card_channel or route.channel_id}>. {ticket.permalink}"
+            f"<#{ticket.source_channel}>{original} is still open. {who}Its card: "
+            f"{card_link(services, ticket, route)}."
         )
         if route.escalate_to:
             ok = _post(services, route.escalate_to, None, text)
@@ -369,6 +372,23 @@ def escalate(services: Services) -> int:
             tickets.unclaim_follow_up(services.db, ticket.id, "escalate")  # type: ignore[arg-type]
         sent += ok
     return sent
+
+
+def card_link(services: Services, ticket: Ticket, route: Route) -> str:
+    """A link to the ticket's card (its message's permalink, named for its channel); the
+    channel alone when the card isn't posted or Slack can't give its permalink."""
+    channel = ticket.card_channel or route.channel_id
+    if not ticket.card_ts:
+        return f"<#{channel}>"
+    try:
+        found = services.slack.call("chat.getPermalink", channel=channel, message_ts=ticket.card_ts)
+    except SlackFailure as failure:
+        log.warning("no permalink for the card of ticket %s: %s", ticket.id, failure)
+        return f"<#{channel}>"
+    permalink = found.get("permalink") or ""
+    if not permalink or any(c in permalink for c in "<>| "):
+        return f"<#{channel}>"
+    return f"<{permalink}|ticket #{ticket.id}'s card> in <#{channel}>"
 
 
 def _post(

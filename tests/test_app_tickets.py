@@ -607,3 +607,23 @@ def test_assign_lists_and_accepts_only_support_and_admins(stack):
     assert "is a client (northwind)" in said
     assert all(t.assignee is None for t in all_tickets(stack))
     assert stack.slack.dm_messages(CHRIS) == []
+
+
+def test_the_escalation_links_the_card_not_the_original(stack):
+    add_route(stack, escalate_minutes=60)  # escalated into the route's channel, in the thread
+    original = complaint(stack)
+    stack.slack.react(PEDRO, FEED, original["ts"], "rotating_light")
+    card = card_of(stack)
+    stack.clock.advance(minutes=61)
+    assert Scheduler(stack.services).tick()["escalate open tickets"] == 1
+    ws = stack.slack.workspace
+    with ws.lock:
+        card_link = ws.permalink(SUPPORT, ws.require_message(SUPPORT, card["ts"]))
+        original_link = ws.permalink(FEED, ws.require_message(FEED, original["ts"]))
+    escalation = next(
+        m for m in stack.slack.replies(SUPPORT, card["ts"]) if "Escalation" in m.get("text", "")
+    )
+    text = escalation["text"]
+    assert f"Its card: <{card_link}|ticket #1's card> in <#{SUPPORT}>." in text
+    assert f"<{original_link}|the original message>" in text
+    assert card_link != original_link
