@@ -627,3 +627,16 @@ def test_the_escalation_links_the_card_not_the_original(stack):
     assert f"Its card: <{card_link}|ticket #1's card> in <#{SUPPORT}>." in text
     assert f"<{original_link}|the original message>" in text
     assert card_link != original_link
+
+
+def test_a_rota_set_before_the_rule_skips_a_client_and_tells_them_nothing(stack, caplog):
+    a_client(stack)
+    add_route(stack)
+    # Set by an older release, when the rota took anyone.
+    tickets.set_rota(stack.services.db, TEAM, OWNER, (), SUPPORT, [CHRIS], stack.clock.now())
+    with caplog.at_level("WARNING", logger="bot.routing"):
+        stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+        card_of(stack)
+        stack.slack.wait_for(lambda: "not assigned by the rota" in caplog.text)
+    assert all(t.assignee is None for t in all_tickets(stack))
+    assert stack.slack.dm_messages(CHRIS) == []
