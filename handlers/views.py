@@ -88,6 +88,7 @@ def register(app: App, services: Services) -> None:
         if view.get("callback_id") != blocks.DRAFT_CALLBACK:
             return
         team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = form_meta(view)
         values = form_values(view)
         picked = typed_form(values)
         brand = option_value(entry(values, "brand").get("selected_option")) or "default"
@@ -105,8 +106,12 @@ def register(app: App, services: Services) -> None:
             typed=picked,
             private_metadata=view.get("private_metadata") or "{}",
         )
-        if form_meta(view).get("post") is not None:
-            form["title"] = view.get("title") or form["title"]
+        if meta.get("post") is not None:  # an edit keeps its title
+            title = f"Edit post #{meta_id(meta, 'post')}"
+            form["title"] = {
+                "type": "plain_text",
+                "text": title if len(title) <= 24 else "Edit post",
+            }
         try:
             services.slack.update_view(view["id"], form, view.get("hash"))
         except PostroomError as failure:  # e.g. a newer change of the same form won
