@@ -19,7 +19,12 @@ from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Team
 
-USAGE = "`/post calendar [today|tomorrow|week|YYYY-MM-DD] [NETWORK] [brand:NAME]`"
+USAGE = (
+    "`/post calendar [today|tomorrow|week|this-week|next-week|YYYY-MM-DD] [NETWORK] [brand:NAME]`"
+)
+# The ranges of seven days: `week` is the next 7 days from today; `this-week` and
+# `next-week` run Monday to Sunday, in the viewer's zone.
+WEEK_WORDS = {"week": "next 7 days", "this-week": "this week", "next-week": "next week"}
 SHOWN = ("draft", "pending", "changes_requested", "approved", "published", "expired")
 FEED_PAST, FEED_FUTURE = timedelta(days=30), timedelta(days=365)
 
@@ -30,11 +35,17 @@ class Query:
     days: int
     network: str | None = None
     brand: str | None = None
+    week: str = "week"  # a range of 7 days: which (WEEK_WORDS)
+
+    @property
+    def span(self) -> str:
+        """What range it is, in words (for the header), "" for one day."""
+        return WEEK_WORDS[self.week] if self.days == 7 else ""
 
     @property
     def words(self) -> str:
         """The query as the command takes it (for "next page")."""
-        parts = [self.first_day.isoformat() if self.days == 1 else f"week:{self.first_day}"]
+        parts = [self.first_day.isoformat() if self.days == 1 else f"{self.week}:{self.first_day}"]
         if self.network:
             parts.append(self.network)
         if self.brand:
@@ -45,7 +56,9 @@ class Query:
 def parse(args: list[str], today: date) -> Query:
     """The range, network and brand of ``/post calendar`` (default: today)."""
     first, days = today, 1
+    week = "week"
     network = brand = None
+    monday = today - timedelta(days=today.weekday())
     for word in args:
         lower = word.lower()
         opt = grammar.option(word)
@@ -54,9 +67,13 @@ def parse(args: list[str], today: date) -> Query:
         elif lower == "tomorrow":
             first, days = today + timedelta(days=1), 1
         elif lower == "week":
-            first, days = today, 7
-        elif opt and opt[0] == "week":  # a page of a week query: week:YYYY-MM-DD
-            first, days = _date(opt[1]), 7
+            first, days, week = today, 7, "week"
+        elif lower == "this-week":
+            first, days, week = monday, 7, "this-week"
+        elif lower == "next-week":
+            first, days, week = monday + timedelta(days=7), 7, "next-week"
+        elif opt and opt[0] in WEEK_WORDS:  # a page of a week query: week:YYYY-MM-DD
+            first, days, week = _date(opt[1]), 7, opt[0]
         elif opt and opt[0] == "brand":
             brand = grammar.brand_name(opt[1], USAGE)
         elif networks.canonical(word):
@@ -66,10 +83,11 @@ def parse(args: list[str], today: date) -> Query:
         else:
             raise UsageError(
                 f"{grammar.shown(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
-                "`tomorrow`, `week` or a date like `2026-12-01`.",
+                "`tomorrow`, `week` (the next 7 days), `this-week`, `next-week` (Monday to "
+                "Sunday) or a date like `2026-12-01`.",
                 USAGE,
             )
-    return Query(first, days, network, brand)
+    return Query(first, days, network, brand, week)
 
 
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a calendar's sensible range

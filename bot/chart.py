@@ -59,6 +59,15 @@ def png(report: Report) -> bytes:
 
 
 def _draw(report: Report) -> bytes:
+    figure = draw(report)
+    out = io.BytesIO()
+    # zlib's fastest level: a few kilobytes larger, the encoding several times faster.
+    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
+    return out.getvalue()
+
+
+def draw(report: Report):
+    """The report's figure (matplotlib), before it becomes a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -94,10 +103,14 @@ def _draw(report: Report) -> bytes:
 
     # A fixed layout: a layout engine would draw the figure again to measure it.
     figure.subplots_adjust(left=0.06, right=0.985, bottom=0.06, top=0.9, hspace=0.3, wspace=0.18)
-    out = io.BytesIO()
-    # zlib's fastest level: a few kilobytes larger, the encoding several times faster.
-    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
-    return out.getvalue()
+    return figure
+
+
+def _whole_numbers(axes) -> None:
+    """Posts are counted in whole numbers: ticks at integers only (never 0.2, 0.4…)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def _pairs(axes, labels, now, before, title, unit) -> None:
@@ -106,6 +119,7 @@ def _pairs(axes, labels, now, before, title, unit) -> None:
     axes.bar([x + 0.2 for x in xs], now, width=0.4, color=NOW, label="this period")
     axes.set_xticks(list(xs), labels)
     axes.set_ylabel(unit)
+    _whole_numbers(axes)
     axes.set_title(title, y=1.0)  # where it would go: no layout pass to place it
     axes.legend(fontsize=8)
 
@@ -127,15 +141,22 @@ def _per_network(axes, report: Report) -> None:
         axes.bar([x + offset for x in xs], heights, width=width, color=colour, label=event)
     axes.set_xticks(list(xs), [label(n) for n in names], fontsize=8, rotation=20)
     axes.set_ylabel("posts")
+    _whole_numbers(axes)
     axes.legend(fontsize=8, ncols=len(EVENTS), loc="upper center", bbox_to_anchor=(0.5, 1.0))
     axes.margins(y=0.2)  # room for the legend above the bars
 
 
-UNITS = ((2 * 3600, 60, "minutes"), (3 * 86400, 3600, "hours"), (math.inf, 86400, "days"))
+UNITS = (
+    (60, 1, "seconds"),
+    (2 * 3600, 60, "minutes"),
+    (3 * 86400, 3600, "hours"),
+    (math.inf, 86400, "days"),
+)
 
 
 def unit_for(seconds: float) -> tuple[float, str]:
-    """Minutes up to 2 h, hours up to 3 days, days beyond: (seconds per unit, its name)."""
+    """Seconds under a minute, minutes up to 2 h, hours up to 3 days, days beyond: (seconds
+    per unit, its name)."""
     for limit, size, name in UNITS:
         if seconds < limit:
             return size, name
@@ -183,10 +204,12 @@ def _stats(axes, labels, now: dict[str, Stats], before: dict[str, Stats], title:
 
 
 def _short(seconds: float | None) -> str:
-    """A bar's value in its own unit: 12 min, 5.5 h, 4.2 d."""
+    """A bar's value in its own unit: 40 s, 12 min, 5.5 h, 4.2 d (never "0 min")."""
     if seconds is None:
         return ""
     size, unit = unit_for(seconds)
+    if size == 1:
+        return f"{seconds:.0f} s"
     return f"{seconds / size:.0f} min" if size == 60 else f"{seconds / size:.1f} {unit[0]}"
 
 

@@ -71,7 +71,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand(
             "calendar",
             (
-                "/post calendar [today|tomorrow|week|YYYY-MM-DD] [NETWORK] [brand:NAME]",
+                "/post calendar [today|tomorrow|week|this-week|next-week|YYYY-MM-DD] [NETWORK] "
+                "[brand:NAME]",
                 "/post calendar ics [rotate]",
             ),
             "what goes out when, in your time zone (admins: the link for calendar apps)",

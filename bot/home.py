@@ -51,7 +51,7 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
         grants = workspace.grants_from(rows.grants)
         actor = services.people.actor(team_id, user_id, grants=grants, ask_slack=False)
         setup = repo.home_settings(connection, team_id) if actor.is_admin else None
-    tickets = rows.tickets if policy.sees_team_work(actor) else []  # not a client's
+    tickets = rows.tickets if policy.sees_tickets(actor) else []  # never a client's
     data = HomeData(actor, drafts=rows.drafts, tickets=tickets, tz=tz)
     for post in rows.pending:
         facts = posts.facts(post, post.brand)

@@ -175,6 +175,15 @@ def sees_team_work(actor: Actor) -> bool:
     return visible_brands(actor) is None
 
 
+def sees_tickets(actor: Actor) -> bool:
+    """Tickets quote customers: a brand's client never sees them (not even one handed to
+    them before tickets went only to support people), whatever other role they hold, unless
+    they also handle tickets (``support``) or are an admin."""
+    if actor.is_admin or any(g.role == "support" for g in actor.grants):
+        return True
+    return sees_team_work(actor) and not any(g.role == "client" for g in actor.grants)
+
+
 def only_brands_sentence(actor: Actor, what: str) -> str:
     """``You can see the guide of brand `acme` only.`` for someone limited to some brands."""
     yours = ", ".join(f"`{b}`" for b in sorted(visible_brands(actor) or ()))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot import policy, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from bot.mrkdwn import date, escape, user
+from bot.mrkdwn import code, date, escape, user
 from bot.networks import NETWORKS
 from bot.policy import Actor, PostFacts
 from storage import repo
@@ -100,7 +100,9 @@ def brand_named(db: Database, team_id: str, name: str) -> Brand:
 
 
 def no_brand(name: str) -> NotFound:
-    return NotFound(f"There is no brand `{name}` any more. Pick another one.")
+    """A brand that doesn't exist (brands are never removed: it never did), or one the person
+    may not see, which is the same to them."""
+    return NotFound(f"There is no brand {code(name)}. `/post brand list` shows them.")
 
 
 def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:

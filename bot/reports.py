@@ -37,7 +37,7 @@ import logging
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,16 +155,33 @@ def shared_outside(conversation: dict) -> bool:
     return bool(conversation.get("is_shared")) and not conversation.get("is_org_shared")
 
 
-def posts_in_channel(actor: Actor, conversation: dict | None) -> bool:
-    """Where an ad-hoc report goes. In the channel it was asked in only when an admin asked
-    and the channel isn't shared with another organisation (the report names the team's
-    people and covers every brand: not for a channel shared with a client). Otherwise to the
-    requester by direct message. ``conversation``: None when it couldn't be looked up."""
-    if conversation is None:
-        return False
+def client_ids(db: Database, team_id: str) -> set[str]:
+    """Everyone who holds a ``client`` role, for any brand."""
+    with db.read_connection() as connection:
+        return {
+            row.user_id for row in repo.team_grants(connection, team_id) if row.role == "client"
+        }
+
+
+def readers_refusal(
+    conversation: dict, members: Iterable[str], clients: Iterable[str], since: bool = False
+) -> str | None:
+    """Why the team report may not be posted in a conversation (as ``conversations.info``
+    shows it, with its ``members``); None when only the team reads it. It names the team's
+    people and covers every brand: never where another organisation (Slack Connect) or a
+    ``client`` of any brand (``clients``) can read it. ``since``: said of a channel that was
+    fine when the weekly report was set up."""
+    where = f"<#{conversation.get('id')}>"
+    now = " now" if since else ""
     if conversation.get("is_im"):
-        return True  # the requester's own DM with the app
-    return actor.is_admin and not shared_outside(conversation)
+        return None  # the requester's own DM with the app
+    if shared_outside(conversation):
+        return f"{where} is{now} shared with another organisation, and {TEAM_ONLY}"
+    among = sorted(set(members) & set(clients))
+    if among:
+        who = ", ".join(f"<@{u}>" for u in among)
+        return f"{where}{now} has a brand's client in it ({who}), and {TEAM_ONLY}"
+    return None
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -217,6 +234,13 @@ class Row(NamedTuple):
 
 
 CSV_COLUMNS = Row._fields
+# People by name in the CSV, each with their Slack user id in its own column after it.
+PEOPLE_COLUMNS = ("approver", "assigned_to", "resolved_by")
+CSV_HEADER = tuple(
+    part
+    for column in CSV_COLUMNS
+    for part in ((column, f"{column}_id") if column in PEOPLE_COLUMNS else (column,))
+)
 
 
 @dataclass
@@ -633,16 +657,38 @@ def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
     return out
 
 
-def to_csv(report: Report) -> bytes:
-    """Every row of both periods, with a header: posts, then approval decisions, then
-    tickets. Times in UTC (ISO 8601), durations in seconds. Written as they are (the csv
-    module, from tuples)."""
+def to_csv(report: Report, names: Mapping[str, str] | None = None) -> bytes:
+    """Every row of both periods, with a header (``CSV_HEADER``): posts, then approval
+    decisions, then tickets. Times in UTC (ISO 8601), durations in seconds. People by name
+    (``names``: user id → name; empty when unknown), each followed by their user id in a
+    column of its own (``approver_id``...)."""
+    names = names or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_HEADER)
+    a, b, c = (CSV_COLUMNS.index(column) for column in PEOPLE_COLUMNS)
+
+    def named(row: Row) -> tuple:
+        return (
+            *row[:a],
+            names.get(row[a] or "", ""),
+            *row[a:b],
+            names.get(row[b] or "", ""),
+            *row[b:c],
+            names.get(row[c] or "", ""),
+            *row[c:],
+        )
+
     with no_cycle_collection():
-        writer.writerows(report.rows)
+        writer.writerows(map(named, report.rows))
     return out.getvalue().encode("utf-8")
+
+
+def people_of(report: Report) -> set[str]:
+    """Everyone the report (figures and rows, both periods) names."""
+    people = {*report.now.approvers, *report.now.people, *report.before.approvers}
+    people |= set(report.before.people)
+    return people - {""}
 
 
 # --- the weekly report: settings -----------------------------------------------------------

@@ -241,7 +241,15 @@ def render(services: Services, ticket: Ticket, route: Route) -> dict:
         route,
         tickets.reporters(services.db, ticket.id),  # type: ignore[arg-type]
         playbook=bool(playbook_of(services, route)),
+        handlers=assignable(services, ticket.team_id, route),
     )
+
+
+def assignable(services: Services, team_id: str, route: Route) -> list[tuple[str, str]]:
+    """Whom Assign… lists: everyone a ticket of ``route`` may go to, by name."""
+    people = tickets.handlers(services.db, team_id, route, services.settings.admins)
+    names = services.people.names(team_id, people, ask_slack=10)
+    return sorted(((u, names.get(u, u)) for u in people), key=lambda p: p[1].lower())
 
 
 CARD_REFRESH_ROUNDS = 5
@@ -301,6 +309,10 @@ def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Rou
     person = tickets.next_on_rota(services.db, team_id, route.channel_id)
     if person is None:
         return ticket
+    refusal = tickets.assignee_refusal(services.db, services.people.actor(team_id, person), route)
+    if refusal:  # their role went since the rota was set: the ticket waits for someone
+        log.warning("ticket %s not assigned by the rota: %s", ticket.id, refusal)
+        return ticket
     # Assigned as it is opened: at its creation time (not after the Slack calls in between),
     # so the reports count 0 s to the first assignment.
     return tickets.assign(
@@ -337,10 +349,13 @@ def escalate(services: Services) -> int:
     sent = 0
     for ticket, route in due:
         who = f"{user(ticket.assignee)} has it. " if ticket.assignee else "Nobody has it. "
+        original = ""
+        if ticket.permalink and not any(c in ticket.permalink for c in "<>| "):
+            original = f" (<{ticket.permalink}|the original message>)"
         text = (
             f"🚨 Escalation: ticket #{ticket.id} ({ticket.priority}) from "
-            f"<#{ticket.source_channel}> is still open. {who}Its card: "
-            f"<#{ticket.card_channel or route.channel_id}>. {ticket.permalink}"
+            f"<#{ticket.source_channel}>{original} is still open. {who}Its card: "
+            f"{card_link(services, ticket, route)}."
         )
         if route.escalate_to:
             ok = _post(services, route.escalate_to, None, text)
@@ -357,6 +372,23 @@ def escalate(services: Services) -> int:
             tickets.unclaim_follow_up(services.db, ticket.id, "escalate")  # type: ignore[arg-type]
         sent += ok
     return sent
+
+
+def card_link(services: Services, ticket: Ticket, route: Route) -> str:
+    """A link to the ticket's card (its message's permalink, named for its channel); the
+    channel alone when the card isn't posted or Slack can't give its permalink."""
+    channel = ticket.card_channel or route.channel_id
+    if not ticket.card_ts:
+        return f"<#{channel}>"
+    try:
+        found = services.slack.call("chat.getPermalink", channel=channel, message_ts=ticket.card_ts)
+    except SlackFailure as failure:
+        log.warning("no permalink for the card of ticket %s: %s", ticket.id, failure)
+        return f"<#{channel}>"
+    permalink = found.get("permalink") or ""
+    if not permalink or any(c in permalink for c in "<>| "):
+        return f"<#{channel}>"
+    return f"<{permalink}|ticket #{ticket.id}'s card> in <#{channel}>"
 
 
 def _post(

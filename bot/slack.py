@@ -183,6 +183,17 @@ class SlackGateway:
     def channel_info(self, channel: str) -> dict[str, Any]:
         return self.call("conversations.info", channel=channel)["channel"]
 
+    def channel_members(self, channel: str) -> list[str]:
+        """Every member of a conversation (``conversations.members``, page by page)."""
+        members: list[str] = []
+        cursor = None
+        while True:
+            data = self.call("conversations.members", channel=channel, limit=200, cursor=cursor)
+            members.extend(data.get("members") or [])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
     def join(self, channel: str) -> dict[str, Any]:
         return self.call("conversations.join", channel=channel)["channel"]
 

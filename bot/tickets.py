@@ -19,7 +19,7 @@ from bot.mrkdwn import code, user
 from bot.policy import Actor
 from storage import jobs, repo
 from storage.db import Database
-from storage.models import Brand, Rota, Route, Ticket, TicketReporter
+from storage.models import Brand, KnownUser, Rota, Route, Ticket, TicketReporter
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 DEFAULT_EMOJI = "rotating_light"
@@ -303,10 +303,74 @@ def brand_of(db: Database, route: Route) -> str | None:
 def may_handle(db: Database, actor: Actor, route: Route) -> bool:
     """Taking, assigning and resolving: ``support`` (for the route's brand, whatever networks
     the grant names), or an admin."""
+    return _handles(actor, brand_of(db, route))
+
+
+def _handles(actor: Actor, brand: str | None) -> bool:
     if actor.is_admin:
         return True
-    brand = brand_of(db, route)
     return any(g.role == "support" and (g.brand is None or g.brand == brand) for g in actor.grants)
+
+
+def assignee_refusal(db: Database, person: Actor, route: Route) -> str | None:
+    """Why a ticket of ``route`` may not go to ``person`` (by the rota or Assign…): tickets
+    go only to people with the ``support`` role for the route's brand, or admins; never to a
+    client. None when it may."""
+    brand = brand_of(db, route)
+    if _handles(person, brand):
+        return None
+    who = user(person.user_id)
+    scope = f"for brand {brand}" if brand else "for every brand"
+    sentence = (
+        f"{who} can't have tickets of <#{route.channel_id}>: they go only to people with the "
+        f"`support` role {scope}, or admins."
+    )
+    clients = sorted({g.brand or "every brand" for g in person.grants if g.role == "client"})
+    if clients:
+        sentence += f" {who} is a client ({', '.join(clients)})."
+    grant = "/post role add @user support" + (f" brand:{brand}" if brand else "")
+    return f"{sentence} An admin grants the role with `{grant}`."
+
+
+def check_rota(db: Database, team_id: str, channel_id: str, people: list[Actor]) -> None:
+    """Everyone on a rota may have every ticket its channel gets (the ``support`` role for
+    the brand of each route into it, or admins; a channel with no route yet gets the default
+    route, of no brand); else a refusal naming who and why."""
+    into = [r for r, _ in routes(db, team_id) if r.channel_id == channel_id]
+    into = into or [Route(team_id=team_id, emoji=DEFAULT_EMOJI, channel_id=channel_id)]
+    refusals = []
+    for person in people:
+        refusal = next(filter(None, (assignee_refusal(db, person, r) for r in into)), None)
+        if refusal:
+            refusals.append(refusal)
+    if refusals:
+        raise UsageError("The rota isn't set. " + " ".join(refusals))
+
+
+def handlers(
+    db: Database, team_id: str, route: Route, configured_admins: Iterable[str]
+) -> list[str]:
+    """Everyone a ticket of ``route`` may go to, as far as Postroom knows them: ``support``
+    for its brand (or every brand), Postroom's admins, and the Slack workspace admins it has
+    seen. For the Assign… menu."""
+    brand = brand_of(db, route)
+    people = set(configured_admins)
+    with db.read_connection() as connection:
+        for row in repo.team_grants(connection, team_id):
+            if row.role == "admin" or (
+                row.role == "support" and (row.brand is None or row.brand == brand)
+            ):
+                people.add(row.user_id)
+    with db.read() as session:
+        seen = session.exec(
+            select(KnownUser.user_id).where(
+                KnownUser.team_id == team_id,
+                KnownUser.is_workspace_admin == True,  # noqa: E712
+                KnownUser.is_bot == False,  # noqa: E712
+            )
+        )
+        people.update(seen)
+    return sorted(people)
 
 
 def _require_handler(db: Database, actor: Actor, route: Route, verb: str) -> None:
@@ -326,16 +390,17 @@ def assign(
     now: datetime,
     *,
     take: bool = False,
-    vet: Callable[[str], object] | None = None,
+    vet: Callable[[str, Route], object] | None = None,
 ) -> Ticket:
     """Give an open ticket to someone (``actor`` None: the rota). Taking it (``take``) is
     assigning it to yourself, and only works while nobody has it. ``vet``: checks the
-    assignee is a person who can have it (raises), once the actor may assign."""
+    assignee is a person who can have a ticket of that route (raises), once the actor may
+    assign."""
     ticket, route = get(db, team_id, ticket_id)
     if actor is not None:
         _require_handler(db, actor, route, "take or assign")
     if vet is not None:
-        vet(assignee)
+        vet(assignee, route)
     if ticket.status != "open":
         raise InvalidTransition(f"Ticket #{ticket_id} is resolved; reopen it first.")
     if ticket.assignee == assignee:

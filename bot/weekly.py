@@ -17,8 +17,8 @@ from storage.db import transient
 log = logging.getLogger(__name__)
 
 
-def files(report: reports.Report) -> list[dict]:
-    """The chart and the CSV, named for the period."""
+def files(report: reports.Report, names: dict[str, str] | None = None) -> list[dict]:
+    """The chart and the CSV (people by ``names``, with their ids), named for the period."""
     from bot import chart  # matplotlib loads on the first report, not at start-up
 
     stem = f"postroom-report-{report.current.first_day}-{report.current.last_day}"
@@ -34,7 +34,7 @@ def files(report: reports.Report) -> list[dict]:
         },
         {
             "filename": f"{stem}.csv",
-            "content": reports.to_csv(report),
+            "content": reports.to_csv(report, names),
             "title": f"{title(report)} · posts, approvals and tickets (CSV)",
         },
     ]
@@ -42,14 +42,27 @@ def files(report: reports.Report) -> list[dict]:
 
 def names(services: Services, report: reports.Report, team_id: str) -> dict[str, str]:
     """The names of the people the report lists (Slack's directory, as Postroom knows it)."""
-    people = {*report.now.approvers, *report.now.people} - {""}
-    return services.people.names(team_id, sorted(people))
+    return services.people.names(team_id, sorted(reports.people_of(report)))
 
 
 def deliver(services: Services, report: reports.Report, channel: str, team_id: str) -> dict:
     """Post the report in ``channel`` (a channel id, or a DM's). Typed Slack errors."""
-    text = summary(report, names(services, report, team_id))
-    return services.slack.upload_files(channel, files(report), text)
+    known = names(services, report, team_id)
+    text = summary(report, known)
+    return services.slack.upload_files(channel, files(report, known), text)
+
+
+def readers_refusal(
+    services: Services, team_id: str, conversation: dict, since: bool = False
+) -> str | None:
+    """Why the team report may not go to ``conversation`` (``conversations.info``'s
+    answer): shared with another organisation, or a brand's client among its members
+    (``reports.readers_refusal``). None when only the team reads it. Typed Slack errors."""
+    if conversation.get("is_im") or reports.shared_outside(conversation):
+        return reports.readers_refusal(conversation, (), (), since)
+    members = services.slack.channel_members(conversation["id"])
+    clients = reports.client_ids(services.db, team_id)
+    return reports.readers_refusal(conversation, members, clients, since)
 
 
 def run(services: Services) -> int:
@@ -80,36 +93,35 @@ def run(services: Services) -> int:
             if not reports.renew(services.db, due, token, services.clock.now()):
                 log.warning("weekly report for %s, %s: claim lost", setting.channel_id, due.week)
                 continue
-            if reports.shared_outside(services.slack.channel_info(setting.channel_id)):
-                # Shared with another organisation since it was set up: not there, and to
-                # whoever set it up only if they are still an admin.
+            conversation = services.slack.channel_info(setting.channel_id)
+            why = readers_refusal(services, setting.team_id, conversation, since=True)
+            if why:
+                # Shared with another organisation, or a client joined, since it was set up:
+                # not there, and to whoever set it up only if they are still an admin.
                 owner = services.people.actor(setting.team_id, setting.created_by)
                 if not owner.is_admin:
-                    _record(services, due, token, "failed", "channel shared; owner not admin")
+                    _record(services, due, token, "failed", "not team-only; owner not admin")
                     log.warning(
-                        "weekly report for %s, %s not sent: the channel is shared outside and "
-                        "%s, who set it up, is no longer an admin",
+                        "weekly report for %s, %s not sent: %s; and %s, who set it up, is no "
+                        "longer an admin",
                         setting.channel_id,
                         due.week,
+                        why,
                         setting.created_by,
                     )
                     continue
                 deliver(
                     services, report, services.slack.open_dm(setting.created_by), setting.team_id
                 )
-                _record(services, due, token, "sent", "to its owner: the channel is shared")
+                _record(services, due, token, "sent", "to its owner: the channel isn't team-only")
                 log.warning(
-                    "weekly report for %s, %s sent to %s: the channel is shared outside",
+                    "weekly report for %s, %s sent to %s: %s",
                     setting.channel_id,
                     due.week,
                     setting.created_by,
+                    why,
                 )
-                _tell_owner(
-                    services,
-                    due,
-                    f"<#{setting.channel_id}> is now shared with another organisation, and "
-                    f"{reports.TEAM_ONLY}, so I sent it to you instead.",
-                )
+                _tell_owner(services, due, f"{why}, so I sent it to you instead.")
                 sent += 1
                 continue
             deliver(services, report, setting.channel_id, setting.team_id)

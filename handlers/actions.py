@@ -109,14 +109,14 @@ def register(app: App, services: Services) -> None:
 
         return guarded(services)(clicked)
 
-    def vet_assignee(team_id: str, picked: str) -> None:
+    def vet_assignee(team_id: str, picked: str, route) -> None:
         """Assign… gives a ticket to a person of the team: not to an unknown, deactivated or
-        bot user, nor to an agency's client (tickets are the team's: ``policy``)."""
+        bot user, and only to someone with the ``support`` role for the route's brand or an
+        admin (never an agency's client: ``tickets.assignee_refusal``)."""
         services.people.assignable(team_id, picked)
-        if not policy.sees_team_work(services.people.actor(team_id, picked)):
-            raise ValidationFailed(
-                f"{user(picked)} is a client: tickets are the team's, so pick someone on the team."
-            )
+        refusal = tickets.assignee_refusal(db, services.people.actor(team_id, picked), route)
+        if refusal:
+            raise ValidationFailed(refusal)
 
     db = services.db
     app.action(ticket_blocks.TAKE)(
@@ -135,7 +135,7 @@ def register(app: App, services: Services) -> None:
                 tid,
                 selected_user(action),
                 now,
-                vet=lambda picked: vet_assignee(team, picked),
+                vet=lambda picked, route: vet_assignee(team, picked, route),
             )
         )
     )
@@ -294,8 +294,12 @@ def decision_value(action: dict) -> tuple[int, int, str]:
 
 
 def selected_user(action: dict) -> str:
-    """The person picked in Assign… (a Slack user id), or a refusal."""
+    """The person picked in Assign… (a Slack user id: the menu's option, or from a users
+    menu of a card posted before the menu listed only who may have tickets), or a refusal."""
     chosen = action.get("selected_user")
+    option = action.get("selected_option")
+    if chosen is None and isinstance(option, dict):
+        chosen = option.get("value")
     if not isinstance(chosen, str) or not grammar.USER_MENTION.match(f"<@{chosen}>"):
         raise ValidationFailed("Pick a person from the list to assign the ticket to.")
     return chosen

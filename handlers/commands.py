@@ -49,6 +49,7 @@ from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
 from handlers.errors import guarded, report
+from handlers.views import draft_form
 
 log = logging.getLogger(__name__)
 
@@ -236,22 +237,21 @@ def _approvals(
     answer(respond, blocks.approvals_set(routes, joined, warning))
 
 
-def ensure_can_post(services: Services, channel_id: str, team_only: str | None = None) -> bool:
+def ensure_can_post(services: Services, channel_id: str, team_report_of: str | None = None) -> bool:
     """Make sure the app can post in a channel; True when it had to join it.
 
     A public channel is joined; a private one must invite the app (Slack allows nothing
-    else), and an archived one is refused. ``team_only``: why what will be posted there is
-    for the team's eyes only, to refuse a channel shared with another organisation. Raises a
-    typed error with the sentence.
+    else), and an archived one is refused. ``team_report_of``: the workspace whose team
+    report will be posted there, to refuse a channel another organisation or a brand's client
+    can read. Raises a typed error with the sentence.
     """
     info = services.slack.channel_info(channel_id)
     if info.get("is_archived"):
         raise archived(channel_id, "conversations.info")
-    if team_only and reports.shared_outside(info):
-        raise UsageError(
-            f"<#{channel_id}> is shared with another organisation, and {team_only}. "
-            "Pick a channel only your team can read."
-        )
+    if team_report_of:
+        why = weekly.readers_refusal(services, team_report_of, info)
+        if why:
+            raise UsageError(f"{why}. Pick a channel only your team can read.")
     if info.get("is_member"):
         return False
     if info.get("is_private"):
@@ -298,9 +298,10 @@ def _draft(services: Services, command: dict, invocation: commands.Invocation, r
         )
         return
     brands = _brands_seen(services, team_id, services.people.actor(team_id, command["user_id"]))
-    modal = post_blocks.draft_modal(
+    modal = draft_form(
+        services,
+        team_id,
         brands,
-        approvals.voices(services, brands),
         text=grammar.plain_text(invocation.rest),
         channel_id=command.get("channel_id"),
     )
@@ -320,11 +321,12 @@ def _edit(services: Services, command: dict, invocation: commands.Invocation, re
         )
         return
     brands = _brands_seen(services, team_id, actor)
-    modal = post_blocks.draft_modal(
+    modal = draft_form(
+        services,
+        team_id,
         brands,
-        approvals.voices(services, brands),
+        brand.name,
         post=post,
-        brand=brand.name,
         channel_id=command.get("channel_id"),
     )
     services.slack.update_view(view["id"], modal, view.get("hash"))
@@ -568,6 +570,9 @@ def _rota(services: Services, command: dict, invocation: commands.Invocation, re
             )
         )
         return
+    workspace.require_admin(actor, "change rotas", admins)
+    rota = [services.people.actor(team_id, person) for person in people]
+    tickets.check_rota(services.db, team_id, channel.id, rota)
     tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
     note = ""
     if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
@@ -628,7 +633,7 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
         reports.check_plan(services.db, team_id, plan)
-        joined = ensure_can_post(services, plan.channel_id, team_only=reports.TEAM_ONLY)
+        joined = ensure_can_post(services, plan.channel_id, team_report_of=team_id)
         plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
         note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
         day = reports.WEEKDAY_NAMES[plan.weekday]
@@ -663,9 +668,9 @@ def _produce_report(
     services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
 ) -> None:
     """In the background (the command was acknowledged): build the report and post it where
-    the command ran if the rule allows (an admin, in a channel not shared with another
-    organisation: ``reports.posts_in_channel``); otherwise, or where the app can't post,
-    send it by DM and say why."""
+    the command ran if the rule allows (an admin, in a channel only the team reads: no other
+    organisation, no brand's client, ``weekly.readers_refusal``); otherwise, or where the app
+    can't post, send it by DM and say why."""
     team_id, user_id = command["team_id"], command["user_id"]
     channel = command.get("channel_id") or user_id
     try:
@@ -673,21 +678,18 @@ def _produce_report(
         built = reports.build(
             services.db, team_id, parsed.kind, zone, services.clock.now(), parsed.brand
         )
-        conversation = None
+        why = None
         if actor.is_admin:
             try:
                 conversation = services.slack.channel_info(channel)
+                why = weekly.readers_refusal(services, team_id, conversation)
             except SlackFailure as failure:  # e.g. a private channel the app isn't in
-                log.info("report for %s: conversations.info %s: %s", user_id, channel, failure)
-        if not reports.posts_in_channel(actor, conversation):
+                log.info("report for %s: can't look into %s: %s", user_id, channel, failure)
+                why = f"I can't see <#{channel}>"
+        if why or not actor.is_admin:
             weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
-            if actor.is_admin:  # they expected it in the channel: say why not
-                why = (
-                    f"I can't see <#{channel}>"
-                    if conversation is None
-                    else f"<#{channel}> is shared with another organisation, and "
-                    + reports.TEAM_ONLY
-                )
+            if why:  # an admin expected it in the channel: say why not
+                log.info("report for %s sent by DM, not in %s: %s", user_id, channel, why)
                 respond(**post_blocks.dm(f"{why}, so I sent you the report as a direct message."))
             return
         try:

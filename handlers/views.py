@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from bot import approvals, grammar, guides, handoff, jobs, networks, policy, posts, publishing
+from bot import (
+    approvals,
+    grammar,
+    guides,
+    handoff,
+    jobs,
+    networks,
+    policy,
+    posts,
+    publishing,
+    workspace,
+)
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
@@ -19,6 +31,8 @@ from bot.posts import Draft
 from bot.services import Services
 from handlers.errors import guarded
 from storage.db import transient
+
+log = logging.getLogger(__name__)
 
 MODAL_ERROR_LIMIT = 2000
 # A form's write is done before it is acknowledged (then nothing acknowledged is lost, and a
@@ -42,8 +56,69 @@ def in_time(services: Services, wait_ms: int = FORM_WRITE_MS) -> Iterator[None]:
         raise
 
 
+def draft_form(
+    services: Services,
+    team_id: str,
+    brands: list,
+    brand: str = "default",
+    **kwargs,
+) -> dict:
+    """The draft form (``blocks.draft_modal``) for the chosen ``brand``: its voice, and the
+    network limits with that brand's own overrides."""
+    if brands and brand not in {b.name for b in brands}:
+        brand = brands[0].name
+    rules = services.rules
+    chosen = next((b for b in brands if b.name == brand), None)
+    guide = approvals.guide_of(services, chosen) if chosen is not None else None
+    if guide is not None and guide.network_limits.strip():
+        rules = networks.apply_overrides(rules, json.loads(guide.network_limits))
+    voices = approvals.voices(services, brands)
+    return blocks.draft_modal(brands, voices, brand=brand, rules=rules, **kwargs)
+
+
 def register(app: App, services: Services) -> None:
     register_guides(app, services)
+
+    def draft_form_changed(ack, body: dict, action: dict) -> None:
+        """Another brand or other networks picked in the draft form (``dispatch_action``):
+        the form is redrawn with that brand's voice and those networks' limits, keeping
+        everything typed in it."""
+        ack()
+        view = body.get("view") or {}
+        if view.get("callback_id") != blocks.DRAFT_CALLBACK:
+            return
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = form_meta(view)
+        values = form_values(view)
+        picked = typed_form(values)
+        brand = option_value(entry(values, "brand").get("selected_option")) or "default"
+        actor = services.people.actor(team_id, user_id)
+        brands = [
+            b
+            for b in workspace.list_brands(services.db, team_id)
+            if policy.sees_brand(actor, b.name)
+        ]
+        form = draft_form(
+            services,
+            team_id,
+            brands,
+            brand,
+            typed=picked,
+            private_metadata=view.get("private_metadata") or "{}",
+        )
+        if meta.get("post") is not None:  # an edit keeps its title
+            title = f"Edit post #{meta_id(meta, 'post')}"
+            form["title"] = {
+                "type": "plain_text",
+                "text": title if len(title) <= 24 else "Edit post",
+            }
+        try:
+            services.slack.update_view(view["id"], form, view.get("hash"))
+        except PostroomError as failure:  # e.g. a newer change of the same form won
+            log.info("draft form of %s not redrawn: %s", user_id, failure)
+
+    for block in ("brand", "networks"):
+        app.action({"block_id": block, "action_id": "value"})(guarded(services)(draft_form_changed))
 
     @app.view(publish_blocks.PUBLISH_CALLBACK)
     @guarded(services)
@@ -353,6 +428,24 @@ def option_value(option: object) -> str | None:
     if not isinstance(value, str):
         raise ValidationFailed(DAMAGED_FORM)
     return value
+
+
+def typed_form(values: dict) -> blocks.Typed:
+    """What is in the draft form now, to keep when it is redrawn (damaged parts: refused)."""
+    chosen = entry(values, "networks").get("selected_options") or []
+    if not isinstance(chosen, list):
+        raise ValidationFailed(DAMAGED_FORM)
+    picked = [option_value(o) for o in chosen]
+    scheduled = _scheduled(entry(values, "scheduled").get("selected_date_time"))
+    send = option_value(entry(values, "send").get("selected_option"))
+    return blocks.Typed(
+        networks=tuple(n for n in picked if n in networks.NETWORKS),
+        text=typed(values, "text"),
+        media=typed(values, "media"),
+        scheduled=int(scheduled.timestamp()) if scheduled else None,
+        notes=typed(values, "notes"),
+        send="keep" if send == "keep" else "send",
+    )
 
 
 def _scheduled(epoch: object) -> datetime | None:

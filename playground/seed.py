@@ -37,7 +37,7 @@ ANA = Person("U0ANA", "ana", "Ana Okafor", "Admin", "Europe/London", is_admin=Tr
 MARIA = Person("U0MARIA", "maria", "Maria Lopez", "Author", "Europe/Madrid")
 JONAS = Person("U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn", "Europe/Berlin")
 PRIYA = Person("U0PRIYA", "priya", "Priya Shah", "Approver: Instagram, Facebook", "Asia/Kolkata")
-SAM = Person("U0SAM", "sam", "Sam Carter", "Publisher", "America/New_York")
+SAM = Person("U0SAM", "sam", "Sam Carter", "Publisher, support", "America/New_York")
 LENA = Person("U0LENA", "lena", "Lena Novak", "Support", "Europe/Warsaw")
 CHRIS = Person("U0CHRIS", "chris", "Chris Doyle", "Client, Northwind", "America/Chicago")
 
@@ -134,6 +134,7 @@ SETUP_COMMANDS: tuple[str, ...] = (
     f"role add {_user(PRIYA)} approver instagram facebook",
     f"role add {_user(SAM)} publisher",
     f"role add {_user(LENA)} support",
+    f"role add {_user(SAM)} support",  # on the urgent rota: tickets go to support people only
     f"role add {_user(CHRIS)} client brand:Northwind",
     # Complaints wait in #support for someone to take them...
     f"route add :rotating_light: {_channel(SUPPORT)} remind:30m escalate:4h",

@@ -45,6 +45,7 @@ REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "conversations.history": (),
     "conversations.replies": (),
     "conversations.info": (),
+    "conversations.members": (),
     "conversations.join": (),
     "conversations.open": (),
     "users.info": (),
@@ -86,6 +87,7 @@ CONVERSATION_SCOPES = {
     "conversations.history": "history",
     "conversations.replies": "history",
     "conversations.info": "read",
+    "conversations.members": "read",
 }
 
 
@@ -286,6 +288,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.info": self.conversations_info,
+            "conversations.members": self.conversations_members,
             "conversations.join": self.conversations_join,
             "conversations.open": self.conversations_open,
             "users.info": self.users_info,
@@ -540,6 +543,17 @@ class WebApi:
         channel = self.ws.visible(params.get("channel"))
         rendered = self.ws.render_channel(channel, num_members=flag(params, "include_num_members"))
         return {"ok": True, "channel": rendered}
+
+    def conversations_members(self, params: dict) -> dict:
+        """The member ids of a conversation the bot may see, a page at a time."""
+        channel = self.ws.visible(params.get("channel"))
+        members = [{"id": m} for m in channel["members"]]
+        page, next_cursor = _page(members, params)
+        return {
+            "ok": True,
+            "members": [m["id"] for m in page],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def conversations_join(self, params: dict) -> dict:
         channel, already = self.ws.join(params.get("channel"))

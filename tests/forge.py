@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from playground.payloads import (
     block_suggestion_payload,
     message_actions_payload,
+    view_actions_payload,
     view_submission_payload,
 )
 from playground.sender import Delivery, interactive_body
@@ -43,6 +44,29 @@ def action(stack, user: str, entry: dict, channel: str = GENERAL) -> Delivery:
             state={"values": {}},
             trigger_id=trigger_id,
             response_url=response_url,
+            verification_token=stack.slack.verification_token,
+        )
+    return stack.slack.signed_post(interactive_body(payload), FORM)
+
+
+def view_action(stack, user: str, view: dict, entry: dict) -> Delivery:
+    """Someone picks something in a modal (``view``: its id, callback, metadata and state as
+    the test wants them; ``entry``: the action), as a ``dispatch_action`` sends it."""
+    ws = stack.slack.workspace
+    with ws.lock:
+        payload = view_actions_payload(
+            ws,
+            user_id=user,
+            view={
+                "team_id": ws.team_id,
+                "type": "modal",
+                "title": {"type": "plain_text", "text": "Forged"},
+                "blocks": [],
+                "app_id": ws.app_id,
+                **view,
+            },
+            actions=[{"type": "static_select", "action_ts": ws.ts.next(), **entry}],
+            trigger_id=ws.issue_trigger(user),
             verification_token=stack.slack.verification_token,
         )
     return stack.slack.signed_post(interactive_body(payload), FORM)

@@ -220,3 +220,28 @@ def test_an_agency_client_sees_only_their_brands_posts(stack):
     preview = answer(PEDRO, "digest", "Northwind autumn sale")
     assert "Acme secret launch" not in preview
     assert "Acme secret launch" in answer(MARIA, "digest", "Northwind autumn sale")
+
+
+def test_this_week_and_next_week_run_monday_to_sunday_in_the_viewers_zone(stack):
+    # Today is Thursday 26 Nov 2026. 29 Nov 23:30 UTC is Sunday in UTC but Monday 00:30 in
+    # Madrid (Maria's zone): next week for her.
+    today = stack.clock.now()
+    stack.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))  # drafted last week
+    schedule(stack, datetime(2026, 11, 23, 9, 0, tzinfo=UTC), text="Monday gone by")
+    stack.clock.set(today)
+    schedule(stack, datetime(2026, 11, 29, 12, 0, tzinfo=UTC), text="Sunday noon")
+    schedule(stack, datetime(2026, 11, 29, 23, 30, tzinfo=UTC), text="Sunday late")
+    schedule(stack, datetime(2026, 12, 6, 12, 0, tzinfo=UTC), text="Next Sunday")
+    schedule(stack, datetime(2026, 12, 8, 12, 0, tzinfo=UTC), text="Far Tuesday")
+    this = calendar_reply(
+        stack, MARIA, "this-week", "Calendar · this week (Mon 23 Nov – Sun 29 Nov)"
+    )
+    assert "Monday gone by" in this and "Sunday noon" in this
+    assert "Sunday late" not in this and "Next Sunday" not in this
+    after = calendar_reply(
+        stack, MARIA, "next-week", "Calendar · next week (Mon 30 Nov – Sun 6 Dec)"
+    )
+    assert "Sunday late" in after and "Next Sunday" in after and "Far Tuesday" not in after
+    seven = calendar_reply(stack, MARIA, "week", "Calendar · next 7 days (Thu 26 Nov – Wed 2 Dec)")
+    assert "Sunday late" in seven and "Monday gone by" not in seven
+    calendar_reply(stack, MARIA, "fortnight", "`this-week`, `next-week` (Monday to Sunday)")

@@ -109,3 +109,23 @@ def test_only_homes_people_have_opened_are_kept_up_to_date(stack):
     dm_to(stack, MARIA, "Sent post #1")
     assert stack.slack.home(PEDRO) is None and stack.slack.home(SAM) is None
     assert stack.slack.calls_to("views.publish") == []  # nobody has looked: nothing to redo
+
+
+def test_a_clients_home_never_shows_tickets(stack):
+    chris = "UCHRIS01"  # the client of brand northwind, who also publishes
+    stack.slack.add_user(chris, "chris")
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(db, TEAM, OWNER, (), now, chris, "client", frozenset(), "northwind")
+    workspace.add_role(db, TEAM, OWNER, (), now, chris, "publisher", frozenset(), None)
+    stack.slack.add_channel("CSUPPORT", "support", members=[SAM], bot_member=True)
+    spec = tickets.RouteSpec("rotating_light", "CSUPPORT")
+    tickets.add_route(db, TEAM, OWNER, (), now, spec)
+    message = stack.slack.post_as(MARIA, GENERAL, "My order never came")
+    stack.slack.react(PEDRO, GENERAL, message["ts"], "rotating_light")
+    stack.slack.wait_for(lambda: stack.slack.messages("CSUPPORT"))
+    # Handed to him before tickets went only to support people (an older database).
+    tickets.assign(db, TEAM, None, 1, chris, now)
+    home = open_home(stack, chris)
+    assert "Your open tickets" not in home and "My order never came" not in home
+    assert "Your open tickets* · 0" not in open_home(stack, SAM)

@@ -197,15 +197,63 @@ def test_a_sent_draft_becomes_an_escaped_approval_request(stack):
     text = "Hi <!channel> and @here, ask <@UADMIN01> or <https://evil.example|click> & win"
     submit_draft(stack, text=text)
     message = request_message(stack)
-    body = texts(message)
-    assert "&lt;!channel&gt;" in body and "<!channel>" not in body
-    assert "&lt;@UADMIN01&gt;" in body and "<https://evil.example" not in body
-    assert "&amp; win" in body
+    # Shown as the network will (issue 13): plain text, where nothing is a mention or a link;
+    # wherever it is mrkdwn (the notification's text), it is escaped.
+    assert literal_text(message) == text
+    body = json.dumps(mrkdwn_of(message), ensure_ascii=False)
+    assert "<!channel>" not in body and "<https://evil.example" not in body
+    assert "&lt;!channel&gt;" in message["text"] and "&amp; win" in message["text"]
     assert buttons(message) == ["post_approve", "post_reject", "post_changes"]
     assert f"<@{MARIA}>" in body  # the author, as a real mention
     dm_to(stack, MARIA, f"Sent post #1 for approval in <#{APPROVALS}>")
     assert post_row(stack).status == "pending"
     assert "link_names" not in stack.slack.calls_to("chat.postMessage")[0].params
+
+
+def literal_text(message) -> str:
+    """The post's text as the request shows it: its plain-text sections, joined."""
+    return "".join(
+        b["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "section" and b.get("text", {}).get("type") == "plain_text"
+    )
+
+
+def mrkdwn_of(message) -> list[str]:
+    """Every mrkdwn text of a message's blocks."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message["blocks"])
+    return found
+
+
+def test_the_request_shows_the_text_as_the_network_will_and_all_of_it(stack):
+    first = "*Big* _news_ ~old~ `code` :tada: & <b>\n"
+    text = (first + "Lorem ipsum dolor sit amet 🌸 " * 200)[:3000]  # the form's most
+    submit_draft(stack, networks=("facebook",), text=text)
+    message = request_message(stack)
+    pieces = [
+        b["text"]
+        for b in message["blocks"]
+        if b["type"] == "section" and b.get("text", {}).get("type") == "plain_text"
+    ]
+    # All of it, in sections within Slack's 3000 characters (an emoji counts 2 there).
+    assert "".join(p["text"] for p in pieces) == text
+    assert len(pieces) == 2
+    assert all(len(p["text"].encode("utf-16-le")) // 2 <= 3000 for p in pieces)
+    assert all(p["emoji"] is False for p in pieces)  # ":tada:" stays as typed
+    assert not any("*Big*" in t or "Lorem" in t for t in mrkdwn_of(message))
+    assert "…" not in "".join(p["text"] for p in pieces)
 
 
 def test_keep_as_draft_sends_nothing(stack):

@@ -137,6 +137,10 @@ BUTTONS = [
     ({"action_id": "ticket_assign", "value": "1", "selected_user": GONE}, "deactivated"),
     ({"action_id": "ticket_assign", "value": "1", "selected_user": ROBOT}, "is a bot"),
     ({"action_id": "ticket_assign", "value": "1", "selected_user": CLIENT}, "is a client"),
+    (
+        {"action_id": "ticket_assign", "value": "1", "selected_option": {"value": PEDRO}},
+        "go only to people with the `support` role",
+    ),
     ({"action_id": "ticket_playbook", "value": "0"}, "That card is damaged"),
 ]
 
@@ -234,6 +238,10 @@ def test_a_draft_with_ten_thousand_media_lines_is_refused_by_field(stack):
 
 def test_assign_to_a_real_person_still_works(stack):
     ticket_id = a_ticket(stack)
+    # Tickets go only to people with the support role (issue 13): Pedro gets it first.
+    workspace.add_role(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), PEDRO, "support", frozenset(), None
+    )
     entry = {"action_id": "ticket_assign", "value": "1", "selected_user": PEDRO}
     forge.action(stack, ADMIN, entry)
 

@@ -362,3 +362,73 @@ def test_a_report_asked_by_someone_not_an_admin_goes_to_them_by_dm(stack):
     ephemeral_to(stack, PEDRO, "I'll send it to you as a direct message")
     stack.slack.wait_for(lambda: reports_in(stack.slack.dm_messages(PEDRO)))
     assert reports_in(stack.slack.messages(GENERAL)) == []
+
+
+CHRIS = "UCHRIS01"  # the client of brand northwind, a member of the workspace
+
+
+def a_client_in(stack, channel: str) -> None:
+    """Chris, the client of brand northwind, joins ``channel`` (an ordinary member of the
+    workspace, as an agency's client often is)."""
+    stack.slack.add_user(CHRIS, "chris", real_name="Chris Doyle")
+    workspace.add_brand(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "northwind", workspace.BrandPolicy()
+    )
+    workspace.add_role(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        CHRIS,
+        "client",
+        frozenset(),
+        "northwind",
+    )
+    with stack.slack.workspace.lock:
+        stack.slack.workspace.channels[channel]["members"].append(CHRIS)
+
+
+def test_a_report_asked_where_a_client_reads_goes_by_dm_with_the_reason(stack):
+    a_client_in(stack, GENERAL)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, f"<#{GENERAL}> has a brand's client in it (<@{CHRIS}>)")
+    ephemeral_to(stack, ADMIN, "so I sent you the report as a direct message")
+    assert reports_in(stack.slack.dm_messages(ADMIN))
+    assert reports_in(stack.slack.messages(GENERAL)) == []
+    assert stack.slack.calls_to("conversations.members")
+
+
+def test_a_weekly_report_is_refused_a_channel_a_client_reads(stack):
+    a_client_in(stack, GENERAL)
+    stack.slack.command(ADMIN, f"report weekly <#{GENERAL}|general> mon 09:00")
+    ephemeral_to(
+        stack,
+        ADMIN,
+        f"<#{GENERAL}> has a brand's client in it (<@{CHRIS}>), and the team report names the "
+        "team's people and covers every brand. Pick a channel only your team can read.",
+    )
+    assert reports.weekly_plans(stack.services.db, TEAM) == []
+
+
+def test_a_weekly_reports_channel_a_client_joined_since_gets_nothing(stack):
+    stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+    scheduler = _weekly(stack, stack.clock.now())
+    a_client_in(stack, GENERAL)
+    stack.clock.advance(hours=1)
+    assert scheduler.tick()["post weekly reports"] == 1
+    assert reports_in(stack.slack.messages(GENERAL)) == []
+    assert reports_in(stack.slack.dm_messages(ADMIN))
+    note = stack.slack.dm_messages(ADMIN)[-1]["text"]
+    assert f"<#{GENERAL}> now has a brand's client in it (<@{CHRIS}>)" in note
+
+
+def test_the_csv_lists_people_by_name_with_their_id_beside(stack):
+    stack.slack.add_user(A1.user_id, "alba", real_name="Alba Approver")
+    seed_known(stack.services.db)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    table = stack.slack.file(message["files"][1]["id"])
+    rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
+    decided = [r for r in rows if r["approver_id"] == A1.user_id]
+    assert decided and {r["approver"] for r in decided} == {"Alba Approver"}

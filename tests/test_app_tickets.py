@@ -12,6 +12,7 @@ from bot import routing, tickets, workspace
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from storage import repo
+from tests import forge
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, TEAM, start_stack
 from tests.test_app_posts import dm_to, ephemeral_to, texts
 
@@ -258,7 +259,7 @@ def test_take_assign_resolve_reopen_with_permission_checks(stack):
     ephemeral_to(stack, PEDRO, "Only support people (role `support`) or admins can take")
     click(stack, SAM, "ticket_take")
     stack.slack.wait_for(lambda: f"Assigned to <@{SAM}>" in card_text(stack))
-    click(stack, SAM, "ticket_assign", selected_user=SUE)
+    click(stack, SAM, "ticket_assign", selected_option=SUE)
     dm_to(stack, SUE, f"<@{SAM}> gave you ticket #1")
     stack.slack.wait_for(lambda: f"Assigned to <@{SUE}>" in card_text(stack))
     click(stack, SUE, "ticket_resolve")
@@ -549,3 +550,107 @@ def test_a_reaction_in_a_dm_or_group_dm_opens_a_ticket_with_the_manifests_scopes
     assert "My order never arrived" in texts(card_of(stack))
     history = stack.slack.calls_to("conversations.history")
     assert history and all(c.ok for c in history)
+
+
+CHRIS = "UCHRIS01"  # the client of brand northwind
+
+
+def a_client(stack) -> None:
+    stack.slack.add_user(CHRIS, "chris", real_name="Chris Doyle")
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(db, TEAM, OWNER, (), now, CHRIS, "client", frozenset(), "northwind")
+
+
+def test_the_rota_refuses_a_client_with_the_reason(stack):
+    a_client(stack)
+    stack.slack.command(
+        ADMIN, f"rota <#{SUPPORT}|support> <@{SAM}> <@{CHRIS}|chris>", channel_id=GENERAL
+    )
+    said = ephemeral_to(stack, ADMIN, "The rota isn't set.")
+    assert f"<@{CHRIS}> can't have tickets of <#{SUPPORT}>" in said
+    assert "`support` role" in said and f"<@{CHRIS}> is a client (northwind)" in said
+    assert f"<@{SAM}> can't" not in said
+    with stack.services.db.read() as session:
+        assert tickets._rota(session, TEAM, SUPPORT) is None
+    # Nor anyone without the support role for the route's brand.
+    acme = workspace.add_brand(
+        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", workspace.BrandPolicy()
+    )
+    assert acme.name == "acme"
+    add_route(stack, brand="acme")
+    workspace.add_role(
+        stack.services.db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        MARIA,
+        "support",
+        frozenset(),
+        "northwind",
+    )
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> <@{MARIA}>", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "`support` role for brand acme, or admins")
+    stack.slack.command(ADMIN, f"rota <#{SUPPORT}|support> <@{SAM}>", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, f"go in turn to <@{SAM}>")
+
+
+def test_assign_lists_and_accepts_only_support_and_admins(stack):
+    a_client(stack)
+    add_route(stack)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    card = card_of(stack)
+    menu = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "ticket_assign"
+    )
+    assert menu["type"] == "static_select"
+    listed = {o["value"] for o in menu["options"]}
+    assert {SAM, SUE} <= listed
+    assert not listed & {CHRIS, MARIA, PEDRO}
+    # The stand-in offers only what the menu lists, as Slack does; a forged pick is refused.
+    with pytest.raises(Exception, match="has no option"):
+        click(stack, SAM, "ticket_assign", selected_option=CHRIS)
+    entry = {"action_id": "ticket_assign", "value": "1", "selected_option": {"value": CHRIS}}
+    forge.action(stack, SAM, entry)
+    said = ephemeral_to(stack, SAM, f"<@{CHRIS}> can't have tickets")
+    assert "is a client (northwind)" in said
+    assert all(t.assignee is None for t in all_tickets(stack))
+    assert stack.slack.dm_messages(CHRIS) == []
+
+
+def test_the_escalation_links_the_card_not_the_original(stack):
+    add_route(stack, escalate_minutes=60)  # escalated into the route's channel, in the thread
+    original = complaint(stack)
+    stack.slack.react(PEDRO, FEED, original["ts"], "rotating_light")
+    card = card_of(stack)
+    stack.clock.advance(minutes=61)
+    assert Scheduler(stack.services).tick()["escalate open tickets"] == 1
+    ws = stack.slack.workspace
+    with ws.lock:
+        card_link = ws.permalink(SUPPORT, ws.require_message(SUPPORT, card["ts"]))
+        original_link = ws.permalink(FEED, ws.require_message(FEED, original["ts"]))
+    escalation = next(
+        m for m in stack.slack.replies(SUPPORT, card["ts"]) if "Escalation" in m.get("text", "")
+    )
+    text = escalation["text"]
+    assert f"Its card: <{card_link}|ticket #1's card> in <#{SUPPORT}>." in text
+    assert f"<{original_link}|the original message>" in text
+    assert card_link != original_link
+
+
+def test_a_rota_set_before_the_rule_skips_a_client_and_tells_them_nothing(stack, caplog):
+    a_client(stack)
+    add_route(stack)
+    # Set by an older release, when the rota took anyone.
+    tickets.set_rota(stack.services.db, TEAM, OWNER, (), SUPPORT, [CHRIS], stack.clock.now())
+    with caplog.at_level("WARNING", logger="bot.routing"):
+        stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+        card_of(stack)
+        stack.slack.wait_for(lambda: "not assigned by the rota" in caplog.text)
+    assert all(t.assignee is None for t in all_tickets(stack))
+    assert stack.slack.dm_messages(CHRIS) == []

@@ -71,7 +71,9 @@ def test_the_fuzzed_ids_are_every_id_the_app_registers():
 
     source = inspect.getsource(actions) + inspect.getsource(views)
     registered = source.count("app.action(") + source.count("app.view(")
-    assert registered == len(ACTIONS) + len(CALLBACKS)
+    # + the draft form's brand and networks menus (dispatch_action): one listener, fuzzed in
+    # test_the_draft_forms_redraw_takes_any_state_without_a_ref_or_a_write.
+    assert registered == len(ACTIONS) + len(CALLBACKS) + 1
 
 
 # --- the grammar, without the app ----------------------------------------------------------
@@ -385,6 +387,46 @@ def test_view_submissions_by_an_admin_never_end_in_a_ref(stack, unexpected, call
     assert REF not in json.dumps(delivery.body)
     time.sleep(0.2)
     assert not unexpected.records, unexpected.records[0].getMessage()
+
+
+def draft_view_of(stack, user: str) -> str:
+    """The id of ``user``'s open draft form (opened when there is none)."""
+
+    def found():
+        return next(
+            (
+                v["id"]
+                for v in stack.slack.views(user)
+                if v.get("callback_id") == post_blocks.DRAFT_CALLBACK
+            ),
+            None,
+        )
+
+    if found() is None:
+        stack.slack.command(user, "draft", channel_id=GENERAL)
+    return stack.slack.wait_for(found)
+
+
+@VIEW_FUZZ
+@given(st.sampled_from(["brand", "networks"]), METADATA, VALUES, st.booleans())
+def test_the_draft_forms_redraw_takes_any_state_without_a_ref_or_a_write(
+    stack, unexpected, block, meta, values, real
+):
+    """Picking a brand or networks in the draft form (dispatch_action) redraws it: whatever
+    the state and metadata, never a 500, never a ref, never a write."""
+    view_id = draft_view_of(stack, PEDRO) if real else "VFORGED01"
+    before = snapshot(stack.services.db)
+    view = {
+        "id": view_id,
+        "callback_id": post_blocks.DRAFT_CALLBACK,
+        "private_metadata": meta,
+        "state": {"values": values},
+    }
+    delivery = forge.view_action(stack, PEDRO, view, {"action_id": "value", "block_id": block})
+    assert delivery.status == 200 or forge.refused_at_edge(delivery), delivery
+    time.sleep(0.2)
+    assert not unexpected.records, unexpected.records[0].getMessage()
+    assert snapshot(stack.services.db) == before
 
 
 def test_and_no_ref_was_logged_after_the_last_example(stack, unexpected):

@@ -7,6 +7,7 @@ import csv
 import io
 import struct
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -212,7 +213,7 @@ def test_one_brand_only(known):
 def test_the_csv_gives_the_same_numbers(known):
     report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
     rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
-    assert tuple(rows[0]) == reports.CSV_COLUMNS
+    assert tuple(rows[0]) == reports.CSV_HEADER
     current = [r for r in rows if r["period"] == "current"]
     # One row per post and period: P1 was drafted, approved and published this week.
     p1 = [r for r in current if r["section"] == "post" and r["record"] == "1"]
@@ -235,10 +236,8 @@ def test_the_csv_gives_the_same_numbers(known):
     assert (reports.median(resolved), reports.p90(resolved)) == (hours(5), hours(26))
     # T5, opened the week before, assigned and resolved this week: a row in each period.
     t5 = [r for r in rows if r["section"] == "ticket" and r["record"] == "5"]
-    assert [(r["period"], bool(r["opened"]), r["assigned_to"], r["resolved_by"]) for r in t5] == [
-        ("current", False, S2, S2),
-        ("previous", True, "", ""),
-    ]
+    who = [(r["period"], bool(r["opened"]), r["assigned_to_id"], r["resolved_by_id"]) for r in t5]
+    assert who == [("current", False, S2, S2), ("previous", True, "", "")]
     # Every figure of both periods, from the CSV alone:
     assert reports.by_period(_rows(rows)) == {"current": report.now, "previous": report.before}
 
@@ -247,8 +246,8 @@ def _rows(records):
     """CSV records back into rows: numbers as numbers, empty cells as None."""
     for r in records:
         values = []
-        for column in reports.CSV_COLUMNS:
-            value = r[column]
+        for column in reports.CSV_COLUMNS:  # people by their id column (names are for reading)
+            value = r[f"{column}_id" if column in reports.PEOPLE_COLUMNS else column]
             if column == "record":
                 values.append(int(value))
             elif "seconds" in column:
@@ -392,3 +391,44 @@ def test_only_channels_another_organisation_can_read_count_as_shared_outside():
     # Shared among the workspaces of one Enterprise Grid organisation: the same company.
     assert not reports.shared_outside({"is_shared": True, "is_org_shared": True})
     assert not reports.shared_outside({"is_shared": False, "is_private": True})
+
+
+def test_the_csv_names_people_with_their_id_in_its_own_column(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    names = {A1.user_id: "Alba Approver", S2: "Sol, Support"}
+    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report, names).decode())))
+    header = reports.CSV_HEADER
+    assert header.index("approver_id") == header.index("approver") + 1
+    assert header.index("assigned_to_id") == header.index("assigned_to") + 1
+    assert header.index("resolved_by_id") == header.index("resolved_by") + 1
+    by_a1 = [r for r in rows if r["approver_id"] == A1.user_id]
+    assert by_a1 and all(r["approver"] == "Alba Approver" for r in by_a1)
+    t5 = next(
+        r
+        for r in rows
+        if r["section"] == "ticket" and r["record"] == "5" and r["period"] == "current"
+    )
+    assert (t5["assigned_to"], t5["assigned_to_id"]) == ("Sol, Support", S2)
+    assert (t5["resolved_by"], t5["resolved_by_id"]) == ("Sol, Support", S2)
+    # Someone whose name isn't known: the name left empty, the id still there.
+    by_a2 = [r for r in rows if r["approver_id"] == A2.user_id]
+    assert by_a2 and all(r["approver"] == "" for r in by_a2)
+    assert reports.people_of(report) >= {A1.user_id, A2.user_id, S1, S2}
+
+
+def test_sub_minute_turnarounds_show_seconds_and_post_counts_whole_numbers(known):
+    report = reports.build(known, TEAM, "week", MADRID, RUN_AT)
+    report.now.stages = {"team": reports.Stats(3, 30.0, 45.0)}
+    report.before.stages = {"team": reports.Stats(1, 20.0, 20.0)}
+    report.now.posts = Counter({"drafted": 1, "approved": 1})
+    report.before.posts = Counter()
+    figure = chart.draw(report)
+    posts_axes, networks_axes, turnaround, _tickets = figure.axes
+    labels = [t.get_text() for t in turnaround.texts]  # the bars' value labels
+    assert "30 s" in labels and "45 s" in labels and "0 min" not in labels
+    assert turnaround.get_ylabel() == "seconds"
+    for axes in (posts_axes, networks_axes):
+        ticks = axes.get_yticks()
+        assert all(float(t).is_integer() for t in ticks), ticks
+    assert chart._short(59) == "59 s" and chart._short(90) == "2 min"
+    assert duration(30) == "30 s"

@@ -136,6 +136,7 @@ def test_responses_have_the_documented_fields(slack: SlackStandIn, web_spec: dic
         "conversations.history": client.conversations_history(channel="C1", limit=1),
         "conversations.replies": client.conversations_replies(channel="C1", ts=posted["ts"]),
         "conversations.info": client.conversations_info(channel="C1"),
+        "conversations.members": client.conversations_members(channel="C1"),
         "conversations.join": client.conversations_join(channel="C1"),
         "conversations.open": client.conversations_open(users="U2"),
         "users.info": client.users_info(user="U1"),

@@ -23,6 +23,8 @@ def calendar_message(days: list[Day], query: Query, tz: str, page: int = 0) -> d
         if len(days) == 1
         else f"{days[0].day:%a %-d %b} – {days[-1].day:%a %-d %b}"
     )
+    if query.span:  # which week it is: the next 7 days, this week or next week
+        span = f"{query.span} ({span})"
     scope = " · ".join(
         x
         for x in (

@@ -18,6 +18,14 @@ def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text)}}
 
 
+def literal(text: str) -> Block:
+    """A section whose text is shown exactly as written: ``plain_text`` (no mrkdwn, so
+    ``*``, ``_``, ``~`` and backticks stay characters, ``<!channel>`` pings nobody, and
+    ``&`` needs no escaping), ``:shortcodes:`` left as typed. ``text``: non-empty, within
+    Slack's 3000 characters (``bot.blocks.posts.text_pieces``)."""
+    return {"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}
+
+
 def context(text: str) -> Block:
     return {
         "type": "context",

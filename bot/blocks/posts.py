@@ -7,7 +7,8 @@ it is always escaped here, so a draft never pings anyone and never links anywher
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -24,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import context, divider, header, message, plain, section, truncate
 from bot.mrkdwn import date, escape, user
-from bot.networks import NETWORKS, label
+from bot.networks import DEFAULT_RULES, NETWORKS, NetworkRules, label
 from bot.posts import STATUS_WORDS, first_line, media_of, ordered_networks
 from storage.models import Brand, Post
 
@@ -91,6 +92,20 @@ def brand_options(brands: Sequence[Brand], typed: str) -> dict:
     return {"options": [_brand_option(n).to_dict() for n in found[:BRAND_MENU_MAX]]}
 
 
+@dataclass(frozen=True)
+class Typed:
+    """What a person has already put in the draft form, to keep when the form is redrawn
+    (the brand or the networks changed): ``send`` is ``"send"`` or ``"keep"``,
+    ``scheduled`` a Unix time."""
+
+    networks: tuple[str, ...] = ()
+    text: str = ""
+    media: str = ""
+    scheduled: int | None = None
+    notes: str = ""
+    send: str = "send"
+
+
 def draft_modal(
     brands: Sequence[Brand],
     voices: dict[str, str],
@@ -99,21 +114,40 @@ def draft_modal(
     brand: str = "default",
     text: str = "",
     channel_id: str | None = None,
+    rules: Mapping[str, NetworkRules] | None = None,
+    typed: Typed | None = None,
+    private_metadata: str | None = None,
 ) -> dict:
-    """The draft (or edit) modal. ``voices`` maps brand name → its voice line (§12)."""
+    """The draft (or edit) modal. ``voices`` maps brand name → its voice line (§12); the
+    form shows the voice of the chosen ``brand``, and the text limits of the chosen networks
+    (``rules``: the table with that brand's overrides). Picking another brand or other
+    networks sends an action (``dispatch_action``) and the form is redrawn with ``typed``,
+    what was in it, and its ``private_metadata``."""
     editing = post is not None
-    if post is not None:
-        text = post.text
+    if typed is None:
+        typed = Typed(
+            networks=tuple(ordered_networks(post)) if post else (),
+            text=post.text if post else text,
+            media=post.media_urls if post else "",
+            scheduled=int(post.scheduled_at.timestamp()) if post and post.scheduled_at else None,
+            notes=post.notes if post else "",
+        )
+    shown = {b.name for b in brands}
+    if brands and brand not in shown:
+        brand = brands[0].name
+    voice = voices.get(brand, "").strip()
     blocks: list[Block] = []
-    voice_lines = [f"*{escape(b)}*: {escape(v)}" for b, v in voices.items() if v.strip()]
-    if voice_lines:
-        blocks.append(context(truncate("Voice — " + " · ".join(voice_lines), 2000)))
+    if voice:
+        voice_block = context(truncate(f"Voice of *{escape(brand)}* — {escape(voice)}", 2000))
+        voice_block.block_id = "voice"
+        blocks.append(voice_block)
     network_options = [Option(value=n, label=label(n)) for n in NETWORKS]
-    chosen = [o for o in network_options if post and o.value in ordered_networks(post)]
+    chosen = [o for o in network_options if o.value in typed.networks]
     blocks.append(
         InputBlock(
             block_id="networks",
             label="Networks",
+            dispatch_action=True,  # the text's limits follow the networks picked
             element=StaticMultiSelectElement(
                 action_id="value",
                 placeholder="Where it goes",
@@ -124,7 +158,12 @@ def draft_modal(
     )
     if len(brands) > 1:
         blocks.append(
-            InputBlock(block_id="brand", label="Brand", element=_brand_menu(brands, brand))
+            InputBlock(
+                block_id="brand",
+                label="Brand",
+                dispatch_action=True,  # the voice follows the brand picked
+                element=_brand_menu(brands, brand),
+            )
         )
     blocks.append(
         InputBlock(
@@ -134,9 +173,9 @@ def draft_modal(
                 action_id="value",
                 multiline=True,
                 max_length=TEXT_INPUT_LIMIT,
-                initial_value=text[:TEXT_INPUT_LIMIT] or None,
+                initial_value=typed.text[:TEXT_INPUT_LIMIT] or None,
             ),
-            hint=_voice_hint(voices.get(brand, "")),
+            hint=text_hint(voice, [o.value for o in chosen], rules or DEFAULT_RULES),
         )
     )
     blocks.append(
@@ -147,7 +186,7 @@ def draft_modal(
             element=PlainTextInputElement(
                 action_id="value",
                 multiline=True,
-                initial_value=(post.media_urls if post and post.media_urls else None),
+                initial_value=typed.media or None,
                 placeholder="https://… one per line (images or videos)",
             ),
         )
@@ -157,12 +196,7 @@ def draft_modal(
             block_id="scheduled",
             label="Publish at",
             optional=True,
-            element=DateTimePickerElement(
-                action_id="value",
-                initial_date_time=int(post.scheduled_at.timestamp())
-                if post and post.scheduled_at
-                else None,
-            ),
+            element=DateTimePickerElement(action_id="value", initial_date_time=typed.scheduled),
             hint="In your own time zone. Leave empty if there is no date yet.",
         )
     )
@@ -175,7 +209,7 @@ def draft_modal(
                 action_id="value",
                 multiline=True,
                 max_length=TEXT_INPUT_LIMIT,
-                initial_value=(post.notes or None) if post else None,
+                initial_value=typed.notes[:TEXT_INPUT_LIMIT] or None,
             ),
         )
     )
@@ -186,7 +220,9 @@ def draft_modal(
             block_id="send",
             label="When I submit",
             element=RadioButtonsElement(
-                action_id="value", options=[send, keep], initial_option=send
+                action_id="value",
+                options=[send, keep],
+                initial_option=keep if typed.send == "keep" else send,
             ),
         )
     )
@@ -206,14 +242,37 @@ def draft_modal(
         "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(metadata),
+        "private_metadata": private_metadata
+        if private_metadata is not None
+        else json.dumps(metadata),
         "blocks": [b.to_dict() for b in blocks],
     }
 
 
-def _voice_hint(voice: str) -> str | None:
+def text_hint(voice: str, networks: Sequence[str], rules: Mapping[str, NetworkRules]) -> str:
+    """The text's hint: the brand's voice (its first line), that this box holds at most
+    3,000 characters (Slack cuts a longer paste), and the limit of each chosen network."""
+    parts = []
     voice = voice.strip().splitlines()[0] if voice.strip() else ""
-    return truncate(f"Voice: {voice}", 150) if voice else None
+    if voice:
+        parts.append(truncate(f"Voice: {voice}", 150))
+    box = f"This box holds at most {TEXT_INPUT_LIMIT:,} characters (Slack's limit"
+    box += "; a longer paste is cut)."
+    limits = [limit_words(n, rules[n]) for n in networks if n in rules]
+    if limits:
+        box += " Limits: " + " · ".join(limits) + "."
+    else:
+        box += " Pick the networks to see their limits."
+    parts.append(box)
+    return truncate("\n".join(parts), 2000)
+
+
+def limit_words(network: str, rules: NetworkRules) -> str:
+    """``X 280 (a link counts 23)``: a network's text limit in a few words."""
+    words = f"{label(network)} {rules.text_limit:,}"
+    if rules.url_length:
+        words += f" (a link counts {rules.url_length})"
+    return words
 
 
 # --- the approval request ----------------------------------------------------------------
@@ -234,7 +293,7 @@ def approval_request(
     publish_at = date(post.scheduled_at) if post.scheduled_at else "not scheduled"
     blocks = [
         plain.section(f"*{title}*"),
-        plain.section(quote(post.text)),
+        *text_blocks(post.text),
         {
             "type": "section",
             "fields": [  # each far under Slack's 2000 characters: names, ids, a date
@@ -288,6 +347,52 @@ def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
     status = plain.context(line)
     status["block_id"] = "status"
     return {**payload, "blocks": [*kept, status]}
+
+
+SECTION_PIECE = 3000  # Slack's most characters in a section's text
+TEXT_PIECES_MAX = 25  # 75,000 characters: more than any network's limit (Facebook: 63,206)
+
+
+def text_pieces(text: str, limit: int = SECTION_PIECE) -> list[str]:
+    """Post text in pieces of at most ``limit`` characters (counted as Slack's clients do, in
+    UTF-16 code units, so an emoji counts 2), cut at a line break, else a space, else
+    anywhere but inside a surrogate pair; together they are the whole text."""
+    pieces: list[str] = []
+    rest = text
+    while rest:
+        if _units(rest) <= limit:
+            pieces.append(rest)
+            break
+        fit = 0  # the most characters whose UTF-16 length is within the limit
+        units = 0
+        for char in rest:
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                break
+            fit += 1
+        head = rest[:fit]
+        cut = max(head.rfind("\n"), head.rfind(" "))
+        cut = cut + 1 if cut > fit // 2 else fit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [p for p in pieces if p.strip()] or []
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_blocks(text: str) -> list[dict]:
+    """The post's text as the network will show it (``plain.literal``: no Slack formatting),
+    in full, over as many sections as it needs."""
+    pieces = text_pieces(text)
+    if not pieces:
+        return [plain.context("_(no text)_")]
+    shown = pieces[:TEXT_PIECES_MAX]
+    blocks = [plain.literal(piece) for piece in shown]
+    if len(pieces) > len(shown):  # never from the form (3,000 characters at most)
+        blocks.append(plain.context("The text goes on: `/post show` shows all of it."))
+    return blocks
 
 
 def quote(text: str) -> str:

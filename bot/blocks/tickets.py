@@ -8,7 +8,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     Option,
     StaticSelectElement,
-    UserSelectElement,
 )
 
 from bot.blocks import context, message, pack, pages, section, truncate
@@ -22,7 +21,18 @@ ICONS = {"low": "⚪", "normal": "🔵", "high": "🟠", "urgent": "🔴"}
 QUOTE_LIMIT = 2500
 
 
-def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> dict:
+ASSIGN_MAX = 100  # options in a Slack select menu
+
+
+def card(
+    ticket: Ticket,
+    route: Route,
+    reporters: list[str],
+    playbook: bool,
+    handlers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> dict:
+    """``handlers``: (user id, name) of everyone the ticket may go to (Assign… lists only
+    them: the ``support`` role for the route's brand, or admins)."""
     icon = ICONS.get(ticket.priority, "")
     emoji = route.emoji.split("#")[0]  # a removed route keeps its emoji before the marker
     title = f"{icon} *Ticket #{ticket.id}* · {ticket.priority} · :{emoji}:"
@@ -46,9 +56,16 @@ def card(ticket: Ticket, route: Route, reporters: list[str], playbook: bool) -> 
             elements.append(
                 ButtonElement(action_id=TAKE, text="Take it", style="primary", value=str(ticket.id))
             )
-        elements.append(
-            UserSelectElement(action_id=ASSIGN, placeholder="Assign…", initial_user=ticket.assignee)
-        )
+        people = [Option(value=uid, label=name[:75]) for uid, name in handlers[:ASSIGN_MAX]]
+        if people:
+            elements.append(
+                StaticSelectElement(
+                    action_id=ASSIGN,
+                    placeholder="Assign…",
+                    options=people,
+                    initial_option=next((o for o in people if o.value == ticket.assignee), None),
+                )
+            )
         elements.append(ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)))
     else:
         elements.append(ButtonElement(action_id=REOPEN, text="Reopen", value=str(ticket.id)))

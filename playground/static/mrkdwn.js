@@ -244,9 +244,10 @@ export function plainText(obj) {
   return obj.emoji === false ? escaped : emojify(escaped, null);
 }
 
-/** A text object (plain_text or mrkdwn) to HTML. */
+/** A text object (plain_text or mrkdwn) to HTML. A plain_text section keeps its line
+ * breaks, as in Slack (a post's text shown as the network will show it). */
 export function textObject(obj, ctx) {
   if (!obj) return "";
   if (obj.type === "mrkdwn") return mrkdwn(obj.text, ctx);
-  return plainText(obj);
+  return plainText(obj).replace(/\n/g, "<br>");
 }

@@ -197,3 +197,25 @@ def test_bare_urls_are_links_and_stay_safe(playground, browser_page):
     assert len(page.context.pages) == 1
     assert page.evaluate("() => window.pwned") is None
     assert page.problems == [], page.problems
+
+
+def test_a_plain_text_section_shows_the_text_as_typed_with_its_line_breaks(
+    playground, browser_page
+):
+    """The approval request shows a post as the network will (issue 13): a plain_text
+    section is not mrkdwn (no bold, no italics, no emoji codes) and keeps its lines."""
+    page, slack = browser_page, playground.standin
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    text = "literal-one *Big* _news_ ~old~ `code` :tada: <!channel> & co\nsecond line"
+    client.chat_postMessage(
+        channel=seed.DIGEST,
+        text="literal-one",
+        blocks=[{"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}],
+    )
+    page.goto(f"{playground.url}/?as={seed.MARIA.id}&c={seed.DIGEST}")
+    shown = page.locator(".main .msg", has_text="literal-one").locator(".section-text")
+    shown.wait_for()
+    assert shown.inner_text() == text  # every character as typed, the line break kept
+    assert shown.locator("b, i, s, code, .mention, .broadcast").count() == 0
+    assert shown.locator("br").count() == 1
+    assert page.problems == [], page.problems
