@@ -181,24 +181,37 @@ def migrate(settings: Settings) -> int:
     return 0
 
 
+def schema_step(settings: Settings, step: str) -> str | None:
+    """Upgrade the database to this release (``upgrade``, under the migrations' lock: replicas
+    starting together migrate it once) or check that it is there (``check``), in a child
+    process, so that Alembic isn't kept in this one's memory. The child's log lines go
+    to our stderr; returns its one-sentence failure, or None."""
+    import subprocess
+
+    import storage
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(storage.__file__)))
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, DATABASE_URL=settings.database_url, PYTHONPATH=path)
+    env["LOG_LEVEL"] = settings.log_level
+    child = subprocess.run(
+        [sys.executable, "-m", "storage.migrations", step],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines = child.stdout.strip().splitlines()
+    if child.returncode != 0:
+        return lines[-1] if lines else f"the schema {step} failed (exit status {child.returncode})"
+    return None
+
+
 def run(settings: Settings, migrate: bool = True) -> int:
     from bot.app import build_app, make_client
     from bot.scheduler import Scheduler
     from bot.services import Services
     from bot.slack import SlackGateway
-    from storage import migrations
-    from storage.db import SchemaError
 
-    if not migrate:
-        try:
-            found, wanted = migrations.current(settings.database_url), migrations.head()
-        except Exception as error:
-            return fail(f"can't open the database (DATABASE_URL): {error}")
-        if found != wanted:
-            return fail(
-                f"the database is at revision {found or '(none)'}, this release needs "
-                f"{wanted}: run `postroom migrate` first (or start without --no-migrate)"
-            )
     client = make_client(settings)
     try:
         info = SlackGateway(client).auth_test()
@@ -207,10 +220,11 @@ def run(settings: Settings, migrate: bool = True) -> int:
     except OSError as error:
         return fail(f"can't reach Slack at {settings.slack_api_url} (SLACK_API_URL): {error}")
     log.info("Connected to %s as @%s", info.get("team"), info.get("user"))
+    problem = schema_step(settings, "upgrade" if migrate else "check")
+    if problem:
+        return fail(problem)
     try:
-        services = Services.create(settings, client, team_id=info.get("team_id"), migrate=migrate)
-    except SchemaError as error:  # an upgrade that can't be done: its sentence
-        return fail(f"can't bring the database's tables up to date: {error}")
+        services = Services.create(settings, client, team_id=info.get("team_id"), migrate=False)
     except Exception as error:  # the database URL points nowhere usable
         return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)

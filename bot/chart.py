@@ -13,7 +13,7 @@ import logging
 import math
 
 from bot.networks import label
-from bot.reports import EVENTS, STAGES, Report, Stats, no_cycle_collection
+from bot.reports import EVENTS, STAGES, Report, Stats
 
 WIDTH, HEIGHT, DPI = 12, 8, 100  # inches and dots per inch: a 1200 × 800 PNG
 SIZE = (WIDTH * DPI, HEIGHT * DPI)
@@ -27,8 +27,7 @@ def png(report: Report) -> bytes:
     """Four panels: posts (this period against the one before), posts per network and event
     (grouped bars), and approval turnaround per stage and ticket times: median and p90 of this
     period as bars labelled with their value, the period before as a mark on each bar."""
-    with no_cycle_collection():
-        return _draw(report)
+    return _draw(report)
 
 
 def _draw(report: Report) -> bytes:

@@ -21,7 +21,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
-from storage.migrations import SchemaError  # noqa: F401  (what create_schema raises)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,11 @@ def _configure_sqlite(engine: Engine) -> None:
             # A deferred BEGIN takes no lock and cannot fail on one: straight to the driver,
             # one SQLAlchemy execution less on every read (each Home open, each click).
             connection.connection.driver_connection.execute("BEGIN")
+
+
+class SchemaError(Exception):
+    """The database can't be brought to this release's schema (storage/migrations/); the
+    message says why and what to do."""
 
 
 class WriterQueue:

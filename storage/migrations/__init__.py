@@ -8,6 +8,10 @@ this release's head under a lock, so that replicas starting together migrate it 
   busy handler. Foreign keys are off on that connection (batch mode copies tables, and
   dropping a copied parent must not cascade) and checked before the commit.
 
+Alembic is imported by this package only: the running app migrates in a child process
+(``python -m storage.migrations upgrade``, see ``bot.__main__``), so that a replica doesn't
+keep Alembic and Mako in memory for the rest of its life.
+
 A database made before the migrations (tables, no ``alembic_version``) is adopted: brought to
 the baseline (see ``_adopt``) and stamped with it, then upgraded like any other.
 
@@ -35,17 +39,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
+from storage.db import SchemaError
+
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"
 # How long a replica waits for another one's migration on SQLite (its busy timeout).
 SQLITE_MIGRATION_WAIT_MS = 600_000
-
-
-class SchemaError(Exception):
-    """The database can't be brought to this release's schema; the message says why and what
-    to do."""
 
 
 def config(connection: Connection | None = None) -> Config:
