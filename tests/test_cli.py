@@ -321,3 +321,45 @@ def test_migrate_on_a_database_it_cannot_open_is_one_line(slack, tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("postroom: can't upgrade the database (DATABASE_URL): ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_two_replicas_started_together_on_a_fresh_postgres_both_serve(slack, tmp_path, request):
+    """Today's deployment of replicas: two `postroom run` at once on an empty PostgreSQL
+    schema. One migrates, the other waits for its lock and finds the schema made (before,
+    one exited with UniqueViolation: two CREATE TABLEs racing)."""
+    url = request.getfixturevalue("postgres_url")
+    ports = [free_port(), free_port()]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env={**env_for(slack, tmp_path, HOST="127.0.0.1", PORT=str(port)), "DATABASE_URL": url},
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
+    logs = []
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+                        assert json.loads(answer.read())["status"] == "ok"
+                        break
+                except OSError:
+                    assert process.poll() is None, process.communicate()[1]
+                    assert time.monotonic() < deadline, "a replica never answered /healthz"
+                    time.sleep(0.1)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            logs.append(process.communicate(timeout=15)[1])
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    assert [process.returncode for process in processes] == [0, 0], logs
+    assert sum("schema: upgraded from empty" in log for log in logs) == 1, logs
