@@ -76,7 +76,8 @@ def current(url: str) -> str | None:
 
 def upgrade(url: str) -> list[str]:
     """Bring the database at ``url`` to :func:`head`, under the lock; returns the revisions
-    applied (empty when it was at head already)."""
+    applied (empty when it was at head already; the baseline first when a database of a
+    release before migrations was adopted)."""
     engine = _engine(url)
     try:
         with _locked(engine) as connection:
@@ -91,11 +92,12 @@ def _upgrade(connection: Connection) -> list[str]:
     if before == target:
         return []
     tables = set(inspect(connection).get_table_names())
+    adopted = []
     if before is None and "team" in tables:
         _adopt(connection, tables)
         command.stamp(config(connection), BASELINE)
         log.info("schema: a database of a release before migrations, stamped %s", BASELINE)
-        before = BASELINE
+        before, adopted = BASELINE, [BASELINE]
     script = ScriptDirectory.from_config(config())
     applied = [rev.revision for rev in script.iterate_revisions(target, before or "base")][::-1]
     command.upgrade(config(connection), target)
@@ -103,8 +105,10 @@ def _upgrade(connection: Connection) -> list[str]:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise SchemaError(f"the upgrade broke foreign keys: {broken[:5]}; nothing changed")
-    log.info("schema: upgraded from %s to %s (%s)", before or "empty", target, ", ".join(applied))
-    return applied
+    if applied:
+        done = ", ".join(applied)
+        log.info("schema: upgraded from %s to %s (%s)", before or "empty", target, done)
+    return adopted + applied
 
 
 def _engine(url: str) -> Engine:

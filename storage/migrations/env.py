@@ -68,9 +68,12 @@ def configure(connection) -> None:
     )
 
 
-connection = config_connection = context.config.attributes.get("connection")
-if connection is None:  # pragma: no cover - only through storage.migrations
-    raise RuntimeError("run migrations through storage.migrations (postroom migrate)")
+connection = context.config.attributes.get("connection")
+if connection is None:  # Alembic's own command line: it has no database to give us
+    raise RuntimeError(
+        "run them through storage.migrations: `postroom migrate`, or `python -m "
+        'storage.migrations revision "what changed"` to write one'
+    )
 configure(connection)
-with context.begin_transaction():
+with context.begin_transaction():  # the caller's transaction (and lock): nothing committed here
     context.run_migrations()
