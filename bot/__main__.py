@@ -1,5 +1,5 @@
-"""The command line: ``postroom run`` (same as ``python -m bot``), ``postroom check``,
-``postroom keygen`` and ``postroom playground``."""
+"""The command line: ``postroom run`` (same as ``python -m bot``), ``postroom migrate``,
+``postroom check``, ``postroom keygen`` and ``postroom playground``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,19 @@ log = logging.getLogger("postroom")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="postroom", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    run_parser = sub.add_parser(
+        "run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)"
+    )
+    run_parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="don't upgrade the database at start (it must be at this release's revision: "
+        "for deployments that run `postroom migrate` as a step of their own)",
+    )
+    sub.add_parser(
+        "migrate",
+        help="upgrade the database (DATABASE_URL) to this release's schema, then exit",
+    )
     sub.add_parser("check", help="call auth.test and report what the token can do")
     sub.add_parser("keygen", help="print a new key for POSTROOM_SECRET_KEY")
     play = sub.add_parser(
@@ -56,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     if args.command == "check":
         return check(settings)
+    if args.command == "migrate":
+        return migrate(settings)
     try:
-        return run(settings)
+        return run(settings, migrate=not getattr(args, "no_migrate", False))
     except StartupFailed as failure:
         return fail(str(failure))
 
@@ -99,6 +113,8 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     redact.install(redact.settings_secrets(settings))  # tokens, secrets, feed links: masked
+    if settings.log_level_number > logging.DEBUG:  # its own chatter; ours says what it did
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def check(settings: Settings) -> int:
@@ -130,12 +146,54 @@ def check(settings: Settings) -> int:
     return 0
 
 
-def run(settings: Settings) -> int:
+def migrate(settings: Settings) -> int:
+    """Upgrade the database to this release (under the lock, so it is safe beside running
+    replicas' starts); says what it did."""
+    from storage import migrations
+
+    try:
+        applied = migrations.upgrade(settings.database_url)
+    except migrations.SchemaError as error:
+        return fail(f"can't bring the database's tables up to date: {error}")
+    except Exception as error:  # the database URL points nowhere usable
+        return fail(f"can't upgrade the database (DATABASE_URL): {error}")
+    if applied:
+        print(f"postroom migrate: upgraded to {applied[-1]} ({', '.join(applied)})")
+    else:
+        print(f"postroom migrate: the database is at {migrations.head()} already")
+    return 0
+
+
+def schema_step(settings: Settings, step: str) -> str | None:
+    """Upgrade the database to this release (``upgrade``, under the migrations' lock: replicas
+    starting together migrate it once) or check that it is there (``check``), in a child
+    process, so that Alembic isn't kept in this one's memory. The child's log lines go
+    to our stderr; returns its one-sentence failure, or None."""
+    import subprocess
+
+    import storage
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(storage.__file__)))
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, DATABASE_URL=settings.database_url, PYTHONPATH=path)
+    env["LOG_LEVEL"] = settings.log_level
+    child = subprocess.run(
+        [sys.executable, "-m", "storage.migrations", step],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines = child.stdout.strip().splitlines()
+    if child.returncode != 0:
+        return lines[-1] if lines else f"the schema {step} failed (exit status {child.returncode})"
+    return None
+
+
+def run(settings: Settings, migrate: bool = True) -> int:
     from bot.app import build_app, make_client
     from bot.scheduler import Scheduler
     from bot.services import Services
     from bot.slack import SlackGateway
-    from storage.db import SchemaError
 
     client = make_client(settings)
     try:
@@ -145,16 +203,14 @@ def run(settings: Settings) -> int:
     except OSError as error:
         return fail(f"can't reach Slack at {settings.slack_api_url} (SLACK_API_URL): {error}")
     log.info("Connected to %s as @%s", info.get("team"), info.get("user"))
+    problem = schema_step(settings, "upgrade" if migrate else "check")
+    if problem:
+        return fail(problem)
     try:
-        services = Services.create(settings, client, team_id=info.get("team_id"))
-    except SchemaError as error:  # a column the upgrade can't add safely: its sentence
-        return fail(f"can't bring the database's tables up to date: {error}")
+        services = Services.create(settings, client, team_id=info.get("team_id"), migrate=False)
     except Exception as error:  # the database URL points nowhere usable
         return fail(f"can't open the database (DATABASE_URL): {error}")
     app = build_app(settings, client, services=services)
-    from bot import chart
-
-    chart.warm_in_background()  # matplotlib, for the first report; start-up doesn't wait
     scheduler = Scheduler(services)
     scheduler.start()
     services.jobs.start()  # the jobs a stopped or dead process left are taken up

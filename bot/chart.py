@@ -1,10 +1,9 @@
 """The report's chart: one PNG, where a picture reads faster than a table.
 
-matplotlib is imported here, not at import time, so that starting the app and every other
-command don't pay for it: the running app loads it in a background thread as it starts
-(``warm_in_background``), and anything else on first use. The figure is drawn with
-matplotlib's object API on an Agg canvas (no pyplot: it keeps global state and is not for
-threads; no display needed).
+matplotlib is imported here, on the first report, never at start: it is most of a replica's
+memory (about 80 MB resident), and most replicas never make a report (bench/memory.py).
+The figure is drawn with matplotlib's object API on an Agg canvas (no pyplot: it keeps
+global state and is not for threads; no display needed).
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from __future__ import annotations
 import io
 import logging
 import math
-import threading
 
 from bot.networks import label
-from bot.reports import EVENTS, STAGES, Report, Stats, no_cycle_collection
+from bot.reports import EVENTS, STAGES, Report, Stats
 
 WIDTH, HEIGHT, DPI = 12, 8, 100  # inches and dots per inch: a 1200 × 800 PNG
 SIZE = (WIDTH * DPI, HEIGHT * DPI)
@@ -25,37 +23,11 @@ P90, BEFORE_MARK = "#e08a3c", "#c0392b"  # p90 bars; the period before's marks
 EVENT_COLOURS = ("#4c78a8", "#54a24b", "#e45756", "#b279a2", "#f58518")
 
 
-def warm_up() -> None:
-    """Import matplotlib and load its font list: what the first report would wait for."""
-    from matplotlib import font_manager
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
-    from matplotlib.figure import Figure  # noqa: F401
-
-    font_manager.findfont(font_manager.FontProperties())
-
-
-def warm_in_background() -> threading.Thread:
-    """Start :func:`warm_up` in a daemon thread and return at once: the app starts without
-    waiting, and the first report doesn't pay for the import (a report that comes sooner
-    waits on Python's import lock for the same import, no longer). Failures are logged."""
-
-    def warm() -> None:
-        try:
-            warm_up()
-        except Exception:
-            log.warning("could not load matplotlib ahead of the first report", exc_info=True)
-
-    thread = threading.Thread(target=warm, name="warm-matplotlib", daemon=True)
-    thread.start()
-    return thread
-
-
 def png(report: Report) -> bytes:
     """Four panels: posts (this period against the one before), posts per network and event
     (grouped bars), and approval turnaround per stage and ticket times: median and p90 of this
     period as bars labelled with their value, the period before as a mark on each bar."""
-    with no_cycle_collection():
-        return _draw(report)
+    return _draw(report)
 
 
 def _draw(report: Report) -> bytes:

@@ -31,15 +31,13 @@ Definitions (also in ``/post help`` and the README):
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import logging
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -204,7 +202,14 @@ class Row(NamedTuple):
     """One line of the CSV, written as it is: a post in a period (when each of its events
     happened then), an approval decision, or a ticket in a period. Times are UTC, ISO 8601 to
     the second ("2026-11-20T08:00:00+00:00"), durations in seconds; what doesn't apply to the
-    row is None (empty in the CSV). A tuple: a month over a busy workspace has over 100,000."""
+    row is None (empty in the CSV).
+
+    The rows themselves are plain tuples in this order (``Row`` names the columns; index
+    them): a month over a busy workspace has over 100,000, and Python's cycle collector stops
+    tracking a plain tuple of strings and numbers the first time it looks at it, but never a
+    tuple subclass such as a NamedTuple, whose every instance each later collection would
+    walk again (that was a tenth of a report's time, once paid for by pausing the collector
+    for the whole process)."""
 
     period: str  # "current" or "previous"
     section: str  # "post", "approval", "ticket"
@@ -252,25 +257,7 @@ class Report:
     previous: Period
     now: Figures
     before: Figures
-    rows: list[Row]
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while a report is made. A month's report makes a
-    hundred thousand rows that stay alive until it is sent, and each full collection on the
-    way walks all of them (and every object the app holds): about a tenth of the report's
-    time. Its rows hold no cycles, and the chart's few are collected once the collector runs
-    again. Reference counting frees everything else as usual. When the collector is already
-    paused (another report in another thread), it is left as it is."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    rows: list[tuple]  # see Row
 
 
 def check_brand(db: Database, team_id: str, brand: str | None) -> int | None:
@@ -292,17 +279,16 @@ def build(
     brand_id = check_brand(db, team_id, brand)
     current, previous = periods(kind, now.astimezone(tz).date(), tz)
     window = Window(team_id, brand_id, current, previous)
-    with no_cycle_collection():
-        # The periods ended at the last midnight, so what they hold no longer changes: the
-        # approval trails are read on a second connection at the same time as the rest
-        # (the database works without holding Python's lock), which saves wall time.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
-            approvals = pool.submit(_read, db, _approval_rows, window)
-            with db.read_connection() as connection:
-                rows = _post_rows(connection, window)
-                rows += _ticket_rows(connection, window)
-            rows += approvals.result()
-        found = by_period(rows)
+    # The periods ended at the last midnight, so what they hold no longer changes: the
+    # approval trails are read on a second connection at the same time as the rest (the
+    # database works without holding Python's lock), which saves wall time.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
+        approvals = pool.submit(_read, db, _approval_rows, window)
+        with db.read_connection() as connection:
+            rows = _post_rows(connection, window)
+            rows += _ticket_rows(connection, window)
+        rows += approvals.result()
+    found = by_period(rows)
     return Report(
         kind,
         tz.key,
@@ -330,7 +316,7 @@ class Window:
     previous: Period
 
 
-def _read(db: Database, reader, window: Window) -> list[Row]:
+def _read(db: Database, reader, window: Window) -> list[tuple]:
     with db.read_connection() as connection:
         return reader(connection, window)
 
@@ -367,7 +353,7 @@ VERDICTS = ("approve", "reject", "changes", "vote")  # "approve:team", "vote:cli
 NO_APPROVAL_NOR_TICKET = (None,) * 12  # stage … seconds_to_resolve, for a post row
 
 
-def _post_rows(connection, window: Window) -> list[Row]:
+def _post_rows(connection, window: Window) -> list[tuple]:
     """One row per post and period in which something happened to it, with the first time
     each event happened then (a post approved, edited and approved again in a period is
     approved once). The database finds the entries in the periods (the time index), groups
@@ -430,30 +416,26 @@ def _post_rows(connection, window: Window) -> list[Row]:
     )
     if window.brand_id is not None:
         query = query.where(Post.brand_id == window.brand_id)
-    new = tuple.__new__
     rest = NO_APPROVAL_NOR_TICKET
     return [
-        new(
-            Row,
-            (
-                period,
-                "post",
-                record,
-                brand,
-                nets,
-                d and iso(d),
-                a and iso(a),
-                r and iso(r),
-                x and iso(x),
-                p and iso(p),
-                *rest,
-            ),
+        (
+            period,
+            "post",
+            record,
+            brand,
+            nets,
+            d and iso(d),
+            a and iso(a),
+            r and iso(r),
+            x and iso(x),
+            p and iso(p),
+            *rest,
         )
         for period, record, brand, nets, d, a, r, x, p in _tuples(connection, query)
     ]
 
 
-def _approval_rows(connection, window: Window) -> list[Row]:
+def _approval_rows(connection, window: Window) -> list[tuple]:
     """One row per approval decision (or vote) in the periods, with how long its stage had
     waited: one narrow pass over the trail of each post with a decision in the periods (with
     its earlier entries: a stage may have started waiting before the period), reading only
@@ -491,9 +473,8 @@ def _approval_rows(connection, window: Window) -> list[Row]:
     )
     if window.brand_id is not None:
         query = query.join(Post, Post.id == post_id).where(Post.brand_id == window.brand_id)
-    rows: list[Row] = []
+    rows: list[tuple] = []
     append = rows.append
-    new = tuple.__new__
     head = tail = (None,) * 7  # brand … published; opened … seconds_to_resolve
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
     for record, action_, to_state, actor, at, period in _tuples(connection, query):
@@ -507,7 +488,7 @@ def _approval_rows(connection, window: Window) -> list[Row]:
             if period is not None and started is not None and started[0] == stage:
                 seconds = (instant(at) - instant(started[1])).total_seconds()
                 row = (period, "approval", record, *head, stage, verb, iso(at), actor, seconds)
-                append(new(Row, (*row, *tail)))
+                append((*row, *tail))
             if verb != "vote":
                 waiting.pop(record, None)
                 if verb == "approve" and to_state == "pending":  # the next stage waits now
@@ -515,7 +496,7 @@ def _approval_rows(connection, window: Window) -> list[Row]:
     return rows
 
 
-def _ticket_rows(connection, window: Window) -> list[Row]:
+def _ticket_rows(connection, window: Window) -> list[tuple]:
     """One row per ticket and period in which it was opened, first assigned or resolved. The
     first assignment (who first had it, and when) is the ticket's first ``assign`` entry in
     the audit log: taken, assigned by someone, or given by the rota when it was opened."""
@@ -563,9 +544,8 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
     )
     if window.brand_id is not None:
         query = query.where(Route.brand_id == window.brand_id)
-    rows: list[Row] = []
+    rows: list[tuple] = []
     append = rows.append
-    new = tuple.__new__
     not_a_post = (None,) * 11  # networks … waited_seconds
     for (
         ticket_id,
@@ -597,11 +577,11 @@ def _ticket_rows(connection, window: Window) -> list[Row]:
                 row += (assignee, iso(resolved), to_resolve)
             else:
                 row += (None, None, None)
-            append(new(Row, row))
+            append(row)
     return rows
 
 
-def by_period(rows: Iterable[Row]) -> dict[str, Figures]:
+def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
     """The figures of each period from the rows alone (so the CSV gives the same numbers;
     an empty cell may be None or ""). One pass; posts are counted per (brand, networks,
     events) and spread after."""
@@ -679,8 +659,7 @@ def to_csv(report: Report, names: Mapping[str, str] | None = None) -> bytes:
             *row[c:],
         )
 
-    with no_cycle_collection():
-        writer.writerows(map(named, report.rows))
+    writer.writerows(map(named, report.rows))
     return out.getvalue().encode("utf-8")
 
 

@@ -56,10 +56,15 @@ class Services:
         clock: Clock | None = None,
         db: Database | None = None,
         team_id: str | None = None,
+        migrate: bool = True,
     ) -> Services:
+        """``migrate``: bring the database to this release's schema first (the migrations,
+        under their lock); False when a separate step does it (``postroom run
+        --no-migrate``)."""
         clock = clock or SystemClock()
         db = db or Database(settings.database_url)
-        db.create_schema()
+        if migrate:
+            db.create_schema()
         keyring = vault.keyring(settings.secret_keys)
         vault.convert_at_rest(db, keyring)  # what an earlier release kept in plain text
         slack = SlackGateway(client)

@@ -15,16 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Column, MetaData, event, inspect, literal, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.schema import (
-    ColumnCollectionConstraint,
-    ColumnDefault,
-    DefaultClause,
-    PrimaryKeyConstraint,
-)
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
 
@@ -99,6 +93,11 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.driver_connection.execute("BEGIN")
 
 
+class SchemaError(Exception):
+    """The database can't be brought to this release's schema (storage/migrations/); the
+    message says why and what to do."""
+
+
 class WriterQueue:
     """SQLite has one writer at a time. Within a process the writers queue here instead of
     in SQLite's busy handler, which polls with sleeps of up to 100 ms (the tail of every
@@ -156,12 +155,20 @@ class Database:
         self._write_engine = self.engine.execution_options(postroom_write=True)
         self._writers = WriterQueue() if self.is_sqlite else None
 
-    def create_schema(self) -> None:
-        """Create the missing tables, then add the missing columns of existing ones (see
-        ``add_missing_columns``). Raises SchemaError, naming the column, when a column can't
-        be added safely."""
-        SQLModel.metadata.create_all(self.engine)
-        add_missing_columns(self.engine, SQLModel.metadata)
+    def create_schema(self) -> list[str]:
+        """Bring the database to this release's schema: the migrations (storage/migrations/)
+        up to head, under a lock that makes processes starting together migrate it once.
+        Returns the revisions applied. Raises ``SchemaError`` with a sentence when it
+        can't."""
+        from storage import migrations
+
+        return migrations.upgrade(self.url)
+
+    def schema_revision(self) -> str | None:
+        """The database's revision (None: empty, or made before the migrations)."""
+        from storage import migrations
+
+        return migrations.current(self.url)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -261,122 +268,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-# --- the additive schema upgrade -----------------------------------------------------------
-
-
-class SchemaError(Exception):
-    """The database's tables can't be brought up to the models safely; the message names the
-    table and column and says what to do."""
-
-
-def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
-    """Add to each existing table of ``metadata`` the columns its model has and the
-    database lacks (``ALTER TABLE … ADD COLUMN``); returns them as ``table.column``.
-
-    What it does: a new column is added nullable, or NOT NULL with a server-side DEFAULT
-    from the model's Python scalar default (``""``, ``0``, ``False``…), so existing rows read
-    back with that default (a nullable column with a scalar default gets it too). The type is
-    rendered by SQLAlchemy for the dialect. Idempotent, and safe when several replicas start
-    at once (PostgreSQL: ``ADD COLUMN IF NOT EXISTS``; SQLite: a "duplicate column name" is
-    someone else having added it). Each column added is logged.
-
-    What it does not do: it is not a migration tool. No renames, no drops, no type or
-    nullability changes, no defaults changed, no indexes, unique or foreign-key constraints
-    on the added columns (nor on anything else). A column that would need any of that, or
-    that is NOT NULL without a usable scalar default (or is part of the primary key), stops
-    start-up with a SchemaError before anything is altered: never a guess.
-    """
-    dialect = engine.dialect
-    with engine.connect() as connection:
-        inspector = inspect(connection)
-        existing = set(inspector.get_table_names())
-        missing = [
-            (table, column)
-            for table in metadata.sorted_tables
-            if table.name in existing
-            for column in table.columns
-            if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
-        ]
-    statements = [(table, column, _add_column_ddl(engine, column)) for table, column in missing]
-    added = []
-    writer = engine.execution_options(postroom_write=True)  # SQLite: BEGIN IMMEDIATE
-    for table, column, ddl in statements:
-        name = f"{table.name}.{column.name}"
-        try:
-            with writer.begin() as connection:
-                if dialect.name == "postgresql":
-                    # Wait for a replica adding it too (ALTER takes this lock anyway), then
-                    # look again: only the one that adds it says so.
-                    quoted = dialect.identifier_preparer.format_table(table)
-                    connection.exec_driver_sql(f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE")
-                    if column.name in {
-                        c["name"] for c in inspect(connection).get_columns(table.name)
-                    }:
-                        continue
-                connection.exec_driver_sql(ddl)
-        except OperationalError as error:
-            if dialect.name == "sqlite" and "duplicate column name" in str(error.orig):
-                continue  # another replica added it first
-            raise
-        log.info("schema: added column %s", name)
-        added.append(name)
-    return added
-
-
-def _add_column_ddl(engine: Engine, column: Column) -> str:
-    dialect = engine.dialect
-    preparer = dialect.identifier_preparer
-    where = f"{column.table.name}.{column.name}"
-    if column.primary_key:
-        raise SchemaError(
-            f"can't add column {where} to the existing table: it is part of the primary key. "
-            "Add it by hand."
-        )
-    indexed = column.index or any(column.name in index.columns for index in column.table.indexes)
-    constrained = any(
-        column.name in constraint.columns
-        for constraint in column.table.constraints
-        if isinstance(constraint, ColumnCollectionConstraint)
-        and not isinstance(constraint, PrimaryKeyConstraint)
-    )
-    if column.foreign_keys or column.unique or indexed or constrained:
-        raise SchemaError(
-            f"can't add column {where} to the existing table: it has an index, a unique or "
-            "foreign-key constraint, which this upgrade doesn't create. Add it by hand."
-        )
-    default = _default_sql(engine, column)
-    if not column.nullable and default is None:
-        raise SchemaError(
-            f"can't add column {where} to the existing table: it is NOT NULL and its model "
-            'has no scalar default (like "", 0 or False) to fill the existing rows with. '
-            "Give it one, make it nullable, or add the column by hand."
-        )
-    ddl = f"{preparer.format_column(column)} {column.type.compile(dialect=dialect)}"
-    if default is not None:
-        ddl += f" DEFAULT {default}"
-    if not column.nullable:
-        ddl += " NOT NULL"
-    exists = " IF NOT EXISTS" if dialect.name == "postgresql" else ""
-    return f"ALTER TABLE {preparer.format_table(column.table)} ADD COLUMN{exists} {ddl}"
-
-
-def _default_sql(engine: Engine, column: Column) -> str | None:
-    """The column's default as a SQL literal for the dialect: a server default given as a
-    string, or the model's Python scalar default of a plain type; None otherwise."""
-    server = column.server_default
-    if isinstance(server, DefaultClause) and isinstance(server.arg, str):
-        value = server.arg
-    elif server is not None:
-        return None  # a SQL expression: not ours to judge
-    elif isinstance(column.default, ColumnDefault) and column.default.is_scalar:
-        value = column.default.arg
-    else:
-        return None
-    if not isinstance(value, str | int | float | bool):
-        return None  # None, dates, enums…: no guessing
-    compiled = literal(value, type_=column.type).compile(
-        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
-    )
-    return str(compiled)

@@ -12,6 +12,19 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Every constraint and index gets a name, so that a migration can drop or alter it by that
+# name on both databases (PostgreSQL's own names and SQLite's unnamed constraints differ, and
+# SQLite's batch mode finds a constraint only by name). Names given by hand (uq_brand_name…)
+# stay as they are.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no zone of its own)."""
@@ -256,8 +269,8 @@ class DigestRun(SQLModel, table=True):
     local_date: str = Field(max_length=10)  # YYYY-MM-DD in the setting's zone
     due_at: datetime = Field(sa_column=utc_column())
     status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
-    # Who holds the claim: finish, renew and release compare-and-set on it. Added to existing
-    # databases by the schema upgrade (storage/db.py): "" on rows from before.
+    # Who holds the claim: finish, renew and release compare-and-set on it ("" on rows from
+    # releases before it).
     token: str = Field(default="", max_length=32)
     ts: str = ""
     note: str = ""

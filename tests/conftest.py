@@ -38,6 +38,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def sqlite_db(tmp_path) -> Database:
+    """A fresh SQLite file, made as the app makes it (the migrations)."""
     db = Database(f"sqlite:///{tmp_path / 'postroom.db'}")
     db.create_schema()
     yield db
@@ -45,8 +46,8 @@ def sqlite_db(tmp_path) -> Database:
 
 
 @pytest.fixture
-def postgres_db() -> Database:
-    """A schema of its own on the local PostgreSQL, dropped afterwards: test runs of
+def postgres_url() -> str:
+    """An empty schema of its own on the local PostgreSQL, dropped afterwards: test runs of
     several checkouts (and CI) can share the server without seeing each other's tables."""
     admin = Database(POSTGRES_URL)
     if not admin.ping():
@@ -58,13 +59,19 @@ def postgres_db() -> Database:
     with admin.engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in POSTGRES_URL else "?"
-    db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
-    db.create_schema()
-    yield db
-    db.dispose()
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
     with admin.engine.begin() as connection:
         connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_url) -> Database:
+    """A database in a schema of its own, made as the app makes it (the migrations)."""
+    db = Database(postgres_url)
+    db.create_schema()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import struct
-import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -375,13 +374,6 @@ def test_concurrent_weekly_claims_have_one_winner(db):
     due = _due(db, now)
     won = at_once(8, lambda: reports.claim(db, due, now))
     assert len([t for t in won if t]) == 1
-
-
-def test_matplotlib_can_be_loaded_in_the_background():
-    thread = chart.warm_in_background()
-    assert thread.daemon  # never holds the app up, at start or at exit
-    thread.join()
-    assert "matplotlib.figure" in sys.modules
 
 
 def test_only_channels_another_organisation_can_read_count_as_shared_outside():
