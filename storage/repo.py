@@ -616,23 +616,32 @@ def uninstalled_teams(session: Session) -> set[str]:
     return set(rows)
 
 
-def posts_to_expire(session: Session, now: datetime, statuses: Sequence[str]) -> list[Post]:
-    """Posts (every installed workspace) whose scheduled time has come while still
-    unapproved."""
+def _one_post(post_id: int | None) -> list[Any]:
+    return [] if post_id is None else [Post.id == post_id]
+
+
+def posts_to_expire(
+    session: Session, now: datetime, statuses: Sequence[str], post_id: int | None = None
+) -> list[Post]:
+    """Posts (every installed workspace, or just ``post_id``) whose scheduled time has come
+    while still unapproved."""
     return list(
         session.exec(
             select(Post).where(
                 Post.status.in_(statuses),  # type: ignore[attr-defined]
                 Post.scheduled_at <= now,  # type: ignore[operator]
                 installed(Post.team_id),
+                *_one_post(post_id),
             )
         )
     )
 
 
-def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
-    """Pending posts (every workspace) whose stage waits since before the cutoff and has not
-    had its reminder."""
+def posts_to_remind(
+    session: Session, waiting_since: datetime, post_id: int | None = None
+) -> list[Post]:
+    """Pending posts (every workspace, or just ``post_id``) whose stage waits since before
+    the cutoff and has not had its reminder."""
     return list(
         session.exec(
             select(Post).where(
@@ -640,20 +649,26 @@ def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
                 Post.stage_at <= waiting_since,  # type: ignore[operator]
                 Post.reminded_at.is_(None),  # type: ignore[union-attr]
                 installed(Post.team_id),
+                *_one_post(post_id),
             )
         )
     )
 
 
-def posts_missing_requests(session: Session) -> list[Post]:
-    """Pending posts (every workspace) whose current stage has no request message row."""
+def posts_missing_requests(session: Session, post_id: int | None = None) -> list[Post]:
+    """Pending posts (every workspace, or just ``post_id``) whose current stage has no
+    request message row."""
     missing = ~exists().where(
         ApprovalRequest.post_id == Post.id,
         ApprovalRequest.version == Post.version,
         ApprovalRequest.stage == Post.stage,
     )
     return list(
-        session.exec(select(Post).where(Post.status == "pending", missing, installed(Post.team_id)))
+        session.exec(
+            select(Post).where(
+                Post.status == "pending", missing, installed(Post.team_id), *_one_post(post_id)
+            )
+        )
     )
 
 
