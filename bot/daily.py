@@ -14,6 +14,8 @@ from bot.render import environment
 from bot.services import Services
 from bot.tickets import counts as ticket_counts
 from bot.tickets import routes as ticket_routes
+from storage import repo
+from storage.models import DigestSetting
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +104,10 @@ def run_digest(services: Services, job, payload: dict) -> int:
 
 
 def _setting(services: Services, team_id: str, channel: str):
-    for setting, brand in digest.plans(services.db, team_id):
-        if setting.channel_id == channel:
-            return setting, brand
-    return None, None
+    """The channel's digest setting and brand; (None, None) when it was turned off (or the
+    workspace removed the app) since the job was enqueued."""
+    with services.db.read() as session:
+        return repo.schedule_of(session, DigestSetting, team_id, channel) or (None, None)
 
 
 def _tell_owner(services: Services, setting, problem: str) -> None:

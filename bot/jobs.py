@@ -45,7 +45,8 @@ MAX_ATTEMPTS = 25  # then the job fails for good (about 10 minutes of trying)
 KEEP_FINISHED = timedelta(days=1)
 EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; event ids kept a day
 
-Handler = Callable[["Services", Job, dict], None]  # noqa: F821 (bot.services imports us)
+# What it returns is for its caller (a scheduled unit says how many things it did).
+Handler = Callable[["Services", Job, dict], object]  # noqa: F821 (bot.services imports us)
 
 
 def wall_now() -> datetime:

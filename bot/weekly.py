@@ -12,6 +12,8 @@ from bot import reports, runs
 from bot.blocks.reports import summary, title
 from bot.errors import SlackFailure
 from bot.services import Services
+from storage import repo
+from storage.models import ReportSetting
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +121,10 @@ def run_report(services: Services, job, payload: dict) -> int:
 
 
 def _setting(services: Services, team_id: str, channel: str):
-    for setting, brand in reports.weekly_plans(services.db, team_id):
-        if setting.channel_id == channel:
-            return setting, brand
-    return None, None
+    """The channel's weekly report setting and brand; (None, None) when it was turned off (or
+    the workspace removed the app) since the job was enqueued."""
+    with services.db.read() as session:
+        return repo.schedule_of(session, ReportSetting, team_id, channel) or (None, None)
 
 
 def _tell_owner(services: Services, setting, problem: str) -> None:

@@ -6,12 +6,11 @@ statements whose row count says who won; callers never read-check-write.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -73,101 +72,6 @@ def _insert_ignore_statement(dialect: str, model: type[SQLModel], columns: tuple
 def _dialect(session: Session | Connection) -> str:
     bind = session if isinstance(session, Connection) else session.get_bind()
     return bind.dialect.name
-
-
-# --- runs: a scheduled job's exactly-once claim, held by a token ---------------------------
-#
-# A run table (DigestRun, ReportRun) has a unique key (e.g. team, channel, local date), a
-# ``status`` ("claimed" while held, then sent, skipped or failed), a ``token`` naming the
-# holder, ``claimed_at`` (or last renewed) and ``finished_at``. ``key`` maps the key's column
-# names to their values.
-
-
-class Claim(NamedTuple):
-    token: str
-    took_over: bool  # from a holder that never finished nor renewed it within the lease
-
-
-def _key(model: Any, key: dict[str, Any]) -> list[Any]:
-    return [getattr(model, name) == value for name, value in key.items()]
-
-
-def _holding(model: Any, key: dict[str, Any], token: str) -> list[Any]:
-    return [*_key(model, key), model.status == "claimed", model.token == token]
-
-
-def claim_run(
-    session: Session,
-    model: Any,
-    key: dict[str, Any],
-    values: dict[str, Any],
-    now: datetime,
-    lease: timedelta,
-    status: str = "claimed",
-) -> Claim | None:
-    """Insert the run's row (``key`` and ``values``) with a new token; or take over a claim
-    left ``lease`` or longer without a word, with a new token (its old holder can no longer
-    renew, finish or release it). None when someone else has it."""
-    token = secrets.token_hex(8)
-    row = {
-        **key,
-        **values,
-        "status": status,
-        "token": token,
-        "claimed_at": now,
-        "finished_at": now if status != "claimed" else None,
-    }
-    if insert_ignore(session, model, row):
-        return Claim(token, took_over=False)
-    taken = session.execute(
-        update(model)
-        .where(*_key(model, key), model.status == "claimed", model.claimed_at <= now - lease)
-        .values(
-            claimed_at=now,
-            status=status,
-            token=token,
-            finished_at=now if status != "claimed" else None,
-        )
-        .returning(model.id)
-    ).first()
-    return Claim(token, took_over=True) if taken else None
-
-
-def renew_run(session: Session, model: Any, key: dict[str, Any], token: str, now: datetime) -> bool:
-    """Start the lease again; False if the claim isn't ``token``'s any more."""
-    done = session.execute(
-        update(model).where(*_holding(model, key, token)).values(claimed_at=now).returning(model.id)
-    ).first()
-    return done is not None
-
-
-def finish_run(
-    session: Session,
-    model: Any,
-    key: dict[str, Any],
-    token: str,
-    now: datetime,
-    status: str,
-    **values: Any,
-) -> bool:
-    """Record the outcome (and ``values``, e.g. a note) of ``token``'s claim; False if it
-    isn't ``token``'s any more (compare-and-set)."""
-    done = session.execute(
-        update(model)
-        .where(*_holding(model, key, token))
-        .values(status=status, finished_at=now, **values)
-        .returning(model.id)
-    ).first()
-    return done is not None
-
-
-def release_run(session: Session, model: Any, key: dict[str, Any], token: str) -> bool:
-    """Delete ``token``'s unfinished claim (the next tick tries again); False if it isn't
-    ``token``'s any more."""
-    gone = session.execute(
-        delete(model).where(*_holding(model, key, token)).returning(model.id)
-    ).first()
-    return gone is not None
 
 
 def upsert(
@@ -924,6 +828,19 @@ def schedules(
     else:
         query = query.where(installed(model.team_id))
     return [(row, brand) for row, brand in session.exec(query.order_by(model.id))]
+
+
+def schedule_of(
+    session: Session, model: Any, team_id: str, channel_id: str
+) -> tuple[Any, str | None] | None:
+    """A channel's schedule row (digest, weekly report) with its brand's name, if it has one
+    and its workspace has the app installed (what a scheduled job runs for)."""
+    row = session.exec(
+        select(model, Brand.name)
+        .outerjoin(Brand, model.brand_id == Brand.id)
+        .where(model.team_id == team_id, model.channel_id == channel_id, installed(model.team_id))
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def delete_schedule(session: Session, model: Any, team_id: str, channel_id: str) -> bool:

@@ -119,3 +119,28 @@ def test_app_rate_limited_is_answered_and_logged(stack, caplog):
         for r in caplog.records
     )
     assert removed_at(stack) is None
+
+
+def test_a_removal_acknowledged_just_before_a_crash_is_done_after_the_restart(stack):
+    """The notice is a durable job written before the 200: the process dying between the
+    ack and the work (its workers gone) loses nothing; the restarted process does it."""
+    from bot.jobs import Workers
+    from bot.work import HANDLERS
+    from storage import jobs as job_queries
+
+    def waiting() -> int:
+        with stack.services.db.write() as session:
+            return job_queries.pending(session, "removed")
+
+    stack.slack.command(MARIA, "help")  # the app knows its workspace (auth.test)
+    stack.services.jobs.stop()  # this process's workers are gone: killed after the ack
+    assert stack.slack.uninstall(event_id="EvGONE2").status == 200
+    assert waiting() == 1 and removed_at(stack) is None  # acknowledged, not yet done
+    assert stack.slack.uninstall(event_id="EvGONE2", retry_num=1).status == 200
+    assert waiting() == 1  # Slack's retry is the same job
+    restarted = Workers(stack.services, HANDLERS).start()  # the process, started again
+    try:
+        assert wait_removed(stack) == stack.clock.now()
+        stack.slack.wait_for(lambda: waiting() == 0)
+    finally:
+        restarted.stop()
