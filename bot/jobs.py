@@ -1,5 +1,5 @@
-"""Durable work: the jobs the app accepted (written before Slack was answered) and the
-workers that do them.
+"""Durable work: the jobs the app accepted (written before Slack was answered), the units of
+scheduled work the scheduler enqueued (``bot.runs``), and the workers that do them.
 
 A job is a row (``storage.models.Job``). Workers (a few threads per process) claim one at a
 time with a lease and a token, run the handler registered for its kind, and mark it done;

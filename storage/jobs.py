@@ -1,6 +1,7 @@
-"""Queries of the durable job table (``storage.models.Job``): accept, claim with a lease and a
-token, renew, finish, retry later. Every change to a claimed job is a compare-and-set on its
-token, so a worker whose lease was taken over can no longer finish or retry it."""
+"""Queries of the durable job table (``storage.models.Job``): accept (or enqueue a unit of
+scheduled work), claim with a lease and a token, renew, finish, retry later. Every change to
+a claimed job is a compare-and-set on its token, so a worker whose lease was taken over can
+no longer finish or retry it."""
 
 from __future__ import annotations
 

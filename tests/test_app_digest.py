@@ -121,6 +121,38 @@ def test_the_scheduler_posts_it_once_at_its_local_time(stack):
     assert len(digests_in(stack, GENERAL)) == 1
 
 
+def test_a_tick_only_enqueues_the_digest_and_the_job_workers_post_it(stack):
+    """As in production: the scheduler's tick writes one job for the unit due, and the
+    process's workers (not the tick) post it; ticking again makes no second job."""
+    from storage import jobs as job_queries
+
+    stack.services.jobs.exclude = ()  # the workers take the scheduled kinds too
+    db = stack.services.db
+    stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # 08:00 in Madrid
+    digest.set_digest(
+        db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
+    )
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["post digests"] == 0  # not yet
+    stack.clock.advance(hours=1)
+    assert scheduler.tick()["post digests"] == 1  # one job enqueued
+    assert scheduler.tick()["post digests"] == 0  # the same unit: no second job
+    stack.slack.wait_for(lambda: len(digests_in(stack, GENERAL)) == 1)
+
+    def waiting() -> int:
+        with db.write() as session:
+            return job_queries.pending(session, "digest")
+
+    stack.slack.wait_for(lambda: waiting() == 0)
+    assert scheduler.tick()["post digests"] == 0  # recorded: never again
+    assert len(digests_in(stack, GENERAL)) == 1
+
+
 def test_a_restart_within_two_hours_sends_late_after_that_skips(stack, caplog):
     db = stack.services.db
     stack.clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
