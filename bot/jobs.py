@@ -39,6 +39,15 @@ LEASE = timedelta(seconds=60)
 # answer Slack within 3 s, and on SQLite there is one writer anyway.
 PEOPLE_KINDS = ("approve", "decided", "draft")
 LANES: tuple[tuple[tuple[str, ...] | None, int], ...] = ((PEOPLE_KINDS, 2), (None, 2))
+
+
+def lanes_with(scheduled: tuple[str, ...]) -> tuple[tuple[tuple[str, ...] | None, int], ...]:
+    """``LANES`` and a thread of its own for the scheduled work (``bot.scheduler``): a digest
+    that falls due during a complaint storm goes out on time, and a weekly report's minutes
+    of uploading never hold up the cards."""
+    return (LANES[0], (scheduled, 1), *LANES[1:])
+
+
 POLL_SECONDS = 2.0  # how often an idle worker looks for jobs whose lease ran out
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before try 2, 3, …
 MAX_ATTEMPTS = 25  # then the job fails for good (about 10 minutes of trying)

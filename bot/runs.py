@@ -164,7 +164,6 @@ class Outcome:
     status: str  # "sent", or "failed" (decided by the run itself, e.g. nowhere to send it)
     note: str = ""
     ts: str = ""
-    counted: bool = True
 
 
 def run_once(
@@ -237,7 +236,7 @@ def run_once(
         outcome.note or ("late" if late and outcome.status == "sent" else ""),
         outcome.ts,
     )
-    return 1 if outcome.counted and outcome.status == "sent" else 0
+    return 1 if outcome.status == "sent" else 0
 
 
 def _by_reference(logger: logging.Logger, what: str) -> Callable[[Exception], tuple[str, str]]:

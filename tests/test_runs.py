@@ -180,3 +180,40 @@ def test_two_processes_ticking_and_working_on_one_database_run_each_unit_once(db
             scheduler.services.jobs.stop()
     assert sorted(key for key, _ in ran) == sorted(u.key for u in units)
     assert all(attempt == 1 for _, attempt in ran)
+
+
+def test_scheduled_work_has_a_lane_of_its_own(sqlite_db, clock):
+    """Every thread of the general lane busy (a complaint storm waiting on Slack's pace): a
+    digest that falls due still goes out at once."""
+    services = services_for(sqlite_db, clock)
+    release, busy, ran = threading.Event(), threading.Semaphore(0), []
+
+    def slow(_services, _job, _payload) -> None:
+        busy.release()
+        release.wait(10)
+
+    def post(_services, job, _payload) -> int:
+        ran.append(job.key)
+        return 1
+
+    workers = Workers(
+        services, {"reaction": slow, "digest": post}, lanes=services.jobs.lanes, poll=0.05
+    )
+    services.jobs = workers
+    with sqlite_db.write() as session:
+        for n in range(4):
+            job_queries.accept(session, TEAM, "reaction", f"Ev{n}", {}, wall_now())
+    workers.start()
+    try:
+        assert busy.acquire(timeout=5) and busy.acquire(timeout=5)  # both general threads
+        digest = Source("post digests", "digest", lambda _s, _n: [Unit(TEAM, "C1:day", {})], post)
+        scheduler = Scheduler(services)
+        scheduler.sources = [digest]
+        assert scheduler.tick()["post digests"] == 1
+        deadline = time.monotonic() + 5
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ran == ["C1:day"]
+    finally:
+        release.set()
+        workers.stop()
