@@ -181,11 +181,17 @@ def post_claimed_again(services: Services, post: Post, brand: Brand, stage: str)
     return request.channel_id
 
 
-def post_missing(services: Services) -> int:
-    """Pending posts whose current stage has no request message yet (its channel was missing
-    or Slack refused it): post it now that there may be a way. Returns how many went out."""
+def missing_requests(services: Services, post_id: int | None = None) -> list:
+    """Pending posts (or just ``post_id``) whose current stage has no request message yet."""
     with services.db.read() as session:
-        waiting = repo.posts_missing_requests(session)
+        return repo.posts_missing_requests(session, post_id)
+
+
+def post_missing(services: Services, post_id: int | None = None) -> int:
+    """Pending posts (or just ``post_id``) whose current stage has no request message yet
+    (its channel was missing or Slack refused it): post it now that there may be a way.
+    Returns how many went out."""
+    waiting = missing_requests(services, post_id)
     posted = 0
     for post in waiting:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
@@ -421,11 +427,11 @@ def _open_requests(services: Services, post_id: int, below: int | None = None):
 # --- time-driven ---------------------------------------------------------------------------
 
 
-def expire(services: Services) -> int:
-    """Expire what is due; tell the author, and the approvers who were asked. Returns how
-    many expired."""
+def expire(services: Services, post_id: int | None = None) -> int:
+    """Expire what is due (or just ``post_id``, if due); tell the author, and the approvers
+    who were asked. Returns how many expired."""
     now = services.clock.now()
-    expired = posts.expire_due(services.db, now)
+    expired = posts.expire_due(services.db, now, post_id)
     for post in expired:  # as they were before expiring
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
         close_requests(services, post, blocks.closed_line("expired", None, now))
@@ -444,10 +450,11 @@ def expire(services: Services) -> int:
     return len(expired)
 
 
-def remind(services: Services) -> int:
-    """One reminder per stage of a version after 24 h, in the request's thread. A reminder
-    that can't be delivered is given back and tried again next tick."""
-    due = posts.reminders_due(services.db, services.clock.now())
+def remind(services: Services, post_id: int | None = None) -> int:
+    """One reminder per stage of a version after 24 h (or just ``post_id``'s), in the
+    request's thread. A reminder that can't be delivered is given back and tried again next
+    tick."""
+    due = posts.reminders_due(services.db, services.clock.now(), post_id)
     sent = 0
     for post in due:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]

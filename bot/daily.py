@@ -1,5 +1,5 @@
-"""The digest meets Slack: the scheduled job that posts each channel's digest exactly once,
-and the preview for ``/post digest``."""
+"""The digest meets Slack: the scheduled run that posts each channel's digest exactly once
+(a unit of ``bot.runs``), and the preview for ``/post digest``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from bot import digest, runs
 from bot.blocks.digest import digest_message
-from bot.errors import SlackFailure, Unreachable
+from bot.errors import SlackFailure
 from bot.render import environment
 from bot.services import Services
 from bot.tickets import counts as ticket_counts
 from bot.tickets import routes as ticket_routes
-from storage.db import transient
+from storage import repo
+from storage.models import DigestSetting
 
 log = logging.getLogger(__name__)
 
@@ -43,100 +44,78 @@ def text_of(services: Services, data: digest.Content) -> str:
     return template.render(**vars(data), empty=data.empty)
 
 
-def run(services: Services) -> int:
-    """Post every digest that is due now (exactly once each); skip the ones missed by more
-    than 2 hours. Returns how many were posted."""
-    now = services.clock.now()
-    to_send, to_skip = digest.due_now(services.db, now)
-    for due in to_skip:
-        if digest.claim(services.db, due, now, status="skipped"):
-            log.warning(
-                "digest for %s on %s skipped: due %s, more than 2 hours ago (the app was down)",
-                due.setting.channel_id,
-                due.local_date,
-                due.due_at.isoformat(),
-            )
-    sent = 0
-    for due in to_send:
-        token = digest.claim(services.db, due, now)
-        if token is None:
-            continue  # another replica (or an earlier tick) has it
-        try:
-            payload = render(
-                services,
-                due.setting.team_id,
-                due.brand,
-                due.local_date,
-                ZoneInfo(due.setting.tz),
-                now,
-            )
-            if not digest.renew(services.db, due, token, services.clock.now()):
-                log.warning(
-                    "digest for %s on %s: claim lost (taken over), not posting",
-                    due.setting.channel_id,
-                    due.local_date,
-                )
-                continue
-            posted = services.slack.post_message(due.setting.channel_id, **payload)
-        except Unreachable:
-            _release(services, due, token)  # try again next tick, within the window
-            continue
-        except SlackFailure as failure:
-            _record(services, due, token, "failed", note=failure.code)
-            log.warning(
-                "digest for %s on %s failed: %s", due.setting.channel_id, due.local_date, failure
-            )
-            _tell_owner(services, due, str(failure))
-            continue
-        except Exception as error:
-            if transient(error):
-                log.warning(
-                    "digest for %s on %s: database unavailable, trying again next tick: %s",
-                    due.setting.channel_id,
-                    due.local_date,
-                    type(error).__name__,
-                )
-                _release(services, due, token)
-                continue
-            # e.g. a broken template override
-            _record(services, due, token, "failed", note="error")
-            log.exception("digest for %s on %s failed", due.setting.channel_id, due.local_date)
-            _tell_owner(
-                services,
-                due,
-                f"{type(error).__name__}: {error}. If you changed the "
-                "digest template (POSTROOM_TEMPLATES), check it.",
-            )
-            continue
-        _record(
-            services, due, token, "sent", ts=posted.get("ts", ""), note="late" if due.late else ""
+# --- the scheduled run (bot.runs drives it) ------------------------------------------------
+
+
+def units(services: Services, now: datetime) -> list[runs.Unit]:
+    """A job per digest due now: its channel's, for that local day."""
+    return [
+        runs.Unit(
+            due.setting.team_id,
+            f"digest:{due.setting.channel_id}:{due.local_date.isoformat()}",
+            {
+                "channel": due.setting.channel_id,
+                "day": due.local_date.isoformat(),
+                "due_at": due.due_at.isoformat(),
+            },
         )
-        sent += 1
-    return sent
+        for due in digest.due_now(services.db, now)
+    ]
 
 
-def _record(
-    services: Services, due: digest.Due, token: str, status: str, ts: str = "", note: str = ""
-) -> None:
-    runs.record(
-        f"digest for {due.setting.channel_id} on {due.local_date} ({status})",
-        lambda: digest.finish(services.db, due, token, services.clock.now(), status, note, ts),
+def run_digest(services: Services, job, payload: dict) -> int:
+    """Post one channel's digest for one local day (exactly once: ``runs.run_once``)."""
+    channel, day = payload["channel"], date.fromisoformat(payload["day"])
+    setting, brand = _setting(services, job.team_id, channel)
+    if setting is None:
+        return 0  # turned off since
+    due_at = datetime.fromisoformat(payload["due_at"])
+    key = digest.RUNS.key(job.team_id, channel, day.isoformat())
+    what = f"digest for {channel} on {day}"
+
+    def attempt(ready, late: bool) -> runs.Outcome:
+        payload = render(
+            services, setting.team_id, brand, day, ZoneInfo(setting.tz), services.clock.now()
+        )
+        ready()
+        posted = services.slack.post_message(channel, **payload)
+        return runs.Outcome("sent", ts=posted.get("ts", ""))
+
+    def unexpected(error: Exception) -> tuple[str, str]:  # e.g. a broken template override
+        log.error("%s failed", what, exc_info=error)
+        return (
+            f"{type(error).__name__}: {error}. If you changed the digest template "
+            "(POSTROOM_TEMPLATES), check it.",
+            "error",
+        )
+
+    return runs.run_once(
+        services,
+        job,
+        digest.RUNS,
+        key,
+        due_at,
+        what,
+        attempt,
+        lambda problem: _tell_owner(services, setting, problem),
+        log,
+        unexpected,
     )
 
 
-def _release(services: Services, due: digest.Due, token: str) -> None:
-    runs.release(
-        f"digest for {due.setting.channel_id} on {due.local_date}",
-        lambda: digest.release(services.db, due, token),
-    )
+def _setting(services: Services, team_id: str, channel: str):
+    """The channel's digest setting and brand; (None, None) when it was turned off (or the
+    workspace removed the app) since the job was enqueued."""
+    with services.db.read() as session:
+        return repo.schedule_of(session, DigestSetting, team_id, channel) or (None, None)
 
 
-def _tell_owner(services: Services, due: digest.Due, problem: str) -> None:
+def _tell_owner(services: Services, setting, problem: str) -> None:
     text = (
-        f"The digest for <#{due.setting.channel_id}> couldn't be posted today: {problem} "
+        f"The digest for <#{setting.channel_id}> couldn't be posted today: {problem} "
         "Fix it, or move it with `/post digest #channel HH:MM`."
     )
     try:
-        services.slack.post_message(due.setting.created_by, text=text)
+        services.slack.post_message(setting.created_by, text=text)
     except SlackFailure as failure:
-        log.warning("could not tell %s about the digest: %s", due.setting.created_by, failure)
+        log.warning("could not tell %s about the digest: %s", setting.created_by, failure)

@@ -1,11 +1,9 @@
-"""The daily digest: settings, what is due when, the claim that makes it exactly once, and
+"""The daily digest: settings, what is due when, and
 its content as plain values for the template.
 
-A channel's digest for a local day is claimed by inserting a row unique on (team, channel,
-local date) before anything is posted, so restarts, DST changes and several replicas still
-send one. The claim carries a token: it is renewed just before posting, and only its holder
-can renew, finish or give it back, so a replica that stalled past the lease while another took
-the claim over neither posts nor touches the new holder's claim.
+A channel's digest for a local day is one scheduled job (``bot.runs``), keyed by the channel
+and the local date, so restarts, DST changes and several replicas still send one; its outcome
+is recorded in a row unique on (team, channel, local date), with the job's token.
 
 Missed by up to 2 hours (the app was down): sent late. Missed by more: recorded as skipped,
 and logged.
@@ -141,14 +139,13 @@ class Due:
     late: bool  # the app missed the time but is within the 2-hour window
 
 
-# A claim not finished nor renewed for this long was a crash (or a stall): another replica
-# takes it over. The holder renews it just before posting, one chat.postMessage.
-LEASE = timedelta(minutes=5)
+RUNS = runs.Recorded(DigestRun, "local_date", LATE_WINDOW)
 
 
-def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
-    """(to send now, to skip) across every workspace, for today and yesterday (local),
-    leaving out what already has a run (sent, skipped, failed, or claimed and alive)."""
+def due_now(db: Database, now: datetime) -> list[Due]:
+    """Every digest whose time has come, across every workspace, for today and yesterday
+    (local), that has no run recorded yet (sent, skipped or failed). Whether it is sent
+    late or skipped is decided when its job runs (``bot.daily.run_digest``)."""
     candidates = []
     for setting, brand in plans(db):
         tz = ZoneInfo(setting.tz)
@@ -158,43 +155,13 @@ def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
             due_at = local_instant(day, at, tz)
             if due_at <= now and due_at >= setting.created_at:
                 overdue = now - due_at
-                candidates.append(
-                    Due(setting, brand, day, due_at, late=overdue > timedelta(minutes=1))
-                )
-    if not candidates:
-        return [], []
-    dates = sorted({c.local_date.isoformat() for c in candidates})
-    with db.read() as session:
-        runs = session.exec(select(DigestRun).where(DigestRun.local_date.in_(dates))).all()  # type: ignore[attr-defined]
-    settled = {
-        (r.team_id, r.channel_id, r.local_date)
-        for r in runs
-        if r.status != "claimed" or r.claimed_at > now - LEASE
-    }
-    send, skip = [], []
-    for due in candidates:
-        key = (due.setting.team_id, due.setting.channel_id, due.local_date.isoformat())
-        if key in settled:
-            continue
-        (send if now - due.due_at <= LATE_WINDOW else skip).append(due)
-    return send, skip
+                due = Due(setting, brand, day, due_at, late=overdue > timedelta(minutes=1))
+                candidates.append((key(due), due))
+    return RUNS.unrecorded(db, candidates)
 
 
-def _key(due: Due) -> dict:
-    return {
-        "team_id": due.setting.team_id,
-        "channel_id": due.setting.channel_id,
-        "local_date": due.local_date.isoformat(),
-    }
-
-
-RUNS = runs.Runs(
-    DigestRun,
-    LEASE,
-    key=_key,
-    name=lambda due: f"digest for {due.setting.channel_id} on {due.local_date}",
-)
-claim, renew, finish, release = RUNS.claim, RUNS.renew, RUNS.finish, RUNS.release
+def key(due: Due) -> dict:
+    return RUNS.key(due.setting.team_id, due.setting.channel_id, due.local_date.isoformat())
 
 
 # --- content -------------------------------------------------------------------------------

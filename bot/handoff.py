@@ -16,12 +16,13 @@ from storage.models import Brand, Post, Publication
 log = logging.getLogger(__name__)
 
 
-def run(services: Services) -> int:
-    """Hand off what is due now; returns how many hand-off steps happened this tick."""
+def run(services: Services, post_id: int | None = None) -> int:
+    """Hand off what is due now (or just ``post_id``'s); returns how many hand-off steps
+    happened."""
     now = services.clock.now()
-    publishing.due(services.db, now)  # claim each newly due version once
+    publishing.due(services.db, now, post_id)  # claim each newly due version once
     done = 0
-    for publication in publishing.pending_hand_offs(services.db, now):
+    for publication in publishing.pending_hand_offs(services.db, now, post_id):
         done += _step(services, publication)
     return done
 

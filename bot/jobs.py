@@ -1,5 +1,5 @@
-"""Durable work: the jobs the app accepted (written before Slack was answered) and the
-workers that do them.
+"""Durable work: the jobs the app accepted (written before Slack was answered), the units of
+scheduled work the scheduler enqueued (``bot.runs``), and the workers that do them.
 
 A job is a row (``storage.models.Job``). Workers (a few threads per process) claim one at a
 time with a lease and a token, run the handler registered for its kind, and mark it done;
@@ -39,6 +39,15 @@ LEASE = timedelta(seconds=60)
 # answer Slack within 3 s, and on SQLite there is one writer anyway.
 PEOPLE_KINDS = ("approve", "decided", "draft")
 LANES: tuple[tuple[tuple[str, ...] | None, int], ...] = ((PEOPLE_KINDS, 2), (None, 2))
+
+
+def lanes_with(scheduled: tuple[str, ...]) -> tuple[tuple[tuple[str, ...] | None, int], ...]:
+    """``LANES`` and a thread of its own for the scheduled work (``bot.scheduler``): a digest
+    that falls due during a complaint storm goes out on time, and a weekly report's minutes
+    of uploading never hold up the cards."""
+    return (LANES[0], (scheduled, 1), *LANES[1:])
+
+
 POLL_SECONDS = 2.0  # how often an idle worker looks for jobs whose lease ran out
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before try 2, 3, …
 MAX_ATTEMPTS = 25  # then the job fails for good (about 10 minutes of trying)
@@ -46,7 +55,8 @@ KEEP_FINISHED = timedelta(days=1)
 FORM_MEMORY = timedelta(days=1)  # longer than Slack keeps a modal open
 EVENT_MEMORY = timedelta(days=1)  # Slack's retries come within minutes; event ids kept a day
 
-Handler = Callable[["Services", Job, dict], None]  # noqa: F821 (bot.services imports us)
+# What it returns is for its caller (a scheduled unit says how many things it did).
+Handler = Callable[["Services", Job, dict], object]  # noqa: F821 (bot.services imports us)
 
 
 def wall_now() -> datetime:
@@ -63,8 +73,12 @@ class Workers:
         lanes: tuple[tuple[tuple[str, ...] | None, int], ...] = LANES,
         lease: timedelta = LEASE,
         poll: float = POLL_SECONDS,
+        exclude: tuple[str, ...] = (),
     ) -> None:
         self.services = services
+        # Kinds this process's workers never claim (a test whose ticks run the scheduled
+        # jobs in its own thread: ``bot.scheduler.Scheduler.run_due``).
+        self.exclude = exclude
         self.handlers: dict[str, Handler] = dict(handlers or {})
         self.lanes = lanes
         self.lease = lease
@@ -148,25 +162,35 @@ class Workers:
                     self._wake[lane].wait(self.poll)
                 self._wakes[lane] = max(0, self._wakes[lane] - 1)
 
-    def run_one(self, kinds: tuple[str, ...] | None = None) -> bool:
-        """Claim one due job (of ``kinds``) and run it; False when there was none."""
+    def run_one(
+        self,
+        kinds: tuple[str, ...] | None = None,
+        results: list | None = None,
+        exclude: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Claim one due job (of ``kinds``) and run it; False when there was none.
+        ``results``: (kind, what its handler returned) appended there (a scheduled unit's
+        handler says how many things it did)."""
+        exclude = self.exclude if exclude is None else exclude
         with self._held_lock:
             self._busy += 1
         try:
             now = wall_now()
             with self.services.db.read_connection() as connection:
-                due = queries.any_due(connection, now, kinds)
+                due = queries.any_due(connection, now, kinds, exclude)
             job = None
             if due:
                 with self.services.db.write() as session:
-                    job = queries.claim_next(session, now, self.lease, kinds)
+                    job = queries.claim_next(session, now, self.lease, kinds, exclude)
             if job is None:
                 self._prune(now)
                 return False
             with self._held_lock:
                 self._held[job.id] = job.token  # type: ignore[index]
             try:
-                self._run(job)
+                result = self._run(job)
+                if results is not None:
+                    results.append((job.kind, result))
             finally:
                 with self._held_lock:
                     self._held.pop(job.id, None)  # type: ignore[arg-type]
@@ -175,7 +199,9 @@ class Workers:
             with self._held_lock:
                 self._busy -= 1
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job) -> object:
+        """Run ``job``'s handler and settle it; what the handler returned (None when it
+        failed)."""
         what = f"job {job.kind} {job.key} (try {job.attempts})"
         if job.attempts > 1:
             log.info("%s: taken up again", what)
@@ -183,19 +209,26 @@ class Workers:
         if handler is None:
             log.error("%s: no handler for this kind; failed", what)
             self._settle(job, "failed")
-            return
+            return None
         try:
-            handler(self.services, job, json.loads(job.payload or "{}"))
+            result = handler(self.services, job, json.loads(job.payload or "{}"))
         except Exception as error:
             if _worth_retrying(error) and job.attempts < MAX_ATTEMPTS:
                 pause = BACKOFF[min(job.attempts, len(BACKOFF)) - 1]
                 log.warning("%s: %s; trying again in %g s", what, error, pause)
                 self._give_back(job, pause, f"{type(error).__name__}: {error}")
-                return
+                return None
             log.error("%s failed", what, exc_info=error)
             self._settle(job, "failed")
-            return
+            return None
         self._settle(job, "done")
+        return result
+
+    def still_ours(self, job: Job) -> bool:
+        """Renew ``job``'s lease now (just before a post that must happen once); False if
+        it isn't ours any more: another worker took it over while this one stalled."""
+        with self.services.db.write() as session:
+            return queries.renew(session, job.id, job.token, wall_now() + self.lease)  # type: ignore[arg-type]
 
     def _settle(self, job: Job, status: str) -> None:
         """Record the outcome; the database being busy is waited out (an unrecorded job would

@@ -563,11 +563,16 @@ def cancel(
 # --- time-driven ---------------------------------------------------------------------------
 
 
-def expire_due(db: Database, now: datetime) -> list[Post]:
-    """Unapproved posts whose scheduled time has come become ``expired`` (each exactly once,
-    whichever replica gets there first)."""
+def to_expire(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Unapproved posts whose scheduled time has come (a read)."""
     with db.read() as session:
-        candidates = repo.posts_to_expire(session, now, UNAPPROVED)
+        return repo.posts_to_expire(session, now, UNAPPROVED, post_id)
+
+
+def expire_due(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Unapproved posts (or just ``post_id``) whose scheduled time has come become
+    ``expired`` (each exactly once, whichever replica gets there first)."""
+    candidates = to_expire(db, now, post_id)
     expired = []
     for post in candidates:
         with db.write() as session:
@@ -593,11 +598,17 @@ def expire_due(db: Database, now: datetime) -> list[Post]:
     return expired
 
 
-def reminders_due(db: Database, now: datetime) -> list[Post]:
-    """Pending posts whose current stage has waited over 24 h without its reminder, each
-    claimed (so a stage of a version is reminded once, whichever replica gets there)."""
+def to_remind(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Pending posts whose current stage has waited over 24 h without its reminder (a read)."""
     with db.read() as session:
-        candidates = repo.posts_to_remind(session, now - REMINDER_AFTER)
+        return repo.posts_to_remind(session, now - REMINDER_AFTER, post_id)
+
+
+def reminders_due(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Pending posts (or just ``post_id``) whose current stage has waited over 24 h without
+    its reminder, each claimed (so a stage of a version is reminded once, whichever replica
+    gets there)."""
+    candidates = to_remind(db, now, post_id)
     claimed = []
     for post in candidates:
         with db.write() as session:

@@ -30,19 +30,26 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd 
 LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this was a crash
 
 
-def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
-    """Approved posts whose time has come and whose version has no hand-off yet, each
-    claimed by exactly one caller."""
+def due_posts(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Approved posts (or just ``post_id``) whose time has come and whose version has no
+    hand-off yet (a read)."""
     handed = exists().where(Publication.post_id == Post.id, Publication.version == Post.version)
     with db.read() as session:
-        candidates = session.exec(
-            select(Post).where(
-                Post.status == "approved",
-                Post.scheduled_at <= now,
-                ~handed,  # type: ignore[operator]
-                repo.installed(Post.team_id),
-            )
-        ).all()
+        query = select(Post).where(
+            Post.status == "approved",
+            Post.scheduled_at <= now,  # type: ignore[operator]
+            ~handed,  # type: ignore[operator]
+            repo.installed(Post.team_id),
+        )
+        if post_id is not None:
+            query = query.where(Post.id == post_id)
+        return list(session.exec(query).all())
+
+
+def due(db: Database, now: datetime, post_id: int | None = None) -> list[tuple[Post, Publication]]:
+    """Approved posts (or just ``post_id``) whose time has come and whose version has no
+    hand-off yet, each claimed by exactly one caller."""
+    candidates = due_posts(db, now, post_id)
     claimed = []
     for post in candidates:
         with db.write() as session:
@@ -65,13 +72,16 @@ def due(db: Database, now: datetime) -> list[tuple[Post, Publication]]:
     return claimed
 
 
-def pending_hand_offs(db: Database, now: datetime) -> list[Publication]:
-    """Hand-offs with something to do now: a (re)try due, or one a dead replica left."""
+def pending_hand_offs(db: Database, now: datetime, post_id: int | None = None) -> list[Publication]:
+    """Hand-offs (or just ``post_id``'s) with something to do now: a (re)try due, or one a
+    dead replica left."""
     stale = now - LEASE
+    one = [] if post_id is None else [Publication.post_id == post_id]
     with db.read() as session:
         return list(
             session.exec(
                 select(Publication).where(
+                    *one,
                     or_(
                         and_(
                             Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]

@@ -679,11 +679,6 @@ WEEKLY_USAGE = (
     "e.g. `/post report weekly #social Mon 09:00 Europe/Madrid`"
 )
 LATE_WINDOW = timedelta(hours=12)  # last week's report is still worth having that afternoon
-# How long a claim stays its holder's without a word from it. The holder renews it just
-# before the upload, which (five Web API calls, each retried twice on a rate limit, honouring
-# Retry-After, with the client's 30 s timeout) takes minutes at worst: 30 minutes is well
-# beyond that, so only a replica that died leaves a claim to take over.
-LEASE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -791,9 +786,12 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
-    """(to send now, to skip): this week's and last week's due times that have passed and
-    have no run yet (sent, skipped, failed, or claimed within the lease)."""
+RUNS = runs.Recorded(ReportRun, "week", LATE_WINDOW)
+
+
+def due_now(db: Database, now: datetime) -> list[Due]:
+    """This week's and last week's due times that have passed and have no run recorded yet
+    (sent, skipped or failed). Late or skipped is decided when its job runs."""
     candidates = []
     for setting, brand in weekly_plans(db):
         tz = ZoneInfo(setting.tz)
@@ -804,33 +802,10 @@ def due_now(db: Database, now: datetime) -> tuple[list[Due], list[Due]]:
             due_at = local_instant(day, at, tz)
             if setting.created_at <= due_at <= now:
                 late = now - due_at > timedelta(minutes=1)
-                candidates.append(Due(setting, brand, iso_week(day), due_at, late))
-    if not candidates:
-        return [], []
-    weeks = sorted({c.week for c in candidates})
-    with db.read() as session:
-        runs = session.exec(select(ReportRun).where(ReportRun.week.in_(weeks))).all()  # type: ignore[attr-defined]
-    settled = {
-        (r.team_id, r.channel_id, r.week)
-        for r in runs
-        if r.status != "claimed" or r.claimed_at > now - LEASE
-    }
-    send, skip = [], []
-    for due in candidates:
-        if (due.setting.team_id, due.setting.channel_id, due.week) in settled:
-            continue
-        (send if now - due.due_at <= LATE_WINDOW else skip).append(due)
-    return send, skip
+                due = Due(setting, brand, iso_week(day), due_at, late)
+                candidates.append((key(due), due))
+    return RUNS.unrecorded(db, candidates)
 
 
-def _key(due: Due) -> dict:
-    return {"team_id": due.setting.team_id, "channel_id": due.setting.channel_id, "week": due.week}
-
-
-RUNS = runs.Runs(
-    ReportRun,
-    LEASE,
-    key=_key,
-    name=lambda due: f"weekly report for {due.setting.channel_id}, {due.week}",
-)
-claim, renew, finish, release = RUNS.claim, RUNS.renew, RUNS.finish, RUNS.release
+def key(due: Due) -> dict:
+    return RUNS.key(due.setting.team_id, due.setting.channel_id, due.week)

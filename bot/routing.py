@@ -168,10 +168,11 @@ def _posted_card(services: Services, ticket: Ticket, route: Route) -> str | None
     return None
 
 
-def post_missing_cards(services: Services) -> int:
-    """Cards a dead replica claimed but never posted: posted now (each claimed again)."""
+def post_missing_cards(services: Services, ticket_id: int | None = None) -> int:
+    """Cards (or just ``ticket_id``'s) a dead replica claimed but never posted: posted now
+    (each claimed again)."""
     posted = 0
-    for ticket, route in tickets.cards_to_recover(services.db, services.clock.now()):
+    for ticket, route in tickets.cards_to_recover(services.db, services.clock.now(), ticket_id):
         if post_card(services, ticket, route, look_first=True):
             posted += 1
     return posted
@@ -328,8 +329,8 @@ def _assign_by_rota(services: Services, team_id: str, ticket: Ticket, route: Rou
 # --- the follow-up clock -------------------------------------------------------------------
 
 
-def remind(services: Services) -> int:
-    due = tickets.follow_ups_due(services.db, services.clock.now(), "remind")
+def remind(services: Services, ticket_id: int | None = None) -> int:
+    due = tickets.follow_ups_due(services.db, services.clock.now(), "remind", ticket_id)
     sent = 0
     for ticket, route in due:
         ok = _post(
@@ -344,8 +345,8 @@ def remind(services: Services) -> int:
     return sent
 
 
-def escalate(services: Services) -> int:
-    due = tickets.follow_ups_due(services.db, services.clock.now(), "escalate")
+def escalate(services: Services, ticket_id: int | None = None) -> int:
+    due = tickets.follow_ups_due(services.db, services.clock.now(), "escalate", ticket_id)
     sent = 0
     for ticket, route in due:
         who = f"{user(ticket.assignee)} has it. " if ticket.assignee else "Nobody has it. "

@@ -1,19 +1,21 @@
-"""The clock that drives time-based work. The database decides what is due.
+"""The clock that drives time-based work. The database decides what is due; the job workers
+do it.
 
 APScheduler only ticks (every 30 s, in-memory, one tick at a time per process); each tick
-asks the database what is due now, by the app's clock, and claims each piece of work with a
-compare-and-set, so several replicas ticking together still do everything exactly once and
-a restart loses nothing (nothing lives in the scheduler itself).
+asks the database what is due now, by the app's clock, and *enqueues* a durable job per unit
+of work (``bot.runs``), keyed so that several replicas ticking together make one job of each.
+The workers (``bot.jobs``) run them with their lease and token, like the work accepted from
+Slack: a restart loses nothing (nothing lives in the scheduler itself).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import approvals, daily, handoff, routing, weekly
+from bot import approvals, daily, handoff, posts, publishing, routing, tickets, weekly
+from bot.runs import Source, Unit, enqueue
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -21,40 +23,154 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30
 
 
+def _post_key(post, *more) -> str:
+    return ":".join(str(part) for part in (post.id, post.version, *more))
+
+
+def _expiring(services: Services, now) -> list[Unit]:
+    return [
+        Unit(p.team_id, _post_key(p), {"post": p.id}) for p in posts.to_expire(services.db, now)
+    ]
+
+
+def _requests_missing(services: Services, now) -> list[Unit]:
+    return [
+        Unit(p.team_id, _post_key(p, p.stage or "team"), {"post": p.id})
+        for p in approvals.missing_requests(services)
+    ]
+
+
+def _reminders(services: Services, now) -> list[Unit]:
+    return [
+        Unit(p.team_id, _post_key(p, p.stage or "team"), {"post": p.id})
+        for p in posts.to_remind(services.db, now)
+    ]
+
+
+def _hand_offs(services: Services, now) -> list[Unit]:
+    due = {(p.team_id, p.id, p.version) for p in publishing.due_posts(services.db, now)}
+    due |= {
+        (h.team_id, h.post_id, h.version) for h in publishing.pending_hand_offs(services.db, now)
+    }
+    return [Unit(team, f"{post}:{version}", {"post": post}) for team, post, version in sorted(due)]
+
+
+def _cards(services: Services, now) -> list[Unit]:
+    return [
+        Unit(t.team_id, str(t.id), {"ticket": t.id})
+        for t, _ in tickets.cards_waiting(services.db, now)
+    ]
+
+
+def _follow_ups(kind: str):
+    def units(services: Services, now) -> list[Unit]:
+        return [
+            Unit(t.team_id, str(t.id), {"ticket": t.id})
+            for t, _ in tickets.follow_ups_waiting(services.db, now, kind)
+        ]
+
+    return units
+
+
+# Every kind of scheduled work, in the order a tick enqueues it. The keys (with the kind):
+# ``digest:<channel>:<local date>``, ``weekly:<channel>:<ISO week>``, ``<post>:<version>``
+# (expiry, hand-off), ``<post>:<version>:<stage>`` (request, reminder), ``<ticket>``
+# (card, follow-ups). A unit due again after its job finished (a reminder given back, a
+# hand-off to retry, a request with nowhere to go yet) makes that job ready again.
+SOURCES: tuple[Source, ...] = (
+    Source("post digests", "digest", daily.units, daily.run_digest),
+    Source("post weekly reports", "weekly", weekly.units, weekly.run_report),
+    Source(
+        "hand off due posts",
+        "handoff",
+        _hand_offs,
+        lambda services, job, p: handoff.run(services, p["post"]),
+    ),
+    Source(
+        "expire unapproved posts",
+        "expire",
+        _expiring,
+        lambda services, job, p: approvals.expire(services, p["post"]),
+    ),
+    Source(
+        "post missing approval requests",
+        "request",
+        _requests_missing,
+        lambda services, job, p: approvals.post_missing(services, p["post"]),
+    ),
+    Source(
+        "remind approvers",
+        "reminder",
+        _reminders,
+        lambda services, job, p: approvals.remind(services, p["post"]),
+    ),
+    Source(
+        "post missing ticket cards",
+        "card-recovery",
+        _cards,
+        lambda services, job, p: routing.post_missing_cards(services, p["ticket"]),
+    ),
+    Source(
+        "remind about unassigned tickets",
+        "ticket-reminder",
+        _follow_ups("remind"),
+        lambda services, job, p: routing.remind(services, p["ticket"]),
+    ),
+    Source(
+        "escalate open tickets",
+        "escalation",
+        _follow_ups("escalate"),
+        lambda services, job, p: routing.escalate(services, p["ticket"]),
+    ),
+)
+SCHEDULED_KINDS = tuple(source.kind for source in SOURCES)
+HANDLERS = {source.kind: source.handler for source in SOURCES}
+
+
 class Scheduler:
-    def __init__(self, services: Services, interval: float = TICK_SECONDS) -> None:
+    def __init__(
+        self, services: Services, interval: float = TICK_SECONDS, here: bool = False
+    ) -> None:
+        """``here``: each tick runs its jobs in the ticking thread (``run_due``), for a
+        process whose workers leave the scheduled kinds alone (``Workers.exclude``): the
+        playground, whose clock jumps expect the due work done when they return."""
         self.services = services
         self.interval = interval
-        self.jobs: list[tuple[str, Callable[[Services], int]]] = [
-            ("post digests", daily.run),
-            ("post weekly reports", weekly.run),
-            ("hand off due posts", handoff.run),
-            ("expire unapproved posts", approvals.expire),
-            ("post missing approval requests", approvals.post_missing),
-            ("remind approvers", approvals.remind),
-            ("post missing ticket cards", routing.post_missing_cards),
-            ("remind about unassigned tickets", routing.remind),
-            ("escalate open tickets", routing.escalate),
-        ]
+        self.here = here
+        self.sources: list[Source] = list(SOURCES)
         self._scheduler: BackgroundScheduler | None = None
 
     def tick(self) -> dict[str, int]:
-        """Run every job once; one failing job doesn't stop the others. Returns counts."""
-        done = {}
-        for name, job in self.jobs:
-            try:
-                done[name] = job(self.services)
-            except Exception:
-                log.exception("scheduled job %r failed; it runs again next tick", name)
-                done[name] = -1
-        if any(done.values()):
-            log.info("tick: %s", ", ".join(f"{n}: {c}" for n, c in done.items() if c))
+        """Enqueue what is due now and wake the workers; one failing source doesn't stop the
+        others. Returns how many jobs each source newly enqueued (-1: it failed)."""
+        counts = enqueue(self.services, self.sources)
+        for source in self.sources:
+            if counts.get(source.name, 0) > 0:
+                self.services.jobs.wake(source.kind)  # type: ignore[union-attr]
+        if any(counts.values()):
+            log.info("tick: %s", ", ".join(f"{n}: {c}" for n, c in counts.items() if c))
+        return counts
+
+    def run_due(self) -> dict[str, int]:
+        """A tick whose jobs run here, now, in this thread, source by source (a one-off
+        run, and tests: deterministic). Returns how many things each source did (-1: its
+        query failed)."""
+        done: dict[str, int] = {}
+        for source in self.sources:
+            enqueued = enqueue(self.services, [source])[source.name]
+            if enqueued < 0:
+                done[source.name] = -1
+                continue
+            results: list = []
+            while self.services.jobs.run_one((source.kind,), results, exclude=()):  # type: ignore[union-attr]
+                pass
+            done[source.name] = sum(r for _, r in results if isinstance(r, int))
         return done
 
     def start(self) -> None:
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
-            self.tick,
+            self.run_due if self.here else self.tick,
             "interval",
             seconds=self.interval,
             id="postroom-tick",

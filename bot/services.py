@@ -72,7 +72,10 @@ class Services:
         rules = apply_overrides(DEFAULT_RULES, settings.network_limits)
         policy = outbound.Policy(allow_hosts=settings.allow_hosts)
         services = cls(settings, db, clock, slack, people, rules, policy, keyring, team_id=team_id)
-        from bot.work import HANDLERS  # the handlers need Services: imported once it exists
+        # The handlers need Services: imported once it exists.
+        from bot.jobs import lanes_with
+        from bot.scheduler import SCHEDULED_KINDS
+        from bot.work import HANDLERS
 
-        services.jobs = Workers(services, HANDLERS)
+        services.jobs = Workers(services, HANDLERS, lanes=lanes_with(SCHEDULED_KINDS))
         return services

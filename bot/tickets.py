@@ -630,8 +630,11 @@ def _delay(route: Route, ticket: Ticket, field: str) -> timedelta | None:
     return timedelta(minutes=value / 2 if ticket.priority == "urgent" else value)
 
 
-def follow_ups_due(db: Database, now: datetime, kind: str) -> list[tuple[Ticket, Route]]:
-    """Tickets due a reminder (open, unassigned) or an escalation (open), each claimed once."""
+def follow_ups_waiting(
+    db: Database, now: datetime, kind: str, ticket_id: int | None = None
+) -> list[tuple[Ticket, Route]]:
+    """Tickets (or just ``ticket_id``) due a reminder (open, unassigned) or an escalation
+    (open), not yet claimed (a read)."""
     stamp = "reminded_at" if kind == "remind" else "escalated_at"
     field = "remind_minutes" if kind == "remind" else "escalate_minutes"
     with db.read() as session:
@@ -647,12 +650,26 @@ def follow_ups_due(db: Database, now: datetime, kind: str) -> list[tuple[Ticket,
         )
         if kind == "remind":
             query = query.where(Ticket.assignee.is_(None))  # type: ignore[union-attr]
+        if ticket_id is not None:
+            query = query.where(Ticket.id == ticket_id)
         candidates = [(t, r) for t, r in session.exec(query)]
-    claimed = []
+    waiting = []
     for ticket, route in candidates:
         delay = _delay(route, ticket, field)
         if delay is None or ticket.created_at + delay > now:
             continue
+        waiting.append((ticket, route))
+    return waiting
+
+
+def follow_ups_due(
+    db: Database, now: datetime, kind: str, ticket_id: int | None = None
+) -> list[tuple[Ticket, Route]]:
+    """Tickets (or just ``ticket_id``) due a reminder (open, unassigned) or an escalation
+    (open), each claimed once."""
+    stamp = "reminded_at" if kind == "remind" else "escalated_at"
+    claimed = []
+    for ticket, route in follow_ups_waiting(db, now, kind, ticket_id):
         with db.write() as session:
             won = session.execute(
                 update(Ticket)
@@ -680,24 +697,34 @@ def unclaim_follow_up(db: Database, ticket_id: int, kind: str) -> None:
 CARD_LEASE = timedelta(minutes=5)
 
 
-def cards_to_recover(db: Database, now: datetime) -> list[tuple[Ticket, Route]]:
-    """Open tickets whose card was claimed over the lease ago and never posted: each claimed
-    again by exactly one caller."""
+def cards_waiting(
+    db: Database, now: datetime, ticket_id: int | None = None
+) -> list[tuple[Ticket, Route]]:
+    """Tickets (or just ``ticket_id``) whose card was claimed over the lease ago and never
+    posted (a read)."""
     stale = now - CARD_LEASE
     with db.read() as session:
-        rows = list(
-            session.exec(
-                select(Ticket, Route)
-                .join(Route, Ticket.route_id == Route.id)  # type: ignore[arg-type]
-                .where(
-                    Ticket.card_ts == "",
-                    Ticket.card_claimed_at <= stale,
-                    repo.installed(Ticket.team_id),
-                )
+        query = (
+            select(Ticket, Route)
+            .join(Route, Ticket.route_id == Route.id)  # type: ignore[arg-type]
+            .where(
+                Ticket.card_ts == "",
+                Ticket.card_claimed_at <= stale,  # type: ignore[operator]
+                repo.installed(Ticket.team_id),
             )
-        )  # type: ignore[operator]
+        )
+        if ticket_id is not None:
+            query = query.where(Ticket.id == ticket_id)
+        return list(session.exec(query))
+
+
+def cards_to_recover(
+    db: Database, now: datetime, ticket_id: int | None = None
+) -> list[tuple[Ticket, Route]]:
+    """Tickets (or just ``ticket_id``) whose card was claimed over the lease ago and never
+    posted: each claimed again by exactly one caller."""
     claimed = []
-    for ticket, route in rows:
+    for ticket, route in cards_waiting(db, now, ticket_id):
         with db.write() as session:
             won = session.execute(
                 update(Ticket)

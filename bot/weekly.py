@@ -5,14 +5,15 @@ report exactly once per week."""
 from __future__ import annotations
 
 import logging
-import secrets
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import reports, runs
 from bot.blocks.reports import summary, title
-from bot.errors import PostroomError, SlackFailure, Unreachable
+from bot.errors import SlackFailure
 from bot.services import Services
-from storage.db import transient
+from storage import repo
+from storage.models import ReportSetting
 
 log = logging.getLogger(__name__)
 
@@ -65,130 +66,83 @@ def readers_refusal(
     return reports.readers_refusal(conversation, members, clients, since)
 
 
-def run(services: Services) -> int:
-    """Post every weekly report that is due now (exactly once per channel and ISO week);
-    skip the ones missed by more than the late window. Returns how many were posted."""
-    now = services.clock.now()
-    to_send, to_skip = reports.due_now(services.db, now)
-    for due in to_skip:
-        if reports.claim(services.db, due, now, status="skipped"):
+# --- the scheduled run (bot.runs drives it) ------------------------------------------------
+
+
+def units(services: Services, now) -> list[runs.Unit]:
+    """A job per weekly report due now: its channel's, for that ISO week."""
+    return [
+        runs.Unit(
+            due.setting.team_id,
+            f"weekly:{due.setting.channel_id}:{due.week}",
+            {"channel": due.setting.channel_id, "week": due.week, "due_at": due.due_at.isoformat()},
+        )
+        for due in reports.due_now(services.db, now)
+    ]
+
+
+def run_report(services: Services, job, payload: dict) -> int:
+    """Post one channel's report for one ISO week (exactly once: ``runs.run_once``)."""
+    channel, week = payload["channel"], payload["week"]
+    setting, brand = _setting(services, job.team_id, channel)
+    if setting is None:
+        return 0  # turned off since
+    due_at = datetime.fromisoformat(payload["due_at"])
+    what = f"weekly report for {channel}, {week}"
+
+    def attempt(ready, late: bool) -> runs.Outcome:
+        # The week it was due for, however late it is sent.
+        report = reports.build(
+            services.db, setting.team_id, "week", ZoneInfo(setting.tz), due_at, brand
+        )
+        ready()
+        conversation = services.slack.channel_info(channel)
+        why = readers_refusal(services, setting.team_id, conversation, since=True)
+        if not why:
+            deliver(services, report, channel, setting.team_id)
+            return runs.Outcome("sent")
+        # Shared with another organisation, or a client joined, since it was set up: not
+        # there, and to whoever set it up only if they are still an admin.
+        owner = services.people.actor(setting.team_id, setting.created_by)
+        if not owner.is_admin:
             log.warning(
-                "weekly report for %s, %s skipped: due %s, more than %s ago (the app was down)",
-                due.setting.channel_id,
-                due.week,
-                due.due_at.isoformat(),
-                reports.LATE_WINDOW,
+                "%s not sent: %s; and %s, who set it up, is no longer an admin",
+                what,
+                why,
+                setting.created_by,
             )
-    sent = 0
-    for due in to_send:
-        token = reports.claim(services.db, due, now)
-        if token is None:
-            continue  # another replica (or an earlier tick) has it
-        setting = due.setting
-        try:
-            # The week it was due for, however late it is sent.
-            report = reports.build(
-                services.db, setting.team_id, "week", ZoneInfo(setting.tz), due.due_at, due.brand
-            )
-            if not reports.renew(services.db, due, token, services.clock.now()):
-                log.warning("weekly report for %s, %s: claim lost", setting.channel_id, due.week)
-                continue
-            conversation = services.slack.channel_info(setting.channel_id)
-            why = readers_refusal(services, setting.team_id, conversation, since=True)
-            if why:
-                # Shared with another organisation, or a client joined, since it was set up:
-                # not there, and to whoever set it up only if they are still an admin.
-                owner = services.people.actor(setting.team_id, setting.created_by)
-                if not owner.is_admin:
-                    _record(services, due, token, "failed", "not team-only; owner not admin")
-                    log.warning(
-                        "weekly report for %s, %s not sent: %s; and %s, who set it up, is no "
-                        "longer an admin",
-                        setting.channel_id,
-                        due.week,
-                        why,
-                        setting.created_by,
-                    )
-                    continue
-                deliver(
-                    services, report, services.slack.open_dm(setting.created_by), setting.team_id
-                )
-                _record(services, due, token, "sent", "to its owner: the channel isn't team-only")
-                log.warning(
-                    "weekly report for %s, %s sent to %s: %s",
-                    setting.channel_id,
-                    due.week,
-                    setting.created_by,
-                    why,
-                )
-                _tell_owner(services, due, f"{why}, so I sent it to you instead.")
-                sent += 1
-                continue
-            deliver(services, report, setting.channel_id, setting.team_id)
-        except Unreachable:
-            _release(services, due, token)  # try again next tick, within the window
-            continue
-        except SlackFailure as failure:
-            _record(services, due, token, "failed", failure.code)
-            log.warning("weekly report for %s failed: %s", setting.channel_id, failure)
-            _tell_owner(services, due, str(failure))
-            continue
-        except Exception as error:
-            if transient(error):
-                log.warning(
-                    "weekly report for %s, %s: database unavailable, trying again next tick: %s",
-                    setting.channel_id,
-                    due.week,
-                    type(error).__name__,
-                )
-                _release(services, due, token)
-                continue
-            if isinstance(error, PostroomError):  # a typed error: its sentence is for people
-                problem, note = str(error), type(error).__name__
-            else:  # anything else: a reference to the traceback in the log, not its text
-                ref = secrets.token_hex(3).upper()
-                log.error(
-                    "weekly report for %s, %s failed, ref=%s",
-                    setting.channel_id,
-                    due.week,
-                    ref,
-                    exc_info=error,
-                )
-                problem = (
-                    f"something went wrong (ref {ref}). An admin can find the details in "
-                    "Postroom's log under that ref."
-                )
-                note = f"error ref={ref}"
-            _record(services, due, token, "failed", note)
-            _tell_owner(services, due, problem)
-            continue
-        _record(services, due, token, "sent", "late" if due.late else "")
-        sent += 1
-    return sent
+            return runs.Outcome("failed", "not team-only; owner not admin")
+        deliver(services, report, services.slack.open_dm(setting.created_by), setting.team_id)
+        log.warning("%s sent to %s: %s", what, setting.created_by, why)
+        _tell_owner(services, setting, f"{why}, so I sent it to you instead.")
+        return runs.Outcome("sent", "to its owner: the channel isn't team-only")
 
-
-def _record(services: Services, due: reports.Due, token: str, status: str, note: str) -> None:
-    runs.record(
-        f"weekly report for {due.setting.channel_id}, {due.week} ({status})",
-        lambda: reports.finish(services.db, due, token, services.clock.now(), status, note),
+    return runs.run_once(
+        services,
+        job,
+        reports.RUNS,
+        reports.RUNS.key(job.team_id, channel, week),
+        due_at,
+        what,
+        attempt,
+        lambda problem: _tell_owner(services, setting, problem),
+        log,
     )
 
 
-def _release(services: Services, due: reports.Due, token: str) -> None:
-    runs.release(
-        f"weekly report for {due.setting.channel_id}, {due.week}",
-        lambda: reports.release(services.db, due, token),
-    )
+def _setting(services: Services, team_id: str, channel: str):
+    """The channel's weekly report setting and brand; (None, None) when it was turned off (or
+    the workspace removed the app) since the job was enqueued."""
+    with services.db.read() as session:
+        return repo.schedule_of(session, ReportSetting, team_id, channel) or (None, None)
 
 
-def _tell_owner(services: Services, due: reports.Due, problem: str) -> None:
+def _tell_owner(services: Services, setting, problem: str) -> None:
     text = (
-        f"The weekly report for <#{due.setting.channel_id}> couldn't be posted: {problem} "
+        f"The weekly report for <#{setting.channel_id}> couldn't be posted: {problem} "
         "Fix it, or move it with `/post report weekly #channel Mon 09:00`."
     )
     try:
-        services.slack.post_message(due.setting.created_by, text=text)
+        services.slack.post_message(setting.created_by, text=text)
     except SlackFailure as failure:
-        log.warning(
-            "could not tell %s about the weekly report: %s", due.setting.created_by, failure
-        )
+        log.warning("could not tell %s about the weekly report: %s", setting.created_by, failure)

@@ -1,11 +1,12 @@
-"""What each kind of durable job does (see bot.jobs): the handlers, by kind."""
+"""What each kind of durable job does (see bot.jobs): the handlers, by kind — the work
+accepted from Slack here, the scheduled work's in ``bot.scheduler.SOURCES``."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 
-from bot import approvals, posts, routing
+from bot import approvals, lifecycle, posts, routing
 from bot.blocks import notice
 from bot.errors import PostroomError, RateLimited
 from bot.mrkdwn import escape
@@ -126,6 +127,12 @@ def draft(services: Services, job: Job, payload: dict) -> None:
     )
 
 
+def removed(services: Services, job: Job, payload: dict) -> None:
+    """``app_uninstalled`` / ``tokens_revoked`` (accepted by handlers.middleware before the
+    200): the workspace's scheduled work stops. Run again, it marks nothing new."""
+    lifecycle.handle(services, job.team_id, payload["event"])
+
+
 def tell_clicker(services: Services, payload: dict, text: str) -> None:
     """An ephemeral answer to the person who clicked, by the click's response_url (or an
     ephemeral in the channel, or a DM)."""
@@ -153,10 +160,18 @@ def _retried(error: BaseException) -> bool:
     return _worth_retrying(error)
 
 
-HANDLERS = {
-    "reaction": reaction,
-    "card": card,
-    "approve": approve,
-    "decided": decided,
-    "draft": draft,
-}
+def _handlers() -> dict:
+    from bot.scheduler import HANDLERS as SCHEDULED  # the scheduled work's units
+
+    return {
+        "reaction": reaction,
+        "card": card,
+        "approve": approve,
+        "decided": decided,
+        "draft": draft,
+        "removed": removed,
+        **SCHEDULED,
+    }
+
+
+HANDLERS = _handlers()

@@ -27,6 +27,8 @@ def register(app: App, services: Services) -> None:
             lifecycle.welcome_back(services, team_id)
         return next()
 
+    # Both are accepted as durable jobs by handlers.middleware (JOB_EVENTS); these listeners
+    # see only a delivery without an event id.
     @app.event("app_uninstalled")
     @guarded(services)
     def app_uninstalled(event: dict, body: dict, context) -> None:

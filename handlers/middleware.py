@@ -27,7 +27,13 @@ IDEMPOTENT_EVENTS = frozenset({"app_home_opened"})
 
 # Kinds of event accepted as a job: the middleware answers Slack once the job is written, and
 # the listener doesn't run (a worker does the work; see bot.work).
-JOB_EVENTS = {"reaction_added": "reaction"}
+JOB_EVENTS = {
+    "reaction_added": "reaction",
+    # The app removed: durable, so a crash after the 200 doesn't leave its scheduled work
+    # running for a workspace that is gone.
+    "app_uninstalled": "removed",
+    "tokens_revoked": "removed",
+}
 
 
 def register(app: App, services: Services) -> None:
@@ -62,15 +68,16 @@ def register(app: App, services: Services) -> None:
         if outcome == "duplicate":
             log.info("event %s already processed; dropped", body.get("event_id"))
             return BoltResponse(status=200, body="")
-        if outcome == "job":
-            services.jobs.wake("reaction")  # type: ignore[union-attr]
+        if outcome in JOB_EVENTS.values():
+            services.jobs.wake(outcome)  # type: ignore[union-attr]
             return BoltResponse(status=200, body="")
         return next()
 
     def accept(body: dict, team_id: str) -> str:
         """Slack delivers events at least once: record each ``event_id`` that has side
         effects, and with it (one transaction, waiting at most ~2 s for the database) the
-        job that does them. ``"job"``: accepted as a job; ``"duplicate"``: recorded before;
+        job that does them. A job's kind: accepted as that job; ``"duplicate"``: recorded
+        before;
         ``"listener"``: for the listeners (idempotent, or recorded just now)."""
         event_id = body.get("event_id")
         event = body.get("event") or {}
@@ -88,4 +95,4 @@ def register(app: App, services: Services) -> None:
                 jobs.accept(connection, team_id, job, event_id, {"event": event}, wall_now())
         if not first:
             return "duplicate"
-        return "job" if job else "listener"
+        return job or "listener"

@@ -80,7 +80,7 @@ class Playground:
     def start(self) -> Playground:
         # Imported here: `postroom run` and the tests of other parts don't pay for them.
         from bot.app import build_app, http_app
-        from bot.scheduler import Scheduler
+        from bot.scheduler import SCHEDULED_KINDS, Scheduler
         from bot.services import Services
         from bot.web import HttpServer
         from storage.db import Database
@@ -125,7 +125,10 @@ class Playground:
             self._server = HttpServer(http_app(app, services), "127.0.0.1", 0).start()
             standin.request_url = f"{self._server.url}/slack/events"
             standin.ui.feed_origin = self._server.url
-            self.scheduler = Scheduler(services)
+            # The scheduled jobs run in the ticking thread (a jump's work done when it
+            # returns), not by the workers.
+            services.jobs.exclude = SCHEDULED_KINDS  # type: ignore[union-attr]
+            self.scheduler = Scheduler(services, here=True)
             # After a jump of the page's clock, the due work happens at once; the
             # reaction picker shows the app's routed emoji first.
             standin.clock_listeners.append(self.tick)
@@ -155,7 +158,7 @@ class Playground:
         if self.scheduler is None:
             return {}
         with self._tick_lock:
-            return self.scheduler.tick()
+            return self.scheduler.run_due()
 
     def stop(self) -> None:
         if self.scheduler is not None:

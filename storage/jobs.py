@@ -1,6 +1,7 @@
-"""Queries of the durable job table (``storage.models.Job``): accept, claim with a lease and a
-token, renew, finish, retry later. Every change to a claimed job is a compare-and-set on its
-token, so a worker whose lease was taken over can no longer finish or retry it."""
+"""Queries of the durable job table (``storage.models.Job``): accept (or enqueue a unit of
+scheduled work), claim with a lease and a token, renew, finish, retry later. Every change to
+a claimed job is a compare-and-set on its token, so a worker whose lease was taken over can
+no longer finish or retry it."""
 
 from __future__ import annotations
 
@@ -46,7 +47,45 @@ def accept(
     )
 
 
-def _due(now: datetime, kinds: tuple[str, ...] | None) -> Any:
+def enqueue(
+    session: Session | Connection,
+    team_id: str,
+    kind: str,
+    key: str,
+    payload: Any,
+    now: datetime,
+) -> bool:
+    """A unit of scheduled work that is due: accept it (``accept``), or, when its job
+    finished before and the unit is due again (a reminder given back, a hand-off to retry),
+    make that job ready again. False when its job is waiting or running: one job per unit,
+    however many replicas enqueue it."""
+    if accept(session, team_id, kind, key, payload, now):
+        return True
+    return (
+        session.execute(
+            update(Job)
+            .where(
+                Job.team_id == team_id,
+                Job.kind == kind,
+                Job.key == key,
+                Job.status.in_(("done", "failed")),  # type: ignore[attr-defined]
+            )
+            .values(
+                status="ready",
+                token="",
+                attempts=0,
+                last_error="",
+                payload=json.dumps(payload, separators=(",", ":")),
+                run_after=now,
+                finished_at=None,
+            )
+            .returning(Job.id)
+        ).first()
+        is not None
+    )
+
+
+def _due(now: datetime, kinds: tuple[str, ...] | None, exclude: tuple[str, ...] = ()) -> Any:
     due = (
         sa_select(Job.id)
         .where(or_(Job.status == "ready", Job.status == "running"), Job.run_after <= now)
@@ -55,21 +94,32 @@ def _due(now: datetime, kinds: tuple[str, ...] | None) -> Any:
     )
     if kinds:
         due = due.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+    if exclude:
+        due = due.where(Job.kind.not_in(exclude))  # type: ignore[attr-defined]
     return due
 
 
-def any_due(connection: Connection, now: datetime, kinds: tuple[str, ...] | None = None) -> bool:
+def any_due(
+    connection: Connection,
+    now: datetime,
+    kinds: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> bool:
     """Whether a claim would find a job: a read, so idle workers looking take no write lock."""
-    return connection.execute(_due(now, kinds)).first() is not None
+    return connection.execute(_due(now, kinds, exclude)).first() is not None
 
 
 def claim_next(
-    session: Session, now: datetime, lease: timedelta, kinds: tuple[str, ...] | None = None
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    kinds: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> Job | None:
-    """Claim the oldest job (of ``kinds``, if given) that is ready, or running past its lease
-    (its worker died or stalled): it gets a new token and ``lease`` from ``now``. None when
-    there is none."""
-    due = _due(now, kinds)
+    """Claim the oldest job (of ``kinds``, if given; never of ``exclude``) that is ready, or
+    running past its lease (its worker died or stalled): it gets a new token and ``lease``
+    from ``now``. None when there is none."""
+    due = _due(now, kinds, exclude)
     if _dialect(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     job_id = session.execute(due).scalar()

@@ -256,8 +256,10 @@ class DigestSetting(SQLModel, table=True):
 
 
 class DigestRun(SQLModel, table=True):
-    """One digest of one channel for one local date: claimed before posting (the unique key
-    makes it exactly once across restarts and replicas), then sent, skipped or failed."""
+    """One digest of one channel for one local date: its outcome (sent, skipped or failed),
+    recorded once by the scheduled job that did it (bot.runs); the unique key keeps a unit
+    that has a record from being enqueued again. ("claimed": rows of earlier releases, whose
+    own claim held the run; ``claimed_at`` is now when it was recorded.)"""
 
     __tablename__ = "digest_run"
     __table_args__ = (
@@ -268,9 +270,8 @@ class DigestRun(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     local_date: str = Field(max_length=10)  # YYYY-MM-DD in the setting's zone
     due_at: datetime = Field(sa_column=utc_column())
-    status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
-    # Who holds the claim: finish, renew and release compare-and-set on it ("" on rows from
-    # releases before it).
+    status: str = Field(default="claimed", max_length=16)  # sent, skipped, failed
+    # The token of the job that recorded it (its owner); "" on rows from before.
     token: str = Field(default="", max_length=32)
     ts: str = ""
     note: str = ""
@@ -385,8 +386,9 @@ class ReportSetting(SQLModel, table=True):
 
 
 class ReportRun(SQLModel, table=True):
-    """One weekly report of one channel for one ISO week (of the local due day): claimed
-    before posting, unique on (team, channel, week), then sent, skipped or failed."""
+    """One weekly report of one channel for one ISO week (of the local due day): its outcome
+    (sent, skipped or failed), recorded once by the scheduled job that did it (bot.runs),
+    unique on (team, channel, week)."""
 
     __tablename__ = "report_run"
     __table_args__ = (UniqueConstraint("team_id", "channel_id", "week", name="uq_report_run"),)
@@ -395,8 +397,8 @@ class ReportRun(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     week: str = Field(max_length=8)  # "2026-W48"
     due_at: datetime = Field(sa_column=utc_column())
-    status: str = Field(default="claimed", max_length=16)  # claimed, sent, skipped, failed
-    # Who holds the claim: finish, renew and release compare-and-set on it.
+    status: str = Field(default="claimed", max_length=16)  # sent, skipped, failed
+    # The token of the job that recorded it (its owner).
     token: str = Field(default="", max_length=32)
     note: str = ""
     claimed_at: datetime = Field(sa_column=utc_column())  # or last renewed

@@ -6,12 +6,11 @@ statements whose row count says who won; callers never read-check-write.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -75,101 +74,6 @@ def _insert_ignore_statement(dialect: str, model: type[SQLModel], columns: tuple
 def _dialect(session: Session | Connection) -> str:
     bind = session if isinstance(session, Connection) else session.get_bind()
     return bind.dialect.name
-
-
-# --- runs: a scheduled job's exactly-once claim, held by a token ---------------------------
-#
-# A run table (DigestRun, ReportRun) has a unique key (e.g. team, channel, local date), a
-# ``status`` ("claimed" while held, then sent, skipped or failed), a ``token`` naming the
-# holder, ``claimed_at`` (or last renewed) and ``finished_at``. ``key`` maps the key's column
-# names to their values.
-
-
-class Claim(NamedTuple):
-    token: str
-    took_over: bool  # from a holder that never finished nor renewed it within the lease
-
-
-def _key(model: Any, key: dict[str, Any]) -> list[Any]:
-    return [getattr(model, name) == value for name, value in key.items()]
-
-
-def _holding(model: Any, key: dict[str, Any], token: str) -> list[Any]:
-    return [*_key(model, key), model.status == "claimed", model.token == token]
-
-
-def claim_run(
-    session: Session,
-    model: Any,
-    key: dict[str, Any],
-    values: dict[str, Any],
-    now: datetime,
-    lease: timedelta,
-    status: str = "claimed",
-) -> Claim | None:
-    """Insert the run's row (``key`` and ``values``) with a new token; or take over a claim
-    left ``lease`` or longer without a word, with a new token (its old holder can no longer
-    renew, finish or release it). None when someone else has it."""
-    token = secrets.token_hex(8)
-    row = {
-        **key,
-        **values,
-        "status": status,
-        "token": token,
-        "claimed_at": now,
-        "finished_at": now if status != "claimed" else None,
-    }
-    if insert_ignore(session, model, row):
-        return Claim(token, took_over=False)
-    taken = session.execute(
-        update(model)
-        .where(*_key(model, key), model.status == "claimed", model.claimed_at <= now - lease)
-        .values(
-            claimed_at=now,
-            status=status,
-            token=token,
-            finished_at=now if status != "claimed" else None,
-        )
-        .returning(model.id)
-    ).first()
-    return Claim(token, took_over=True) if taken else None
-
-
-def renew_run(session: Session, model: Any, key: dict[str, Any], token: str, now: datetime) -> bool:
-    """Start the lease again; False if the claim isn't ``token``'s any more."""
-    done = session.execute(
-        update(model).where(*_holding(model, key, token)).values(claimed_at=now).returning(model.id)
-    ).first()
-    return done is not None
-
-
-def finish_run(
-    session: Session,
-    model: Any,
-    key: dict[str, Any],
-    token: str,
-    now: datetime,
-    status: str,
-    **values: Any,
-) -> bool:
-    """Record the outcome (and ``values``, e.g. a note) of ``token``'s claim; False if it
-    isn't ``token``'s any more (compare-and-set)."""
-    done = session.execute(
-        update(model)
-        .where(*_holding(model, key, token))
-        .values(status=status, finished_at=now, **values)
-        .returning(model.id)
-    ).first()
-    return done is not None
-
-
-def release_run(session: Session, model: Any, key: dict[str, Any], token: str) -> bool:
-    """Delete ``token``'s unfinished claim (the next tick tries again); False if it isn't
-    ``token``'s any more."""
-    gone = session.execute(
-        delete(model).where(*_holding(model, key, token)).returning(model.id)
-    ).first()
-    return gone is not None
 
 
 def upsert(
@@ -652,23 +556,32 @@ def uninstalled_teams(session: Session) -> set[str]:
     return set(rows)
 
 
-def posts_to_expire(session: Session, now: datetime, statuses: Sequence[str]) -> list[Post]:
-    """Posts (every installed workspace) whose scheduled time has come while still
-    unapproved."""
+def _one_post(post_id: int | None) -> list[Any]:
+    return [] if post_id is None else [Post.id == post_id]
+
+
+def posts_to_expire(
+    session: Session, now: datetime, statuses: Sequence[str], post_id: int | None = None
+) -> list[Post]:
+    """Posts (every installed workspace, or just ``post_id``) whose scheduled time has come
+    while still unapproved."""
     return list(
         session.exec(
             select(Post).where(
                 Post.status.in_(statuses),  # type: ignore[attr-defined]
                 Post.scheduled_at <= now,  # type: ignore[operator]
                 installed(Post.team_id),
+                *_one_post(post_id),
             )
         )
     )
 
 
-def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
-    """Pending posts (every workspace) whose stage waits since before the cutoff and has not
-    had its reminder."""
+def posts_to_remind(
+    session: Session, waiting_since: datetime, post_id: int | None = None
+) -> list[Post]:
+    """Pending posts (every workspace, or just ``post_id``) whose stage waits since before
+    the cutoff and has not had its reminder."""
     return list(
         session.exec(
             select(Post).where(
@@ -676,20 +589,26 @@ def posts_to_remind(session: Session, waiting_since: datetime) -> list[Post]:
                 Post.stage_at <= waiting_since,  # type: ignore[operator]
                 Post.reminded_at.is_(None),  # type: ignore[union-attr]
                 installed(Post.team_id),
+                *_one_post(post_id),
             )
         )
     )
 
 
-def posts_missing_requests(session: Session) -> list[Post]:
-    """Pending posts (every workspace) whose current stage has no request message row."""
+def posts_missing_requests(session: Session, post_id: int | None = None) -> list[Post]:
+    """Pending posts (every workspace, or just ``post_id``) whose current stage has no
+    request message row."""
     missing = ~exists().where(
         ApprovalRequest.post_id == Post.id,
         ApprovalRequest.version == Post.version,
         ApprovalRequest.stage == Post.stage,
     )
     return list(
-        session.exec(select(Post).where(Post.status == "pending", missing, installed(Post.team_id)))
+        session.exec(
+            select(Post).where(
+                Post.status == "pending", missing, installed(Post.team_id), *_one_post(post_id)
+            )
+        )
     )
 
 
@@ -945,6 +864,19 @@ def schedules(
     else:
         query = query.where(installed(model.team_id))
     return [(row, brand) for row, brand in session.exec(query.order_by(model.id))]
+
+
+def schedule_of(
+    session: Session, model: Any, team_id: str, channel_id: str
+) -> tuple[Any, str | None] | None:
+    """A channel's schedule row (digest, weekly report) with its brand's name, if it has one
+    and its workspace has the app installed (what a scheduled job runs for)."""
+    row = session.exec(
+        select(model, Brand.name)
+        .outerjoin(Brand, model.brand_id == Brand.id)
+        .where(model.team_id == team_id, model.channel_id == channel_id, installed(model.team_id))
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def delete_schedule(session: Session, model: Any, team_id: str, channel_id: str) -> bool:

@@ -49,7 +49,7 @@ def main() -> int:
     time.sleep(max(0.0, args.start_at - time.time()))  # start together with the others
     sent = 0
     for _ in range(args.ticks):
-        sent += max(0, scheduler.tick()["post digests"])
+        sent += max(0, scheduler.run_due()["post digests"])
         clock.advance(seconds=30)
     print(sent)
     return 0

@@ -112,12 +112,44 @@ def test_the_scheduler_posts_it_once_at_its_local_time(stack):
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
     scheduler = Scheduler(stack.services)
-    assert scheduler.tick()["post digests"] == 0
+    assert scheduler.run_due()["post digests"] == 0
     stack.clock.advance(hours=1)
-    assert scheduler.tick()["post digests"] == 1
-    assert scheduler.tick()["post digests"] == 0
+    assert scheduler.run_due()["post digests"] == 1
+    assert scheduler.run_due()["post digests"] == 0
     stack.clock.advance(minutes=30)
-    assert scheduler.tick()["post digests"] == 0
+    assert scheduler.run_due()["post digests"] == 0
+    assert len(digests_in(stack, GENERAL)) == 1
+
+
+def test_a_tick_only_enqueues_the_digest_and_the_job_workers_post_it(stack):
+    """As in production: the scheduler's tick writes one job for the unit due, and the
+    process's workers (not the tick) post it; ticking again makes no second job."""
+    from storage import jobs as job_queries
+
+    stack.services.jobs.exclude = ()  # the workers take the scheduled kinds too
+    db = stack.services.db
+    stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # 08:00 in Madrid
+    digest.set_digest(
+        db,
+        TEAM,
+        OWNER,
+        (),
+        stack.clock.now(),
+        digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
+    )
+    scheduler = Scheduler(stack.services)
+    assert scheduler.tick()["post digests"] == 0  # not yet
+    stack.clock.advance(hours=1)
+    assert scheduler.tick()["post digests"] == 1  # one job enqueued
+    assert scheduler.tick()["post digests"] == 0  # the same unit: no second job
+    stack.slack.wait_for(lambda: len(digests_in(stack, GENERAL)) == 1)
+
+    def waiting() -> int:
+        with db.write() as session:
+            return job_queries.pending(session, "digest")
+
+    stack.slack.wait_for(lambda: waiting() == 0)
+    assert scheduler.tick()["post digests"] == 0  # recorded: never again
     assert len(digests_in(stack, GENERAL)) == 1
 
 
@@ -133,10 +165,10 @@ def test_a_restart_within_two_hours_sends_late_after_that_skips(stack, caplog):
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
     stack.clock.set(datetime(2026, 11, 26, 9, 45, tzinfo=UTC))  # "restarted" 1 h 45 late
-    assert Scheduler(stack.services).tick()["post digests"] == 1
+    assert Scheduler(stack.services).run_due()["post digests"] == 1
     stack.clock.set(datetime(2026, 11, 27, 10, 15, tzinfo=UTC))  # 2 h 15 late the next day
     with caplog.at_level("WARNING", logger="bot.daily"):
-        assert Scheduler(stack.services).tick()["post digests"] == 0
+        assert Scheduler(stack.services).run_due()["post digests"] == 0
     assert "skipped" in caplog.text and "2026-11-27" in caplog.text
     assert len(digests_in(stack, GENERAL)) == 1
 
@@ -153,7 +185,7 @@ def test_a_digest_channel_the_app_left_is_reported_to_whoever_set_it(stack):
         digest.DigestPlan(APPROVALS, "09:00", "Europe/Madrid", None),
     )
     stack.clock.advance(hours=1)
-    assert Scheduler(stack.services).tick()["post digests"] == 0  # not a member: refused
+    assert Scheduler(stack.services).run_due()["post digests"] == 0  # not a member: refused
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"The digest for <#{APPROVALS}> couldn't be posted today" in note
 
@@ -276,11 +308,13 @@ def test_an_admins_template_override_is_used_and_still_escapes(stack, tmp_path):
 def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     stack, monkeypatch, caplog
 ):
-    """Replica A claims the digest, then stalls (Slack slow, rate limited) past the lease;
-    replica B takes the claim over and posts. When A wakes up its renew fails: it posts
-    nothing and leaves B's claim alone. One digest."""
+    """Replica A claims the digest's job, then stalls (Slack slow, rate limited) past the
+    lease; replica B takes the job over and posts. When A wakes up its renew fails: it posts
+    nothing and leaves B's record alone. One digest."""
+    from sqlalchemy import update
+
     from bot import daily
-    from storage.models import DigestRun
+    from storage.models import DigestRun, Job
 
     db = stack.services.db
     stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
@@ -297,15 +331,17 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     other: list[int] = []
 
     def stalling_render(*args, **kwargs):
-        if not other:  # replica A, mid-way: the time passes, and replica B ticks
+        if not other:  # replica A, mid-way: its lease runs out, and replica B ticks
             other.append(-1)
-            stack.clock.advance(digest.LEASE + timedelta(minutes=1))
-            other[0] = daily.run(stack.services)
+            with db.write_connection() as connection:  # as if A stalled past its lease
+                connection.execute(update(Job).values(run_after=datetime(2000, 1, 1, tzinfo=UTC)))
+            other[0] = Scheduler(stack.services).run_due()["post digests"]
         return render(*args, **kwargs)
 
     monkeypatch.setattr(daily, "render", stalling_render)
     with caplog.at_level("WARNING", logger="bot"):
-        assert daily.run(stack.services) == 0  # replica A: its claim was taken over
+        # replica A: its job was taken over
+        assert Scheduler(stack.services).run_due()["post digests"] == 0
     assert other == [1]  # replica B posted it
     assert "taking over a claim that was never finished" in caplog.text
     assert "claim lost (taken over), not posting" in caplog.text
@@ -315,5 +351,5 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
 
         (run,) = session.exec(select(DigestRun)).all()
     assert run.status == "sent" and run.ts and run.token
-    assert Scheduler(stack.services).tick()["post digests"] == 0
+    assert Scheduler(stack.services).run_due()["post digests"] == 0
     assert len(digests_in(stack, GENERAL)) == 1

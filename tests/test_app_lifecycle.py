@@ -56,7 +56,7 @@ def test_uninstalling_stops_scheduled_work_keeps_data_and_a_later_request_resume
     assert wait_removed(stack) == stack.clock.now()
     before = len(stack.slack.calls_to("chat.postMessage"))
     stack.clock.advance(hours=2)  # the digest (10:00) and the post's hand-off (11:00) are due
-    done = Scheduler(stack.services).tick()
+    done = Scheduler(stack.services).run_due()
     assert done["post digests"] == 0 and done["hand off due posts"] == 0
     assert posted_since(stack, before) == []  # nothing tried with a revoked token
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"  # data kept
@@ -70,7 +70,7 @@ def test_uninstalling_stops_scheduled_work_keeps_data_and_a_later_request_resume
     stack.slack.reinstall()
     stack.slack.command(MARIA, "help")  # the workspace talks to us again
     assert removed_at(stack) is None
-    done = Scheduler(stack.services).tick()
+    done = Scheduler(stack.services).run_due()
     assert done["hand off due posts"] == 1
     due_notice(stack, PAULA)
 
@@ -85,7 +85,7 @@ def test_revoking_the_bot_token_stops_work_but_user_tokens_alone_do_not(stack, c
     )
     approved_post(stack, hours=1)
     stack.clock.advance(hours=1)
-    assert Scheduler(stack.services).tick()["hand off due posts"] == 0
+    assert Scheduler(stack.services).run_due()["hand off due posts"] == 0
 
 
 def test_reminders_and_escalations_skip_a_removed_workspace(stack):
@@ -103,7 +103,7 @@ def test_reminders_and_escalations_skip_a_removed_workspace(stack):
     stack.slack.uninstall()
     wait_removed(stack)
     stack.clock.advance(hours=2)
-    done = Scheduler(stack.services).tick()
+    done = Scheduler(stack.services).run_due()
     assert done["remind about unassigned tickets"] == 0
     assert done["escalate open tickets"] == 0
     with stack.services.db.read() as session:
@@ -119,3 +119,28 @@ def test_app_rate_limited_is_answered_and_logged(stack, caplog):
         for r in caplog.records
     )
     assert removed_at(stack) is None
+
+
+def test_a_removal_acknowledged_just_before_a_crash_is_done_after_the_restart(stack):
+    """The notice is a durable job written before the 200: the process dying between the
+    ack and the work (its workers gone) loses nothing; the restarted process does it."""
+    from bot.jobs import Workers
+    from bot.work import HANDLERS
+    from storage import jobs as job_queries
+
+    def waiting() -> int:
+        with stack.services.db.write() as session:
+            return job_queries.pending(session, "removed")
+
+    stack.slack.command(MARIA, "help")  # the app knows its workspace (auth.test)
+    stack.services.jobs.stop()  # this process's workers are gone: killed after the ack
+    assert stack.slack.uninstall(event_id="EvGONE2").status == 200
+    assert waiting() == 1 and removed_at(stack) is None  # acknowledged, not yet done
+    assert stack.slack.uninstall(event_id="EvGONE2", retry_num=1).status == 200
+    assert waiting() == 1  # Slack's retry is the same job
+    restarted = Workers(stack.services, HANDLERS).start()  # the process, started again
+    try:
+        assert wait_removed(stack) == stack.clock.now()
+        stack.slack.wait_for(lambda: waiting() == 0)
+    finally:
+        restarted.stop()

@@ -639,12 +639,12 @@ def test_the_scheduler_expires_and_posts_a_late_client_request(stack):
     click(stack, PEDRO, "post_approve", request_message(stack))
     dm_to(stack, MARIA, "has no client approvals channel yet")
     scheduler = Scheduler(stack.services)
-    assert scheduler.tick()["post missing approval requests"] == 0  # still nowhere to go
+    assert scheduler.run_due()["post missing approval requests"] == 0  # still nowhere to go
     stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
         db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "acme", "client"
     )
-    assert scheduler.tick()["post missing approval requests"] == 1
+    assert scheduler.run_due()["post missing approval requests"] == 1
     client_request = request_message(stack, stage="client", channel=PRIVATE)
     click(stack, CLARA, "post_approve", client_request, channel=PRIVATE)
     dm_to(stack, MARIA, f"was approved by <@{CLARA}>")
@@ -655,9 +655,9 @@ def test_the_scheduler_tick_expires_a_post(stack):
     request_message(stack)
     dm_to(stack, MARIA, "Sent post #1")
     scheduler = Scheduler(stack.services)
-    assert scheduler.tick()["expire unapproved posts"] == 0
+    assert scheduler.run_due()["expire unapproved posts"] == 0
     stack.clock.advance(minutes=45)
-    assert scheduler.tick()["expire unapproved posts"] == 1
+    assert scheduler.run_due()["expire unapproved posts"] == 1
     dm_to(stack, PEDRO, "Post #1 expired")
 
 

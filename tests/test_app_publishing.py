@@ -59,10 +59,10 @@ def due_notice(stack, user):
 def test_due_post_reaches_its_publisher_and_is_marked_published(stack):
     post = approved_post(stack)
     scheduler = Scheduler(stack.services)
-    assert scheduler.tick()["hand off due posts"] == 0
+    assert scheduler.run_due()["hand off due posts"] == 0
     stack.clock.advance(hours=2)
-    assert scheduler.tick()["hand off due posts"] == 1
-    assert scheduler.tick()["hand off due posts"] == 0  # exactly once
+    assert scheduler.run_due()["hand off due posts"] == 1
+    assert scheduler.run_due()["hand off due posts"] == 0  # exactly once
     notice = due_notice(stack, PAULA)
     dm = stack.slack.dm_id(PAULA)
     assert "&lt;!here&gt; &amp; go" in texts(notice)
@@ -92,7 +92,7 @@ def test_due_post_reaches_its_publisher_and_is_marked_published(stack):
 def test_someone_without_the_role_cannot_mark_it(stack):
     approved_post(stack, hours=1)
     stack.clock.advance(hours=1)
-    Scheduler(stack.services).tick()
+    Scheduler(stack.services).run_due()
     notice = due_notice(stack, PAULA)
     dm = stack.slack.dm_id(PAULA)
     stack.slack.add_member(dm, PEDRO)  # say the notice were forwarded to a shared place
@@ -105,7 +105,7 @@ def test_someone_without_the_role_cannot_mark_it(stack):
 def test_with_no_publisher_the_author_is_told(stack):
     approved_post(stack, hours=1, networks=("linkedin",))
     stack.clock.advance(hours=1)
-    Scheduler(stack.services).tick()
+    Scheduler(stack.services).run_due()
     assert "Nobody has the publisher role" in texts(due_notice(stack, MARIA))
 
 
@@ -161,7 +161,7 @@ def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
     secret = set_webhook(stack, hook.url)
     post = approved_post(stack)
     stack.clock.advance(hours=2)
-    assert Scheduler(stack.services).tick()["hand off due posts"] == 1
+    assert Scheduler(stack.services).run_due()["hand off due posts"] == 1
     (request,) = hook.requests
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert webhook.verify(
@@ -175,7 +175,7 @@ def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
     assert sent["post"]["text"] == "Launch <!here> & go" and sent["post"]["networks"] == ["x"]
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "published"
     dm_to(stack, MARIA, "went to brand default's publishing webhook")
-    assert Scheduler(stack.services).tick()["hand off due posts"] == 0
+    assert Scheduler(stack.services).run_due()["hand off due posts"] == 0
 
 
 def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, receiver):
@@ -184,21 +184,21 @@ def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, r
     post = approved_post(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(hours=2)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 1
     stack.clock.advance(seconds=59)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 1  # the backoff holds
     stack.clock.advance(seconds=1)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 2
     stack.clock.advance(minutes=5)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 3
     notice = due_notice(stack, PAULA)
     assert "The publishing webhook failed 3 times (HTTP 5xx)" in texts(notice)
     stack.clock.advance(hours=1)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 3  # three tries, no more
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
 
@@ -212,7 +212,7 @@ def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
     stack.clock.advance(hours=2)
     for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
         stack.clock.advance(step)
-        scheduler.tick()
+        scheduler.run_due()
     assert "failed 3 times (could not connect)" in texts(due_notice(stack, PAULA))
 
 
@@ -236,11 +236,11 @@ def test_a_post_cancelled_between_webhook_tries_is_not_sent_again(stack, receive
     post = approved_post(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(hours=2)
-    scheduler.tick()
+    scheduler.run_due()
     assert len(hook.requests) == 1
     posts.cancel(stack.services.db, TEAM, Actor(MARIA), post.id, stack.clock.now())
     stack.clock.advance(minutes=10)
-    assert scheduler.tick()["hand off due posts"] == 0
+    assert scheduler.run_due()["hand off due posts"] == 0
     assert len(hook.requests) == 1
 
 
@@ -276,7 +276,7 @@ def hand_off_three_times(stack):
     stack.clock.advance(hours=2)
     for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
         stack.clock.advance(step)
-        scheduler.tick()
+        scheduler.run_due()
 
 
 def test_publishers_are_told_a_category_never_the_receivers_answer(stack, receiver):
@@ -305,7 +305,7 @@ def test_a_plain_secret_of_an_earlier_release_still_signs_without_a_key(stack, r
     stack.services.keyring = None
     approved_post(stack)
     stack.clock.advance(hours=2)
-    Scheduler(stack.services).tick()
+    Scheduler(stack.services).run_due()
     (request,) = hook.requests
     headers = request["headers"]
     assert webhook.verify(
@@ -336,7 +336,7 @@ def mark_from_notice(stack, url):
 def test_a_live_url_carrying_markup_is_refused_not_shown(stack):
     post = approved_post(stack, hours=1)
     stack.clock.advance(hours=1)
-    Scheduler(stack.services).tick()
+    Scheduler(stack.services).run_due()
     refused = mark_from_notice(stack, "https://x.com/a?<!channel>|click>&b")
     assert refused.body["response_action"] == "errors"
     assert "http(s) URL" in refused.body["errors"]["url"]
@@ -347,7 +347,7 @@ def test_a_live_url_carrying_markup_is_refused_not_shown(stack):
 def test_the_live_url_reaches_the_author_escaped(stack):
     post = approved_post(stack, hours=1)
     stack.clock.advance(hours=1)
-    Scheduler(stack.services).tick()
+    Scheduler(stack.services).run_due()
     ts = due_notice(stack, PAULA)["ts"]
     mark_from_notice(stack, "https://x.com/a?b=1&c=2")
     text = dm_to(stack, MARIA, f"marked your post #{post.id} published")

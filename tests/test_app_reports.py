@@ -12,11 +12,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from bot import chart, reports, workspace
+from bot.jobs import wall_now
 from bot.policy import Actor
 from bot.scheduler import Scheduler
+from storage import jobs as job_queries
+from storage.models import Job
 from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, PRIVATE, TEAM, start_stack
 from tests.test_app_posts import ephemeral_to
 from tests.test_reports import A1, A2, png_size, seed_known
@@ -129,16 +132,16 @@ def _weekly(stack, at: datetime, weekday: int = 0, time: str = "09:00") -> Sched
 def test_the_weekly_report_goes_out_once_a_week_at_its_local_time(stack):
     stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))  # Monday, 08:00 in Madrid
     scheduler = _weekly(stack, stack.clock.now())
-    assert scheduler.tick()["post weekly reports"] == 0
+    assert scheduler.run_due()["post weekly reports"] == 0
     stack.clock.advance(hours=1)  # 09:00 in Madrid
-    assert scheduler.tick()["post weekly reports"] == 1
-    assert scheduler.tick()["post weekly reports"] == 0  # a second tick: nothing
+    assert scheduler.run_due()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 0  # a second tick: nothing
     stack.clock.advance(days=3)
-    assert scheduler.tick()["post weekly reports"] == 0  # later that week: nothing
+    assert scheduler.run_due()["post weekly reports"] == 0  # later that week: nothing
     stack.clock.set(datetime(2026, 12, 7, 7, 59, tzinfo=UTC))
-    assert scheduler.tick()["post weekly reports"] == 0  # next Monday, a minute early
+    assert scheduler.run_due()["post weekly reports"] == 0  # next Monday, a minute early
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     posted = reports_in(stack.slack.messages(GENERAL))
     assert len(posted) == 2
     assert "Mon 23 Nov – Sun 29 Nov 2026, Europe/Madrid" in posted[0]["text"]
@@ -148,26 +151,26 @@ def test_the_weekly_report_goes_out_once_a_week_at_its_local_time(stack):
 def test_the_weekly_report_keeps_its_local_time_across_dst(stack):
     stack.clock.set(datetime(2026, 3, 23, 7, 59, tzinfo=UTC))  # Mon 08:59 CET (UTC+1)
     scheduler = _weekly(stack, stack.clock.now())
-    assert scheduler.tick()["post weekly reports"] == 0
+    assert scheduler.run_due()["post weekly reports"] == 0
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     # Summer time starts on Sunday 29 March: 09:00 on Monday 30 is 07:00 UTC.
     stack.clock.set(datetime(2026, 3, 30, 6, 59, tzinfo=UTC))
-    assert scheduler.tick()["post weekly reports"] == 0
+    assert scheduler.run_due()["post weekly reports"] == 0
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     stack.clock.advance(hours=1)  # 09:00 by the winter offset: not again
-    assert scheduler.tick()["post weekly reports"] == 0
+    assert scheduler.run_due()["post weekly reports"] == 0
     assert len(reports_in(stack.slack.messages(GENERAL))) == 2
 
 
 def test_a_late_weekly_report_is_sent_within_the_window_then_skipped(stack, caplog):
     scheduler = _weekly(stack, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     stack.clock.set(datetime(2026, 11, 23, 19, 0, tzinfo=UTC))  # Monday, 11 h late
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     stack.clock.set(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))  # next Monday, 13 h late
     with caplog.at_level("WARNING", logger="bot.weekly"):
-        assert scheduler.tick()["post weekly reports"] == 0
+        assert scheduler.run_due()["post weekly reports"] == 0
     assert "skipped" in caplog.text and "2026-W49" in caplog.text
     assert len(reports_in(stack.slack.messages(GENERAL))) == 1
 
@@ -179,7 +182,7 @@ def _ticks_at_once(*schedulers: Scheduler) -> int:
 
     def tick(scheduler: Scheduler) -> None:
         start.wait()
-        posted.append(scheduler.tick()["post weekly reports"])
+        posted.append(scheduler.run_due()["post weekly reports"])
 
     threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
     for thread in threads:
@@ -195,12 +198,17 @@ def test_two_schedulers_on_one_database_post_it_once(stack):
     first = _weekly(stack, stack.clock.now() - timedelta(days=1))
     second = Scheduler(stack.services)
     assert _ticks_at_once(first, second, Scheduler(stack.services)) == 1
-    # A claim never finished (its replica died) is taken over after the lease, once.
+    # A job claimed and never finished (its replica died) is taken over after the lease, once.
     stack.clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
-    due = reports.due_now(stack.services.db, stack.clock.now())[0][0]
-    assert reports.claim(stack.services.db, due, stack.clock.now())  # and then it died
-    assert first.tick()["post weekly reports"] == 0  # within the lease: still its claim
-    stack.clock.advance(reports.LEASE + timedelta(minutes=1))
+    assert first.tick()["post weekly reports"] == 1  # enqueued (the workers here leave it)
+    with stack.services.db.write() as session:  # a replica claims it, and then it died
+        dead = job_queries.claim_next(session, wall_now(), timedelta(minutes=5), ("weekly",))
+    assert dead is not None
+    assert first.run_due()["post weekly reports"] == 0  # within the lease: still its job
+    with stack.services.db.write_connection() as connection:  # the lease runs out
+        connection.execute(
+            update(Job).where(Job.id == dead.id).values(run_after=wall_now() - timedelta(seconds=1))
+        )
     assert _ticks_at_once(first, second) == 1
     assert len(reports_in(stack.slack.messages(GENERAL))) == 2
 
@@ -216,10 +224,10 @@ def test_a_weekly_report_the_app_cant_post_is_reported_to_whoever_set_it(stack):
         reports.WeeklyPlan(OUTSIDE, 0, "09:00", "Europe/Madrid", None),
     )
     stack.clock.advance(hours=1)
-    assert Scheduler(stack.services).tick()["post weekly reports"] == 0
+    assert Scheduler(stack.services).run_due()["post weekly reports"] == 0
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"The weekly report for <#{OUTSIDE}> couldn't be posted" in note
-    assert Scheduler(stack.services).tick()["post weekly reports"] == 0  # failed: not retried
+    assert Scheduler(stack.services).run_due()["post weekly reports"] == 0  # failed: not retried
 
 
 def share_with_another_organisation(stack, channel: str) -> None:
@@ -246,13 +254,13 @@ def test_a_weekly_reports_channel_shared_since_gets_nothing_its_owner_gets_the_r
     scheduler = _weekly(stack, stack.clock.now())
     share_with_another_organisation(stack, GENERAL)
     stack.clock.advance(hours=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     assert reports_in(stack.slack.messages(GENERAL)) == []
     assert reports_in(stack.slack.dm_messages(ADMIN))
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"<#{GENERAL}> is now shared with another organisation" in note
     assert "so I sent it to you instead" in note
-    assert scheduler.tick()["post weekly reports"] == 0  # once a week, as ever
+    assert scheduler.run_due()["post weekly reports"] == 0  # once a week, as ever
 
 
 def test_a_shared_channels_report_is_not_sent_to_an_owner_no_longer_an_admin(stack, caplog):
@@ -269,7 +277,7 @@ def test_a_shared_channels_report_is_not_sent_to_an_owner_no_longer_an_admin(sta
     share_with_another_organisation(stack, GENERAL)
     stack.clock.advance(hours=1)
     with caplog.at_level(logging.WARNING, logger="bot.weekly"):
-        assert Scheduler(stack.services).tick()["post weekly reports"] == 0
+        assert Scheduler(stack.services).run_due()["post weekly reports"] == 0
     assert "no longer an admin" in caplog.text
     assert reports_in(stack.slack.dm_messages(MARIA)) == []
     assert reports_in(stack.slack.messages(GENERAL)) == []
@@ -280,7 +288,7 @@ def test_a_late_weekly_report_covers_the_week_it_was_due_for(stack):
     # 01:00 Madrid. Sent late, it covers what it would have on time: Sun 22 – Sat 28 Nov.
     scheduler = _weekly(stack, datetime(2026, 11, 20, 9, 0, tzinfo=UTC), weekday=6, time="23:30")
     stack.clock.set(datetime(2026, 11, 30, 0, 0, tzinfo=UTC))
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     (posted,) = reports_in(stack.slack.messages(GENERAL))
     assert "Sun 22 Nov – Sat 28 Nov 2026, Europe/Madrid" in posted["text"]
 
@@ -304,13 +312,13 @@ def test_a_database_hiccup_while_building_is_tried_again_next_tick(stack, caplog
     event.listen(engine, "before_cursor_execute", locked)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.weekly"):
-            assert scheduler.tick()["post weekly reports"] == 0
+            assert scheduler.run_due()["post weekly reports"] == 0
     finally:
         event.remove(engine, "before_cursor_execute", locked)
     assert "database unavailable, trying again next tick" in caplog.text
     assert stack.slack.dm_messages(ADMIN) == []  # no one is bothered with it
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     assert len(reports_in(stack.slack.messages(GENERAL))) == 1
 
 
@@ -321,7 +329,7 @@ def test_an_unexpected_error_tells_the_owner_a_reference_not_the_details(stack, 
             "UPDATE audit_log SET at = '2026-11-20 0x:00:00' WHERE action = 'approve:team'"
         )
     with caplog.at_level(logging.ERROR, logger="bot.weekly"):
-        assert scheduler.tick()["post weekly reports"] == 0
+        assert scheduler.run_due()["post weekly reports"] == 0
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"The weekly report for <#{GENERAL}> couldn't be posted" in note
     ref = note.split("(ref ")[1].split(")")[0]
@@ -329,7 +337,7 @@ def test_an_unexpected_error_tells_the_owner_a_reference_not_the_details(stack, 
     assert f"ref={ref}" in caplog.text and "Traceback" in caplog.text
     assert "0x:00" in caplog.text  # the details are in the log, under the ref
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["post weekly reports"] == 0  # failed: not retried
+    assert scheduler.run_due()["post weekly reports"] == 0  # failed: not retried
 
 
 def test_the_report_names_people_without_mentioning_them(stack):
@@ -416,7 +424,7 @@ def test_a_weekly_reports_channel_a_client_joined_since_gets_nothing(stack):
     scheduler = _weekly(stack, stack.clock.now())
     a_client_in(stack, GENERAL)
     stack.clock.advance(hours=1)
-    assert scheduler.tick()["post weekly reports"] == 1
+    assert scheduler.run_due()["post weekly reports"] == 1
     assert reports_in(stack.slack.messages(GENERAL)) == []
     assert reports_in(stack.slack.dm_messages(ADMIN))
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]

@@ -336,13 +336,13 @@ def test_reminder_and_escalation_once_each(stack):
     card_of(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(minutes=29)
-    assert scheduler.tick()["remind about unassigned tickets"] == 0
+    assert scheduler.run_due()["remind about unassigned tickets"] == 0
     stack.clock.advance(minutes=1)
-    assert scheduler.tick()["remind about unassigned tickets"] == 1
-    assert scheduler.tick()["remind about unassigned tickets"] == 0
+    assert scheduler.run_due()["remind about unassigned tickets"] == 1
+    assert scheduler.run_due()["remind about unassigned tickets"] == 0
     stack.clock.advance(hours=4)
-    assert scheduler.tick()["escalate open tickets"] == 1
-    assert scheduler.tick()["escalate open tickets"] == 0
+    assert scheduler.run_due()["escalate open tickets"] == 1
+    assert scheduler.run_due()["escalate open tickets"] == 0
     escalations = [m for m in stack.slack.messages(ESCALATE) if "Escalation" in m["text"]]
     assert len(escalations) == 1 and f"<@{ADMIN}>" not in escalations[0]["text"]
 
@@ -353,9 +353,9 @@ def test_urgent_halves_the_times(stack):
     card_of(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(minutes=15)
-    assert scheduler.tick()["remind about unassigned tickets"] == 1
+    assert scheduler.run_due()["remind about unassigned tickets"] == 1
     stack.clock.advance(minutes=105)
-    assert scheduler.tick()["escalate open tickets"] == 1
+    assert scheduler.run_due()["escalate open tickets"] == 1
 
 
 def test_a_resolved_ticket_is_not_escalated(stack):
@@ -365,7 +365,7 @@ def test_a_resolved_ticket_is_not_escalated(stack):
     click(stack, SAM, "ticket_resolve")
     stack.slack.wait_for(lambda: "Resolved" in card_text(stack))
     stack.clock.advance(hours=2)
-    assert Scheduler(stack.services).tick()["escalate open tickets"] == 0
+    assert Scheduler(stack.services).run_due()["escalate open tickets"] == 0
 
 
 # --- failure paths -------------------------------------------------------------------------
@@ -504,10 +504,10 @@ def test_a_card_left_unposted_by_a_dead_replica_is_posted_later(stack):
     )  # ...and that replica dies here
     assert created and cards(stack) == []
     scheduler = Scheduler(stack.services)
-    assert scheduler.tick()["post missing ticket cards"] == 0  # within the lease
+    assert scheduler.run_due()["post missing ticket cards"] == 0  # within the lease
     stack.clock.advance(minutes=6)
-    assert scheduler.tick()["post missing ticket cards"] == 1
-    assert scheduler.tick()["post missing ticket cards"] == 0
+    assert scheduler.run_due()["post missing ticket cards"] == 1
+    assert scheduler.run_due()["post missing ticket cards"] == 0
     assert len(cards(stack)) == 1
 
 

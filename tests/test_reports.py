@@ -18,7 +18,6 @@ from bot.errors import NotFound, UsageError
 from bot.policy import Actor, Grant
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
-from tests.stack import at_once
 
 TEAM = "T0001"
 OWNER = Actor("UADMIN01", workspace_admin=True)
@@ -326,54 +325,6 @@ def test_people_are_listed_by_volume_then_name():
     # Zed (5), then the ones with 4 by name: Person I (U22), Person J (U21), …
     assert listed == ["Zed"] + [f"Person {chr(ord('A') + 30 - i)}" for i in range(22, 13, -1)]
     assert "… and 13 more approvers (in the CSV)" in text
-
-
-# --- the weekly claim, on both databases ---------------------------------------------------
-
-
-def _due(db, now):
-    reports.set_weekly(
-        db,
-        TEAM,
-        OWNER,
-        (),
-        now - timedelta(days=1),
-        reports.WeeklyPlan("CGENERAL", 0, "09:00", "UTC", None),
-    )
-    return reports.due_now(db, now)[0][0]
-
-
-def test_the_weekly_claim_is_owned_and_compare_and_set(db):
-    workspace.ensure_team(db, TEAM, BEFORE)
-    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC
-    due = _due(db, now)
-    token = reports.claim(db, due, now)
-    assert token and reports.claim(db, due, now) is None
-    assert reports.due_now(db, now + M) == ([], [])  # claimed and alive
-    assert not reports.finish(db, due, "not-mine", now, "sent")
-    assert not reports.release(db, due, "not-mine")
-    assert reports.renew(db, due, token, now + 20 * M)  # the lease starts again
-    later = now + 20 * M + reports.LEASE - M
-    assert reports.claim(db, due, later) is None  # within the renewed lease
-    # Past the lease (the holder died), someone else takes it over with a new token; the old
-    # holder can no longer renew, finish or release it.
-    late = now + 20 * M + reports.LEASE
-    taken = reports.claim(db, due, late)
-    assert taken and taken != token
-    assert not reports.renew(db, due, token, late)
-    assert not reports.finish(db, due, token, late, "sent")
-    assert not reports.release(db, due, token)
-    assert reports.finish(db, due, taken, late, "sent", "late")
-    assert not reports.release(db, due, taken)  # finished: nothing to give back
-    assert reports.due_now(db, late + reports.LEASE) == ([], [])
-
-
-def test_concurrent_weekly_claims_have_one_winner(db):
-    workspace.ensure_team(db, TEAM, BEFORE)
-    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    due = _due(db, now)
-    won = at_once(8, lambda: reports.claim(db, due, now))
-    assert len([t for t in won if t]) == 1
 
 
 def test_only_channels_another_organisation_can_read_count_as_shared_outside():

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.errors import Unreachable
 from bot.policy import Actor
 from bot.posts import Draft
+from bot.runs import Source
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.slack import SlackGateway
@@ -43,12 +44,12 @@ def test_tick_expires_due_posts_by_the_apps_clock(sqlite_db, clock):
     )
     post = posts.create(sqlite_db, TEAM, author, draft, [], clock.now())
     scheduler = Scheduler(services)
-    assert scheduler.tick()["expire unapproved posts"] == 0
+    assert scheduler.run_due()["expire unapproved posts"] == 0
     clock.advance(minutes=30)
     # Slack is unreachable here: the expiry still happens (DMs are logged, not raised).
-    assert scheduler.tick()["expire unapproved posts"] == 1
+    assert scheduler.run_due()["expire unapproved posts"] == 1
     assert posts.get(sqlite_db, TEAM, post.id)[0].status == "expired"
-    assert scheduler.tick()["expire unapproved posts"] == 0
+    assert scheduler.run_due()["expire unapproved posts"] == 0
 
 
 def test_a_failing_job_does_not_stop_the_others(sqlite_db, clock):
@@ -56,15 +57,21 @@ def test_a_failing_job_does_not_stop_the_others(sqlite_db, clock):
     scheduler = Scheduler(services)
     calls = []
 
-    def broken(_services):
+    def broken(_services, _now):
         raise RuntimeError("boom")
 
-    def fine(_services):
+    def fine(_services, _now):
         calls.append(1)
+        return []
+
+    def nothing(_services, _job, _payload):
         return 0
 
-    scheduler.jobs = [("broken", broken), ("fine", fine)]
-    assert scheduler.tick() == {"broken": -1, "fine": 0}
+    scheduler.sources = [
+        Source("broken", "broken", broken, nothing),
+        Source("fine", "fine", fine, nothing),
+    ]
+    assert scheduler.run_due() == {"broken": -1, "fine": 0}
     assert calls == [1]
 
 
