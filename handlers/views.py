@@ -87,9 +87,12 @@ def register(app: App, services: Services) -> None:
                 raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = approvals.check(services, team_id, draft)
+            author = user_id
             if meta.get("post"):  # an edit: still the author's (or an admin's), still as seen
                 actor = services.people.actor(team_id, user_id)
-                posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
+                author = posts.check_editable(
+                    services.db, team_id, actor, meta["post"], meta["version"]
+                )[0].author
         except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
             fields = getattr(refused, "fields", None) or {
                 ("brand" if "brand" in form_values(view) else "text"): str(refused)
@@ -99,6 +102,15 @@ def register(app: App, services: Services) -> None:
         if not verdict.ok:
             ack(response_action="errors", errors=_errors(verdict.errors))
             return
+        # A network nobody may approve (for this brand): refused when sending, so nothing
+        # waits for nobody; a draft kept is saved, with the warning.
+        nobody = posts.unapprovable(services.db, team_id, sorted(draft.networks), brand, author)
+        if nobody:
+            ordered = [n for n in networks.NETWORKS if n in nobody]
+            sentence = posts.nobody_sentence(ordered, brand, services.people.admins(team_id))
+            if draft.send:
+                ack(response_action="errors", errors=_errors({"networks": sentence}))
+                return
         actor = services.people.actor(team_id, user_id)
         now = services.clock.now()
         try:  # saved before the answer: nothing acknowledged is lost
@@ -142,6 +154,8 @@ def register(app: App, services: Services) -> None:
             return
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
         notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
+        if nobody:
+            notes += f"\n⚠️ {sentence}"
         approvals.tell(
             services,
             user_id,
@@ -158,6 +172,7 @@ def register(app: App, services: Services) -> None:
         if meta.get("stage") not in ("team", "client") or meta.get("verdict") not in (
             "reject",
             "changes",
+            "override",
         ):
             raise ValidationFailed(DAMAGED_FORM)
         reason = typed(form_values(view), "reason")
@@ -256,6 +271,7 @@ def read_draft(values: dict) -> Draft:
     scheduled = _scheduled(field("scheduled").get("selected_date_time"))
     send = (option_value(field("send").get("selected_option")) or "send") == "send"
     notes = typed(values, "notes", TEXT_LIMIT).strip()
+    client_notes = typed(values, "client_notes", TEXT_LIMIT).strip()
     return Draft(
         text=text,
         networks=nets,
@@ -263,6 +279,7 @@ def read_draft(values: dict) -> Draft:
         media_urls=media,
         scheduled_at=scheduled,
         notes=notes,
+        client_notes=client_notes,
         send=send,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -706,9 +706,12 @@ def add_approval(
     stage: str,
     approver: str,
     at: datetime,
+    networks: str = "",
+    override: str = "",
 ) -> bool:
-    """Record one approver's approval of one stage of one version; False if they already
-    had (the values go straight to the INSERT: no model object on the click's path)."""
+    """Record one approver's approval of one stage of one version (``networks``: those of
+    the post it covers; ``override``: an admin's reason); False if they already had (the
+    values go straight to the INSERT: no model object on the click's path)."""
     values = {
         "team_id": team_id,
         "post_id": post_id,
@@ -716,6 +719,8 @@ def add_approval(
         "stage": stage,
         "approver": approver,
         "at": at,
+        "networks": networks,
+        "override": override,
     }
     return insert_ignore(session, Approval, values)
 
@@ -737,6 +742,47 @@ def approvers_of(
     """Who approved this stage of this version, in the order they did."""
     values = {"post_id": post_id, "version": version, "stage": stage}
     return list(connection.execute(_APPROVERS, values).scalars())
+
+
+_APPROVALS = (
+    sa_select(Approval.approver, Approval.networks, Approval.override)
+    .where(
+        Approval.post_id == bindparam("post_id"),
+        Approval.version == bindparam("version"),
+        Approval.stage == bindparam("stage"),
+    )
+    .order_by(Approval.id)
+)
+
+
+def approvals_of(
+    connection: Session | Connection, post_id: int, version: int, stage: str
+) -> list[Any]:
+    """This stage's approvals of this version (approver, networks, override), in order."""
+    values = {"post_id": post_id, "version": version, "stage": stage}
+    return list(connection.execute(_APPROVALS, values))
+
+
+_PENDING_APPROVALS = (
+    sa_select(Approval.post_id, Approval.approver, Approval.networks, Approval.override)
+    .join(Post, Post.id == Approval.post_id)  # type: ignore[arg-type]
+    .where(
+        Post.team_id == bindparam("team_id"),
+        Post.status == "pending",
+        Approval.version == Post.version,
+        Approval.stage == Post.stage,
+    )
+    .order_by(Approval.id)
+)
+
+
+def pending_approvals(connection: Session | Connection, team_id: str) -> dict[int, list[Any]]:
+    """The approvals so far of every post waiting for approval (its current version and
+    stage), by post id (for the Home: what still waits for whom)."""
+    found: dict[int, list[Any]] = {}
+    for row in connection.execute(_PENDING_APPROVALS, {"team_id": team_id}):
+        found.setdefault(row.post_id, []).append(row)
+    return found
 
 
 def add_request(
@@ -960,6 +1006,7 @@ def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
             Post.brand_id,
             Brand.name.label("brand"),  # type: ignore[attr-defined]
             Brand.self_approval,
+            Brand.approval_mode,
             Post.author,
             Post.networks,
             Post.text,
@@ -1041,6 +1088,7 @@ class HomeRows:
     pending: list  # every post waiting for approval in the workspace, oldest stage first
     tickets: list  # their open tickets, newest first (at most 41)
     day: list  # the posts in [start, end) of ``statuses``, with their brand's name
+    approvals: dict = field(default_factory=dict)  # pending post id → its approvals so far
 
 
 def home_rows(
@@ -1063,6 +1111,7 @@ def home_rows(
         pending=parts["pending"],
         tickets=list(connection.execute(_HOME_TICKETS, who)),
         day=parts["day"],
+        approvals=pending_approvals(connection, team_id) if parts["pending"] else {},
     )
 
 
