@@ -299,14 +299,24 @@ def unapprovable(
     return [n for n, people in per_network.items() if not people]
 
 
-def nobody_sentence(networks: Sequence[str], brand: Brand, admins: Iterable[str]) -> str:
-    """Why a post to ``networks`` can't be sent for approval, and who can fix it."""
-    names = ", ".join(NETWORK_LABELS[n] for n in networks)
+def nobody_sentence(
+    networks: Sequence[str],
+    brand: Brand,
+    admins: Iterable[str],
+    names: dict[str, str] | None = None,
+) -> str:
+    """Why a post to ``networks`` can't be sent for approval, and who can fix it: the admins
+    as mentions, or by ``names`` (for a form's error, which is plain text)."""
+    networks_named = ", ".join(NETWORK_LABELS[n] for n in networks)
     scope = " ".join(networks)
-    who = ", ".join(user(a) for a in sorted(set(admins)))
+    people = sorted(set(admins))
+    if names is not None:
+        who = ", ".join(names.get(a, f"@{a}") for a in people)
+    else:
+        who = ", ".join(user(a) for a in people)
     fix = f"an admin ({who})" if who else "a Postroom admin or a Slack workspace admin"
     return (
-        f"Nobody may approve {names} posts for brand {brand.name} yet, so this post would "
+        f"Nobody may approve {networks_named} posts for brand {brand.name} yet, so this post would "
         f"wait for nobody. Ask {fix} to add an approver: `/post role add @someone approver "
         f"{scope} brand:{brand.name}`, or pick other networks."
     )

@@ -107,9 +107,12 @@ def register(app: App, services: Services) -> None:
         nobody = posts.unapprovable(services.db, team_id, sorted(draft.networks), brand, author)
         if nobody:
             ordered = [n for n in networks.NETWORKS if n in nobody]
-            sentence = posts.nobody_sentence(ordered, brand, services.people.admins(team_id))
-            if draft.send:
-                ack(response_action="errors", errors=_errors({"networks": sentence}))
+            admins = sorted(services.people.admins(team_id))
+            sentence = posts.nobody_sentence(ordered, brand, admins)
+            if draft.send:  # a form's error is plain text: the admins by name
+                named = services.people.names(team_id, admins, ask_slack=3)
+                plain = posts.nobody_sentence(ordered, brand, admins, named)
+                ack(response_action="errors", errors=_errors({"networks": plain}))
                 return
         actor = services.people.actor(team_id, user_id)
         now = services.clock.now()

@@ -763,28 +763,6 @@ def approvals_of(
     return list(connection.execute(_APPROVALS, values))
 
 
-_PENDING_APPROVALS = (
-    sa_select(Approval.post_id, Approval.approver, Approval.networks, Approval.override)
-    .join(Post, Post.id == Approval.post_id)  # type: ignore[arg-type]
-    .where(
-        Post.team_id == bindparam("team_id"),
-        Post.status == "pending",
-        Approval.version == Post.version,
-        Approval.stage == Post.stage,
-    )
-    .order_by(Approval.id)
-)
-
-
-def pending_approvals(connection: Session | Connection, team_id: str) -> dict[int, list[Any]]:
-    """The approvals so far of every post waiting for approval (its current version and
-    stage), by post id (for the Home: what still waits for whom)."""
-    found: dict[int, list[Any]] = {}
-    for row in connection.execute(_PENDING_APPROVALS, {"team_id": team_id}):
-        found.setdefault(row.post_id, []).append(row)
-    return found
-
-
 def add_request(
     session: Session | Connection,
     *,
@@ -1027,6 +1005,44 @@ def _one_of(column: Any, values: Iterable[str]) -> Any:
     return column.in_([bindparam(None, value, unique=True) for value in values])
 
 
+def _home_approvals() -> Any:
+    """The approvals so far of the posts waiting for approval (their current version and
+    stage), as rows of the same columns (the approver as ``author``, the networks it covers
+    as ``networks``, an override's reason as ``text``): what still waits for whom."""
+    return (
+        sa_select(
+            literal_column("'approval'").label("part"),
+            Post.id.label("id"),  # type: ignore[union-attr]
+            Post.brand_id,
+            Brand.name.label("brand"),  # type: ignore[attr-defined]
+            Brand.self_approval,
+            Brand.approval_mode,
+            Approval.approver.label("author"),  # type: ignore[attr-defined]
+            Approval.networks.label("networks"),  # type: ignore[attr-defined]
+            Approval.override.label("text"),  # type: ignore[attr-defined]
+            Post.status,
+            Post.version,
+            Post.stage,
+            Post.scheduled_at,
+            Approval.at.label("sort_at"),  # type: ignore[attr-defined]
+        )
+        .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+        .join(Approval, Approval.post_id == Post.id)  # type: ignore[arg-type]
+        .where(
+            Post.team_id == _team(),
+            Post.status == "pending",
+            Approval.version == Post.version,
+            Approval.stage == Post.stage,
+        )
+    )
+
+
+class HomeApproval(NamedTuple):
+    approver: str
+    networks: str
+    override: str
+
+
 @lru_cache(maxsize=4)
 def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
     """The posts a Home shows, in one statement (each part keeps its own index): their drafts,
@@ -1040,6 +1056,7 @@ def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
             _one_of(Post.status, ("draft", "changes_requested")),
         ),
         _home_posts("pending", Post.stage_at, Post.status == "pending"),
+        _home_approvals(),
         _home_posts(
             "day",
             Post.scheduled_at,
@@ -1102,16 +1119,22 @@ def home_rows(
     """Everything anyone's Home shows (for an admin, see also ``home_settings``)."""
     who = {"team_id": team_id, "user_id": user_id}
     parts: dict[str, list] = {"draft": [], "pending": [], "day": []}
+    approvals: dict[int, list[HomeApproval]] = {}
     posts = _home_posts_statement(tuple(day_statuses))
     for row in connection.execute(posts, {**who, "start": day_start, "end": day_end}):
-        parts[row.part].append(row)
+        if row.part == "approval":
+            approvals.setdefault(row.id, []).append(
+                HomeApproval(row.author, row.networks, row.text)
+            )
+        else:
+            parts[row.part].append(row)
     return HomeRows(
         grants=grants_of(connection, team_id, user_id),
         drafts=parts["draft"][::-1],  # newest first
         pending=parts["pending"],
         tickets=list(connection.execute(_HOME_TICKETS, who)),
         day=parts["day"],
-        approvals=pending_approvals(connection, team_id) if parts["pending"] else {},
+        approvals=approvals,
     )
 
 
