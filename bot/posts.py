@@ -766,7 +766,7 @@ def _covered_by(before: Progress, post: Post, brand: Brand, actor: Actor) -> lis
     mine = [n for n in before.networks if n in held]
     if any(actor.user_id in before.approved.get(n, ()) for n in mine):
         raise InvalidTransition("You have already approved this. Nothing changed.")
-    if any(n in before.waiting and actor.user_id in before.owed.get(n, ()) for n in mine):
+    if any(n in before.waiting for n in mine):
         return mine
     done = "; ".join(
         f"{NETWORK_LABELS[n]} by {', '.join(user(u) for u in before.approved.get(n, ())) or '—'}"
