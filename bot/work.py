@@ -8,7 +8,7 @@ import secrets
 from bot import approvals, posts, routing
 from bot.blocks import notice
 from bot.blocks.posts import override_actions
-from bot.errors import PostroomError, RateLimited
+from bot.errors import PermissionDenied, PostroomError, RateLimited
 from bot.mrkdwn import escape
 from bot.services import Services
 from storage.models import Job
@@ -67,7 +67,12 @@ def approve(services: Services, job: Job, payload: dict) -> None:
         if _retried(refused):
             raise
         if job.attempts == 1:  # on a later try, our own earlier try may have decided it
-            tell_clicker(services, payload, str(refused), _override_offer(services, job, payload))
+            offer = (
+                _override_offer(services, job, payload)
+                if isinstance(refused, PermissionDenied)
+                else []
+            )
+            tell_clicker(services, payload, str(refused), offer)
         return
     services.jobs.wake("decided")  # type: ignore[union-attr]
 

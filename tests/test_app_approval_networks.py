@@ -130,6 +130,10 @@ def test_an_approver_of_another_network_is_told_why(stack):
     click(stack, PRIYA, "post_approve", message)
     ephemeral_to(stack, PRIYA, "it goes to X, and you are approver (Instagram, Facebook)")
     assert post_row(stack).status == "pending"
+    # Only an admin is offered to approve as admin.
+    assert "post_override" not in json.dumps(stack.slack.ephemerals(user=PRIYA))
+    click(stack, ADMIN, "post_approve", message)
+    ephemeral_to(stack, ADMIN, "Approve as admin…")
 
 
 def test_a_network_nobody_may_approve_is_refused_in_the_form(stack):
