@@ -670,8 +670,11 @@ def _approve(
     it covers the networks of the post the approver holds (``override``: an admin's reason,
     covering every network still waiting)."""
     covers = ""
-    if stage == "team":
-        before = progress_of(db, post, brand, connection)
+    per_network: dict[str, list[str]] = {}
+    if stage == "team":  # who may approve each network: read once for the click
+        per_network = network_approvers(db, post.team_id, post, brand, connection)
+        so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+        before = team_progress(post, brand, so_far, per_network)
         if override:
             covers = ",".join(before.waiting)
         else:
@@ -692,7 +695,8 @@ def _approve(
     approvers = tuple(repo.approvers_of(connection, post.id, post.version, stage))  # type: ignore[arg-type]
     rows: tuple = ()
     if stage == "team":
-        progress = progress_of(db, post, brand, connection)
+        now_approved = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+        progress = team_progress(post, brand, now_approved, per_network)
         rows = progress.rows()
         waiting = () if progress.done else progress.owed_people()
         open_ = not progress.done
