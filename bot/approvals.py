@@ -72,9 +72,8 @@ class Sent:
 def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     """Submit a draft and post its team-stage request. With no approvals channel, or when
     Slack refuses the post, it goes back to being a draft (and the caller tells the author)."""
-    nobody = posts.unapprovable(
-        services.db, post.team_id, posts.ordered_networks(post), brand, post.author
-    )
+    per_network = posts.network_approvers(services.db, post.team_id, post, brand)
+    nobody = [network for network, people in per_network.items() if not people]
     if nobody:  # nothing is left waiting for nobody: it stays a draft, the author is told
         raise PermissionDenied(
             posts.nobody_sentence(nobody, brand, services.people.admins(post.team_id))
@@ -86,7 +85,7 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     now = services.clock.now()
     with services.db.write_connection() as connection:  # sent, and its request claimed
         pending = posts.submit(services.db, post, actor, now, connection)
-        claim = _claim(connection, pending, brand, "team", channel, now)
+        claim = _claim(connection, pending, brand, "team", channel, now, per_network)
     try:
         _post_claimed(services, pending, "team", channel, claim)
     except RateLimited as limited:
@@ -128,10 +127,19 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     _post_claimed(services, post, stage, channel, claim)
 
 
-def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) -> dict | None:
+def _claim(
+    connection,
+    post: Post,
+    brand: Brand,
+    stage: str,
+    channel: str,
+    now,
+    per_network: dict[str, list[str]] | None = None,
+) -> dict | None:
     """Claim the request of (post, version, stage) in ``connection``'s transaction: its
-    message payload, or None when another submission claimed it first."""
-    payload = request_payload(connection, post, brand, stage)
+    message payload, or None when another submission claimed it first. ``per_network``:
+    who may approve each network, when the caller has just read it."""
+    payload = request_payload(connection, post, brand, stage, per_network=per_network)
     claimed = repo.add_request(
         connection,
         team_id=post.team_id,
@@ -145,12 +153,23 @@ def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) 
     return payload if claimed else None
 
 
-def request_payload(connection, post: Post, brand: Brand, stage: str, db=None) -> dict:
+def request_payload(
+    connection,
+    post: Post,
+    brand: Brand,
+    stage: str,
+    db=None,
+    per_network: dict[str, list[str]] | None = None,
+) -> dict:
     """The request message; at the team stage of a post to several networks, with who
-    approves each network (read in ``connection``'s transaction)."""
+    approves each network (read in ``connection``'s transaction, unless ``per_network``
+    says it)."""
     if stage != "team" or len(posts.networks_of(post)) < 2:
         return blocks.approval_request(post, brand, stage)
-    progress = posts.progress_of(db, post, brand, connection)
+    if per_network is None:
+        per_network = posts.network_approvers(db, post.team_id, post, brand, connection)
+    so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+    progress = posts.team_progress(post, brand, so_far, per_network)
     line = "⏳ " + blocks.progress_line(progress.rows())
     return blocks.approval_request(post, brand, stage, status_line=line)
 
