@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import approvals, reports, workspace
+from bot import approvals, posts, reports, workspace
+from bot.errors import PermissionDenied
 from bot.policy import Actor
+from bot.posts import Draft
 from bot.workspace import BrandPolicy
 from storage import repo
 from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PRIVATE, TEAM, start_stack
@@ -356,3 +358,17 @@ def test_the_report_counts_each_approvers_turnaround(stack):
     assert figures.approvers[JONAS].count == 1
     assert figures.approvers[JONAS].median == 600
     assert figures.approvers[PRIYA].median == 1800
+
+
+def test_a_draft_sent_later_to_a_network_nobody_approves_stays_a_draft(stack):
+    """The sending job checks again (a role may be removed between the form and it): the
+    post stays a draft, nothing is posted, and the sentence says why and who can fix it."""
+    db, now = stack.services.db, stack.clock.now()
+    draft = Draft(text="Hi", networks=frozenset({"x", "threads"}), brand="default")
+    post = posts.create(db, TEAM, Actor(MARIA), draft, [], now)
+    _, brand = posts.get(db, TEAM, post.id)
+    with pytest.raises(PermissionDenied, match="Nobody may approve Threads posts") as refused:
+        approvals.send(stack.services, post, brand, Actor(MARIA))
+    assert "`/post edit 1`" in str(refused.value)
+    assert post_row(stack).status == "draft"
+    assert stack.slack.messages(APPROVALS) == []
