@@ -17,10 +17,10 @@ from datetime import datetime
 
 from bot import home, posts, workspace
 from bot.blocks import posts as blocks
-from bot.errors import RateLimited, SlackFailure
+from bot.errors import PermissionDenied, RateLimited, SlackFailure
 from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
-from bot.networks import apply_overrides
+from bot.networks import apply_overrides, label
 from bot.posts import Decision, Draft
 from bot.services import Services
 from bot.validation import StyleRules, Verdict, validate
@@ -72,13 +72,20 @@ class Sent:
 def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     """Submit a draft and post its team-stage request. With no approvals channel, or when
     Slack refuses the post, it goes back to being a draft (and the caller tells the author)."""
+    per_network = posts.network_approvers(services.db, post.team_id, post, brand)
+    nobody = [network for network, people in per_network.items() if not people]
+    if nobody:  # nothing is left waiting for nobody: it stays a draft, the author is told
+        raise PermissionDenied(
+            posts.nobody_sentence(nobody, brand, services.people.admins(post.team_id))
+            + f" Post #{post.id} is saved as a draft; send it with `/post edit {post.id}`."
+        )
     channel = channel_for(services, post, brand, "team")
     if channel is None:
         return Sent(post, None)
     now = services.clock.now()
     with services.db.write_connection() as connection:  # sent, and its request claimed
         pending = posts.submit(services.db, post, actor, now, connection)
-        claim = _claim(connection, pending, brand, "team", channel, now)
+        claim = _claim(connection, pending, brand, "team", channel, now, per_network)
     try:
         _post_claimed(services, pending, "team", channel, claim)
     except RateLimited as limited:
@@ -120,10 +127,19 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     _post_claimed(services, post, stage, channel, claim)
 
 
-def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) -> dict | None:
+def _claim(
+    connection,
+    post: Post,
+    brand: Brand,
+    stage: str,
+    channel: str,
+    now,
+    per_network: dict[str, list[str]] | None = None,
+) -> dict | None:
     """Claim the request of (post, version, stage) in ``connection``'s transaction: its
-    message payload, or None when another submission claimed it first."""
-    payload = blocks.approval_request(post, brand, stage)
+    message payload, or None when another submission claimed it first. ``per_network``:
+    who may approve each network, when the caller has just read it."""
+    payload = request_payload(connection, post, brand, stage, per_network=per_network)
     claimed = repo.add_request(
         connection,
         team_id=post.team_id,
@@ -135,6 +151,27 @@ def _claim(connection, post: Post, brand: Brand, stage: str, channel: str, now) 
         created_at=now,
     )
     return payload if claimed else None
+
+
+def request_payload(
+    connection,
+    post: Post,
+    brand: Brand,
+    stage: str,
+    db=None,
+    per_network: dict[str, list[str]] | None = None,
+) -> dict:
+    """The request message; at the team stage of a post to several networks, with who
+    approves each network (read in ``connection``'s transaction, unless ``per_network``
+    says it)."""
+    if stage != "team" or len(posts.networks_of(post)) < 2:
+        return blocks.approval_request(post, brand, stage)
+    if per_network is None:
+        per_network = posts.network_approvers(db, post.team_id, post, brand, connection)
+    so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+    progress = posts.team_progress(post, brand, so_far, per_network)
+    line = "⏳ " + blocks.progress_line(progress.rows())
+    return blocks.approval_request(post, brand, stage, status_line=line)
 
 
 def _post_claimed(
@@ -176,7 +213,8 @@ def post_claimed_again(services: Services, post: Post, brand: Brand, stage: str)
             with services.db.write_connection() as connection:
                 repo.set_request_ts(connection, post.id, post.version, stage, message["ts"])  # type: ignore[arg-type]
             return request.channel_id
-    payload = blocks.approval_request(post, brand, stage)
+    with services.db.read_connection() as connection:
+        payload = request_payload(connection, post, brand, stage, services.db)
     _post_claimed(services, post, stage, request.channel_id, payload)
     return request.channel_id
 
@@ -270,6 +308,8 @@ def decision_payload(decision: Decision) -> dict:
         "at": decision.at.isoformat(),
         "by": decision.by,
         "reason": decision.reason,
+        "progress": [[n, list(done), list(owed)] for n, done, owed in decision.progress],
+        "override": decision.override,
     }
 
 
@@ -286,6 +326,10 @@ def decided_from(services: Services, team_id: str, payload: dict) -> Decided:
         by=payload["by"],
         brand=brand,
         reason=payload.get("reason", ""),
+        progress=tuple(
+            (n, tuple(done), tuple(owed)) for n, done, owed in payload.get("progress") or ()
+        ),
+        override=bool(payload.get("override")),
     )
     with services.db.read_connection() as connection:
         request = repo.get_request(connection, post.id, int(payload["version"]), payload["stage"])  # type: ignore[arg-type]
@@ -312,6 +356,8 @@ def after_decision(
         decision.reason,
         decision.waiting_for,
         decision.approvers,
+        decision.progress,
+        decision.override,
     )
     partial = decision.outcome == "partial"
     if request is not None:
@@ -332,9 +378,9 @@ def after_decision(
     ref = f"post #{post.id}"
     if decision.outcome == "approved":
         when = f" It goes out {date(post.scheduled_at)}." if post.scheduled_at else ""
-        tell(services, post.author, f"✅ Your {ref} was approved by {user(decision.by)}.{when}")
+        tell(services, post.author, f"✅ Your {ref} was approved by {_who(decision)}.{when}")
     elif decision.outcome == "stage_passed":
-        _ask_client(services, post, brand, decision.by)
+        _ask_client(services, post, brand, _who(decision))
     elif decision.outcome == "rejected":
         tell(
             services,
@@ -348,6 +394,20 @@ def after_decision(
             f"↩️ {user(decision.by)} asked for changes to your {ref}:\n>{_quote(decision.reason)}"
             f"\nEdit it with `/post edit {post.id}`.",
         )
+
+
+def _who(decision: Decision) -> str:
+    """Who approved the stage: ``<@J> (X, LinkedIn) and <@P> (Instagram)`` per network,
+    an admin's override as such, or the approvers."""
+    if decision.override:
+        return f"{user(decision.by)} (approved as admin)"
+    if len(decision.progress) > 1:
+        covered: dict[str, list[str]] = {}
+        for network, done, _ in decision.progress:
+            for uid in done:
+                covered.setdefault(uid, []).append(label(network))
+        return " and ".join(f"{user(u)} ({', '.join(nets)})" for u, nets in covered.items())
+    return " and ".join(user(u) for u in decision.approvers) or user(decision.by)
 
 
 def _ask_client(services: Services, post: Post, brand: Brand, by: str) -> None:
@@ -375,8 +435,7 @@ def _ask_client(services: Services, post: Post, brand: Brand, by: str) -> None:
     tell(
         services,
         post.author,
-        f"✅ Your {ref} passed team approval ({user(by)}); it now waits for the client in "
-        f"<#{channel}>.",
+        f"✅ Your {ref} passed team approval ({by}); it now waits for the client in <#{channel}>.",
     )
 
 
@@ -464,7 +523,7 @@ def remind(services: Services, post_id: int | None = None) -> int:
         if request is None or not request.ts:
             posts.unremind(services.db, post)
             continue
-        people = posts.stage_approvers(services.db, post.team_id, post, brand, stage)
+        people = posts.owed_approvers(services.db, post, brand)  # those still owed
         mentions = " ".join(user(p) for p in people) or "Approvers"
         text = (
             f"⏰ Post #{post.id} has been waiting for {blocks.STAGE_WORDS[stage]} for over "

@@ -56,8 +56,11 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     for post in rows.pending:
         facts = posts.facts(post, post.brand)
         stage = post.stage or "team"
-        if policy.decision_refusal(actor, facts, stage, post.self_approval) is None:
-            data.awaiting.append((post, post.brand))
+        if policy.decision_refusal(actor, facts, stage, post.self_approval) is not None:
+            continue
+        if stage == "team" and not waits_for(actor, post, rows.approvals.get(post.id, ())):
+            continue  # their networks of it are approved already
+        data.awaiting.append((post, post.brand))
     visible = policy.visible_brands(actor)  # an agency's client: their brands only
     data.today = [
         (post, post.brand) for post in rows.day if visible is None or post.brand in visible
@@ -70,6 +73,25 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
         ]
         data.ticket_routes, data.digests = setup.ticket_routes, setup.digests
     return data
+
+
+def waits_for(actor: Actor, post, approvals) -> bool:
+    """Whether the team stage of a pending post (a Home row, with its brand's approval mode)
+    still waits for ``actor`` (an approver of some of its networks): one of their networks is
+    not approved yet (mode ``all``: not approved by them yet)."""
+    covered: dict[str, set[str]] = {}
+    nets = posts.networks_of(post)
+    for row in approvals:
+        if row.override:
+            return False  # approved as admin: nothing waits
+        if row.approver == actor.user_id:
+            return False  # they approved it (every network of it they hold)
+        for network in [n for n in row.networks.split(",") if n] or nets:
+            covered.setdefault(network, set()).add(row.approver)
+    mine = policy.networks_held(actor, posts.facts(post, post.brand))
+    if post.approval_mode == "all":
+        return bool(mine)
+    return any(network not in covered for network in mine)
 
 
 def publish(services: Services, team_id: str, user_id: str, opened: bool = False) -> None:

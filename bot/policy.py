@@ -106,44 +106,63 @@ class PostFacts:
     brand: str
 
 
-def holds_stage(actor: Actor, post: PostFacts, stage: str) -> bool:
-    """Stage ``team`` needs ``approver`` for every network of the post (in its brand);
-    stage ``client`` needs ``client`` for the brand (and those networks, if scoped)."""
+def networks_held(actor: Actor, post: PostFacts, stage: str = "team") -> frozenset[str]:
+    """The networks of the post whose stage role ``actor`` holds (in its brand)."""
     role = STAGE_ROLE[stage]
-    return all(actor.has_role(role, network, post.brand) for network in post.networks)
+    return frozenset(n for n in post.networks if actor.has_role(role, n, post.brand))
+
+
+def holds_stage(actor: Actor, post: PostFacts, stage: str) -> bool:
+    """Stage ``team`` is approved per network: an ``approver`` of at least one network of
+    the post (in its brand) takes part in it. Stage ``client`` needs ``client`` for the
+    brand (and every network of the post, if scoped)."""
+    held = networks_held(actor, post, stage)
+    if stage == "team":
+        return bool(held)
+    return held == post.networks
 
 
 def decision_refusal(
     actor: Actor, post: PostFacts, stage: str, self_approval: bool, verb: str = "approve"
 ) -> str | None:
     """Why ``actor`` may not decide (approve, reject, request changes) this stage; None if
-    they may. The order follows the question a person asks: is it mine? am I allowed?"""
+    they may. The order follows the question a person asks: is it mine? am I allowed? At the
+    client stage the author (on the team, never the brand's client) is told first that only
+    the client decides it: four-eyes is not what stops them there."""
+    holds = holds_stage(actor, post, stage)
+    if stage == "client" and not holds:
+        return _role_refusal(actor, post, stage, verb)
     if actor.user_id == post.author and not self_approval:
         return (
             f"You wrote this post, so someone else has to {verb} it (four-eyes). "
             f"An admin can allow self-approval with `/post brand set {post.brand} self-approval`."
         )
-    if holds_stage(actor, post, stage):
-        return None
-    role = STAGE_ROLE[stage]
+    return None if holds else _role_refusal(actor, post, stage, verb)
+
+
+def _role_refusal(actor: Actor, post: PostFacts, stage: str, verb: str) -> str:
     if stage == "client":
-        return f"Only the client of brand {post.brand} can {verb} at the client stage."
-    missing = [
-        n
-        for n in sorted(post.networks, key=NETWORKS.index)
-        if not actor.has_role(role, n, post.brand)
-    ]
-    names = ", ".join(label(n) for n in missing)
-    held = [g for g in actor.grants if g.role == role]
+        return (
+            f"Only the client of brand {post.brand} can {verb} at the client stage, and you "
+            "aren't this brand's client."
+        )
+    names = " or ".join(label(n) for n in sorted(post.networks, key=NETWORKS.index))
+    held = [g for g in actor.grants if g.role == "approver"]
+    admin = (
+        " As an admin you can *approve as admin* instead (with a reason, recorded as an override)."
+        if actor.is_admin and verb == "approve"
+        else ""
+    )
     if not held:
         return (
             f"You aren't an approver, so you can't {verb} this post. Approvers for {names} "
-            f"in brand {post.brand} can; an admin grants it with `/post role add @user approver`."
+            f"in brand {post.brand} can; an admin grants it with `/post role add @user "
+            f"approver`.{admin}"
         )
     mine = "; ".join(str(g) for g in held)
     return (
-        f"You can't {verb} this post: it goes to {names}, and you are {mine}. "
-        "Every network of a post needs your approval role."
+        f"You can't {verb} this post: it goes to {names}, and you are {mine}. Each network "
+        f"is approved by an approver of that network.{admin}"
     )
 
 

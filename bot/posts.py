@@ -8,7 +8,7 @@ error says who and when, from the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,11 +16,13 @@ from bot import policy, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from bot.mrkdwn import code, date, escape, user
 from bot.networks import NETWORKS
+from bot.networks import label as _label
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Team
 
+NETWORK_LABELS = {n: _label(n) for n in NETWORKS}
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
 UNAPPROVED = ("draft", "pending", "changes_requested")  # expire when their time comes
 REMINDER_AFTER = timedelta(hours=24)
@@ -46,7 +48,8 @@ class Draft:
     brand: str
     media_urls: tuple[str, ...] = ()
     scheduled_at: datetime | None = None
-    notes: str = ""
+    notes: str = ""  # for the team: never shown to a client
+    client_notes: str = ""  # for the client
     send: bool = True
 
 
@@ -63,6 +66,81 @@ class Decision:
     by: str
     brand: Brand
     reason: str = ""
+    # Stage team, network by network: (network, who approved it so far, who may still).
+    progress: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    override: bool = False  # an admin's "approve as admin"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the team stage of one version stands, network by network."""
+
+    networks: tuple[str, ...]  # the post's, in the usual order
+    approved: dict[str, tuple[str, ...]]  # network → who approved it, in order
+    owed: dict[str, tuple[str, ...]]  # network → who may still approve it (while it waits)
+    complete: frozenset[str]  # the networks whose approval is done
+    override: str | None = None  # the admin who approved as admin
+
+    @property
+    def done(self) -> bool:
+        return self.complete == frozenset(self.networks)
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        return tuple(n for n in self.networks if n not in self.complete)
+
+    def owed_people(self) -> tuple[str, ...]:
+        """Everyone a waiting network still waits for, sorted."""
+        return tuple(sorted({uid for n in self.waiting for uid in self.owed.get(n, ())}))
+
+    def rows(self) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+        return tuple(
+            (
+                n,
+                self.approved.get(n, ()),
+                () if n in self.complete else self.owed.get(n, ()),
+            )
+            for n in self.networks
+        )
+
+
+def team_progress(
+    post: Post, brand: Brand, approvals: Iterable, approvers: dict[str, list[str]]
+) -> Progress:
+    """The team stage of ``post`` given its ``approvals`` (rows of approver, networks,
+    override) and who may approve each network (``network_approvers``). Mode ``any``: a
+    network is done with one approval from an approver of it; mode ``all``: with every
+    approver of it (and at least one). An approval of before per-network approval (no
+    networks recorded) covers the whole post, as it did; an admin's override, everything."""
+    nets = tuple(ordered_networks(post))
+    approved: dict[str, list[str]] = {n: [] for n in nets}
+    override = None
+    for row in approvals:
+        if row.override:
+            override = row.approver
+        covered = [n for n in row.networks.split(",") if n] or list(nets)
+        for n in covered:
+            if n in approved and row.approver not in approved[n]:
+                approved[n].append(row.approver)
+    complete = set()
+    owed: dict[str, tuple[str, ...]] = {}
+    for n in nets:
+        may = [uid for uid in approvers.get(n, ()) if uid not in approved[n]]
+        if brand.approval_mode == "all":
+            finished = bool(approved[n]) and not may
+        else:
+            finished = bool(approved[n])
+        if finished or override:
+            complete.add(n)
+        else:
+            owed[n] = tuple(may)
+    return Progress(
+        nets,
+        {n: tuple(a) for n, a in approved.items()},
+        owed,
+        frozenset(complete),
+        override,
+    )
 
 
 def facts(post: Post, brand: str) -> PostFacts:
@@ -140,11 +218,7 @@ def listing(db: Database, team_id: str, actor: Actor, which: str, now: datetime)
         )
 
 
-def stage_approvers(
-    db: Database, team_id: str, post: Post, brand: Brand, stage: str, connection=None
-) -> list[str]:
-    """Everyone who may decide this stage of this post (the author only with self-approval).
-    ``connection``: read in that transaction instead of a new one."""
+def _holders(db: Database, team_id: str, connection=None) -> dict[str, list[policy.Grant]]:
     if connection is None:
         with db.read_connection() as reading:
             grants = repo.team_grants(reading, team_id)
@@ -153,12 +227,100 @@ def stage_approvers(
     holders: dict[str, list[policy.Grant]] = {}
     for row in grants:
         holders.setdefault(row.user_id, []).append(workspace.as_grant(row, row.brand))
+    return holders
+
+
+def network_approvers(
+    db: Database, team_id: str, post: Post, brand: Brand, connection=None
+) -> dict[str, list[str]]:
+    """For each network of the post, everyone who may approve it at the team stage (an
+    ``approver`` of that network in the post's brand; the author only with self-approval).
+    ``connection``: read in that transaction instead of a new one."""
+    holders = _holders(db, team_id, connection)
+    post_facts = facts(post, brand.name)
+    found: dict[str, list[str]] = {n: [] for n in ordered_networks(post)}
+    for uid in sorted(holders):
+        if uid == post.author and not brand.self_approval:
+            continue
+        for n in policy.networks_held(Actor(uid, grants=tuple(holders[uid])), post_facts):
+            found[n].append(uid)
+    return found
+
+
+def stage_approvers(
+    db: Database, team_id: str, post: Post, brand: Brand, stage: str, connection=None
+) -> list[str]:
+    """Everyone who may decide this stage of this post (the author only with self-approval):
+    at the team stage, the approvers of any of its networks. ``connection``: read in that
+    transaction instead of a new one."""
+    if stage == "team":
+        per_network = network_approvers(db, team_id, post, brand, connection)
+        return sorted({uid for people in per_network.values() for uid in people})
+    holders = _holders(db, team_id, connection)
     post_facts = facts(post, brand.name)
     return sorted(
         uid
         for uid, held in holders.items()
         if policy.holds_stage(Actor(uid, grants=tuple(held)), post_facts, stage)
         and (uid != post.author or brand.self_approval)
+    )
+
+
+def progress_of(db: Database, post: Post, brand: Brand, connection=None) -> Progress:
+    """The team stage's progress of the post's current version."""
+    if connection is None:
+        with db.read_connection() as reading:
+            return progress_of(db, post, brand, reading)
+    rows = repo.approvals_of(connection, post.id, post.version, "team")  # type: ignore[arg-type]
+    return team_progress(
+        post, brand, rows, network_approvers(db, post.team_id, post, brand, connection)
+    )
+
+
+def owed_approvers(db: Database, post: Post, brand: Brand) -> list[str]:
+    """Who the post's current stage still waits for: at the team stage, the approvers of
+    its networks not approved yet (mode ``all``: those of them who haven't approved)."""
+    stage = post.stage or "team"
+    if stage != "team":
+        return stage_approvers(db, post.team_id, post, brand, stage)
+    return list(progress_of(db, post, brand).owed_people())
+
+
+def unapprovable(
+    db: Database, team_id: str, networks: Iterable[str], brand: Brand, author: str
+) -> list[str]:
+    """The networks (in order) nobody may approve for a post of ``brand`` by ``author``."""
+    probe = Post(
+        team_id=team_id,
+        brand_id=brand.id or 0,
+        author=author,
+        text="",
+        networks=",".join(networks),
+    )
+    per_network = network_approvers(db, team_id, probe, brand)
+    return [n for n, people in per_network.items() if not people]
+
+
+def nobody_sentence(
+    networks: Sequence[str],
+    brand: Brand,
+    admins: Iterable[str],
+    names: dict[str, str] | None = None,
+) -> str:
+    """Why a post to ``networks`` can't be sent for approval, and who can fix it: the admins
+    as mentions, or by ``names`` (for a form's error, which is plain text)."""
+    networks_named = ", ".join(NETWORK_LABELS[n] for n in networks)
+    scope = " ".join(networks)
+    people = sorted(set(admins))
+    if names is not None:
+        who = ", ".join(names.get(a, f"@{a}") for a in people)
+    else:
+        who = ", ".join(user(a) for a in people)
+    fix = f"an admin ({who})" if who else "a Postroom admin or a Slack workspace admin"
+    return (
+        f"Nobody may approve {networks_named} posts for brand {brand.name} yet, so this post would "
+        f"wait for nobody. Ask {fix} to add an approver: `/post role add @someone approver "
+        f"{scope} brand:{brand.name}`, or pick other networks."
     )
 
 
@@ -333,6 +495,7 @@ def _content(draft: Draft, warnings: Iterable[str]) -> dict:
         "media_urls": "\n".join(draft.media_urls),
         "scheduled_at": draft.scheduled_at,
         "notes": draft.notes,
+        "client_notes": draft.client_notes,
         "warnings": "\n".join(warnings),
     }
 
@@ -381,7 +544,12 @@ def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
         return repo.as_post(moved)
 
 
-VERBS = {"approve": "approve", "reject": "reject", "changes": "request changes to"}
+VERBS = {
+    "approve": "approve",
+    "reject": "reject",
+    "changes": "request changes to",
+    "override": "approve as admin",
+}
 
 
 def check_decision(
@@ -420,12 +588,33 @@ def _checked(
         )
     if post.status != "pending" or post.stage != stage:
         raise lost(connection, post.team_id, post_id, verb + " it")
-    refusal = policy.decision_refusal(
-        actor, facts(post, brand.name), stage, brand.self_approval, verb
-    )
+    if verb == VERBS["override"]:
+        refusal = override_refusal(actor, post, brand, stage)
+    else:
+        refusal = policy.decision_refusal(
+            actor, facts(post, brand.name), stage, brand.self_approval, verb
+        )
     if refusal:
         raise PermissionDenied(refusal)
     return post, brand
+
+
+def override_refusal(actor: Actor, post: Post, brand: Brand, stage: str) -> str | None:
+    """Why ``actor`` may not *approve as admin*; None if they may. It is an admin's override
+    of the team stage only (the client approves the client stage), and not of their own post
+    (four-eyes)."""
+    if not actor.is_admin:
+        return "Only admins can approve as admin (an audited override of the team stage)."
+    if stage != "team":
+        return (
+            "Approve as admin passes the team stage only: at the client stage, only the "
+            f"client of brand {brand.name} can approve."
+        )
+    if actor.user_id == post.author and not brand.self_approval:
+        return (
+            "You wrote this post, so someone else has to approve it (four-eyes), even as an admin."
+        )
+    return None
 
 
 def decide(
@@ -454,8 +643,9 @@ def decide(
     verb = VERBS[verdict]
     found = repo.post_with_brand(connection, team_id, post_id, lock=True)
     post, brand = _checked(connection, found, actor, post_id, version, stage, verb)
-    if verdict == "approve":
-        return _approve(connection, db, post, brand, actor, stage, now)
+    if verdict in ("approve", "override"):
+        overriding = reason.strip() or "no reason given" if verdict == "override" else ""
+        return _approve(connection, db, post, brand, actor, stage, now, overriding)
     to_status = "rejected" if verdict == "reject" else "changes_requested"
     moved = repo.transition(
         connection,
@@ -484,9 +674,28 @@ def decide(
 
 
 def _approve(
-    connection, db: Database, post: Post, brand: Brand, actor: Actor, stage: str, now: datetime
+    connection,
+    db: Database,
+    post: Post,
+    brand: Brand,
+    actor: Actor,
+    stage: str,
+    now: datetime,
+    override: str = "",
 ) -> Decision:
-    """An approval of a checked, locked post, in the caller's transaction."""
+    """An approval of a checked, locked post, in the caller's transaction. At the team stage
+    it covers the networks of the post the approver holds (``override``: an admin's reason,
+    covering every network still waiting)."""
+    covers = ""
+    per_network: dict[str, list[str]] = {}
+    if stage == "team":  # who may approve each network: read once for the click
+        per_network = network_approvers(db, post.team_id, post, brand, connection)
+        so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+        before = team_progress(post, brand, so_far, per_network)
+        if override:
+            covers = ",".join(before.waiting)
+        else:
+            covers = ",".join(_covered_by(before, post, brand, actor))
     added = repo.add_approval(
         connection,
         team_id=post.team_id,
@@ -495,17 +704,31 @@ def _approve(
         stage=stage,
         approver=actor.user_id,
         at=now,
+        networks=covers,
+        override=override,
     )
     if not added:
         raise InvalidTransition("You have already approved this. Nothing changed.")
     approvers = tuple(repo.approvers_of(connection, post.id, post.version, stage))  # type: ignore[arg-type]
-    needed = (
-        stage_approvers(db, post.team_id, post, brand, stage, connection)
-        if brand.approval_mode == "all"
-        else []
-    )
-    waiting = tuple(uid for uid in needed if uid not in approvers)
-    if waiting:  # mode "all": this approval counts, the stage stays open
+    rows: tuple = ()
+    if stage == "team":
+        now_approved = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
+        progress = team_progress(post, brand, now_approved, per_network)
+        rows = progress.rows()
+        waiting = () if progress.done else progress.owed_people()
+        open_ = not progress.done
+        count = f"{len(progress.complete)} of {len(progress.networks)} networks"
+    else:
+        needed = (
+            stage_approvers(db, post.team_id, post, brand, stage, connection)
+            if brand.approval_mode == "all"
+            else []
+        )
+        waiting = tuple(uid for uid in needed if uid not in approvers)
+        open_ = bool(waiting)
+        count = f"{len(approvers)} of {len(needed)}"
+    covered = ", ".join(NETWORK_LABELS[n] for n in covers.split(",") if n)
+    if open_:  # this approval counts, the stage stays open
         _audit(
             connection,
             post,
@@ -515,9 +738,11 @@ def _approve(
             "pending",
             now,
             stage=stage,
-            comment=f"{len(approvers)} of {len(needed)}",
+            comment=f"{covered} · {count}" if covered else count,
         )
-        return Decision(post, "partial", stage, approvers, waiting, now, actor.user_id, brand)
+        return Decision(
+            post, "partial", stage, approvers, waiting, now, actor.user_id, brand, progress=rows
+        )
     next_stage = "client" if stage == "team" and brand.client_approval else None
     changes = (
         {"stage": "client", "stage_at": now, "reminded_at": None, "updated_at": now}
@@ -535,9 +760,52 @@ def _approve(
     if not moved:
         raise lost(connection, post.team_id, post.id, "approve it")  # type: ignore[arg-type]
     to = "pending" if next_stage else "approved"
-    _audit(connection, post, actor.user_id, "approve", "pending", to, now, stage=stage)
+    comment = f"approved as admin ({covered or 'every network'}): {override}" if override else ""
+    if not comment and covered and len(rows) > 1:
+        comment = covered
+    _audit(connection, post, actor.user_id, "approve", "pending", to, now, comment, stage=stage)
     outcome = "stage_passed" if next_stage else "approved"
-    return Decision(repo.as_post(moved), outcome, stage, approvers, (), now, actor.user_id, brand)
+    return Decision(
+        repo.as_post(moved),
+        outcome,
+        stage,
+        approvers,
+        (),
+        now,
+        actor.user_id,
+        brand,
+        override,
+        progress=rows,
+        override=bool(override),
+    )
+
+
+def _covered_by(before: Progress, post: Post, brand: Brand, actor: Actor) -> list[str]:
+    """The networks an approver's click covers (every one of the post they approve for);
+    refused when none of them still waits for them (someone covered them first)."""
+    held = policy.networks_held(actor, facts(post, brand.name))
+    mine = [n for n in before.networks if n in held]
+    if any(actor.user_id in before.approved.get(n, ()) for n in mine):
+        raise InvalidTransition("You have already approved this. Nothing changed.")
+    if any(n in before.waiting for n in mine):
+        return mine
+    done = "; ".join(
+        f"{NETWORK_LABELS[n]} by {', '.join(user(u) for u in before.approved.get(n, ())) or '—'}"
+        for n in mine
+    )
+    rest = ", ".join(
+        NETWORK_LABELS[n]
+        + (f" ({', '.join(user(u) for u in before.owed.get(n, ()))})" if before.owed.get(n) else "")
+        for n in before.waiting
+    )
+    return _refuse_done(done, rest)
+
+
+def _refuse_done(done: str, rest: str):
+    raise InvalidTransition(
+        f"Your networks of this post are approved already ({done}); it now waits for "
+        f"{rest}. Nothing changed."
+    )
 
 
 def cancel(

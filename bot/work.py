@@ -8,7 +8,8 @@ import secrets
 
 from bot import approvals, lifecycle, posts, routing
 from bot.blocks import notice
-from bot.errors import PostroomError, RateLimited
+from bot.blocks.posts import override_actions
+from bot.errors import PermissionDenied, PostroomError, RateLimited
 from bot.mrkdwn import escape
 from bot.services import Services
 from storage.models import Job
@@ -67,9 +68,35 @@ def approve(services: Services, job: Job, payload: dict) -> None:
         if _retried(refused):
             raise
         if job.attempts == 1:  # on a later try, our own earlier try may have decided it
-            tell_clicker(services, payload, str(refused))
+            offer = (
+                _override_offer(services, job, payload)
+                if isinstance(refused, PermissionDenied)
+                else []
+            )
+            tell_clicker(services, payload, str(refused), offer)
         return
     services.jobs.wake("decided")  # type: ignore[union-attr]
+
+
+def _override_offer(services: Services, job: Job, payload: dict) -> list[dict]:
+    """To an admin refused an approval they may give as admin: the *Approve as admin…*
+    button (a reason is asked next). Nothing for anyone else."""
+    try:
+        actor = services.people.actor(job.team_id, payload["user"])
+        if not actor.is_admin:
+            return []
+        posts.check_decision(
+            services.db,
+            job.team_id,
+            actor,
+            payload["post"],
+            payload["version"],
+            payload["stage"],
+            "override",
+        )
+    except PostroomError:
+        return []
+    return [override_actions(f"{payload['post']}:{payload['version']}:{payload['stage']}")]
 
 
 def decided(services: Services, job: Job, payload: dict) -> None:
@@ -133,12 +160,16 @@ def removed(services: Services, job: Job, payload: dict) -> None:
     lifecycle.handle(services, job.team_id, payload["event"])
 
 
-def tell_clicker(services: Services, payload: dict, text: str) -> None:
+def tell_clicker(
+    services: Services, payload: dict, text: str, more: list[dict] | None = None
+) -> None:
     """An ephemeral answer to the person who clicked, by the click's response_url (or an
-    ephemeral in the channel, or a DM)."""
+    ephemeral in the channel, or a DM); ``more``: blocks under the sentence."""
     from slack_sdk.webhook import WebhookClient
 
     message = notice(text)
+    if more:
+        message = {**message, "blocks": [*message.get("blocks", []), *more]}
     try:
         if payload.get("response_url"):
             WebhookClient(payload["response_url"]).send(

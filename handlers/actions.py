@@ -58,7 +58,7 @@ def register(app: App, services: Services) -> None:
             post_id, version, stage = decision_value(action)
             # The trigger dies 3 s after the click: a modal first (no database, no users.info
             # before it), filled in after the checks.
-            title = "Reject post" if verdict == "reject" else "Request changes"
+            title = blocks.REASON_WORDS[verdict][0]
             view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
             team_id, user_id = body["team"]["id"], body["user"]["id"]
             try:
@@ -70,6 +70,8 @@ def register(app: App, services: Services) -> None:
                 _explain(view, title, refused)
                 return
             channel, ts = clicked_message(body) or ("", "")
+            if (body.get("container") or {}).get("is_ephemeral"):
+                channel, ts = "", ""  # not the request message: it is found by its row
             modal = blocks.reason_modal(verdict, post, stage, channel, ts)
             services.slack.update_view(view["id"], modal, view.get("hash"))
 
@@ -83,6 +85,7 @@ def register(app: App, services: Services) -> None:
 
     app.action(blocks.REJECT)(guarded(services)(ask_for_reason("reject")))
     app.action(blocks.CHANGES)(guarded(services)(ask_for_reason("changes")))
+    app.action(blocks.OVERRIDE)(guarded(services)(ask_for_reason("override")))
 
     def ticket_action(change):
         """Take / Assign… / Resolve / Reopen / priority: the change, then the card in place."""

@@ -162,12 +162,15 @@ def register(app: App, services: Services) -> None:
                 raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = approvals.check(services, team_id, draft)
+            author = user_id
             # a second Submit of a form whose first wasn't answered (a crash, a restart):
             # the first one's result, answered again
             earlier = posts.saved_by_form(services.db, team_id, view["id"])
             if meta.get("post") and earlier is None:  # an edit: still theirs, still as seen
                 actor = services.people.actor(team_id, user_id)
-                posts.check_editable(services.db, team_id, actor, meta["post"], meta["version"])
+                author = posts.check_editable(
+                    services.db, team_id, actor, meta["post"], meta["version"]
+                )[0].author
         except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
             fields = getattr(refused, "fields", None) or {
                 ("brand" if "brand" in form_values(view) else "text"): str(refused)
@@ -177,6 +180,18 @@ def register(app: App, services: Services) -> None:
         if not verdict.ok:
             ack(response_action="errors", errors=_errors(verdict.errors))
             return
+        # A network nobody may approve (for this brand): refused when sending, so nothing
+        # waits for nobody; a draft kept is saved, with the warning.
+        nobody = posts.unapprovable(services.db, team_id, sorted(draft.networks), brand, author)
+        if nobody:
+            ordered = [n for n in networks.NETWORKS if n in nobody]
+            admins = sorted(services.people.admins(team_id))
+            sentence = posts.nobody_sentence(ordered, brand, admins)
+            if draft.send:  # a form's error is plain text: the admins by name
+                named = services.people.names(team_id, admins, ask_slack=3)
+                plain = posts.nobody_sentence(ordered, brand, admins, named)
+                ack(response_action="errors", errors=_errors({"networks": plain}))
+                return
         actor = services.people.actor(team_id, user_id)
         now = services.clock.now()
         try:  # saved before the answer: nothing acknowledged is lost
@@ -230,6 +245,8 @@ def register(app: App, services: Services) -> None:
             return
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
         notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
+        if nobody:
+            notes += f"\n⚠️ {sentence}"
         approvals.tell(
             services,
             user_id,
@@ -246,6 +263,7 @@ def register(app: App, services: Services) -> None:
         if meta.get("stage") not in ("team", "client") or meta.get("verdict") not in (
             "reject",
             "changes",
+            "override",
         ):
             raise ValidationFailed(DAMAGED_FORM)
         reason = typed(form_values(view), "reason")
@@ -344,6 +362,7 @@ def read_draft(values: dict) -> Draft:
     scheduled = _scheduled(field("scheduled").get("selected_date_time"))
     send = (option_value(field("send").get("selected_option")) or "send") == "send"
     notes = typed(values, "notes", TEXT_LIMIT).strip()
+    client_notes = typed(values, "client_notes", TEXT_LIMIT).strip()
     return Draft(
         text=text,
         networks=nets,
@@ -351,6 +370,7 @@ def read_draft(values: dict) -> Draft:
         media_urls=media,
         scheduled_at=scheduled,
         notes=notes,
+        client_notes=client_notes,
         send=send,
     )
 

@@ -181,6 +181,54 @@ def configure_app(slack: SlackStandIn, timeout: float = 10.0) -> None:
         except AssertionError as error:
             raise SetupFailed(f"/post {text}: no answer from the app in {timeout:.0f} s") from error
     _fill_guide(slack, dm, "acme", ACME_GUIDE, timeout)
+    _approve_per_network(slack, timeout)
+
+
+# A post to two networks, approved by the approver of each (the team stage is per network).
+EXAMPLE_POST = "Our autumn blend is back in every shop, oat milk included. #AcmeCoffee"
+EXAMPLE_MEDIA = "https://example.com/acme/autumn-blend.jpg"
+
+
+def _approve_per_network(slack: SlackStandIn, timeout: float) -> None:
+    """Maria sends Acme a post to X and Instagram; Jonas approves X, Priya Instagram."""
+    slack.command(MARIA.id, "draft", channel_id=GENERAL)
+    try:
+        form = slack.wait_for(
+            lambda: next((v for v in slack.views(MARIA.id) if _has_block(v, "networks")), None),
+            timeout=timeout,
+        )
+    except AssertionError as error:
+        raise SetupFailed(f"/post draft: no form in {timeout:.0f} s") from error
+    values = {
+        "networks": {"value": ["x", "instagram"]},
+        "brand": {"value": "acme"},
+        "text": {"value": EXAMPLE_POST},
+        "media": {"value": EXAMPLE_MEDIA},
+        "notes": {"value": "For the autumn campaign; the photo is from the Leeds shop."},
+    }
+    delivery = slack.submit(MARIA.id, form["id"], values)
+    if delivery.status != 200 or slack.view_errors(form["id"]):
+        raise SetupFailed(f"Maria's example post was refused: {slack.view_errors(form['id'])}")
+
+    def request(contains: str = "") -> dict | None:
+        return next(
+            (
+                m
+                for m in slack.messages(APPROVALS)
+                if "autumn blend" in str(m.get("blocks")) and contains in str(m.get("blocks"))
+            ),
+            None,
+        )
+
+    for approver, shows in ((JONAS, "X ✓"), (PRIYA, "Instagram ✓")):
+        try:
+            message = slack.wait_for(request, timeout=timeout)
+            slack.action(
+                approver.id, "post_approve", channel_id=APPROVALS, message_ts=message["ts"]
+            )
+            slack.wait_for(lambda shows=shows: request(shows), timeout=timeout)
+        except AssertionError as error:
+            raise SetupFailed(f"{approver.name}'s approval of the example post: {error}") from error
 
 
 def _fill_guide(slack: SlackStandIn, dm: str, brand: str, guide: dict, timeout: float) -> None:

@@ -172,7 +172,8 @@ class Post(SQLModel, table=True):
     text: str
     networks: str  # comma-separated canonical names
     media_urls: str = ""  # one URL per line
-    notes: str = ""
+    notes: str = ""  # notes for the team: never shown to a client
+    client_notes: str = ""  # notes for the client (shown at the client stage, and to the team)
     scheduled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     status: str = Field(default="draft", max_length=24, index=True)
     version: int = 1
@@ -202,6 +203,13 @@ class Approval(SQLModel, table=True):
     stage: str = Field(max_length=16)
     approver: str = Field(max_length=32)
     at: datetime = Field(sa_column=utc_column())
+    # Stage team is approved per network: the networks of the post this approval covers
+    # (comma-separated, canonical). "" on rows from before per-network approval (an approver
+    # then held every network of the post) and at the client stage: the whole post.
+    networks: str = ""
+    # An admin's "approve as admin" override: its reason ("" for an ordinary approval). It
+    # passes the team stage only, never the client's.
+    override: str = ""
 
 
 class ApprovalRequest(SQLModel, table=True):

@@ -7,10 +7,10 @@ statements whose row count says who won; callers never read-check-write.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -661,9 +661,12 @@ def add_approval(
     stage: str,
     approver: str,
     at: datetime,
+    networks: str = "",
+    override: str = "",
 ) -> bool:
-    """Record one approver's approval of one stage of one version; False if they already
-    had (the values go straight to the INSERT: no model object on the click's path)."""
+    """Record one approver's approval of one stage of one version (``networks``: those of
+    the post it covers; ``override``: an admin's reason); False if they already had (the
+    values go straight to the INSERT: no model object on the click's path)."""
     values = {
         "team_id": team_id,
         "post_id": post_id,
@@ -671,6 +674,8 @@ def add_approval(
         "stage": stage,
         "approver": approver,
         "at": at,
+        "networks": networks,
+        "override": override,
     }
     return insert_ignore(session, Approval, values)
 
@@ -692,6 +697,25 @@ def approvers_of(
     """Who approved this stage of this version, in the order they did."""
     values = {"post_id": post_id, "version": version, "stage": stage}
     return list(connection.execute(_APPROVERS, values).scalars())
+
+
+_APPROVALS = (
+    sa_select(Approval.approver, Approval.networks, Approval.override)
+    .where(
+        Approval.post_id == bindparam("post_id"),
+        Approval.version == bindparam("version"),
+        Approval.stage == bindparam("stage"),
+    )
+    .order_by(Approval.id)
+)
+
+
+def approvals_of(
+    connection: Session | Connection, post_id: int, version: int, stage: str
+) -> list[Any]:
+    """This stage's approvals of this version (approver, networks, override), in order."""
+    values = {"post_id": post_id, "version": version, "stage": stage}
+    return list(connection.execute(_APPROVALS, values))
 
 
 def add_request(
@@ -928,6 +952,7 @@ def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
             Post.brand_id,
             Brand.name.label("brand"),  # type: ignore[attr-defined]
             Brand.self_approval,
+            Brand.approval_mode,
             Post.author,
             Post.networks,
             Post.text,
@@ -948,6 +973,44 @@ def _one_of(column: Any, values: Iterable[str]) -> Any:
     return column.in_([bindparam(None, value, unique=True) for value in values])
 
 
+def _home_approvals() -> Any:
+    """The approvals so far of the posts waiting for approval (their current version and
+    stage), as rows of the same columns (the approver as ``author``, the networks it covers
+    as ``networks``, an override's reason as ``text``): what still waits for whom."""
+    return (
+        sa_select(
+            literal_column("'approval'").label("part"),
+            Post.id.label("id"),  # type: ignore[union-attr]
+            Post.brand_id,
+            Brand.name.label("brand"),  # type: ignore[attr-defined]
+            Brand.self_approval,
+            Brand.approval_mode,
+            Approval.approver.label("author"),  # type: ignore[attr-defined]
+            Approval.networks.label("networks"),  # type: ignore[attr-defined]
+            Approval.override.label("text"),  # type: ignore[attr-defined]
+            Post.status,
+            Post.version,
+            Post.stage,
+            Post.scheduled_at,
+            Approval.at.label("sort_at"),  # type: ignore[attr-defined]
+        )
+        .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
+        .join(Approval, Approval.post_id == Post.id)  # type: ignore[arg-type]
+        .where(
+            Post.team_id == _team(),
+            Post.status == "pending",
+            Approval.version == Post.version,
+            Approval.stage == Post.stage,
+        )
+    )
+
+
+class HomeApproval(NamedTuple):
+    approver: str
+    networks: str
+    override: str
+
+
 @lru_cache(maxsize=4)
 def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
     """The posts a Home shows, in one statement (each part keeps its own index): their drafts,
@@ -961,6 +1024,7 @@ def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
             _one_of(Post.status, ("draft", "changes_requested")),
         ),
         _home_posts("pending", Post.stage_at, Post.status == "pending"),
+        _home_approvals(),
         _home_posts(
             "day",
             Post.scheduled_at,
@@ -1009,6 +1073,7 @@ class HomeRows:
     pending: list  # every post waiting for approval in the workspace, oldest stage first
     tickets: list  # their open tickets, newest first (at most 41)
     day: list  # the posts in [start, end) of ``statuses``, with their brand's name
+    approvals: dict = field(default_factory=dict)  # pending post id → its approvals so far
 
 
 def home_rows(
@@ -1022,15 +1087,22 @@ def home_rows(
     """Everything anyone's Home shows (for an admin, see also ``home_settings``)."""
     who = {"team_id": team_id, "user_id": user_id}
     parts: dict[str, list] = {"draft": [], "pending": [], "day": []}
+    approvals: dict[int, list[HomeApproval]] = {}
     posts = _home_posts_statement(tuple(day_statuses))
     for row in connection.execute(posts, {**who, "start": day_start, "end": day_end}):
-        parts[row.part].append(row)
+        if row.part == "approval":
+            approvals.setdefault(row.id, []).append(
+                HomeApproval(row.author, row.networks, row.text)
+            )
+        else:
+            parts[row.part].append(row)
     return HomeRows(
         grants=grants_of(connection, team_id, user_id),
         drafts=parts["draft"][::-1],  # newest first
         pending=parts["pending"],
         tickets=list(connection.execute(_HOME_TICKETS, who)),
         day=parts["day"],
+        approvals=approvals,
     )
 
 

@@ -19,12 +19,17 @@ from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_sta
 from tests.test_app_posts import ephemeral_to, modal
 
 OWNER = Actor(ADMIN, workspace_admin=True)
+APPROVER = "UAPPRV01"  # approves every network of every brand
 
 
 @pytest.fixture
 def stack(tmp_path, clock):
     stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
     workspace.ensure_team(stack.services.db, TEAM, clock.now())
+    # Someone who may approve (every brand), so that a draft can be sent for approval.
+    workspace.add_role(
+        stack.services.db, TEAM, OWNER, (), clock.now(), APPROVER, "approver", frozenset(), None
+    )
     yield stack
     stack.stop()
 

@@ -47,6 +47,8 @@ def stack(db, clock):
     services, now = stack.services, clock.now()
     workspace.ensure_team(services.db, TEAM, now)
     workspace.add_role(services.db, TEAM, OWNER, (), now, CLIENT, "client", frozenset(), "default")
+    # Someone who may approve, so that a draft can be sent for approval at all.
+    workspace.add_role(services.db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
         services.db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team"

@@ -49,6 +49,7 @@ def messages() -> dict[str, dict]:
     full = post(
         media_urls="https://cdn.example.com/a.jpg\n\nhttps://cdn.example.com/<b>.png",
         notes="Check the <price> & the date",
+        client_notes="Your <legal> team asked for the date",
         warnings="Over 280 characters for X\n\nNo alt text",
         scheduled_at=AT,
     )
@@ -74,7 +75,28 @@ def messages() -> dict[str, dict]:
             buttons=False,
         ),
         "empty_text": blocks.approval_request(post(text=""), BRAND, "team"),
+        "team_notes": blocks.approval_request(full, BRAND, "team"),
     }
+
+
+def test_notes_for_the_team_are_never_shown_at_the_client_stage():
+    """Issue 13: "notes for approvers" reached the client. The team reads both kinds of
+    notes; the client's request carries only the notes for the client."""
+    built = messages()
+    team, client = json.dumps(built["team_notes"]), json.dumps(built["client"])
+    assert "Notes for the team: Check the &lt;price&gt;" in team
+    assert "Notes for the client: Your &lt;legal&gt;" in team
+    assert "Check the" not in client and "Notes for the team" not in client
+    assert "Notes for the client: Your &lt;legal&gt;" in client
+
+
+def test_per_network_progress_line():
+    line = blocks.progress_line(
+        [("x", ("UJONAS",), ()), ("instagram", (), ("UPRIYA",)), ("tiktok", (), ())]
+    )
+    assert line == (
+        "X ✓ <@UJONAS> · Instagram waiting (<@UPRIYA>) · TikTok waiting (nobody may approve it)"
+    )
 
 
 def test_the_request_is_exactly_as_before_and_within_slacks_limits():

@@ -46,6 +46,7 @@ ACTIONS = (
     post_blocks.APPROVE,
     post_blocks.REJECT,
     post_blocks.CHANGES,
+    post_blocks.OVERRIDE,
     ticket_blocks.TAKE,
     ticket_blocks.ASSIGN,
     ticket_blocks.RESOLVE,

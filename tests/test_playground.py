@@ -3,6 +3,7 @@ its scheduler on the clock the page moves."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import digest, guides, routing, workspace
+from bot import digest, guides, posts, routing, workspace
 from playground import seed
 from playground.app import Playground
+from storage import repo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +94,26 @@ def test_the_calendar_link_opens_the_feed_from_the_pages_address(playground):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(wrong, timeout=10)
     assert refused.value.code == 404
+
+
+def test_the_seed_shows_a_post_approved_per_network_by_two_approvers(playground):
+    """Issue 13: Jonas (X, LinkedIn) approved X and Priya (Instagram, Facebook) Instagram
+    of Maria's post to both; the request shows who approved which network."""
+    slack = playground.standin
+    request = next(
+        m for m in slack.messages(seed.APPROVALS) if "autumn blend" in json.dumps(m["blocks"])
+    )
+    shown = json.dumps(request["blocks"], ensure_ascii=False)
+    assert f"X ✓ <@{seed.JONAS.id}> · Instagram ✓ <@{seed.PRIYA.id}>" in shown
+    assert "post_approve" not in shown  # decided: no buttons
+    post, _ = posts.get(playground.services.db, seed.TEAM_ID, 1)
+    assert (post.status, post.networks, post.author) == ("approved", "x,instagram", seed.MARIA.id)
+    with playground.services.db.read_connection() as connection:
+        rows = repo.approvals_of(connection, 1, 1, "team")
+    assert [(r.approver, r.networks) for r in rows] == [
+        (seed.JONAS.id, "x"),
+        (seed.PRIYA.id, "instagram"),
+    ]
 
 
 def test_jumping_the_clock_to_nine_in_madrid_posts_the_digest(playground):

@@ -83,14 +83,116 @@ def test_four_eyes_refuses_the_author_unless_self_approval(team, clock):
     )
 
 
-def test_approver_needs_every_network_of_the_post(team, clock):
-    ig_only = grant(team, clock, "UIG", "approver", ["instagram"])
+def test_each_network_is_approved_by_an_approver_of_that_network(team, clock):
+    """Issue 13: an X + Instagram post is approved per network (before, it needed one
+    approver holding both, and nobody could approve it)."""
+    jonas = grant(team, clock, "UJONAS", "approver", ["x", "linkedin"])
+    priya = grant(team, clock, "UPRIYA", "approver", ["instagram", "facebook"])
     post = pending(team, clock, networks=frozenset({"x", "instagram"}))
-    with pytest.raises(PermissionDenied, match="it goes to X, and you are approver"):
-        posts.decide(team, TEAM, ig_only, post.id, 1, "team", "approve", clock.now())
     with pytest.raises(PermissionDenied, match="You aren't an approver"):
         posts.decide(team, TEAM, Actor("UNOBODY"), post.id, 1, "team", "reject", clock.now())
-    assert trail(team, post.id)[-1][0] == "submit"  # nothing changed
+    first = posts.decide(team, TEAM, jonas, post.id, 1, "team", "approve", clock.now())
+    assert (first.outcome, first.waiting_for) == ("partial", ("UPRIYA",))
+    assert first.progress == (("x", ("UJONAS",), ()), ("instagram", (), ("UPRIYA",)))
+    assert posts.get(team, TEAM, post.id)[0].status == "pending"
+    with pytest.raises(InvalidTransition, match="already approved this"):
+        posts.decide(team, TEAM, jonas, post.id, 1, "team", "approve", clock.now())
+    done = posts.decide(team, TEAM, priya, post.id, 1, "team", "approve", clock.now())
+    assert done.outcome == "approved" and done.approvers == ("UJONAS", "UPRIYA")
+    assert [a for a, *_ in trail(team, post.id)][-2:] == ["vote:team", "approve:team"]
+
+
+def test_one_person_holding_every_network_covers_them_with_one_click(team, clock):
+    both = grant(team, clock, "UBOTH", "approver", ["x", "instagram"])
+    grant(team, clock, "UPRIYA", "approver", ["instagram"])
+    post = pending(team, clock, networks=frozenset({"x", "instagram"}))
+    done = posts.decide(team, TEAM, both, post.id, 1, "team", "approve", clock.now())
+    assert done.outcome == "approved"
+
+
+def test_a_network_already_approved_refuses_a_second_approver_of_it(team, clock):
+    grant(team, clock, "UJONAS", "approver", ["x"])
+    jonas2 = grant(team, clock, "UJONAS2", "approver", ["x"])
+    grant(team, clock, "UPRIYA", "approver", ["instagram"])
+    post = pending(team, clock, networks=frozenset({"x", "instagram"}))
+    jonas = Actor("UJONAS", grants=workspace.grants_of(team, TEAM, "UJONAS"))
+    posts.decide(team, TEAM, jonas, post.id, 1, "team", "approve", clock.now())
+    with pytest.raises(InvalidTransition, match=r"approved already \(X by <@UJONAS>\).*Instagram"):
+        posts.decide(team, TEAM, jonas2, post.id, 1, "team", "approve", clock.now())
+
+
+def test_all_mode_needs_every_approver_of_each_network(team, clock):
+    workspace.set_brand(
+        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(approval_mode="all")
+    )
+    a = grant(team, clock, "UA", "approver", ["x"])
+    b = grant(team, clock, "UB", "approver", ["x"])
+    c = grant(team, clock, "UC", "approver", ["instagram"])
+    post = pending(team, clock, networks=frozenset({"x", "instagram"}))
+    assert posts.decide(team, TEAM, c, post.id, 1, "team", "approve", clock.now()).outcome == (
+        "partial"
+    )
+    second = posts.decide(team, TEAM, a, post.id, 1, "team", "approve", clock.now())
+    assert (second.outcome, second.waiting_for) == ("partial", ("UB",))
+    assert posts.decide(team, TEAM, b, post.id, 1, "team", "approve", clock.now()).outcome == (
+        "approved"
+    )
+
+
+def test_networks_nobody_may_approve(team, clock):
+    grant(team, clock, "UJONAS", "approver", ["x"])
+    grant(team, clock, AUTHOR.user_id, "approver", ["instagram"])
+    brand = posts.brand_named(team, TEAM, "default")
+    nets = ["x", "instagram", "facebook"]
+    # The author doesn't count (four-eyes): Instagram has nobody either.
+    assert posts.unapprovable(team, TEAM, nets, brand, AUTHOR.user_id) == [
+        "instagram",
+        "facebook",
+    ]
+    assert posts.unapprovable(team, TEAM, nets, brand, "USOMEONE") == ["facebook"]
+
+
+def test_approve_as_admin_overrides_the_team_stage_only(team, clock):
+    workspace.add_brand(
+        team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy(client_approval=True)
+    )
+    grant(team, clock, "UJONAS", "approver", ["x"])
+    client = grant(team, clock, "UCLIENT", "client", [], "acme")
+    post = pending(team, clock, brand="acme", networks=frozenset({"x", "tiktok"}))
+    with pytest.raises(PermissionDenied, match="Only admins can approve as admin"):
+        posts.decide(team, TEAM, Actor("UJONAS"), post.id, 1, "team", "override", clock.now())
+    passed = posts.decide(
+        team, TEAM, ADMIN, post.id, 1, "team", "override", clock.now(), "launch is today"
+    )
+    assert (passed.outcome, passed.override) == ("stage_passed", True)
+    assert passed.post.stage == "client"
+    last = trail(team, post.id)[-1]
+    assert last == ("approve:team", "pending", "pending")
+    with team.read() as session:
+        comment = repo.audit_trail(session, TEAM, "post", str(post.id))[-1].comment
+    assert comment == "approved as admin (X, TikTok): launch is today"
+    with pytest.raises(PermissionDenied, match="team stage only"):
+        posts.decide(team, TEAM, ADMIN, post.id, 1, "client", "override", clock.now(), "x")
+    done = posts.decide(team, TEAM, client, post.id, 1, "client", "approve", clock.now())
+    assert done.outcome == "approved"
+
+
+def test_an_approval_from_before_per_network_approval_covers_the_whole_post(team, clock):
+    """A database from before: an approval row without networks (its approver then held
+    every network of the post) still counts for all of them."""
+    post = pending(team, clock, networks=frozenset({"x", "instagram"}))
+    brand = posts.brand_named(team, TEAM, "default")
+    with team.write_connection() as connection:
+        repo.add_approval(
+            connection,
+            team_id=TEAM,
+            post_id=post.id,
+            version=1,
+            stage="team",
+            approver="UOLD",
+            at=clock.now(),
+        )
+    assert posts.progress_of(team, post, brand).done
 
 
 def test_approver_scoped_to_another_brand_is_refused(team, clock):

@@ -19,16 +19,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
+from bot import workspace
 from bot.__main__ import main as cli_main
 from bot.clock import ManualClock, SystemClock
+from bot.policy import Actor
 from playground.app import exposure_warning
 from playground.standin import SlackStandIn
-from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, start_stack
+from tests.stack import ADMIN, GENERAL, MARIA, OUTSIDE, PEDRO, TEAM, start_stack
 
 
 @pytest.fixture
 def stack(tmp_path, clock):
     stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock, ui=True)
+    # Someone who may approve, so that a draft can be sent for approval at all.
+    owner, now = Actor(ADMIN, workspace_admin=True), clock.now()
+    workspace.ensure_team(stack.services.db, TEAM, now)
+    workspace.add_role(
+        stack.services.db, TEAM, owner, (), now, PEDRO, "approver", frozenset(), None
+    )
     yield stack
     stack.stop()
 

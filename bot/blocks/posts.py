@@ -32,6 +32,7 @@ from storage.models import Brand, Post
 DRAFT_CALLBACK = "post_draft"
 REASON_CALLBACK = "post_reason"
 APPROVE, REJECT, CHANGES = "post_approve", "post_reject", "post_changes"
+OVERRIDE = "post_override"  # "Approve as admin…": an admin's audited override (team stage)
 TEXT_INPUT_LIMIT = 3000  # Slack's most for a plain_text_input
 
 STAGE_WORDS = {"team": "team approval", "client": "client approval"}
@@ -203,7 +204,7 @@ def draft_modal(
     blocks.append(
         InputBlock(
             block_id="notes",
-            label="Notes for approvers",
+            label="Notes for the team",
             optional=True,
             element=PlainTextInputElement(
                 action_id="value",
@@ -211,6 +212,21 @@ def draft_modal(
                 max_length=TEXT_INPUT_LIMIT,
                 initial_value=typed.notes[:TEXT_INPUT_LIMIT] or None,
             ),
+            hint="For the team's approvers only: never shown to a client.",
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="client_notes",
+            label="Notes for the client",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                max_length=TEXT_INPUT_LIMIT,
+                initial_value=(post.client_notes or None) if post else None,
+            ),
+            hint="Shown with the request at the client stage (and to the team).",
         )
     )
     send = Option(value="send", label="Send for approval now")
@@ -307,8 +323,11 @@ def approval_request(
     media = media_of(post)
     if media:
         blocks.append(plain.context("Media: " + "  ".join(escape(m) for m in media)))
-    if post.notes.strip():
-        blocks.append(plain.context("Notes: " + escape(post.notes)))
+    # Notes for the team are never shown at the client stage (a client may read it there).
+    if stage != "client" and post.notes.strip():
+        blocks.append(plain.context("Notes for the team: " + escape(post.notes)))
+    if post.client_notes.strip():
+        blocks.append(plain.context("Notes for the client: " + escape(post.client_notes)))
     for warning in post.warnings.splitlines():
         if warning.strip():
             blocks.append(plain.context("⚠️ " + escape(warning)))
@@ -408,18 +427,48 @@ def decision_line(
     reason: str = "",
     waiting_for: Sequence[str] = (),
     approvers: Sequence[str] = (),
+    progress: Sequence[tuple[str, Sequence[str], Sequence[str]]] = (),
+    override: bool = False,
 ) -> str:
+    """The request's status line. ``progress``: the team stage network by network (network,
+    who approved it, who it still waits for), shown when the post goes to several."""
     when = date(at, "{time}")
+    per_network = len(progress) > 1
     if outcome == "partial":
+        if per_network:
+            return "⏳ " + progress_line(progress)
         waiting = ", ".join(user(u) for u in waiting_for)
         done = ", ".join(user(u) for u in approvers)
         return f"✅ Approved by {done} · still waiting for {waiting}"
     if outcome in ("approved", "stage_passed"):
         tail = " · now waiting for the client" if outcome == "stage_passed" else ""
+        if override:
+            done = f" · {progress_line(progress)}" if per_network else ""
+            return (
+                f"🛡️ Approved as admin by {user(by)} (an override of the team stage) · "
+                f"{when}{tail}{done}" + _reason(reason)
+            )
+        if per_network:
+            return f"✅ Approved · {progress_line(progress)} · {when}{tail}"
         return f"✅ Approved by {user(by)} · {when}{tail}"
     if outcome == "rejected":
         return f"❌ Rejected by {user(by)} · {when}" + _reason(reason)
     return f"↩️ Changes requested by {user(by)} · {when}" + _reason(reason)
+
+
+def progress_line(progress: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> str:
+    """``X ✓ @jonas · Instagram waiting (@priya)``: each network, approved by whom or
+    waiting for whom."""
+    parts = []
+    for network, done, owed in progress:
+        name = label(network)
+        if done and not owed:
+            parts.append(f"{name} ✓ {', '.join(user(u) for u in done)}")
+            continue
+        asked = f" ({', '.join(user(u) for u in owed)})" if owed else " (nobody may approve it)"
+        so_far = f" ✓ {', '.join(user(u) for u in done)}, still" if done else ""
+        parts.append(f"{name}{so_far} waiting{asked}")
+    return " · ".join(parts)
 
 
 def _reason(reason: str) -> str:
@@ -444,16 +493,40 @@ def closed_line(status: str, by: str | None, at: datetime) -> str:
     return f"{icon} {STATUS_WORDS[status].capitalize()}{who} · {date(at, '{time}')}"
 
 
+def override_actions(value: str) -> dict:
+    """The *Approve as admin…* button offered to an admin who may not approve as an
+    approver (``value``: ``post:version:stage``)."""
+    return plain.actions("override", plain.button(OVERRIDE, "Approve as admin…", value))
+
+
 # --- the reason modal --------------------------------------------------------------------
 
 
+REASON_WORDS = {  # verdict → title, submit, label, hint
+    "reject": ("Reject post", "Reject", "Why?", "The author gets this by direct message."),
+    "changes": (
+        "Request changes",
+        "Send back",
+        "What should change?",
+        "The author gets this by direct message.",
+    ),
+    "override": (
+        "Approve as admin",
+        "Approve",
+        "Why approve it as admin?",
+        "An override of the team stage: recorded in the audit log and shown on the request. "
+        "It never replaces the client's approval.",
+    ),
+}
+
+
 def reason_modal(verdict: str, post: Post, stage: str, channel_id: str, ts: str) -> dict:
-    rejecting = verdict == "reject"
+    title, submit, asked, hint = REASON_WORDS[verdict]
     return {
         "type": "modal",
         "callback_id": REASON_CALLBACK,
-        "title": {"type": "plain_text", "text": "Reject post" if rejecting else "Request changes"},
-        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Send back"},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps(
             {
@@ -471,9 +544,9 @@ def reason_modal(verdict: str, post: Post, stage: str, channel_id: str, ts: str)
             ).to_dict(),
             InputBlock(
                 block_id="reason",
-                label="Why?" if rejecting else "What should change?",
+                label=asked,
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000),
-                hint="The author gets this by direct message.",
+                hint=hint,
             ).to_dict(),
         ],
     }
