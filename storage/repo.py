@@ -38,6 +38,7 @@ from storage.models import (
     KnownUser,
     Post,
     ProcessedEvent,
+    Publication,
     RoleGrant,
     Route,
     Team,
@@ -1084,3 +1085,79 @@ def home_settings(connection: Connection, team_id: str) -> HomeSettings:
         ticket_routes=counts.ticket_routes,
         digests=counts.digests,
     )
+
+
+# --- publishing, per network ---------------------------------------------------------------
+
+
+def lock_post(session: Session, team_id: str, post_id: int) -> Post | None:
+    """The post, locked until the transaction ends (PostgreSQL; SQLite's writer lock already
+    serialises writes): marks of its networks happen one after another, so the last one
+    always sees the others."""
+    post = session.exec(select(Post).where(Post.id == post_id).with_for_update()).first()
+    return post if post is not None and post.team_id == team_id else None
+
+
+def add_publications(
+    session: Session | Connection,
+    post: Post,
+    networks: Iterable[str],
+    next_attempt_at: datetime | None,
+    now: datetime,
+) -> None:
+    """One row per network of the post's version (those it has already are left alone)."""
+    for network in networks:
+        insert_ignore(
+            session,
+            Publication,
+            {
+                "team_id": post.team_id,
+                "post_id": post.id,
+                "version": post.version,
+                "network": network,
+                "status": "due",
+                "attempts": 0,
+                "next_attempt_at": next_attempt_at,
+                "notices": "[]",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+
+
+def publications_of(
+    session: Session, post_id: int, version: int, networks: Iterable[str] | None = None
+) -> list[Publication]:
+    """The per-network rows of one version (``networks``: only those)."""
+    statement = select(Publication).where(
+        Publication.post_id == post_id,
+        Publication.version == version,
+        Publication.network != "",
+    )
+    if networks is not None:
+        statement = statement.where(Publication.network.in_(list(networks)))  # type: ignore[attr-defined]
+    return list(session.exec(statement.order_by(Publication.id)))
+
+
+def publication_rows(session: Session | Connection, post_ids: Iterable[int]) -> list[Any]:
+    """The per-network rows (every version: the reader keeps its post's) of these posts,
+    as plain rows: post_id, version, network, status, url, last_error, by, finished_at."""
+    ids = sorted(set(post_ids))
+    if not ids:
+        return []
+    table = Publication.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa_select(
+            table.c.post_id,
+            table.c.version,
+            table.c.network,
+            table.c.status,
+            table.c.url,
+            table.c.last_error,
+            table.c.by,
+            table.c.finished_at,
+        )
+        .where(table.c.post_id.in_(ids), table.c.network != "")
+        .order_by(table.c.id)
+    )
+    return list(session.execute(statement))
