@@ -184,20 +184,25 @@ class NetworkState:
         return label(self.network)
 
 
-def states_of(post: Any, rows: Iterable[Any]) -> list[NetworkState]:
+def states_of(post: Any, rows: Iterable[Any], old_rule: bool = True) -> list[NetworkState]:
     """Each network of an approved or published post, in the networks' order: from its
     per-network rows (``repo.publication_rows``; those of other posts and versions are
     ignored). Nothing before the post is due. A post published under the earlier rule (no
-    rows) reads as every network published when the post was."""
+    rows) reads as every network published when the post was (``old_rule`` False: nothing,
+    for a surface whose "published" already says it all)."""
     if post.status not in ("approved", "published"):
         return []
     mine = {r.network: r for r in rows if r.post_id == post.id and r.version == post.version}
     nets = posts.ordered_networks(post)
     old = NetworkState(
-        "", "published", post.published_url, by=post.published_by, at=post.published_at
+        "",
+        "published",
+        getattr(post, "published_url", ""),
+        by=getattr(post, "published_by", ""),
+        at=getattr(post, "published_at", None),
     )
     if not mine:
-        if post.status == "published":
+        if post.status == "published" and old_rule:
             return [NetworkState(n, old.state, old.url, by=old.by, at=old.at) for n in nets]
         return []
     out = []
@@ -225,14 +230,21 @@ def states_of(post: Any, rows: Iterable[Any]) -> list[NetworkState]:
     return out
 
 
-def states(db: Database, post_list: Sequence[Any]) -> dict[int, list[NetworkState]]:
+def states(
+    db: Database, post_list: Sequence[Any], old_rule: bool = True
+) -> dict[int, list[NetworkState]]:
     """``states_of`` for many posts at once (one query)."""
+    with db.read_connection() as connection:
+        return states_in(connection, post_list, old_rule)
+
+
+def states_in(connection, post_list: Sequence[Any], old_rule: bool = True) -> dict[int, list]:
+    """``states`` on an open connection or session (one query; none without such posts)."""
     shown = [p for p in post_list if p.status in ("approved", "published")]
     if not shown:
         return {}
-    with db.read_connection() as connection:
-        rows = repo.publication_rows(connection, [p.id for p in shown])
-    return {p.id: states_of(p, rows) for p in shown}
+    rows = repo.publication_rows(connection, [p.id for p in shown])
+    return {p.id: states_of(p, rows, old_rule) for p in shown}
 
 
 # --- marking by hand ------------------------------------------------------------------------

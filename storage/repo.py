@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    false,
     func,
     literal_column,
     union_all,
@@ -951,9 +952,21 @@ _APPROVAL_CHANNELS = (
 )
 
 
-def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
+_HANDED = (
+    exists()
+    .where(
+        Publication.post_id == Post.id,
+        Publication.version == Post.version,
+        Publication.network != "",
+    )
+    .correlate(Post)
+)
+
+
+def _home_posts(part: str, sort_at: Any, *where: Any, handed: bool = False) -> Any:
     """One part of the Home's posts: the columns any part shows, with its brand's name and
-    whether the brand lets authors approve their own posts."""
+    whether the brand lets authors approve their own posts (and, with ``handed``, whether its
+    version has per-network publishing rows: only those posts' states are read after)."""
     return (
         sa_select(
             literal_column(f"'{part}'").label("part"),
@@ -969,6 +982,7 @@ def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
             Post.stage,
             Post.scheduled_at,
             sort_at.label("sort_at"),
+            (_HANDED if handed else false()).label("handed"),
         )
         .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
         .where(Post.team_id == _team(), *where)
@@ -1000,6 +1014,7 @@ def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
             _one_of(Post.status, day_statuses),
             Post.scheduled_at >= bindparam("start"),  # type: ignore[operator]
             Post.scheduled_at < bindparam("end"),  # type: ignore[operator]
+            handed=True,
         ),
     ).order_by("part", "sort_at", "id")
 

@@ -220,3 +220,17 @@ def test_an_agency_client_sees_only_their_brands_posts(stack):
     preview = answer(PEDRO, "digest", "Northwind autumn sale")
     assert "Acme secret launch" not in preview
     assert "Acme secret launch" in answer(MARIA, "digest", "Northwind autumn sale")
+
+
+def test_the_calendar_and_its_feed_show_each_networks_state(stack):
+    from tests.test_app_publishing import partly_published
+
+    stack.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    post = partly_published(stack)
+    reply = calendar_reply(stack, MARIA, "today", f"#{post.id}")
+    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in reply
+    (event,) = icalendar.Calendar.from_ical(feed_of(stack, feed_link(stack))).walk("VEVENT")
+    description = str(event["DESCRIPTION"])
+    assert "X: published https://x.com/a/1" in description
+    assert "Instagram: failed (Account <locked>)" in description
+    assert str(event["URL"]) == "https://x.com/a/1"

@@ -109,3 +109,12 @@ def test_only_homes_people_have_opened_are_kept_up_to_date(stack):
     dm_to(stack, MARIA, "Sent post #1")
     assert stack.slack.home(PEDRO) is None and stack.slack.home(SAM) is None
     assert stack.slack.calls_to("views.publish") == []  # nobody has looked: nothing to redo
+
+
+def test_todays_posts_show_each_networks_state(stack):
+    from tests.test_app_publishing import partly_published
+
+    post = partly_published(stack)
+    text = open_home(stack, MARIA)
+    assert f"#{post.id} Launch" in text
+    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in text

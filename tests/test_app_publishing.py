@@ -536,3 +536,20 @@ def test_a_due_notice_of_the_earlier_release_marks_every_network(stack):
         lambda: posts.get(stack.services.db, TEAM, post.id)[0].status == "published"
     )
     assert states(stack, post.id) == [("x", "published", ""), ("instagram", "published", "")]
+
+
+def partly_published(stack, networks=("x", "instagram")):
+    """An approved post due now on X and Instagram (handed to people by the scheduler), X
+    marked published with its URL, Instagram recorded as failed: for the surfaces' tests."""
+    from bot import publishing
+
+    db, now = stack.services.db, stack.clock.now()
+    if not workspace.grants_of(db, TEAM, PEDRO):
+        workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    post = approved_post(stack, hours=1, networks=networks)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).tick()
+    now = stack.clock.now()
+    publishing.mark_published(db, TEAM, OWNER, post.id, 1, "https://x.com/a/1", now, ["x"])
+    publishing.mark_failed(db, TEAM, OWNER, post.id, 1, "instagram", "Account <locked>", now)
+    return post
