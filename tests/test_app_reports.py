@@ -362,3 +362,15 @@ def test_a_report_asked_by_someone_not_an_admin_goes_to_them_by_dm(stack):
     ephemeral_to(stack, PEDRO, "I'll send it to you as a direct message")
     stack.slack.wait_for(lambda: reports_in(stack.slack.dm_messages(PEDRO)))
     assert reports_in(stack.slack.messages(GENERAL)) == []
+
+
+def test_the_report_counts_each_network_as_it_went(stack):
+    from tests.test_app_publishing import partly_published
+
+    partly_published(stack)  # X published, Instagram failed, on Thursday
+    stack.clock.advance(days=1)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    assert "X: 1 drafted, 1 approved, 1 published" in message["text"]
+    assert "Instagram: 1 drafted, 1 approved, 1 failed" in message["text"]
+    assert "published 0" in message["text"]  # as a post, it isn't: Instagram failed
