@@ -30,7 +30,9 @@ def run(services: Services) -> int:
 
 
 def adapter_for(services: Services, brand: Brand, network: str) -> adapters.Adapter:
-    return adapters.choose(brand, network, services.keyring, services.outbound)
+    return adapters.choose(
+        brand, network, services.keyring, services.outbound, services.network_adapters
+    )
 
 
 def _step(services: Services, publication: Publication) -> int:
@@ -49,7 +51,7 @@ def _step(services: Services, publication: Publication) -> int:
         if publishing.take(services.db, publication, now, "notifying") is None:
             return 0  # another replica is on it
         failed = bool(publication.last_error)  # a replica died telling people of a failure
-        reason = _gave_up(adapter, publication.last_error) if failed else ""
+        reason = _gave_up(adapter, publication.last_error, publication.attempts) if failed else ""
         notify(services, post, brand, publication, reason=reason, failed=failed)
         return 1
     number = publishing.take(services.db, publication, now, "sending")
@@ -97,18 +99,20 @@ def _step(services: Services, publication: Publication) -> int:
         now,
         tries=adapter.tries,
         final=outcome.kind == "failed",
+        backoff=adapter.backoff,
+        after=outcome.after,
     )
     if last:
-        reason = _gave_up(adapter, outcome.reason)
+        reason = _gave_up(adapter, outcome.reason, number)
         notify(services, post, brand, publication, reason=reason, failed=True)
     return 1
 
 
-def _gave_up(adapter: adapters.Adapter, reason: str) -> str:
+def _gave_up(adapter: adapters.Adapter, reason: str, tries: int) -> str:
     if adapter.by_people:
         return ""
-    tries = f" {adapter.tries} times" if adapter.tries > 1 else ""
-    return f"The publishing {adapter.name} failed{tries} ({reason}); please publish it by hand."
+    times = f" {tries} times" if tries > 1 else ""
+    return f"The publishing {adapter.name} failed{times} ({reason}); please publish it by hand."
 
 
 def notify(

@@ -58,7 +58,7 @@ def due(db: Database, now: datetime) -> list[tuple[Post, list[Publication]]]:
         with db.write() as session:
             repo.add_publications(session, post, posts.ordered_networks(post), now, now)
             rows = repo.publications_of(session, post.id, post.version)  # type: ignore[arg-type]
-            claimed.append((post, [r for r in rows if r.created_at == now]))
+            claimed.append((post, rows))
     return claimed
 
 
@@ -127,9 +127,13 @@ def attempt_failed(
     now: datetime,
     tries: int = TRIES,
     final: bool = False,
+    backoff: Sequence[timedelta] = BACKOFF,
+    after: timedelta | None = None,
 ) -> bool:
     """Record a failed try; True when it was the last one (``final``, or the adapter's
-    ``tries`` used): the network is then failed, and its publishers must be told."""
+    ``tries`` used): the network is then failed, and its publishers must be told. The next
+    try comes after the adapter's ``backoff`` for this try, or ``after`` when the network
+    said when (a rate limit's reset)."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
@@ -137,7 +141,8 @@ def attempt_failed(
         row.updated_at = now
         last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
-        row.next_attempt_at = None if last else now + BACKOFF[min(row.attempts, 2) - 1]
+        wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+        row.next_attempt_at = None if last else now + wait
         session.add(row)
         return last
 
@@ -221,7 +226,7 @@ def states_of(post: Any, rows: Iterable[Any], old_rule: bool = True) -> list[Net
                     row.status,
                     url=row.url if row.status == "published" else "",
                     reason=row.last_error if row.status == "failed" else "",
-                    by=row.by,
+                    by=row.marked_by,
                     at=row.finished_at,
                 )
             )
@@ -335,13 +340,10 @@ def mark_published(
     )
     who = actor.user_id if actor else by
     if actor is not None:
-        refusal = (
-            mark_refusal(actor, post, brand, wanted)
-            if networks is not None
-            else (
-                None if may_mark(actor, post, brand) else mark_refusal(actor, post, brand, wanted)
-            )
-        )
+        # A button of an earlier release (no network) asks as it did then: a publisher of
+        # any network of the post may mark it.
+        allowed = networks is None and may_mark(actor, post, brand)
+        refusal = None if allowed else mark_refusal(actor, post, brand, wanted)
         if refusal:
             raise PermissionDenied(refusal)
     with db.write() as session:
@@ -351,13 +353,13 @@ def mark_published(
             done = [r for r in rows if r.network in wanted]
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on "
-                f"{_listed(done)} by {_who(done[0].by)}."
+                f"{_listed(done)} by {_who(done[0].marked_by)}."
             )
         notices: list[tuple[str, str]] = []
         for row in targets:
             notices += [tuple(n) for n in json.loads(row.notices or "[]")]  # type: ignore[misc]
             before = _state_word(row.status)
-            row.status, row.url, row.by = "published", url, who
+            row.status, row.url, row.marked_by = "published", url, who
             row.finished_at = row.updated_at = now
             session.add(row)
             repo.audit(
@@ -451,10 +453,10 @@ def mark_failed(
         if row.status == "published":
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on {label(network)} by "
-                f"{_who(row.by)}; there is no failure to record."
+                f"{_who(row.marked_by)}; there is no failure to record."
             )
         before = _state_word(row.status)
-        row.status, row.last_error, row.by = "failed", reason, actor.user_id
+        row.status, row.last_error, row.marked_by = "failed", reason, actor.user_id
         row.finished_at = row.updated_at = now
         session.add(row)
         repo.audit(

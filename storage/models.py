@@ -290,9 +290,8 @@ class Publication(SQLModel, table=True):
     last_error: str = ""  # a failure's reason, in words people may be told
     notices: str = "[]"  # JSON [[channel, ts], …]: the messages with a Mark as published button
     url: str = ""  # the live URL, once published
-    by: str = Field(
-        default="", max_length=32
-    )  # who marked it published or failed: a user or an adapter
+    # Who marked it published or failed: a user id, or the adapter ("webhook").
+    marked_by: str = Field(default="", max_length=32)
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())

@@ -1156,7 +1156,8 @@ def publications_of(
 
 def publication_rows(session: Session | Connection, post_ids: Iterable[int]) -> list[Any]:
     """The per-network rows (every version: the reader keeps its post's) of these posts,
-    as plain rows: post_id, version, network, status, url, last_error, by, finished_at."""
+    as plain rows: post_id, version, network, status, url, last_error, marked_by,
+    finished_at."""
     ids = sorted(set(post_ids))
     if not ids:
         return []
@@ -1169,7 +1170,7 @@ def publication_rows(session: Session | Connection, post_ids: Iterable[int]) -> 
             table.c.status,
             table.c.url,
             table.c.last_error,
-            table.c.by,
+            table.c.marked_by,
             table.c.finished_at,
         )
         .where(table.c.post_id.in_(ids), table.c.network != "")

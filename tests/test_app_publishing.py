@@ -553,3 +553,60 @@ def partly_published(stack, networks=("x", "instagram")):
     publishing.mark_published(db, TEAM, OWNER, post.id, 1, "https://x.com/a/1", now, ["x"])
     publishing.mark_failed(db, TEAM, OWNER, post.id, 1, "instagram", "Account <locked>", now)
     return post
+
+
+class Relay:
+    """A network's API as its adapter meets it (standing in for Bluesky or Mastodon, which
+    plug in the same way): answers each try as told, and keeps the keys it was given."""
+
+    name = "relay"
+    by_people = False
+    tries = 3
+    backoff = (timedelta(minutes=1), timedelta(minutes=1))
+
+    def __init__(self, *answers):
+        self.answers, self.keys = list(answers), []
+
+    def publish(self, delivery):
+        self.keys.append(delivery.key)
+        return self.answers.pop(0)
+
+    def describe(self, brand):
+        return "the Relay network"
+
+
+def test_a_network_adapter_plugs_in_and_the_flow_does_the_rest(stack):
+    from bot.networks.adapters import Outcome
+
+    relay = Relay(Outcome.published("https://relay.example/p/1"))
+    limited = Relay(
+        Outcome.retry("rate limited", after=timedelta(minutes=10)),
+        Outcome.failed("Text too long for Relay"),
+    )
+    by_network = {"x": relay, "instagram": limited}
+    stack.services.network_adapters.append(lambda brand, network: by_network.get(network))
+    with_instagram_publisher(stack)
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.tick()
+    key = f"{TEAM}-post-{post.id}-v1"
+    assert (relay.keys, limited.keys) == ([f"{key}-x"], [f"{key}-instagram"])
+    assert states(stack, post.id) == [
+        ("x", "published", "https://relay.example/p/1"),
+        ("instagram", "due", ""),
+    ]
+    dm_to(stack, MARIA, f"Your post #{post.id} went to the Relay network for X.")
+    stack.clock.advance(minutes=9)
+    scheduler.tick()
+    assert len(limited.keys) == 1  # the network's reset time holds, not the backoff
+    stack.clock.advance(minutes=1)
+    scheduler.tick()
+    assert limited.keys == [f"{key}-instagram"] * 2  # the same key: it can't post twice
+    assert states(stack, post.id)[1] == ("instagram", "failed", "Text too long for Relay")
+    notice = texts(due_notice(stack, IRIS))
+    assert "The publishing relay failed 2 times (Text too long for Relay)" in notice
+    stack.clock.advance(hours=1)
+    scheduler.tick()
+    assert len(limited.keys) == 2  # final: no third try
+    assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []

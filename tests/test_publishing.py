@@ -97,7 +97,7 @@ def row(network, status, **more):
         "status": status,
         "url": "",
         "last_error": "",
-        "by": "",
+        "marked_by": "",
         "finished_at": None,
     }
     return SimpleNamespace(**{**base, **more})

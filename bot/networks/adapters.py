@@ -12,8 +12,9 @@ that is final (with the network's reason, in words).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot import outbound, vault, webhook
@@ -41,14 +42,15 @@ class Outcome:
     kind: Literal["published", "retry", "failed"]
     url: str = ""  # the live URL, when the network gives one
     reason: str = ""  # why it failed, in words people may be told
+    after: timedelta | None = None  # retry: not before this (a rate limit's reset)
 
     @classmethod
     def published(cls, url: str = "") -> Outcome:
         return cls("published", url=url)
 
     @classmethod
-    def retry(cls, reason: str) -> Outcome:
-        return cls("retry", reason=reason)
+    def retry(cls, reason: str, after: timedelta | None = None) -> Outcome:
+        return cls("retry", reason=reason, after=after)
 
     @classmethod
     def failed(cls, reason: str) -> Outcome:
@@ -59,6 +61,7 @@ class Adapter(Protocol):
     name: str  # who published it, as the post's records say ("webhook", later "bluesky")
     by_people: bool  # True: nothing is sent; the publishers are handed the post
     tries: int  # how many tries before the network is ``failed`` and people are told
+    backoff: tuple[timedelta, ...]  # the wait after the 1st, 2nd, … failed try
 
     def publish(self, delivery: Delivery) -> Outcome: ...
 
@@ -73,6 +76,7 @@ class ByHand:
     name = "people"
     by_people = True
     tries = 0
+    backoff: tuple[timedelta, ...] = ()
 
     def publish(self, delivery: Delivery) -> Outcome:
         raise NotImplementedError("published by people: the flow hands it to them")
@@ -88,6 +92,7 @@ class Webhook:
     name = "webhook"
     by_people = False
     tries = 3
+    backoff = (timedelta(minutes=1), timedelta(minutes=5))
 
     def __init__(self, keyring: vault.Keyring | None, policy: outbound.Policy) -> None:
         self.keyring, self.policy = keyring, policy
@@ -134,11 +139,23 @@ def payload(post: Post, brand: Brand, network: str) -> dict:
     }
 
 
+Chooser = Callable[[Brand, str], "Adapter | None"]
+
+
 def choose(
-    brand: Brand, network: str, keyring: vault.Keyring | None, policy: outbound.Policy
+    brand: Brand,
+    network: str,
+    keyring: vault.Keyring | None,
+    policy: outbound.Policy,
+    choosers: Sequence[Chooser] = (),
 ) -> Adapter:
-    """The way this brand's post reaches ``network``: its own account there (next), else
-    the brand's webhook, else people."""
+    """The way this brand's post reaches ``network``: the first of ``choosers`` that takes
+    it (a network's own API, where the brand has an account there), else the brand's
+    webhook, else people."""
+    for chooser in choosers:
+        adapter = chooser(brand, network)
+        if adapter is not None:
+            return adapter
     if brand.webhook_url and brand.webhook_secret:
         return Webhook(keyring, policy)
     return ByHand()
