@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, exists, func, union
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot import posts, publishing, runs, workspace
@@ -266,7 +267,7 @@ def content(
             ),
             "waiting": ([Post.status == "pending"], (Post.stage_at, Post.id)),
             "published": (
-                [or_(_network_done(y_start, y_end), _published_whole(y_start, y_end))],
+                [_went_out(team_id, y_start, y_end)],
                 (func.coalesce(Post.published_at, Post.scheduled_at), Post.id),
             ),
         }
@@ -297,31 +298,39 @@ def content(
     )
 
 
-def _network_done(start: datetime, end: datetime):
-    """A network of the post's version was published (or failed) in [start, end)."""
-    return exists().where(
-        Publication.post_id == Post.id,
-        Publication.version == Post.version,
-        Publication.network != "",
-        Publication.status.in_(("published", "failed")),  # type: ignore[attr-defined]
-        Publication.finished_at >= start,  # type: ignore[operator]
-        Publication.finished_at < end,  # type: ignore[operator]
+def _went_out(team_id: str, start: datetime, end: datetime):
+    """The posts with a network of their version published (or failed) in [start, end), or
+    published in it under the earlier rule (the whole post, no network rows): one
+    uncorrelated subquery, so each part finds its rows by an index (the publication's
+    finish time; the post's status)."""
+    current = aliased(Post)
+    by_network = (
+        select(Publication.post_id)
+        .join(
+            current,
+            and_(current.id == Publication.post_id, current.version == Publication.version),
+        )
+        .where(
+            Publication.team_id == team_id,
+            Publication.finished_at >= start,  # type: ignore[operator]
+            Publication.finished_at < end,  # type: ignore[operator]
+            Publication.network != "",
+            Publication.status.in_(("published", "failed")),  # type: ignore[attr-defined]
+        )
     )
-
-
-def _published_whole(start: datetime, end: datetime):
-    """Published in [start, end) under the earlier rule (the whole post, no network rows)."""
     per_network = exists().where(
         Publication.post_id == Post.id,
         Publication.version == Post.version,
         Publication.network != "",
     )
-    return and_(
+    whole = select(Post.id).where(
+        Post.team_id == team_id,
         Post.status == "published",
         Post.published_at >= start,  # type: ignore[operator]
         Post.published_at < end,  # type: ignore[operator]
         ~per_network,
     )
+    return Post.id.in_(union(by_network, whole))  # type: ignore[union-attr]
 
 
 def state_line(states: list) -> str:

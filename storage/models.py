@@ -275,6 +275,7 @@ class Publication(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("post_id", "version", "network", name="uq_publication_network"),
+        Index("ix_publication_team_finished", "team_id", "finished_at"),  # the digest's
     )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
