@@ -195,13 +195,17 @@ def register(app: App, services: Services) -> None:
             **calendar_blocks.calendar_message(days, query, zone.key, page=page),
         )
 
-    def mark_clicked(title: str, modal):
+    def mark_clicked(title: str, modal, per_network: bool):
         """Mark as published / Record a failure on a network's due notice: the modal opens
-        at once (the trigger dies in 3 s), then becomes the form or the refusal."""
+        at once (the trigger dies in 3 s), then becomes the form or the refusal.
+        ``per_network``: the button must name its network (only Mark as published had
+        buttons without one, on the notices of an earlier release)."""
 
         def clicked(ack, body: dict, action: dict) -> None:
             ack()
             post_id, version, network = post_network(action)
+            if per_network and network is None:
+                raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
             view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
             team_id, user_id = body["team"]["id"], body["user"]["id"]
             try:
@@ -232,10 +236,14 @@ def register(app: App, services: Services) -> None:
         return clicked
 
     app.action(publish_blocks.MARK_PUBLISHED)(
-        guarded(services)(mark_clicked("Mark as published", publish_blocks.publish_modal))
+        guarded(services)(
+            mark_clicked("Mark as published", publish_blocks.publish_modal, per_network=False)
+        )
     )
     app.action(publish_blocks.MARK_FAILED)(
-        guarded(services)(mark_clicked("Record a failure", publish_blocks.failed_modal))
+        guarded(services)(
+            mark_clicked("Record a failure", publish_blocks.failed_modal, per_network=True)
+        )
     )
 
 
