@@ -11,6 +11,7 @@ Plain values in and out, typed errors; no Slack here (see ``bot.handoff``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from bot.validation import is_http_url
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Publication
+
+log = logging.getLogger(__name__)
 
 TRIES = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd failures
@@ -58,6 +61,8 @@ def due(db: Database, now: datetime) -> list[tuple[Post, list[Publication]]]:
         with db.write() as session:
             repo.add_publications(session, post, posts.ordered_networks(post), now, now)
             rows = repo.publications_of(session, post.id, post.version)  # type: ignore[arg-type]
+            if _missing(post, rows):
+                log.error("post %s: %s", post.id, OLD_SCHEMA)
             claimed.append((post, rows))
     return claimed
 
@@ -503,7 +508,27 @@ def _open(
     repo.add_publications(
         session, current, posts.ordered_networks(current), current.scheduled_at or now, now
     )
-    return repo.publications_of(session, post_id, version)
+    rows = repo.publications_of(session, post_id, version)
+    if _missing(current, rows):
+        log.error("post %s: %s", post_id, OLD_SCHEMA)
+        raise InvalidTransition(
+            "This database is older than this release of Postroom (publishing per network "
+            "needs its upgrade); nothing changed. Ask an admin to upgrade it."
+        )
+    return rows
+
+
+# An earlier release's unique key on (post, version) lets one network of a version in only.
+OLD_SCHEMA = (
+    "a network's publication row could not be made: the publication table still has the "
+    "unique key uq_publication (post_id, version); the schema upgrade replaces it with "
+    "uq_publication_network (post_id, version, network)"
+)
+
+
+def _missing(post: Post, rows: Sequence[Publication]) -> list[str]:
+    have = {r.network for r in rows}
+    return [n for n in posts.ordered_networks(post) if n not in have]
 
 
 def _legacy(session, post_id: int, version: int) -> Publication | None:

@@ -144,3 +144,32 @@ def test_nothing_before_it_is_due_and_an_earlier_release_post_is_published_every
         ("x", "published", "https://o/1", NOW),
         ("instagram", "published", "https://o/1", NOW),
     ]
+
+
+def test_a_database_still_keyed_as_the_earlier_release_is_refused_not_half_published(
+    sqlite_db, caplog
+):
+    """Until the schema upgrade replaces the unique key on (post, version), a second network
+    can't get its row: marking says so and changes nothing, the hand-off logs why."""
+    db = sqlite_db
+    with db.engine.begin() as connection:
+        (ddl,) = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'publication'"
+        ).one()
+        old = ddl.replace(
+            "CONSTRAINT uq_publication_network UNIQUE (post_id, version, network)",
+            "CONSTRAINT uq_publication UNIQUE (post_id, version)",
+        )
+        assert old != ddl
+        connection.exec_driver_sql("DROP TABLE publication")
+        connection.exec_driver_sql(old)
+    post = approved(db)
+    try:
+        publishing.mark_published(db, TEAM, OWNER, post.id, 1, "", NOW, networks=["x"])
+    except PostroomError as refused:
+        assert "older than this release" in str(refused)
+    else:
+        raise AssertionError("half a post marked on a database that can't hold it")
+    assert posts.get(db, TEAM, post.id)[0].status == "approved"
+    publishing.due(db, NOW + timedelta(hours=1))
+    assert "uq_publication (post_id, version)" in caplog.text
