@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from bot import posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from bot.mrkdwn import user
+from bot.mrkdwn import code, user
 from bot.networks import canonical, label
 from bot.policy import Actor
 from bot.validation import is_http_url
@@ -297,7 +297,9 @@ def network_of(post: Post, network: str) -> str:
     found = canonical(network) if isinstance(network, str) else None
     if found is None or found not in posts.networks_of(post):
         nets = ", ".join(label(n) for n in posts.ordered_networks(post))
-        raise ValidationFailed(f"Post #{post.id} isn't for {network!r}; its networks: {nets}.")
+        raise ValidationFailed(
+            f"Post #{post.id} isn't for {code(str(network))}; its networks: {nets}."
+        )
     return found
 
 

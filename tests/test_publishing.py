@@ -84,7 +84,7 @@ def test_a_network_not_of_the_post_is_refused(db):
     try:
         publishing.mark_published(db, TEAM, OWNER, post.id, 1, "", NOW, networks=["tiktok"])
     except PostroomError as refused:
-        assert "isn't for 'tiktok'; its networks: X" in str(refused)
+        assert "isn't for `tiktok`; its networks: X" in str(refused)
     else:
         raise AssertionError("marked a network the post isn't for")
 
