@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot import grammar, ics, networks, posts, vault, workspace
+from bot import grammar, ics, networks, posts, publishing, vault, workspace
 from bot.errors import NotFound, UsageError
 from bot.policy import Actor
 from bot.timeparse import day_range
@@ -113,6 +113,7 @@ def _date(text: str) -> date:
 class Day:
     day: date
     posts: list[tuple[Post, str]]  # each post with its brand's name
+    states: dict[int, list] = field(default_factory=dict)  # post id → each network's state
 
 
 def days(
@@ -144,17 +145,29 @@ def days(
                 raise NotFound(f"There is no brand `{query.brand}`. `/post brand list` shows them.")
             statement = statement.where(Brand.name == query.brand)
         rows = list(session.exec(statement))
-    if query.network:
-        rows = [(p, b) for p, b in rows if query.network in posts.networks_of(p)]
+        if query.network:
+            rows = [(p, b) for p, b in rows if query.network in posts.networks_of(p)]
+        states = publishing.states_in(session, [p for p, _ in rows], old_rule=False)
     by_day: dict[date, list[tuple[Post, str]]] = {}
     for post, brand in rows:
         by_day.setdefault(post.scheduled_at.astimezone(tz).date(), []).append((post, brand))  # type: ignore[union-attr]
     return [
         Day(
-            query.first_day + timedelta(days=i), by_day.get(query.first_day + timedelta(days=i), [])
+            query.first_day + timedelta(days=i),
+            by_day.get(query.first_day + timedelta(days=i), []),
+            states,
         )
         for i in range(query.days)
     ]
+
+
+def _feed_state(state) -> str:
+    """One network's state, a line of the feed's description."""
+    if state.state == "published":
+        return f"\n{state.label}: published" + (f" {state.url}" if state.url else "")
+    if state.state == "failed":
+        return f"\n{state.label}: failed ({state.reason})"
+    return f"\n{state.label}: due"
 
 
 # --- the feed ------------------------------------------------------------------------------
@@ -213,11 +226,12 @@ def feed(db: Database, secret: str, now: datetime) -> bytes | None:
                 .order_by(Post.scheduled_at, Post.id)
             )
         )
-    entries = [_entry(post, brand, team.team_id) for post, brand in rows]
+        states = publishing.states_in(session, [p for p, _ in rows], old_rule=False)
+    entries = [_entry(post, brand, team.team_id, states.get(post.id, [])) for post, brand in rows]
     return ics.render(entries, name="Postroom publishing calendar", now=now)
 
 
-def _entry(post: Post, brand: str, team_id: str) -> ics.CalendarEntry:
+def _entry(post: Post, brand: str, team_id: str, states: list | None = None) -> ics.CalendarEntry:
     nets = ", ".join(networks.label(n) for n in posts.ordered_networks(post))
     status = {"approved": "CONFIRMED", "published": "CONFIRMED", "expired": "CANCELLED"}.get(
         post.status, "TENTATIVE"
@@ -227,8 +241,9 @@ def _entry(post: Post, brand: str, team_id: str) -> ics.CalendarEntry:
         start=post.scheduled_at,  # type: ignore[arg-type]
         summary=f"{nets} · {brand} · {posts.first_line(post, 80)}",
         description=f"{post.text}\n\nStatus: {posts.STATUS_WORDS[post.status]} · "
-        f"post #{post.id}, version {post.version}",
-        url=post.published_url or None,
+        f"post #{post.id}, version {post.version}" + "".join(_feed_state(s) for s in states or []),
+        url=post.published_url
+        or next((s.url for s in states or [] if s.state == "published" and s.url), None),
         status=status,
         updated=post.updated_at,
         sequence=post.version - 1,

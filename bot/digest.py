@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import and_, exists, func, union
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from bot import posts, runs, workspace
+from bot import posts, publishing, runs, workspace
 from bot.errors import NotFound, UsageError, ValidationFailed
 from bot.networks import label
 from bot.policy import Actor
 from bot.timeparse import clock_time, day_range, local_instant, zone
 from storage import repo
 from storage.db import Database
-from storage.models import DigestRun, DigestSetting, Post
+from storage.models import DigestRun, DigestSetting, Post, Publication
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,11 @@ class Item:
     url: str = ""
     overdue: bool = False
     waiting_hours: int = 0
+    # Each network's state once the post is due ("X ✅ https://… · Instagram ❌ failed:
+    # why"), plain text (the template escapes it); "" before, and for a post published
+    # under the earlier rule (its ``url`` says it).
+    state_line: str = ""
+    states: list = field(default_factory=list)
 
 
 @dataclass
@@ -228,12 +234,8 @@ def content(
             ),
             "waiting": ([Post.status == "pending"], (Post.stage_at, Post.id)),
             "published": (
-                [
-                    Post.status == "published",
-                    Post.published_at >= y_start,  # type: ignore[operator]
-                    Post.published_at < y_end,
-                ],  # type: ignore[operator]
-                (Post.published_at, Post.id),
+                [_went_out(team_id, y_start, y_end)],
+                (func.coalesce(Post.published_at, Post.scheduled_at), Post.id),
             ),
         }
         found = {}
@@ -242,7 +244,14 @@ def content(
                 select(Post).where(*base, *where).order_by(*order).limit(SHOW[name])
             ).all()
             total = session.exec(select(func.count()).select_from(Post).where(*base, *where)).one()
-            found[name] = ([_item(p, now) for p in rows], total)
+            found[name] = (rows, total)
+        states = publishing.states_in(
+            session, [p for rows, _ in found.values() for p in rows], old_rule=False
+        )
+        found = {
+            name: ([_item(p, now, states.get(p.id, [])) for p in rows], total)  # type: ignore[arg-type]
+            for name, (rows, total) in found.items()
+        }
     return Content(
         title=f"Daily digest · {day:%A %-d %B %Y}",
         day_label=f"{day:%A %-d %B}",
@@ -256,7 +265,55 @@ def content(
     )
 
 
-def _item(post: Post, now: datetime) -> Item:
+def _went_out(team_id: str, start: datetime, end: datetime):
+    """The posts with a network of their version published (or failed) in [start, end), or
+    published in it under the earlier rule (the whole post, no network rows): one
+    uncorrelated subquery, so each part finds its rows by an index (the publication's
+    finish time; the post's status)."""
+    current = aliased(Post)
+    by_network = (
+        select(Publication.post_id)
+        .join(
+            current,
+            and_(current.id == Publication.post_id, current.version == Publication.version),
+        )
+        .where(
+            Publication.team_id == team_id,
+            Publication.finished_at >= start,  # type: ignore[operator]
+            Publication.finished_at < end,  # type: ignore[operator]
+            Publication.network != "",
+            Publication.status.in_(("published", "failed")),  # type: ignore[attr-defined]
+        )
+    )
+    per_network = exists().where(
+        Publication.post_id == Post.id,
+        Publication.version == Post.version,
+        Publication.network != "",
+    )
+    whole = select(Post.id).where(
+        Post.team_id == team_id,
+        Post.status == "published",
+        Post.published_at >= start,  # type: ignore[operator]
+        Post.published_at < end,  # type: ignore[operator]
+        ~per_network,
+    )
+    return Post.id.in_(union(by_network, whole))  # type: ignore[union-attr]
+
+
+def state_line(states: list) -> str:
+    """Each network's state in plain words, for the template (which escapes it)."""
+    parts = []
+    for s in states:
+        if s.state == "published":
+            parts.append(f"{s.label} ✅" + (f" {s.url}" if s.url else ""))
+        elif s.state == "failed":
+            parts.append(f"{s.label} ❌ failed: {s.reason[:120]}")
+        else:
+            parts.append(f"{s.label} ⏳ due")
+    return " · ".join(parts)
+
+
+def _item(post: Post, now: datetime, states: list | None = None) -> Item:
     waited = now - post.stage_at if post.stage_at else timedelta(0)
     return Item(
         id=post.id,  # type: ignore[arg-type]
@@ -269,4 +326,6 @@ def _item(post: Post, now: datetime) -> Item:
         url=post.published_url,
         overdue=post.status == "pending" and waited > OVERDUE,
         waiting_hours=int(waited.total_seconds() // 3600),
+        state_line=state_line(states or []),
+        states=list(states or []),
     )

@@ -1,15 +1,18 @@
-"""Publishing meets Slack: the scheduled job that hands due posts to a brand's webhook or to
-its publishers, and the messages that follow a post being marked published."""
+"""Publishing meets Slack: the scheduled job that hands each due network of a post to the way
+its brand publishes there (``bot.networks.adapters``), tells people when it is theirs to do
+or when it failed, and the messages that follow a network being marked published or failed.
+No branch here is about a particular network: the adapter decides."""
 
 from __future__ import annotations
 
 import logging
 
-from bot import approvals, posts, publishing, vault, webhook
+from bot import approvals, posts, publishing
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
 from bot.errors import PostroomError, SlackFailure
 from bot.mrkdwn import escape, user
+from bot.networks import adapters, label
 from bot.services import Services
 from storage.models import Brand, Post, Publication
 
@@ -20,15 +23,22 @@ def run(services: Services, post_id: int | None = None) -> int:
     """Hand off what is due now (or just ``post_id``'s); returns how many hand-off steps
     happened."""
     now = services.clock.now()
-    publishing.due(services.db, now, post_id)  # claim each newly due version once
+    publishing.due(services.db, now, post_id)  # claim each newly due version's networks once
     done = 0
     for publication in publishing.pending_hand_offs(services.db, now, post_id):
         done += _step(services, publication)
     return done
 
 
+def adapter_for(services: Services, brand: Brand, network: str) -> adapters.Adapter:
+    return adapters.choose(
+        brand, network, services.keyring, services.outbound, services.network_adapters
+    )
+
+
 def _step(services: Services, publication: Publication) -> int:
-    """One step of one hand-off: a webhook try, or the notice to the publishers."""
+    """One step of one network's hand-off: a try by its adapter, or the notice to its
+    publishers."""
     now = services.clock.now()
     post, brand = posts.get(services.db, publication.team_id, publication.post_id)
     if post.status != "approved" or post.version != publication.version:
@@ -36,99 +46,164 @@ def _step(services: Services, publication: Publication) -> int:
             services.db, publication, f"post is {post.status} (version {post.version})", now
         )
         return 0
-    if not brand.webhook_url or not brand.webhook_secret or publication.status == "notifying":
+    network = publication.network
+    adapter = adapter_for(services, brand, network)
+    if adapter.by_people or publication.status == "notifying":
         if publishing.take(services.db, publication, now, "notifying") is None:
             return 0  # another replica is on it
-        notify(services, post, brand, publication)
+        failed = bool(publication.last_error)  # a replica died telling people of a failure
+        reason = _gave_up(adapter, publication.last_error, publication.attempts) if failed else ""
+        notify(services, post, brand, publication, reason=reason, failed=failed)
         return 1
     number = publishing.take(services.db, publication, now, "sending")
     if number is None:
         return 0
-    try:
-        secret = vault.open_secret(services.keyring, brand.webhook_secret)
-    except vault.SecretUnavailable as unavailable:
-        log.error("brand %s's webhook secret can't be read: %s", brand.name, unavailable)
-        attempt = webhook.Attempt(False, None, "its signing secret can't be read")
-    else:
-        attempt = webhook.deliver(
-            brand.webhook_url,
-            publishing.payload(post, brand),
-            secret,
-            delivery_id=f"{post.team_id}-post-{post.id}-v{publication.version}",
-            timestamp=int(now.timestamp()),
-            policy=services.outbound,
-        )
-    if attempt.ok:
+    outcome = adapter.publish(adapters.Delivery(post, brand, network, number, now))
+    if outcome.kind == "published":
         try:
-            publishing.mark_published(
+            result = publishing.mark_published(
                 services.db,
                 post.team_id,
                 None,
                 post.id,  # type: ignore[arg-type]
                 publication.version,
-                "",
+                outcome.url,
                 now,
+                networks=[network],
+                by=adapter.name,
             )
         except PostroomError as moved:  # marked by hand, or cancelled, during the try
-            log.info("post %s delivered, but: %s", post.id, moved)
+            log.info("post %s delivered on %s, but: %s", post.id, network, moved)
             return 1
+        done = " and is marked published" if result.complete else ""
         approvals.tell(
             services,
             post.author,
-            f"✅ Your post #{post.id} went to brand "
-            f"{brand.name}'s publishing webhook and is marked published.",
+            f"✅ Your post #{post.id} went to {escape(adapter.describe(brand))} for "
+            f"{label(network)}{done}.",
         )
+        _refresh_notices(services, result)
         return 1
     log.warning(
-        "webhook for post %s (try %s of %s): %s", post.id, number, publishing.TRIES, attempt.error
+        "%s for post %s on %s (try %s of %s): %s",
+        adapter.name,
+        post.id,
+        network,
+        number,
+        adapter.tries,
+        outcome.reason,
     )
-    if publishing.attempt_failed(services.db, publication.id, attempt.error, now):  # type: ignore[arg-type]
-        notify(
-            services,
-            post,
-            brand,
-            publication,
-            reason=f"The publishing webhook failed {publishing.TRIES} times "
-            f"({attempt.error}); please publish it by hand.",
-        )
+    last = publishing.attempt_failed(
+        services.db,
+        publication.id,  # type: ignore[arg-type]
+        outcome.reason,
+        now,
+        tries=adapter.tries,
+        final=outcome.kind == "failed",
+        backoff=adapter.backoff,
+        after=outcome.after,
+    )
+    if last:
+        reason = _gave_up(adapter, outcome.reason, number)
+        notify(services, post, brand, publication, reason=reason, failed=True)
     return 1
 
 
+def _gave_up(adapter: adapters.Adapter, reason: str, tries: int) -> str:
+    if adapter.by_people:
+        return ""
+    times = f" {tries} times" if tries > 1 else ""
+    return f"The publishing {adapter.name} failed{times} ({reason}); please publish it by hand."
+
+
 def notify(
-    services: Services, post: Post, brand: Brand, publication: Publication, reason: str = ""
+    services: Services,
+    post: Post,
+    brand: Brand,
+    publication: Publication,
+    reason: str = "",
+    failed: bool = False,
 ) -> None:
-    """DM the publishers (or, with none, the author) a due notice with Mark as published."""
-    people = publishing.publishers(services.db, post.team_id, post, brand)
+    """DM the network's publishers (or, with none, the author) a due notice with Mark as
+    published and Record a failure for that network; ``failed``: its adapter gave up (the
+    author is told too)."""
+    network = publication.network
+    people = publishing.publishers(services.db, post.team_id, post, brand, network)
     if not people:
         people = [post.author]
         reason = (reason + " " if reason else "") + (
-            f"Nobody has the publisher role for this post's networks in brand {brand.name}, "
+            f"Nobody has the publisher role for {label(network)} in brand {brand.name}, "
             "so you're told as its author."
         )
+    if reason:
+        log.info("post %s on %s handed to people: %s", post.id, network, reason)
     notices = []
     for person in people:
         try:
-            sent = services.slack.post_message(person, **blocks.due_notice(post, brand, reason))
+            sent = services.slack.post_message(
+                person, **blocks.due_notice(post, brand, network, reason)
+            )
             notices.append((sent["channel"], sent["ts"]))
         except SlackFailure as failure:
             log.warning("due notice for post %s to %s failed: %s", post.id, person, failure)
     publishing.notified(services.db, publication.id, notices, services.clock.now())  # type: ignore[arg-type]
+    if failed and notices and post.author not in people:
+        approvals.tell(
+            services,
+            post.author,
+            f"⚠️ Your post #{post.id} could not be published on {label(network)}: "
+            f"{escape(reason)} Its publishers have it.",
+        )
 
 
-def after_published(services: Services, result: publishing.Published) -> None:
-    """Every due notice loses its button and says who published it; the author is told."""
-    line = blocks.published_line(result.by, result.url, services.clock.now())
+def _refresh_notices(services: Services, result: publishing.Published) -> None:
+    """The due notices of the networks just marked say so; a published one loses its
+    buttons, a failed one keeps Mark as published (it may still be published by hand)."""
+    line = (
+        blocks.failed_line(result.by, result.reason, services.clock.now())
+        if result.reason
+        else blocks.published_line(result.by, result.url, services.clock.now())
+    )
+    network = result.networks[0] if len(result.networks) == 1 else None
     for channel, ts in result.notices:
-        payload = blocks.due_notice(result.post, result.brand)
-        done = post_blocks.with_status(payload, line, buttons=False)
+        payload = blocks.due_notice(result.post, result.brand, network)
+        done = post_blocks.with_status(payload, line, buttons=bool(result.reason))
         try:
             services.slack.update_message(channel, ts, **{**done, "text": line})
         except SlackFailure as failure:
             log.warning("could not update due notice %s/%s: %s", channel, ts, failure)
+
+
+def after_published(services: Services, result: publishing.Published) -> None:
+    """Every due notice of the marked networks loses its button and says who published it;
+    the author is told."""
+    _refresh_notices(services, result)
     if result.by not in ("webhook", result.post.author):
         link = f" {escape(result.url)}" if result.url else ""
+        on = ", ".join(label(n) for n in result.networks)
+        still = (
+            ""
+            if result.complete
+            else " Still to go: "
+            + ", ".join(s.label for s in result.states if s.state != "published")
+            + "."
+        )
         approvals.tell(
             services,
             result.post.author,
-            f"✅ {user(result.by)} marked your post #{result.post.id} published.{link}",
+            f"✅ {user(result.by)} marked your post #{result.post.id} published on {on}.{link}"
+            f"{still}",
+        )
+
+
+def after_failed(services: Services, result: publishing.Published) -> None:
+    """A failure recorded by hand: the network's due notices say so, the author is told."""
+    _refresh_notices(services, result)
+    if result.by != result.post.author:
+        on = ", ".join(label(n) for n in result.networks)
+        approvals.tell(
+            services,
+            result.post.author,
+            f"⚠️ {user(result.by)} recorded that your post #{result.post.id} failed on {on}: "
+            f"{escape(result.reason)}",
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import calendar, policy, posts, workspace
+from bot import calendar, policy, posts, publishing, workspace
 from bot.errors import SlackFailure
 from bot.policy import Actor
 from bot.services import Services
@@ -33,6 +33,7 @@ class HomeData:
     awaiting: list[tuple[Any, str]] = field(default_factory=list)  # with the brand's name
     tickets: list = field(default_factory=list)
     today: list[tuple[Any, str]] = field(default_factory=list)
+    states: dict[int, list] = field(default_factory=dict)  # today's posts, per network
     tz: str = "UTC"
     ticket_routes: int = 0
     digests: int = 0
@@ -51,8 +52,9 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
         grants = workspace.grants_from(rows.grants)
         actor = services.people.actor(team_id, user_id, grants=grants, ask_slack=False)
         setup = repo.home_settings(connection, team_id) if actor.is_admin else None
+        states = publishing.states_in(connection, [p for p in rows.day if p.handed])
     tickets = rows.tickets if policy.sees_tickets(actor) else []  # never a client's
-    data = HomeData(actor, drafts=rows.drafts, tickets=tickets, tz=tz)
+    data = HomeData(actor, drafts=rows.drafts, tickets=tickets, tz=tz, states=states)
     for post in rows.pending:
         facts = posts.facts(post, post.brand)
         stage = post.stage or "team"

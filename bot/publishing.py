@@ -1,6 +1,9 @@
-"""Publishing: at its time an approved post is due. Each post version is handed off once
-(a row unique on post and version); a brand webhook gets up to three tries with backoff;
-otherwise, or after that, the publishers mark it published by hand.
+"""Publishing, per network: at its time an approved post is due on each of its networks. Each
+network of each post version is handed off once (a row unique on post, version and network)
+to the way the brand publishes there (``bot.networks.adapters``: its webhook, up to three
+tries with backoff; or its publishers, who mark it published by hand). Each network has its
+own state — ``due``, ``published`` with its live URL, ``failed`` with the reason — and the
+post is ``published`` when every network is.
 
 Plain values in and out, typed errors; no Slack here (see ``bot.handoff``).
 """
@@ -8,20 +11,26 @@ Plain values in and out, typed errors; no Slack here (see ``bot.handoff``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import select
 
 from bot import posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from bot.mrkdwn import user
+from bot.mrkdwn import code, user
+from bot.networks import canonical, label
 from bot.policy import Actor
 from bot.validation import is_http_url
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Publication
+
+log = logging.getLogger(__name__)
 
 TRIES = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd failures
@@ -32,8 +41,12 @@ LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this
 
 def due_posts(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
     """Approved posts (or just ``post_id``) whose time has come and whose version has no
-    hand-off yet (a read)."""
-    handed = exists().where(Publication.post_id == Post.id, Publication.version == Post.version)
+    per-network hand-off yet (a read)."""
+    handed = exists().where(
+        Publication.post_id == Post.id,
+        Publication.version == Post.version,
+        Publication.network != "",
+    )
     with db.read() as session:
         query = select(Post).where(
             Post.status == "approved",
@@ -53,22 +66,11 @@ def due(db: Database, now: datetime, post_id: int | None = None) -> list[tuple[P
     claimed = []
     for post in candidates:
         with db.write() as session:
-            if repo.insert_ignore(
-                session,
-                Publication,
-                {
-                    "team_id": post.team_id,
-                    "post_id": post.id,
-                    "version": post.version,
-                    "status": "due",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "notices": "[]",
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            ):
-                claimed.append((post, _publication(session, post.id, post.version)))  # type: ignore[arg-type]
+            repo.add_publications(session, post, posts.ordered_networks(post), now, now)
+            rows = repo.publications_of(session, post.id, post.version)  # type: ignore[arg-type]
+            if _missing(post, rows):
+                log.error("post %s: %s", post.id, OLD_SCHEMA)
+            claimed.append((post, rows))
     return claimed
 
 
@@ -92,6 +94,7 @@ def pending_hand_offs(db: Database, now: datetime, post_id: int | None = None) -
                             Publication.updated_at <= stale,
                         ),
                     ),
+                    Publication.network != "",  # an earlier release's hand-off: by hand only
                     repo.installed(Publication.team_id),
                 )
             )
@@ -99,9 +102,9 @@ def pending_hand_offs(db: Database, now: datetime, post_id: int | None = None) -
 
 
 def take(db: Database, publication: Publication, now: datetime, status: str) -> int | None:
-    """Compare-and-set the next step of a hand-off (``sending`` a webhook try, or
-    ``notifying`` people) against what was read; the try's number, or None when another
-    replica took it."""
+    """Compare-and-set the next step of a hand-off (``sending`` a try, or ``notifying``
+    people) against what was read; the try's number, or None when another replica took
+    it."""
     with db.write() as session:
         row = session.exec(
             select(Publication)
@@ -127,21 +130,34 @@ def abandon(db: Database, publication: Publication, why: str, now: datetime) -> 
     """The post was cancelled or edited since it was due: this hand-off stops."""
     with db.write() as session:
         row = session.get(Publication, publication.id)
-        if row is not None and row.status != "published":
+        if row is not None and row.status not in ("published", "failed"):
             row.status, row.last_error, row.updated_at = "abandoned", why, now
             session.add(row)
 
 
-def attempt_failed(db: Database, publication_id: int, error: str, now: datetime) -> bool:
-    """Record a failed try; True when it was the last one (the publishers must be told)."""
+def attempt_failed(
+    db: Database,
+    publication_id: int,
+    error: str,
+    now: datetime,
+    tries: int = TRIES,
+    final: bool = False,
+    backoff: Sequence[timedelta] = BACKOFF,
+    after: timedelta | None = None,
+) -> bool:
+    """Record a failed try; True when it was the last one (``final``, or the adapter's
+    ``tries`` used): the network is then failed, and its publishers must be told. The next
+    try comes after the adapter's ``backoff`` for this try, or ``after`` when the network
+    said when (a rate limit's reset)."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
         row.last_error = error[:500]
         row.updated_at = now
-        last = row.attempts >= TRIES
+        last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
-        row.next_attempt_at = None if last else now + BACKOFF[row.attempts - 1]
+        wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+        row.next_attempt_at = None if last else now + wait
         session.add(row)
         return last
 
@@ -149,32 +165,173 @@ def attempt_failed(db: Database, publication_id: int, error: str, now: datetime)
 def notified(
     db: Database, publication_id: int, notices: list[tuple[str, str]], now: datetime
 ) -> None:
-    """Record the notices sent; with none, the notice is tried again after the lease."""
+    """Record the notices sent; with none, the notice is tried again after the lease. A
+    network whose hand-off failed is ``failed`` (its reason kept) once people are told."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
         if row.status == "published":
             return
         if notices:
-            row.status, row.notices = "notified", json.dumps(notices)
+            row.notices = json.dumps(notices)
+            if row.status != "failed":
+                row.status = "failed" if row.last_error else "notified"
+                if row.last_error:
+                    row.finished_at = now
         else:  # nobody could be told (Slack unreachable?): tried again after the lease
             row.status = "notifying"
         row.updated_at = now
         session.add(row)
 
 
+# --- each network's state -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """Where one network of a post stands: ``due``, ``published`` (with its live URL) or
+    ``failed`` (with the reason)."""
+
+    network: str
+    state: str
+    url: str = ""
+    reason: str = ""
+    by: str = ""  # a user id, or the adapter's name ("webhook")
+    at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.network)
+
+
+def states_of(post: Any, rows: Iterable[Any], old_rule: bool = True) -> list[NetworkState]:
+    """Each network of an approved or published post, in the networks' order: from its
+    per-network rows (``repo.publication_rows``; those of other posts and versions are
+    ignored). Nothing before the post is due. A post published under the earlier rule (no
+    rows) reads as every network published when the post was (``old_rule`` False: nothing,
+    for a surface whose "published" already says it all)."""
+    if post.status not in ("approved", "published"):
+        return []
+    mine = {r.network: r for r in rows if r.post_id == post.id and r.version == post.version}
+    nets = posts.ordered_networks(post)
+    old = NetworkState(
+        "",
+        "published",
+        getattr(post, "published_url", ""),
+        by=getattr(post, "published_by", ""),
+        at=getattr(post, "published_at", None),
+    )
+    if not mine:
+        if post.status == "published" and old_rule:
+            return [NetworkState(n, old.state, old.url, by=old.by, at=old.at) for n in nets]
+        return []
+    out = []
+    for network in nets:
+        row = mine.get(network)
+        if row is None:
+            out.append(
+                NetworkState(network, old.state, old.url, by=old.by, at=old.at)
+                if post.status == "published"
+                else NetworkState(network, "due")
+            )
+        elif row.status in ("published", "failed"):
+            out.append(
+                NetworkState(
+                    network,
+                    row.status,
+                    url=row.url if row.status == "published" else "",
+                    reason=row.last_error if row.status == "failed" else "",
+                    by=row.marked_by,
+                    at=row.finished_at,
+                )
+            )
+        else:
+            out.append(NetworkState(network, "due"))
+    return out
+
+
+def states(
+    db: Database, post_list: Sequence[Any], old_rule: bool = True
+) -> dict[int, list[NetworkState]]:
+    """``states_of`` for many posts at once (one query)."""
+    with db.read_connection() as connection:
+        return states_in(connection, post_list, old_rule)
+
+
+def states_in(connection, post_list: Sequence[Any], old_rule: bool = True) -> dict[int, list]:
+    """``states`` on an open connection or session (one query; none without such posts)."""
+    shown = [p for p in post_list if p.status in ("approved", "published")]
+    if not shown:
+        return {}
+    rows = repo.publication_rows(connection, [p.id for p in shown])
+    return {p.id: states_of(p, rows, old_rule) for p in shown}
+
+
+# --- marking by hand ------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Published:
+    """What a mark changed: the post as it is now, who marked which networks, and the due
+    notices (Slack messages) of those networks."""
+
     post: Post
     brand: Brand
     by: str
     url: str
     notices: list[tuple[str, str]]
+    networks: tuple[str, ...] = ()
+    complete: bool = True  # every network of the post is published now
+    reason: str = ""  # a failure's, when this was Record a failure
+    states: list[NetworkState] = field(default_factory=list)
 
 
 # Not allowed unencoded in a URL (RFC 3986), and markup in Slack's mrkdwn: a live URL
 # holding them (``?<!channel>|click>``) is refused rather than shown.
 URL_UNSAFE = '<>|"`{}\\^'
+REASON_LIMIT = 500
+
+
+def check_url(url: str) -> str:
+    url = url.strip()
+    if url and (not is_http_url(url) or any(c in url for c in URL_UNSAFE)):
+        raise ValidationFailed(
+            "That isn't a link. Paste the post's URL, or leave it empty.",
+            fields={"url": "Paste the post's http(s) URL, or leave it empty."},
+        )
+    return url
+
+
+def network_of(post: Post, network: str) -> str:
+    """A network of this post by name (as a button or form carries it), or a refusal."""
+    found = canonical(network) if isinstance(network, str) else None
+    if found is None or found not in posts.networks_of(post):
+        nets = ", ".join(label(n) for n in posts.ordered_networks(post))
+        raise ValidationFailed(
+            f"Post #{post.id} isn't for {code(str(network))}; its networks: {nets}."
+        )
+    return found
+
+
+def mark_refusal(actor: Actor, post: Post, brand: Brand, networks: Sequence[str]) -> str | None:
+    """Why ``actor`` may not mark these networks of the post (published or failed), or None.
+    A publisher of a network marks that network; the author and admins mark any."""
+    if actor.is_admin or actor.user_id == post.author:
+        return None
+    if all(actor.has_role("publisher", n, brand.name) for n in networks):
+        return None
+    nets = ", ".join(label(n) for n in networks)
+    return (
+        f"Only a publisher for this post's networks ({nets} here, brand {brand.name}), its "
+        f"author or an admin can mark post #{post.id} published on {nets}."
+    )
+
+
+def may_mark(actor: Actor, post: Post, brand: Brand, network: str | None = None) -> bool:
+    """May ``actor`` mark ``network`` (None: at least one network) of the post?"""
+    if network is not None:
+        return mark_refusal(actor, post, brand, [network]) is None
+    return any(mark_refusal(actor, post, brand, [n]) is None for n in posts.ordered_networks(post))
 
 
 def mark_published(
@@ -185,112 +342,249 @@ def mark_published(
     version: int,
     url: str,
     now: datetime,
+    networks: Sequence[str] | None = None,
+    by: str = "webhook",
 ) -> Published:
-    """Approved → published, once. ``actor`` None: the brand's webhook took it."""
-    url = url.strip()
-    if url and (not is_http_url(url) or any(c in url for c in URL_UNSAFE)):
+    """These networks of the version (None: every one not published yet, as a button of an
+    earlier release asks) → published, once each; the post → published when every network
+    is. ``actor`` None: an adapter published it (``by`` names it)."""
+    url = check_url(url)
+    post, brand = posts.get(db, team_id, post_id)
+    wanted = (
+        posts.ordered_networks(post)
+        if networks is None
+        else [network_of(post, n) for n in networks]
+    )
+    who = actor.user_id if actor else by
+    if actor is not None:
+        # A button of an earlier release (no network) asks as it did then: a publisher of
+        # any network of the post may mark it.
+        allowed = networks is None and may_mark(actor, post, brand)
+        refusal = None if allowed else mark_refusal(actor, post, brand, wanted)
+        if refusal:
+            raise PermissionDenied(refusal)
+    with db.write() as session:
+        rows = _open(session, team_id, post_id, version, "mark it published", now)
+        targets = [r for r in rows if r.network in wanted and r.status != "published"]
+        if not targets:
+            done = [r for r in rows if r.network in wanted]
+            raise InvalidTransition(
+                f"Post #{post_id} was already marked published on "
+                f"{_listed(done)} by {_who(done[0].marked_by)}."
+            )
+        notices: list[tuple[str, str]] = []
+        for row in targets:
+            notices += [tuple(n) for n in json.loads(row.notices or "[]")]  # type: ignore[misc]
+            before = _state_word(row.status)
+            row.status, row.url, row.marked_by = "published", url, who
+            row.finished_at = row.updated_at = now
+            session.add(row)
+            repo.audit(
+                session,
+                team_id,
+                "post",
+                str(post_id),
+                who if actor else "",
+                f"publish:{row.network}",
+                now,
+                from_state=before,
+                to_state="published",
+                comment=url,
+            )
+        if networks is None:  # a button of an earlier release: its whole-post hand-off too
+            legacy = _legacy(session, post_id, version)
+            if legacy is not None and legacy.status != "published":
+                notices += [tuple(n) for n in json.loads(legacy.notices or "[]")]  # type: ignore[misc]
+                legacy.status, legacy.updated_at = "published", now
+                session.add(legacy)
+        session.flush()
+        complete = all(r.status == "published" for r in rows)
+        if complete:
+            first_url = next((r.url for r in _in_order(post, rows) if r.url), "")
+            moved = repo.transition(
+                session,
+                post_id,
+                expect_status="approved",
+                expect_version=version,
+                changes={
+                    "status": "published",
+                    "published_at": now,
+                    "published_url": first_url,
+                    "published_by": who,
+                    "updated_at": now,
+                },
+            )
+            if not moved:  # the post is locked: nothing else moved it
+                raise posts.lost(session, team_id, post_id, "mark it published")
+            repo.audit(
+                session,
+                team_id,
+                "post",
+                str(post_id),
+                who if actor else "",
+                "publish",
+                now,
+                from_state="approved",
+                to_state="published",
+                comment=first_url,
+            )
+            after = repo.as_post(moved)
+        else:
+            after = repo.get_post(session, team_id, post_id)
+        marked = tuple(r.network for r in _in_order(post, targets))
+        found = states_of(after, rows)
+    return Published(after, brand, who, url, notices, marked, complete, states=found)  # type: ignore[arg-type]
+
+
+def mark_failed(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    network: str,
+    reason: str,
+    now: datetime,
+) -> Published:
+    """Record that one network of the version failed, with the reason (it may still be
+    marked published later, once it is published by hand)."""
+    reason = " ".join(reason.split())
+    if not reason:
         raise ValidationFailed(
-            "That isn't a link. Paste the post's URL, or leave it empty.",
-            fields={"url": "Paste the post's http(s) URL, or leave it empty."},
+            "Say why it failed, so the team knows what to do.",
+            fields={"reason": "Say why it failed (the network's answer, in a few words)."},
+        )
+    if len(reason) > REASON_LIMIT:
+        raise ValidationFailed(
+            f"That reason is {len(reason)} characters; keep it under {REASON_LIMIT}.",
+            fields={"reason": f"At most {REASON_LIMIT} characters, please."},
         )
     post, brand = posts.get(db, team_id, post_id)
-    by = actor.user_id if actor else "webhook"
-    if actor is not None and not may_mark(actor, post, brand):
-        raise PermissionDenied(
-            f"Only a publisher for {', '.join(posts.ordered_networks(post))} in brand "
-            f"{brand.name}, the author or an admin can mark post #{post_id} published."
-        )
+    network = network_of(post, network)
+    refusal = mark_refusal(actor, post, brand, [network])
+    if refusal:
+        raise PermissionDenied(refusal.replace(" published on ", " failed on "))
     with db.write() as session:
-        moved = repo.transition(
-            session,
-            post_id,
-            expect_status="approved",
-            expect_version=version,
-            changes={
-                "status": "published",
-                "published_at": now,
-                "published_url": url,
-                "published_by": by,
-                "updated_at": now,
-            },
-        )
-        if not moved:
-            current = repo.get_post(session, team_id, post_id)
-            if current is not None and current.status == "published":
-                who = (
-                    user(current.published_by)
-                    if current.published_by != "webhook"
-                    else "its webhook"
-                )
-                raise InvalidTransition(f"Post #{post_id} was already marked published by {who}.")
-            raise posts.lost(session, team_id, post_id, "mark it published")
+        rows = _open(session, team_id, post_id, version, "record a failure", now)
+        row = next(r for r in rows if r.network == network)
+        if row.status == "published":
+            raise InvalidTransition(
+                f"Post #{post_id} was already marked published on {label(network)} by "
+                f"{_who(row.marked_by)}; there is no failure to record."
+            )
+        before = _state_word(row.status)
+        row.status, row.last_error, row.marked_by = "failed", reason, actor.user_id
+        row.finished_at = row.updated_at = now
+        session.add(row)
         repo.audit(
             session,
             team_id,
             "post",
             str(post_id),
-            by if actor else "",
-            "publish",
+            actor.user_id,
+            f"fail:{network}",
             now,
-            from_state="approved",
-            to_state="published",
-            comment=url,
+            from_state=before,
+            to_state="failed",
+            comment=reason,
         )
-        publication = _publication(session, post_id, version)
-        notices: list[tuple[str, str]] = []
-        if publication is not None:
-            publication.status = "published"
-            publication.updated_at = now
-            session.add(publication)
-            notices = [tuple(n) for n in json.loads(publication.notices or "[]")]  # type: ignore[misc]
+        notices = [tuple(n) for n in json.loads(row.notices or "[]")]
+        session.flush()
         after = repo.get_post(session, team_id, post_id)
-    return Published(after, brand, by, url, notices)  # type: ignore[arg-type]
-
-
-def may_mark(actor: Actor, post: Post, brand: Brand) -> bool:
-    return (
-        actor.is_admin
-        or actor.user_id == post.author
-        or any(actor.has_role("publisher", n, brand.name) for n in posts.networks_of(post))
+        found = states_of(after, rows)
+    return Published(
+        after,  # type: ignore[arg-type]
+        brand,
+        actor.user_id,
+        "",
+        notices,  # type: ignore[arg-type]
+        (network,),
+        complete=False,
+        reason=reason,
+        states=found,
     )
 
 
-def publishers(db: Database, team_id: str, post: Post, brand: Brand) -> list[str]:
-    """Everyone holding ``publisher`` for at least one of the post's networks (its brand)."""
+def _open(
+    session, team_id: str, post_id: int, version: int, attempted: str, now: datetime
+) -> list[Publication]:
+    """The post locked, still approved at ``version``, with a row for each network (made
+    now for a network not handed off yet: its hand-off still comes at the post's time)."""
+    current = repo.lock_post(session, team_id, post_id)
+    if current is None or current.status != "approved" or current.version != version:
+        if current is not None and current.status == "published" and current.version == version:
+            raise InvalidTransition(
+                f"Post #{post_id} was already marked published by {_who(current.published_by)}."
+            )
+        raise posts.lost(session, team_id, post_id, attempted)
+    repo.add_publications(
+        session, current, posts.ordered_networks(current), current.scheduled_at or now, now
+    )
+    rows = repo.publications_of(session, post_id, version)
+    if _missing(current, rows):
+        log.error("post %s: %s", post_id, OLD_SCHEMA)
+        raise InvalidTransition(
+            "This database is older than this release of Postroom (publishing per network "
+            "needs its upgrade); nothing changed. Ask an admin to upgrade it."
+        )
+    return rows
+
+
+# An earlier release's unique key on (post, version) lets one network of a version in only.
+OLD_SCHEMA = (
+    "a network's publication row could not be made: the publication table still has the "
+    "unique key uq_publication (post_id, version); the schema upgrade replaces it with "
+    "uq_publication_network (post_id, version, network)"
+)
+
+
+def _missing(post: Post, rows: Sequence[Publication]) -> list[str]:
+    have = {r.network for r in rows}
+    return [n for n in posts.ordered_networks(post) if n not in have]
+
+
+def _legacy(session, post_id: int, version: int) -> Publication | None:
+    """The whole-post hand-off an earlier release made for this version, if any."""
+    return session.exec(
+        select(Publication).where(
+            Publication.post_id == post_id,
+            Publication.version == version,
+            Publication.network == "",
+        )
+    ).first()
+
+
+def _in_order(post: Post, rows: Iterable[Publication]) -> list[Publication]:
+    order = posts.ordered_networks(post)
+    return sorted(rows, key=lambda r: order.index(r.network) if r.network in order else 99)
+
+
+def _listed(rows: Iterable[Publication]) -> str:
+    return ", ".join(label(r.network) for r in rows)
+
+
+def _who(by: str) -> str:
+    return "its webhook" if by == "webhook" else user(by) if by else "someone"
+
+
+def _state_word(status: str) -> str:
+    return status if status in ("published", "failed") else "due"
+
+
+def publishers(
+    db: Database, team_id: str, post: Post, brand: Brand, network: str | None = None
+) -> list[str]:
+    """Everyone holding ``publisher`` for ``network`` (None: for at least one of the post's
+    networks) in the post's brand."""
     with db.read() as session:
         grants = repo.list_grants(session, team_id)
-    networks = posts.networks_of(post)
+    nets = [network] if network else posts.networks_of(post)
     return sorted(
         {
             row.user_id
             for row, brand_name in grants
             if any(
-                workspace.as_grant(row, brand_name).covers("publisher", n, brand.name)
-                for n in networks
+                workspace.as_grant(row, brand_name).covers("publisher", n, brand.name) for n in nets
             )
         }
     )
-
-
-def payload(post: Post, brand: Brand) -> dict:
-    """What a brand's webhook receives."""
-    return {
-        "event": "post.due",
-        "post": {
-            "id": post.id,
-            "version": post.version,
-            "team_id": post.team_id,
-            "brand": brand.name,
-            "networks": posts.ordered_networks(post),
-            "text": post.text,
-            "media_urls": posts.media_of(post),
-            "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
-            "author": post.author,
-        },
-    }
-
-
-def _publication(session, post_id: int, version: int) -> Publication | None:
-    return session.exec(
-        select(Publication).where(Publication.post_id == post_id, Publication.version == version)
-    ).first()

@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 PERIOD_DAYS = {"week": 7, "month": 30}
 EVENTS = ("drafted", "approved", "rejected", "expired", "published")
+# Per network, a network of a post is also published (or failed) on its own.
+NETWORK_EVENTS = (*EVENTS, "failed")
 STAGES = ("team", "client")
 DECISIONS = ("approve", "reject", "changes")
 
@@ -236,6 +238,10 @@ class Row(NamedTuple):
     resolved_by: str | None = None
     resolved: str | None = None
     seconds_to_resolve: float | None = None
+    # post: its networks published, and failed, in the period (space-separated); None for
+    # a post published under the earlier rule (the whole post at once: every network)
+    published_on: str | None = None
+    failed_on: str | None = None
 
 
 CSV_COLUMNS = Row._fields
@@ -376,6 +382,8 @@ def _post_rows(connection, window: Window) -> list[tuple]:
             or_(
                 action.in_(("create", "expire", "publish")),  # type: ignore[attr-defined]
                 action.startswith("reject:"),  # type: ignore[attr-defined]
+                action.startswith("publish:"),  # type: ignore[attr-defined]
+                action.startswith("fail:"),  # type: ignore[attr-defined]
                 action.startswith("approve:") & (AuditEntry.to_state == "approved"),  # type: ignore[attr-defined]
             ),
         )
@@ -417,6 +425,8 @@ def _post_rows(connection, window: Window) -> list[tuple]:
     if window.brand_id is not None:
         query = query.where(Post.brand_id == window.brand_id)
     rest = NO_APPROVAL_NOR_TICKET
+    on = _network_events(connection, window)
+    none = (None, None)
     return [
         (
             period,
@@ -430,9 +440,36 @@ def _post_rows(connection, window: Window) -> list[tuple]:
             x and iso(x),
             p and iso(p),
             *rest,
+            *on.get((record, period), none),
         )
         for period, record, brand, nets, d, a, r, x, p in _tuples(connection, query)
     ]
+
+
+def _network_events(connection, window: Window) -> dict[tuple[int, str], tuple[str, str]]:
+    """(post, period) → (networks published, networks failed) in it, space-separated, from
+    the per-network entries (``publish:x``, ``fail:x``)."""
+    action = AuditEntry.action
+    query = select(
+        cast(AuditEntry.entity_id, Integer),
+        _period_of(AuditEntry.at, window),
+        action,
+    ).where(
+        AuditEntry.team_id == window.team_id,
+        AuditEntry.entity == "post",
+        AuditEntry.at >= window.previous.start,  # type: ignore[operator]
+        AuditEntry.at < window.current.end,  # type: ignore[operator]
+        or_(action.startswith("publish:"), action.startswith("fail:")),  # type: ignore[attr-defined]
+    )
+    found: dict[tuple[int, str], tuple[set, set]] = {}
+    for post_id, period, what in _tuples(connection, query):
+        verb, _, network = what.partition(":")
+        published, failed = found.setdefault((post_id, period), (set(), set()))
+        (published if verb == "publish" else failed).add(network)
+    return {
+        key: (" ".join(sorted(published)), " ".join(sorted(failed)))
+        for key, (published, failed) in found.items()
+    }
 
 
 def _approval_rows(connection, window: Window) -> list[tuple]:
@@ -475,7 +512,8 @@ def _approval_rows(connection, window: Window) -> list[tuple]:
         query = query.join(Post, Post.id == post_id).where(Post.brand_id == window.brand_id)
     rows: list[tuple] = []
     append = rows.append
-    head = tail = (None,) * 7  # brand … published; opened … seconds_to_resolve
+    head = (None,) * 7  # brand … published
+    tail = (None,) * 9  # opened … seconds_to_resolve, published_on, failed_on
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
     for record, action_, to_state, actor, at, period in _tuples(connection, query):
         verb, _, stage = action_.partition(":")
@@ -577,7 +615,7 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
                 row += (assignee, iso(resolved), to_resolve)
             else:
                 row += (None, None, None)
-            append(row)
+            append((*row, None, None))
     return rows
 
 
@@ -592,7 +630,7 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
         section = row[1]
         if section == "post":
             happened = (not row[5], not row[6], not row[7], not row[8], not row[9])
-            posts[row[0], row[3], row[4], happened] += 1
+            posts[row[0], row[3], row[4], happened, row[22] or None, row[23] or None] += 1
         elif section == "approval":
             period, seconds = row[0], row[14]
             times[period, "approver", row[13]].append(seconds)
@@ -609,14 +647,23 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
                 times[period, "resolved", None].append(row[21])
                 times[period, "resolved by", row[19] or ""].append(row[21])
     out = {"current": Figures(), "previous": Figures()}
-    for (period, brand, networks, happened), count in posts.items():
+    for (period, brand, networks, happened, published_on, failed_on), count in posts.items():
         into = out[period]
         events = [e for e, missing in zip(EVENTS, happened, strict=True) if not missing]
-        spread = [into.posts, into.by_brand[brand]]
-        spread += [into.by_network[n] for n in (networks or "").split()]
-        for counter in spread:
+        for counter in (into.posts, into.by_brand[brand]):
             for event in events:
                 counter[event] += count
+        # Per network: the post's events, but published (and failed) as each network was;
+        # a post published under the earlier rule, on every network at once.
+        per_post = [e for e in events if e != "published" or published_on is None]
+        for network in (networks or "").split():
+            counter = into.by_network[network]
+            for event in per_post:
+                counter[event] += count
+            if published_on and network in published_on.split():
+                counter["published"] += count
+            if failed_on and network in failed_on.split():
+                counter["failed"] += count
     for period, into in out.items():
         into.tickets_opened = opened[period]
         into.to_assign = Stats.of(times.get((period, "assigned", None), []))

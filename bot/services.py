@@ -27,6 +27,10 @@ class Services:
     rules: dict[str, NetworkRules]  # the network table with the configured overrides
     outbound: outbound.Policy  # what requests to typed URLs (webhooks) may reach
     keyring: vault.Keyring | None  # POSTROOM_SECRET_KEY's keys; None: webhooks refused
+    # How a brand's post reaches a network, before its webhook and people: each takes
+    # (brand, network) and answers an adapter (bot.networks.adapters) or None. A network's
+    # own API (Bluesky, Mastodon) plugs in here.
+    network_adapters: list = field(default_factory=list)
     # Per team: (read at, {emoji: Route}) — every reaction in a workspace asks "is this
     # emoji routed?", so the answer is kept a few seconds (see bot.routing.routes_of).
     route_cache: dict = field(default_factory=dict)

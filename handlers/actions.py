@@ -198,31 +198,56 @@ def register(app: App, services: Services) -> None:
             **calendar_blocks.calendar_message(days, query, zone.key, page=page),
         )
 
-    @app.action(publish_blocks.MARK_PUBLISHED)
-    @guarded(services)
-    def mark_published_clicked(ack, body: dict, action: dict) -> None:
-        ack()
-        post_id, version = post_version(action)
-        title = "Mark as published"
-        view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
-        try:
-            actor = services.people.actor(team_id, user_id)
-            post, brand = posts.get(services.db, team_id, post_id)
-            if not publishing.may_mark(actor, post, brand):
-                raise PermissionDenied(
-                    f"Only a publisher for this post's networks, its author or an admin can "
-                    f"mark post #{post_id} published."
-                )
-            if post.status != "approved" or post.version != version:
-                raise InvalidTransition(
-                    f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version "
-                    f"{post.version}); nothing to mark."
-                )
-        except PostroomError as refused:
-            _explain(view, title, refused)
-            return
-        services.slack.update_view(view["id"], publish_blocks.publish_modal(post), view.get("hash"))
+    def mark_clicked(title: str, modal, per_network: bool):
+        """Mark as published / Record a failure on a network's due notice: the modal opens
+        at once (the trigger dies in 3 s), then becomes the form or the refusal.
+        ``per_network``: the button must name its network (only Mark as published had
+        buttons without one, on the notices of an earlier release)."""
+
+        def clicked(ack, body: dict, action: dict) -> None:
+            ack()
+            post_id, version, network = post_network(action)
+            if per_network and network is None:
+                raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+            view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
+            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            try:
+                actor = services.people.actor(team_id, user_id)
+                post, brand = posts.get(services.db, team_id, post_id)
+                if network is not None:
+                    network = publishing.network_of(post, network)
+                if not publishing.may_mark(actor, post, brand, network):
+                    raise PermissionDenied(
+                        publishing.mark_refusal(
+                            actor,
+                            post,
+                            brand,
+                            [network] if network else posts.ordered_networks(post),
+                        )
+                        or ""
+                    )
+                if post.status != "approved" or post.version != version:
+                    raise InvalidTransition(
+                        f"Post #{post_id} is {posts.STATUS_WORDS[post.status]} (version "
+                        f"{post.version}); nothing to mark."
+                    )
+            except PostroomError as refused:
+                _explain(view, title, refused)
+                return
+            services.slack.update_view(view["id"], modal(post, network), view.get("hash"))
+
+        return clicked
+
+    app.action(publish_blocks.MARK_PUBLISHED)(
+        guarded(services)(
+            mark_clicked("Mark as published", publish_blocks.publish_modal, per_network=False)
+        )
+    )
+    app.action(publish_blocks.MARK_FAILED)(
+        guarded(services)(
+            mark_clicked("Record a failure", publish_blocks.failed_modal, per_network=True)
+        )
+    )
 
 
 def _response_url(body: dict) -> str | None:
@@ -285,6 +310,19 @@ def post_version(action: dict) -> tuple[int, int]:
     if post_id is None or version is None:
         raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
     return post_id, version
+
+
+def post_network(action: dict) -> tuple[int, int, str | None]:
+    """``"12:3:x"`` → ``(12, 3, "x")``; a button of an earlier release, ``"12:3"``, is for
+    every network of the post (None)."""
+    value = action.get("value")
+    parts = value.split(":") if isinstance(value, str) else []
+    if len(parts) == 2:
+        return (*post_version(action), None)
+    post_id, version, network = _parts(action, 3)
+    if not network or len(network) > 32:
+        raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
+    return (*post_version({"value": f"{post_id}:{version}"}), network)
 
 
 def decision_value(action: dict) -> tuple[int, int, str]:

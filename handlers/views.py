@@ -126,6 +126,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = form_meta(view)
         post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
+        network = meta_network(meta)
         url = typed(form_values(view), "url")
         actor = services.people.actor(team_id, user_id)
         try:
@@ -138,15 +139,60 @@ def register(app: App, services: Services) -> None:
                     version,
                     url,
                     services.clock.now(),
+                    networks=None if network is None else [network],
                 )
         except ValidationFailed as refused:
-            ack(response_action="errors", errors=_errors(refused.fields or {"url": str(refused)}))
+            if not refused.fields:  # not the URL: the form can't fix it
+                ack(
+                    response_action="update",
+                    view=blocks.notice_modal("Nothing changed", str(refused)),
+                )
+                return
+            ack(response_action="errors", errors=_errors(refused.fields))
             return
         except PostroomError as refused:
             ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
         handoff.after_published(services, result)
+
+    @app.view(publish_blocks.FAILED_CALLBACK)
+    @guarded(services)
+    def failure_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = form_meta(view)
+        post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
+        network = meta_network(meta)
+        reason = typed(form_values(view), "reason")
+        actor = services.people.actor(team_id, user_id)
+        try:
+            if network is None:
+                raise ValidationFailed("That form is damaged; open it again from the notice.")
+            with in_time(services):
+                result = publishing.mark_failed(
+                    services.db,
+                    team_id,
+                    actor,
+                    post_id,
+                    version,
+                    network,
+                    reason,
+                    services.clock.now(),
+                )
+        except ValidationFailed as refused:
+            if not refused.fields:
+                ack(
+                    response_action="update",
+                    view=blocks.notice_modal("Nothing changed", str(refused)),
+                )
+                return
+            ack(response_action="errors", errors=_errors(refused.fields))
+            return
+        except PostroomError as refused:
+            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+            return
+        ack()
+        handoff.after_failed(services, result)
 
     @app.view(blocks.DRAFT_CALLBACK)
     @guarded(services)
@@ -400,6 +446,17 @@ def meta_id(meta: dict, key: str) -> int:
     if number is None:
         raise ValidationFailed(DAMAGED_FORM)
     return number
+
+
+def meta_network(meta: dict) -> str | None:
+    """The network a Mark as published / Record a failure form is for (None: a form of an
+    earlier release, for every network of the post)."""
+    network = meta.get("network")
+    if network is None:
+        return None
+    if not isinstance(network, str) or not network or len(network) > 32:
+        raise ValidationFailed(DAMAGED_FORM)
+    return network
 
 
 def form_values(view: dict) -> dict:

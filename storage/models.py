@@ -288,20 +288,34 @@ class DigestRun(SQLModel, table=True):
 
 
 class Publication(SQLModel, table=True):
-    """The hand-off of one approved version at its time: claimed once, then a webhook
-    delivery (with retries) or a note to the publishers, until it is marked published."""
+    """One network of one approved version at its time: claimed once, then published by the
+    network's adapter (a webhook delivery with retries, later a network's API) or handed to
+    its publishers, until it is marked published (or failed, with the reason).
 
-    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_publication"),)
+    Rows from before per-network publishing have ``network`` "" (the whole post's hand-off);
+    they are kept as they were and read by nothing but their Mark as published button."""
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "version", "network", name="uq_publication_network"),
+        Index("ix_publication_team_finished", "team_id", "finished_at"),  # the digest's
+    )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     post_id: int = Field(foreign_key="post.id", ondelete="CASCADE", index=True)
     version: int
-    # due → webhook (retrying) → published | notified (publishers told) → published
+    network: str = Field(default="", max_length=16)
+    # due → sending (retrying) → published | notifying → notified (publishers told) →
+    # published; failed (the adapter gave up, or a person recorded it) → published still
+    # possible by hand; abandoned (the post changed).
     status: str = Field(default="due", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    last_error: str = ""
+    last_error: str = ""  # a failure's reason, in words people may be told
     notices: str = "[]"  # JSON [[channel, ts], …]: the messages with a Mark as published button
+    url: str = ""  # the live URL, once published
+    # Who marked it published or failed: a user id, or the adapter ("webhook").
+    marked_by: str = Field(default="", max_length=32)
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    false,
     func,
     literal_column,
     union_all,
@@ -39,6 +40,7 @@ from storage.models import (
     KnownUser,
     Post,
     ProcessedEvent,
+    Publication,
     RoleGrant,
     Route,
     Team,
@@ -942,9 +944,21 @@ _APPROVAL_CHANNELS = (
 )
 
 
-def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
+_HANDED = (
+    exists()
+    .where(
+        Publication.post_id == Post.id,
+        Publication.version == Post.version,
+        Publication.network != "",
+    )
+    .correlate(Post)
+)
+
+
+def _home_posts(part: str, sort_at: Any, *where: Any, handed: bool = False) -> Any:
     """One part of the Home's posts: the columns any part shows, with its brand's name and
-    whether the brand lets authors approve their own posts."""
+    whether the brand lets authors approve their own posts (and, with ``handed``, whether its
+    version has per-network publishing rows: only those posts' states are read after)."""
     return (
         sa_select(
             literal_column(f"'{part}'").label("part"),
@@ -961,6 +975,7 @@ def _home_posts(part: str, sort_at: Any, *where: Any) -> Any:
             Post.stage,
             Post.scheduled_at,
             sort_at.label("sort_at"),
+            (_HANDED if handed else false()).label("handed"),
         )
         .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
         .where(Post.team_id == _team(), *where)
@@ -993,6 +1008,7 @@ def _home_approvals() -> Any:
             Post.stage,
             Post.scheduled_at,
             Approval.at.label("sort_at"),  # type: ignore[attr-defined]
+            false().label("handed"),
         )
         .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
         .join(Approval, Approval.post_id == Post.id)  # type: ignore[arg-type]
@@ -1031,6 +1047,7 @@ def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
             _one_of(Post.status, day_statuses),
             Post.scheduled_at >= bindparam("start"),  # type: ignore[operator]
             Post.scheduled_at < bindparam("end"),  # type: ignore[operator]
+            handed=True,
         ),
     ).order_by("part", "sort_at", "id")
 
@@ -1124,3 +1141,80 @@ def home_settings(connection: Connection, team_id: str) -> HomeSettings:
         ticket_routes=counts.ticket_routes,
         digests=counts.digests,
     )
+
+
+# --- publishing, per network ---------------------------------------------------------------
+
+
+def lock_post(session: Session, team_id: str, post_id: int) -> Post | None:
+    """The post, locked until the transaction ends (PostgreSQL; SQLite's writer lock already
+    serialises writes): marks of its networks happen one after another, so the last one
+    always sees the others."""
+    post = session.exec(select(Post).where(Post.id == post_id).with_for_update()).first()
+    return post if post is not None and post.team_id == team_id else None
+
+
+def add_publications(
+    session: Session | Connection,
+    post: Post,
+    networks: Iterable[str],
+    next_attempt_at: datetime | None,
+    now: datetime,
+) -> None:
+    """One row per network of the post's version (those it has already are left alone)."""
+    for network in networks:
+        insert_ignore(
+            session,
+            Publication,
+            {
+                "team_id": post.team_id,
+                "post_id": post.id,
+                "version": post.version,
+                "network": network,
+                "status": "due",
+                "attempts": 0,
+                "next_attempt_at": next_attempt_at,
+                "notices": "[]",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+
+
+def publications_of(
+    session: Session, post_id: int, version: int, networks: Iterable[str] | None = None
+) -> list[Publication]:
+    """The per-network rows of one version (``networks``: only those)."""
+    statement = select(Publication).where(
+        Publication.post_id == post_id,
+        Publication.version == version,
+        Publication.network != "",
+    )
+    if networks is not None:
+        statement = statement.where(Publication.network.in_(list(networks)))  # type: ignore[attr-defined]
+    return list(session.exec(statement.order_by(Publication.id)))
+
+
+def publication_rows(session: Session | Connection, post_ids: Iterable[int]) -> list[Any]:
+    """The per-network rows (every version: the reader keeps its post's) of these posts,
+    as plain rows: post_id, version, network, status, url, last_error, marked_by,
+    finished_at."""
+    ids = sorted(set(post_ids))
+    if not ids:
+        return []
+    table = Publication.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa_select(
+            table.c.post_id,
+            table.c.version,
+            table.c.network,
+            table.c.status,
+            table.c.url,
+            table.c.last_error,
+            table.c.marked_by,
+            table.c.finished_at,
+        )
+        .where(table.c.post_id.in_(ids), table.c.network != "")
+        .order_by(table.c.id)
+    )
+    return list(session.execute(statement))

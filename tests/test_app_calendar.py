@@ -245,3 +245,17 @@ def test_this_week_and_next_week_run_monday_to_sunday_in_the_viewers_zone(stack)
     seven = calendar_reply(stack, MARIA, "week", "Calendar · next 7 days (Thu 26 Nov – Wed 2 Dec)")
     assert "Sunday late" in seven and "Monday gone by" not in seven
     calendar_reply(stack, MARIA, "fortnight", "`this-week`, `next-week` (Monday to Sunday)")
+
+
+def test_the_calendar_and_its_feed_show_each_networks_state(stack):
+    from tests.test_app_publishing import partly_published
+
+    stack.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    post = partly_published(stack)
+    reply = calendar_reply(stack, MARIA, "today", f"#{post.id}")
+    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in reply
+    (event,) = icalendar.Calendar.from_ical(feed_of(stack, feed_link(stack))).walk("VEVENT")
+    description = str(event["DESCRIPTION"])
+    assert "X: published https://x.com/a/1" in description
+    assert "Instagram: failed (Account <locked>)" in description
+    assert str(event["URL"]) == "https://x.com/a/1"

@@ -353,3 +353,19 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     assert run.status == "sent" and run.ts and run.token
     assert Scheduler(stack.services).run_due()["post digests"] == 0
     assert len(digests_in(stack, GENERAL)) == 1
+
+
+def test_the_digest_shows_each_networks_state_today_and_the_day_after(stack):
+    from tests.test_app_publishing import partly_published
+
+    post = partly_published(stack)
+    stack.slack.command(MARIA, "digest", channel_id=GENERAL)
+    today = ephemeral_to(stack, MARIA, "Daily digest · Thursday 26 November 2026")
+    states = "X ✅ https://x.com/a/1 · Instagram ❌ failed: Account &lt;locked&gt;"
+    assert states in today
+    assert "Published yesterday* · 0" in today  # not every network: it isn't published
+    stack.clock.advance(days=1)
+    stack.slack.command(MARIA, "digest", channel_id=GENERAL)
+    after = ephemeral_to(stack, MARIA, "Daily digest · Friday 27 November 2026")
+    assert "Published yesterday* · 1" in after
+    assert f"#{post.id} Launch &lt;!here&gt; &amp; go · {states}" in after

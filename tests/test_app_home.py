@@ -129,3 +129,12 @@ def test_a_clients_home_never_shows_tickets(stack):
     home = open_home(stack, chris)
     assert "Your open tickets" not in home and "My order never came" not in home
     assert "Your open tickets* · 0" not in open_home(stack, SAM)
+
+
+def test_todays_posts_show_each_networks_state(stack):
+    from tests.test_app_publishing import partly_published
+
+    post = partly_published(stack)
+    text = open_home(stack, MARIA)
+    assert f"#{post.id} Launch" in text
+    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in text

@@ -16,7 +16,7 @@ from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
 from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
-from tests.test_app_posts import dm_to, ephemeral_to, modal, texts
+from tests.test_app_posts import audit, dm_to, ephemeral_to, modal, texts
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 PAULA = "UPAULA01"  # publisher for X
@@ -170,9 +170,11 @@ def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
     assert not webhook.verify(
         "wrong", headers["x-postroom-timestamp"], request["body"], headers["x-postroom-signature"]
     )
-    assert headers["x-postroom-delivery"] == f"{TEAM}-post-{post.id}-v1"
+    # One delivery per network of a version (its id the same for every retry).
+    assert headers["x-postroom-delivery"] == f"{TEAM}-post-{post.id}-v1-x"
     sent = json.loads(request["body"])
     assert sent["post"]["text"] == "Launch <!here> & go" and sent["post"]["networks"] == ["x"]
+    assert sent["network"] == "x"
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "published"
     dm_to(stack, MARIA, "went to brand default's publishing webhook")
     assert Scheduler(stack.services).run_due()["hand off due posts"] == 0
@@ -353,3 +355,258 @@ def test_the_live_url_reaches_the_author_escaped(stack):
     text = dm_to(stack, MARIA, f"marked your post #{post.id} published")
     assert "https://x.com/a?b=1&amp;c=2" in text
     assert "https://x.com/a?b=1&amp;c=2" in texts(stack.slack.message(stack.slack.dm_id(PAULA), ts))
+
+
+# --- per network -----------------------------------------------------------------------------
+
+IRIS = "UIRIS001"  # publisher for Instagram
+
+
+def with_instagram_publisher(stack):
+    stack.slack.add_user(IRIS, "iris")
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_role(db, TEAM, OWNER, (), now, IRIS, "publisher", frozenset({"instagram"}), None)
+
+
+def states(stack, post_id):
+    from bot import publishing
+
+    post = posts.get(stack.services.db, TEAM, post_id)[0]
+    return [
+        (s.network, s.state, s.url or s.reason)
+        for s in publishing.states(stack.services.db, [post])[post.id]
+    ]
+
+
+def click_notice(stack, user, action_id, callback, values):
+    """``user`` clicks ``action_id`` on their due notice and submits its modal."""
+    notice = due_notice(stack, user)
+    stack.slack.action(user, action_id, channel_id=stack.slack.dm_id(user), message_ts=notice["ts"])
+    form = modal(stack, user, callback)
+    return stack.slack.submit(user, form["id"], values)
+
+
+def test_each_network_is_marked_on_its_own_and_the_post_is_published_when_all_are(stack):
+    with_instagram_publisher(stack)
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    stack.clock.advance(hours=1)
+    assert Scheduler(stack.services).run_due()["hand off due posts"] == 2  # one per network
+    assert "is due on X" in texts(due_notice(stack, PAULA))
+    assert "is due on Instagram" in texts(due_notice(stack, IRIS))
+    assert states(stack, post.id) == [("x", "due", ""), ("instagram", "due", "")]
+
+    click_notice(
+        stack, PAULA, "post_published", "post_publish", {"url": {"value": "https://x.com/a/1"}}
+    )
+    text = dm_to(stack, MARIA, f"marked your post #{post.id} published on X")
+    assert "Still to go: Instagram" in text
+    assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
+    assert states(stack, post.id) == [
+        ("x", "published", "https://x.com/a/1"),
+        ("instagram", "due", ""),
+    ]
+
+    # Iris records that Instagram failed: the post stays approved, the reason is kept.
+    refused = click_notice(
+        stack, IRIS, "post_publish_failed", "post_publish_fail", {"reason": {"value": "  "}}
+    )
+    assert "Say why it failed" in refused.body["errors"]["reason"]
+    click_notice(
+        stack,
+        IRIS,
+        "post_publish_failed",
+        "post_publish_fail",
+        {"reason": {"value": "Account <locked>"}},
+    )
+    dm_to(
+        stack,
+        MARIA,
+        f"recorded that your post #{post.id} failed on Instagram: Account &lt;locked&gt;",
+    )
+    assert states(stack, post.id) == [
+        ("x", "published", "https://x.com/a/1"),
+        ("instagram", "failed", "Account <locked>"),
+    ]
+    iris_dm = stack.slack.dm_id(IRIS)
+    notice = stack.slack.wait_for(
+        lambda: next(
+            (m for m in stack.slack.dm_messages(IRIS) if "Failed · recorded by" in texts(m)), None
+        )
+    )
+    assert "post_published" in texts(notice)  # it may still be published by hand
+
+    # Published by hand after all: every network is, so the post is.
+    stack.slack.action(IRIS, "post_published", channel_id=iris_dm, message_ts=notice["ts"])
+    form = modal(stack, IRIS, "post_publish")
+    stack.slack.submit(IRIS, form["id"], {"url": {"value": "https://instagram.com/p/1"}})
+    dm_to(stack, MARIA, f"<@{IRIS}> marked your post #{post.id} published on Instagram")
+    row = posts.get(stack.services.db, TEAM, post.id)[0]
+    assert (row.status, row.published_url, row.published_by) == (
+        "published",
+        "https://x.com/a/1",
+        IRIS,
+    )
+    assert states(stack, post.id) == [
+        ("x", "published", "https://x.com/a/1"),
+        ("instagram", "published", "https://instagram.com/p/1"),
+    ]
+    trail = [a for a in audit(stack, post.id) if a.startswith(("publish", "fail"))]
+    assert trail == ["publish:x", "fail:instagram", "publish:instagram", "publish"]
+
+
+def test_a_publisher_of_one_network_cannot_mark_another(stack):
+    with_instagram_publisher(stack)
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).run_due()
+    notice = due_notice(stack, IRIS)
+    dm = stack.slack.dm_id(IRIS)
+    stack.slack.add_member(dm, PAULA)  # Iris forwards her Instagram notice to Paula (X only)
+    stack.slack.action(PAULA, "post_published", channel_id=dm, message_ts=notice["ts"])
+    refusal = modal(stack, PAULA, "post_notice", "Mark as published")
+    assert "Only a publisher for this post's networks (Instagram here" in texts(refusal)
+    stack.slack.action(PAULA, "post_publish_failed", channel_id=dm, message_ts=notice["ts"])
+    assert "Instagram" in texts(modal(stack, PAULA, "post_notice", "Record a failure"))
+    assert states(stack, post.id) == [("x", "due", ""), ("instagram", "due", "")]
+
+
+def test_a_webhook_publishes_each_network_and_one_failing_is_failed_with_its_reason(
+    stack, receiver
+):
+    hook = receiver(200, 500, 500, 500)  # X at once; Instagram three times 500
+    set_webhook(stack, hook.url)
+    with_instagram_publisher(stack)
+    post = approved_post(stack, networks=("x", "instagram"))
+    hand_off_three_times(stack)
+    ids = [
+        {k.lower(): v for k, v in r["headers"].items()}["x-postroom-delivery"]
+        for r in hook.requests
+    ]
+    base = f"{TEAM}-post-{post.id}-v1"
+    assert ids == [f"{base}-x", f"{base}-instagram", f"{base}-instagram", f"{base}-instagram"]
+    assert [json.loads(r["body"])["network"] for r in hook.requests[:2]] == ["x", "instagram"]
+    assert states(stack, post.id) == [("x", "published", ""), ("instagram", "failed", "HTTP 5xx")]
+    assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
+    # Only Instagram's publisher is handed it, with the reason; the author hears of it too.
+    assert "The publishing webhook failed 3 times (HTTP 5xx)" in texts(due_notice(stack, IRIS))
+    assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
+    dm_to(stack, MARIA, "could not be published on Instagram")
+    dm_to(stack, MARIA, "publishing webhook for X.")
+
+
+def test_a_post_published_under_the_earlier_rule_reads_as_every_network_published(stack):
+    from storage import repo
+
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    then = stack.clock.now()
+    with stack.services.db.write() as session:  # as the previous release left it
+        repo.transition(
+            session,
+            post.id,
+            expect_status="approved",
+            expect_version=1,
+            changes={
+                "status": "published",
+                "published_at": then,
+                "published_url": "https://x.com/o/1",
+                "published_by": PAULA,
+            },
+        )
+    assert states(stack, post.id) == [
+        ("x", "published", "https://x.com/o/1"),
+        ("instagram", "published", "https://x.com/o/1"),
+    ]
+    stack.clock.advance(hours=2)
+    assert Scheduler(stack.services).run_due()["hand off due posts"] == 0
+
+
+def test_a_due_notice_of_the_earlier_release_marks_every_network(stack):
+    """Its button carries no network ("12:1"): it covers what is still due, as it did."""
+    from bot.blocks import publishing as publish_blocks
+
+    with_instagram_publisher(stack)
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    old = publish_blocks.due_notice(post, posts.get(stack.services.db, TEAM, post.id)[1])
+    assert f'"value": "{post.id}:1"' in json.dumps(old["blocks"])
+    sent = stack.services.slack.post_message(PAULA, **old)
+    stack.slack.action(PAULA, "post_published", channel_id=sent["channel"], message_ts=sent["ts"])
+    form = modal(stack, PAULA, "post_publish")
+    stack.slack.submit(PAULA, form["id"], {"url": {"value": ""}})
+    stack.slack.wait_for(
+        lambda: posts.get(stack.services.db, TEAM, post.id)[0].status == "published"
+    )
+    assert states(stack, post.id) == [("x", "published", ""), ("instagram", "published", "")]
+
+
+def partly_published(stack, networks=("x", "instagram")):
+    """An approved post due now on X and Instagram (handed to people by the scheduler), X
+    marked published with its URL, Instagram recorded as failed: for the surfaces' tests."""
+    from bot import publishing
+
+    db, now = stack.services.db, stack.clock.now()
+    if not workspace.grants_of(db, TEAM, PEDRO):
+        workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    post = approved_post(stack, hours=1, networks=networks)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).run_due()
+    now = stack.clock.now()
+    publishing.mark_published(db, TEAM, OWNER, post.id, 1, "https://x.com/a/1", now, ["x"])
+    publishing.mark_failed(db, TEAM, OWNER, post.id, 1, "instagram", "Account <locked>", now)
+    return post
+
+
+class Relay:
+    """A network's API as its adapter meets it (standing in for Bluesky or Mastodon, which
+    plug in the same way): answers each try as told, and keeps the keys it was given."""
+
+    name = "relay"
+    by_people = False
+    tries = 3
+    backoff = (timedelta(minutes=1), timedelta(minutes=1))
+
+    def __init__(self, *answers):
+        self.answers, self.keys = list(answers), []
+
+    def publish(self, delivery):
+        self.keys.append(delivery.key)
+        return self.answers.pop(0)
+
+    def describe(self, brand):
+        return "the Relay network"
+
+
+def test_a_network_adapter_plugs_in_and_the_flow_does_the_rest(stack):
+    from bot.networks.adapters import Outcome
+
+    relay = Relay(Outcome.published("https://relay.example/p/1"))
+    limited = Relay(
+        Outcome.retry("rate limited", after=timedelta(minutes=10)),
+        Outcome.failed("Text too long for Relay"),
+    )
+    by_network = {"x": relay, "instagram": limited}
+    stack.services.network_adapters.append(lambda brand, network: by_network.get(network))
+    with_instagram_publisher(stack)
+    post = approved_post(stack, hours=1, networks=("x", "instagram"))
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    key = f"{TEAM}-post-{post.id}-v1"
+    assert (relay.keys, limited.keys) == ([f"{key}-x"], [f"{key}-instagram"])
+    assert states(stack, post.id) == [
+        ("x", "published", "https://relay.example/p/1"),
+        ("instagram", "due", ""),
+    ]
+    dm_to(stack, MARIA, f"Your post #{post.id} went to the Relay network for X.")
+    stack.clock.advance(minutes=9)
+    scheduler.run_due()
+    assert len(limited.keys) == 1  # the network's reset time holds, not the backoff
+    stack.clock.advance(minutes=1)
+    scheduler.run_due()
+    assert limited.keys == [f"{key}-instagram"] * 2  # the same key: it can't post twice
+    assert states(stack, post.id)[1] == ("instagram", "failed", "Text too long for Relay")
+    notice = texts(due_notice(stack, IRIS))
+    assert "The publishing relay failed 2 times (Text too long for Relay)" in notice
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    assert len(limited.keys) == 2  # final: no third try
+    assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []

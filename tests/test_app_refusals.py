@@ -123,6 +123,8 @@ BUTTONS = [
     ({"action_id": "post_reject", "value": "1:1:bogus"}, "That button is damaged"),
     ({"action_id": "post_changes", "value": "1:²:team"}, "That button is damaged"),
     ({"action_id": "post_published", "value": "a:b"}, "That button is damaged"),
+    ({"action_id": "post_published", "value": "1:1:" + "x" * 40}, "That button is damaged"),
+    ({"action_id": "post_publish_failed", "value": "1:1"}, "That button is damaged"),
     ({"action_id": "calendar_page", "value": "{}"}, "That button is damaged"),
     ({"action_id": "calendar_page", "value": '{"q": "today", "page": 1e300}'}, "damaged"),
     ({"action_id": "calendar_page", "value": '{"q": "9999-12-31", "page": 0}'}, "range"),

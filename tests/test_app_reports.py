@@ -440,3 +440,15 @@ def test_the_csv_lists_people_by_name_with_their_id_beside(stack):
     rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
     decided = [r for r in rows if r["approver_id"] == A1.user_id]
     assert decided and {r["approver"] for r in decided} == {"Alba Approver"}
+
+
+def test_the_report_counts_each_network_as_it_went(stack):
+    from tests.test_app_publishing import partly_published
+
+    partly_published(stack)  # X published, Instagram failed, on Thursday
+    stack.clock.advance(days=1)
+    stack.slack.command(ADMIN, "report", channel_id=GENERAL)
+    message = stack.slack.wait_for(lambda: reports_in(stack.slack.messages(GENERAL)))[0]
+    assert "X: 1 drafted, 1 approved, 1 published" in message["text"]
+    assert "Instagram: 1 drafted, 1 approved, 1 failed" in message["text"]
+    assert "published 0" in message["text"]  # as a post, it isn't: Instagram failed

@@ -629,7 +629,7 @@ def test_the_escalation_links_the_card_not_the_original(stack):
     stack.slack.react(PEDRO, FEED, original["ts"], "rotating_light")
     card = card_of(stack)
     stack.clock.advance(minutes=61)
-    assert Scheduler(stack.services).tick()["escalate open tickets"] == 1
+    assert Scheduler(stack.services).run_due()["escalate open tickets"] == 1
     ws = stack.slack.workspace
     with ws.lock:
         card_link = ws.permalink(SUPPORT, ws.require_message(SUPPORT, card["ts"]))

@@ -55,11 +55,13 @@ ACTIONS = (
     ticket_blocks.PLAYBOOK,
     calendar_blocks.PAGE,
     publish_blocks.MARK_PUBLISHED,
+    publish_blocks.MARK_FAILED,
 )
 CALLBACKS = (
     post_blocks.DRAFT_CALLBACK,
     post_blocks.REASON_CALLBACK,
     publish_blocks.PUBLISH_CALLBACK,
+    publish_blocks.FAILED_CALLBACK,
     guide_blocks.STYLE_CALLBACK,
 )
 

@@ -375,3 +375,40 @@ def test_sub_minute_turnarounds_show_seconds_and_post_counts_whole_numbers(known
         assert all(float(t).is_integer() for t in ticks), ticks
     assert chart._short(59) == "59 s" and chart._short(90) == "2 min"
     assert duration(30) == "30 s"
+
+
+def test_each_network_is_published_or_failed_in_its_own_period(db):
+    """P1 (X, Instagram): X published the week before, Instagram this week: the post is
+    published this week, X counted the week before. P2 (X, Instagram): X published,
+    Instagram failed this week: not published as a post, each network as it went."""
+    workspace.ensure_team(db, TEAM, BEFORE - 30 * H)
+    both = ("x", "instagram")
+    p1, p2 = _post(db, BEFORE, networks=both), _post(db, BASE, networks=both)
+    _decide(db, p1, A1, "approve", BEFORE + H)
+    _decide(db, p2, A1, "approve", BASE + H)
+    publishing.mark_published(db, TEAM, OWNER, p1.id, 1, "", BEFORE + 2 * H, ["x"])
+    publishing.mark_published(db, TEAM, OWNER, p1.id, 1, "", BASE + 2 * H, ["instagram"])
+    publishing.mark_published(db, TEAM, OWNER, p2.id, 1, "", BASE + 2 * H, ["x"])
+    publishing.mark_failed(db, TEAM, OWNER, p2.id, 1, "instagram", "Locked", BASE + 3 * H)
+    report = reports.build(db, TEAM, "week", MADRID, RUN_AT)
+    now, before = report.now, report.before
+    assert now.posts["published"] == 1 and before.posts["published"] == 0  # P1, when complete
+    assert dict(now.by_network["x"]) == {"drafted": 1, "approved": 1, "published": 1}  # P2
+    assert dict(now.by_network["instagram"]) == {
+        "drafted": 1,
+        "approved": 1,
+        "published": 1,  # P1
+        "failed": 1,  # P2
+    }
+    assert before.by_network["x"]["published"] == 1  # P1's X
+    assert "Instagram: 1 drafted, 1 approved, 1 published, 1 failed" in summary(report)
+    # The CSV gives the same figures.
+    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
+    p2_row = next(r for r in rows if r["record"] == str(p2.id) and r["section"] == "post")
+    assert (p2_row["published_on"], p2_row["failed_on"], p2_row["published"]) == (
+        "x",
+        "instagram",
+        "",
+    )
+    again = reports.by_period(_rows(rows))
+    assert dict(again["current"].by_network["instagram"]) == dict(now.by_network["instagram"])

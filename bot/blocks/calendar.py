@@ -8,6 +8,7 @@ import json
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blocks import SECTION_TEXT_LIMIT, context, header, message, section
+from bot.blocks.publishing import state_text
 from bot.calendar import Day, Query
 from bot.mrkdwn import date, escape, user
 from bot.networks import label
@@ -52,7 +53,7 @@ def calendar_message(days: list[Day], query: Query, tz: str, page: int = 0) -> d
         lines = []
         for post, brand in day.posts:
             if first <= seen < last:
-                lines.append(_line(post, brand))
+                lines.append(_line(post, brand, day.states.get(post.id)))
             seen += 1
         if lines:
             blocks += _day_sections(f"*{day.day:%A %-d %B}*", lines)
@@ -75,13 +76,14 @@ def calendar_message(days: list[Day], query: Query, tz: str, page: int = 0) -> d
     return message(title, blocks)
 
 
-def _line(post, brand: str) -> str:
+def _line(post, brand: str, states: list | None = None) -> str:
     nets = ", ".join(label(n) for n in ordered_networks(post))
     first = first_line(post, 100)
     status = "" if post.status == "approved" else f" _({STATUS_WORDS[post.status]})_"
     return (
         f"{date(post.scheduled_at, '{time}')} · {nets} · {escape(brand)} · "
         f"#{post.id} {escape(first)} — {user(post.author)}{status}"
+        + (f"\n      {state_text(states, 80)}" if states else "")
     )
 
 

@@ -15,6 +15,7 @@ from bot.blocks import pack
 from bot.blocks.config import route_line
 from bot.blocks.plain import Block, actions, button, context, divider, header, section
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
+from bot.blocks.publishing import state_text
 from bot.blocks.tickets import RESOLVE, status_line
 from bot.mrkdwn import date, escape, requote, user
 from bot.networks import label
@@ -38,7 +39,7 @@ def home_view(data) -> dict:
     blocks += _awaiting(data.awaiting)
     blocks += _drafts(data.drafts)
     blocks += _tickets(data.tickets)
-    blocks += _today(data.today, data.tz)
+    blocks += _today(data.today, data.tz, getattr(data, "states", {}))
     blocks += [divider(), *(section(c) for c in pack(["*Your roles*", *_roles(actor).split("\n")]))]
     if actor.is_admin:
         blocks += _settings(data)
@@ -103,13 +104,15 @@ def _tickets(found) -> list[Block]:
     return blocks + _more(found, "tickets", "`/post tickets mine`")
 
 
-def _today(today, tz: str) -> list[Block]:
+def _today(today, tz: str, states: dict | None = None) -> list[Block]:
     blocks: list[Block] = [divider(), section(f"*Today* · {len(today)} scheduled")]
     if not today:
         return blocks + [context("Nothing is scheduled today.")]
+    states = states or {}
     lines = [
         f"{date(p.scheduled_at, '{time}')} · {', '.join(label(n) for n in ordered_networks(p))}"
         f" · #{p.id} {escape(first_line(p, 80))} _({STATUS_WORDS[p.status]})_"
+        + (f"\n      {state_text(states[p.id], 60)}" if states.get(p.id) else "")
         for p, _ in today[:20]
     ]
     blocks += [section(chunk) for chunk in pack(lines)]

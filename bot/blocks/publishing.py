@@ -1,10 +1,20 @@
-"""Messages for the hand-off: the due notice with Mark as published, and its modal."""
+"""Messages for the hand-off: a network's due notice with Mark as published and Record a
+failure, their modals, and each network's state in a line (for every surface that shows a
+post)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, InputBlock, UrlInputElement
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    InputBlock,
+    PlainTextInputElement,
+    UrlInputElement,
+)
 
 from bot.blocks import context, message, section, truncate
 from bot.blocks.posts import quote
@@ -14,14 +24,20 @@ from bot.posts import media_of, ordered_networks
 from storage.models import Brand, Post
 
 MARK_PUBLISHED = "post_published"
+MARK_FAILED = "post_publish_failed"
 PUBLISH_CALLBACK = "post_publish"
+FAILED_CALLBACK = "post_publish_fail"
+
+MARKS = {"due": "⏳", "published": "✅", "failed": "❌"}
 
 
-def due_notice(post: Post, brand: Brand, reason: str = "") -> dict:
-    nets = ", ".join(label(n) for n in ordered_networks(post))
+def due_notice(post: Post, brand: Brand, network: str | None = None, reason: str = "") -> dict:
+    """The notice of one network of a post (``network`` None: a whole-post notice of an
+    earlier release, redrawn when it is marked)."""
+    nets = label(network) if network else ", ".join(label(n) for n in ordered_networks(post))
     when = date(post.scheduled_at) if post.scheduled_at else "now"
     blocks: list[Block] = [
-        section(f"📣 *Post #{post.id} is due* ({when}) · {nets} · brand {escape(brand.name)}"),
+        section(f"📣 *Post #{post.id} is due on {nets}* ({when}) · brand {escape(brand.name)}"),
         section(quote(post.text)),
     ]
     media = media_of(post)
@@ -31,24 +47,23 @@ def due_notice(post: Post, brand: Brand, reason: str = "") -> dict:
         blocks.append(context(f"⚠️ {escape(reason)}"))
     blocks.append(
         context(
-            f"Approved post by {user(post.author)}. Publish it, then mark it "
-            "here so the calendar and the team know."
+            f"Approved post by {user(post.author)}. Publish it on {nets}, then mark it "
+            "here so the calendar and the team know; if it can't be, record why."
         )
     )
-    blocks.append(
-        ActionsBlock(
-            block_id="publish",
-            elements=[
-                ButtonElement(
-                    action_id=MARK_PUBLISHED,
-                    text="Mark as published",
-                    style="primary",
-                    value=f"{post.id}:{post.version}",
-                )
-            ],
+    value = f"{post.id}:{post.version}" + (f":{network}" if network else "")
+    buttons = [
+        ButtonElement(
+            action_id=MARK_PUBLISHED,
+            text="Mark as published",
+            style="primary",
+            value=value,
         )
-    )
-    return message(f"Post #{post.id} is due now ({nets})", blocks)
+    ]
+    if network:
+        buttons.append(ButtonElement(action_id=MARK_FAILED, text="Record a failure", value=value))
+    blocks.append(ActionsBlock(block_id="publish", elements=buttons))
+    return message(f"Post #{post.id} is due now on {nets}", blocks)
 
 
 def published_line(by: str, url: str, at) -> str:
@@ -57,22 +72,70 @@ def published_line(by: str, url: str, at) -> str:
     return f"✅ Published · marked by {who} · {date(at, '{time}')}{link}"
 
 
-def publish_modal(post: Post) -> dict:
+def failed_line(by: str, reason: str, at) -> str:
+    return (
+        f"❌ Failed · recorded by {user(by)} · {date(at, '{time}')} · {escape(reason)} · "
+        "once it is published by hand, mark it published"
+    )
+
+
+def state_text(states: Sequence, limit: int = 120) -> str:
+    """Each network's state, in mrkdwn: ``X ✅ <url|live> · Instagram ❌ failed: why``.
+    Empty when there is nothing to say yet (the post isn't due)."""
+    parts = []
+    for s in states:
+        mark = MARKS.get(s.state, "")
+        if s.state == "published":
+            parts.append(f"{s.label} {mark}" + (f" <{escape(s.url)}|live>" if s.url else ""))
+        elif s.state == "failed":
+            reason = s.reason if len(s.reason) <= limit else s.reason[: limit - 1] + "…"
+            parts.append(f"{s.label} {mark} failed: {escape(reason)}")
+        else:
+            parts.append(f"{s.label} {mark} due")
+    return " · ".join(parts)
+
+
+def _meta(post: Post, network: str | None) -> str:
+    return json.dumps({"post": post.id, "version": post.version, "network": network})
+
+
+def publish_modal(post: Post, network: str | None = None) -> dict:
+    on = f" on {label(network)}" if network else ""
     return {
         "type": "modal",
         "callback_id": PUBLISH_CALLBACK,
         "title": {"type": "plain_text", "text": "Mark as published"},
         "submit": {"type": "plain_text", "text": "Published"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"post": post.id, "version": post.version}),
+        "private_metadata": _meta(post, network),
         "blocks": [
-            section(f"*Post #{post.id}*\n{quote(post.text[:500])}").to_dict(),
+            section(f"*Post #{post.id}{on}*\n{quote(post.text[:500])}").to_dict(),
             InputBlock(
                 block_id="url",
                 label="Live URL",
                 optional=True,
                 element=UrlInputElement(action_id="value"),
                 hint="The link to the published post, if there is one.",
+            ).to_dict(),
+        ],
+    }
+
+
+def failed_modal(post: Post, network: str) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": FAILED_CALLBACK,
+        "title": {"type": "plain_text", "text": "Record a failure"},
+        "submit": {"type": "plain_text", "text": "Record"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": _meta(post, network),
+        "blocks": [
+            section(f"*Post #{post.id} on {label(network)}*\n{quote(post.text[:500])}").to_dict(),
+            InputBlock(
+                block_id="reason",
+                label="Why it failed",
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+                hint="The network's answer, in a few words: the team and the author see it.",
             ).to_dict(),
         ],
     }

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from bot.blocks import message, section
 from bot.mrkdwn import escape
 from bot.networks import label
-from bot.reports import EVENTS, STAGES, WEEKDAY_NAMES, Report, Stats
+from bot.reports import EVENTS, NETWORK_EVENTS, STAGES, WEEKDAY_NAMES, Report, Stats
 
 SHOWN = 10  # people per list; everyone is in the CSV
 TITLES = {"week": "last 7 days", "month": "last 30 days"}
@@ -70,7 +70,7 @@ def summary(report: Report, names: Mapping[str, str] | None = None) -> str:
         if rows:
             parts = [
                 f"{label(key) if name == 'network' else key}: "
-                + ", ".join(f"{counts[e]} {e}" for e in EVENTS if counts[e])
+                + ", ".join(f"{counts[e]} {e}" for e in NETWORK_EVENTS if counts[e])
                 for key, counts in sorted(rows.items())
             ]
             lines.append(f"By {name}: " + "; ".join(parts))

@@ -1,4 +1,5 @@
-"""The social networks Postroom knows, by canonical name, with the aliases people type."""
+"""The social networks Postroom knows, by canonical name, with the aliases people type, and
+what each accepts (PRODUCT.md §3)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,161 @@
+"""One adapter per way of publishing a post on a network, behind one small interface, so the
+publishing flow (``bot.handoff``) has no branches per network.
+
+Today a network of a post is published either by the brand's webhook (a signed POST, retried)
+or by people (its publishers are handed the post with *Mark as published*). An adapter for a
+network's own API (Bluesky, Mastodon) plugs in here: ``choose`` picks it when the brand has an
+account there, and its ``publish`` gets a ``Delivery`` whose ``key`` is the same for every
+try of one post version on one network (an ``Idempotency-Key``, a record key), and answers
+with an ``Outcome``: published (with the live URL), a failure to try again, or a failure
+that is final (with the network's reason, in words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from bot import outbound, vault, webhook
+from storage.models import Brand, Post
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One try of one post version on one network."""
+
+    post: Post
+    brand: Brand
+    network: str
+    attempt: int  # 1 for the first try
+    now: datetime
+
+    @property
+    def key(self) -> str:
+        """The same for every try of this version on this network: what makes it once."""
+        return f"{self.post.team_id}-post-{self.post.id}-v{self.post.version}-{self.network}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Literal["published", "retry", "failed"]
+    url: str = ""  # the live URL, when the network gives one
+    reason: str = ""  # why it failed, in words people may be told
+    after: timedelta | None = None  # retry: not before this (a rate limit's reset)
+
+    @classmethod
+    def published(cls, url: str = "") -> Outcome:
+        return cls("published", url=url)
+
+    @classmethod
+    def retry(cls, reason: str, after: timedelta | None = None) -> Outcome:
+        return cls("retry", reason=reason, after=after)
+
+    @classmethod
+    def failed(cls, reason: str) -> Outcome:
+        return cls("failed", reason=reason)
+
+
+class Adapter(Protocol):
+    name: str  # who published it, as the post's records say ("webhook", later "bluesky")
+    by_people: bool  # True: nothing is sent; the publishers are handed the post
+    tries: int  # how many tries before the network is ``failed`` and people are told
+    backoff: tuple[timedelta, ...]  # the wait after the 1st, 2nd, … failed try
+
+    def publish(self, delivery: Delivery) -> Outcome: ...
+
+    def describe(self, brand: Brand) -> str:
+        """How this adapter took it, for the author's DM ("brand acme's publishing webhook")."""
+        ...
+
+
+class ByHand:
+    """No way to publish it ourselves: the network's publishers do, and mark it here."""
+
+    name = "people"
+    by_people = True
+    tries = 0
+    backoff: tuple[timedelta, ...] = ()
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        raise NotImplementedError("published by people: the flow hands it to them")
+
+    def describe(self, brand: Brand) -> str:
+        return "its publishers"
+
+
+class Webhook:
+    """The brand's publish webhook: one signed POST per post version and network (its
+    delivery id the ``Delivery.key``, the same for every retry); any 2xx publishes it."""
+
+    name = "webhook"
+    by_people = False
+    tries = 3
+    backoff = (timedelta(minutes=1), timedelta(minutes=5))
+
+    def __init__(self, keyring: vault.Keyring | None, policy: outbound.Policy) -> None:
+        self.keyring, self.policy = keyring, policy
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        brand = delivery.brand
+        try:
+            secret = vault.open_secret(self.keyring, brand.webhook_secret)
+        except vault.SecretUnavailable:
+            return Outcome.retry("its signing secret can't be read")
+        attempt = webhook.deliver(
+            brand.webhook_url,  # type: ignore[arg-type]
+            payload(delivery.post, brand, delivery.network),
+            secret,
+            delivery_id=delivery.key,
+            timestamp=int(delivery.now.timestamp()),
+            policy=self.policy,
+        )
+        return Outcome.published() if attempt.ok else Outcome.retry(attempt.error)
+
+    def describe(self, brand: Brand) -> str:
+        return f"brand {brand.name}'s publishing webhook"
+
+
+def payload(post: Post, brand: Brand, network: str) -> dict:
+    """What a brand's webhook receives: the post, and the one network to publish it on."""
+    from bot import posts  # bot.posts reads the limits of this package
+
+    return {
+        "event": "post.due",
+        "network": network,
+        "post": {
+            "id": post.id,
+            "version": post.version,
+            "team_id": post.team_id,
+            "brand": brand.name,
+            "network": network,
+            "networks": posts.ordered_networks(post),
+            "text": post.text,
+            "media_urls": posts.media_of(post),
+            "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
+            "author": post.author,
+        },
+    }
+
+
+Chooser = Callable[[Brand, str], "Adapter | None"]
+
+
+def choose(
+    brand: Brand,
+    network: str,
+    keyring: vault.Keyring | None,
+    policy: outbound.Policy,
+    choosers: Sequence[Chooser] = (),
+) -> Adapter:
+    """The way this brand's post reaches ``network``: the first of ``choosers`` that takes
+    it (a network's own API, where the brand has an account there), else the brand's
+    webhook, else people."""
+    for chooser in choosers:
+        adapter = chooser(brand, network)
+        if adapter is not None:
+            return adapter
+    if brand.webhook_url and brand.webhook_secret:
+        return Webhook(keyring, policy)
+    return ByHand()
