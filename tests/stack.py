@@ -73,6 +73,9 @@ def start_stack(
     )
     client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
     services = Services.create(settings, client, clock=clock, db=Database(database_url))
+    # A job given back (Slack rate-limiting, the database locked) is due again after its
+    # backoff; idle workers notice it within this (production: every 2 s).
+    services.jobs.poll = 0.25  # type: ignore[union-attr]
     app = build_app(settings, client, services=services)
     server = HttpServer(http_app(app, services), "127.0.0.1", 0, asyncore_loop_timeout=0.05).start()
     slack.request_url = f"{server.url}/slack/events"
