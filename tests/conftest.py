@@ -16,6 +16,45 @@ from storage.db import Database
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
+# The slowest modules, handed out first when the run is spread over workers, so that none
+# of them is left to run alone at the end.
+SLOW_FIRST = (
+    "tests/test_crash.py",
+    "tests/test_app_refusals.py",
+    "tests/test_cli.py",
+    "tests/test_app_reports.py",
+    "tests/test_app_lists.py",
+    "tests/test_app_lifecycle.py",
+    "tests/test_durable.py",
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config):
+    """The whole suite (``pytest`` with no paths, as the README and .ci/run run it) is spread
+    over one worker per core (pytest-xdist), a module per worker at a time (``loadfile``:
+    a module's tests keep their order and its module-scoped fixtures). Naming paths runs
+    them in this process, as does ``-n 0`` or ``-p no:xdist``; ``-n N`` is obeyed."""
+    option = config.option
+    if (
+        config.pluginmanager.has_plugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker itself
+        and getattr(option, "numprocesses", None) is None
+        and getattr(option, "dist", "no") == "no"
+        and not getattr(option, "usepdb", False)
+        and not option.collectonly
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    ):
+        option.numprocesses = "auto"
+        option.dist = "loadfile"
+    return (yield)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker orders alike
+        rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+        items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 def require_shared(name: str) -> Path:
     """A folder of Slack's specs beside the checkout (``../shared``). A clone elsewhere has
