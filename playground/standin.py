@@ -86,6 +86,8 @@ log = logging.getLogger("playground.standin")
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+# ``wait_for`` looks again at least this often (seconds), whatever the stand-in saw.
+RECHECK_SECONDS = 0.05
 
 
 class SlackStandIn:
@@ -513,7 +515,9 @@ class SlackStandIn:
         """Block until ``predicate()`` is truthy and return its value.
 
         The predicate is evaluated again after every Web API call, response_url post,
-        delivery and state change (no polling), without holding the stand-in's lock.
+        delivery and state change, without holding the stand-in's lock, and at least every
+        ``RECHECK_SECONDS`` for what the stand-in doesn't see change (the app's database,
+        its log: otherwise a predicate on those waits out the timeout for its last look).
         It may call the Web API itself, but each such call is a change that runs it
         again: prefer the stand-in's accessors (``messages``, ``calls_to``...). A
         predicate raising ``LookupError``
@@ -535,11 +539,9 @@ class SlackStandIn:
             if time.monotonic() >= deadline:
                 raise AssertionError(self._timeout_report(predicate, timeout, problem))
             with ws.condition:
-                while ws.version == seen:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break  # one last look at the predicate, then give up
-                    ws.condition.wait(remaining)
+                remaining = deadline - time.monotonic()  # past it: one last look, then give up
+                if ws.version == seen and remaining > 0:
+                    ws.condition.wait(min(remaining, RECHECK_SECONDS))
 
     def _timeout_report(
         self, predicate: Callable[[], Any], timeout: float, problem: Exception | None

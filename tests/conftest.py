@@ -4,15 +4,61 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import SQLModel
 
 from bot.clock import ManualClock
 from storage.db import Database
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+# The slowest modules, handed out first when the run is spread over workers, so that none
+# of them is left to run alone at the end.
+SLOW_FIRST = (
+    "tests/test_crash.py",
+    "tests/test_app_refusals.py",
+    "tests/test_app_reports.py",
+    "tests/test_cli.py",
+    "tests/test_app_posts.py",
+    "tests/test_app_lists.py",
+    "tests/test_app_tickets.py",
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config):
+    """The whole suite (``pytest`` with no paths, as the README and .ci/run run it) is spread
+    over one worker per core plus one (pytest-xdist; PYTEST_XDIST_AUTO_NUM_WORKERS sets
+    another number), a module per worker at a time (``loadfile``: a module's tests keep
+    their order and its module-scoped fixtures). A test spends much of its time waiting for
+    the app's threads and processes: on two cores, three workers took a fifth less time
+    than two. Naming paths runs them in this process, as does ``-n 0`` or ``-p no:xdist``;
+    ``-n N`` is obeyed."""
+    option = config.option
+    if (
+        config.pluginmanager.has_plugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker itself
+        and getattr(option, "numprocesses", None) is None
+        and getattr(option, "dist", "no") == "no"
+        and not getattr(option, "usepdb", False)
+        and not option.collectonly
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    ):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        wanted = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+        option.numprocesses = int(wanted) if wanted else (cores or os.cpu_count() or 1) + 1
+        option.dist = "loadfile"
+    return (yield)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker orders alike
+        rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+        items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 def require_shared(name: str) -> Path:
@@ -45,6 +91,111 @@ def sqlite_db(tmp_path) -> Database:
     db.dispose()
 
 
+# What a schema is made of (tables, columns, defaults, indexes, constraints, triggers): a
+# schema given back with the same make-up only needs emptying to be as new.
+_MAKE_UP = """
+SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT con.conname, 'constraint', pg_get_constraintdef(con.oid), NULL, NULL, NULL
+FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
+WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT t.tgname, 'trigger', c.relname, NULL, NULL, NULL
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %(schema)s
+UNION ALL
+SELECT p.proname, 'function', NULL, NULL, NULL, NULL
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = %(schema)s
+ORDER BY 1, 2, 3
+"""
+
+
+class Schemas:
+    """The tests' PostgreSQL schemas, one process's (each pytest-xdist worker has its own).
+    A test gets a schema of its own with the app's tables and no rows. Creating one costs
+    the most of a PostgreSQL test's set-up, so a schema given back with its make-up intact
+    is emptied (its rows deleted, its ids to start at 1 again) and handed to the
+    next test; one whose make-up a test changed (a dropped table, an added column) is
+    dropped, and the next test gets a new one."""
+
+    def __init__(self) -> None:
+        self.admin = Database(POSTGRES_URL)
+        self.reachable = self.admin.ping()
+        self.spare: str | None = None
+        self.make_up: dict[str, list] = {}
+
+    def url(self, schema: str) -> str:
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+    def _make_up(self, connection, schema: str) -> list:
+        return list(connection.exec_driver_sql(_MAKE_UP, {"schema": schema}).all())
+
+    def take(self) -> str:
+        if self.spare is not None:
+            schema, self.spare = self.spare, None
+            return schema
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        with self.admin.engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        db = Database(self.url(schema))
+        try:
+            db.create_schema()
+        finally:
+            db.dispose()
+        with self.admin.engine.connect() as connection:
+            self.make_up[schema] = self._make_up(connection, schema)
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        try:
+            with self.admin.engine.begin() as connection:
+                # a connection a test left open in a transaction: give up on this schema
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                if self._make_up(connection, schema) == self.make_up[schema]:
+                    # the app's tables, as created: emptied children first (DELETE: far
+                    # quicker than TRUNCATE on tables this small), ids to start again
+                    for table in reversed(SQLModel.metadata.sorted_tables):
+                        connection.exec_driver_sql(f'DELETE FROM {schema}."{table.name}"')
+                    connection.exec_driver_sql(
+                        "SELECT setval(format('%%I.%%I', schemaname, sequencename), start_value,"
+                        " false) FROM pg_sequences WHERE schemaname = %(s)s",
+                        {"s": schema},
+                    )
+                    self.spare = schema
+                    return
+        except Exception:
+            pass
+        self.drop(schema)
+
+    def drop(self, schema: str) -> None:
+        self.make_up.pop(schema, None)
+        try:
+            with self.admin.engine.begin() as connection:
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        except Exception as error:  # left behind, named
+            warnings.warn(f"could not drop the test schema {schema}: {error}", stacklevel=1)
+
+    def close(self) -> None:
+        if self.spare is not None:
+            self.drop(self.spare)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas():
+    schemas = Schemas()
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture
 def postgres_url() -> str:
     """An empty schema of its own on the local PostgreSQL, dropped afterwards: test runs of
@@ -66,12 +217,19 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def postgres_db(postgres_url) -> Database:
-    """A database in a schema of its own, made as the app makes it (the migrations)."""
-    db = Database(postgres_url)
-    db.create_schema()
+def postgres_db(postgres_schemas) -> Database:
+    """A schema of its own on the local PostgreSQL, with the tables and no rows (see
+    ``Schemas``): test runs of several checkouts (and CI) can share the server without
+    seeing each other's tables."""
+    if not postgres_schemas.reachable:
+        if os.environ.get("POSTROOM_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} (.ci/run starts it)")
+    schema = postgres_schemas.take()
+    db = Database(postgres_schemas.url(schema))
     yield db
     db.dispose()
+    postgres_schemas.give_back(schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

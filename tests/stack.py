@@ -77,6 +77,9 @@ def start_stack(
     # The tests' ticks run the scheduled jobs in their own thread (Scheduler.run_due): the
     # workers leave them alone, so what a tick did is known when it returns.
     services.jobs.exclude = SCHEDULED_KINDS  # type: ignore[union-attr]
+    # A job given back (Slack rate-limiting, the database locked) is due again after its
+    # backoff; idle workers notice it within this (production: every 2 s).
+    services.jobs.poll = 0.25  # type: ignore[union-attr]
     app = build_app(settings, client, services=services)
     server = HttpServer(http_app(app, services), "127.0.0.1", 0, asyncore_loop_timeout=0.05).start()
     slack.request_url = f"{server.url}/slack/events"

@@ -205,6 +205,11 @@ def quiet_stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     stack = start_stack(f"sqlite:///{folder / 'fuzz.db'}", clock)
     stack.slack.command(ADMIN, "help")  # the workspace exists before the examples
+    # ...and the admin's profile is stored: its listener writes it before it answers (the
+    # acknowledgement comes first: counting rows before the answer raced with that write)
+    stack.slack.wait_for(
+        lambda: [e for e in stack.slack.ephemerals(user=ADMIN) if e["source"] == "response_url"]
+    )
     stack.services.background.submit(lambda: None).result()
     yield stack
     stack.stop()
