@@ -20,6 +20,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # of them is left to run alone at the end.
 SLOW_FIRST = (
     "tests/test_crash.py",
+    "tests/test_replicas.py",
     "tests/test_app_refusals.py",
     "tests/test_app_reports.py",
     "tests/test_cli.py",

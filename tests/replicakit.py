@@ -305,7 +305,6 @@ def replica_drill(
                     (v for v in slack.views(uid) if v.get("callback_id") == "post_draft"), None
                 )
             )["id"]
-            load.sent += 1
 
         event_ids = [f"Ev{i:06d}REPLICA" for i in range(reactions)]
         events: dict[str, dict] = {}
