@@ -123,6 +123,9 @@ class Replica(crashkit.App):
         self.port = crashkit.free_port()
 
     def start(self, timeout: float = 30.0) -> Replica:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> Replica:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
@@ -131,6 +134,10 @@ class Replica(crashkit.App):
                  "--clock-file", str(self.clock_file), "--tick", "1"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
+        return self
+
+    def ready(self, timeout: float = 30.0) -> Replica:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -290,8 +297,10 @@ def replica_drill(
     ]
     balancer: Balancer | None = None
     try:
+        for replica in replicas:  # started together, as a deployment does
+            replica.launch()
         for replica in replicas:
-            replica.start()
+            replica.ready(timeout=60)
         balancer = Balancer(workdir, [r.port for r in replicas]).start()
         slack.request_url = balancer.url
         load = Load()
@@ -363,17 +372,23 @@ def replica_drill(
 
         # Slack retries every event (acknowledged ones too, here: a duplicate must do
         # nothing); a person whose click got no answer clicks again.
-        for i, event_id in enumerate(event_ids):
-            event = events.get(event_id)
-            if event is None:
-                message = slack.message(FEED, messages[i]["ts"])
-                with slack.workspace.lock:
-                    event = reaction_added_event(
-                        slack.workspace, user_id=REPORTER, channel_id=FEED, message=message,
-                        name=EMOJI,
-                    )  # fmt: skip
-            delivery = slack.event(event, event_id=event_id, retry_num=1)
-            assert delivery.status == 200, (event_id, delivery.status)
+        def retrying(i: int) -> Callable[[], object]:
+            def send():
+                event = events.get(event_ids[i])
+                if event is None:  # never answered: Slack builds the same event again
+                    message = slack.message(FEED, messages[i]["ts"])
+                    with slack.workspace.lock:
+                        event = reaction_added_event(
+                            slack.workspace, user_id=REPORTER, channel_id=FEED,
+                            message=message, name=EMOJI,
+                        )  # fmt: skip
+                return slack.event(event, event_id=event_ids[i], retry_num=1)
+
+            return send
+
+        retries = Load()
+        send_all(retries, [(e, retrying(i)) for i, e in enumerate(event_ids)], threads)
+        assert retries.acked == set(event_ids), (retries.refused, retries.no_answer)
         for message in requests:  # still showing the button: the click wasn't handled
             shown = slack.message(APPROVALS, message["ts"]) or {}
             if message["ts"] not in load.acked and "post_approve" in str(shown.get("blocks")):

@@ -25,7 +25,7 @@ def balancer_installed() -> None:
 
 
 def test_three_replicas_behind_haproxy_handle_everything_once(
-    tmp_path, postgres_db, balancer_installed
+    balancer_installed, tmp_path, postgres_db
 ):
     outcome = replicakit.replica_drill(postgres_db.url, tmp_path)
     load = outcome.load
