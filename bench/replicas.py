@@ -152,7 +152,8 @@ def main() -> int:
         f"{o.clicks} clicked, approvals per post {min(o.approvals_each)}..{max(o.approvals_each)}"
         f"; {o.drafts_acked} submissions acked, one post each: "
         f"{o.posts_of_acked == [1] * o.drafts_acked}; digests {o.digests}; weekly reports "
-        f"{o.reports}; {o.pending_jobs} jobs left ({time.monotonic() - started:.1f} s in all)"
+        f"{o.reports}; {o.pending_jobs} jobs left; requests per replica {o.served} "
+        f"({time.monotonic() - started:.1f} s in all)"
         f"  {'ok' if good else 'WRONG'}"
     )
     return 0 if good else 1

@@ -10,6 +10,8 @@ again), and the counts."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import shutil
@@ -41,7 +43,7 @@ def haproxy() -> str | None:
     )
 
 
-def haproxy_config(port: int, backends: list[int]) -> str:
+def haproxy_config(port: int, backends: list[int], stats_port: int) -> str:
     """Round robin over the replicas, each checked with ``GET /healthz``; a request whose
     replica refused the connection goes to another one (``redispatch``)."""
     servers = "\n".join(
@@ -63,6 +65,11 @@ frontend slack
     bind 127.0.0.1:{port}
     default_backend postroom
 
+frontend stats
+    bind 127.0.0.1:{stats_port}
+    stats enable
+    stats uri /stats
+
 backend postroom
     balance roundrobin
     option httpchk GET /healthz
@@ -75,9 +82,9 @@ class Balancer:
     """HAProxy in the foreground (``-db``) with a generated config."""
 
     def __init__(self, workdir: Path, backends: list[int]) -> None:
-        self.port = crashkit.free_port()
+        self.port, self.stats_port = crashkit.free_port(), crashkit.free_port()
         self.config = workdir / "haproxy.cfg"
-        self.config.write_text(haproxy_config(self.port, backends))
+        self.config.write_text(haproxy_config(self.port, backends, self.stats_port))
         self.log = workdir / "haproxy.log"
         self.process: subprocess.Popen | None = None
 
@@ -102,6 +109,14 @@ class Balancer:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"HAProxy didn't start: see {self.log}")
+
+    def served(self) -> list[int]:
+        """Requests each replica was given (HAProxy's statistics, ``stot``), in order."""
+        url = f"http://127.0.0.1:{self.stats_port}/stats;csv"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            rows = list(csv.DictReader(io.StringIO(response.read().decode().lstrip("# "))))
+        counts = {r["svname"]: int(r["stot"]) for r in rows if r["pxname"] == "postroom"}
+        return [counts[f"app{i}"] for i in range(len(counts) - 1)]  # less the BACKEND row
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -185,6 +200,7 @@ class ReplicaOutcome:
     digests: dict[str, int]
     reports: int
     pending_jobs: int
+    served: list[int]  # requests HAProxy gave each replica
 
 
 def send_all(load: Load, tasks: list[tuple[str, Callable[[], object]]], threads: int) -> None:
@@ -477,6 +493,7 @@ def replica_drill(
             digests=digests(),
             reports=weekly_reports(),
             pending_jobs=pending,
+            served=balancer.served(),
         )
     finally:
         if balancer is not None:

@@ -30,6 +30,9 @@ def test_three_replicas_behind_haproxy_handle_everything_once(
     outcome = replicakit.replica_drill(postgres_db.url, tmp_path)
     load = outcome.load
     assert load.acked, "nothing was acknowledged: the drill tested nothing"
+    # round robin: every replica took a share of the load (the killed one before and after)
+    assert len(outcome.served) == replicakit.REPLICAS, outcome.served
+    assert min(outcome.served) > 50, outcome.served
     n = outcome.reactions
     # each reaction: exactly one ticket, one card, one reply in its thread
     assert outcome.tickets == outcome.distinct_tickets == n, outcome
