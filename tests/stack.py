@@ -4,7 +4,7 @@ talking to the local Slack stand-in over HTTP, on a real database, with a movabl
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -114,3 +114,17 @@ def at_once(count: int, act: Callable[[], object]) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+def with_approvals(stack: Stack, approvers: Iterable[str] = ()) -> None:
+    """Set up for drafting: the team, the bot in #approvals as its approvals channel (team
+    stage), and ``approvers`` approving every network of every brand."""
+    from bot import workspace
+    from bot.policy import Actor
+
+    db, now, owner = stack.services.db, stack.clock.now(), Actor(ADMIN, workspace_admin=True)
+    workspace.ensure_team(db, TEAM, now)
+    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
+    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
+    for approver in approvers:
+        workspace.add_role(db, TEAM, owner, (), now, approver, "approver", frozenset(), None)

@@ -10,7 +10,7 @@ import pytest
 from bot import workspace
 from bot.policy import Actor
 from playground.viewstate import state_values
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack, with_approvals
 from tests.test_app_posts import dm_to, ephemeral_to, fill, modal, request_message, texts
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -19,11 +19,7 @@ OWNER = Actor(ADMIN, workspace_admin=True)
 @pytest.fixture
 def stack(tmp_path, clock):
     stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
-    db, now = stack.services.db, clock.now()
-    workspace.ensure_team(db, TEAM, now)
-    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    with_approvals(stack, [PEDRO])
     yield stack
     stack.stop()
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import tickets, workspace
 from bot.policy import Actor
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack, with_approvals
 from tests.test_app_posts import dm_to, request_message, submit_draft
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -21,10 +21,7 @@ def stack(tmp_path, clock):
     stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
     stack.slack.add_user(SAM, "sam")
     db, now = stack.services.db, clock.now()
-    workspace.ensure_team(db, TEAM, now)
-    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    with_approvals(stack, [PEDRO])
     workspace.add_role(db, TEAM, OWNER, (), now, SAM, "approver", frozenset(), None)
     workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
     yield stack

@@ -14,7 +14,17 @@ from bot.policy import Actor
 from bot.scheduler import Scheduler
 from bot.workspace import BrandPolicy
 from storage import repo
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, PRIVATE, TEAM, start_stack
+from tests.stack import (
+    ADMIN,
+    APPROVALS,
+    GENERAL,
+    MARIA,
+    PEDRO,
+    PRIVATE,
+    TEAM,
+    start_stack,
+    with_approvals,
+)
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 IGOR = "UIGOR001"  # approver for Instagram only
@@ -30,10 +40,7 @@ def stack(tmp_path, clock):
         for person in (IGOR, CLARA):
             stack.slack.add_member(channel, person)
     db, now = stack.services.db, clock.now()
-    workspace.ensure_team(db, TEAM, now)
-    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    with_approvals(stack, [PEDRO])
     workspace.add_role(db, TEAM, OWNER, (), now, IGOR, "approver", frozenset({"instagram"}), None)
     yield stack
     stack.stop()

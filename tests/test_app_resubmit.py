@@ -9,13 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot import workspace
 from bot.policy import Actor
 from playground.sender import interactive_body
 from playground.standin import FORM
 from storage.models import Job, Post
 from tests.forge import REF
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, start_stack, with_approvals
 from tests.test_app_posts import fill, modal, open_draft, request_message, submit_draft
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -24,11 +23,7 @@ OWNER = Actor(ADMIN, workspace_admin=True)
 @pytest.fixture
 def stack(tmp_path, clock):
     stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
-    db, now = stack.services.db, clock.now()
-    workspace.ensure_team(db, TEAM, now)
-    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    with_approvals(stack, [PEDRO])
     yield stack
     stack.stop()
 
