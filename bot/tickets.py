@@ -329,11 +329,15 @@ def handlers(
     brand = brand_of(db, route)
     people = set(configured_admins)
     with db.read_connection() as connection:
-        for row in repo.team_grants(connection, team_id):
-            if row.role == "admin" or (
-                row.role == "support" and (row.brand is None or row.brand == brand)
-            ):
-                people.add(row.user_id)
+        rows = repo.team_grants(connection, team_id)
+    held: dict[str, list] = {}
+    for row in rows:
+        held.setdefault(row.user_id, []).append(row)
+    people.update(
+        uid
+        for uid, grants in held.items()
+        if policy.handles_tickets(Actor(uid, grants=workspace.grants_from(grants)), brand)
+    )
     with db.read() as session:
         seen = session.exec(
             select(KnownUser.user_id).where(

@@ -121,7 +121,7 @@ def _help(
     services: Services, command: dict, invocation: commands.Invocation, respond: Respond
 ) -> None:
     actor = services.people.actor(command["team_id"], command["user_id"])
-    respond(**blocks.help_message(actor.is_admin))
+    respond(**blocks.help_message(policy.may_configure(actor)))
 
 
 def _role(
