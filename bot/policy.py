@@ -241,11 +241,16 @@ def drafting_refusal(actor: Actor, drafting: str) -> str | None:
     )
 
 
+def may_override(actor: Actor) -> bool:
+    """*Approve as admin* (an audited override of the team stage) is for admins."""
+    return actor.is_admin
+
+
 def override_refusal(actor: Actor, post: PostFacts, stage: str, self_approval: bool) -> str | None:
     """Why ``actor`` may not *approve as admin*; None if they may. It is an admin's override
     of the team stage only (the client approves the client stage), and not of their own post
     (four-eyes)."""
-    if not actor.is_admin:
+    if not may_override(actor):
         return "Only admins can approve as admin (an audited override of the team stage)."
     if stage != "team":
         return (

@@ -373,6 +373,7 @@ def test_visible_brands_and_team_work(who: str) -> None:
     # A client never sees tickets, unless they handle them (support) too.
     assert policy.sees_tickets(actor) is (who not in CLIENTS_ONLY)
     assert policy.may_configure(actor) is (who in ADMINS)
+    assert policy.may_override(actor) is (who in ADMINS)
 
 
 def test_sees_tickets_client_with_another_role() -> None:
