@@ -51,7 +51,7 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
         rows = repo.home_rows(connection, team_id, user_id, start, end, calendar.SHOWN)
         grants = workspace.grants_from(rows.grants)
         actor = services.people.actor(team_id, user_id, grants=grants, ask_slack=False)
-        setup = repo.home_settings(connection, team_id) if actor.is_admin else None
+        setup = repo.home_settings(connection, team_id) if policy.may_configure(actor) else None
         states = publishing.states_in(connection, [p for p in rows.day if p.handed])
     tickets = rows.tickets if policy.sees_tickets(actor) else []  # never a client's
     data = HomeData(actor, drafts=rows.drafts, tickets=tickets, tz=tz, states=states)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.mrkdwn import user
 from bot.networks import NETWORKS, label
 
 ROLES: tuple[str, ...] = ("admin", "approver", "publisher", "support", "client")
@@ -214,7 +215,190 @@ def may_manage_post(actor: Actor, author: str) -> bool:
     return actor.user_id == author or actor.is_admin
 
 
+def manage_refusal(actor: Actor, post_id: int, author: str, verb: str) -> str | None:
+    """Why ``actor`` may not ``verb`` (edit, cancel, show…) post ``post_id``; None if they
+    may (``may_manage_post``)."""
+    if may_manage_post(actor, author):
+        return None
+    return f"Only the author of post #{post_id} ({user(author)}) or an admin can {verb} it."
+
+
 def may_draft(actor: Actor, drafting: str) -> bool:
     """Anyone may draft (propose) a post, unless an admin limited drafting to people who
     hold a Postroom role."""
     return drafting == "anyone" or actor.is_admin or bool(actor.grants)
+
+
+def drafting_refusal(actor: Actor, drafting: str) -> str | None:
+    """Why ``actor`` may not draft a post where drafting is ``drafting`` (``anyone`` or
+    limited to people with a role); None if they may."""
+    if may_draft(actor, drafting):
+        return None
+    return (
+        "Drafting is limited to people with a Postroom role here. Ask an admin to give "
+        "you one (`/post role add`), or to open drafting to everyone "
+        "(`/post drafting anyone`)."
+    )
+
+
+def may_override(actor: Actor) -> bool:
+    """*Approve as admin* (an audited override of the team stage) is for admins."""
+    return actor.is_admin
+
+
+def override_refusal(actor: Actor, post: PostFacts, stage: str, self_approval: bool) -> str | None:
+    """Why ``actor`` may not *approve as admin*; None if they may. It is an admin's override
+    of the team stage only (the client approves the client stage), and not of their own post
+    (four-eyes)."""
+    if not may_override(actor):
+        return "Only admins can approve as admin (an audited override of the team stage)."
+    if stage != "team":
+        return (
+            "Approve as admin passes the team stage only: at the client stage, only the "
+            f"client of brand {post.brand} can approve."
+        )
+    if actor.user_id == post.author and not self_approval:
+        return (
+            "You wrote this post, so someone else has to approve it (four-eyes), even as an admin."
+        )
+    return None
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def mark_refusal(
+    actor: Actor, post_id: int, post: PostFacts, networks: Iterable[str], outcome: str = "published"
+) -> str | None:
+    """Why ``actor`` may not mark these networks of the post ``outcome`` (``published`` or
+    ``failed``); None if they may. A publisher of a network (in the post's brand) marks that
+    network; the author and admins mark any."""
+    networks = list(networks)
+    if actor.is_admin or actor.user_id == post.author:
+        return None
+    if all(actor.has_role("publisher", n, post.brand) for n in networks):
+        return None
+    nets = ", ".join(label(n) for n in networks)
+    return (
+        f"Only a publisher for this post's networks ({nets} here, brand {post.brand}), its "
+        f"author or an admin can mark post #{post_id} {outcome} on {nets}."
+    )
+
+
+def may_mark(actor: Actor, post: PostFacts, network: str | None = None) -> bool:
+    """May ``actor`` mark ``network`` (None: at least one network of the post)?"""
+    if network is not None:
+        return mark_refusal(actor, 0, post, [network]) is None
+    return any(mark_refusal(actor, 0, post, [n]) is None for n in post.networks)
+
+
+# --- tickets -------------------------------------------------------------------------------
+
+
+def handles_tickets(actor: Actor, brand: str | None) -> bool:
+    """Taking, assigning, resolving and having tickets of a route of ``brand`` (None: a route
+    of no brand): ``support`` for that brand or every brand (whatever networks the grant
+    names), or an admin. Never a client as such."""
+    if actor.is_admin:
+        return True
+    return any(g.role == "support" and (g.brand is None or g.brand == brand) for g in actor.grants)
+
+
+def ticket_refusal(actor: Actor, brand: str | None, verb: str) -> str | None:
+    """Why ``actor`` may not ``verb`` (take or assign, resolve, reopen…) tickets of a route of
+    ``brand``; None if they may."""
+    if handles_tickets(actor, brand):
+        return None
+    return (
+        f"Only support people (role `support`) or admins can {verb} tickets. An admin "
+        "grants it with `/post role add @user support`."
+    )
+
+
+def assignee_refusal(person: Actor, brand: str | None, channel_id: str) -> str | None:
+    """Why a ticket of a route of ``brand`` into ``channel_id`` may not go to ``person`` (by
+    the rota or Assign…): tickets go only to people with the ``support`` role for the
+    route's brand, or admins; never to a client. None when it may."""
+    if handles_tickets(person, brand):
+        return None
+    who = user(person.user_id)
+    scope = f"for brand {brand}" if brand else "for every brand"
+    sentence = (
+        f"{who} can't have tickets of <#{channel_id}>: they go only to people with the "
+        f"`support` role {scope}, or admins."
+    )
+    clients = sorted({g.brand or "every brand" for g in person.grants if g.role == "client"})
+    if clients:
+        sentence += f" {who} is a client ({', '.join(clients)})."
+    grant = "/post role add @user support" + (f" brand:{brand}" if brand else "")
+    return f"{sentence} An admin grants the role with `{grant}`."
+
+
+def ticket_list_refusal(actor: Actor, which: str) -> str | None:
+    """Why ``actor`` may not list tickets (``open``: every open one; ``mine``: those assigned
+    to them); None if they may. An agency's client sees none; the list of every open ticket
+    is for support people and admins."""
+    if not sees_team_work(actor):
+        return (
+            "Tickets quote customers' messages, so they are for the team's support people and "
+            "admins."
+        )
+    if which == "open" and not (actor.is_admin or any(g.role == "support" for g in actor.grants)):
+        return (
+            "The ticket list quotes customers' messages, so it is for support people and "
+            "admins. `/post tickets mine` lists the ones assigned to you."
+        )
+    return None
+
+
+def playbook_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not read a brand's complaint playbook (the team's notes); None if
+    they may."""
+    if sees_team_work(actor):
+        return None
+    return "Complaint playbooks are the team's notes, for its support people."
+
+
+# --- reports and digests -------------------------------------------------------------------
+
+
+def may_run_reports(actor: Actor) -> bool:
+    """Admins, and the team's people with a role (approvers, publishers, support). A client
+    alone may not: the report names the team's people and covers every brand."""
+    return actor.is_admin or any(g.role != "client" for g in actor.grants)
+
+
+def report_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not run or read the team report; None if they may."""
+    if may_run_reports(actor):
+        return None
+    return (
+        "Team reports name people and cover every brand, so they are for admins and "
+        "people with a Postroom role (approver, publisher, support). An admin can grant "
+        "one with `/post role add`."
+    )
+
+
+def weekly_list_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not list the weekly reports: an agency's client who doesn't also run
+    reports; None if they may."""
+    return None if sees_team_work(actor) else report_refusal(actor)
+
+
+def report_in_channel(actor: Actor) -> bool:
+    """A report asked for in a channel is posted there only for an admin (and only where the
+    team alone reads it); anyone else gets it by direct message."""
+    return actor.is_admin
+
+
+def digest_preview_refusal(actor: Actor, brand: str | None) -> str | None:
+    """Why ``actor`` may not preview the digest of ``brand`` (None: the digest of every
+    brand); None if they may. Someone limited to one brand previews that brand's digest
+    instead (the caller picks it); limited to several, they are told where to look."""
+    visible = visible_brands(actor)
+    if visible is None or brand in visible or len(visible) == 1:
+        return None
+    return (
+        "The digest here covers brands you don't work on. "
+        "`/post calendar` shows your brands' posts."
+    )

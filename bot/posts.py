@@ -199,10 +199,9 @@ def get_for(
     post, brand = get(db, team_id, post_id)
     if not policy.sees_brand(actor, brand.name):
         raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
-    if not policy.may_manage_post(actor, post.author):
-        raise PermissionDenied(
-            f"Only the author of post #{post_id} ({user(post.author)}) or an admin can {verb} it."
-        )
+    refusal = policy.manage_refusal(actor, post_id, post.author, verb)
+    if refusal:
+        raise PermissionDenied(refusal)
     return post, brand
 
 
@@ -457,12 +456,9 @@ def drafting_of(db: Database, team_id: str) -> str:
 
 
 def check_drafting(db: Database, team_id: str, actor: Actor) -> None:
-    if not policy.may_draft(actor, drafting_of(db, team_id)):
-        raise PermissionDenied(
-            "Drafting is limited to people with a Postroom role here. Ask an admin to give "
-            "you one (`/post role add`), or to open drafting to everyone "
-            "(`/post drafting anyone`)."
-        )
+    refusal = policy.drafting_refusal(actor, drafting_of(db, team_id))
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def set_drafting(
@@ -589,7 +585,9 @@ def _checked(
     if post.status != "pending" or post.stage != stage:
         raise lost(connection, post.team_id, post_id, verb + " it")
     if verb == VERBS["override"]:
-        refusal = override_refusal(actor, post, brand, stage)
+        refusal = policy.override_refusal(
+            actor, facts(post, brand.name), stage, brand.self_approval
+        )
     else:
         refusal = policy.decision_refusal(
             actor, facts(post, brand.name), stage, brand.self_approval, verb
@@ -597,24 +595,6 @@ def _checked(
     if refusal:
         raise PermissionDenied(refusal)
     return post, brand
-
-
-def override_refusal(actor: Actor, post: Post, brand: Brand, stage: str) -> str | None:
-    """Why ``actor`` may not *approve as admin*; None if they may. It is an admin's override
-    of the team stage only (the client approves the client stage), and not of their own post
-    (four-eyes)."""
-    if not actor.is_admin:
-        return "Only admins can approve as admin (an audited override of the team stage)."
-    if stage != "team":
-        return (
-            "Approve as admin passes the team stage only: at the client stage, only the "
-            f"client of brand {brand.name} can approve."
-        )
-    if actor.user_id == post.author and not brand.self_approval:
-        return (
-            "You wrote this post, so someone else has to approve it (four-eyes), even as an admin."
-        )
-    return None
 
 
 def decide(

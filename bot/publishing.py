@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_
 from sqlmodel import select
 
-from bot import posts, workspace
+from bot import policy, posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from bot.mrkdwn import code, user
 from bot.networks import canonical, label
@@ -314,24 +314,13 @@ def network_of(post: Post, network: str) -> str:
 
 
 def mark_refusal(actor: Actor, post: Post, brand: Brand, networks: Sequence[str]) -> str | None:
-    """Why ``actor`` may not mark these networks of the post (published or failed), or None.
-    A publisher of a network marks that network; the author and admins mark any."""
-    if actor.is_admin or actor.user_id == post.author:
-        return None
-    if all(actor.has_role("publisher", n, brand.name) for n in networks):
-        return None
-    nets = ", ".join(label(n) for n in networks)
-    return (
-        f"Only a publisher for this post's networks ({nets} here, brand {brand.name}), its "
-        f"author or an admin can mark post #{post.id} published on {nets}."
-    )
+    """Why ``actor`` may not mark these networks of the post published (``policy``)."""
+    return policy.mark_refusal(actor, post.id or 0, posts.facts(post, brand.name), networks)
 
 
 def may_mark(actor: Actor, post: Post, brand: Brand, network: str | None = None) -> bool:
     """May ``actor`` mark ``network`` (None: at least one network) of the post?"""
-    if network is not None:
-        return mark_refusal(actor, post, brand, [network]) is None
-    return any(mark_refusal(actor, post, brand, [n]) is None for n in posts.ordered_networks(post))
+    return policy.may_mark(actor, posts.facts(post, brand.name), network)
 
 
 def mark_published(
@@ -461,9 +450,11 @@ def mark_failed(
         )
     post, brand = posts.get(db, team_id, post_id)
     network = network_of(post, network)
-    refusal = mark_refusal(actor, post, brand, [network])
+    refusal = policy.mark_refusal(
+        actor, post_id, posts.facts(post, brand.name), [network], outcome="failed"
+    )
     if refusal:
-        raise PermissionDenied(refusal.replace(" published on ", " failed on "))
+        raise PermissionDenied(refusal)
     with db.write() as session:
         rows = _open(session, team_id, post_id, version, "record a failure", now)
         row = next(r for r in rows if r.network == network)

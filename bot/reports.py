@@ -47,7 +47,7 @@ from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from bot import runs, workspace
+from bot import policy, runs, workspace
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.mrkdwn import code
 from bot.policy import Actor
@@ -128,18 +128,14 @@ def periods(kind: str, today: date, tz: ZoneInfo) -> tuple[Period, Period]:
 
 
 def may_run(actor: Actor) -> bool:
-    """Admins, and the team's people with a role (approvers, publishers, support). A client
-    alone may not: the report names the team's people and covers every brand."""
-    return actor.is_admin or any(g.role != "client" for g in actor.grants)
+    """Who may run the team report (``policy.may_run_reports``)."""
+    return policy.may_run_reports(actor)
 
 
 def require_runner(actor: Actor) -> None:
-    if not may_run(actor):
-        raise PermissionDenied(
-            "Team reports name people and cover every brand, so they are for admins and "
-            "people with a Postroom role (approver, publisher, support). An admin can grant "
-            "one with `/post role add`."
-        )
+    refusal = policy.report_refusal(actor)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 # Why a report never goes to a channel another organisation can read.

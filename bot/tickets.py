@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from bot import grammar, workspace
+from bot import grammar, policy, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.jobs import wall_now
 from bot.mrkdwn import code, user
@@ -300,36 +300,9 @@ def brand_of(db: Database, route: Route) -> str | None:
         return row.name if row else None
 
 
-def may_handle(db: Database, actor: Actor, route: Route) -> bool:
-    """Taking, assigning and resolving: ``support`` (for the route's brand, whatever networks
-    the grant names), or an admin."""
-    return _handles(actor, brand_of(db, route))
-
-
-def _handles(actor: Actor, brand: str | None) -> bool:
-    if actor.is_admin:
-        return True
-    return any(g.role == "support" and (g.brand is None or g.brand == brand) for g in actor.grants)
-
-
 def assignee_refusal(db: Database, person: Actor, route: Route) -> str | None:
-    """Why a ticket of ``route`` may not go to ``person`` (by the rota or Assign…): tickets
-    go only to people with the ``support`` role for the route's brand, or admins; never to a
-    client. None when it may."""
-    brand = brand_of(db, route)
-    if _handles(person, brand):
-        return None
-    who = user(person.user_id)
-    scope = f"for brand {brand}" if brand else "for every brand"
-    sentence = (
-        f"{who} can't have tickets of <#{route.channel_id}>: they go only to people with the "
-        f"`support` role {scope}, or admins."
-    )
-    clients = sorted({g.brand or "every brand" for g in person.grants if g.role == "client"})
-    if clients:
-        sentence += f" {who} is a client ({', '.join(clients)})."
-    grant = "/post role add @user support" + (f" brand:{brand}" if brand else "")
-    return f"{sentence} An admin grants the role with `{grant}`."
+    """Why a ticket of ``route`` may not go to ``person`` (``policy.assignee_refusal``)."""
+    return policy.assignee_refusal(person, brand_of(db, route), route.channel_id)
 
 
 def check_rota(db: Database, team_id: str, channel_id: str, people: list[Actor]) -> None:
@@ -356,11 +329,15 @@ def handlers(
     brand = brand_of(db, route)
     people = set(configured_admins)
     with db.read_connection() as connection:
-        for row in repo.team_grants(connection, team_id):
-            if row.role == "admin" or (
-                row.role == "support" and (row.brand is None or row.brand == brand)
-            ):
-                people.add(row.user_id)
+        rows = repo.team_grants(connection, team_id)
+    held: dict[str, list] = {}
+    for row in rows:
+        held.setdefault(row.user_id, []).append(row)
+    people.update(
+        uid
+        for uid, grants in held.items()
+        if policy.handles_tickets(Actor(uid, grants=workspace.grants_from(grants)), brand)
+    )
     with db.read() as session:
         seen = session.exec(
             select(KnownUser.user_id).where(
@@ -374,11 +351,9 @@ def handlers(
 
 
 def _require_handler(db: Database, actor: Actor, route: Route, verb: str) -> None:
-    if not may_handle(db, actor, route):
-        raise PermissionDenied(
-            f"Only support people (role `support`) or admins can {verb} tickets. An admin "
-            "grants it with `/post role add @user support`."
-        )
+    refusal = policy.ticket_refusal(actor, brand_of(db, route), verb)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def assign(

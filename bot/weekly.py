@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import reports, runs
+from bot import policy, reports, runs
 from bot.blocks.reports import summary, title
 from bot.errors import SlackFailure
 from bot.services import Services
@@ -104,7 +104,7 @@ def run_report(services: Services, job, payload: dict) -> int:
         # Shared with another organisation, or a client joined, since it was set up: not
         # there, and to whoever set it up only if they are still an admin.
         owner = services.people.actor(setting.team_id, setting.created_by)
-        if not owner.is_admin:
+        if not policy.may_configure(owner):  # still an admin?
             log.warning(
                 "%s not sent: %s; and %s, who set it up, is no longer an admin",
                 what,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from bot import approvals, lifecycle, posts, routing
+from bot import approvals, lifecycle, policy, posts, routing
 from bot.blocks import notice
 from bot.blocks.posts import override_actions
 from bot.errors import PermissionDenied, PostroomError, RateLimited
@@ -83,7 +83,7 @@ def _override_offer(services: Services, job: Job, payload: dict) -> list[dict]:
     button (a reason is asked next). Nothing for anyone else."""
     try:
         actor = services.people.actor(job.team_id, payload["user"])
-        if not actor.is_admin:
+        if not policy.may_override(actor):  # the full check follows
             return []
         posts.check_decision(
             services.db,

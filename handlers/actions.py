@@ -166,10 +166,9 @@ def register(app: App, services: Services) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         ticket_id = ticket_of(body, action)
-        if not policy.sees_team_work(services.people.actor(team_id, user_id)):
-            raise PermissionDenied(
-                "Complaint playbooks are the team's notes, for its support people."
-            )
+        refusal = policy.playbook_refusal(services.people.actor(team_id, user_id))
+        if refusal:
+            raise PermissionDenied(refusal)
         ticket, route = tickets.get(services.db, team_id, ticket_id)
         text = routing.playbook_of(services, route)
         respond(
@@ -216,12 +215,13 @@ def register(app: App, services: Services) -> None:
                 post, brand = posts.get(services.db, team_id, post_id)
                 if network is not None:
                     network = publishing.network_of(post, network)
-                if not publishing.may_mark(actor, post, brand, network):
+                facts = posts.facts(post, brand.name)
+                if not policy.may_mark(actor, facts, network):
                     raise PermissionDenied(
-                        publishing.mark_refusal(
+                        policy.mark_refusal(
                             actor,
-                            post,
-                            brand,
+                            post_id,
+                            facts,
                             [network] if network else posts.ordered_networks(post),
                         )
                         or ""

@@ -121,7 +121,7 @@ def _help(
     services: Services, command: dict, invocation: commands.Invocation, respond: Respond
 ) -> None:
     actor = services.people.actor(command["team_id"], command["user_id"])
-    respond(**blocks.help_message(actor.is_admin))
+    respond(**blocks.help_message(policy.may_configure(actor)))
 
 
 def _role(
@@ -491,13 +491,12 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
             tz, brand = here[0].tz, here[1]
         else:
             tz, brand = services.people.timezone(team_id, user_id), None
-        visible = policy.visible_brands(services.people.actor(team_id, user_id))
+        viewer = services.people.actor(team_id, user_id)
+        refusal = policy.digest_preview_refusal(viewer, brand)
+        if refusal:
+            raise PermissionDenied(refusal)
+        visible = policy.visible_brands(viewer)
         if visible is not None and brand not in visible:
-            if len(visible) > 1:
-                raise PermissionDenied(
-                    "The digest here covers brands you don't work on. "
-                    "`/post calendar` shows your brands' posts."
-                )
             [brand] = visible  # a client previews their own brand's digest
         zone = ZoneInfo(tz)
         day = now.astimezone(zone).date()
@@ -598,16 +597,9 @@ def _tickets(services: Services, command: dict, invocation: commands.Invocation,
     which = commands.tickets_kind(invocation.args)
     team_id = command["team_id"]
     actor = services.people.actor(team_id, command["user_id"])
-    if not policy.sees_team_work(actor):
-        raise PermissionDenied(
-            "Tickets quote customers' messages, so they are for the team's support people and "
-            "admins."
-        )
-    if which == "open" and not (actor.is_admin or any(g.role == "support" for g in actor.grants)):
-        raise PermissionDenied(
-            "The ticket list quotes customers' messages, so it is for support people and "
-            "admins. `/post tickets mine` lists the ones assigned to you."
-        )
+    refusal = policy.ticket_list_refusal(actor, which)
+    if refusal:
+        raise PermissionDenied(refusal)
     respond(**ticket_views.ticket_list(tickets.listing(services.db, team_id, actor, which), which))
 
 
@@ -618,8 +610,9 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
     parsed = commands.parse_report(invocation.args)
     team_id, actor, admins, now = _context(services, command)
     if parsed.action == "weekly-list":
-        if not policy.sees_team_work(actor):  # the team's reports: not for an agency's client
-            reports.require_runner(actor)
+        refusal = policy.weekly_list_refusal(actor)  # not for an agency's client
+        if refusal:
+            raise PermissionDenied(refusal)
         respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
         return
     if parsed.action == "weekly-off":
@@ -651,7 +644,7 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
     days = reports.PERIOD_DAYS[parsed.kind]
     where = (
         "it will be posted here in a few seconds"
-        if actor.is_admin
+        if policy.report_in_channel(actor)
         else "I'll send it to you as a direct message in a few seconds"
     )
     respond(
@@ -679,14 +672,15 @@ def _produce_report(
             services.db, team_id, parsed.kind, zone, services.clock.now(), parsed.brand
         )
         why = None
-        if actor.is_admin:
+        in_channel = policy.report_in_channel(actor)
+        if in_channel:
             try:
                 conversation = services.slack.channel_info(channel)
                 why = weekly.readers_refusal(services, team_id, conversation)
             except SlackFailure as failure:  # e.g. a private channel the app isn't in
                 log.info("report for %s: can't look into %s: %s", user_id, channel, failure)
                 why = f"I can't see <#{channel}>"
-        if why or not actor.is_admin:
+        if why or not in_channel:
             weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
             if why:  # an admin expected it in the channel: say why not
                 log.info("report for %s sent by DM, not in %s: %s", user_id, channel, why)

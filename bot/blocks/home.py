@@ -19,7 +19,7 @@ from bot.blocks.publishing import state_text
 from bot.blocks.tickets import RESOLVE, status_line
 from bot.mrkdwn import date, escape, requote, user
 from bot.networks import label
-from bot.policy import ROLE_HELP, Actor
+from bot.policy import ROLE_HELP, Actor, may_configure
 from bot.posts import STATUS_WORDS, first_line, ordered_networks
 from bot.workspace import ChannelRoute
 from storage.models import Brand
@@ -41,7 +41,7 @@ def home_view(data) -> dict:
     blocks += _tickets(data.tickets)
     blocks += _today(data.today, data.tz, getattr(data, "states", {}))
     blocks += [divider(), *(section(c) for c in pack(["*Your roles*", *_roles(actor).split("\n")]))]
-    if actor.is_admin:
+    if may_configure(actor):  # the workspace's setup, for admins
         blocks += _settings(data)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
