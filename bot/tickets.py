@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import String, cast, func, update
 from sqlmodel import select
 
 from bot import grammar, policy, workspace
@@ -676,8 +676,10 @@ def cards_waiting(
     db: Database, now: datetime, ticket_id: int | None = None
 ) -> list[tuple[Ticket, Route]]:
     """Tickets (or just ``ticket_id``) whose card was claimed over the lease ago and never
-    posted (a read)."""
+    posted, and whose card job isn't still waiting to run (behind a backlog, or rate-limited:
+    it will post the card itself) (a read)."""
     stale = now - CARD_LEASE
+    card_job = jobs.unfinished("card", Ticket.team_id, cast(Ticket.id, String))
     with db.read() as session:
         query = (
             select(Ticket, Route)
@@ -685,6 +687,7 @@ def cards_waiting(
             .where(
                 Ticket.card_ts == "",
                 Ticket.card_claimed_at <= stale,  # type: ignore[operator]
+                ~card_job,
                 repo.installed(Ticket.team_id),
             )
         )

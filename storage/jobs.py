@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, update
+from sqlalchemy import Connection, delete, exists, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -177,6 +177,17 @@ def retry_later(session: Session, job_id: int, token: str, when: datetime, error
             .returning(Job.id)
         ).first()
         is not None
+    )
+
+
+def unfinished(kind: str, team_id: Any, key: Any) -> Any:
+    """A clause: a job of ``kind`` for that team and key is still to be run (ready, or
+    running under a lease). For work of the clock that must not redo what such a job will."""
+    return exists().where(
+        Job.team_id == team_id,
+        Job.kind == kind,
+        Job.key == key,
+        Job.status.in_(("ready", "running")),  # type: ignore[attr-defined]
     )
 
 

@@ -654,3 +654,24 @@ def test_a_rota_set_before_the_rule_skips_a_client_and_tells_them_nothing(stack,
         stack.slack.wait_for(lambda: "not assigned by the rota" in caplog.text)
     assert all(t.assignee is None for t in all_tickets(stack))
     assert stack.slack.dm_messages(CHRIS) == []
+
+
+def test_a_card_job_still_waiting_is_not_recovered_into_a_second_card(stack):
+    """A card waiting more than its lease behind a backlog (a rate limit, a busy replica) is
+    its job's to post: the clock's card recovery leaves it alone, and it is posted once."""
+    from bot.scheduler import SCHEDULED_KINDS
+
+    add_route(stack)
+    workers = stack.services.jobs
+    workers.exclude = (*SCHEDULED_KINDS, "card")  # the card job waits
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    stack.slack.wait_for(lambda: all_tickets(stack))  # the ticket, its card job accepted
+    stack.clock.advance(minutes=10)  # past the card's lease
+    assert Scheduler(stack.services).run_due()["post missing ticket cards"] == 0
+    assert cards(stack) == []
+    workers.exclude = SCHEDULED_KINDS
+    workers.wake("card")
+    card_of(stack)
+    stack.clock.advance(minutes=10)
+    assert Scheduler(stack.services).run_due()["post missing ticket cards"] == 0
+    assert len(cards(stack)) == 1
