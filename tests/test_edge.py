@@ -295,7 +295,9 @@ def test_the_wsgi_layer_never_reads_past_its_limit():
 def test_another_workspace_is_refused_and_nothing_is_written(stack, caplog):
     """A signed request with an unknown team_id created a team and a default brand. In a
     single-workspace install (one bot token) only auth.test's team is served."""
+    answered = len(stack.slack.responses)
     stack.slack.command(ADMIN, "help")  # our own workspace is known and has its rows
+    stack.slack.wait_for(lambda: len(stack.slack.responses) > answered)  # profile read too
     stack.services.background.submit(lambda: None).result()
     before, replies = settled_counts(stack), len(stack.slack.responses)
     command = urllib.parse.urlencode(
