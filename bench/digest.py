@@ -7,7 +7,7 @@ due at once, then one tick runs its digest jobs (``Scheduler.run_due``): each jo
 renews its lease, posts to the local Slack stand-in over HTTP, and records the run.
 Reported per digest: our own work (the job's time minus the time inside ``post_message``,
 which includes the pacer's wait and the HTTP round trip to the stand-in), the SQL
-statements, and the rendered size. Then ``daily.render`` alone,
+statements, and the rendered size. Then ``bot.flows.digest.render`` alone,
 the pacing (at most one digest per channel; a 5-message burst to one channel), and
 correctness (one digest per channel; a second run posts nothing). Target: under 50 ms of our
 own work per digest.
@@ -37,10 +37,11 @@ from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bot import daily, workspace
 from bot import digest as digests
+from bot import workspace
 from bot.blocks.digest import digest_message
 from bot.clock import ManualClock
+from bot.flows import digest as digest_flow
 from bot.networks import NETWORKS
 from bot.policy import Actor
 from bot.render import environment
@@ -343,7 +344,7 @@ def run_job(services, probe: Probe) -> tuple[int, float]:
 
 
 def time_render(services, channel, tz_name, brand, repetitions) -> dict:
-    """``daily.render`` for one channel, and its parts, ``repetitions`` times each."""
+    """``bot.flows.digest.render`` for one channel, and its parts, ``repetitions`` times each."""
     tz = ZoneInfo(tz_name)
     day, now = NOW.astimezone(tz).date(), NOW
     templates = services.settings.templates_dir
@@ -359,10 +360,10 @@ def time_render(services, channel, tz_name, brand, repetitions) -> dict:
 
     with Probe(services) as probe:
         probe.mark()
-        payload = daily.render(services, TEAM, brand, day, tz, now)
+        payload = digest_flow.render(services, TEAM, brand, day, tz, now)
         queries = [s for s in probe.segments[0].statements if s != "BEGIN"]
     data = digests.content(services.db, TEAM, brand, day, tz, now)
-    text = daily.text_of(services, data)
+    text = digest_flow.text_of(services, data)
     return {
         "channel": channel,
         "zone": tz_name,
@@ -376,14 +377,16 @@ def time_render(services, channel, tz_name, brand, repetitions) -> dict:
         "rendered_chars": len(text),
         "blocks": len(payload.get("blocks", [])),
         "ms": {
-            "render": spread(timed(lambda: daily.render(services, TEAM, brand, day, tz, now))),
+            "render": spread(
+                timed(lambda: digest_flow.render(services, TEAM, brand, day, tz, now))
+            ),
             "content (SQL + items)": spread(
                 timed(lambda: digests.content(services.db, TEAM, brand, day, tz, now))
             ),
             "environment + get_template": spread(
                 timed(lambda: environment(templates).get_template("digest.md.j2"))
             ),
-            "template (text_of)": spread(timed(lambda: daily.text_of(services, data))),
+            "template (text_of)": spread(timed(lambda: digest_flow.text_of(services, data))),
             "digest_message (blocks)": spread(timed(lambda: digest_message(text, data.title))),
         },
     }

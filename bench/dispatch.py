@@ -37,10 +37,11 @@ from common import (
 )
 from sqlalchemy import insert
 
-from bot import home, workspace
+from bot import workspace
 from bot.app import build_app
 from bot.blocks.config import help_message
 from bot.blocks.home import home_view
+from bot.flows import home
 from bot.networks import NETWORKS
 from bot.policy import Actor
 from storage import repo

@@ -146,7 +146,7 @@ RUNS = runs.Recorded(DigestRun, "local_date", LATE_WINDOW)
 def due_now(db: Database, now: datetime) -> list[Due]:
     """Every digest whose time has come, across every workspace, for today and yesterday
     (local), that has no run recorded yet (sent, skipped or failed). Whether it is sent
-    late or skipped is decided when its job runs (``bot.daily.run_digest``)."""
+    late or skipped is decided when its job runs (``bot.flows.digest.run_digest``)."""
     candidates = []
     for setting, brand in plans(db):
         tz = ZoneInfo(setting.tz)

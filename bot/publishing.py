@@ -5,7 +5,7 @@ tries with backoff; or its publishers, who mark it published by hand). Each netw
 own state — ``due``, ``published`` with its live URL, ``failed`` with the reason — and the
 post is ``published`` when every network is.
 
-Plain values in and out, typed errors; no Slack here (see ``bot.handoff``).
+Plain values in and out, typed errors; no Slack here (see ``bot.flows.publishing``).
 """
 
 from __future__ import annotations

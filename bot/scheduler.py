@@ -14,7 +14,12 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import approvals, daily, handoff, posts, publishing, routing, tickets, weekly
+from bot import posts, publishing, tickets
+from bot.flows import digest as digest_flow
+from bot.flows import posts as posts_flow
+from bot.flows import publishing as publishing_flow
+from bot.flows import reports as reports_flow
+from bot.flows import tickets as tickets_flow
 from bot.runs import Source, Unit, enqueue
 from bot.services import Services
 
@@ -36,7 +41,7 @@ def _expiring(services: Services, now) -> list[Unit]:
 def _requests_missing(services: Services, now) -> list[Unit]:
     return [
         Unit(p.team_id, _post_key(p, p.stage or "team"), {"post": p.id})
-        for p in approvals.missing_requests(services)
+        for p in posts_flow.missing_requests(services)
     ]
 
 
@@ -78,49 +83,49 @@ def _follow_ups(kind: str):
 # (card, follow-ups). A unit due again after its job finished (a reminder given back, a
 # hand-off to retry, a request with nowhere to go yet) makes that job ready again.
 SOURCES: tuple[Source, ...] = (
-    Source("post digests", "digest", daily.units, daily.run_digest),
-    Source("post weekly reports", "weekly", weekly.units, weekly.run_report),
+    Source("post digests", "digest", digest_flow.units, digest_flow.run_digest),
+    Source("post weekly reports", "weekly", reports_flow.units, reports_flow.run_report),
     Source(
         "hand off due posts",
         "handoff",
         _hand_offs,
-        lambda services, job, p: handoff.run(services, p["post"]),
+        lambda services, job, p: publishing_flow.run(services, p["post"]),
     ),
     Source(
         "expire unapproved posts",
         "expire",
         _expiring,
-        lambda services, job, p: approvals.expire(services, p["post"]),
+        lambda services, job, p: posts_flow.expire(services, p["post"]),
     ),
     Source(
         "post missing approval requests",
         "request",
         _requests_missing,
-        lambda services, job, p: approvals.post_missing(services, p["post"]),
+        lambda services, job, p: posts_flow.post_missing(services, p["post"]),
     ),
     Source(
         "remind approvers",
         "reminder",
         _reminders,
-        lambda services, job, p: approvals.remind(services, p["post"]),
+        lambda services, job, p: posts_flow.remind(services, p["post"]),
     ),
     Source(
         "post missing ticket cards",
         "card-recovery",
         _cards,
-        lambda services, job, p: routing.post_missing_cards(services, p["ticket"]),
+        lambda services, job, p: tickets_flow.post_missing_cards(services, p["ticket"]),
     ),
     Source(
         "remind about unassigned tickets",
         "ticket-reminder",
         _follow_ups("remind"),
-        lambda services, job, p: routing.remind(services, p["ticket"]),
+        lambda services, job, p: tickets_flow.remind(services, p["ticket"]),
     ),
     Source(
         "escalate open tickets",
         "escalation",
         _follow_ups("escalate"),
-        lambda services, job, p: routing.escalate(services, p["ticket"]),
+        lambda services, job, p: tickets_flow.escalate(services, p["ticket"]),
     ),
 )
 SCHEDULED_KINDS = tuple(source.kind for source in SOURCES)

@@ -32,7 +32,7 @@ class Services:
     # own API (Bluesky, Mastodon) plugs in here.
     network_adapters: list = field(default_factory=list)
     # Per team: (read at, {emoji: Route}) — every reaction in a workspace asks "is this
-    # emoji routed?", so the answer is kept a few seconds (see bot.routing.routes_of).
+    # emoji routed?", so the answer is kept a few seconds (see bot.flows.tickets.routes_of).
     route_cache: dict = field(default_factory=dict)
     # Slow, paced side effects of events (a complaint storm's cards and replies) run here,
     # so they never take the threads Bolt needs to acknowledge commands and clicks in 3 s.

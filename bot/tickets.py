@@ -1,6 +1,6 @@
 """Complaint routing: routes (emoji → channel), tickets (exactly one per message and route),
 assignment with a rota, and the follow-up clock. Plain values in and out; no Slack here
-(see ``bot.routing``)."""
+(see ``bot.flows.tickets``)."""
 
 from __future__ import annotations
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 import secrets
 
-from bot import approvals, lifecycle, policy, posts, routing
+from bot import lifecycle, policy, posts
 from bot.blocks import notice
 from bot.blocks.posts import override_actions
 from bot.errors import PermissionDenied, PostroomError, RateLimited
+from bot.flows import dm
+from bot.flows import posts as posts_flow
+from bot.flows import tickets as tickets_flow
 from bot.mrkdwn import escape
 from bot.services import Services
 from storage.models import Job
@@ -20,14 +23,14 @@ log = logging.getLogger(__name__)
 def reaction(services: Services, job: Job, payload: dict) -> None:
     """A routed ``reaction_added`` (accepted by handlers.middleware): the ticket."""
     event = payload["event"]
-    route = routing.routes_of(services, job.team_id).get(event.get("reaction", ""))
+    route = tickets_flow.routes_of(services, job.team_id).get(event.get("reaction", ""))
     if route is None:  # the route was removed since: nothing to do
         return
     try:
-        routing.route_reaction(services, job.team_id, event, route)
+        tickets_flow.route_reaction(services, job.team_id, event, route)
     except PostroomError as refused:
         if not _retried(refused):
-            approvals.tell(services, event["user"], str(refused))
+            dm.tell(services, event["user"], str(refused))
             return
         raise
     except Exception as error:
@@ -35,7 +38,7 @@ def reaction(services: Services, job: Job, payload: dict) -> None:
             raise
         ref = secrets.token_hex(3).upper()  # as handlers.errors does: the reporter is told
         log.error("unexpected error ref=%s routing a reaction", ref, exc_info=error)
-        approvals.tell(
+        dm.tell(
             services,
             event["user"],
             f"Something went wrong routing your :{route.emoji}: reaction (ref {ref}). Remove "
@@ -46,7 +49,7 @@ def reaction(services: Services, job: Job, payload: dict) -> None:
 
 def card(services: Services, job: Job, payload: dict) -> None:
     """A new ticket's card, thread reply and rota DM (accepted with the ticket)."""
-    routing.open_card(services, job.team_id, int(payload["ticket"]), again=job.attempts > 1)
+    tickets_flow.open_card(services, job.team_id, int(payload["ticket"]), again=job.attempts > 1)
 
 
 def approve(services: Services, job: Job, payload: dict) -> None:
@@ -54,7 +57,7 @@ def approve(services: Services, job: Job, payload: dict) -> None:
     run is harmless: one approval per version, stage and person (posts.decide)."""
     try:
         actor = services.people.actor(job.team_id, payload["user"])
-        approvals.decide(
+        posts_flow.decide(
             services,
             job.team_id,
             actor,
@@ -103,8 +106,8 @@ def decided(services: Services, job: Job, payload: dict) -> None:
     """What follows a decision (accepted with it): the request updated, the author told,
     the client stage opened. Run again, it doesn't tell the author twice."""
     clicked = payload.get("clicked")
-    decision = approvals.decided_from(services, job.team_id, payload)
-    approvals.after_decision(
+    decision = posts_flow.decided_from(services, job.team_id, payload)
+    posts_flow.after_decision(
         services, decision, tuple(clicked) if clicked else None, again=job.attempts > 1
     )
 
@@ -121,27 +124,25 @@ def draft(services: Services, job: Job, payload: dict) -> None:
         return  # edited since: that version's own submission sends it
     if post.status == "pending" and job.attempts > 1:
         # An earlier try sent it and died: its request may be claimed but never posted.
-        channel = approvals.post_claimed_again(services, post, brand, "team")
+        channel = posts_flow.post_claimed_again(services, post, brand, "team")
         if channel:
-            approvals.tell_once(
-                services, user_id, f"📨 Sent {saved} for approval in <#{channel}>.{notes}"
-            )
+            dm.tell_once(services, user_id, f"📨 Sent {saved} for approval in <#{channel}>.{notes}")
         return
     if post.status != "draft":
         return
     try:
         actor = services.people.actor(job.team_id, user_id)
-        sent = approvals.send(services, post, brand, actor)
+        sent = posts_flow.send(services, post, brand, actor)
     except PostroomError as refused:
         if _retried(refused):
             if isinstance(refused, RateLimited) and job.attempts == 1:
                 # Told once, at once; the job's next tries post it when Slack lets us.
-                approvals.tell(services, user_id, str(refused))
+                dm.tell(services, user_id, str(refused))
             raise
-        approvals.tell(services, user_id, str(refused))
+        dm.tell(services, user_id, str(refused))
         return
     if sent.channel_id is None:
-        approvals.tell(
+        dm.tell(
             services,
             user_id,
             f"📝 Saved {saved} as a draft: there is no approvals channel for brand "
@@ -149,9 +150,7 @@ def draft(services: Services, job: Job, payload: dict) -> None:
             f"`/post approvals #channel`, then send it with `/post edit {post.id}`.{notes}",
         )
         return
-    approvals.tell(
-        services, user_id, f"📨 Sent {saved} for approval in <#{sent.channel_id}>.{notes}"
-    )
+    dm.tell(services, user_id, f"📨 Sent {saved} for approval in <#{sent.channel_id}>.{notes}")
 
 
 def removed(services: Services, job: Job, payload: dict) -> None:

@@ -8,15 +8,12 @@ from zoneinfo import ZoneInfo
 from slack_bolt import App
 
 from bot import (
-    approvals,
     calendar,
     grammar,
-    home,
     jobs,
     policy,
     posts,
     publishing,
-    routing,
     tickets,
 )
 from bot.blocks import calendar as calendar_blocks
@@ -25,6 +22,8 @@ from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
 from bot.blocks import tickets as ticket_blocks
 from bot.errors import InvalidTransition, PermissionDenied, PostroomError, ValidationFailed
+from bot.flows import dm, home
+from bot.flows import tickets as tickets_flow
 from bot.mrkdwn import escape, user
 from bot.services import Services
 from handlers.errors import guarded
@@ -96,14 +95,14 @@ def register(app: App, services: Services) -> None:
             ticket_id = ticket_of(body, action)
             actor = services.people.actor(team_id, user_id)
             ticket = change(team_id, actor, ticket_id, action, services.clock.now())
-            routing.refresh_card(services, ticket)
+            tickets_flow.refresh_card(services, ticket)
             home.refresh(services, team_id, {user_id, ticket.assignee})
             if (
                 ticket.assignee
                 and ticket.assignee != user_id
                 and action["action_id"] == (ticket_blocks.ASSIGN)
             ):
-                approvals.tell(
+                dm.tell(
                     services,
                     ticket.assignee,
                     f"{user(user_id)} gave you ticket #{ticket.id}: see its card in "
@@ -170,7 +169,7 @@ def register(app: App, services: Services) -> None:
         if refusal:
             raise PermissionDenied(refusal)
         ticket, route = tickets.get(services.db, team_id, ticket_id)
-        text = routing.playbook_of(services, route)
+        text = tickets_flow.playbook_of(services, route)
         respond(
             replace_original=False,
             response_type="ephemeral",

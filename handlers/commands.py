@@ -5,26 +5,21 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App, Respond
 
 from bot import (
-    approvals,
     calendar,
     commands,
-    daily,
     digest,
     grammar,
     guides,
     policy,
     posts,
     reports,
-    routing,
     tickets,
     vault,
-    weekly,
     workspace,
 )
 from bot.blocks import calendar as calendar_blocks
@@ -36,18 +31,20 @@ from bot.blocks import posts as post_blocks
 from bot.blocks import reports as report_blocks
 from bot.blocks import tickets as ticket_views
 from bot.errors import (
-    ChannelArchived,
-    ChannelNotFound,
-    NotInChannel,
     PermissionDenied,
     PostroomError,
     SlackFailure,
     UsageError,
 )
+from bot.flows import digest as digest_flow
+from bot.flows import dm
+from bot.flows import posts as posts_flow
+from bot.flows import reports as reports_flow
+from bot.flows import tickets as tickets_flow
+from bot.flows import workspace as workspace_flow
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
-from bot.slack import archived
 from handlers.errors import guarded, report
 from handlers.views import draft_form
 
@@ -216,7 +213,7 @@ def _approvals(
     brand = workspace.check_approvals_target(
         services.db, team_id, actor, admins, request.brand, request.stage
     )
-    joined = ensure_can_post(services, request.channel.id)
+    joined = workspace_flow.ensure_can_post(services, request.channel.id)
     routes = workspace.set_approvals_channel(
         services.db,
         team_id,
@@ -235,32 +232,6 @@ def _approvals(
             f"`/post brand set {brand.name} client-approval`."
         )
     answer(respond, blocks.approvals_set(routes, joined, warning))
-
-
-def ensure_can_post(services: Services, channel_id: str, team_report_of: str | None = None) -> bool:
-    """Make sure the app can post in a channel; True when it had to join it.
-
-    A public channel is joined; a private one must invite the app (Slack allows nothing
-    else), and an archived one is refused. ``team_report_of``: the workspace whose team
-    report will be posted there, to refuse a channel another organisation or a brand's client
-    can read. Raises a typed error with the sentence.
-    """
-    info = services.slack.channel_info(channel_id)
-    if info.get("is_archived"):
-        raise archived(channel_id, "conversations.info")
-    if team_report_of:
-        why = weekly.readers_refusal(services, team_report_of, info)
-        if why:
-            raise UsageError(f"{why}. Pick a channel only your team can read.")
-    if info.get("is_member"):
-        return False
-    if info.get("is_private"):
-        raise UsageError(
-            f"<#{channel_id}> is private: invite me there first with "
-            "`/invite @Postroom`, then run the command again."
-        )
-    services.slack.join(channel_id)
-    return True
 
 
 def _context(services: Services, command: dict):
@@ -344,10 +315,10 @@ def _cancel(services: Services, command: dict, invocation: commands.Invocation, 
     actor = services.people.actor(team_id, command["user_id"])
     post, _was = posts.cancel(services.db, team_id, actor, post_id, services.clock.now())
     line = post_blocks.closed_line("cancelled", actor.user_id, services.clock.now())
-    approvals.close_requests(services, post, line)
+    posts_flow.close_requests(services, post, line)
     respond(**post_blocks.dm(f"🚫 Post #{post_id} is cancelled. It will not be published."))
     if post.author != actor.user_id:
-        approvals.tell(
+        dm.tell(
             services,
             post.author,
             f"🚫 {user(actor.user_id)} cancelled your post #{post_id}. It will not be published.",
@@ -500,7 +471,9 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
             [brand] = visible  # a client previews their own brand's digest
         zone = ZoneInfo(tz)
         day = now.astimezone(zone).date()
-        respond(**daily.render(services, team_id, brand, day, zone, now, tickets=visible is None))
+        respond(
+            **digest_flow.render(services, team_id, brand, day, zone, now, tickets=visible is None)
+        )
         return
     if parsed.action == "list":
         viewer = services.people.actor(team_id, user_id)
@@ -516,7 +489,7 @@ def _digest(services: Services, command: dict, invocation: commands.Invocation, 
     tz = parsed.tz or services.people.timezone(team_id, user_id)
     plan = digest.DigestPlan(parsed.channel.id, parsed.at_time, tz, parsed.brand)
     digest.check_plan(services.db, team_id, plan)
-    joined = ensure_can_post(services, parsed.channel.id)
+    joined = workspace_flow.ensure_can_post(services, parsed.channel.id)
     plan = digest.set_digest(services.db, team_id, actor, admins, now, plan)
     note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
     respond(
@@ -541,7 +514,7 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
         return
     if action == "remove":
         tickets.remove_route(services.db, team_id, actor, admins, now, value)
-        routing.forget_routes(services, team_id)
+        tickets_flow.forget_routes(services, team_id)
         respond(
             **post_blocks.dm(
                 f"Reactions with :{value}: no longer open tickets. Existing "
@@ -550,11 +523,11 @@ def _route(services: Services, command: dict, invocation: commands.Invocation, r
         )
         return
     tickets.check_route(services.db, team_id, actor, admins, value)
-    joined = ensure_can_post(services, value.channel_id)
+    joined = workspace_flow.ensure_can_post(services, value.channel_id)
     if value.escalate_to:
-        ensure_can_post(services, value.escalate_to)
+        workspace_flow.ensure_can_post(services, value.escalate_to)
     route = tickets.add_route(services.db, team_id, actor, admins, now, value)
-    routing.forget_routes(services, team_id)
+    tickets_flow.forget_routes(services, team_id)
     respond(**ticket_views.route_saved(route, joined))
 
 
@@ -575,7 +548,7 @@ def _rota(services: Services, command: dict, invocation: commands.Invocation, re
     tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
     note = ""
     if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
-        ensure_can_post(services, channel.id)
+        workspace_flow.ensure_can_post(services, channel.id)
         tickets.add_route(
             services.db,
             team_id,
@@ -584,7 +557,7 @@ def _rota(services: Services, command: dict, invocation: commands.Invocation, re
             now,
             tickets.RouteSpec(tickets.DEFAULT_EMOJI, channel.id),
         )
-        routing.forget_routes(services, team_id)
+        tickets_flow.forget_routes(services, team_id)
         note = (
             f"\n:{tickets.DEFAULT_EMOJI}: now routes complaints here (the default route); "
             "`/post route add` changes it."
@@ -626,7 +599,7 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
         reports.check_plan(services.db, team_id, plan)
-        joined = ensure_can_post(services, plan.channel_id, team_report_of=team_id)
+        joined = workspace_flow.ensure_can_post(services, plan.channel_id, team_report_of=team_id)
         plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
         note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
         day = reports.WEEKDAY_NAMES[plan.weekday]
@@ -660,43 +633,21 @@ def _report(services: Services, command: dict, invocation: commands.Invocation, 
 def _produce_report(
     services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
 ) -> None:
-    """In the background (the command was acknowledged): build the report and post it where
-    the command ran if the rule allows (an admin, in a channel only the team reads: no other
-    organisation, no brand's client, ``weekly.readers_refusal``); otherwise, or where the app
-    can't post, send it by DM and say why."""
-    team_id, user_id = command["team_id"], command["user_id"]
-    channel = command.get("channel_id") or user_id
+    """In the background (the command was acknowledged): the report, or the error's reply."""
+    user_id, channel_id = command["user_id"], command.get("channel_id")
     try:
-        zone = ZoneInfo(services.people.timezone(team_id, user_id))
-        built = reports.build(
-            services.db, team_id, parsed.kind, zone, services.clock.now(), parsed.brand
+        reports_flow.on_demand(
+            services,
+            command["team_id"],
+            user_id,
+            channel_id,
+            parsed.kind,
+            parsed.brand,
+            policy.report_in_channel(actor),
+            lambda text: respond(**post_blocks.dm(text)),
         )
-        why = None
-        in_channel = policy.report_in_channel(actor)
-        if in_channel:
-            try:
-                conversation = services.slack.channel_info(channel)
-                why = weekly.readers_refusal(services, team_id, conversation)
-            except SlackFailure as failure:  # e.g. a private channel the app isn't in
-                log.info("report for %s: can't look into %s: %s", user_id, channel, failure)
-                why = f"I can't see <#{channel}>"
-        if why or not in_channel:
-            weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
-            if why:  # an admin expected it in the channel: say why not
-                log.info("report for %s sent by DM, not in %s: %s", user_id, channel, why)
-                respond(**post_blocks.dm(f"{why}, so I sent you the report as a direct message."))
-            return
-        try:
-            weekly.deliver(services, built, channel, team_id)
-        except (NotInChannel, ChannelNotFound, ChannelArchived) as refused:
-            log.info("report for %s: can't post in %s (%s); sent by DM", user_id, channel, refused)
-            weekly.deliver(services, built, services.slack.open_dm(user_id), team_id)
-            respond(
-                **post_blocks.dm(f"{refused} Meanwhile I sent you the report as a direct message.")
-            )
     except Exception as error:  # typed errors: their sentence; the rest: a ref in the log
-        context = SimpleNamespace(user_id=user_id, channel_id=command.get("channel_id"))
-        report(services, error, command, context, respond)
+        report(services, error, command, respond, user_id, channel_id)
 
 
 def _drafting(services: Services, command: dict, invocation: commands.Invocation, respond) -> None:

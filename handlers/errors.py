@@ -23,7 +23,7 @@ log = logging.getLogger("postroom.errors")
 def register(app: App, services: Services) -> None:
     @app.error
     def reply_with_error(error: Exception, body: dict, respond, context) -> None:
-        report(services, error, body, context, respond)
+        report(services, error, body, respond, context.user_id, context.channel_id)
 
 
 def guarded(services: Services) -> Callable[[Callable], Callable]:
@@ -56,7 +56,7 @@ def guarded(services: Services) -> Callable[[Callable], Callable]:
             except Exception as error:
                 if ack.response is None:
                     ack()
-                report(services, error, body, context, respond)
+                report(services, error, body, respond, context.user_id, context.channel_id)
 
         del run.__wrapped__  # Bolt must see the wrapper's parameters, not the listener's
         return run
@@ -64,15 +64,23 @@ def guarded(services: Services) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def report(services: Services, error: Exception, body: dict, context, respond) -> None:
-    """Typed errors: their sentence; anything else: a reference, with the traceback logged."""
+def report(
+    services: Services,
+    error: Exception,
+    body: dict,
+    respond,
+    user_id: str | None,
+    channel_id: str | None,
+) -> None:
+    """Typed errors: their sentence; anything else: a reference, with the traceback logged.
+    ``user_id`` caused it, in ``channel_id`` (if any)."""
     if transient(error):  # the database locked or away past the wait: nothing was changed
         error = DatabaseBusy()
     if isinstance(error, PostroomError):
         text = str(error)
         if isinstance(error, UsageError) and error.usage:
             text += f"\nUsage:\n{error.usage}"
-        log.info("refused %s for %s: %s", _what(body), context.user_id, error)
+        log.info("refused %s for %s: %s", _what(body), user_id, error)
     else:
         ref = secrets.token_hex(3).upper()
         text = (
@@ -81,7 +89,7 @@ def report(services: Services, error: Exception, body: dict, context, respond) -
         )
         log.error("unexpected error ref=%s in %s", ref, _what(body), exc_info=error)
     release_event(services, body)
-    tell(services, body, context, respond, text)
+    tell(services, body, respond, user_id, channel_id, text)
 
 
 def release_event(services: Services, body: dict) -> None:
@@ -91,7 +99,14 @@ def release_event(services: Services, body: dict) -> None:
             repo.release_event(session, body.get("team_id") or "", body["event_id"])
 
 
-def tell(services: Services, body: dict, context, respond, text: str) -> None:
+def tell(
+    services: Services,
+    body: dict,
+    respond,
+    user_id: str | None,
+    channel_id: str | None,
+    text: str,
+) -> None:
     """Show ``text`` to the person who caused it, by the best route the payload allows."""
     payload = notice(text)
     try:
@@ -102,12 +117,10 @@ def tell(services: Services, body: dict, context, respond, text: str) -> None:
                 return
             # refused (a used or expired response_url...): told another way below
             log.warning("Slack refused the reply (HTTP %s); telling the person another way", status)
-        user = context.user_id
-        channel = context.channel_id
-        if user and channel:
-            services.slack.post_ephemeral(channel, user, **payload)
-        elif user:
-            services.slack.post_message(user, **payload)
+        if user_id and channel_id:
+            services.slack.post_ephemeral(channel_id, user_id, **payload)
+        elif user_id:
+            services.slack.post_message(user_id, **payload)
         else:
             log.warning("no one to tell about: %s", text)
     except Exception as failure:  # the reply itself failed (Slack error or worse): log it

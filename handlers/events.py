@@ -7,7 +7,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import home
+from bot.flows import home
 from bot.services import Services
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ import logging
 from slack_bolt import App, BoltResponse
 from sqlmodel import select
 
-from bot import routing, workspace
+from bot import workspace
+from bot.flows import tickets as tickets_flow
 from bot.jobs import wall_now
 from bot.services import Services
 from storage import jobs, repo
@@ -84,7 +85,7 @@ def register(app: App, services: Services) -> None:
         kind = event.get("type")
         if not event_id or kind in IDEMPOTENT_EVENTS:
             return "listener"
-        if kind == "reaction_added" and event.get("reaction") not in routing.routes_of(
+        if kind == "reaction_added" and event.get("reaction") not in tickets_flow.routes_of(
             services, team_id
         ):
             return "listener"  # an unrouted reaction does nothing: no need to remember it

@@ -11,10 +11,8 @@ from datetime import UTC, datetime
 from slack_bolt import App
 
 from bot import (
-    approvals,
     grammar,
     guides,
-    handoff,
     jobs,
     networks,
     policy,
@@ -26,6 +24,9 @@ from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as blocks
 from bot.blocks import publishing as publish_blocks
 from bot.errors import DatabaseBusy, PostroomError, ValidationFailed
+from bot.flows import dm
+from bot.flows import posts as posts_flow
+from bot.flows import publishing as publishing_flow
 from bot.mrkdwn import escape
 from bot.posts import Draft
 from bot.services import Services
@@ -69,10 +70,10 @@ def draft_form(
         brand = brands[0].name
     rules = services.rules
     chosen = next((b for b in brands if b.name == brand), None)
-    guide = approvals.guide_of(services, chosen) if chosen is not None else None
+    guide = posts_flow.guide_of(services, chosen) if chosen is not None else None
     if guide is not None and guide.network_limits.strip():
         rules = networks.apply_overrides(rules, json.loads(guide.network_limits))
-    voices = approvals.voices(services, brands)
+    voices = posts_flow.voices(services, brands)
     return blocks.draft_modal(brands, voices, brand=brand, rules=rules, **kwargs)
 
 
@@ -154,7 +155,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
-        handoff.after_published(services, result)
+        publishing_flow.after_published(services, result)
 
     @app.view(publish_blocks.FAILED_CALLBACK)
     @guarded(services)
@@ -192,7 +193,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
             return
         ack()
-        handoff.after_failed(services, result)
+        publishing_flow.after_failed(services, result)
 
     @app.view(blocks.DRAFT_CALLBACK)
     @guarded(services)
@@ -207,7 +208,7 @@ def register(app: App, services: Services) -> None:
             if not policy.sees_brand(services.people.actor(team_id, user_id), draft.brand):
                 raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
-            verdict, brand = approvals.check(services, team_id, draft)
+            verdict, brand = posts_flow.check(services, team_id, draft)
             author = user_id
             # a second Submit of a form whose first wasn't answered (a crash, a restart):
             # the first one's result, answered again
@@ -286,14 +287,14 @@ def register(app: App, services: Services) -> None:
                 busy = " The database was busy, so it wasn't sent for approval yet."
         ack()
         if was in ("pending", "approved"):
-            approvals.supersede(services, post)
+            posts_flow.supersede(services, post)
         if draft.send and not busy:
             return
         saved = f"post #{post.id}" + (f" (version {post.version})" if post.version > 1 else "")
         notes = "".join(f"\n⚠️ {escape(w)}" for w in verdict.warnings)
         if nobody:
             notes += f"\n⚠️ {sentence}"
-        approvals.tell(
+        dm.tell(
             services,
             user_id,
             f"📝 Saved {saved} as a draft.{busy} Send it for "
@@ -320,7 +321,7 @@ def register(app: App, services: Services) -> None:
             with in_time(services):
                 # What follows (the request updated, the author told) is a job accepted with
                 # the decision: done even if this process dies right after the answer.
-                approvals.decide(
+                posts_flow.decide(
                     services,
                     team_id,
                     actor,
@@ -362,7 +363,7 @@ def register_guides(app: App, services: Services) -> None:
             ack(response_action="errors", errors={"voice": str(refused)[:MODAL_ERROR_LIMIT]})
             return
         ack()
-        approvals.tell(
+        dm.tell(
             services,
             user_id,
             f"📘 Saved the guide for brand {brand}. Everyone can "

@@ -147,11 +147,11 @@ class Playground:
 
     def routed_emoji(self) -> list[str]:
         """The emoji that open a ticket, as the app has them (the picker lists them first)."""
-        from bot import routing
+        from bot.flows import tickets as tickets_flow
 
         if self.services is None:
             return []
-        return sorted(routing.routes_of(self.services, TEAM_ID))
+        return sorted(tickets_flow.routes_of(self.services, TEAM_ID))
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Run the app's due work now (after the clock jumped), one tick at a time."""

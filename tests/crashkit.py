@@ -306,8 +306,9 @@ def approval_crash(
     its request showing it, its author told once."""
     from slack_sdk import WebClient
 
-    from bot import approvals, posts, workspace
+    from bot import posts, workspace
     from bot.config import Settings
+    from bot.flows import posts as posts_flow
     from bot.policy import Actor
     from bot.posts import Draft
     from bot.services import Services
@@ -337,7 +338,7 @@ def approval_crash(
         draft = Draft(text=f"Post {i}", networks=frozenset({"x"}), brand="default")
         post = posts.create(db, TEAM, author, draft, [], now)
         _, brand = posts.get(db, TEAM, post.id)  # type: ignore[arg-type]
-        assert approvals.send(services, post, brand, author).channel_id == APPROVALS
+        assert posts_flow.send(services, post, brand, author).channel_id == APPROVALS
     requests = [m for m in slack.messages(APPROVALS) if "post_approve" in str(m.get("blocks"))]
     assert len(requests) == n
     app = App(database_url, slack.api_url, log).start()

@@ -248,8 +248,9 @@ def replica_drill(
     from slack_sdk import WebClient
     from sqlmodel import select
 
-    from bot import approvals, digest, posts, reports, workspace
+    from bot import digest, posts, reports, workspace
     from bot.config import Settings
+    from bot.flows import posts as posts_flow
     from bot.policy import Actor
     from bot.posts import Draft
     from bot.services import Services
@@ -295,7 +296,7 @@ def replica_drill(
         draft = Draft(text=f"Post {i}", networks=frozenset({"x"}), brand="default")
         post = posts.create(db, TEAM, author, draft, [], now)
         _, brand = posts.get(db, TEAM, post.id)  # type: ignore[arg-type]
-        assert approvals.send(services, post, brand, author).channel_id == APPROVALS
+        assert posts_flow.send(services, post, brand, author).channel_id == APPROVALS
     requests = [m for m in slack.messages(APPROVALS) if "post_approve" in str(m.get("blocks"))]
     assert len(requests) == clicks
     authors = [f"UAUTH{i:04d}" for i in range(drafts)]

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import approvals, posts, reports, workspace
+from bot import posts, reports, workspace
 from bot.errors import PermissionDenied
+from bot.flows import posts as posts_flow
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
@@ -270,7 +271,7 @@ def test_the_reminder_goes_to_those_still_owed(stack):
     click(stack, JONAS, "post_approve", message)
     status_of(stack, message, f"X ✓ <@{JONAS}>")
     stack.clock.advance(hours=24, minutes=1)
-    assert approvals.remind(stack.services) == 1
+    assert posts_flow.remind(stack.services) == 1
     reminder = stack.slack.replies(APPROVALS, message["ts"])[-1]["text"]
     assert f"<@{PRIYA}>" in reminder and f"<@{JONAS}>" not in reminder
 
@@ -299,7 +300,7 @@ def test_an_edit_restarts_every_network_and_an_old_click_changes_nothing(stack):
 def test_expiry_tells_the_approvers_of_every_network(stack):
     message = send_x_and_instagram(stack, scheduled=stack.clock.now() + timedelta(hours=2))
     stack.clock.advance(hours=2)
-    assert approvals.expire(stack.services) == 1
+    assert posts_flow.expire(stack.services) == 1
     for person in (MARIA, JONAS, PRIYA):
         dm_to(stack, person, "Post #1 expired")
     assert buttons(stack.slack.message(APPROVALS, message["ts"])) == []
@@ -368,7 +369,7 @@ def test_a_draft_sent_later_to_a_network_nobody_approves_stays_a_draft(stack):
     post = posts.create(db, TEAM, Actor(MARIA), draft, [], now)
     _, brand = posts.get(db, TEAM, post.id)
     with pytest.raises(PermissionDenied, match="Nobody may approve Threads posts") as refused:
-        approvals.send(stack.services, post, brand, Actor(MARIA))
+        posts_flow.send(stack.services, post, brand, Actor(MARIA))
     assert "`/post edit 1`" in str(refused.value)
     assert post_row(stack).status == "draft"
     assert stack.slack.messages(APPROVALS) == []

@@ -167,7 +167,7 @@ def test_a_restart_within_two_hours_sends_late_after_that_skips(stack, caplog):
     stack.clock.set(datetime(2026, 11, 26, 9, 45, tzinfo=UTC))  # "restarted" 1 h 45 late
     assert Scheduler(stack.services).run_due()["post digests"] == 1
     stack.clock.set(datetime(2026, 11, 27, 10, 15, tzinfo=UTC))  # 2 h 15 late the next day
-    with caplog.at_level("WARNING", logger="bot.daily"):
+    with caplog.at_level("WARNING", logger="bot.flows.digest"):
         assert Scheduler(stack.services).run_due()["post digests"] == 0
     assert "skipped" in caplog.text and "2026-11-27" in caplog.text
     assert len(digests_in(stack, GENERAL)) == 1
@@ -313,7 +313,7 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     nothing and leaves B's record alone. One digest."""
     from sqlalchemy import update
 
-    from bot import daily
+    from bot.flows import digest as digest_flow
     from storage.models import DigestRun, Job
 
     db = stack.services.db
@@ -327,7 +327,7 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
     stack.clock.advance(hours=1)  # 09:00 in Madrid
-    render = daily.render
+    render = digest_flow.render
     other: list[int] = []
 
     def stalling_render(*args, **kwargs):
@@ -338,7 +338,7 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
             other[0] = Scheduler(stack.services).run_due()["post digests"]
         return render(*args, **kwargs)
 
-    monkeypatch.setattr(daily, "render", stalling_render)
+    monkeypatch.setattr(digest_flow, "render", stalling_render)
     with caplog.at_level("WARNING", logger="bot"):
         # replica A: its job was taken over
         assert Scheduler(stack.services).run_due()["post digests"] == 0

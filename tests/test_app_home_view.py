@@ -23,7 +23,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import event, insert
 
-from bot import home, workspace
+from bot import workspace
+from bot.flows import home
 from bot.policy import Actor
 from playground.validate import view_problems
 from storage import repo

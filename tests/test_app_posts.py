@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import approvals, posts, workspace
+from bot import posts, workspace
+from bot.flows import posts as posts_flow
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from bot.workspace import BrandPolicy
@@ -512,8 +513,8 @@ def test_an_unapproved_post_expires_at_its_time(stack):
     message = request_message(stack)
     dm_to(stack, MARIA, "Sent post #1")  # the app has finished with the submission
     stack.clock.advance(hours=3)
-    assert approvals.expire(stack.services) == 1
-    assert approvals.expire(stack.services) == 0
+    assert posts_flow.expire(stack.services) == 1
+    assert posts_flow.expire(stack.services) == 0
     assert post_row(stack).status == "expired"
     for person in (MARIA, PEDRO):
         dm_to(stack, person, "Post #1 expired")
@@ -526,8 +527,8 @@ def test_one_reminder_in_the_thread_after_24_hours(stack):
     message = request_message(stack)
     dm_to(stack, MARIA, "Sent post #1")  # the app has finished with the submission
     stack.clock.advance(hours=24, minutes=1)
-    assert approvals.remind(stack.services) == 1
-    assert approvals.remind(stack.services) == 0
+    assert posts_flow.remind(stack.services) == 1
+    assert posts_flow.remind(stack.services) == 0
     replies = stack.slack.replies(APPROVALS, message["ts"])
     assert len(replies) == 2 and f"<@{PEDRO}>" in replies[1]["text"]
 

@@ -219,7 +219,8 @@ def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
 
 
 def test_two_replicas_seeing_the_same_hand_off_send_one_notice(stack):
-    from bot import handoff, publishing
+    from bot import publishing
+    from bot.flows import publishing as publishing_flow
 
     approved_post(stack, hours=1)
     stack.clock.advance(hours=1)
@@ -227,7 +228,7 @@ def test_two_replicas_seeing_the_same_hand_off_send_one_notice(stack):
     publishing.due(stack.services.db, now)
     seen_by_a = publishing.pending_hand_offs(stack.services.db, now)
     seen_by_b = publishing.pending_hand_offs(stack.services.db, now)
-    assert [handoff._step(stack.services, p) for p in seen_by_a + seen_by_b] == [1, 0]
+    assert [publishing_flow._step(stack.services, p) for p in seen_by_a + seen_by_b] == [1, 0]
     stack.slack.wait_for(lambda: due_notice(stack, PAULA))
     assert len([m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]]) == 1
 

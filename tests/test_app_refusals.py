@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from bot import approvals, posts, tickets, workspace
+from bot import posts, tickets, workspace
 from bot.errors import (
     ChannelArchived,
     ChannelNotFound,
@@ -21,6 +21,7 @@ from bot.errors import (
     SlackFailure,
     Unreachable,
 )
+from bot.flows import posts as posts_flow
 from bot.policy import Actor
 from bot.posts import Draft
 from storage.models import Post, Ticket
@@ -292,5 +293,5 @@ def test_a_rate_limited_approvals_channel_tells_the_author_when_it_goes_out(stac
     assert REF not in shown
     with stack.services.db.read() as session:
         assert session.get(Post, 1).status == "pending"  # sent, only its message waits
-    assert approvals.post_missing(stack.services) == 1  # the scheduler's next tick
+    assert posts_flow.post_missing(stack.services) == 1  # the scheduler's next tick
     assert any("#1" in m["text"] for m in stack.slack.messages(APPROVALS))

@@ -169,7 +169,7 @@ def test_a_late_weekly_report_is_sent_within_the_window_then_skipped(stack, capl
     stack.clock.set(datetime(2026, 11, 23, 19, 0, tzinfo=UTC))  # Monday, 11 h late
     assert scheduler.run_due()["post weekly reports"] == 1
     stack.clock.set(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))  # next Monday, 13 h late
-    with caplog.at_level("WARNING", logger="bot.weekly"):
+    with caplog.at_level("WARNING", logger="bot.flows.reports"):
         assert scheduler.run_due()["post weekly reports"] == 0
     assert "skipped" in caplog.text and "2026-W49" in caplog.text
     assert len(reports_in(stack.slack.messages(GENERAL))) == 1
@@ -276,7 +276,7 @@ def test_a_shared_channels_report_is_not_sent_to_an_owner_no_longer_an_admin(sta
     )
     share_with_another_organisation(stack, GENERAL)
     stack.clock.advance(hours=1)
-    with caplog.at_level(logging.WARNING, logger="bot.weekly"):
+    with caplog.at_level(logging.WARNING, logger="bot.flows.reports"):
         assert Scheduler(stack.services).run_due()["post weekly reports"] == 0
     assert "no longer an admin" in caplog.text
     assert reports_in(stack.slack.dm_messages(MARIA)) == []
@@ -311,7 +311,7 @@ def test_a_database_hiccup_while_building_is_tried_again_next_tick(stack, caplog
 
     event.listen(engine, "before_cursor_execute", locked)
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.weekly"):
+        with caplog.at_level(logging.WARNING, logger="bot.flows.reports"):
             assert scheduler.run_due()["post weekly reports"] == 0
     finally:
         event.remove(engine, "before_cursor_execute", locked)
@@ -328,7 +328,7 @@ def test_an_unexpected_error_tells_the_owner_a_reference_not_the_details(stack, 
         connection.exec_driver_sql(
             "UPDATE audit_log SET at = '2026-11-20 0x:00:00' WHERE action = 'approve:team'"
         )
-    with caplog.at_level(logging.ERROR, logger="bot.weekly"):
+    with caplog.at_level(logging.ERROR, logger="bot.flows.reports"):
         assert scheduler.run_due()["post weekly reports"] == 0
     note = stack.slack.dm_messages(ADMIN)[-1]["text"]
     assert f"The weekly report for <#{GENERAL}> couldn't be posted" in note

@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from bot import routing, tickets, workspace
+from bot import tickets, workspace
+from bot.flows import tickets as tickets_flow
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from storage import repo
@@ -184,12 +185,12 @@ def test_a_card_updated_with_an_older_rendering_last_is_brought_up_to_date(stack
         if gateway.update_message is meanwhile_sam_reacts:
             del gateway.update_message  # once: the others' refresh below goes straight out
             tickets.add_reporter(stack.services.db, ticket, SAM, stack.clock.now())
-            routing.refresh_card(stack.services, ticket)  # lands first, with Sam
+            tickets_flow.refresh_card(stack.services, ticket)  # lands first, with Sam
         return send(channel, ts, **payload)  # ours, rendered before Sam: lands last
 
     gateway.update_message = meanwhile_sam_reacts
     tickets.add_reporter(stack.services.db, ticket, ADMIN, stack.clock.now())
-    routing.refresh_card(stack.services, ticket)
+    tickets_flow.refresh_card(stack.services, ticket)
     updates = stack.slack.calls_to("chat.update")
     assert f"<@{SAM}>" not in json.dumps(updates[-2].params["blocks"])  # the stale one...
     assert f"reported by <@{PEDRO}>, <@{ADMIN}>, <@{SAM}>" in card_text(stack)  # ...then ours
@@ -648,7 +649,7 @@ def test_a_rota_set_before_the_rule_skips_a_client_and_tells_them_nothing(stack,
     add_route(stack)
     # Set by an older release, when the rota took anyone.
     tickets.set_rota(stack.services.db, TEAM, OWNER, (), SUPPORT, [CHRIS], stack.clock.now())
-    with caplog.at_level("WARNING", logger="bot.routing"):
+    with caplog.at_level("WARNING", logger="bot.flows.tickets"):
         stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
         card_of(stack)
         stack.slack.wait_for(lambda: "not assigned by the rota" in caplog.text)

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import digest, guides, posts, routing, workspace
+from bot import digest, guides, posts, workspace
+from bot.flows import tickets as tickets_flow
 from playground import seed
 from playground.app import Playground
 from storage import repo
@@ -59,7 +60,7 @@ def test_the_app_was_set_up_through_its_own_commands(playground):
     } <= roles
     channels = {(r.channel_id, r.stage) for r in workspace.approvals_channels(db, team)}
     assert channels == {(seed.APPROVALS, "team"), (seed.NORTHWIND, "client")}
-    routes = routing.routes_of(playground.services, team)
+    routes = tickets_flow.routes_of(playground.services, team)
     assert {e: (r.channel_id, r.priority) for e, r in routes.items()} == {
         "rotating_light": (seed.SUPPORT, "normal"),
         "sos": (seed.URGENT, "urgent"),

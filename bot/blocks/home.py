@@ -29,7 +29,7 @@ MAX_BLOCKS = 100  # Slack's limit for a Home view
 
 
 def home_view(data) -> dict:
-    """``data``: a :class:`bot.home.HomeData`."""
+    """``data``: a :class:`bot.flows.home.HomeData`."""
     actor: Actor = data.actor
     blocks: list[Block] = [
         header("Postroom"),

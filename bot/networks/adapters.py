@@ -1,5 +1,5 @@
 """One adapter per way of publishing a post on a network, behind one small interface, so the
-publishing flow (``bot.handoff``) has no branches per network.
+publishing flow (``bot.flows.publishing``) has no branches per network.
 
 Today a network of a post is published either by the brand's webhook (a signed POST, retried)
 or by people (its publishers are handed the post with *Mark as published*). An adapter for a

@@ -5,12 +5,13 @@ report exactly once per week."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import policy, reports, runs
 from bot.blocks.reports import summary, title
-from bot.errors import SlackFailure
+from bot.errors import ChannelArchived, ChannelNotFound, NotInChannel, SlackFailure
 from bot.services import Services
 from storage import repo
 from storage.models import ReportSetting
@@ -64,6 +65,49 @@ def readers_refusal(
     members = services.slack.channel_members(conversation["id"])
     clients = reports.client_ids(services.db, team_id)
     return reports.readers_refusal(conversation, members, clients, since)
+
+
+# --- on demand (``/post report``) ---------------------------------------------------------
+
+
+def on_demand(
+    services: Services,
+    team_id: str,
+    user_id: str,
+    channel_id: str | None,
+    kind: str,
+    brand: str | None,
+    in_channel: bool,
+    answer: Callable[[str], object],
+) -> None:
+    """Build the report asked for and post it where the command ran if the rule allows
+    (``in_channel``: ``policy.report_in_channel``; and only in a channel the team alone
+    reads: no other organisation, no brand's client, ``readers_refusal``); otherwise, or where
+    the app can't post, send it by DM and say why with ``answer``. Runs in the background
+    (the command was acknowledged); raises typed errors for the caller to report."""
+    channel = channel_id or user_id
+    zone = ZoneInfo(services.people.timezone(team_id, user_id))
+    built = reports.build(services.db, team_id, kind, zone, services.clock.now(), brand)
+    why = None
+    if in_channel:
+        try:
+            conversation = services.slack.channel_info(channel)
+            why = readers_refusal(services, team_id, conversation)
+        except SlackFailure as failure:  # e.g. a private channel the app isn't in
+            log.info("report for %s: can't look into %s: %s", user_id, channel, failure)
+            why = f"I can't see <#{channel}>"
+    if why or not in_channel:
+        deliver(services, built, services.slack.open_dm(user_id), team_id)
+        if why:  # an admin expected it in the channel: say why not
+            log.info("report for %s sent by DM, not in %s: %s", user_id, channel, why)
+            answer(f"{why}, so I sent you the report as a direct message.")
+        return
+    try:
+        deliver(services, built, channel, team_id)
+    except (NotInChannel, ChannelNotFound, ChannelArchived) as refused:
+        log.info("report for %s: can't post in %s (%s); sent by DM", user_id, channel, refused)
+        deliver(services, built, services.slack.open_dm(user_id), team_id)
+        answer(f"{refused} Meanwhile I sent you the report as a direct message.")
 
 
 # --- the scheduled run (bot.runs drives it) ------------------------------------------------

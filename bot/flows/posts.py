@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import home, posts, workspace
+from bot import posts, workspace
 from bot.blocks import posts as blocks
 from bot.errors import PermissionDenied, RateLimited, SlackFailure
+from bot.flows import dm, home
 from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
 from bot.networks import apply_overrides, label
@@ -346,7 +347,7 @@ def after_decision(
     ``clicked`` is the (channel, ts) of the message clicked, for a request whose ts is not
     saved yet (a click within milliseconds of its posting). ``again``: an earlier try may
     have told the author already: a DM sent before is not sent twice."""
-    tell = _tell_once if again else _tell
+    tell = dm.tell_once if again else dm.tell
     decision, request = decided.decision, decided.request
     post, brand = decision.post, decision.brand
     line = blocks.decision_line(
@@ -414,7 +415,7 @@ def _ask_client(services: Services, post: Post, brand: Brand, by: str) -> None:
     ref = f"post #{post.id}"
     channel = channel_for(services, post, brand, "client")
     if channel is None:
-        tell(
+        dm.tell(
             services,
             post.author,
             f"✅ Your {ref} passed team approval, but brand {brand.name} has no client "
@@ -425,14 +426,14 @@ def _ask_client(services: Services, post: Post, brand: Brand, by: str) -> None:
     try:
         post_request(services, post, brand, "client", channel)
     except SlackFailure as failure:
-        tell(
+        dm.tell(
             services,
             post.author,
             f"✅ Your {ref} passed team approval, but I couldn't ask the client yet: {failure} "
             "I'll try again every minute.",
         )
         return
-    tell(
+    dm.tell(
         services,
         post.author,
         f"✅ Your {ref} passed team approval ({by}); it now waits for the client in <#{channel}>.",
@@ -505,7 +506,7 @@ def expire(services: Services, post_id: int | None = None) -> int:
                 posts.stage_approvers(services.db, post.team_id, post, brand, post.stage or "team")
             )
         for person in sorted(people):
-            tell(services, person, text)
+            dm.tell(services, person, text)
     return len(expired)
 
 
@@ -537,42 +538,6 @@ def remind(services: Services, post_id: int | None = None) -> int:
             continue
         sent += 1
     return sent
-
-
-# --- people --------------------------------------------------------------------------------
-
-
-def tell_once(services: Services, user_id: str, text: str) -> None:
-    """``tell``, unless the app's DM with ``user_id`` already holds that text (a job run
-    again after its process died)."""
-    _tell_once(services, user_id, text)
-
-
-def _tell(services: Services, user_id: str, text: str) -> None:
-    tell(services, user_id, text)
-
-
-DM_LOOKBACK = 100  # messages of a DM searched for one sent by an earlier try
-
-
-def _tell_once(services: Services, user_id: str, text: str) -> None:
-    """``tell``, unless the app's DM with ``user_id`` already holds that text."""
-    try:
-        channel = services.slack.open_dm(user_id)
-        history = services.slack.call("conversations.history", channel=channel, limit=DM_LOOKBACK)
-        if any(m.get("bot_id") and m.get("text") == text for m in history.get("messages", [])):
-            return
-    except SlackFailure as failure:
-        log.warning("could not look for an earlier DM to %s: %s", user_id, failure)
-    tell(services, user_id, text)
-
-
-def tell(services: Services, user_id: str, text: str) -> None:
-    """A direct message; a failure is logged, never raised (the change already happened)."""
-    try:
-        services.slack.post_message(user_id, **blocks.dm(text))
-    except SlackFailure as failure:
-        log.warning("could not DM %s: %s", user_id, failure)
 
 
 def _quote(text: str) -> str:

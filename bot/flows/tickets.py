@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import approvals, guides, tickets
+from bot import guides, tickets
 from bot.blocks import notice
 from bot.blocks import tickets as blocks
 from bot.errors import (
@@ -18,6 +18,7 @@ from bot.errors import (
     SlackFailure,
     Unreachable,
 )
+from bot.flows import dm
 from bot.mrkdwn import user
 from bot.services import Services
 from storage.models import Route, Ticket
@@ -50,7 +51,7 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
     item = event.get("item") or {}
     channel, ts, reporter = item.get("channel"), item.get("ts"), event["user"]
     if item.get("type") != "message" or not channel or not ts:
-        approvals.tell(
+        dm.tell(
             services,
             reporter,
             f":{route.emoji}: routes messages only; react on the "
@@ -73,7 +74,7 @@ def route_reaction(services: Services, team_id: str, event: dict, route: Route) 
         services.jobs.wake("card")  # type: ignore[union-attr]  # the card's job, accepted with it
         return ticket
     if ticket.status == "resolved" and reporter != ticket.reporter:
-        approvals.tell(
+        dm.tell(
             services,
             reporter,
             f"That message is ticket #{ticket.id}, already "
@@ -109,7 +110,7 @@ def open_card(services: Services, team_id: str, ticket_id: int, again: bool = Fa
     _reply_in_thread(services, source, route, ticket, look_first=again)
     if ticket.assignee and not again:
         urgent = "🔴 *Urgent* — " if ticket.priority == "urgent" else ""
-        approvals.tell(
+        dm.tell(
             services,
             ticket.assignee,
             f"{urgent}Ticket #{ticket.id} is yours (rota): see its card in <#{route.channel_id}>.",
@@ -134,7 +135,7 @@ def post_card(services: Services, ticket: Ticket, route: Route, look_first: bool
         people = tickets.reporters(services.db, ticket.id)  # type: ignore[arg-type]
         tickets.forget(services.db, ticket.id)  # type: ignore[arg-type]
         for person in people:
-            approvals.tell(
+            dm.tell(
                 services,
                 person,
                 f"I couldn't open a ticket in <#{route.channel_id}> for "
@@ -195,7 +196,7 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
                 "chat.getPermalink", channel=channel, message_ts=ts
             ).get("permalink", "")
     except (NotInChannel, ChannelNotFound):
-        approvals.tell(
+        dm.tell(
             services,
             reporter,
             f"I can't read messages in <#{channel}>, so I couldn't route that one. "
@@ -207,7 +208,7 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
             raise
         found = []
     except (RateLimited, Unreachable) as failure:
-        approvals.tell(
+        dm.tell(
             services,
             reporter,
             f"{failure} Your reaction in <#{channel}> didn't open a ticket: remove "
@@ -215,7 +216,7 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
         )
         return None
     if not found:
-        approvals.tell(
+        dm.tell(
             services,
             reporter,
             f"That message in <#{channel}> is gone (deleted?), so there is nothing to route.",

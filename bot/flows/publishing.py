@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from bot import approvals, posts, publishing
+from bot import posts, publishing
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
 from bot.errors import PostroomError, SlackFailure
+from bot.flows import dm
 from bot.mrkdwn import escape, user
 from bot.networks import adapters, label
 from bot.services import Services
@@ -76,7 +77,7 @@ def _step(services: Services, publication: Publication) -> int:
             log.info("post %s delivered on %s, but: %s", post.id, network, moved)
             return 1
         done = " and is marked published" if result.complete else ""
-        approvals.tell(
+        dm.tell(
             services,
             post.author,
             f"✅ Your post #{post.id} went to {escape(adapter.describe(brand))} for "
@@ -148,7 +149,7 @@ def notify(
             log.warning("due notice for post %s to %s failed: %s", post.id, person, failure)
     publishing.notified(services.db, publication.id, notices, services.clock.now())  # type: ignore[arg-type]
     if failed and notices and post.author not in people:
-        approvals.tell(
+        dm.tell(
             services,
             post.author,
             f"⚠️ Your post #{post.id} could not be published on {label(network)}: "
@@ -188,7 +189,7 @@ def after_published(services: Services, result: publishing.Published) -> None:
             + ", ".join(s.label for s in result.states if s.state != "published")
             + "."
         )
-        approvals.tell(
+        dm.tell(
             services,
             result.post.author,
             f"✅ {user(result.by)} marked your post #{result.post.id} published on {on}.{link}"
@@ -201,7 +202,7 @@ def after_failed(services: Services, result: publishing.Published) -> None:
     _refresh_notices(services, result)
     if result.by != result.post.author:
         on = ", ".join(label(n) for n in result.networks)
-        approvals.tell(
+        dm.tell(
             services,
             result.post.author,
             f"⚠️ {user(result.by)} recorded that your post #{result.post.id} failed on {on}: "
