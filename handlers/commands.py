@@ -48,6 +48,7 @@ from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
 from bot.slack import archived
+from handlers.accounts import account_command
 from handlers.errors import guarded, report
 from handlers.views import draft_form
 
@@ -745,4 +746,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "rota": _rota,
     "tickets": _tickets,
     "report": _report,
+    "account": account_command,
 }

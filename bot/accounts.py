@@ -1,0 +1,202 @@
+"""A brand's own accounts on the networks Postroom publishes to itself (PRODUCT.md §13).
+
+An admin connects one account per brand and network; it is checked with the network at once
+and its credentials are stored encrypted with ``POSTROOM_SECRET_KEY`` (without a key,
+connecting is refused, saying how to make one). A Mastodon account brings its instance's
+limits, which replace §3's Mastodon defaults for its brand (:func:`brand_rules`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import networks, outbound, redact, vault
+from bot.errors import NotFound, ValidationFailed
+from bot.networks import NetworkRules, mastodon
+from bot.policy import Actor
+from bot.workspace import _brand, require_admin
+from storage import accounts as queries
+from storage import repo
+from storage.db import Database
+from storage.models import Brand, NetworkAccount
+
+log = logging.getLogger(__name__)
+
+NETWORKS = ("mastodon",)  # the networks whose accounts Postroom connects
+
+NO_KEY = (
+    "Connecting an account needs a key to keep its credentials encrypted, and this Postroom "
+    "has none. Ask the operator to run `postroom keygen` and put the key it prints in "
+    "POSTROOM_SECRET_KEY (in .env), then restart Postroom."
+)
+
+
+def require_key(ring: vault.Keyring | None) -> vault.Keyring:
+    if ring is None:
+        raise ValidationFailed(NO_KEY)
+    return ring
+
+
+def check_may_connect(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str], brand_name: str
+) -> Brand:
+    """The brand, when the actor may connect its accounts (an admin); raises otherwise."""
+    require_admin(actor, "connect network accounts", admins)
+    with db.read() as session:
+        return _brand(session, team_id, brand_name)
+
+
+@dataclass(frozen=True)
+class Connected:
+    account: NetworkAccount
+    replaced: bool  # the brand had an account on that network, now this one
+
+
+def connect_mastodon(
+    db: Database,
+    policy: outbound.Policy,
+    ring: vault.Keyring | None,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    brand_name: str,
+    instance_url: str,
+    token: str,
+) -> Connected:
+    """Check the token with the instance, then store the account (encrypted) for the brand.
+    Raises ValidationFailed with ``fields`` naming the form's block at fault."""
+    token = (token or "").strip()
+    redact.remember(token)
+    ring = require_key(ring)
+    brand = check_may_connect(db, team_id, actor, admins, brand_name)
+    if not token:
+        raise ValidationFailed("Paste the access token.", {"token": "Paste the access token."})
+    try:
+        found = mastodon.connect(instance_url, token, policy)
+    except outbound.OutboundRefused as refused:
+        raise ValidationFailed(str(refused), {"instance": str(refused)}) from refused
+    except mastodon.MastodonRefused as refused:
+        field = "token" if "token" in str(refused) else "instance"
+        raise ValidationFailed(str(refused), {field: str(refused)}) from refused
+    sealed = ring.encrypt(json.dumps({"access_token": token}))
+    with db.write() as session:
+        account = queries.find(session, brand.id, "mastodon")  # type: ignore[arg-type]
+        replaced = account is not None
+        if account is None:
+            account = NetworkAccount(
+                team_id=team_id,
+                brand_id=brand.id,  # type: ignore[arg-type]
+                network="mastodon",
+                server=found.base_url,
+                handle=found.handle,
+                created_by=actor.user_id,
+                created_at=now,
+                updated_at=now,
+            )
+        account.server = found.base_url
+        account.handle = found.handle
+        account.remote_id = found.remote_id
+        account.credentials = sealed
+        account.limits = json.dumps(found.limits, sort_keys=True)
+        account.state = "connected"
+        account.updated_at = now
+        session.add(account)
+        repo.audit(
+            session,
+            team_id,
+            "network_account",
+            f"{brand.name}/mastodon",
+            actor.user_id,
+            "account reconnected" if replaced else "account connected",
+            now,
+            comment=found.handle,
+        )
+        session.flush()
+        session.refresh(account)
+        session.expunge(account)
+    log.info("brand %s: Mastodon account %s connected", brand.name, found.handle)
+    return Connected(account, replaced)
+
+
+def credentials(ring: vault.Keyring | None, account: NetworkAccount) -> dict:
+    """The account's decrypted credentials (remembered for redaction)."""
+    if ring is None:
+        raise vault.SecretUnavailable("encrypted, and POSTROOM_SECRET_KEY is not set")
+    secrets = json.loads(ring.decrypt(account.credentials))
+    redact.remember(*(v for v in secrets.values() if isinstance(v, str)))
+    return secrets
+
+
+def list_accounts(
+    db: Database, team_id: str, actor: Actor, admins: Iterable[str]
+) -> list[tuple[NetworkAccount, Brand]]:
+    require_admin(actor, "see network accounts", admins)
+    with db.read() as session:
+        rows = queries.of_team(session, team_id)
+        for account, brand in rows:
+            session.expunge(account)
+            session.expunge(brand)
+        return rows
+
+
+def remove(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    network: str,
+    brand_name: str,
+) -> str:
+    """Forget the brand's account on the network (its credentials with it); its handle."""
+    require_admin(actor, "remove network accounts", admins)
+    with db.write() as session:
+        brand = _brand(session, team_id, brand_name)
+        account = queries.find(session, brand.id, network)  # type: ignore[arg-type]
+        if account is None:
+            raise NotFound(
+                f"Brand {brand.name} has no {networks.label(network)} account. "
+                "`/post account list` shows the connected ones."
+            )
+        handle = account.handle
+        session.delete(account)
+        repo.audit(
+            session,
+            team_id,
+            "network_account",
+            f"{brand.name}/{network}",
+            actor.user_id,
+            "account removed",
+            now,
+            comment=handle,
+        )
+    return handle
+
+
+def brand_rules(
+    db: Database, brand_id: int | None, rules: Mapping[str, NetworkRules]
+) -> Mapping[str, NetworkRules]:
+    """The rules table with the limits of the brand's connected accounts in place of §3's
+    defaults (a Mastodon instance's ``max_characters``, media count and link length)."""
+    if brand_id is None:
+        return rules
+    with db.read() as session:
+        accounts = queries.of_brand(session, brand_id)
+    changes = {}
+    for account in accounts:
+        if account.network == "mastodon":
+            fields = mastodon.rule_overrides(json.loads(account.limits or "{}"))
+            if fields:
+                changes["mastodon"] = fields
+    if not changes:
+        return rules
+    try:
+        return networks.apply_overrides(rules, changes)
+    except ValueError as error:  # an instance's odd answer never stops drafting
+        log.warning("brand %s: instance limits not applied: %s", brand_id, error)
+        return rules
