@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
-from bot.networks import NetworkRules, mastodon
+from bot.networks import NetworkRules, bluesky, mastodon
 from bot.policy import Actor
 from bot.workspace import _brand, require_admin
 from storage import accounts as queries
@@ -26,7 +26,7 @@ from storage.models import Brand, NetworkAccount
 
 log = logging.getLogger(__name__)
 
-NETWORKS = ("mastodon",)  # the networks whose accounts Postroom connects
+NETWORKS = ("bluesky", "mastodon")  # the networks whose accounts Postroom connects
 
 NO_KEY = (
     "Connecting an account needs a key to keep its credentials encrypted, and this Postroom "
@@ -84,25 +84,84 @@ def connect_mastodon(
         field = "token" if "token" in str(refused) else "instance"
         raise ValidationFailed(str(refused), {field: str(refused)}) from refused
     sealed = ring.encrypt(json.dumps({"access_token": token}))
+    return _store(
+        db, team_id, actor, now, brand, "mastodon", found.base_url, found.handle,
+        found.remote_id, sealed, found.limits,
+    )  # fmt: skip
+
+
+def connect_bluesky(
+    db: Database,
+    policy: outbound.Policy,
+    ring: vault.Keyring | None,
+    team_id: str,
+    actor: Actor,
+    admins: Iterable[str],
+    now: datetime,
+    brand_name: str,
+    server: str,
+    handle: str,
+    app_password: str,
+) -> Connected:
+    """Open a session with the server (createSession), then store the session's JWTs
+    encrypted for the brand; the app password itself is never stored."""
+    app_password = (app_password or "").strip()
+    redact.remember(app_password)
+    ring = require_key(ring)
+    brand = check_may_connect(db, team_id, actor, admins, brand_name)
+    if not handle.strip():
+        raise ValidationFailed("Give the account's handle.", {"handle": "Give the handle."})
+    if not app_password:
+        raise ValidationFailed("Paste an app password.", {"password": "Paste an app password."})
+    try:
+        found = bluesky.create_session(server, handle, app_password, policy)
+    except outbound.OutboundRefused as refused:
+        raise ValidationFailed(str(refused), {"server": str(refused)}) from refused
+    except bluesky.BlueskyRefused as refused:
+        field = "password" if "password" in str(refused) else "server"
+        raise ValidationFailed(str(refused), {field: str(refused)}) from refused
+    redact.remember(found.access_jwt, found.refresh_jwt)
+    sealed = ring.encrypt(
+        json.dumps({"access_jwt": found.access_jwt, "refresh_jwt": found.refresh_jwt})
+    )
+    return _store(
+        db, team_id, actor, now, brand, "bluesky", found.base_url, "@" + found.handle,
+        found.did, sealed, {},
+    )  # fmt: skip
+
+
+def _store(
+    db: Database,
+    team_id: str,
+    actor: Actor,
+    now: datetime,
+    brand: Brand,
+    network: str,
+    server: str,
+    handle: str,
+    remote_id: str,
+    sealed: str,
+    limits: dict,
+) -> Connected:
     with db.write() as session:
-        account = queries.find(session, brand.id, "mastodon")  # type: ignore[arg-type]
+        account = queries.find(session, brand.id, network)  # type: ignore[arg-type]
         replaced = account is not None
         if account is None:
             account = NetworkAccount(
                 team_id=team_id,
                 brand_id=brand.id,  # type: ignore[arg-type]
-                network="mastodon",
-                server=found.base_url,
-                handle=found.handle,
+                network=network,
+                server=server,
+                handle=handle,
                 created_by=actor.user_id,
                 created_at=now,
                 updated_at=now,
             )
-        account.server = found.base_url
-        account.handle = found.handle
-        account.remote_id = found.remote_id
+        account.server = server
+        account.handle = handle
+        account.remote_id = remote_id
         account.credentials = sealed
-        account.limits = json.dumps(found.limits, sort_keys=True)
+        account.limits = json.dumps(limits, sort_keys=True)
         account.state = "connected"
         account.updated_at = now
         session.add(account)
@@ -110,16 +169,16 @@ def connect_mastodon(
             session,
             team_id,
             "network_account",
-            f"{brand.name}/mastodon",
+            f"{brand.name}/{network}",
             actor.user_id,
             "account reconnected" if replaced else "account connected",
             now,
-            comment=found.handle,
+            comment=handle,
         )
         session.flush()
         session.refresh(account)
         session.expunge(account)
-    log.info("brand %s: Mastodon account %s connected", brand.name, found.handle)
+    log.info("brand %s: %s account %s connected", brand.name, networks.label(network), handle)
     return Connected(account, replaced)
 
 

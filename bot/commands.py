@@ -124,8 +124,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand(
             "account",
             (
-                "/post account add mastodon [brand:NAME]",
-                "/post account remove mastodon [brand:NAME]",
+                "/post account add bluesky|mastodon [brand:NAME]",
+                "/post account remove bluesky|mastodon [brand:NAME]",
                 "/post account list",
             ),
             "the brands' own network accounts, which Postroom publishes to",
@@ -519,7 +519,7 @@ def _parse_weekly(args: list[str], use: str) -> ReportCommand:
 
 # --- network accounts ----------------------------------------------------------------------
 
-ACCOUNT_NETWORKS = ("mastodon",)
+ACCOUNT_NETWORKS = ("bluesky", "mastodon")
 
 
 @dataclass(frozen=True)
@@ -547,12 +547,12 @@ def parse_account(args: list[str]) -> AccountCommand:
         )
         raise UsageError(what + hint, use)
     if len(args) < 2:
-        raise UsageError(f"Name the network: `/post account {action} mastodon`.", use)
+        raise UsageError(f"Name the network: `/post account {action} bluesky|mastodon`.", use)
     network = networks.canonical(args[1])
     if network not in ACCOUNT_NETWORKS:
         shown = code(args[1][:40])
         raise UsageError(
-            f"{shown}: Postroom connects accounts on Mastodon only so far "
+            f"{shown}: Postroom connects accounts on Bluesky and Mastodon only so far "
             "(other networks publish through a brand's webhook or by hand).",
             use,
         )

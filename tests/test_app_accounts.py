@@ -165,7 +165,7 @@ def test_list_and_remove(stack, masto):
     stack.slack.command(ADMIN, "account remove mastodon", channel_id=GENERAL)
     ephemeral_to(stack, ADMIN, "Brand default has no Mastodon account")
     stack.slack.command(ADMIN, "account remove myspace", channel_id=GENERAL)
-    ephemeral_to(stack, ADMIN, "Postroom connects accounts on Mastodon only")
+    ephemeral_to(stack, ADMIN, "Postroom connects accounts on Bluesky and Mastodon only")
     stack.slack.command(ADMIN, "account add mastodon brand:nope", channel_id=GENERAL)
     notice = modal(stack, ADMIN, "post_notice", "Mastodon")
     assert "There is no brand `nope`" in json.dumps(notice["blocks"])

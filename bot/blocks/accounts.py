@@ -10,10 +10,12 @@ from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
 from bot.blocks import context, header, message, section
 from bot.mrkdwn import escape
 from bot.networks import label
+from bot.networks.bluesky import DEFAULT_SERVER
 from bot.networks.mastodon import SCOPES
 from storage.models import Brand, NetworkAccount
 
 MASTODON_CALLBACK = "account_mastodon"
+BLUESKY_CALLBACK = "account_bluesky"
 
 STATES = {"connected": "connected", "reconnect": "needs reconnecting"}
 
@@ -50,6 +52,45 @@ def mastodon_modal(brand: Brand) -> dict:
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"brand": brand.name}),
         "blocks": [b if isinstance(b, dict) else b.to_dict() for b in blocks],
+    }
+
+
+def bluesky_modal(brand: Brand) -> dict:
+    blocks = [
+        section(
+            f"Connect brand *{escape(brand.name)}*'s Bluesky account. Postroom signs in at "
+            "once and keeps the session encrypted; the app password itself is not stored."
+        ),
+        InputBlock(
+            block_id="server",
+            label="Server",
+            hint="bsky.social, or the address of the account's own PDS.",
+            element=PlainTextInputElement(
+                action_id="value", initial_value=DEFAULT_SERVER, max_length=300
+            ),
+        ),
+        InputBlock(
+            block_id="handle",
+            label="Handle",
+            element=PlainTextInputElement(
+                action_id="value", placeholder="acme.bsky.social", max_length=253
+            ),
+        ),
+        InputBlock(
+            block_id="password",
+            label="App password",
+            hint="Make one in Bluesky's Settings → Privacy and security → App passwords.",
+            element=PlainTextInputElement(action_id="value", max_length=100),
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": BLUESKY_CALLBACK,
+        "title": {"type": "plain_text", "text": "Bluesky account"},
+        "submit": {"type": "plain_text", "text": "Connect"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"brand": brand.name}),
+        "blocks": [b.to_dict() for b in blocks],
     }
 
 
