@@ -18,6 +18,7 @@ from bot.policy import Actor
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount
 from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.test_app_guides import hint_of
 from tests.test_app_posts import dm_to, ephemeral_to, fill, modal
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -155,6 +156,14 @@ def test_list_and_remove(stack, masto):
     ephemeral_to(stack, ADMIN, "No network accounts are connected")
     connect(stack, masto.base_url, masto.account("acme").token)
     dm_to(stack, ADMIN, "Connected @acme@")
+    # connecting again (a new token) replaces the brand's account, it doesn't add one
+    new_token = masto.add_token("acme")
+    assert connect(stack, masto.base_url, new_token).body is None
+    dm_to(stack, ADMIN, "Reconnected @acme@")
+    (account,) = rows(stack)
+    assert stack.services.keyring.decrypt(account.credentials) == json.dumps(
+        {"access_token": new_token}
+    )
     stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
     listed = ephemeral_to(stack, ADMIN, "*Mastodon* @acme@")
     assert "brand default" in listed and "last publish: never" in listed
@@ -190,3 +199,15 @@ def test_the_instance_limits_replace_the_mastodon_defaults_in_the_draft_form(sta
     ok = stack.slack.submit(MARIA, view["id"], fill(networks=("mastodon",), text=long_text))
     assert ok.body is None
     dm_to(stack, MARIA, "Sent post #1 for approval")
+    # the form's hint shows the instance's limit once Mastodon is picked
+    stack.slack.command(MARIA, "draft", channel_id=GENERAL)
+    form = modal(stack, MARIA)
+    stack.slack.action(
+        MARIA, "value", view_id=form["id"], block_id="networks", selected_option=["mastodon"]
+    )
+
+    def redrawn():
+        current = stack.slack.view(form["id"])
+        return current if current and "Limits:" in hint_of(current) else None
+
+    assert "Limits: Mastodon 1,000 (a link counts 23)." in hint_of(stack.slack.wait_for(redrawn))
