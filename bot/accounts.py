@@ -81,8 +81,7 @@ def connect_mastodon(
     except outbound.OutboundRefused as refused:
         raise ValidationFailed(str(refused), {"instance": str(refused)}) from refused
     except mastodon.MastodonRefused as refused:
-        field = "token" if "token" in str(refused) else "instance"
-        raise ValidationFailed(str(refused), {field: str(refused)}) from refused
+        raise ValidationFailed(str(refused), {refused.field: str(refused)}) from refused
     sealed = ring.encrypt(json.dumps({"access_token": token}))
     return _store(
         db, team_id, actor, now, brand, "mastodon", found.base_url, found.handle,
@@ -118,8 +117,7 @@ def connect_bluesky(
     except outbound.OutboundRefused as refused:
         raise ValidationFailed(str(refused), {"server": str(refused)}) from refused
     except bluesky.BlueskyRefused as refused:
-        field = "password" if "password" in str(refused) else "server"
-        raise ValidationFailed(str(refused), {field: str(refused)}) from refused
+        raise ValidationFailed(str(refused), {refused.field: str(refused)}) from refused
     redact.remember(found.access_jwt, found.refresh_jwt)
     sealed = ring.encrypt(
         json.dumps({"access_jwt": found.access_jwt, "refresh_jwt": found.refresh_jwt})

@@ -129,6 +129,13 @@ def test_an_unreachable_or_private_or_wrong_server_is_refused(stack, masto):
     # a server that isn't Mastodon (the Slack stand-in answers 404 for Mastodon's paths)
     wrong = connect(stack, stack.slack.api_url.rsplit("/api", 1)[0], token, view=form)
     assert "doesn't answer like a Mastodon server" in wrong.body["errors"]["instance"]
+    # the instance failing: its status said, and a dropped answer is "couldn't reach"
+    masto.fail("GET", "/api/v1/accounts/verify_credentials", status=503)
+    down = connect(stack, masto.base_url, token, view=form)
+    assert "answered HTTP 503" in down.body["errors"]["instance"]
+    masto.fail("GET", "/api/v1/accounts/verify_credentials", drop=True)
+    dropped = connect(stack, masto.base_url, token, view=form)
+    assert "couldn't reach" in dropped.body["errors"]["instance"]
     assert rows(stack) == []
 
 

@@ -165,3 +165,17 @@ def test_only_admins_connect_bluesky(stack):  # noqa: F811
     stack.slack.command(MARIA, "account add bluesky", channel_id=GENERAL)
     notice = modal(stack, MARIA, "post_notice")
     assert "Only admins can connect network accounts" in json.dumps(notice["blocks"])
+
+
+def test_a_server_that_isnt_bluesky_or_cant_be_reached_is_refused(stack):  # noqa: F811
+    stack.slack.command(ADMIN, "account add bluesky", channel_id=GENERAL)
+    form = modal(stack, ADMIN, "account_bluesky")
+    slack_site = stack.slack.api_url.rsplit("/api", 1)[0]  # answers 404 for /xrpc/…
+    _, wrong = connect(stack, slack_site, "acme-social.test", PASSWORD, view=form)
+    assert "doesn't answer like a Bluesky server" in wrong.body["errors"]["server"]
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    _, down = connect(stack, f"http://127.0.0.1:{closed}", "acme-social.test", PASSWORD, form)
+    assert "couldn't reach" in down.body["errors"]["server"]
+    assert rows(stack) == []

@@ -23,7 +23,12 @@ READ_LIMIT = 64 * 1024
 
 
 class BlueskyRefused(ValidationFailed):
-    """The server (or the way to it) refused the account; ``str()`` says why."""
+    """The server (or the way to it) refused the account; ``str()`` says why, ``field``
+    which of the form's fields is at fault (``server`` or ``password``)."""
+
+    def __init__(self, message: str, field: str = "server") -> None:
+        super().__init__(message, {field: message})
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ def create_session(
     if answer.status == 401:
         raise BlueskyRefused(
             f"The server says the handle or app password is wrong{why}. Make an app password "
-            "in Bluesky's Settings → Privacy and security → App passwords, and paste it."
+            "in Bluesky's Settings → Privacy and security → App passwords, and paste it.",
+            "password",
         )
     if answer.status in (404, 405, 501) or (answer.ok and not data):
         raise BlueskyRefused(

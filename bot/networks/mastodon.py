@@ -30,7 +30,12 @@ SCOPES = "read:notifications read:statuses write:statuses write:media"
 
 
 class MastodonRefused(ValidationFailed):
-    """The instance (or the way to it) refused the account; ``str()`` says why."""
+    """The instance (or the way to it) refused the account; ``str()`` says why, ``field``
+    which of the form's fields is at fault (``instance`` or ``token``)."""
+
+    def __init__(self, message: str, field: str = "instance") -> None:
+        super().__init__(message, {field: message})
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -131,12 +136,13 @@ def _get(base: str, path: str, policy: outbound.Policy, token: str | None) -> An
         why = f" ({reason})" if isinstance(reason, str) and reason else ""
         raise MastodonRefused(
             f"The instance says the token is not valid{why}. Make a new one in the "
-            f"instance's Preferences → Development with the scopes `{SCOPES}`, and paste it."
+            f"instance's Preferences → Development with the scopes `{SCOPES}`, and paste it.",
+            "token",
         )
     if answer.status == 403:
         why = f" ({reason})" if isinstance(reason, str) and reason else ""
         raise MastodonRefused(
-            f"The instance refused the token{why}: it needs the scopes `{SCOPES}`."
+            f"The instance refused the token{why}: it needs the scopes `{SCOPES}`.", "token"
         )
     if answer.status in (404, 410) or (answer.ok and body is None):
         raise MastodonRefused(_not_mastodon(base))
