@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.fernet import InvalidToken
+from sqlmodel import select
+
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
 from bot.networks import NetworkRules, bluesky, mastodon
@@ -257,3 +260,35 @@ def brand_rules(
     except ValueError as error:  # an instance's odd answer never stops drafting
         log.warning("brand %s: instance limits not applied: %s", brand_id, error)
         return rules
+
+
+def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
+    """At start: re-encrypt the accounts' credentials under the first key of
+    POSTROOM_SECRET_KEY (so an old key can then be dropped); an account whose credentials
+    no listed key opens needs reconnecting. Idempotent, so every replica may run it."""
+    counts = {"rotated": 0, "unreadable": 0}
+    if ring is None:
+        return counts
+    with db.write() as session:
+        for account in session.exec(select(NetworkAccount)):
+            if account.state == "reconnect" or ring.current(account.credentials):
+                continue
+            try:
+                account.credentials = ring.rotate(account.credentials)
+                counts["rotated"] += 1
+            except InvalidToken:
+                account.state = "reconnect"
+                counts["unreadable"] += 1
+                log.warning(
+                    "the %s account %s (brand id %s) was encrypted with a key "
+                    "POSTROOM_SECRET_KEY no longer lists: an admin reconnects it with "
+                    "`/post account add %s`",
+                    networks.label(account.network),
+                    account.handle,
+                    account.brand_id,
+                    account.network,
+                )
+            session.add(account)
+    if counts["rotated"]:
+        log.info("secrets at rest: %d account credentials re-encrypted", counts["rotated"])
+    return counts

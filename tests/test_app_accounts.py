@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot import redact, workspace
+from bot import accounts, redact, vault, workspace
 from bot.policy import Actor
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, SECRET_KEY, TEAM, start_stack
 from tests.test_app_guides import hint_of
 from tests.test_app_posts import dm_to, ephemeral_to, fill, modal
 
@@ -218,3 +218,32 @@ def test_the_instance_limits_replace_the_mastodon_defaults_in_the_draft_form(sta
         return current if current and "Limits:" in hint_of(current) else None
 
     assert "Limits: Mastodon 1,000 (a link counts 23)." in hint_of(stack.slack.wait_for(redrawn))
+
+
+def test_credentials_move_to_the_first_key_at_start_and_an_unreadable_one_asks_to_reconnect(
+    stack, masto, caplog
+):
+    token = masto.account("acme").token
+    connect(stack, masto.base_url, token)
+    dm_to(stack, ADMIN, "Connected @acme@")
+    db = stack.services.db
+    new = vault.generate_key()
+    rotated = vault.Keyring([new, SECRET_KEY])  # a new first key, the old one still listed
+    assert accounts.rotate_at_rest(db, rotated) == {"rotated": 1, "unreadable": 0}
+    assert accounts.rotate_at_rest(db, rotated) == {"rotated": 0, "unreadable": 0}  # once
+    (account,) = rows(stack)
+    assert vault.Keyring([new]).decrypt(account.credentials) == json.dumps({"access_token": token})
+    # the key dropped before the start that would have rotated: the account can't be read
+    assert accounts.rotate_at_rest(db, vault.Keyring([vault.generate_key()])) == {
+        "rotated": 0,
+        "unreadable": 1,
+    }
+    assert "POSTROOM_SECRET_KEY no longer lists" in caplog.text
+    assert rows(stack)[0].state == "reconnect"
+    stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
+    ephemeral_to(stack, ADMIN, "needs reconnecting")
+    # reconnecting (with the configured key) makes it whole again
+    stack.services.keyring = vault.Keyring([new])
+    assert connect(stack, masto.base_url, token).body is None
+    dm_to(stack, ADMIN, "Reconnected @acme@")
+    assert rows(stack)[0].state == "connected"
