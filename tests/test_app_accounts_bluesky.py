@@ -25,18 +25,14 @@ import pytest
 from sqlalchemy import text
 
 from bot import redact
+from tests.conftest import SHARED
 from tests.stack import ADMIN, GENERAL, MARIA
 from tests.test_app_accounts import rows, stack  # noqa: F401 (the fixture)
 from tests.test_app_posts import dm_to, ephemeral_to, modal
 
 pytestmark = pytest.mark.bluesky
 
-RUN = Path(
-    os.environ.get(
-        "POSTROOM_BLUESKY_PDS",
-        Path(__file__).resolve().parents[2] / "shared" / "tools" / "bluesky-pds" / "run",
-    )
-)
+RUN = Path(os.environ.get("POSTROOM_BLUESKY_PDS", SHARED / "tools" / "bluesky-pds" / "run"))
 HOME = Path(os.environ.get("BLUESKY_PDS_HOME", Path.home() / ".cache" / "bluesky-pds"))
 PASSWORD = "correct-horse-battery"
 
