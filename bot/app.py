@@ -11,7 +11,17 @@ from slack_sdk import WebClient
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
-from handlers import actions, commands, errors, events, lifecycle, middleware, options, views
+from handlers import (
+    accounts,
+    actions,
+    commands,
+    errors,
+    events,
+    lifecycle,
+    middleware,
+    options,
+    views,
+)
 from storage.db import Database
 
 LISTENER_THREADS = 32
@@ -62,7 +72,8 @@ def build_app(
     # matcher arguments (about 10 µs a listener): the events (the busiest deliveries: Home
     # tabs, reaction storms) come right after the one command, not after a dozen actions
     # and views. Their kinds never overlap, so the order changes nothing else.
-    for surface in (errors, middleware, commands, events, actions, views, lifecycle, options):
+    surfaces = (errors, middleware, commands, events, actions, views, lifecycle, options, accounts)
+    for surface in surfaces:
         surface.register(app, services)
     return app
 

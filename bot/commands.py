@@ -122,6 +122,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "schedule it weekly",
         ),
         Subcommand(
+            "account",
+            (
+                "/post account add bluesky|mastodon [brand:NAME]",
+                "/post account remove bluesky|mastodon [brand:NAME]",
+                "/post account list",
+            ),
+            "the brands' own network accounts, which Postroom publishes to",
+            admin=True,
+        ),
+        Subcommand(
             "drafting",
             ("/post drafting [anyone|roles]",),
             "who may draft: anyone (the default), or only people with a Postroom role",
@@ -505,3 +515,45 @@ def _parse_weekly(args: list[str], use: str) -> ReportCommand:
     return ReportCommand(
         "weekly", channel=channel, weekday=args[1], at_time=args[2], tz=tz, brand=brand
     )
+
+
+# --- network accounts ----------------------------------------------------------------------
+
+ACCOUNT_NETWORKS = ("bluesky", "mastodon")
+
+
+@dataclass(frozen=True)
+class AccountCommand:
+    action: str  # add | remove | list
+    network: str = ""
+    brand: str = "default"
+
+
+def parse_account(args: list[str]) -> AccountCommand:
+    """``add|remove mastodon [brand:NAME]`` or ``list``."""
+    use = usage("account")
+    action = args[0].lower() if args else ""
+    if action == "list":
+        if len(args) > 1:
+            raise UsageError("`/post account list` takes nothing after it.", use)
+        return AccountCommand("list")
+    if action not in ("add", "remove"):
+        guess = grammar.suggest(action, ["add", "remove", "list"]) if action else None
+        hint = f" Did you mean `/post account {guess}`?" if guess else ""
+        what = (
+            f"{code(action)} isn't something `/post account` does."
+            if action
+            else ("`/post account` needs one of: add, remove, list.")
+        )
+        raise UsageError(what + hint, use)
+    if len(args) < 2:
+        raise UsageError(f"Name the network: `/post account {action} bluesky|mastodon`.", use)
+    network = networks.canonical(args[1])
+    if network not in ACCOUNT_NETWORKS:
+        shown = code(args[1][:40])
+        raise UsageError(
+            f"{shown}: Postroom connects accounts on Bluesky and Mastodon only so far "
+            "(other networks publish through a brand's webhook or by hand).",
+            use,
+        )
+    return AccountCommand(action, network, brand_option(args[2:], "account"))

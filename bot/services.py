@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
-from bot import outbound, vault
+from bot import accounts, outbound, vault
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.jobs import Workers
@@ -71,6 +71,7 @@ class Services:
             db.create_schema()
         keyring = vault.keyring(settings.secret_keys)
         vault.convert_at_rest(db, keyring)  # what an earlier release kept in plain text
+        accounts.rotate_at_rest(db, keyring)  # the accounts' credentials under the first key
         slack = SlackGateway(client)
         people = Directory(db, slack, clock, settings.admins)
         rules = apply_overrides(DEFAULT_RULES, settings.network_limits)

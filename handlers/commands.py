@@ -45,6 +45,7 @@ from bot.flows import workspace as workspace_flow
 from bot.grammar import suggest
 from bot.mrkdwn import code, user
 from bot.services import Services
+from handlers.accounts import account_command
 from handlers.errors import guarded, report
 from handlers.views import draft_form
 
@@ -690,4 +691,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "rota": _rota,
     "tickets": _tickets,
     "report": _report,
+    "account": account_command,
 }

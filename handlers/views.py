@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from slack_bolt import App
 
 from bot import (
+    accounts,
     grammar,
     guides,
     jobs,
@@ -68,8 +69,8 @@ def draft_form(
     network limits with that brand's own overrides."""
     if brands and brand not in {b.name for b in brands}:
         brand = brands[0].name
-    rules = services.rules
     chosen = next((b for b in brands if b.name == brand), None)
+    rules = accounts.brand_rules(services.db, chosen.id if chosen else None, services.rules)
     guide = posts_flow.guide_of(services, chosen) if chosen is not None else None
     if guide is not None and guide.network_limits.strip():
         rules = networks.apply_overrides(rules, json.loads(guide.network_limits))

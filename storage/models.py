@@ -466,3 +466,26 @@ class FormSubmission(SQLModel, table=True):
     post_id: int
     version: int
     created_at: datetime = Field(sa_column=utc_column())
+
+
+class NetworkAccount(SQLModel, table=True):
+    """A brand's own account on a network Postroom publishes to itself (Mastodon, later
+    Bluesky): one per brand and network. The credentials are stored encrypted
+    (``fernet:…``, bot/vault.py: POSTROOM_SECRET_KEY), never in plain text."""
+
+    __tablename__ = "network_account"
+    __table_args__ = (UniqueConstraint("brand_id", "network", name="uq_network_account"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    brand_id: int = Field(foreign_key="brand.id", ondelete="CASCADE")
+    network: str = Field(max_length=16)
+    server: str = Field(max_length=2048)  # the instance's or PDS's base URL
+    handle: str = Field(max_length=320)  # @user@instance, or the Bluesky handle
+    remote_id: str = Field(default="", max_length=128)  # the network's id of the account
+    credentials: str = ""  # encrypted JSON: the token (or the session's JWTs)
+    limits: str = "{}"  # JSON: the server's own limits (Mastodon's instance configuration)
+    state: str = Field(default="connected", max_length=16)  # connected | reconnect
+    last_published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import posts, workspace
+from bot import accounts, posts, workspace
 from bot.blocks import posts as blocks
 from bot.errors import PermissionDenied, RateLimited, SlackFailure
 from bot.flows import dm, home
@@ -48,7 +48,7 @@ def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Bran
     if found is None:
         raise posts.no_brand(draft.brand)
     brand, guide = found
-    rules = services.rules
+    rules = accounts.brand_rules(services.db, brand.id, services.rules)  # its instances' limits
     style = StyleRules()
     if guide is not None:
         if guide.network_limits.strip():
