@@ -143,17 +143,8 @@ def register(app: App, services: Services) -> None:
                     services.clock.now(),
                     networks=None if network is None else [network],
                 )
-        except ValidationFailed as refused:
-            if not refused.fields:  # not the URL: the form can't fix it
-                ack(
-                    response_action="update",
-                    view=blocks.notice_modal("Nothing changed", str(refused)),
-                )
-                return
-            ack(response_action="errors", errors=_errors(refused.fields))
-            return
         except PostroomError as refused:
-            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+            _refuse_form(ack, refused)
             return
         ack()
         publishing_flow.after_published(services, result)
@@ -181,17 +172,8 @@ def register(app: App, services: Services) -> None:
                     reason,
                     services.clock.now(),
                 )
-        except ValidationFailed as refused:
-            if not refused.fields:
-                ack(
-                    response_action="update",
-                    view=blocks.notice_modal("Nothing changed", str(refused)),
-                )
-                return
-            ack(response_action="errors", errors=_errors(refused.fields))
-            return
         except PostroomError as refused:
-            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+            _refuse_form(ack, refused)
             return
         ack()
         publishing_flow.after_failed(services, result)
@@ -537,6 +519,16 @@ def _scheduled(epoch: object) -> datetime | None:
         message = "Pick a date and time before the year 3000."
         raise ValidationFailed(message, fields={"scheduled": message})
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _refuse_form(ack, refused: PostroomError) -> None:
+    """A mark form's refusal: on the field it names, else (the form can't fix it) the modal
+    says nothing changed and why."""
+    fields = refused.fields if isinstance(refused, ValidationFailed) else None
+    if fields:
+        ack(response_action="errors", errors=_errors(fields))
+    else:
+        ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
 
 
 def _errors(fields: dict[str, str]) -> dict[str, str]:
