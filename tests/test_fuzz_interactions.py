@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import calendar, commands, posts, tickets, workspace
+from bot.blocks import accounts as account_blocks
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
@@ -63,6 +64,8 @@ CALLBACKS = (
     publish_blocks.PUBLISH_CALLBACK,
     publish_blocks.FAILED_CALLBACK,
     guide_blocks.STYLE_CALLBACK,
+    account_blocks.MASTODON_CALLBACK,
+    account_blocks.BLUESKY_CALLBACK,
 )
 
 
@@ -70,9 +73,9 @@ def test_the_fuzzed_ids_are_every_id_the_app_registers():
     """Each listener of the app (its ``app.action``/``app.view`` constants) is fuzzed here."""
     import inspect
 
-    from handlers import actions, views
+    from handlers import accounts, actions, views
 
-    source = inspect.getsource(actions) + inspect.getsource(views)
+    source = inspect.getsource(actions) + inspect.getsource(views) + inspect.getsource(accounts)
     registered = source.count("app.action(") + source.count("app.view(")
     # + the draft form's brand and networks menus (dispatch_action): one listener, fuzzed in
     # test_the_draft_forms_redraw_takes_any_state_without_a_ref_or_a_write.
