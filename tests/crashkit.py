@@ -346,8 +346,11 @@ def approval_crash(
         drill = Drill(slack)
 
         def clicking(message: dict) -> Callable[[], object]:
+            # from the request as the reporter's screen showed it (as posted): a click again
+            # after the kill may come when a first, unanswered one was done and the request
+            # updated since (Slack sends it from the message as seen)
             return lambda: slack.action(
-                REPORTER, "post_approve", channel_id=APPROVALS, message_ts=message["ts"]
+                REPORTER, "post_approve", channel_id=APPROVALS, message_ts=message["ts"], revision=0
             )
 
         keys = [m["ts"] for m in requests]
