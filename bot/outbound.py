@@ -363,6 +363,7 @@ class Answer:
     category: str = ""
     detail: str = ""
     body: bytes = b""  # at most the ``read_limit`` asked for
+    headers: Mapping[str, str] = field(default_factory=dict)  # the answer's, names lower-case
 
 
 def category_of(status: int) -> str:
@@ -418,6 +419,7 @@ def request(
                 category_of(status),
                 f"HTTP {status} from {address}",
                 data,
+                {name.lower(): value for name, value in response.getheaders()},
             )
         except TimeoutError as error:
             return Answer(False, None, TIMED_OUT, f"{address}: {error or 'timed out'}")

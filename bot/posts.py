@@ -8,6 +8,7 @@ error says who and when, from the audit log.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -164,6 +165,26 @@ def first_line(post: Post, limit: int = 120) -> str:
 
 def media_of(post: Post) -> list[str]:
     return [line for line in post.media_urls.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    url: str
+    alt: str  # the alt text people gave it ("" when none)
+
+
+def media_items(post: Post) -> list[MediaItem]:
+    """The post's media in order, each with its alt text (``post.media_alt``, a JSON list in
+    the same order; a missing or unreadable entry is "")."""
+    try:
+        alts = json.loads(post.media_alt or "[]")
+    except ValueError:
+        alts = []
+    alts = alts if isinstance(alts, list) else []
+    return [
+        MediaItem(url, alts[i] if i < len(alts) and isinstance(alts[i], str) else "")
+        for i, url in enumerate(media_of(post))
+    ]
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -172,6 +172,8 @@ class Post(SQLModel, table=True):
     text: str
     networks: str  # comma-separated canonical names
     media_urls: str = ""  # one URL per line
+    # JSON list: the alt text of each media URL, in the same order ("" where none was given)
+    media_alt: str = "[]"
     notes: str = ""  # notes for the team: never shown to a client
     client_notes: str = ""  # notes for the client (shown at the client stage, and to the team)
     scheduled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -43,6 +43,9 @@ class Outcome:
     url: str = ""  # the live URL, when the network gives one
     reason: str = ""  # why it failed, in words people may be told
     after: timedelta | None = None  # retry: not before this (a rate limit's reset)
+    # failed: the account's credentials were refused (expired, revoked): the admins are
+    # told to reconnect it, and the account is marked so until they do
+    reconnect: bool = False
 
     @classmethod
     def published(cls, url: str = "") -> Outcome:
@@ -53,8 +56,8 @@ class Outcome:
         return cls("retry", reason=reason, after=after)
 
     @classmethod
-    def failed(cls, reason: str) -> Outcome:
-        return cls("failed", reason=reason)
+    def failed(cls, reason: str, reconnect: bool = False) -> Outcome:
+        return cls("failed", reason=reason, reconnect=reconnect)
 
 
 class Adapter(Protocol):
