@@ -20,6 +20,11 @@ from typing import Literal, Protocol
 from bot import outbound, vault, webhook
 from storage.models import Brand, Post
 
+# PRODUCT.md §13: a refusal or an outage is retried after 1, 5 and 30 minutes, then the
+# network of that post is failed with the reason. An adapter's ``tries``/``backoff``.
+TRIES = 4
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+
 
 @dataclass(frozen=True)
 class Delivery:
