@@ -15,7 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from storage.models import Job
-from storage.repo import _dialect, insert_ignore
+from storage.repo.common import _dialect, insert_ignore
 
 MAX_ERROR = 500  # characters of the last error kept on the row
 
