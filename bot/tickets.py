@@ -9,9 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, update
-from sqlmodel import select
-
 from bot import grammar, policy, workspace
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.jobs import wall_now
@@ -19,7 +16,7 @@ from bot.mrkdwn import code, user
 from bot.policy import Actor
 from storage import jobs, repo
 from storage.db import Database
-from storage.models import Brand, KnownUser, Rota, Route, Ticket, TicketReporter
+from storage.models import Brand, Rota, Route, Ticket
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 DEFAULT_EMOJI = "rotating_light"
@@ -93,7 +90,7 @@ def add_route(
             now,
             to_state=spec.channel_id,
         )
-        return _route(session, team_id, spec.emoji)  # type: ignore[return-value]
+        return repo.route_by_emoji(session, team_id, spec.emoji)  # type: ignore[return-value]
 
 
 def check_route(
@@ -110,39 +107,21 @@ def remove_route(
 ) -> None:
     workspace.require_admin(actor, "change complaint routes", admins)
     with db.write() as session:
-        route = _route(session, team_id, emoji)
+        route = repo.route_by_emoji(session, team_id, emoji)
         if route is None:
             raise NotFound(f":{emoji}: isn't routed. `/post route list` shows the routes.")
-        in_use = session.exec(
-            select(func.count()).select_from(Ticket).where(Ticket.route_id == route.id)
-        ).one()
-        if in_use:
-            # Tickets keep their route: the emoji stops routing, the history stays.
-            route.emoji = f"{route.emoji}{repo.REMOVED_ROUTE}{route.id}"
-            session.add(route)
-        else:
-            session.delete(route)
+        repo.retire_route(session, route)  # its tickets keep it, and the history stays
         repo.audit(session, team_id, "route", emoji, actor.user_id, "remove", now)
 
 
 def routes(db: Database, team_id: str) -> list[tuple[Route, str | None]]:
     with db.read() as session:
-        rows = session.exec(
-            select(Route, Brand.name)
-            .outerjoin(Brand, Route.brand_id == Brand.id)  # type: ignore[arg-type]
-            .where(Route.team_id == team_id, Route.emoji.notlike(f"%{repo.REMOVED_ROUTE}%"))  # type: ignore[attr-defined]
-            .order_by(Route.emoji)
-        )
-        return [(r, b) for r, b in rows]
+        return repo.routes_with_brands(session, team_id)
 
 
 def route_for(db: Database, team_id: str, emoji: str) -> Route | None:
     with db.read() as session:
-        return _route(session, team_id, emoji)
-
-
-def _route(session, team_id: str, emoji: str) -> Route | None:
-    return session.exec(select(Route).where(Route.team_id == team_id, Route.emoji == emoji)).first()
+        return repo.route_by_emoji(session, team_id, emoji)
 
 
 def _brand(session, team_id: str, name: str | None) -> Brand | None:
@@ -182,9 +161,8 @@ def claim(
     by every other, who is recorded as a further reporter. ``card_job``: the job that posts
     its card (``routing.open_card``) is accepted in the same transaction."""
     with db.write() as session:
-        created = repo.insert_ignore(
+        created = repo.add_ticket(
             session,
-            Ticket,
             {
                 "team_id": team_id,
                 "route_id": route.id,
@@ -201,17 +179,15 @@ def claim(
                 "created_at": now,
             },
         )
-        ticket = session.exec(
-            select(Ticket).where(
-                Ticket.team_id == team_id,
-                Ticket.source_channel == source.channel_id,
-                Ticket.source_ts == source.ts,
-                Ticket.route_id == route.id,
-            )
-        ).one()
-        repo.insert_ignore(
-            session, TicketReporter, {"ticket_id": ticket.id, "user_id": reporter, "at": now}
+        ticket = repo.ticket_for_source(
+            session,
+            team_id,
+            source.channel_id,
+            source.ts,
+            route.id,  # type: ignore[arg-type]
         )
+        assert ticket is not None  # inserted now, or by whoever won
+        repo.add_reporter(session, ticket.id, reporter, now)  # type: ignore[arg-type]
         if created:
             repo.audit(
                 session,
@@ -233,71 +209,44 @@ def claim(
 
 def existing(db: Database, team_id: str, route: Route, channel: str, ts: str) -> Ticket | None:
     with db.read() as session:
-        return session.exec(
-            select(Ticket).where(
-                Ticket.team_id == team_id,
-                Ticket.source_channel == channel,
-                Ticket.source_ts == ts,
-                Ticket.route_id == route.id,
-            )
-        ).first()
+        return repo.ticket_for_source(session, team_id, channel, ts, route.id)  # type: ignore[arg-type]
 
 
 def add_reporter(db: Database, ticket: Ticket, reporter: str, now: datetime) -> None:
     with db.write() as session:
-        repo.insert_ignore(
-            session, TicketReporter, {"ticket_id": ticket.id, "user_id": reporter, "at": now}
-        )
+        repo.add_reporter(session, ticket.id, reporter, now)  # type: ignore[arg-type]
 
 
 def forget(db: Database, ticket_id: int) -> None:
     """Undo a ticket whose card could not be posted (nothing half-created)."""
     with db.write() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is not None and not ticket.card_ts:
-            for reporter in session.exec(
-                select(TicketReporter).where(TicketReporter.ticket_id == ticket_id)
-            ):
-                session.delete(reporter)
-            session.flush()
-            session.delete(ticket)
+        repo.delete_cardless_ticket(session, ticket_id)
 
 
 def set_card(db: Database, ticket_id: int, channel: str, ts: str) -> None:
     with db.write() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is not None:
-            ticket.card_channel, ticket.card_ts = channel, ts
-            session.add(ticket)
+        repo.set_card(session, ticket_id, channel, ts)
 
 
 def get(db: Database, team_id: str, ticket_id: int) -> tuple[Ticket, Route]:
     with db.read() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None or ticket.team_id != team_id:
-            raise NotFound(f"There is no ticket #{ticket_id}.")
-        return ticket, session.get(Route, ticket.route_id)  # type: ignore[return-value]
+        found = repo.ticket_with_route(session, team_id, ticket_id)
+    if found is None:
+        raise NotFound(f"There is no ticket #{ticket_id}.")
+    return found
 
 
 def reporters(db: Database, ticket_id: int) -> list[str]:
     """Who reported it: the first reporter, then the others as they came."""
     with db.read() as session:
-        ticket = session.get(Ticket, ticket_id)
-        others = session.exec(
-            select(TicketReporter.user_id)
-            .where(TicketReporter.ticket_id == ticket_id)
-            .order_by(TicketReporter.at, TicketReporter.user_id)
-        ).all()
-    first = [ticket.reporter] if ticket else []
-    return first + [uid for uid in others if uid not in first]
+        return repo.reporters_of(session, ticket_id)
 
 
 def brand_of(db: Database, route: Route) -> str | None:
     if route.brand_id is None:
         return None
     with db.read() as session:
-        row = session.get(Brand, route.brand_id)
-        return row.name if row else None
+        return repo.brand_name(session, route.brand_id)
 
 
 def assignee_refusal(db: Database, person: Actor, route: Route) -> str | None:
@@ -339,14 +288,7 @@ def handlers(
         if policy.handles_tickets(Actor(uid, grants=workspace.grants_from(grants)), brand)
     )
     with db.read() as session:
-        seen = session.exec(
-            select(KnownUser.user_id).where(
-                KnownUser.team_id == team_id,
-                KnownUser.is_workspace_admin == True,  # noqa: E712
-                KnownUser.is_bot == False,  # noqa: E712
-            )
-        )
-        people.update(seen)
+        people.update(repo.workspace_admins_seen(session, team_id))
     return sorted(people)
 
 
@@ -473,13 +415,7 @@ def _move(
 ) -> Ticket:
     """Compare-and-set on the ticket (what the actor saw must still hold), with its audit."""
     with db.write() as session:
-        conditions = [Ticket.id == ticket.id] + [
-            getattr(Ticket, name).is_(None) if value is None else getattr(Ticket, name) == value
-            for name, value in expect.items()
-        ]
-        moved = session.execute(
-            update(Ticket).where(*conditions).values(**changes).returning(Ticket.id)
-        ).first()
+        moved = repo.move_ticket(session, ticket.id, expect, changes)  # type: ignore[arg-type]
         if moved is None:
             raise InvalidTransition(
                 f"Ticket #{ticket.id} changed meanwhile; look at its card "
@@ -496,26 +432,18 @@ def _move(
             from_state=from_state,
             to_state=to_state,
         )
-        return session.get(Ticket, ticket.id, populate_existing=True)  # type: ignore[return-value]
+        return moved
 
 
 def listing(db: Database, team_id: str, actor: Actor, which: str) -> list[Ticket]:
     with db.read() as session:
-        query = select(Ticket).where(Ticket.team_id == team_id, Ticket.status == "open")
-        if which == "mine":
-            query = query.where(Ticket.assignee == actor.user_id)
-        return list(session.exec(query.order_by(Ticket.id.desc()).limit(41)))  # type: ignore[union-attr]
+        return repo.open_tickets(session, team_id, actor.user_id if which == "mine" else None)
 
 
 def counts(db: Database, team_id: str) -> tuple[int, int]:
     """(open, of which unassigned) — for the digest."""
     with db.read() as session:
-        base = (
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.team_id == team_id, Ticket.status == "open")
-        )
-        return (session.exec(base).one(), session.exec(base.where(Ticket.assignee.is_(None))).one())  # type: ignore[union-attr]
+        return repo.open_counts(session, team_id)
 
 
 # --- the rota ------------------------------------------------------------------------------
@@ -562,7 +490,7 @@ def rota_off(
 ) -> None:
     workspace.require_admin(actor, "change rotas", admins)
     with db.write() as session:
-        rota = _rota(session, team_id, channel_id)
+        rota = repo.rota_of(session, team_id, channel_id)
         if rota is None:
             raise NotFound(f"<#{channel_id}> has no rota.")
         session.delete(rota)
@@ -572,14 +500,10 @@ def rota_off(
 def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
     """The next person in turn (the turn advances atomically, so replicas don't collide)."""
     with db.read() as session:
-        if _rota(session, team_id, channel_id) is None:
+        if repo.rota_of(session, team_id, channel_id) is None:
             return None  # most channels have no rota: no write lock for them
     with db.write() as session:
-        rota = session.exec(
-            select(Rota)
-            .where(Rota.team_id == team_id, Rota.channel_id == channel_id)
-            .with_for_update()
-        ).first()
+        rota = repo.rota_of(session, team_id, channel_id, lock=True)
         if rota is None or not rota.members:
             return None
         members = rota.members.split(",")
@@ -587,12 +511,6 @@ def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
         rota.turn += 1
         session.add(rota)
         return person
-
-
-def _rota(session, team_id: str, channel_id: str) -> Rota | None:
-    return session.exec(
-        select(Rota).where(Rota.team_id == team_id, Rota.channel_id == channel_id)
-    ).first()
 
 
 # --- the follow-up clock -------------------------------------------------------------------
@@ -613,21 +531,9 @@ def follow_ups_waiting(
     stamp = "reminded_at" if kind == "remind" else "escalated_at"
     field = "remind_minutes" if kind == "remind" else "escalate_minutes"
     with db.read() as session:
-        query = (
-            select(Ticket, Route)
-            .join(Route, Ticket.route_id == Route.id)
-            .where(  # type: ignore[arg-type]
-                Ticket.status == "open",
-                getattr(Ticket, stamp).is_(None),
-                getattr(Route, field).is_not(None),
-                repo.installed(Ticket.team_id),
-            )
+        candidates = repo.follow_up_candidates(
+            session, stamp, field, unassigned=kind == "remind", ticket_id=ticket_id
         )
-        if kind == "remind":
-            query = query.where(Ticket.assignee.is_(None))  # type: ignore[union-attr]
-        if ticket_id is not None:
-            query = query.where(Ticket.id == ticket_id)
-        candidates = [(t, r) for t, r in session.exec(query)]
     waiting = []
     for ticket, route in candidates:
         delay = _delay(route, ticket, field)
@@ -646,17 +552,7 @@ def follow_ups_due(
     claimed = []
     for ticket, route in follow_ups_waiting(db, now, kind, ticket_id):
         with db.write() as session:
-            won = session.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket.id,
-                    getattr(Ticket, stamp).is_(None),
-                    Ticket.status == "open",
-                )
-                .values({stamp: now})
-                .returning(Ticket.id)
-            ).first()
-            if won:
+            if repo.claim_follow_up(session, ticket.id, stamp, now):  # type: ignore[arg-type]
                 repo.audit(session, ticket.team_id, "ticket", str(ticket.id), "", kind, now)
                 claimed.append((ticket, route))
     return claimed
@@ -666,7 +562,7 @@ def unclaim_follow_up(db: Database, ticket_id: int, kind: str) -> None:
     """A reminder or escalation that couldn't be posted: tried again next tick."""
     stamp = "reminded_at" if kind == "remind" else "escalated_at"
     with db.write() as session:
-        session.execute(update(Ticket).where(Ticket.id == ticket_id).values({stamp: None}))
+        repo.clear_follow_up(session, ticket_id, stamp)
 
 
 CARD_LEASE = timedelta(minutes=5)
@@ -678,22 +574,8 @@ def cards_waiting(
     """Tickets (or just ``ticket_id``) whose card was claimed over the lease ago and never
     posted, and whose card job isn't still waiting to run (behind a backlog, or rate-limited:
     it will post the card itself) (a read)."""
-    stale = now - CARD_LEASE
-    card_job = jobs.unfinished("card", Ticket.team_id, cast(Ticket.id, String))
     with db.read() as session:
-        query = (
-            select(Ticket, Route)
-            .join(Route, Ticket.route_id == Route.id)  # type: ignore[arg-type]
-            .where(
-                Ticket.card_ts == "",
-                Ticket.card_claimed_at <= stale,  # type: ignore[operator]
-                ~card_job,
-                repo.installed(Ticket.team_id),
-            )
-        )
-        if ticket_id is not None:
-            query = query.where(Ticket.id == ticket_id)
-        return list(session.exec(query))
+        return repo.cards_unposted(session, now - CARD_LEASE, ticket_id)
 
 
 def cards_to_recover(
@@ -704,16 +586,7 @@ def cards_to_recover(
     claimed = []
     for ticket, route in cards_waiting(db, now, ticket_id):
         with db.write() as session:
-            won = session.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket.id,
-                    Ticket.card_ts == "",
-                    Ticket.card_claimed_at == ticket.card_claimed_at,
-                )
-                .values(card_claimed_at=now)
-                .returning(Ticket.id)
-            ).first()
+            won = repo.reclaim_card(session, ticket, now)
         if won:
             claimed.append((ticket, route))
     return claimed

@@ -573,7 +573,7 @@ def test_the_rota_refuses_a_client_with_the_reason(stack):
     assert "`support` role" in said and f"<@{CHRIS}> is a client (northwind)" in said
     assert f"<@{SAM}> can't" not in said
     with stack.services.db.read() as session:
-        assert tickets._rota(session, TEAM, SUPPORT) is None
+        assert repo.rota_of(session, TEAM, SUPPORT) is None
     # Nor anyone without the support role for the route's brand.
     acme = workspace.add_brand(
         stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", workspace.BrandPolicy()

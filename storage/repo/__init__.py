@@ -67,6 +67,29 @@ from storage.repo.posts import (
 )
 from storage.repo.publishing import add_publications, lock_post, publication_rows, publications_of
 from storage.repo.schedules import delete_schedule, schedule_of, schedules
+from storage.repo.tickets import (
+    add_reporter,
+    add_ticket,
+    brand_name,
+    cards_unposted,
+    claim_follow_up,
+    clear_follow_up,
+    delete_cardless_ticket,
+    follow_up_candidates,
+    move_ticket,
+    open_counts,
+    open_tickets,
+    reclaim_card,
+    reporters_of,
+    retire_route,
+    rota_of,
+    route_by_emoji,
+    routes_with_brands,
+    set_card,
+    ticket_for_source,
+    ticket_with_route,
+    tickets_of_route,
+)
 from storage.repo.workspaces import (
     claim_event,
     ensure_team,
@@ -78,9 +101,31 @@ from storage.repo.workspaces import (
     release_event,
     save_known_user,
     uninstalled_teams,
+    workspace_admins_seen,
 )
 
 __all__ = [
+    "route_by_emoji",
+    "tickets_of_route",
+    "retire_route",
+    "routes_with_brands",
+    "brand_name",
+    "add_ticket",
+    "ticket_for_source",
+    "add_reporter",
+    "reporters_of",
+    "delete_cardless_ticket",
+    "set_card",
+    "ticket_with_route",
+    "move_ticket",
+    "open_tickets",
+    "open_counts",
+    "rota_of",
+    "follow_up_candidates",
+    "claim_follow_up",
+    "clear_follow_up",
+    "cards_unposted",
+    "reclaim_card",
     "DEFAULT_BRAND",
     "HomeApproval",
     "HomeRows",
@@ -149,5 +194,6 @@ __all__ = [
     "team_grants",
     "transition",
     "uninstalled_teams",
+    "workspace_admins_seen",
     "upsert",
 ]

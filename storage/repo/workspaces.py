@@ -128,3 +128,16 @@ def uninstalled_teams(session: Session) -> set[str]:
     """The workspaces that removed the app."""
     rows = session.exec(select(Team.team_id).where(Team.uninstalled_at.is_not(None)))  # type: ignore[union-attr]
     return set(rows)
+
+
+def workspace_admins_seen(session: Session, team_id: str) -> list[str]:
+    """The Slack workspace admins and owners Postroom has met (people, not bots)."""
+    return list(
+        session.exec(
+            select(KnownUser.user_id).where(
+                KnownUser.team_id == team_id,
+                KnownUser.is_workspace_admin == True,  # noqa: E712
+                KnownUser.is_bot == False,  # noqa: E712
+            )
+        )
+    )
