@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlmodel import select
-
 from bot import workspace
 from bot.clock import Clock
 from bot.errors import SlackApiFailure, SlackFailure, ValidationFailed
@@ -80,15 +78,7 @@ class Directory:
         names people without mentioning (notifying) them: what Postroom knows, and Slack's
         ``users.info`` for up to ``ask_slack`` it has never seen. Unknown ones are left out."""
         with self.db.read() as session:
-            known = {
-                u.user_id: u
-                for u in session.exec(
-                    select(KnownUser).where(
-                        KnownUser.team_id == team_id,
-                        KnownUser.user_id.in_(user_ids),  # type: ignore[attr-defined]
-                    )
-                )
-            }
+            known = {u.user_id: u for u in repo.known_users(session, team_id, user_ids)}
         for user_id in [u for u in user_ids if u not in known][:ask_slack]:
             profile = self._fresh(team_id, user_id, None)
             if profile is not None:

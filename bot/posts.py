@@ -21,7 +21,7 @@ from bot.networks import label as _label
 from bot.policy import Actor, PostFacts
 from storage import repo
 from storage.db import Database
-from storage.models import Brand, Post, Team
+from storage.models import Brand, Post
 
 NETWORK_LABELS = {n: _label(n) for n in NETWORKS}
 EDITABLE = ("draft", "pending", "changes_requested", "approved")
@@ -487,11 +487,7 @@ def set_drafting(
 ) -> None:
     workspace.require_admin(actor, "change who may draft", admins)
     with db.write() as session:
-        team = session.get(Team, team_id)
-        before = team.drafting if team else "anyone"
-        if team is not None:
-            team.drafting = who
-            session.add(team)
+        before = repo.set_drafting(session, team_id, who)
         repo.audit(
             session,
             team_id,

@@ -108,11 +108,8 @@ class Recorded:
         if not candidates:
             return []
         periods = sorted({key[self.period] for key, _ in candidates})
-        column = getattr(self.model, self.period)
-        from sqlmodel import select
-
         with db.read() as session:
-            rows = session.exec(select(self.model).where(column.in_(periods))).all()
+            rows = repo.runs_of_periods(session, self.model, self.period, periods)
         done = {(r.team_id, r.channel_id, getattr(r, self.period)) for r in rows}
         return [
             due
@@ -121,13 +118,8 @@ class Recorded:
         ]
 
     def recorded(self, db: Database, key: dict) -> bool:
-        from sqlmodel import select
-
         with db.read() as session:
-            query = select(self.model.id)
-            for name, value in key.items():
-                query = query.where(getattr(self.model, name) == value)
-            return session.exec(query).first() is not None
+            return repo.run_recorded(session, self.model, key)
 
     def record(
         self,

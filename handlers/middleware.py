@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App, BoltResponse
-from sqlmodel import select
 
 from bot import workspace
 from bot.flows import tickets as tickets_flow
@@ -14,7 +13,6 @@ from bot.jobs import wall_now
 from bot.services import Services
 from storage import jobs, repo
 from storage.db import transient
-from storage.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ def register(app: App, services: Services) -> None:
     # The workspaces already in the database: no write before their first request after a
     # restart (a write waits for the database's lock, and the request for its answer).
     with services.db.read() as session:
-        seen_teams: set[str] = set(session.exec(select(Team.team_id)))
+        seen_teams: set[str] = set(repo.team_ids(session))
 
     @app.middleware
     def before_every_listener(body: dict, context, next):
@@ -52,7 +50,7 @@ def register(app: App, services: Services) -> None:
             # The first time a workspace talks to us: create it (and its default brand).
             # Looked up first: a read never waits for the database's write lock.
             with services.db.read() as session:
-                known = session.get(Team, team_id) is not None
+                known = repo.team_known(session, team_id)
             if not known:
                 workspace.ensure_team(services.db, team_id, services.clock.now())
             seen_teams.add(team_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from storage.models import (
     Brand,
@@ -48,3 +49,19 @@ def delete_schedule(session: Session, model: Any, team_id: str, channel_id: str)
         return False
     session.delete(row)
     return True
+
+
+def runs_of_periods(
+    session: Session, model: type[SQLModel], period: str, periods: Sequence[str]
+) -> list[Any]:
+    """The records of a scheduled run (a digest's, a report's) for any of ``periods``."""
+    column = getattr(model, period)
+    return list(session.exec(select(model).where(column.in_(periods))).all())
+
+
+def run_recorded(session: Session, model: type[SQLModel], key: Mapping[str, Any]) -> bool:
+    """Whether a scheduled run's record with exactly ``key`` exists."""
+    query = select(model.id)  # type: ignore[attr-defined]
+    for name, value in key.items():
+        query = query.where(getattr(model, name) == value)
+    return session.exec(query).first() is not None

@@ -3,6 +3,7 @@ workspaces that removed the app."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -138,6 +139,35 @@ def workspace_admins_seen(session: Session, team_id: str) -> list[str]:
                 KnownUser.team_id == team_id,
                 KnownUser.is_workspace_admin == True,  # noqa: E712
                 KnownUser.is_bot == False,  # noqa: E712
+            )
+        )
+    )
+
+
+def team_ids(session: Session) -> list[str]:
+    return list(session.exec(select(Team.team_id)))
+
+
+def team_known(session: Session, team_id: str) -> bool:
+    return session.get(Team, team_id) is not None
+
+
+def set_drafting(session: Session, team_id: str, who: str) -> str:
+    """Who may draft in the workspace becomes ``who``; returns who could before."""
+    team = session.get(Team, team_id)
+    before = team.drafting if team else "anyone"
+    if team is not None:
+        team.drafting = who
+        session.add(team)
+    return before
+
+
+def known_users(session: Session, team_id: str, user_ids: Sequence[str]) -> list[KnownUser]:
+    return list(
+        session.exec(
+            select(KnownUser).where(
+                KnownUser.team_id == team_id,
+                KnownUser.user_id.in_(user_ids),  # type: ignore[attr-defined]
             )
         )
     )
