@@ -97,8 +97,12 @@ def clock() -> ManualClock:
 @pytest.fixture
 def sqlite_db(tmp_path) -> Database:
     """A fresh SQLite file, made as the app makes it (the migrations)."""
-    db = Database(f"sqlite:///{tmp_path / 'postroom.db'}")
-    db.create_schema()
+    from tests.stack import fresh_sqlite
+
+    url = f"sqlite:///{tmp_path / 'postroom.db'}"
+    fresh_sqlite(url)  # a copy of one the migrations made in this process
+    db = Database(url)
+    db.create_schema()  # finds it at head
     yield db
     db.dispose()
 
