@@ -189,12 +189,18 @@ def _brand(
             hosts=services.outbound,
             keyring=services.keyring,
         )
+        made = bool(changes.webhook_url or changes.new_webhook_secret)
         secret = (
             vault.open_secret(services.keyring, brand.webhook_secret)
-            if changes.webhook_url and brand.webhook_secret
+            if made and brand.webhook_secret
             else None
         )
-        respond(**blocks.brand_saved(brand, created=action == "add", new_secret=secret))
+        replaced = changes.new_webhook_secret and not changes.webhook_url
+        respond(
+            **blocks.brand_saved(
+                brand, created=action == "add", new_secret=secret, replaced=replaced
+            )
+        )
     else:
         raise _bad_action("brand", action, ("add", "set", "list"))
 
