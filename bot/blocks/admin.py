@@ -1,4 +1,5 @@
-"""Messages for help and workspace configuration (roles, brands, approvals channels)."""
+"""Replies to the admin commands — roles, brands (and their webhook's secret), approvals
+channels — and the ``/post help`` usage, which lists them for admins."""
 
 from __future__ import annotations
 
