@@ -31,7 +31,7 @@ from common import (
 
 from bot import workspace
 from bot.app import build_app
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from bot.policy import Actor
 from storage.models import Brand, Post
 
@@ -67,23 +67,23 @@ def bare_app(client):
     """Same calls, same payloads, none of the work."""
     app = bare_bolt(client)
     post, brand = sample_post()
-    request = blocks.approval_request(post, brand, "team")
-    decided = blocks.approval_request(
+    request = post_blocks.approval_request(post, brand, "team")
+    decided = post_blocks.approval_request(
         post, brand, "team", buttons=False, status_line=f"✅ Approved by <@{APPROVER}>"
     )
-    modal = blocks.draft_modal([brand], {"default": ""})
+    modal = post_blocks.draft_modal([brand], {"default": ""})
 
     @app.command("/post")
     def command(ack, command, client):
         ack()
         client.views_open(trigger_id=command["trigger_id"], view=modal)
 
-    @app.view(blocks.DRAFT_CALLBACK)
+    @app.view(post_blocks.DRAFT_CALLBACK)
     def submitted(ack, client):
         ack()
         client.chat_postMessage(channel=CHANNEL, **request)
 
-    @app.action(blocks.APPROVE)
+    @app.action(post_blocks.APPROVE)
     def approved(ack, body, client):
         ack()
         client.chat_update(channel=CHANNEL, ts=body["message"]["ts"], **decided)
@@ -114,7 +114,11 @@ def main() -> int:
         slack.command(AUTHOR, "draft", channel_id=CHANNEL)
         return slack.wait_for(
             lambda: next(
-                (v for v in slack.views(AUTHOR) if v.get("callback_id") == blocks.DRAFT_CALLBACK),
+                (
+                    v
+                    for v in slack.views(AUTHOR)
+                    if v.get("callback_id") == post_blocks.DRAFT_CALLBACK
+                ),
                 None,
             )
         )
@@ -148,7 +152,7 @@ def main() -> int:
                 slack,
                 newest_request,
                 lambda message: slack.action(
-                    APPROVER, blocks.APPROVE, channel_id=CHANNEL, message_ts=message["ts"]
+                    APPROVER, post_blocks.APPROVE, channel_id=CHANNEL, message_ts=message["ts"]
                 ),
                 lambda: slack.calls_to("chat.update"),
                 args.requests,

@@ -39,7 +39,7 @@ from sqlalchemy import insert
 
 from bot import workspace
 from bot.app import build_app
-from bot.blocks.config import help_message
+from bot.blocks.admin import help_message
 from bot.blocks.home import home_view
 from bot.flows import home
 from bot.networks import NETWORKS

@@ -56,7 +56,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             (
                 "/post brand add NAME [client-approval] [any|all] [self-approval] [webhook:URL]",
                 "/post brand set NAME [client-approval|no-client-approval] [any|all] "
-                "[self-approval|no-self-approval] [webhook:URL|webhook:off]",
+                "[self-approval|no-self-approval] [webhook:URL|webhook:off|webhook:new-secret]",
                 "/post brand list",
             ),
             "brands (clients) and their approval policy",
@@ -252,7 +252,10 @@ def parse_brand(args: list[str]) -> tuple[str, BrandPolicy]:
     for word in args[1:]:
         opt = grammar.option(word)
         if opt and opt[0] == "webhook":
-            values["webhook_url"] = _webhook(opt[1], use)
+            if opt[1].strip().lower() == NEW_SECRET:
+                values["new_webhook_secret"] = True
+            else:
+                values["webhook_url"] = _webhook(opt[1], use)
             continue
         flag = FLAGS.get(word.lower())
         if flag is None:
@@ -263,6 +266,9 @@ def parse_brand(args: list[str]) -> tuple[str, BrandPolicy]:
     return name, BrandPolicy(**values)  # type: ignore[arg-type]
 
 
+NEW_SECRET = "new-secret"  # webhook:new-secret replaces the signing secret, shown once
+
+
 def _webhook(url: str, use: str) -> str:
     url = url.strip("<>").split("|")[0]  # Slack wraps URLs as <https://…>
     if url.lower() == "off":
@@ -270,7 +276,9 @@ def _webhook(url: str, use: str) -> str:
     try:  # the address is vetted when it is saved (bot.workspace)
         return outbound.check(url, "The webhook").url
     except outbound.OutboundRefused as refused:
-        raise UsageError(str(refused), use) from refused
+        guess = None if "/" in url else grammar.suggest(url, [NEW_SECRET, "off"])
+        hint = f" Did you mean `webhook:{guess}`?" if guess else ""
+        raise UsageError(str(refused) + hint, use) from refused
 
 
 # --- approvals ----------------------------------------------------------------------------

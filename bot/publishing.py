@@ -1,7 +1,7 @@
 """Publishing, per network: at its time an approved post is due on each of its networks. Each
 network of each post version is handed off once (a row unique on post, version and network)
-to the way the brand publishes there (``bot.networks.adapters``: its webhook, up to three
-tries with backoff; or its publishers, who mark it published by hand). Each network has its
+to the way the brand publishes there (``bot.networks.adapters``: its webhook, tried again
+after 1, 5 and 30 minutes; or its publishers, who mark it published by hand). Each network has its
 own state — ``due``, ``published`` with its live URL, ``failed`` with the reason — and the
 post is ``published`` when every network is.
 

@@ -44,7 +44,8 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     ),
     # Webhook secrets: Standard Webhooks' form, the stored form, Fernet tokens. (The hex
     # secrets Postroom makes, and the keys, are remembered as literals when made or read.)
-    (("whsec_",), re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), f"whsec_{MASK}"),
+    # (Base64 has "/", which JSON as Slack writes it escapes as "\/".)
+    (("whsec_",), re.compile(r"\bwhsec_(?:[A-Za-z0-9+=_-]|\\?/)+"), f"whsec_{MASK}"),
     (("fernet:",), re.compile(r"\bfernet:[A-Za-z0-9_=-]+"), f"fernet:{MASK}"),
     (("gAAAAA",), re.compile(r"\bgAAAAA[A-Za-z0-9_-]{20,}=*"), MASK),
     # Calendar feed links: the path's secret (also in JSON as Slack writes it: \/calendar\/).
@@ -62,11 +63,13 @@ _previous_factory = logging.getLogRecordFactory()
 
 
 def remember(*secrets: str | None) -> None:
-    """Literal secrets to redact wherever they appear (shorter than 6 characters: ignored,
-    they would mask ordinary words)."""
+    """Literal secrets to redact wherever they appear, also as JSON escapes "/" (shorter
+    than 6 characters: ignored, they would mask ordinary words)."""
     global _literals
+    given = {s for s in secrets if s and len(s) >= 6}
+    given |= {s.replace("/", "\\/") for s in given if "/" in s}
     with _lock:
-        known = set(_literals) | {s for s in secrets if s and len(s) >= 6}
+        known = set(_literals) | given
         _literals = tuple(sorted(known, key=len, reverse=True))
 
 

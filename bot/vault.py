@@ -172,7 +172,8 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
             except InvalidToken:
                 log.warning(
                     "brand %s's webhook secret was encrypted with a key POSTROOM_SECRET_KEY "
-                    "no longer lists: set the webhook again to make a new secret",
+                    "no longer lists: make a new one with `/post brand set %s webhook:new-secret`",
+                    brand.name,
                     brand.name,
                 )
                 continue

@@ -6,14 +6,13 @@ Every change is written with its audit entry in the same transaction.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import outbound, policy, vault
+from bot import outbound, policy, vault, webhook
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from storage import repo
@@ -186,6 +185,7 @@ class BrandPolicy:
     approval_mode: str | None = None
     self_approval: bool | None = None
     webhook_url: str | None = None  # "" removes the webhook
+    new_webhook_secret: bool = False  # a new signing secret for the webhook it has
 
 
 def add_brand(
@@ -205,7 +205,8 @@ def add_brand(
     hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
         brand = Brand(team_id=team_id, name=name, created_by=actor.user_id, created_at=now)
-        _apply(brand, changes, hook)
+        _check_new_secret(brand, changes)
+        _apply(brand, changes, now, hook)
         if not repo.add_brand(session, brand):
             raise ValidationFailed(
                 f"Brand `{name}` already exists. Change it with `/post brand set {name} …`."
@@ -233,13 +234,15 @@ def set_brand(
     if changes == BrandPolicy():
         raise ValidationFailed(
             f"Say what to change for brand {name}: `client-approval`, `no-client-approval`, "
-            "`any`, `all`, `self-approval`, `no-self-approval`, `webhook:URL` or `webhook:off`."
+            "`any`, `all`, `self-approval`, `no-self-approval`, `webhook:URL`, `webhook:off` "
+            "or `webhook:new-secret`."
         )
     hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
         brand = _brand(session, team_id, name)
+        _check_new_secret(brand, changes)
         before = summary(brand)
-        _apply(brand, changes, hook)
+        _apply(brand, changes, now, hook)
         session.add(brand)
         repo.audit(
             session,
@@ -252,6 +255,8 @@ def set_brand(
             from_state=before,
             to_state=summary(brand),
         )
+        if changes.new_webhook_secret and changes.webhook_url is None:
+            repo.audit(session, team_id, "brand", name, actor.user_id, "new webhook secret", now)
         return brand
 
 
@@ -264,23 +269,43 @@ def list_brands(db: Database, team_id: str) -> list[Brand]:
 class _Webhook:
     url: str | None  # normal form; None removes the webhook
     stored_secret: str | None  # encrypted (bot.vault)
+    keeps_url: bool = False  # only a new secret, for the URL the brand has
 
 
 def _webhook(
     changes: BrandPolicy, hosts: outbound.Policy | None, keyring: vault.Keyring | None
 ) -> _Webhook | None:
     """The webhook change, vetted (its host resolved, refused with a sentence when it
-    points inward) and with a new signing secret encrypted; None when it isn't changed."""
-    if changes.webhook_url is None:
+    points inward) and with a new signing secret (``whsec_…``) encrypted; None when it
+    isn't changed. A new URL always gets a new secret; ``new_webhook_secret`` alone makes
+    one for the URL the brand has."""
+    if changes.webhook_url is None and not changes.new_webhook_secret:
         return None
-    if not changes.webhook_url:
+    if changes.webhook_url == "":
         return _Webhook(None, None)
-    stored = vault.seal(keyring, secrets.token_hex(24))  # refused first without a key
+    stored = vault.seal(keyring, webhook.new_secret())  # refused first without a key
+    if changes.webhook_url is None:
+        return _Webhook(None, stored, keeps_url=True)
     vetted = outbound.vet(changes.webhook_url, hosts or outbound.Policy(), "The webhook")
     return _Webhook(vetted.target.url, stored)
 
 
-def _apply(brand: Brand, changes: BrandPolicy, hook: _Webhook | None = None) -> None:
+def _check_new_secret(brand: Brand, changes: BrandPolicy) -> None:
+    """A new secret is for a webhook: refused, saying how, when there is none to sign for."""
+    if not changes.new_webhook_secret:
+        return
+    if changes.webhook_url == "":
+        raise ValidationFailed(
+            "`webhook:off` removes the webhook and its secret: leave out `webhook:new-secret`."
+        )
+    if changes.webhook_url is None and not brand.webhook_url:
+        raise ValidationFailed(
+            f"Brand {brand.name} has no publish webhook, so there is no secret to replace. "
+            f"Set one with `/post brand set {brand.name} webhook:URL`: it comes with its secret."
+        )
+
+
+def _apply(brand: Brand, changes: BrandPolicy, now: datetime, hook: _Webhook | None = None) -> None:
     if changes.client_approval is not None:
         brand.client_approval = changes.client_approval
     if changes.approval_mode is not None:
@@ -288,9 +313,11 @@ def _apply(brand: Brand, changes: BrandPolicy, hook: _Webhook | None = None) -> 
     if changes.self_approval is not None:
         brand.self_approval = changes.self_approval
     if hook is not None:
-        brand.webhook_url = hook.url
+        if not hook.keeps_url:
+            brand.webhook_url = hook.url
         # A new URL gets a new signing secret (shown once, to the admin who set it).
         brand.webhook_secret = hook.stored_secret
+        brand.webhook_secret_at = now if hook.stored_secret else None
 
 
 def summary(brand: Brand) -> str:

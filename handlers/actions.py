@@ -1,4 +1,7 @@
-"""Buttons: Approve, Reject and Request changes on an approval request."""
+"""The buttons and menus on Postroom's messages, registered at the end of :func:`register`
+(one line each): Approve, Reject, Request changes and Override on an approval request; Take
+it, Assign…, Resolve, Reopen, the priority menu and Playbook on a ticket's card; the
+calendar's Next page; Mark as published and Record a failure on a due post's notice."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from bot import (
 )
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import notice
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as publish_blocks
 from bot.blocks import tickets as ticket_blocks
 from bot.errors import InvalidTransition, PermissionDenied, PostroomError, ValidationFailed
@@ -30,8 +33,6 @@ from handlers.errors import guarded
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(blocks.APPROVE)
-    @guarded(services)
     def approve_clicked(ack, body: dict, action: dict) -> None:
         """Accepted as a job (bot.work.approve) before it is acknowledged, acknowledged at
         once: the decision and its Slack calls never hold Bolt's listener threads."""
@@ -57,8 +58,8 @@ def register(app: App, services: Services) -> None:
             post_id, version, stage = decision_value(action)
             # The trigger dies 3 s after the click: a modal first (no database, no users.info
             # before it), filled in after the checks.
-            title = blocks.REASON_WORDS[verdict][0]
-            view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
+            title = post_blocks.REASON_WORDS[verdict][0]
+            view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
             team_id, user_id = body["team"]["id"], body["user"]["id"]
             try:
                 actor = services.people.actor(team_id, user_id)
@@ -71,7 +72,7 @@ def register(app: App, services: Services) -> None:
             channel, ts = clicked_message(body) or ("", "")
             if (body.get("container") or {}).get("is_ephemeral"):
                 channel, ts = "", ""  # not the request message: it is found by its row
-            modal = blocks.reason_modal(verdict, post, stage, channel, ts)
+            modal = post_blocks.reason_modal(verdict, post, stage, channel, ts)
             services.slack.update_view(view["id"], modal, view.get("hash"))
 
         return clicked
@@ -79,12 +80,8 @@ def register(app: App, services: Services) -> None:
     def _explain(view: dict, title: str, refused: Exception) -> None:
         """The opened modal becomes the refusal's sentence (the database busy included)."""
         services.slack.update_view(
-            view["id"], blocks.notice_modal(title, str(refused)), view.get("hash")
+            view["id"], post_blocks.notice_modal(title, str(refused)), view.get("hash")
         )
-
-    app.action(blocks.REJECT)(guarded(services)(ask_for_reason("reject")))
-    app.action(blocks.CHANGES)(guarded(services)(ask_for_reason("changes")))
-    app.action(blocks.OVERRIDE)(guarded(services)(ask_for_reason("override")))
 
     def ticket_action(change):
         """Take / Assign… / Resolve / Reopen / priority: the change, then the card in place."""
@@ -109,7 +106,7 @@ def register(app: App, services: Services) -> None:
                     f"<#{ticket.card_channel}>.",
                 )
 
-        return guarded(services)(clicked)
+        return clicked
 
     def vet_assignee(team_id: str, picked: str, route) -> None:
         """Assign… gives a ticket to a person of the team: not to an unknown, deactivated or
@@ -121,46 +118,34 @@ def register(app: App, services: Services) -> None:
             raise ValidationFailed(refusal)
 
     db = services.db
-    app.action(ticket_blocks.TAKE)(
-        ticket_action(
-            lambda team, actor, tid, action, now: tickets.assign(
-                db, team, actor, tid, actor.user_id, now, take=True
-            )
+    take = ticket_action(
+        lambda team, actor, tid, action, now: tickets.assign(
+            db, team, actor, tid, actor.user_id, now, take=True
         )
     )
-    app.action(ticket_blocks.ASSIGN)(
-        ticket_action(
-            lambda team, actor, tid, action, now: tickets.assign(
-                db,
-                team,
-                actor,
-                tid,
-                selected_user(action),
-                now,
-                vet=lambda picked, route: vet_assignee(team, picked, route),
-            )
+    assign = ticket_action(
+        lambda team, actor, tid, action, now: tickets.assign(
+            db,
+            team,
+            actor,
+            tid,
+            selected_user(action),
+            now,
+            vet=lambda picked, route: vet_assignee(team, picked, route),
         )
     )
-    app.action(ticket_blocks.RESOLVE)(
-        ticket_action(
-            lambda team, actor, tid, action, now: tickets.resolve(db, team, actor, tid, now)
-        )
+    resolve = ticket_action(
+        lambda team, actor, tid, action, now: tickets.resolve(db, team, actor, tid, now)
     )
-    app.action(ticket_blocks.REOPEN)(
-        ticket_action(
-            lambda team, actor, tid, action, now: tickets.reopen(db, team, actor, tid, now)
-        )
+    reopen = ticket_action(
+        lambda team, actor, tid, action, now: tickets.reopen(db, team, actor, tid, now)
     )
-    app.action(ticket_blocks.PRIORITY)(
-        ticket_action(
-            lambda team, actor, tid, action, now: tickets.set_priority(
-                db, team, actor, tid, selected_value(action, tickets.PRIORITIES), now
-            )
+    prioritise = ticket_action(
+        lambda team, actor, tid, action, now: tickets.set_priority(
+            db, team, actor, tid, selected_value(action, tickets.PRIORITIES), now
         )
     )
 
-    @app.action(ticket_blocks.PLAYBOOK)
-    @guarded(services)
     def playbook_clicked(ack, body: dict, action: dict, respond) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
@@ -181,8 +166,6 @@ def register(app: App, services: Services) -> None:
             ),
         )
 
-    @app.action(calendar_blocks.PAGE)
-    @guarded(services)
     def calendar_page(ack, body: dict, action: dict, respond) -> None:
         ack()
         words, page = calendar_value(action)
@@ -207,7 +190,7 @@ def register(app: App, services: Services) -> None:
             post_id, version, network = post_network(action)
             if per_network and network is None:
                 raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
-            view = services.slack.open_view(body["trigger_id"], blocks.loading_modal(title))
+            view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
             team_id, user_id = body["team"]["id"], body["user"]["id"]
             try:
                 actor = services.people.actor(team_id, user_id)
@@ -237,15 +220,24 @@ def register(app: App, services: Services) -> None:
 
         return clicked
 
+    # Every listener of this module, each guarded (a typed error becomes its sentence).
+    listen = guarded(services)
+    app.action(post_blocks.APPROVE)(listen(approve_clicked))
+    app.action(post_blocks.REJECT)(listen(ask_for_reason("reject")))
+    app.action(post_blocks.CHANGES)(listen(ask_for_reason("changes")))
+    app.action(post_blocks.OVERRIDE)(listen(ask_for_reason("override")))
+    app.action(ticket_blocks.TAKE)(listen(take))
+    app.action(ticket_blocks.ASSIGN)(listen(assign))
+    app.action(ticket_blocks.RESOLVE)(listen(resolve))
+    app.action(ticket_blocks.REOPEN)(listen(reopen))
+    app.action(ticket_blocks.PRIORITY)(listen(prioritise))
+    app.action(ticket_blocks.PLAYBOOK)(listen(playbook_clicked))
+    app.action(calendar_blocks.PAGE)(listen(calendar_page))
     app.action(publish_blocks.MARK_PUBLISHED)(
-        guarded(services)(
-            mark_clicked("Mark as published", publish_blocks.publish_modal, per_network=False)
-        )
+        listen(mark_clicked("Mark as published", publish_blocks.publish_modal, per_network=False))
     )
     app.action(publish_blocks.MARK_FAILED)(
-        guarded(services)(
-            mark_clicked("Record a failure", publish_blocks.failed_modal, per_network=True)
-        )
+        listen(mark_clicked("Record a failure", publish_blocks.failed_modal, per_network=True))
     )
 
 

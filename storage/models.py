@@ -86,9 +86,11 @@ class Brand(SQLModel, table=True):
     approval_mode: str = "any"  # "any" or "all" approvers of a stage
     self_approval: bool = False
     webhook_url: str | None = None
-    # Signs what is POSTed to the webhook (HMAC-SHA256); stored encrypted, "fernet:…"
-    # (bot/vault.py: POSTROOM_SECRET_KEY).
+    # Signs what is POSTed to the webhook (Standard Webhooks, bot/webhook.py); stored
+    # encrypted, "fernet:…" (bot/vault.py: POSTROOM_SECRET_KEY), shown once when made.
     webhook_secret: str | None = None
+    # When that secret was made; None for one made by a release before it was kept.
+    webhook_secret_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_by: str = ""
     created_at: datetime = Field(sa_column=utc_column())
 

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bot import outbound, posts, webhook, workspace
+from bot.networks.adapters import BACKOFF
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
@@ -46,6 +47,10 @@ def approved_post(stack, hours=2, networks=("x",)):
     post = posts.submit(db, posts.create(db, TEAM, Actor(MARIA), draft, [], now), Actor(MARIA), now)
     pedro = Actor(PEDRO, grants=workspace.grants_of(db, TEAM, PEDRO))
     return posts.decide(db, TEAM, pedro, post.id, 1, "team", "approve", now).post
+
+
+# The webhook's tries: at the due time, then after 1, 5 and 30 minutes (PRODUCT.md §13).
+EVERY_TRY = (timedelta(0), *BACKOFF)
 
 
 def due_notice(stack, user):
@@ -153,7 +158,7 @@ def receiver():
 def set_webhook(stack, url) -> str:
     stack.slack.command(ADMIN, f"brand set default webhook:{url}", channel_id=GENERAL)
     reply = ephemeral_to(stack, ADMIN, "Webhook signing secret")
-    return re.search(r"secret: `([0-9a-f]+)`", reply).group(1)
+    return re.search(r"secret: `(whsec_[A-Za-z0-9+/=]+)`", reply).group(1)
 
 
 def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
@@ -181,7 +186,7 @@ def test_a_webhook_gets_the_signed_post_and_publishes_it(stack, receiver):
 
 
 def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, receiver):
-    hook = receiver(500, 503, 500)
+    hook = receiver(500, 503, 500, 502)
     set_webhook(stack, hook.url)
     post = approved_post(stack)
     scheduler = Scheduler(stack.services)
@@ -197,11 +202,14 @@ def test_a_failing_webhook_is_retried_with_backoff_then_people_are_told(stack, r
     stack.clock.advance(minutes=5)
     scheduler.run_due()
     assert len(hook.requests) == 3
+    stack.clock.advance(minutes=30)
+    scheduler.run_due()
+    assert len(hook.requests) == 4
     notice = due_notice(stack, PAULA)
-    assert "The publishing webhook failed 3 times (HTTP 5xx)" in texts(notice)
+    assert "The publishing webhook failed 4 times (HTTP 5xx)" in texts(notice)
     stack.clock.advance(hours=1)
     scheduler.run_due()
-    assert len(hook.requests) == 3  # three tries, no more
+    assert len(hook.requests) == 4  # four tries, no more
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
 
 
@@ -212,10 +220,10 @@ def test_an_unreachable_webhook_counts_as_a_failure(stack, receiver):
     approved_post(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(hours=2)
-    for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
+    for step in EVERY_TRY:
         stack.clock.advance(step)
         scheduler.run_due()
-    assert "failed 3 times (could not connect)" in texts(due_notice(stack, PAULA))
+    assert "failed 4 times (could not connect)" in texts(due_notice(stack, PAULA))
 
 
 def test_two_replicas_seeing_the_same_hand_off_send_one_notice(stack):
@@ -274,22 +282,23 @@ def test_a_webhook_that_redirects_is_a_failure_not_a_publication(stack):
     assert (attempt.ok, attempt.status, attempt.error) == (False, 302, outbound.REDIRECTED)
 
 
-def hand_off_three_times(stack):
+def hand_off_every_try(stack):
+    """The first try at the due time, then each retry of the webhook (1, 5, 30 minutes)."""
     scheduler = Scheduler(stack.services)
     stack.clock.advance(hours=2)
-    for step in (timedelta(0), timedelta(minutes=1), timedelta(minutes=5)):
+    for step in EVERY_TRY:
         stack.clock.advance(step)
         scheduler.run_due()
 
 
 def test_publishers_are_told_a_category_never_the_receivers_answer(stack, receiver):
     """A port-probe oracle no more: 302, 401 or 503 become words, and the log keeps them."""
-    hook = receiver(302, 401, 503)
+    hook = receiver(302, 401, 404, 503)
     set_webhook(stack, hook.url)
     approved_post(stack)
-    hand_off_three_times(stack)
+    hand_off_every_try(stack)
     notice = texts(due_notice(stack, PAULA))
-    assert "The publishing webhook failed 3 times (HTTP 5xx)" in notice
+    assert "The publishing webhook failed 4 times (HTTP 5xx)" in notice
     assert "302" not in notice and "401" not in notice and "503" not in notice
 
 
@@ -322,7 +331,7 @@ def test_a_secret_no_key_can_read_is_handed_to_people_with_the_reason(stack, rec
     hook = receiver(200)
     store_webhook(stack, hook.url, vault.Keyring([vault.generate_key()]).encrypt("s3cret"))
     approved_post(stack)
-    hand_off_three_times(stack)
+    hand_off_every_try(stack)
     assert "(its signing secret can't be read)" in texts(due_notice(stack, PAULA))
     assert hook.requests == []
 
@@ -474,22 +483,22 @@ def test_a_publisher_of_one_network_cannot_mark_another(stack):
 def test_a_webhook_publishes_each_network_and_one_failing_is_failed_with_its_reason(
     stack, receiver
 ):
-    hook = receiver(200, 500, 500, 500)  # X at once; Instagram three times 500
+    hook = receiver(200, 500, 500, 500, 500)  # X at once; Instagram four times 500
     set_webhook(stack, hook.url)
     with_instagram_publisher(stack)
     post = approved_post(stack, networks=("x", "instagram"))
-    hand_off_three_times(stack)
+    hand_off_every_try(stack)
     ids = [
         {k.lower(): v for k, v in r["headers"].items()}["x-postroom-delivery"]
         for r in hook.requests
     ]
     base = f"{TEAM}-post-{post.id}-v1"
-    assert ids == [f"{base}-x", f"{base}-instagram", f"{base}-instagram", f"{base}-instagram"]
+    assert ids == [f"{base}-x"] + [f"{base}-instagram"] * 4
     assert [json.loads(r["body"])["network"] for r in hook.requests[:2]] == ["x", "instagram"]
     assert states(stack, post.id) == [("x", "published", ""), ("instagram", "failed", "HTTP 5xx")]
     assert posts.get(stack.services.db, TEAM, post.id)[0].status == "approved"
     # Only Instagram's publisher is handed it, with the reason; the author hears of it too.
-    assert "The publishing webhook failed 3 times (HTTP 5xx)" in texts(due_notice(stack, IRIS))
+    assert "The publishing webhook failed 4 times (HTTP 5xx)" in texts(due_notice(stack, IRIS))
     assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
     dm_to(stack, MARIA, "could not be published on Instagram")
     dm_to(stack, MARIA, "publishing webhook for X.")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from playground.validate import message_problems
 from storage.models import Brand, Post
 
@@ -60,22 +60,22 @@ def messages() -> dict[str, dict]:
         warnings="w" * 3000,
     )
     return {
-        "plain": blocks.approval_request(post(), BRAND, "team"),
-        "client": blocks.approval_request(full, BRAND, "client"),
-        "huge": blocks.approval_request(huge, BRAND, "team"),
-        "decided": blocks.approval_request(
+        "plain": post_blocks.approval_request(post(), BRAND, "team"),
+        "client": post_blocks.approval_request(full, BRAND, "client"),
+        "huge": post_blocks.approval_request(huge, BRAND, "team"),
+        "decided": post_blocks.approval_request(
             full, BRAND, "team", buttons=False, status_line="✅ Approved by <@UPEDRO01>"
         ),
-        "partial": blocks.approval_request(
+        "partial": post_blocks.approval_request(
             post(), BRAND, "team", status_line="✅ Approved by <@UPEDRO01> · still waiting"
         ),
-        "restatused": blocks.with_status(
-            blocks.approval_request(post(), BRAND, "team", status_line="old status"),
+        "restatused": post_blocks.with_status(
+            post_blocks.approval_request(post(), BRAND, "team", status_line="old status"),
             "x" * 2500,
             buttons=False,
         ),
-        "empty_text": blocks.approval_request(post(text=""), BRAND, "team"),
-        "team_notes": blocks.approval_request(full, BRAND, "team"),
+        "empty_text": post_blocks.approval_request(post(text=""), BRAND, "team"),
+        "team_notes": post_blocks.approval_request(full, BRAND, "team"),
     }
 
 
@@ -91,7 +91,7 @@ def test_notes_for_the_team_are_never_shown_at_the_client_stage():
 
 
 def test_per_network_progress_line():
-    line = blocks.progress_line(
+    line = post_blocks.progress_line(
         [("x", ("UJONAS",), ()), ("instagram", (), ("UPRIYA",)), ("tiktok", (), ())]
     )
     assert line == (

@@ -31,7 +31,7 @@ def test_debug_logs_of_real_slack_calls_carry_no_secret(stack, caplog):
     feed_url = re.search(r"<(http://[^>|]+\.ics)>", ephemeral_to(stack, ADMIN, ".ics")).group(1)
     stack.slack.command(ADMIN, "brand set default webhook:http://127.0.0.1:9/p", channel_id=GENERAL)
     reply = ephemeral_to(stack, ADMIN, "Webhook signing secret")
-    webhook_secret = re.search(r"secret: `([0-9a-f]+)`", reply).group(1)
+    webhook_secret = re.search(r"secret: `(whsec_[A-Za-z0-9+/=]+)`", reply).group(1)
     (brand,) = workspace.list_brands(stack.services.db, TEAM)
 
     # A real Web API call through slack_sdk whose request and response bodies echo them.

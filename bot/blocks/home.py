@@ -12,7 +12,7 @@ block back through slack_sdk and validates it.
 from __future__ import annotations
 
 from bot.blocks import pack
-from bot.blocks.config import route_line
+from bot.blocks.admin import route_line
 from bot.blocks.plain import Block, actions, button, context, divider, header, section
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
 from bot.blocks.publishing import state_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from bot.errors import SlackFailure
 from bot.services import Services
 
@@ -17,7 +17,7 @@ DM_LOOKBACK = 100  # messages of a DM searched for one sent by an earlier try
 def tell(services: Services, user_id: str, text: str) -> None:
     """A direct message; a failure is logged, never raised (the change already happened)."""
     try:
-        services.slack.post_message(user_id, **blocks.dm(text))
+        services.slack.post_message(user_id, **post_blocks.dm(text))
     except SlackFailure as failure:
         log.warning("could not DM %s: %s", user_id, failure)
 

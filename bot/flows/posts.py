@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import accounts, posts, workspace
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from bot.errors import PermissionDenied, RateLimited, SlackFailure
 from bot.flows import dm, home
 from bot.jobs import wall_now
@@ -166,13 +166,13 @@ def request_payload(
     approves each network (read in ``connection``'s transaction, unless ``per_network``
     says it)."""
     if stage != "team" or len(posts.networks_of(post)) < 2:
-        return blocks.approval_request(post, brand, stage)
+        return post_blocks.approval_request(post, brand, stage)
     if per_network is None:
         per_network = posts.network_approvers(db, post.team_id, post, brand, connection)
     so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
     progress = posts.team_progress(post, brand, so_far, per_network)
-    line = "⏳ " + blocks.progress_line(progress.rows())
-    return blocks.approval_request(post, brand, stage, status_line=line)
+    line = "⏳ " + post_blocks.progress_line(progress.rows())
+    return post_blocks.approval_request(post, brand, stage, status_line=line)
 
 
 def _post_claimed(
@@ -350,7 +350,7 @@ def after_decision(
     tell = dm.tell_once if again else dm.tell
     decision, request = decided.decision, decided.request
     post, brand = decision.post, decision.brand
-    line = blocks.decision_line(
+    line = post_blocks.decision_line(
         decision.outcome,
         decision.by,
         decision.at,
@@ -446,7 +446,7 @@ def supersede(services: Services, post: Post) -> None:
         mark(
             services,
             request,
-            blocks.superseded_line(post.version),
+            post_blocks.superseded_line(post.version),
             buttons=False,
             state="superseded",
         )
@@ -467,8 +467,8 @@ def mark(
     if not request.ts:
         return
     posted = {"text": "", "blocks": json.loads(request.blocks or "[]")}
-    payload = blocks.with_status(posted, line, buttons=buttons)
-    payload["text"] = blocks.status_fallback(line)
+    payload = post_blocks.with_status(posted, line, buttons=buttons)
+    payload["text"] = post_blocks.status_fallback(line)
     try:
         services.slack.update_message(request.channel_id, request.ts, **payload)
     except SlackFailure as failure:
@@ -494,7 +494,7 @@ def expire(services: Services, post_id: int | None = None) -> int:
     expired = posts.expire_due(services.db, now, post_id)
     for post in expired:  # as they were before expiring
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
-        close_requests(services, post, blocks.closed_line("expired", None, now))
+        close_requests(services, post, post_blocks.closed_line("expired", None, now))
         when = date(post.scheduled_at) if post.scheduled_at else "its time"
         text = (
             f"⌛ Post #{post.id} expired: its publish time ({when}) came before it was "
@@ -527,11 +527,13 @@ def remind(services: Services, post_id: int | None = None) -> int:
         people = posts.owed_approvers(services.db, post, brand)  # those still owed
         mentions = " ".join(user(p) for p in people) or "Approvers"
         text = (
-            f"⏰ Post #{post.id} has been waiting for {blocks.STAGE_WORDS[stage]} for over "
+            f"⏰ Post #{post.id} has been waiting for {post_blocks.STAGE_WORDS[stage]} for over "
             f"24 hours. {mentions}: please approve, reject or request changes above."
         )
         try:
-            services.slack.post_message(request.channel_id, thread_ts=request.ts, **blocks.dm(text))
+            services.slack.post_message(
+                request.channel_id, thread_ts=request.ts, **post_blocks.dm(text)
+            )
         except SlackFailure as failure:
             log.warning("reminder for post %s not posted: %s", post.id, failure)
             posts.unremind(services.db, post)

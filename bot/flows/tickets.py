@@ -8,7 +8,7 @@ import time
 
 from bot import guides, tickets
 from bot.blocks import notice
-from bot.blocks import tickets as blocks
+from bot.blocks import tickets as ticket_blocks
 from bot.errors import (
     ChannelNotFound,
     NotFound,
@@ -238,7 +238,7 @@ def read_message(services: Services, channel: str, ts: str, reporter: str) -> ti
 
 
 def render(services: Services, ticket: Ticket, route: Route) -> dict:
-    return blocks.card(
+    return ticket_blocks.card(
         ticket,
         route,
         tickets.reporters(services.db, ticket.id),  # type: ignore[arg-type]

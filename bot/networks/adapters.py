@@ -94,13 +94,14 @@ class ByHand:
 
 
 class Webhook:
-    """The brand's publish webhook: one signed POST per post version and network (its
-    delivery id the ``Delivery.key``, the same for every retry); any 2xx publishes it."""
+    """The brand's publish webhook: one POST per post version and network, signed as
+    Standard Webhooks (``bot.webhook``; its ``webhook-id`` the ``Delivery.key``, the same for
+    every retry); any 2xx publishes it. Retried after 1, 5 and 30 minutes like the networks."""
 
     name = "webhook"
     by_people = False
-    tries = 3
-    backoff = (timedelta(minutes=1), timedelta(minutes=5))
+    tries = TRIES
+    backoff = BACKOFF
 
     def __init__(self, keyring: vault.Keyring | None, policy: outbound.Policy) -> None:
         self.keyring, self.policy = keyring, policy

@@ -1,4 +1,5 @@
-"""Messages for help and workspace configuration (roles, brands, approvals channels)."""
+"""Replies to the admin commands — roles, brands (and their webhook's secret), approvals
+channels — and the ``/post help`` usage, which lists them for admins."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import cache
 
 from bot.blocks import context, divider, header, message, notice, pack, pages, section, truncate
 from bot.commands import SUBCOMMANDS
+from bot.mrkdwn import date
 from bot.networks import label
 from bot.policy import ROLE_HELP, ROLES, Grant
 from bot.workspace import ChannelRoute, RoleView, summary
@@ -66,25 +68,52 @@ def role_list(roles: list[RoleView], configured_admins: frozenset[str]) -> list[
     return pages("Postroom roles", [header("Roles")], body, [footer])
 
 
-def brand_saved(brand: Brand, created: bool, new_secret: str | None = None) -> dict:
+def brand_saved(
+    brand: Brand, created: bool, new_secret: str | None = None, replaced: bool = False
+) -> dict:
+    """The brand as saved; with its webhook's new signing secret, the one time it is shown
+    (``replaced``: it replaces one that stopped signing now)."""
     verb = "Added" if created else "Updated"
     text = f"{verb} brand *{brand.name}*: {summary(brand)}."
     if new_secret:
         text += (
-            f"\nWebhook signing secret: `{new_secret}` (shown once; setting the webhook again "
-            "makes a new one). Each POST carries `X-Postroom-Signature: v1=<hex HMAC-SHA256 "
-            'of "v1:{X-Postroom-Timestamp}:{body}">`.'
+            f"\nWebhook signing secret: `{new_secret}`\n"
+            "Copy it now: it is shown only this once (Postroom keeps it encrypted). "
+            + (
+                "The previous secret no longer signs: put this one in your receiver. "
+                if replaced
+                else ""
+            )
+            + "Each POST is signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`, "
+            "`webhook-signature`); verify it with the standardwebhooks library, e.g. in "
+            "Python: `Webhook(secret).verify(raw_body, request.headers)`. "
+            f"`/post brand set {brand.name} webhook:new-secret` replaces it."
         )
     return notice(text)
 
 
+def secret_line(brand: Brand) -> str:
+    """Whether the brand's webhook has a signing secret and since when; never the secret."""
+    if not brand.webhook_secret:
+        return ""
+    if brand.webhook_secret_at is None:  # made before Postroom kept the time: hex
+        return (
+            "signing secret of an earlier release (verify with "
+            "`Webhook(secret.encode())`; `webhook:new-secret` makes a `whsec_` one)"
+        )
+    return f"signing secret set {date(brand.webhook_secret_at, '{date_short_pretty}')}"
+
+
 def brand_list(brands: list[Brand]) -> list[dict]:
     """Every brand, several to a section, as messages (a long list is paged)."""
-    lines = [f"*{b.name}*\n{summary(b)}" for b in brands]
+    lines = [
+        f"*{b.name}*\n{summary(b)}" + (f" · {secret_line(b)}" if secret_line(b) else "")
+        for b in brands
+    ]
     body = [section(chunk) for chunk in pack(lines)]
     footer = context(
         "Add one with `/post brand add NAME [client-approval] [any|all] "
-        "[self-approval] [webhook:URL]`."
+        "[self-approval] [webhook:URL]`; a webhook's secret is shown once, when it is made."
     )
     return pages("Postroom brands", [header("Brands")], body, [footer])
 

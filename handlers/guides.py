@@ -1,0 +1,44 @@
+"""The brand guide's subcommands of ``/post``: ``style`` (an admin edits it in a form) and
+``guide`` (anyone reads it; an agency's client, their own brand's)."""
+
+from __future__ import annotations
+
+from bot import commands, guides, policy, workspace
+from bot.blocks import guides as guide_blocks
+from bot.blocks import posts as post_blocks
+from bot.errors import PermissionDenied, PostroomError
+from bot.services import Services
+
+
+def style_command(
+    services: Services, command: dict, invocation: commands.Invocation, respond
+) -> None:
+    brand_name = commands.brand_option(invocation.args, "style")
+    view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Brand guide"))
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    try:
+        workspace.require_admin(actor, "edit brand guides", services.people.admins(team_id))
+        brand, guide = guides.read(services.db, team_id, brand_name)
+    except PostroomError as refused:
+        services.slack.update_view(
+            view["id"], post_blocks.notice_modal("Brand guide", str(refused)), view.get("hash")
+        )
+        return
+    services.slack.update_view(view["id"], guide_blocks.style_modal(brand, guide), view.get("hash"))
+
+
+def guide_command(
+    services: Services, command: dict, invocation: commands.Invocation, respond
+) -> None:
+    brand_name = commands.brand_option(invocation.args, "guide")
+    team_id = command["team_id"]
+    actor = services.people.actor(team_id, command["user_id"])
+    visible = policy.visible_brands(actor)
+    if visible is not None and not invocation.args and len(visible) == 1:
+        [brand_name] = visible  # a client's `/post guide`: their brand's
+    if not policy.sees_brand(actor, brand_name):
+        raise PermissionDenied(policy.only_brands_sentence(actor, "guide"))
+    brand, guide = guides.read(services.db, team_id, brand_name)
+    team_notes = policy.sees_team_work(actor)  # the complaint playbook is the team's
+    respond(**guide_blocks.guide_message(brand, guide, team_notes=team_notes))

@@ -1,0 +1,87 @@
+"""``/post report``: the team report on demand (made in the background, posted here or sent
+by DM), and the admins' weekly report per channel (``weekly``, ``weekly off``, ``weekly list``)."""
+
+from __future__ import annotations
+
+from bot import commands, policy, reports, workspace
+from bot.blocks import posts as post_blocks
+from bot.blocks import reports as report_blocks
+from bot.errors import PermissionDenied
+from bot.flows import reports as reports_flow
+from bot.flows import workspace as workspace_flow
+from bot.services import Services
+from handlers.errors import report
+from handlers.subcommand import caller
+
+
+def report_command(
+    services: Services, command: dict, invocation: commands.Invocation, respond
+) -> None:
+    parsed = commands.parse_report(invocation.args)
+    team_id, actor, admins, now = caller(services, command)
+    if parsed.action == "weekly-list":
+        refusal = policy.weekly_list_refusal(actor)  # not for an agency's client
+        if refusal:
+            raise PermissionDenied(refusal)
+        respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
+        return
+    if parsed.action == "weekly-off":
+        reports.remove_weekly(services.db, team_id, actor, admins, now, parsed.channel.id)
+        respond(**post_blocks.dm(f"No more weekly reports in <#{parsed.channel.id}>."))
+        return
+    if parsed.action == "weekly":
+        workspace.require_admin(actor, "schedule weekly reports", admins)
+        tz = parsed.tz or services.people.timezone(team_id, actor.user_id)
+        plan = reports.WeeklyPlan(
+            parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
+        )
+        reports.check_plan(services.db, team_id, plan)
+        joined = workspace_flow.ensure_can_post(services, plan.channel_id, team_report_of=team_id)
+        plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
+        note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
+        day = reports.WEEKDAY_NAMES[plan.weekday]
+        respond(
+            **post_blocks.dm(
+                f"📊 <#{plan.channel_id}> gets the team report of the past week every {day} at "
+                f"{plan.at_time} ({plan.tz})"
+                + (f" for brand {plan.brand}" if plan.brand else "")
+                + f".{note}"
+            )
+        )
+        return
+    reports.require_runner(actor)
+    reports.check_brand(services.db, team_id, parsed.brand)
+    days = reports.PERIOD_DAYS[parsed.kind]
+    where = (
+        "it will be posted here in a few seconds"
+        if policy.report_in_channel(actor)
+        else "I'll send it to you as a direct message in a few seconds"
+    )
+    respond(
+        **post_blocks.dm(
+            f"⏳ Putting together the team report of the last {days} days"
+            + (f" for brand {parsed.brand}" if parsed.brand else "")
+            + f"; {where}."
+        )
+    )
+    services.background.submit(_produce_report, services, command, parsed, respond, actor)
+
+
+def _produce_report(
+    services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
+) -> None:
+    """In the background (the command was acknowledged): the report, or the error's reply."""
+    user_id, channel_id = command["user_id"], command.get("channel_id")
+    try:
+        reports_flow.on_demand(
+            services,
+            command["team_id"],
+            user_id,
+            channel_id,
+            parsed.kind,
+            parsed.brand,
+            policy.report_in_channel(actor),
+            lambda text: respond(**post_blocks.dm(text)),
+        )
+    except Exception as error:  # typed errors: their sentence; the rest: a ref in the log
+        report(services, error, command, respond, user_id, channel_id)
