@@ -26,6 +26,7 @@ Endpoints (JSON answers, ``Authorization: Bearer <token>``):
   ``min_id``, ``limit``; a ``Link`` header), ``/api/v1/notifications/:id``,
   ``/api/v1/notifications/unread_count``
 - ``GET  /api/v1/timelines/home`` (the account's own statuses)
+- ``GET  /@username/:id`` (a status's ``url``): a small HTML page of the status, for a browser
 
 Errors are Mastodon's: 401 ``{"error": "The access token is invalid"}`` (and "was revoked"
 for a revoked token), 404 ``{"error": "Record not found"}``, 422 ``{"error": "Validation
@@ -44,6 +45,8 @@ Test hooks drive it::
         masto.fail("POST", "/api/v1/statuses", status=503)        # the next post fails
         masto.revoke(brand.token)                                 # 401 "was revoked"
         masto.statuses("acme")                                    # what the brand posted
+
+``listeners`` (callables) are called after every change (the playground's page refreshes).
 
 Not modelled: follows, boosts, favourites, polls, scheduled statuses, edits, OAuth apps.
 Run it on its own with ``python -m playground.mastodon --port 3002 --account acme``.

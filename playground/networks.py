@@ -85,6 +85,7 @@ class NetworkPanes:
             "network": account.network,
             "label": label,
             "handle": account.handle if account.handle.startswith("@") else "@" + handle,
+            "short_handle": "@" + handle,  # on its own server
             "brand": account.brand,
             "server": account.server,
             "state": account.state,

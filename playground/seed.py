@@ -42,7 +42,9 @@ class Person:
 
 ANA = Person("U0ANA", "ana", "Ana Okafor", "Admin", "Europe/London", is_admin=True)
 MARIA = Person("U0MARIA", "maria", "Maria Lopez", "Author", "Europe/Madrid")
-JONAS = Person("U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn", "Europe/Berlin")
+JONAS = Person(
+    "U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn, Bluesky, Mastodon", "Europe/Berlin"
+)
 PRIYA = Person("U0PRIYA", "priya", "Priya Shah", "Approver: Instagram, Facebook", "Asia/Kolkata")
 SAM = Person("U0SAM", "sam", "Sam Carter", "Publisher, support", "America/New_York")
 LENA = Person("U0LENA", "lena", "Lena Novak", "Support", "Europe/Warsaw")
@@ -137,7 +139,7 @@ SETUP_COMMANDS: tuple[str, ...] = (
     "brand add Northwind client-approval",
     f"approvals {_channel(APPROVALS)}",
     f"approvals {_channel(NORTHWIND)} brand:Northwind stage:client",
-    f"role add {_user(JONAS)} approver x linkedin",
+    f"role add {_user(JONAS)} approver x linkedin bluesky mastodon",
     f"role add {_user(PRIYA)} approver instagram facebook",
     f"role add {_user(SAM)} publisher",
     f"role add {_user(LENA)} support",

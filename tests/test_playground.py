@@ -449,3 +449,13 @@ def test_no_module_of_the_playground_imports_another_in_a_circle():
     assert graph["app"] >= {"bluesky", "mastodon", "networks", "seed", "standin"}
     cycles = [c for c in (cycle_from(m, m, [m]) for m in sorted(graph)) if c]
     assert cycles == []
+
+
+def test_the_guides_steps_name_people_channels_and_panes_the_playground_has(playground):
+    steps = (ROOT / "playground" / "static" / "guide.js").read_text()
+    people = set(re.findall(r'as: "(\w+)"', steps))
+    places = set(re.findall(r'channel: "([^"]+)"', steps))
+    assert people <= {p.id for p in seed.PEOPLE}
+    panes = {f"net:{p['id']}" for p in _panes(playground).values()}
+    assert "net:bluesky:" + seed.BLUESKY_BRAND in places
+    assert places <= {c[0] for c in seed.CHANNELS} | {"app"} | panes

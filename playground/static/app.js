@@ -381,7 +381,7 @@ function renderSidebar() {
         dataset: { network: pane.id },
         "aria-current": current ? "page" : null,
         onclick: (e) => { e.preventDefault(); goNetwork(pane.id); },
-      }, h("span", { class: "hash" }, networkIcon(pane)), `${pane.label} · ${pane.handle}`));
+      }, h("span", { class: "hash" }, networkIcon(pane)), h("span", { class: "side-name" }, `${pane.label} · ${pane.short_handle}`)));
   }));
 }
 
@@ -1221,13 +1221,14 @@ function renderGuide() {
   const steps = GUIDE.map((step, i) => {
     const person = step.as && state.users.get(step.as);
     const room = step.channel && state.channels.get(step.channel);
+    const network = step.channel?.startsWith("net:") && state.networks.find((p) => `net:${p.id}` === step.channel);
     return h("li", { class: "guide-step" },
       h("div", { class: "guide-text", html: mrkdwn(step.text, ctx()) }),
       h("div", { class: "guide-links" },
         person ? h("button", {
           type: "button", class: "btn small",
           onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app" ? step.tab || "home" : null),
-        }, `Play as ${person.real_name}${room ? ` in #${room.name}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
+        }, `Play as ${person.real_name}${room ? ` in #${room.name}` : network ? ` on ${network.label}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
       h("span", { class: "guide-number" }, String(i + 1)));
   });
   replaceChildren(pane,
@@ -1259,6 +1260,7 @@ function playAs(userId, channelId = null, app = null) {
     follow();
   }
   if (app) state.where = { kind: "app", tab: app };
+  else if (channelId?.startsWith("net:")) state.where = { kind: "network", id: channelId.slice(4) };
   else if (channelId) state.where = { kind: "channel", id: channelId };
   mainKey = null;
   writeUrl();
