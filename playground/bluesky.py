@@ -742,18 +742,28 @@ class BlueskyStandIn:
         return sorted(notes, key=lambda n: n.indexed_at, reverse=True)
 
     def _profile(self, account: Account) -> dict:
-        return {
-            "did": account.did,
-            "handle": account.handle,
-            "displayName": account.display_name,
-            "associated": {"activitySubscription": {"allowSubscriptions": "followers"}},
-            "viewer": {"muted": False, "blockedBy": False},
-            "labels": [],
-            "createdAt": _iso(account.created_at),
-            "indexedAt": _iso(account.created_at),
-        }
+        """The App View's profile view: an account with a display name has a profile
+        record (its name and dates); one without, only its handle, as the App View shows."""
+        view: dict[str, Any] = {"did": account.did, "handle": account.handle}
+        if account.display_name:
+            view["displayName"] = account.display_name
+        view.update(
+            {
+                "associated": {"activitySubscription": {"allowSubscriptions": "followers"}},
+                "viewer": {
+                    "muted": False,
+                    "mutedOnlyReposts": False,
+                    "mutedOnlyQuoteposts": False,
+                    "blockedBy": False,
+                },
+                "labels": [],
+            }
+        )
+        if account.display_name:
+            view["createdAt"] = view["indexedAt"] = _iso(account.created_at)
+        return view
 
-    def _render_notification(self, note: Notification) -> dict:
+    def _render_notification(self, note: Notification, seen: datetime | None = None) -> dict:
         post = self._records[note.uri]
         answer = {
             "uri": post.uri,
@@ -761,7 +771,7 @@ class BlueskyStandIn:
             "author": self._profile(self.accounts[note.author]),
             "reason": note.reason,
             "record": post.value,
-            "isRead": False,
+            "isRead": seen > note.indexed_at if seen is not None else True,
             "indexedAt": _iso(note.indexed_at),
             "labels": [],
         }
@@ -804,6 +814,7 @@ class BlueskyStandIn:
         node: dict[str, Any] = {
             "$type": "app.bsky.feed.defs#threadViewPost",
             "post": self._post_view(post),
+            "threadContext": {},
         }
         parent_uri = _parent_of(post)
         if parent_uri and parent_height > 0:
@@ -1044,23 +1055,36 @@ class BlueskyStandIn:
         return 200, {"blob": ref}, rate
 
     def _notifications_page(self, me: Account, params: dict[str, Any]) -> dict:
+        """As the App View pages them: newest first, ``limit`` of them after the cursor (an
+        ISO time, strictly older), a cursor only when there are more; ``reasons`` filters
+        the page afterwards (so a filtered page may be short and still have a cursor).
+        With no cursor, ``seenAt`` is the newest one's time (nothing was marked seen), and
+        only the notifications older than it are read."""
         notes = self._notes_of(me.did)
-        reasons = params.get("reasons")
-        if reasons:
-            wanted = reasons if isinstance(reasons, list) else [reasons]
-            notes = [n for n in notes if n.reason in wanted]
         limit = _int_param(params, "limit", DEFAULT_NOTIFICATIONS_LIMIT, 1,
                            MAX_NOTIFICATIONS_LIMIT)  # fmt: skip
         cursor = params.get("cursor")
         if cursor:
-            notes = [n for n in notes if _iso(n.indexed_at) < str(cursor)]
+            try:
+                after = datetime.fromisoformat(str(cursor).replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise XrpcError(400, "Malformed cursor") from exc
+            notes = [n for n in notes if n.indexed_at < after]
         page = notes[:limit]
+        more = len(notes) > limit
+        reasons = params.get("reasons")
+        if reasons:
+            wanted = reasons if isinstance(reasons, list) else [reasons]
+            page = [n for n in page if n.reason in wanted]
+        seen = page[0].indexed_at if page and not cursor else None
         answer: dict[str, Any] = {
-            "notifications": [self._render_notification(n) for n in page],
-            "priority": False,
+            "notifications": [self._render_notification(n, seen) for n in page],
         }
-        if page:
-            answer["cursor"] = _iso(page[-1].indexed_at)
+        if more:
+            answer["cursor"] = _iso(notes[limit - 1].indexed_at)
+        answer["priority"] = False
+        if seen is not None:
+            answer["seenAt"] = _iso(seen)
         return answer
 
     def render_post_page(self, handle: str, rkey: str) -> str | None:

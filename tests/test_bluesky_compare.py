@@ -2,6 +2,11 @@
 way to both (``playground/bluesky.py`` and ``../shared/tools/bluesky-pds/run``), give the
 same status, the same error name and the same keys with the same types.
 
+The inbox's calls (``app.bsky.notification.listNotifications``, ``app.bsky.feed.getPostThread``)
+are answered on Bluesky by the App View, through the PDS: they are compared with the
+reference server started with its App View (``BLUESKY_APPVIEW=1``, on this machine's
+PostgreSQL and Redis), which indexes what is posted a moment later.
+
 Marked ``bluesky``: skipped with the reason when the reference server isn't installed
 (POSTROOM_REQUIRE_BLUESKY=1 makes that a failure). The reference server runs with rate
 limits off (its test network), so the ``ratelimit-*`` headers are checked in
@@ -10,12 +15,26 @@ limits off (its test network), so the ``ratelimit-*`` headers are checked in
 
 from __future__ import annotations
 
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
 from datetime import UTC, datetime
 
 import pytest
 
 from playground.bluesky import BlueskyStandIn, tid_for
-from tests.test_app_accounts_bluesky import PASSWORD, pds  # noqa: F401 (the fixture)
+from tests.test_app_accounts_bluesky import (  # noqa: F401 (pds: the fixture)
+    PASSWORD,
+    RUN,
+    _free_port,
+    _unavailable,
+    pds,
+)
 from tests.test_bluesky_standin import call
 
 pytestmark = pytest.mark.bluesky
@@ -164,6 +183,168 @@ def scenario(base: str) -> list[tuple[str, int, object]]:
 
 def test_the_stand_in_answers_what_the_reference_pds_answers(pds, standin):  # noqa: F811
     real, ours = scenario(pds), scenario(standin)
+    assert [what for what, *_ in ours] == [what for what, *_ in real]
+    for (what, real_status, real_kept), (_, status, kept) in zip(real, ours, strict=True):
+        assert (what, status) == (what, real_status)
+        assert (what, kept) == (what, real_kept)
+
+
+# ------------------------------------------------------------------ the App View
+
+CUSTOMER = "jade-rivers.test"
+POSTGRES = os.environ.get("POSTROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _unreachable(postgres: str, redis: str) -> str | None:
+    """Why the App View can't run here (its PostgreSQL or Redis doesn't answer), or None."""
+    where = urllib.parse.urlsplit(postgres)
+    for name, host, port in (
+        ("PostgreSQL", where.hostname or "127.0.0.1", where.port or 5432),
+        ("Redis", *redis.rsplit(":", 1)),
+    ):
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            return f"the App View needs {name} at {host}:{port}, which doesn't answer"
+    return None
+
+
+@pytest.fixture(scope="module")
+def appview():
+    """The reference PDS with its App View: {"pds": URL, ...}, the brand and a customer."""
+    redis = os.environ.get("POSTROOM_TEST_REDIS", "127.0.0.1:6379")
+    why = _unavailable() or _unreachable(POSTGRES, redis)
+    if why:
+        if os.environ.get("POSTROOM_REQUIRE_BLUESKY"):
+            pytest.fail(why)
+        pytest.skip(why)
+    env = {
+        **os.environ,
+        "PDS_PORT": str(_free_port()),
+        "PLC_PORT": str(_free_port()),
+        "APPVIEW_PORT": str(_free_port()),
+        "BLUESKY_APPVIEW": "1",
+        "DB_POSTGRES_URL": POSTGRES,
+        "REDIS_HOST": redis,
+    }
+    process = subprocess.Popen(
+        [str(RUN)], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline, line = time.monotonic() + 240, ""
+        while time.monotonic() < deadline and process.poll() is None:
+            ready, _, _ = select.select([process.stdout], [], [], 1)
+            if ready:
+                line = process.stdout.readline()  # type: ignore[union-attr]
+                if line.startswith("{"):
+                    break
+        if not line.startswith("{"):
+            pytest.fail(
+                f"the Bluesky server with its App View didn't start (exit {process.poll()})"
+            )
+        base = json.loads(line)["pds"].replace("localhost", "127.0.0.1")
+        for handle in (HANDLE, CUSTOMER):
+            status, answer, _ = call(
+                base,
+                "com.atproto.server.createAccount",
+                {"handle": handle, "email": f"{handle}@example.com", "password": PASSWORD},
+            )
+            assert status == 200, answer
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def inbox_standin():
+    with BlueskyStandIn() as sky:
+        sky.add_account(HANDLE, password=PASSWORD)
+        sky.add_account(CUSTOMER, password=PASSWORD)
+        yield sky.base_url
+
+
+def _session(base, handle):
+    status, session, _ = call(
+        base, "com.atproto.server.createSession", {"identifier": handle, "password": PASSWORD}
+    )
+    assert status == 200, session
+    return session
+
+
+def _post(base, session, text, **extra):
+    record = {"$type": "app.bsky.feed.post", "text": text,
+              "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **extra}  # fmt: skip
+    status, made, _ = call(
+        base,
+        "com.atproto.repo.createRecord",
+        {"repo": session["did"], "collection": "app.bsky.feed.post", "record": record},
+        token=session["accessJwt"],
+    )
+    assert status == 200, made
+    return made
+
+
+def inbox_scenario(base: str) -> list[tuple[str, int, object]]:
+    """A customer mentions the brand and replies to its post; the brand lists its
+    notifications (waiting for the App View to index them) and reads the thread."""
+    brand, customer = _session(base, HANDLE), _session(base, CUSTOMER)
+    ours = _post(base, brand, "Autumn blend is back")
+    mention_text = f"@{HANDLE} my order is late"
+    mention = _post(
+        base,
+        customer,
+        mention_text,
+        facets=[
+            {
+                "index": {"byteStart": 0, "byteEnd": len(HANDLE) + 1},
+                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": brand["did"]}],
+            }
+        ],
+    )
+    ref = {"uri": ours["uri"], "cid": ours["cid"]}
+    reply = _post(base, customer, "still waiting", reply={"root": ref, "parent": ref})
+    seen: list[tuple[str, int, object]] = []
+    deadline = time.monotonic() + 60
+    while True:  # the App View indexes from the PDS's firehose, a moment later
+        status, page, _ = call(
+            base,
+            "app.bsky.notification.listNotifications",
+            token=brand["accessJwt"],
+            params={"reasons": ["mention", "reply"], "limit": 10},
+        )
+        assert status == 200, page
+        if len(page["notifications"]) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    by_reason = {n["reason"]: n for n in page["notifications"]}
+    seen.append(("the reasons", status, sorted(by_reason)))
+    seen.append(("the mention's uri", status, by_reason["mention"]["uri"] == mention["uri"]))
+    seen.append(("the reply's uri", status, by_reason["reply"]["uri"] == reply["uri"]))
+    for reason in ("mention", "reply"):
+        seen.append((f"a {reason} notification", status, shape(by_reason[reason])))
+    seen.append(("the page", status, sorted(k for k in page if k != "notifications")))
+    status, thread, _ = call(
+        base, "app.bsky.feed.getPostThread", token=brand["accessJwt"], params={"uri": reply["uri"]}
+    )
+    seen.append(("getPostThread of the reply", status, shape(thread)))
+    seen.append(("its parent", status, thread["thread"]["parent"]["post"]["uri"] == ours["uri"]))
+    status, missing, _ = call(
+        base,
+        "app.bsky.feed.getPostThread",
+        token=brand["accessJwt"],
+        params={"uri": ours["uri"][:-1] + ("a" if ours["uri"][-1] != "a" else "b")},
+    )
+    seen.append(("getPostThread, no such post", status, missing.get("error")))
+    return seen
+
+
+def test_the_stand_in_answers_the_inbox_calls_as_the_app_view_does(appview, inbox_standin):
+    real, ours = inbox_scenario(appview), inbox_scenario(inbox_standin)
     assert [what for what, *_ in ours] == [what for what, *_ in real]
     for (what, real_status, real_kept), (_, status, kept) in zip(real, ours, strict=True):
         assert (what, status) == (what, real_status)

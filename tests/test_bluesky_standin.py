@@ -273,6 +273,10 @@ def test_a_customer_mentions_and_replies_and_the_brand_lists_them_in_pages(sky, 
         params={**params, "cursor": first["cursor"]},
     )
     assert [n["uri"] for n in second["notifications"]] == [mention["uri"]]
+    assert "cursor" not in second and "seenAt" not in second  # the last page, not the first
+    # nothing marked seen: the newest is unread, the ones before it read
+    assert first["seenAt"] == first["notifications"][0]["indexedAt"]
+    assert [n["isRead"] for n in first["notifications"]] == [False, True]
     status, only, _ = call(
         sky.base_url,
         "app.bsky.notification.listNotifications",
