@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from mastodon import Mastodon
 
 from bot import digest, guides, posts, workspace
 from bot.flows import tickets as tickets_flow
@@ -319,12 +320,14 @@ def test_the_panes_show_what_each_network_holds_with_links_media_and_alt_text(pl
         ).encode(),
         headers={**auth, "Content-Type": "application/json"},
     )
-    token = masto.account(seed.MASTODON_BRAND).token
-    status = _http(
-        f"{masto.base_url}/api/v1/statuses",
-        urllib.parse.urlencode({"status": "Oat milk everywhere https://example.com/oat"}).encode(),
-        headers={"Authorization": f"Bearer {token}"},
+    api = Mastodon(
+        access_token=masto.account(seed.MASTODON_BRAND).token,
+        api_base_url=masto.base_url,
+        ratelimit_method="throw",
+        request_timeout=10,
     )
+    media = api.media_post(png, mime_type="image/png", description="Oat milk, poured")
+    status = api.status_post("Oat milk everywhere https://example.com/oat", media_ids=[media["id"]])
     panes = _panes(playground)
     (post,) = [p for p in panes["bluesky"]["posts"] if p["id"] == made["uri"]]
     assert post["ours"] and post["kind"] == "post" and post["text"] == text
@@ -347,8 +350,13 @@ def test_the_panes_show_what_each_network_holds_with_links_media_and_alt_text(pl
         "text": "https://example.com/oat",
         "href": "https://example.com/oat",
     }
+    (picture,) = toot["media"]
+    assert picture["alt"] == "Oat milk, poured" and picture["type"] == "image"
+    with urllib.request.urlopen(picture["url"], timeout=10) as answer:
+        assert answer.read() == png
     with urllib.request.urlopen(toot["url"], timeout=10) as page:
-        assert "Oat milk everywhere" in page.read().decode()
+        html = page.read().decode()
+    assert "Oat milk everywhere" in html and 'alt="Oat milk, poured"' in html
 
 
 def test_a_customer_posts_on_a_pane_and_the_brand_is_notified(playground):
