@@ -379,6 +379,7 @@ function renderSidebar() {
         href: "#",
         class: `side-item${current ? " current" : ""}`,
         dataset: { network: pane.id },
+        title: `${pane.label} · ${pane.handle}`,
         "aria-current": current ? "page" : null,
         onclick: (e) => { e.preventDefault(); goNetwork(pane.id); },
       }, h("span", { class: "hash" }, networkIcon(pane)), h("span", { class: "side-name" }, `${pane.label} · ${pane.short_handle}`)));
