@@ -10,6 +10,9 @@
 - the app's scheduler, reading the same :class:`~bot.clock.PlaygroundClock` as the
   stand-in, so jumping the clock forward in the page makes the next digest, reminder or
   due post happen now;
+- a local Bluesky and a local Mastodon (``playground/bluesky.py``, ``playground/mastodon.py``)
+  on free local ports, on the same clock, where the seed has Ana connect Acme's accounts;
+  the page shows a pane per connected account (``playground/networks.py``);
 - a database: a fresh SQLite file in a temporary folder unless a URL is given.
 
 ``postroom playground`` runs it in the foreground (see :func:`run`).
@@ -33,7 +36,19 @@ from slack_sdk import WebClient
 from bot import outbound, redact, vault
 from bot.clock import PlaygroundClock
 from bot.config import Settings
-from playground.seed import TEAM_ID, TEAM_NAME, configure_app, seed_workspace
+from playground.bluesky import BlueskyStandIn
+from playground.mastodon import MastodonStandIn
+from playground.networks import ConnectedAccount, NetworkPanes
+from playground.seed import (
+    BLUESKY_CUSTOMER,
+    MASTODON_CUSTOMER,
+    TEAM_ID,
+    TEAM_NAME,
+    configure_app,
+    connect_networks,
+    seed_networks,
+    seed_workspace,
+)
 from playground.standin import SlackStandIn
 
 log = logging.getLogger("playground")
@@ -65,6 +80,8 @@ class Playground:
             database_url = f"sqlite:///{self._temp_dir / 'playground.db'}"
         self.database_url = database_url
         self.standin: SlackStandIn | None = None
+        self.bluesky: BlueskyStandIn | None = None
+        self.mastodon: MastodonStandIn | None = None
         self.services = None
         self.scheduler = None
         self._server = None
@@ -99,6 +116,10 @@ class Playground:
         )
         self.standin = standin.start()
         try:
+            self.bluesky = BlueskyStandIn(clock=self.clock).start()
+            self.mastodon = MastodonStandIn(clock=self.clock, title="Mastodon (local)").start()
+            for network in (self.bluesky, self.mastodon):
+                network.listeners.append(standin.workspace.changed)  # the page refreshes
             settings = Settings(
                 slack_bot_token=bot_token,
                 slack_signing_secret=signing_secret,
@@ -134,10 +155,18 @@ class Playground:
             standin.clock_listeners.append(self.tick)
             standin.clock_step = CLOCK_STEP
             standin.ui.featured_emoji = self.routed_emoji
+            standin.ui.networks = NetworkPanes(
+                bluesky=self.bluesky,
+                mastodon=self.mastodon,
+                connected=self.connected_accounts,
+                customers={"bluesky": BLUESKY_CUSTOMER, "mastodon": MASTODON_CUSTOMER},
+            )
             if self.seed:
                 seed_workspace(standin)
                 if not _configured(services):
                     configure_app(standin)
+                # the networks are new on every start: (re)connect Acme's accounts to them
+                connect_networks(standin, seed_networks(self.bluesky, self.mastodon))
             self.scheduler.start()
         except BaseException:
             self.stop()
@@ -152,6 +181,18 @@ class Playground:
         if self.services is None:
             return []
         return sorted(tickets_flow.routes_of(self.services, TEAM_ID))
+
+    def connected_accounts(self) -> list[ConnectedAccount]:
+        """The network accounts the app has connected (its own table), for the panes."""
+        from storage import accounts as account_queries
+
+        if self.services is None:
+            return []
+        with self.services.db.read() as session:
+            rows = account_queries.of_team(session, TEAM_ID)
+            return [
+                ConnectedAccount(a.network, a.server, a.handle, b.name, a.state) for a, b in rows
+            ]
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Run the app's due work now (after the clock jumped), one tick at a time."""
@@ -174,6 +215,10 @@ class Playground:
             self.services = None
         if self.standin is not None:
             self.standin.stop()
+        for network in (self.bluesky, self.mastodon):
+            if network is not None:
+                network.stop()
+        self.bluesky = self.mastodon = None
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None

@@ -26,6 +26,7 @@ Endpoints (JSON answers, ``Authorization: Bearer <token>``):
   ``min_id``, ``limit``; a ``Link`` header), ``/api/v1/notifications/:id``,
   ``/api/v1/notifications/unread_count``
 - ``GET  /api/v1/timelines/home`` (the account's own statuses)
+- ``GET  /@username/:id`` (a status's ``url``): a small HTML page of the status, for a browser
 
 Errors are Mastodon's: 401 ``{"error": "The access token is invalid"}`` (and "was revoked"
 for a revoked token), 404 ``{"error": "Record not found"}``, 422 ``{"error": "Validation
@@ -44,6 +45,8 @@ Test hooks drive it::
         masto.fail("POST", "/api/v1/statuses", status=503)        # the next post fails
         masto.revoke(brand.token)                                 # 401 "was revoked"
         masto.statuses("acme")                                    # what the brand posted
+
+``listeners`` (callables) are called after every change (the playground's page refreshes).
 
 Not modelled: follows, boosts, favourites, polls, scheduled statuses, edits, OAuth apps.
 Run it on its own with ``python -m playground.mastodon --port 3002 --account acme``.
@@ -247,6 +250,9 @@ TOKEN_RE = re.compile(f"(?P<url>{URL_RE.pattern})|(?P<mention>{MENTION_RE.patter
                       f"(?P<tag>{HASHTAG_RE.pattern})")  # fmt: skip
 
 
+STATUS_PAGE = re.compile(r"^/@([A-Za-z0-9_]+)/(\d+)$")
+
+
 def countable_length(text: str) -> int:
     """Mastodon's length of a status: grapheme clusters, a URL counting 23 characters and a
     remote mention counting only its ``@username``."""
@@ -322,6 +328,7 @@ class MastodonStandIn:
         self._notification_ids = itertools.count(1)
         self._account_ids = itertools.count(1)
         self.requests: list[Request] = []
+        self.listeners: list[Any] = []  # called with no argument after every change
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -429,7 +436,9 @@ class MastodonStandIn:
         with self.lock:
             account = self.account(username)
             status, _ = self._create_status(account, params, None, "en")
-            return self.render_status(status, account)
+            made = self.render_status(status, account)
+        self.changed()
+        return made
 
     def reply_as(self, username: str, status_id: str, text: str) -> dict:
         """Reply to a status as ``username`` the way Mastodon's apps do: the reply starts
@@ -496,6 +505,34 @@ class MastodonStandIn:
         """Set a rate-limit family's limit (``api``, ``statuses``, ``media``, ``deletes``)."""
         with self.lock:
             self.limits[family] = (limit, period or self.limits[family][1])
+
+    def changed(self) -> None:
+        """Tell the listeners (the playground's page) that something changed."""
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:  # a listener's failure is not the caller's
+                log.exception("mastodon stand-in: a change listener failed")
+
+    def status_page(self, username: str, status_id: str) -> str | None:
+        """A small HTML page for a status (what its ``url`` opens), or None."""
+        with self.lock:
+            status = self._statuses.get(status_id)
+            author = self.accounts.get(status.account_id) if status else None
+            if status is None or author is None or author.username != username:
+                return None
+            if status.visibility not in ("public", "unlisted"):
+                return None
+            images = "".join(
+                f'<img src="{html.escape(m["url"] or "")}" '
+                f'alt="{html.escape(m["description"] or "")}" style="max-width:100%">'
+                for m in (self.render_media(self._media[i]) for i in status.media_ids)
+            )
+            return (
+                "<!doctype html><meta charset=utf-8><title>Mastodon stand-in</title>"
+                f"<p><b>@{html.escape(author.username)}</b> · {_iso(status.created_at)}</p>"
+                f"{status.content}{images}"
+            )
 
     def requests_to(self, method: str, path: str) -> list[Request]:
         with self.lock:
@@ -1422,11 +1459,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413 if length > 0 else 400, {"error": "Request too large"}, {})
             return
         body = self.rfile.read(length) if length else b""
+        page = STATUS_PAGE.match(url.path) if method == "GET" else None
+        if page is not None:  # a status's url, as a browser opens it
+            found = self.server.standin.status_page(page.group(1), page.group(2))
+            self._send(200 if found else 404, found or "<!doctype html><p>Not found.", {})
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         status, answer, extra, fault = self.server.standin.handle(
             method, url.path, query, headers, body, self.client_address[0]
         )
+        if method != "GET":
+            self.server.standin.changed()
         if fault is not None and fault.drop:
             self.close_connection = True
             return  # the connection closes with no answer at all

@@ -8,14 +8,21 @@ Two halves, kept apart on purpose:
 - :func:`configure_app` sets up *Postroom* by running the admin's ``/post`` commands
   through the stand-in, signed, exactly as Ana would type them in Slack. Nothing is
   written behind the app's back, so the playground starts in a state the app itself made.
+- :func:`seed_networks` makes Acme's accounts and a customer's on the local Bluesky and
+  Mastodon stand-ins, and :func:`connect_networks` has Ana connect Acme's two accounts
+  with ``/post account add`` and its form, as she would with the real networks.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from playground.standin import SlackStandIn
+if TYPE_CHECKING:  # types only: the stand-in's command-line entry point runs the seed
+    from playground.bluesky import BlueskyStandIn
+    from playground.mastodon import MastodonStandIn
+    from playground.standin import SlackStandIn
 
 log = logging.getLogger("playground.seed")
 
@@ -35,7 +42,9 @@ class Person:
 
 ANA = Person("U0ANA", "ana", "Ana Okafor", "Admin", "Europe/London", is_admin=True)
 MARIA = Person("U0MARIA", "maria", "Maria Lopez", "Author", "Europe/Madrid")
-JONAS = Person("U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn", "Europe/Berlin")
+JONAS = Person(
+    "U0JONAS", "jonas", "Jonas Berg", "Approver: X, LinkedIn, Bluesky, Mastodon", "Europe/Berlin"
+)
 PRIYA = Person("U0PRIYA", "priya", "Priya Shah", "Approver: Instagram, Facebook", "Asia/Kolkata")
 SAM = Person("U0SAM", "sam", "Sam Carter", "Publisher, support", "America/New_York")
 LENA = Person("U0LENA", "lena", "Lena Novak", "Support", "Europe/Warsaw")
@@ -130,7 +139,7 @@ SETUP_COMMANDS: tuple[str, ...] = (
     "brand add Northwind client-approval",
     f"approvals {_channel(APPROVALS)}",
     f"approvals {_channel(NORTHWIND)} brand:Northwind stage:client",
-    f"role add {_user(JONAS)} approver x linkedin",
+    f"role add {_user(JONAS)} approver x linkedin bluesky mastodon",
     f"role add {_user(PRIYA)} approver instagram facebook",
     f"role add {_user(SAM)} publisher",
     f"role add {_user(LENA)} support",
@@ -249,3 +258,79 @@ def _fill_guide(slack: SlackStandIn, dm: str, brand: str, guide: dict, timeout: 
 
 def _has_block(view: dict, block_id: str) -> bool:
     return any(block.get("block_id") == block_id for block in view.get("blocks", []))
+
+
+# Acme's accounts on the local networks, and a customer on each (the panes' "post as a
+# customer" writes as them).
+BLUESKY_BRAND = "acme-coffee.test"
+BLUESKY_CUSTOMER = "jade-r.test"
+MASTODON_BRAND = "acmecoffee"
+MASTODON_CUSTOMER = "jade_r"
+NETWORK_BRAND = "acme"
+
+
+@dataclass(frozen=True)
+class NetworkLogins:
+    """What Ana types into the account forms (throw-away credentials of this run)."""
+
+    bluesky_server: str
+    bluesky_handle: str
+    bluesky_app_password: str
+    mastodon_instance: str
+    mastodon_token: str
+
+
+def seed_networks(bluesky: BlueskyStandIn, mastodon: MastodonStandIn) -> NetworkLogins:
+    """Acme's accounts and a customer's on both stand-ins (the networks' side)."""
+    brand = bluesky.add_account(BLUESKY_BRAND, display_name="Acme Coffee")
+    bluesky.add_account(BLUESKY_CUSTOMER, display_name="Jade R.")
+    toot = mastodon.add_account(MASTODON_BRAND, display_name="Acme Coffee")
+    mastodon.add_account(MASTODON_CUSTOMER, display_name="Jade R.")
+    return NetworkLogins(
+        bluesky.base_url, brand.handle, brand.app_password, mastodon.base_url, toot.token
+    )
+
+
+def connect_networks(slack: SlackStandIn, logins: NetworkLogins, timeout: float = 10.0) -> None:
+    """Ana connects Acme's Bluesky and Mastodon accounts: ``/post account add … brand:acme``
+    in her DM, then the form, as she would in Slack; each waits for the app's DM."""
+    dm = slack.dm_id(ANA.id)
+    forms = (
+        ("bluesky", "handle", {
+            "server": {"value": logins.bluesky_server},
+            "handle": {"value": logins.bluesky_handle},
+            "password": {"value": logins.bluesky_app_password},
+        }),
+        ("mastodon", "token", {
+            "instance": {"value": logins.mastodon_instance},
+            "token": {"value": logins.mastodon_token},
+        }),
+    )  # fmt: skip
+    for network, field, values in forms:
+        command = f"account add {network} brand:{NETWORK_BRAND}"
+        told = len(slack.messages(dm))
+        seen = {v["id"] for v in slack.views(ANA.id)}
+        slack.command(ANA.id, command, channel_id=dm)
+        try:
+            form = slack.wait_for(
+                lambda field=field, seen=seen: next(
+                    (
+                        v
+                        for v in slack.views(ANA.id)
+                        if v["id"] not in seen and _has_block(v, field)
+                    ),
+                    None,
+                ),
+                timeout=timeout,
+            )
+        except AssertionError as error:
+            raise SetupFailed(f"/post {command}: no form in {timeout:.0f} s") from error
+        delivery = slack.submit(ANA.id, form["id"], values)
+        if delivery.status != 200 or slack.view_errors(form["id"]):
+            raise SetupFailed(
+                f"Acme's {network} account was refused: {slack.view_errors(form['id'])}"
+            )
+        try:
+            slack.wait_for(lambda told=told: len(slack.messages(dm)) > told, timeout=timeout)
+        except AssertionError as error:
+            raise SetupFailed(f"no word from the app on Acme's {network} account") from error

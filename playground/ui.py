@@ -10,6 +10,10 @@
   close a modal, react, open the Home tab, move the clock forward);
 - ``GET /ui/api/events`` — server-sent events: ``change`` whenever the workspace
   changes (``Workspace.changed()``), so the page refreshes live;
+- ``GET /ui/api/networks`` — the network panes (the accounts the app connected on the
+  local Bluesky and Mastodon stand-ins, and what is posted there), and ``POST
+  /ui/api/network_post`` — a customer posts on one of them (``networks``, given by the
+  launcher: a :class:`playground.networks.NetworkPanes`);
 - ``GET /calendar/<secret>.ics`` — the app's calendar feed, passed on to the app's own
   server (``feed_origin``): the playground is the app's public URL, so the link
   ``/post calendar ics`` gives opens from the page's address.
@@ -189,6 +193,8 @@ class PlaygroundUI:
         self.featured_emoji = featured_emoji
         # where the app serves its calendar feed ("http://127.0.0.1:PORT"), or None
         self.feed_origin: str | None = None
+        # the network panes (``panes()``, ``post_as_customer()``), or None: no panes
+        self.networks: Any = None
         self.title = title
         self._closing = threading.Event()
         self._static = resources.files("playground") / "static"
@@ -705,6 +711,22 @@ class PlaygroundUI:
             raise UiError("the clock can't go that far (past the year 9999)") from exc
         return {"clock": self.clock_state()}
 
+    def networks_state(self, params: dict) -> dict:
+        """The network panes: per connected account, its handle and what is posted there."""
+        self._person(params)
+        return {"panes": self.networks.panes() if self.networks is not None else []}
+
+    def network_post(self, params: dict) -> dict:
+        """A customer posts on a network pane (``pane``, ``text``, optional ``reply_to``)."""
+        self._person(params)
+        if self.networks is None:
+            raise UiError("this playground shows no networks", 404)
+        pane = self._text(params, "pane", required="say which network pane (pane)")
+        text = self._text(params, "text", required="Write something to post.")
+        reply_to = self._text(params, "reply_to")
+        posted = self.networks.post_as_customer(pane, text, reply_to)
+        return {"posted": posted}
+
     # ------------------------------------------------------------------- events
 
     def _events(self, handler: StandInHandler) -> None:
@@ -757,6 +779,7 @@ GET_ROUTES: dict[str, Callable[[PlaygroundUI, dict], dict]] = {
     "conversation": PlaygroundUI.conversation,
     "thread": PlaygroundUI.thread,
     "surfaces": PlaygroundUI.surfaces,
+    "networks": PlaygroundUI.networks_state,
 }
 
 POST_ROUTES: dict[str, Callable[[PlaygroundUI, dict], dict]] = {
@@ -768,4 +791,5 @@ POST_ROUTES: dict[str, Callable[[PlaygroundUI, dict], dict]] = {
     "react": PlaygroundUI.react,
     "home": PlaygroundUI.open_home,
     "clock": PlaygroundUI.clock,
+    "network_post": PlaygroundUI.network_post,
 }

@@ -3,6 +3,7 @@ its scheduler on the clock the page moves."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from mastodon import Mastodon
 
 from bot import digest, guides, posts, workspace
 from bot.flows import tickets as tickets_flow
@@ -228,3 +230,240 @@ def test_a_webhook_to_this_machine_can_be_set_in_the_playground():
             return next((t for t in texts if "brand" in t.lower()), None)
 
         assert "Webhook signing secret" in pg.standin.wait_for(answered)
+
+
+# ------------------------------------------------------------------ the networks
+
+
+def _api(pg, name, body=None, **query):
+    """(status, JSON) of the page's /ui/api/<name>, as the page calls it."""
+    url = f"{pg.url}/ui/api/{name}?" + urllib.parse.urlencode(query)
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _http(url, body=None, *, headers=None, method=None):
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read())
+
+
+def _panes(pg):
+    status, answer = _api(pg, "networks", **{"as": seed.ANA.id})
+    assert status == 200
+    return {pane["network"]: pane for pane in answer["panes"]}
+
+
+def test_ana_connected_acmes_bluesky_and_mastodon_accounts_through_the_form(playground):
+    panes = _panes(playground)
+    assert panes["bluesky"]["handle"] == "@" + seed.BLUESKY_BRAND
+    assert panes["bluesky"]["server"] == playground.bluesky.base_url
+    assert panes["mastodon"]["handle"].startswith(f"@{seed.MASTODON_BRAND}@127.0.0.1:")
+    assert {p["brand"] for p in panes.values()} == {"acme"}
+    assert {p["customer"] for p in panes.values()} == {
+        "@" + seed.BLUESKY_CUSTOMER,
+        "@" + seed.MASTODON_CUSTOMER,
+    }
+    dm = [m["text"] for m in playground.standin.messages(playground.standin.dm_id(seed.ANA.id))]
+    assert sum("Connected @" in text for text in dm) == 2
+
+
+def test_the_panes_show_what_each_network_holds_with_links_media_and_alt_text(playground):
+    """Posts written into the stand-ins through their own HTTP APIs, as a publisher
+    would, show on the account's pane: text with its links, media with alt text, the
+    time and the post's URL."""
+    sky, masto = playground.bluesky, playground.mastodon
+    brand = sky.account(seed.BLUESKY_BRAND)
+    session = _http(
+        f"{sky.base_url}/xrpc/com.atproto.server.createSession",
+        json.dumps({"identifier": brand.handle, "password": brand.app_password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    auth = {"Authorization": f"Bearer {session['accessJwt']}"}
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    blob = _http(
+        f"{sky.base_url}/xrpc/com.atproto.repo.uploadBlob",
+        png,
+        headers={**auth, "Content-Type": "image/png"},
+    )["blob"]
+    text = "Autumn blend ☕ is back: https://example.com/autumn #AcmeCoffee"
+    start = len(text[: text.index("https")].encode())
+    record = {
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": "2026-03-02T09:00:00.000Z",
+        "facets": [
+            {
+                "index": {
+                    "byteStart": start,
+                    "byteEnd": start + len(b"https://example.com/autumn"),
+                },
+                "features": [
+                    {"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/autumn"}
+                ],
+            }
+        ],
+        "embed": {
+            "$type": "app.bsky.embed.images",
+            "images": [{"image": blob, "alt": "A cup of the autumn blend"}],
+        },
+    }
+    made = _http(
+        f"{sky.base_url}/xrpc/com.atproto.repo.createRecord",
+        json.dumps(
+            {"repo": brand.did, "collection": "app.bsky.feed.post", "record": record}
+        ).encode(),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    api = Mastodon(
+        access_token=masto.account(seed.MASTODON_BRAND).token,
+        api_base_url=masto.base_url,
+        ratelimit_method="throw",
+        request_timeout=10,
+    )
+    media = api.media_post(png, mime_type="image/png", description="Oat milk, poured")
+    status = api.status_post("Oat milk everywhere https://example.com/oat", media_ids=[media["id"]])
+    panes = _panes(playground)
+    (post,) = [p for p in panes["bluesky"]["posts"] if p["id"] == made["uri"]]
+    assert post["ours"] and post["kind"] == "post" and post["text"] == text
+    assert [s for s in post["segments"] if "href" in s] == [
+        {"text": "https://example.com/autumn", "href": "https://example.com/autumn"}
+    ]
+    assert "".join(s["text"] for s in post["segments"]) == text
+    (image,) = post["media"]
+    assert image["alt"] == "A cup of the autumn blend" and image["type"] == "image/png"
+    with urllib.request.urlopen(image["url"], timeout=10) as answer:
+        assert answer.read() == png
+    assert post["created_at"] == "2026-03-02T09:00:00.000Z"
+    rkey = made["uri"].rsplit("/", 1)[1]
+    assert post["url"] == f"{sky.base_url}/profile/{seed.BLUESKY_BRAND}/post/{rkey}"
+    with urllib.request.urlopen(post["url"], timeout=10) as page:
+        assert "Autumn blend" in page.read().decode()
+    (toot,) = [p for p in panes["mastodon"]["posts"] if p["id"] == status["id"]]
+    assert toot["ours"] and toot["url"] == status["url"]
+    assert toot["segments"][-1] == {
+        "text": "https://example.com/oat",
+        "href": "https://example.com/oat",
+    }
+    (picture,) = toot["media"]
+    assert picture["alt"] == "Oat milk, poured" and picture["type"] == "image"
+    with urllib.request.urlopen(picture["url"], timeout=10) as answer:
+        assert answer.read() == png
+    with urllib.request.urlopen(toot["url"], timeout=10) as page:
+        html = page.read().decode()
+    assert "Oat milk everywhere" in html and 'alt="Oat milk, poured"' in html
+
+
+def test_a_customer_posts_on_a_pane_and_the_brand_is_notified(playground):
+    """The panes' form: the customer mentions the brand, or replies to its post; the
+    network notifies the brand's account, where the app's inbox reads it."""
+    sky, masto = playground.bluesky, playground.mastodon
+    ours = sky.post_as(seed.BLUESKY_BRAND, "Autumn blend is back")
+    pane_ids = {n: p["id"] for n, p in _panes(playground).items()}
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": pane_ids["bluesky"], "text": f"@{seed.BLUESKY_BRAND} my order is late"},
+        **{"as": seed.MARIA.id},
+    )
+    assert status == 200, answer
+    mention = answer["posted"]["id"]
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": pane_ids["bluesky"], "text": "still waiting", "reply_to": ours["uri"]},
+        **{"as": seed.MARIA.id},
+    )
+    assert status == 200, answer
+    reply = answer["posted"]["id"]
+    reasons = {n["uri"]: n["reason"] for n in sky.notifications(seed.BLUESKY_BRAND)}
+    assert reasons[mention] == "mention" and reasons[reply] == "reply"
+    posts = {p["id"]: p for p in _panes(playground)["bluesky"]["posts"]}
+    assert posts[mention]["kind"] == "mention" and not posts[mention]["ours"]
+    assert posts[mention]["author"]["handle"] == "@" + seed.BLUESKY_CUSTOMER
+    assert posts[reply]["reply_to"]["id"] == ours["uri"]
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": pane_ids["mastodon"], "text": f"@{seed.MASTODON_BRAND} where is my order?"},
+        **{"as": seed.MARIA.id},
+    )
+    assert status == 200, answer
+    (note,) = [
+        n
+        for n in masto.notifications(seed.MASTODON_BRAND)
+        if n["status"]["id"] == answer["posted"]["id"]
+    ]
+    assert note["type"] == "mention"
+    # the network's refusal, and nonsense, come back as the page's error
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": pane_ids["bluesky"], "text": "x" * 400},
+        **{"as": seed.MARIA.id},
+    )
+    assert status == 400 and "Bluesky refused it" in answer["error"]
+    status, answer = _api(playground, "network_post", {"pane": "bluesky:nobody.test", "text": "hi"})
+    assert status == 400  # nobody to play as
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": "bluesky:nobody.test", "text": "hi"},
+        **{"as": seed.MARIA.id},
+    )
+    assert status == 404
+
+
+def test_no_module_of_the_playground_imports_another_in_a_circle():
+    """Imports that run (at the top or in a function; not those for type checkers only)
+    between the modules of playground/ form no cycle."""
+    graph = {}
+    for path in (ROOT / "playground").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        skipped = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for stmt in block.body
+            for node in ast.walk(stmt)
+        }
+        imported = set()
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("playground."):
+                imported.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                imported |= {
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("playground.")
+                }
+        graph[path.stem] = imported
+
+    def cycle_from(start, at, trail):
+        for nxt in sorted(graph.get(at, ())):
+            if nxt == start:
+                return [*trail, nxt]
+            if nxt not in trail:
+                found = cycle_from(start, nxt, [*trail, nxt])
+                if found:
+                    return found
+        return None
+
+    assert graph["app"] >= {"bluesky", "mastodon", "networks", "seed", "standin"}
+    cycles = [c for c in (cycle_from(m, m, [m]) for m in sorted(graph)) if c]
+    assert cycles == []
+
+
+def test_the_guides_steps_name_people_channels_and_panes_the_playground_has(playground):
+    steps = (ROOT / "playground" / "static" / "guide.js").read_text()
+    people = set(re.findall(r'as: "(\w+)"', steps))
+    places = set(re.findall(r'channel: "([^"]+)"', steps))
+    assert people <= {p.id for p in seed.PEOPLE}
+    panes = {f"net:{p['id']}" for p in _panes(playground).values()}
+    assert "net:bluesky:" + seed.BLUESKY_BRAND in places
+    assert places <= {c[0] for c in seed.CHANNELS} | {"app"} | panes

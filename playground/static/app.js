@@ -13,6 +13,7 @@ import { allEmojiNames, emojiChar, FREQUENT } from "./emoji.js";
 import { escapeHtml, mrkdwn, safeUrl } from "./mrkdwn.js";
 import { localPath, renderBlocks } from "./blocks.js";
 import { GUIDE } from "./guide.js";
+import { buildPane, drawPane, icon as networkIcon } from "./networks.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +22,8 @@ const state = {
   ws: null, // /ui/api/workspace
   users: new Map(),
   channels: new Map(),
-  where: { kind: "channel", id: null, tab: "home" }, // or {kind: "app", tab: "home"|"messages"}
+  where: { kind: "channel", id: null, tab: "home" }, // or {kind: "app", tab: "home"|"messages"}, {kind: "network", id}
+  networks: [], // /ui/api/networks: a pane per account the app connected on a network
   conversation: null, // /ui/api/conversation
   thread: null, // {channel, ts}
   threadData: null,
@@ -93,6 +95,7 @@ function readUrl() {
   state.me = params.get("as");
   const c = params.get("c");
   if (c === "app") state.where = { kind: "app", tab: params.get("tab") === "messages" ? "messages" : "home" };
+  else if (c && c.startsWith("net:")) state.where = { kind: "network", id: c.slice(4) };
   else if (c) state.where = { kind: "channel", id: c };
   const link = permalinkOf(location.href, true);
   if (link) state.pendingLink = link; // opened once the workspace is known
@@ -169,6 +172,8 @@ function writeUrl() {
   if (state.where.kind === "app") {
     params.set("c", "app");
     params.set("tab", state.where.tab);
+  } else if (state.where.kind === "network") {
+    params.set("c", `net:${state.where.id}`);
   } else if (state.where.id) {
     params.set("c", state.where.id);
   }
@@ -203,6 +208,7 @@ async function refresh() {
 
 function conversationId() {
   if (state.where.kind === "app") return state.where.tab === "messages" ? state.ws?.dm?.id : null;
+  if (state.where.kind === "network") return null;
   return state.where.id;
 }
 
@@ -216,11 +222,18 @@ async function load() {
     writeUrl();
   }
   const id = conversationId();
-  const [conversation, surfaces, thread] = await Promise.all([
+  const [conversation, surfaces, thread, networks] = await Promise.all([
     id ? api.get("conversation", { as: state.me, channel: id }) : null,
     api.get("surfaces", { as: state.me }),
     state.thread ? api.get("thread", { as: state.me, channel: state.thread.channel, ts: state.thread.ts }).catch(() => null) : null,
+    api.get("networks", { as: state.me }),
   ]);
+  state.networks = networks.panes;
+  if (state.where.kind === "network" && !state.networks.some((p) => p.id === state.where.id)) {
+    const first = ws.channels.find((c) => c.is_member);
+    state.where = first ? { kind: "channel", id: first.id } : { kind: "app", tab: "home" };
+    writeUrl();
+  }
   state.conversation = conversation;
   state.surfaces = surfaces;
   state.threadData = thread;
@@ -358,12 +371,33 @@ function renderSidebar() {
       dataset: { app: app.user_id },
       onclick: (e) => { e.preventDefault(); goApp(unread ? "messages" : "home"); },
     }, h("span", { class: "app-dot" }, "P"), app.name, unread ? h("span", { class: "badge", "aria-label": "new messages" }, "●") : null)));
+  $("network-section").hidden = !state.networks.length;
+  replaceChildren($("network-list"), state.networks.map((pane) => {
+    const current = state.where.kind === "network" && state.where.id === pane.id;
+    return h("li", {},
+      h("a", {
+        href: "#",
+        class: `side-item${current ? " current" : ""}`,
+        dataset: { network: pane.id },
+        title: `${pane.label} · ${pane.handle}`,
+        "aria-current": current ? "page" : null,
+        onclick: (e) => { e.preventDefault(); goNetwork(pane.id); },
+      }, h("span", { class: "hash" }, networkIcon(pane)), h("span", { class: "side-name" }, `${pane.label} · ${pane.short_handle}`)));
+  }));
 }
 
 // ------------------------------------------------------------ navigation
 
 function goChannel(id) {
   state.where = { kind: "channel", id };
+  state.thread = null;
+  mainKey = null;
+  writeUrl();
+  refresh();
+}
+
+function goNetwork(id) {
+  state.where = { kind: "network", id };
   state.thread = null;
   mainKey = null;
   writeUrl();
@@ -402,15 +436,18 @@ function openThread(channel, ts) {
 // ------------------------------------------------------------- main pane
 
 let mainKey = null; // what the main pane shows; rebuilt only when it changes
-const main = { messages: null, composer: null, home: null, header: null };
+const main = { messages: null, composer: null, home: null, header: null, network: null };
 
 function renderMain() {
-  const key = state.where.kind === "app" ? `app:${state.where.tab}:${state.me}` : `c:${state.where.id}:${state.me}`;
+  const key = state.where.kind === "app" ? `app:${state.where.tab}:${state.me}` : `${state.where.kind}:${state.where.id}:${state.me}`;
   if (key !== mainKey) {
     mainKey = key;
     buildMain();
   }
-  if (state.where.kind === "channel") {
+  if (state.where.kind === "network") {
+    const shown = state.networks.find((p) => p.id === state.where.id);
+    if (shown && main.network) drawPane(main.network, shown, myTz());
+  } else if (state.where.kind === "channel") {
     updateChannelHeader();
     const shown = visibleMessages();
     drawMessages(main.messages, shown, { stick: true });
@@ -428,7 +465,13 @@ function buildMain() {
   const pane = $("main");
   main.messages = null;
   main.home = null;
-  if (state.where.kind === "channel") {
+  main.network = null;
+  if (state.where.kind === "network") {
+    const shown = state.networks.find((p) => p.id === state.where.id);
+    if (!shown) return;
+    main.network = buildPane(shown, { as: () => state.me, toast });
+    replaceChildren(pane, main.network.header, h("div", { class: "list-wrap" }, main.network.list), main.network.form);
+  } else if (state.where.kind === "channel") {
     main.header = h("div", { class: "channel-head" });
     const { list, wrap } = messageList("Messages");
     main.messages = list;
@@ -1179,13 +1222,14 @@ function renderGuide() {
   const steps = GUIDE.map((step, i) => {
     const person = step.as && state.users.get(step.as);
     const room = step.channel && state.channels.get(step.channel);
+    const network = step.channel?.startsWith("net:") && state.networks.find((p) => `net:${p.id}` === step.channel);
     return h("li", { class: "guide-step" },
       h("div", { class: "guide-text", html: mrkdwn(step.text, ctx()) }),
       h("div", { class: "guide-links" },
         person ? h("button", {
           type: "button", class: "btn small",
           onclick: () => playAs(step.as, step.channel === "app" ? null : step.channel, step.channel === "app" ? step.tab || "home" : null),
-        }, `Play as ${person.real_name}${room ? ` in #${room.name}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
+        }, `Play as ${person.real_name}${room ? ` in #${room.name}` : network ? ` on ${network.label}` : step.channel === "app" ? ` in ${state.ws.app.name}` : ""}`) : null),
       h("span", { class: "guide-number" }, String(i + 1)));
   });
   replaceChildren(pane,
@@ -1217,6 +1261,7 @@ function playAs(userId, channelId = null, app = null) {
     follow();
   }
   if (app) state.where = { kind: "app", tab: app };
+  else if (channelId?.startsWith("net:")) state.where = { kind: "network", id: channelId.slice(4) };
   else if (channelId) state.where = { kind: "channel", id: channelId };
   mainKey = null;
   writeUrl();

@@ -6,7 +6,7 @@
 export const GUIDE = [
   {
     as: "U0MARIA", channel: "C0GENERAL",
-    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it and save again: it goes for approval.",
+    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X* and *Bluesky*, brand *acme*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it (keep `#AcmeCoffee`, Acme's guide asks for it) and save again: it goes for approval.",
   },
   {
     as: "U0MARIA", channel: "C0APPROVALS",
@@ -14,7 +14,7 @@ export const GUIDE = [
   },
   {
     as: "U0JONAS", channel: "C0APPROVALS",
-    text: "*Approve it as the approver.* Jonas approves X posts: click *Approve* on the request.",
+    text: "*Approve it as the approver.* Jonas approves X and Bluesky posts: click *Approve* on the request.",
   },
   {
     as: "U0MARIA", channel: "app", tab: "messages",
@@ -31,5 +31,9 @@ export const GUIDE = [
   {
     as: "U0MARIA", channel: "C0DIGEST",
     text: "*Preview the digest.* Type `/post digest` in #social-digest to see today's digest (only you see it). Then click the clock at the top (🕘), keep *09:00* and press *Go*: the app's scheduler runs and posts the digest.",
+  },
+  {
+    as: "U0MARIA", channel: "net:bluesky:acme-coffee.test",
+    text: "*See it live on Bluesky.* Under *Networks*, *Bluesky* shows what Acme's account published on the playground's own Bluesky: once the approved post's time comes (move the clock past it if you scheduled it later), Postroom publishes it there, links clickable, with its URL back in Slack. Then be a customer: the form at the bottom mentions Acme, or replies to its post.",
   },
 ];
