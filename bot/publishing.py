@@ -156,8 +156,11 @@ def attempt_failed(
         row.updated_at = now
         last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
-        wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
-        row.next_attempt_at = None if last else now + wait
+        if last:
+            row.next_attempt_at = None
+        else:
+            wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+            row.next_attempt_at = now + wait
         session.add(row)
         return last
 
