@@ -304,3 +304,33 @@ def test_four_failures_fail_the_network_with_its_reason(stack, masto):
     stack.clock.advance(hours=2)
     scheduler.run_due()
     assert len(status_posts(masto)) == 4
+
+
+def test_media_still_processing_is_waited_for_within_bounds(stack, masto, files, monkeypatch):
+    from bot.networks import mastodon
+
+    waits: list[float] = []
+    monkeypatch.setattr(mastodon.Publisher, "pause", staticmethod(waits.append))
+    connected(stack, masto)
+    masto.media_processing_polls = 2  # 202 on upload, then 206 twice, then 200
+    post = approved_post(stack, media=[f"{files}/latte.png"], alts=["A latte"])
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    (status,) = masto.statuses("acme")
+    assert status["media_attachments"][0]["url"] is not None
+    assert len(masto.requests_to("GET", "/api/v1/media/")) == 3 and len(waits) == 3
+    assert publication(stack, post.id).status == "published"
+    # an upload that never finishes ends the try (bounded), and the next try uploads again
+    second = approved_post(stack, text="Second", media=[f"{files}/latte.png"], alts=["Beans"])
+    masto.media_processing_polls = 1000
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    row = publication(stack, second.id)
+    assert row.status == "retrying" and "still processing the media" in row.last_error
+    assert len(waits) == 3 + len(mastodon.PROCESSING_WAITS)
+    masto.media_processing_polls = 0
+    stack.clock.advance(minutes=1)
+    scheduler.run_due()
+    assert publication(stack, second.id).status == "published"
+    assert len(masto.statuses("acme")) == 2
