@@ -334,3 +334,38 @@ def test_media_still_processing_is_waited_for_within_bounds(stack, masto, files,
     scheduler.run_due()
     assert publication(stack, second.id).status == "published"
     assert len(masto.statuses("acme")) == 2
+
+
+def test_credentials_that_cant_be_opened_fail_at_once_and_ask_to_reconnect(stack, masto):
+    from bot import vault
+
+    connected(stack, masto)
+    post = approved_post(stack)
+    stack.services.keyring = vault.Keyring([vault.generate_key()])  # the old key dropped
+    asked = len(masto.requests)
+    stack.clock.advance(hours=1)
+    Scheduler(stack.services).run_due()
+    assert len(masto.requests) == asked  # no request without credentials
+    row = publication(stack, post.id)
+    assert row.status == "failed" and "can't be opened" in row.last_error
+    assert account(stack).state == "reconnect"
+    told = dm_to(stack, ENV_ADMIN, "needs reconnecting")
+    assert "`/post account add mastodon brand:default`" in told
+
+
+def test_once_reconnected_the_account_publishes_again(stack, masto):
+    token = connected(stack, masto)
+    approved_post(stack)
+    masto.revoke(token)
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    assert account(stack).state == "reconnect"
+    assert connect(stack, masto.base_url, masto.add_token("acme")).body is None
+    assert account(stack).state == "connected"
+    post = approved_post(stack, text="Back again")
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    (status,) = masto.statuses("acme")
+    assert "Back again" in status["content"]
+    assert publication(stack, post.id).url == status["url"]
