@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import time
 import urllib.parse
 from collections import Counter
@@ -229,6 +230,9 @@ def main() -> None:
         services.jobs.stop()  # type: ignore[union-attr]
         slack.stop()
     run, rate, paced = results["run"], results["rate"], results["paced"]
+    load = os.getloadavg()
+    results["load_average"] = [round(x, 2) for x in load]
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
     print(f"{results['posts']} posts across {results['accounts']} Mastodon accounts, one tick")
     print(
         f"  wall {run['wall_ms_per_post']} ms/post; CPU {run['cpu_ms_per_post']} ms/post, "
