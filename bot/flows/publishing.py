@@ -137,9 +137,9 @@ def _step(services: Services, publication: Publication) -> int:
             log.info("post %s delivered on %s, but: %s", post.id, network, moved)
             return 1
         finally:
-            if adapter.account is not None:
+            if (account := _account_of(adapter)) is not None:
                 with services.db.write() as session:
-                    account_queries.published(session, adapter.account.id, now)  # type: ignore[arg-type]
+                    account_queries.published(session, account.id, now)  # type: ignore[arg-type]
         done = " and is marked published" if result.complete else ""
         live = f" It's live: {escape(outcome.url)}" if outcome.url else ""
         dm.tell(
@@ -169,8 +169,8 @@ def _step(services: Services, publication: Publication) -> int:
         backoff=adapter.backoff,
         after=outcome.after,
     )
-    if outcome.reconnect and adapter.account is not None:
-        _reconnect(services, brand, adapter.account, outcome.reason)
+    if outcome.reconnect and (account := _account_of(adapter)) is not None:
+        _reconnect(services, brand, account, outcome.reason)
     if last:
         reason = _gave_up(adapter, outcome.reason, number, brand, outcome.reconnect)
         notify(services, post, brand, publication, reason=reason, failed=True)
@@ -187,12 +187,18 @@ def _gave_up(
     if adapter.by_people:
         return ""
     times = f" {tries} times" if tries > 1 else ""
-    if adapter.account is None or brand is None:
+    if _account_of(adapter) is None or brand is None:
         who = f"The publishing {adapter.name}"
     else:
         who = f"Publishing through {adapter.describe(brand)}"
     told = " (the admins are asked to reconnect the account)" if reconnect else ""
     return f"{who} failed{times} ({reason}){told}; please publish it by hand."
+
+
+def _account_of(adapter: adapters.Adapter) -> NetworkAccount | None:
+    """The brand's account the adapter publishes through (an adapter plugged in through
+    ``services.network_adapters`` may not say: none)."""
+    return getattr(adapter, "account", None)
 
 
 def _reconnect(services: Services, brand: Brand, account: NetworkAccount, reason: str) -> None:
