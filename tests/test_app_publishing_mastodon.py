@@ -7,6 +7,7 @@ refusal, its rate limit, outages."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlmodel import select
 
-from bot import posts, workspace
+from bot import posts, redact, workspace
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
@@ -122,8 +123,10 @@ def due_notice(stack, user):
     )
 
 
-def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto):
-    connected(stack, masto)
+def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto, caplog):
+    caplog.set_level(logging.DEBUG)
+    redact.install()
+    token = connected(stack, masto)
     post = approved_post(stack)
     scheduler = Scheduler(stack.services)
     stack.clock.advance(hours=1)
@@ -144,6 +147,7 @@ def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto):
     stack.clock.advance(hours=2)
     assert scheduler.run_due()["hand off due posts"] == 0
     assert len(status_posts(masto)) == 1
+    assert token not in caplog.text
 
 
 def test_the_media_is_uploaded_with_its_alt_text(stack, masto, files):
