@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +16,7 @@ from bot.networks import adapters, mastodon
 from bot.outbound import Policy
 from playground.mastodon import MastodonStandIn
 from storage.models import Brand, NetworkAccount, Post
+from tests.test_app_publishing_mastodon import PNG
 
 LOCAL = Policy(allow_hosts=frozenset({"127.0.0.1"}))
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -25,6 +27,27 @@ def masto(clock):
     with MastodonStandIn(clock=clock) as standin:
         standin.add_account("acme")
         yield standin
+
+
+@pytest.fixture
+def image() -> Iterator[str]:
+    """The URL of a PNG on a local web server."""
+
+    class Image(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Image) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/latte.png"
+        httpd.shutdown()
 
 
 def publisher(masto, token=None, server=None, limits=None) -> mastodon.Publisher:
@@ -114,27 +137,23 @@ def test_media_that_cant_be_fetched_fails_before_any_upload(masto, clock):
         (401, "failed", "refused the account's access token"),
     ],
 )
-def test_an_upload_the_instance_refuses_or_fails(masto, clock, status, kind, says):
-    from tests.test_app_publishing_mastodon import PNG
-
-    class Image(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(PNG)))
-            self.end_headers()
-            self.wfile.write(PNG)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+def test_an_upload_the_instance_refuses_or_fails(masto, clock, image, status, kind, says):
     body = {"error": "Validation failed: File content type is invalid"} if status == 422 else None
     masto.fail("POST", "/api/v2/media", status=status, body=body)
-    with ThreadingHTTPServer(("127.0.0.1", 0), Image) as httpd:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/latte.png"
-        outcome = publisher(masto).publish(delivery(clock, media=url))
-        httpd.shutdown()
+    outcome = publisher(masto).publish(delivery(clock, media=image))
     assert outcome.kind == kind and says in outcome.reason
     assert outcome.reconnect == (status == 401)
+    assert masto.requests_to("POST", "/api/v1/statuses") == []
+
+
+def test_a_try_slower_than_its_budget_ends_before_posting(masto, clock, image, monkeypatch):
+    from bot import publishing
+
+    # the status is posted before the try's lease ends, or not at all
+    assert publishing.LEASE.total_seconds() > mastodon.TRY_BUDGET + mastodon.PUBLISH_TIMEOUT
+    ticks = iter([0.0, mastodon.TRY_BUDGET + 1])
+    monkeypatch.setattr(mastodon.Publisher, "elapsed", staticmethod(lambda: next(ticks)))
+
+    outcome = publisher(masto).publish(delivery(clock, media=image))
+    assert outcome.kind == "retry" and "took over 3 minutes" in outcome.reason
     assert masto.requests_to("POST", "/api/v1/statuses") == []

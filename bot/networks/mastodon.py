@@ -201,6 +201,10 @@ DEFAULT_IMAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_VIDEO_SIZE = 99 * 1024 * 1024
 DEFAULT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm")
 TRY_AGAIN = (408, 409, 425)  # statuses that say "not now" rather than "never"
+# Seconds a try may spend on its media before it must post the status or give up: the
+# status is then posted (within PUBLISH_TIMEOUT) before the try's lease ends
+# (``bot.publishing.LEASE``, 5 minutes), after which another replica takes it as dead.
+TRY_BUDGET = 180.0
 
 
 class Publisher:
@@ -210,8 +214,10 @@ class Publisher:
 
     name = "mastodon"
     by_people = False
-    # Wait between the checks of a processing upload; a test may make it instant.
+    # Wait between the checks of a processing upload, and the clock of the try's budget
+    # (a test may make them instant).
     pause: Callable[[float], None] = staticmethod(time.sleep)
+    elapsed: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(
         self,
@@ -250,11 +256,16 @@ class Publisher:
         if not self.token:
             return Outcome.failed("the account has no access token stored", reconnect=True)
         media_ids = []
+        started = self.elapsed()
         for item in posts.media_items(delivery.post):
             uploaded = self._upload(item.url, item.alt, delivery.now)
             if not isinstance(uploaded, str):
                 return uploaded
             media_ids.append(uploaded)
+            if self.elapsed() - started > TRY_BUDGET:
+                return Outcome.retry(
+                    f"the media took over {TRY_BUDGET / 60:g} minutes to fetch and upload"
+                )
         form = [("status", delivery.post.text)] + [("media_ids[]", m) for m in media_ids]
         answer = self._call(
             "POST",
