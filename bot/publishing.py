@@ -558,7 +558,13 @@ def _listed(rows: Iterable[Publication]) -> str:
 
 
 def _who(by: str) -> str:
-    return "its webhook" if by == "webhook" else user(by) if by else "someone"
+    """Who marked it: a person, the brand's webhook, or its account on a network (the
+    adapter's name, ``bot.networks.adapters``)."""
+    if by == "webhook":
+        return "its webhook"
+    if canonical(by) == by:
+        return f"its {label(by)} account"
+    return user(by) if by else "someone"
 
 
 def _state_word(status: str) -> str:

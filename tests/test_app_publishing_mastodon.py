@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlmodel import select
 
-from bot import posts, redact, workspace
+from bot import posts, publishing, redact, workspace
+from bot.errors import InvalidTransition
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
@@ -148,6 +149,12 @@ def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto, c
     assert scheduler.run_due()["hand off due posts"] == 0
     assert len(status_posts(masto)) == 1
     assert token not in caplog.text
+    # marking it by hand now says who did
+    paula = Actor(PAULA, grants=workspace.grants_of(stack.services.db, TEAM, PAULA))
+    with pytest.raises(InvalidTransition, match="by its Mastodon account"):
+        publishing.mark_published(
+            stack.services.db, TEAM, paula, post.id, 1, "", stack.clock.now(), ["mastodon"]
+        )
 
 
 def test_the_media_is_uploaded_with_its_alt_text(stack, masto, files):
