@@ -70,7 +70,7 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
     if account is None:
         return None
     if account.state == "reconnect":
-        return adapters.Disconnected(account, "an admin was asked to reconnect it")
+        return adapters.Disconnected(account, "it waits for an admin to connect it again")
     try:
         secrets = accounts.credentials(services.keyring, account)
     except (vault.SecretUnavailable, InvalidToken, ValueError) as error:
