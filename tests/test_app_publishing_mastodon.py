@@ -380,3 +380,31 @@ def test_once_reconnected_the_account_publishes_again(stack, masto):
     (status,) = masto.statuses("acme")
     assert "Back again" in status["content"]
     assert publication(stack, post.id).url == status["url"]
+
+
+def test_replicas_handing_off_at_once_make_one_status(stack, masto):
+    from slack_sdk import WebClient
+
+    from bot.flows import publishing as publishing_flow
+    from bot.services import Services
+    from storage.db import Database
+    from tests.stack import BOT_TOKEN, at_once
+
+    connected(stack, masto)
+    post = approved_post(stack)
+    settings = stack.settings
+    other = Services.create(
+        settings,
+        WebClient(token=BOT_TOKEN, base_url=settings.slack_api_url),
+        clock=stack.clock,
+        db=Database(settings.database_url),
+        migrate=False,
+    )
+    stack.clock.advance(hours=1)
+    replicas = [stack.services, other] * 2
+    done = at_once(4, lambda: publishing_flow.run(replicas.pop(), post.id))
+    other.db.dispose()
+    assert sorted(done) == [0, 0, 0, 1]
+    (status,) = masto.statuses("acme")
+    assert len(status_posts(masto)) == 1
+    assert publication(stack, post.id).url == status["url"]
