@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
@@ -17,6 +18,7 @@ from slack_sdk import WebClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.clock import Clock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.slack import Pacer  # noqa: E402
@@ -35,11 +37,12 @@ def start_slack() -> SlackStandIn:
 
 
 def postroom_services(
-    slack: SlackStandIn, pacing: bool = True
+    slack: SlackStandIn, pacing: bool = True, clock: Clock | None = None, **more: Any
 ) -> tuple[Settings, WebClient, Services]:
     """Postroom's services against the stand-in. ``pacing=False`` for benchmarks of our own
     overhead against a bare Bolt app, which doesn't pace its messages (Slack's per-channel
-    pace is measured on its own in bench/digest.py and bench/storm.py)."""
+    pace is measured on its own in bench/digest.py and bench/storm.py). ``clock``: the app's
+    (a ``ManualClock`` to make work due); ``more``: other settings (``secret_keys``…)."""
     folder = tempfile.mkdtemp(prefix="postroom-bench-")
     client = WebClient(token=TOKEN, base_url=slack.api_url)
     settings = Settings(
@@ -47,8 +50,9 @@ def postroom_services(
         slack_signing_secret=SECRET,
         slack_api_url=slack.api_url,
         database_url=f"sqlite:///{folder}/bench.db",
+        **more,
     )
-    services = Services.create(settings, client, db=Database(settings.database_url))
+    services = Services.create(settings, client, clock=clock, db=Database(settings.database_url))
     if not pacing:
         services.slack.pacer = Pacer(interval=0)
     return settings, client, services

@@ -156,8 +156,11 @@ def attempt_failed(
         row.updated_at = now
         last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
-        wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
-        row.next_attempt_at = None if last else now + wait
+        if last:
+            row.next_attempt_at = None
+        else:
+            wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+            row.next_attempt_at = now + wait
         session.add(row)
         return last
 
@@ -555,7 +558,13 @@ def _listed(rows: Iterable[Publication]) -> str:
 
 
 def _who(by: str) -> str:
-    return "its webhook" if by == "webhook" else user(by) if by else "someone"
+    """Who marked it: a person, the brand's webhook, or its account on a network (the
+    adapter's name, ``bot.networks.adapters``)."""
+    if by == "webhook":
+        return "its webhook"
+    if canonical(by) == by:
+        return f"its {label(by)} account"
+    return user(by) if by else "someone"
 
 
 def _state_word(status: str) -> str:

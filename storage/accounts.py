@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from storage.models import Brand, NetworkAccount
@@ -33,3 +36,42 @@ def of_team(session: Session, team_id: str) -> list[tuple[NetworkAccount, Brand]
         .order_by(Brand.name, NetworkAccount.network)
     )
     return [(account, brand) for account, brand in rows]
+
+
+def by_id(session: Session, account_id: int) -> NetworkAccount | None:
+    return session.get(NetworkAccount, account_id)
+
+
+def mark_reconnect(session: Session, account_id: int, now: datetime) -> bool:
+    """``connected`` → ``reconnect`` (compare-and-set); True for the one caller that changed
+    it, so the admins are told once per change."""
+    moved = session.execute(
+        update(NetworkAccount)
+        .where(NetworkAccount.id == account_id, NetworkAccount.state == "connected")  # type: ignore[arg-type]
+        .values(state="reconnect", updated_at=now)
+    )
+    return moved.rowcount == 1  # type: ignore[attr-defined]
+
+
+def published(session: Session, account_id: int, now: datetime) -> None:
+    """The account just published a post: its ``last_published_at`` (never moved back)."""
+    session.execute(
+        update(NetworkAccount)
+        .where(
+            NetworkAccount.id == account_id,  # type: ignore[arg-type]
+            or_(
+                NetworkAccount.last_published_at.is_(None),  # type: ignore[union-attr]
+                NetworkAccount.last_published_at < now,  # type: ignore[operator]
+            ),
+        )
+        .values(last_published_at=now)
+    )
+
+
+def save_credentials(session: Session, account_id: int, sealed: str, now: datetime) -> None:
+    """Refreshed credentials (already encrypted), e.g. a Bluesky session's new JWTs."""
+    session.execute(
+        update(NetworkAccount)
+        .where(NetworkAccount.id == account_id)  # type: ignore[arg-type]
+        .values(credentials=sealed, updated_at=now)
+    )

@@ -17,9 +17,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from playground.mastodon import Fault, MastodonStandIn
 from playground.payloads import reaction_added_event
 from playground.standin import SlackStandIn
 from tests.stack import BOT_TOKEN, SIGNING_SECRET, TEAM
@@ -43,8 +44,11 @@ def free_port() -> int:
 class App:
     """tests/serve.py as a child process."""
 
-    def __init__(self, database_url: str, api_url: str, log: Path) -> None:
+    def __init__(
+        self, database_url: str, api_url: str, log: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.database_url, self.api_url, self.log = database_url, api_url, log
+        self.args = args  # more of tests/serve.py's options (--tick, --clock-file)
         self.process: subprocess.Popen | None = None
         self.port = 0
 
@@ -58,7 +62,8 @@ class App:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(ROOT / "tests" / "serve.py"), "--database",
-                 self.database_url, "--api", self.api_url, "--port", str(self.port)],
+                 self.database_url, "--api", self.api_url, "--port", str(self.port),
+                 *self.args],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -483,4 +488,159 @@ def draft_crash(
         )
     finally:
         app.stop()
+        slack.stop()
+
+
+# --- publishing: killed between the network's answer and our commit -----------------------
+
+
+class KilledMastodon(MastodonStandIn):
+    """The Mastodon stand-in that, once it has made the first status, ``kill -9``s the app
+    before answering: the status exists, and the app never wrote that it does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.victim: Callable[[], int] | None = None  # the app's pid
+        self.killed = threading.Event()
+
+    def handle(self, method, path, query, headers, body, client):  # type: ignore[override]
+        status, answer, extra, fault = super().handle(method, path, query, headers, body, client)
+        if (
+            method == "POST"
+            and path == "/api/v1/statuses"
+            and status == 200
+            and self.victim is not None
+            and not self.killed.is_set()
+        ):
+            os.kill(self.victim(), signal.SIGKILL)
+            self.killed.set()
+            fault = Fault(method, path, 0, None, 0, after=True, drop=True)  # no answer
+        return status, answer, extra, fault
+
+
+class MastodonDrill:
+    """The network side of the publishing drill for Mastodon: the stand-in, the brand's
+    account on it (connected as an admin connects it), and what was posted there."""
+
+    network = "mastodon"
+
+    def __init__(self) -> None:
+        self.standin = KilledMastodon().start()
+        self.account = self.standin.add_account("acme")
+
+    def connect(self, db, ring, policy, now) -> None:
+        from bot import accounts
+        from bot.policy import Actor
+
+        accounts.connect_mastodon(
+            db, policy, ring, TEAM, Actor(ADMIN, workspace_admin=True), (), now, "default",
+            self.standin.base_url, self.account.token,
+        )  # fmt: skip
+
+    def arm(self, pid: Callable[[], int]) -> None:
+        """Kill the process ``pid()`` once the network has made the post."""
+        self.standin.victim = pid
+
+    @property
+    def killed(self) -> threading.Event:
+        return self.standin.killed
+
+    def posted(self) -> list[str]:
+        """The URL of every post made on the network."""
+        return [s["url"] for s in self.standin.statuses("acme")]
+
+    def tries(self) -> list[str]:
+        """The key each try to post was sent with."""
+        return [
+            r.headers.get("idempotency-key", "")
+            for r in self.standin.requests_to("POST", "/api/v1/statuses")
+        ]
+
+    def stop(self) -> None:
+        self.standin.stop()
+
+
+# A drill per network; the Bluesky one goes beside it.
+PUBLISH_DRILLS: dict[str, Callable[[], MastodonDrill]] = {"mastodon": MastodonDrill}
+
+
+@dataclass
+class PublishOutcome:
+    network: str
+    killed: bool  # the app was killed once the network had posted, before it answered
+    state_after_kill: str  # the publication as the dead process left it
+    posted: list[str]  # every post's URL on the network, after the restart
+    tries: list[str]  # the key of every try to post
+    key: str  # the Delivery key of the post on this network
+    state: str  # the publication after the restart
+    url: str  # the live URL it keeps
+
+
+def publish_crash(database_url: str, log: Path, network: str = "mastodon") -> PublishOutcome:
+    """An approved post due on a brand's account; the app (ticking, as ``postroom run``
+    does) killed with ``kill -9`` the moment the network has made the post and before the
+    app hears of it; started again on the same database with its clock past the try's
+    lease; exactly one post on the network, its URL in the publication."""
+    from sqlmodel import select
+
+    from bot import outbound, posts, publishing, vault, workspace
+    from bot.policy import Actor
+    from bot.posts import Draft
+    from storage.db import Database
+    from storage.models import Publication
+    from tests.stack import SECRET_KEY
+
+    slack = start_slack()
+    prepare_routing(database_url)
+    db, now = Database(database_url), datetime.now(UTC)
+    owner = Actor(ADMIN, workspace_admin=True)
+    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    drill = PUBLISH_DRILLS[network]()
+    drill.connect(
+        db, vault.Keyring([SECRET_KEY]), outbound.Policy(allow_hosts=frozenset({"127.0.0.1"})), now
+    )
+    draft = Draft(
+        text=f"Live on {network} once",
+        networks=frozenset({network}),
+        brand="default",
+        scheduled_at=now + timedelta(seconds=3),  # after the app is up
+    )
+    post = posts.submit(db, posts.create(db, TEAM, Actor(CUSTOMER), draft, [], now),
+                        Actor(CUSTOMER), now)  # fmt: skip
+    approver = Actor(REPORTER, grants=workspace.grants_of(db, TEAM, REPORTER))
+    posts.decide(db, TEAM, approver, post.id, 1, "team", "approve", now)  # type: ignore[arg-type]
+    clock_file = log.with_name("clock-offset")
+    args = ("--tick", "1", "--clock-file", str(clock_file))
+    app = App(database_url, slack.api_url, log, args)
+
+    def row() -> Publication | None:
+        with db.read() as session:
+            return session.exec(select(Publication).where(Publication.post_id == post.id)).first()
+
+    try:
+        drill.arm(lambda: app.process.pid)  # type: ignore[union-attr]
+        try:
+            app.start()
+        except RuntimeError:
+            if not drill.killed.is_set():  # died of something else than the drill's kill
+                raise
+        wait_until(lambda: drill.killed.is_set() and app.process.poll() is not None, 60)
+        killed = drill.killed.is_set()
+        app.process.wait(10)  # type: ignore[union-attr]
+        left = row()
+        state_after_kill = left.status if left else ""
+        # started again later than the try's lease: the dead try is taken up again
+        clock_file.write_text(str((publishing.LEASE + timedelta(minutes=1)).total_seconds()))
+        app.start()
+        wait_until(lambda: (r := row()) is not None and r.status == "published", SETTLE_SECONDS)
+        done = row()
+        key = f"{TEAM}-post-{post.id}-v1-{network}"
+        return PublishOutcome(
+            network, killed, state_after_kill, drill.posted(), drill.tries(), key,
+            done.status if done else "", done.url if done else "",
+        )  # fmt: skip
+    finally:
+        app.stop()
+        drill.stop()
+        db.dispose()
         slack.stop()

@@ -34,7 +34,7 @@ from bot.scheduler import Scheduler  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.slack import Pacer  # noqa: E402
 from bot.web import HttpServer  # noqa: E402
-from tests.stack import BOT_TOKEN, SIGNING_SECRET  # noqa: E402
+from tests.stack import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET  # noqa: E402
 
 
 class FileClock:
@@ -67,6 +67,8 @@ def main() -> int:
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=args.api,
         database_url=args.database,
+        secret_keys=(SECRET_KEY,),  # the brands' network accounts (the publishing drill)
+        allow_hosts=frozenset({"127.0.0.1"}),  # the networks' stand-ins
     )
     client = WebClient(token=BOT_TOKEN, base_url=args.api)
     clock = FileClock(args.clock_file) if args.clock_file else None

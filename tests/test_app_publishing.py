@@ -573,6 +573,7 @@ class Relay:
     by_people = False
     tries = 3
     backoff = (timedelta(minutes=1), timedelta(minutes=1))
+    account = None  # publishes through no account of the brand
 
     def __init__(self, *answers):
         self.answers, self.keys = list(answers), []

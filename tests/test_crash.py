@@ -67,3 +67,19 @@ def check_drafts(outcome: crashkit.DraftOutcome) -> None:
 def test_draft_submissions_survive_a_kill(tmp_path, database_url):
     outcome = crashkit.draft_crash(database_url, tmp_path / "app.log", n=DRAFTS_N)
     check_drafts(outcome)
+
+
+def check_publishing(outcome: crashkit.PublishOutcome) -> None:
+    assert outcome.killed, "the app wasn't killed by the network's answer: nothing was tested"
+    assert outcome.state_after_kill == "sending", outcome  # nothing committed after the post
+    assert len(outcome.posted) == 1, outcome  # exactly one post on the network
+    assert outcome.state == "published" and outcome.url == outcome.posted[0], outcome
+    assert len(outcome.tries) == 2 and set(outcome.tries) == {outcome.key}, outcome
+
+
+@pytest.mark.parametrize("network", sorted(crashkit.PUBLISH_DRILLS))
+def test_publishing_survives_a_kill_between_the_networks_answer_and_our_commit(
+    tmp_path, database_url, network
+):
+    outcome = crashkit.publish_crash(database_url, tmp_path / "app.log", network)
+    check_publishing(outcome)

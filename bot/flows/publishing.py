@@ -1,13 +1,21 @@
 """Publishing meets Slack: the scheduled job that hands each due network of a post to the way
-its brand publishes there (``bot.networks.adapters``), tells people when it is theirs to do
-or when it failed, and the messages that follow a network being marked published or failed.
-No branch here is about a particular network: the adapter decides."""
+its brand publishes there (``bot.networks.adapters``: the brand's own account on the
+network, its webhook, or people), tells people when it is theirs to do or when it failed,
+and the messages that follow a network being marked published or failed. No branch here is
+about a particular network: the adapter decides, and this module does what its outcome
+asks — the live URL kept and the author told; a try again at the adapter's backoff (or the
+network's rate-limit reset); after the last try the network failed with the network's
+reason, its publishers and the author told; an account whose credentials the network
+refused marked to be reconnected, and the admins told once how."""
 
 from __future__ import annotations
 
+import json
 import logging
 
-from bot import posts, publishing
+from cryptography.fernet import InvalidToken
+
+from bot import accounts, posts, publishing, vault
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as blocks
 from bot.errors import PostroomError, SlackFailure
@@ -15,7 +23,8 @@ from bot.flows import dm
 from bot.mrkdwn import escape, user
 from bot.networks import adapters, label
 from bot.services import Services
-from storage.models import Brand, Post, Publication
+from storage import accounts as account_queries
+from storage.models import Brand, NetworkAccount, Post, Publication
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +41,58 @@ def run(services: Services, post_id: int | None = None) -> int:
 
 
 def adapter_for(services: Services, brand: Brand, network: str) -> adapters.Adapter:
+    """The brand's account on the network first (through the network's publisher), then
+    what ``services.network_adapters`` offer, then the brand's webhook, then people."""
+
+    def by_account(brand: Brand, network: str) -> adapters.Adapter | None:
+        return account_publisher(services, brand, network)
+
     return adapters.choose(
-        brand, network, services.keyring, services.outbound, services.network_adapters
+        brand,
+        network,
+        services.keyring,
+        services.outbound,
+        [by_account, *services.network_adapters],
     )
+
+
+def account_publisher(services: Services, brand: Brand, network: str) -> adapters.Adapter | None:
+    """The publisher of the brand's connected account on ``network``; one that fails at once
+    asking to reconnect when the account can't be used; None without an account (or a
+    publisher for that network)."""
+    make = adapters.PUBLISHERS.get(network)
+    if make is None or brand.id is None:
+        return None
+    with services.db.read() as session:
+        account = account_queries.find(session, brand.id, network)
+        if account is not None:
+            session.expunge(account)
+    if account is None:
+        return None
+    if account.state == "reconnect":
+        return adapters.Disconnected(account, "it waits for an admin to connect it again")
+    try:
+        secrets = accounts.credentials(services.keyring, account)
+    except (vault.SecretUnavailable, InvalidToken, ValueError) as error:
+        log.warning("%s account %s: credentials unreadable: %s", network, account.id, error)
+        return adapters.Disconnected(
+            account, "its credentials can't be opened with the keys in POSTROOM_SECRET_KEY"
+        )
+    if not isinstance(secrets, dict):
+        return adapters.Disconnected(account, "its stored credentials are damaged")
+
+    def store(new_secrets: dict) -> None:
+        ring = accounts.require_key(services.keyring)
+        sealed = ring.encrypt(json.dumps(new_secrets))
+        with services.db.write() as session:
+            account_queries.save_credentials(
+                session,
+                account.id,  # type: ignore[arg-type]
+                sealed,
+                services.clock.now(),
+            )
+
+    return make(account, secrets, services.outbound, store)
 
 
 def _step(services: Services, publication: Publication) -> int:
@@ -53,7 +111,9 @@ def _step(services: Services, publication: Publication) -> int:
         if publishing.take(services.db, publication, now, "notifying") is None:
             return 0  # another replica is on it
         failed = bool(publication.last_error)  # a replica died telling people of a failure
-        reason = _gave_up(adapter, publication.last_error, publication.attempts) if failed else ""
+        reason = (
+            _gave_up(adapter, publication.last_error, publication.attempts, brand) if failed else ""
+        )
         notify(services, post, brand, publication, reason=reason, failed=failed)
         return 1
     number = publishing.take(services.db, publication, now, "sending")
@@ -76,12 +136,17 @@ def _step(services: Services, publication: Publication) -> int:
         except PostroomError as moved:  # marked by hand, or cancelled, during the try
             log.info("post %s delivered on %s, but: %s", post.id, network, moved)
             return 1
+        finally:
+            if (account := _account_of(adapter)) is not None:
+                with services.db.write() as session:
+                    account_queries.published(session, account.id, now)  # type: ignore[arg-type]
         done = " and is marked published" if result.complete else ""
+        live = f" It's live: {escape(outcome.url)}" if outcome.url else ""
         dm.tell(
             services,
             post.author,
             f"✅ Your post #{post.id} went to {escape(adapter.describe(brand))} for "
-            f"{label(network)}{done}.",
+            f"{label(network)}{done}.{live}",
         )
         _refresh_notices(services, result)
         return 1
@@ -104,17 +169,56 @@ def _step(services: Services, publication: Publication) -> int:
         backoff=adapter.backoff,
         after=outcome.after,
     )
+    if outcome.reconnect and (account := _account_of(adapter)) is not None:
+        _reconnect(services, brand, account, outcome.reason)
     if last:
-        reason = _gave_up(adapter, outcome.reason, number)
+        reason = _gave_up(adapter, outcome.reason, number, brand, outcome.reconnect)
         notify(services, post, brand, publication, reason=reason, failed=True)
     return 1
 
 
-def _gave_up(adapter: adapters.Adapter, reason: str, tries: int) -> str:
+def _gave_up(
+    adapter: adapters.Adapter,
+    reason: str,
+    tries: int,
+    brand: Brand | None = None,
+    reconnect: bool = False,
+) -> str:
     if adapter.by_people:
         return ""
     times = f" {tries} times" if tries > 1 else ""
-    return f"The publishing {adapter.name} failed{times} ({reason}); please publish it by hand."
+    if _account_of(adapter) is None or brand is None:
+        who = f"The publishing {adapter.name}"
+    else:
+        who = f"Publishing through {adapter.describe(brand)}"
+    told = " (the admins are asked to reconnect the account)" if reconnect else ""
+    return f"{who} failed{times} ({reason}){told}; please publish it by hand."
+
+
+def _account_of(adapter: adapters.Adapter) -> NetworkAccount | None:
+    """The brand's account the adapter publishes through (an adapter plugged in through
+    ``services.network_adapters`` may not say: none)."""
+    return getattr(adapter, "account", None)
+
+
+def _reconnect(services: Services, brand: Brand, account: NetworkAccount, reason: str) -> None:
+    """The network refused the account's credentials: the account is marked to be
+    reconnected, and every admin is told how — once per change of the account's state
+    (the replica that changed it tells)."""
+    with services.db.write() as session:
+        changed = account_queries.mark_reconnect(session, account.id, services.clock.now())  # type: ignore[arg-type]
+    if not changed:
+        return
+    net = label(account.network)
+    log.warning("brand %s: the %s account %s needs reconnecting", brand.name, net, account.handle)
+    text = (
+        f"🔌 Brand {escape(brand.name)}'s {net} account {escape(account.handle)} needs "
+        f"reconnecting: {escape(reason)}. Postroom can't publish there until an admin "
+        f"connects it again with `/post account add {account.network} brand:{escape(brand.name)}`. "
+        "Until then its posts are handed to their publishers."
+    )
+    for admin in sorted(services.people.admins(brand.team_id)):
+        dm.tell(services, admin, text)
 
 
 def notify(

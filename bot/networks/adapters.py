@@ -1,13 +1,14 @@
 """One adapter per way of publishing a post on a network, behind one small interface, so the
 publishing flow (``bot.flows.publishing``) has no branches per network.
 
-Today a network of a post is published either by the brand's webhook (a signed POST, retried)
-or by people (its publishers are handed the post with *Mark as published*). An adapter for a
-network's own API (Bluesky, Mastodon) plugs in here: ``choose`` picks it when the brand has an
-account there, and its ``publish`` gets a ``Delivery`` whose ``key`` is the same for every
-try of one post version on one network (an ``Idempotency-Key``, a record key), and answers
-with an ``Outcome``: published (with the live URL), a failure to try again, or a failure
-that is final (with the network's reason, in words).
+A network of a post is published by the brand's own account there, through that network's
+API (``PUBLISHERS``: a publisher per network, made by the publishing flow for the account),
+else by the brand's webhook (a signed POST, retried), else by people (its publishers are
+handed the post with *Mark as published*). An adapter's ``publish`` gets a ``Delivery``
+whose ``key`` is the same for every try of one post version on one network (an
+``Idempotency-Key``, a record key), and answers with an ``Outcome``: published (with the
+live URL), a failure to try again, or a failure that is final (with the network's reason, in
+words).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot import outbound, vault, webhook
-from storage.models import Brand, Post
+from bot.networks import label, mastodon
+from storage.models import Brand, NetworkAccount, Post
 
 # PRODUCT.md §13: a refusal or an outage is retried after 1, 5 and 30 minutes, then the
 # network of that post is failed with the reason. An adapter's ``tries``/``backoff``.
@@ -70,6 +72,9 @@ class Adapter(Protocol):
     by_people: bool  # True: nothing is sent; the publishers are handed the post
     tries: int  # how many tries before the network is ``failed`` and people are told
     backoff: tuple[timedelta, ...]  # the wait after the 1st, 2nd, … failed try
+    # the brand's account it publishes through (None: a webhook, people): the flow marks it
+    # published-to, or to be reconnected when the network refuses its credentials
+    account: NetworkAccount | None
 
     def publish(self, delivery: Delivery) -> Outcome: ...
 
@@ -85,6 +90,7 @@ class ByHand:
     by_people = True
     tries = 0
     backoff: tuple[timedelta, ...] = ()
+    account = None
 
     def publish(self, delivery: Delivery) -> Outcome:
         raise NotImplementedError("published by people: the flow hands it to them")
@@ -102,6 +108,7 @@ class Webhook:
     by_people = False
     tries = TRIES
     backoff = BACKOFF
+    account = None
 
     def __init__(self, keyring: vault.Keyring | None, policy: outbound.Policy) -> None:
         self.keyring, self.policy = keyring, policy
@@ -124,6 +131,37 @@ class Webhook:
 
     def describe(self, brand: Brand) -> str:
         return f"brand {brand.name}'s publishing webhook"
+
+
+class Disconnected:
+    """The brand's account on the network can't be used (its credentials don't open with
+    the configured keys, or it is marked to be reconnected): each try fails at once, with no
+    request, asking for the account to be reconnected."""
+
+    by_people = False
+    tries = 1
+    backoff: tuple[timedelta, ...] = ()
+
+    def __init__(self, account: NetworkAccount, why: str) -> None:
+        self.account, self.why = account, why
+        self.name = account.network
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        return Outcome.failed(
+            f"the {label(self.account.network)} account {self.account.handle} needs "
+            f"reconnecting ({self.why})",
+            reconnect=True,
+        )
+
+    def describe(self, brand: Brand) -> str:
+        return f"brand {brand.name}'s {label(self.account.network)} account {self.account.handle}"
+
+
+# A brand's account on one of these networks publishes there through the network's API:
+# ``Publisher(account, secrets, policy, store)``, ``secrets`` the account's decrypted
+# credentials and ``store(new_secrets)`` what keeps refreshed ones (encrypted).
+Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None]], Adapter]
+PUBLISHERS: dict[str, Publisher] = {"mastodon": mastodon.Publisher}
 
 
 def payload(post: Post, brand: Brand, network: str) -> dict:

@@ -1,24 +1,42 @@
-"""Talking to a Mastodon instance when an admin connects an account: who the token belongs
-to (``GET /api/v1/accounts/verify_credentials``) and the instance's own limits
-(``GET /api/v2/instance``). Every request goes through :mod:`bot.outbound` (the instance
-URL is vetted first, then each request connects to an address it vetted), so an instance
-URL can't be used to reach the servers around Postroom.
+"""Talking to a Mastodon instance: connecting an account (who the token belongs to,
+``GET /api/v1/accounts/verify_credentials``, and the instance's own limits,
+``GET /api/v2/instance``), and publishing a post through it (:class:`Publisher`: each media
+uploaded with its alt text, ``POST /api/v2/media``, then ``POST /api/v1/statuses`` with an
+``Idempotency-Key`` that is the same for every try of one post version, so a try again after
+an uncertain outcome gets the status the first one made, never a second). Every request
+goes through :mod:`bot.outbound` (the instance URL is vetted first, then each request
+connects to an address it vetted), so an instance URL can't be used to reach the servers
+around Postroom.
 
-Each failure is a :class:`MastodonRefused` with a sentence for the admin: the network's own
-reason when it gave one (401: "the instance says the token is not valid (…)"), otherwise
-what happened (unreachable, not a Mastodon server).
+Connecting, each failure is a :class:`MastodonRefused` with a sentence for the admin: the
+network's own reason when it gave one (401: "the instance says the token is not valid
+(…)"), otherwise what happened (unreachable, not a Mastodon server). Publishing, each try
+ends in an ``Outcome`` (``bot.networks.adapters``): published with the status's URL, a
+failure to try again (5xx, timeout, a 429 until its reset), or a final one with the
+instance's words (422; 401/403 also asks for the account to be reconnected).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
+import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
-from bot import outbound
+from bot import outbound, posts
 from bot.errors import ValidationFailed
 from bot.mrkdwn import code
+from bot.networks import label, media
+
+if TYPE_CHECKING:
+    from bot.networks.adapters import Delivery, Outcome
+    from storage.models import Brand, NetworkAccount
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +185,264 @@ def _not_mastodon(base: str) -> str:
         "`/api/v1/accounts/verify_credentials`). Check the instance URL: it is the address "
         "of the server the account is on, like https://mastodon.social."
     )
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+# Seconds for each request of a publishing try: it runs in a background job, so an instance
+# slow under load gets its time (an upload carries up to the instance's size limit).
+PUBLISH_TIMEOUT = 30.0
+UPLOAD_TIMEOUT = 120.0
+# Seconds between the checks of an upload the instance is still processing (video, audio):
+# about a minute in all, then the try ends and the next one uploads again.
+PROCESSING_WAITS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 10.0, 10.0, 10.0)
+# Mastodon's own defaults, for an account whose instance didn't say (an earlier connect).
+DEFAULT_IMAGE_SIZE = 16 * 1024 * 1024
+DEFAULT_VIDEO_SIZE = 99 * 1024 * 1024
+DEFAULT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm")
+TRY_AGAIN = (408, 409, 425)  # statuses that say "not now" rather than "never"
+# Seconds a try may spend on its media before it must post the status or give up: the
+# status is then posted (within PUBLISH_TIMEOUT) before the try's lease ends
+# (``bot.publishing.LEASE``, 5 minutes), after which another replica takes it as dead.
+TRY_BUDGET = 180.0
+
+
+class Publisher:
+    """Publishes a post version through a brand's Mastodon account (the Adapter protocol
+    of ``bot.networks.adapters``). ``secrets`` holds the ``access_token``; ``store`` would
+    keep refreshed credentials (a Mastodon token doesn't change, so it isn't called)."""
+
+    name = "mastodon"
+    by_people = False
+    # Wait between the checks of a processing upload, and the clock of the try's budget
+    # (a test may make them instant).
+    pause: Callable[[float], None] = staticmethod(time.sleep)
+    elapsed: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(
+        self,
+        account: NetworkAccount,
+        secrets: dict,
+        policy: outbound.Policy,
+        store: Callable[[dict], None],
+    ) -> None:
+        self.account, self.policy, self.store = account, policy, store
+        self.token = str(secrets.get("access_token") or "")
+        self.base = account.server.rstrip("/")
+        try:
+            limits = json.loads(account.limits or "{}")
+        except ValueError:
+            limits = {}
+        self.limits: dict[str, Any] = limits if isinstance(limits, dict) else {}
+
+    @property
+    def tries(self) -> int:
+        from bot.networks import adapters  # adapters lists this class among its publishers
+
+        return adapters.TRIES
+
+    @property
+    def backoff(self) -> tuple[timedelta, ...]:
+        from bot.networks import adapters
+
+        return adapters.BACKOFF
+
+    def describe(self, brand: Brand) -> str:
+        return f"brand {brand.name}'s {label(self.name)} account {self.account.handle}"
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        from bot.networks.adapters import Outcome
+
+        if not self.token:
+            return Outcome.failed("the account has no access token stored", reconnect=True)
+        media_ids = []
+        started = self.elapsed()
+        for item in posts.media_items(delivery.post):
+            uploaded = self._upload(item.url, item.alt, delivery.now)
+            if not isinstance(uploaded, str):
+                return uploaded
+            media_ids.append(uploaded)
+            if self.elapsed() - started > TRY_BUDGET:
+                return Outcome.retry(
+                    f"the media took over {TRY_BUDGET / 60:g} minutes to fetch and upload"
+                )
+        form = [("status", delivery.post.text)] + [("media_ids[]", m) for m in media_ids]
+        answer = self._call(
+            "POST",
+            "/api/v1/statuses",
+            body=urllib.parse.urlencode(form).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Idempotency-Key": delivery.key,
+            },
+        )
+        if answer.status != 200:
+            return self._trouble(answer, "posting the status", delivery.now)
+        status = _json(answer.body)
+        url = status.get("url") or status.get("uri") if isinstance(status, dict) else None
+        if not isinstance(url, str) or not url:
+            return Outcome.retry("the instance answered the status without its URL")
+        return Outcome.published(url)
+
+    def _upload(self, url: str, alt: str, now: datetime) -> str | Outcome:
+        """The media's id on the instance once it is ready, or the try's outcome."""
+        from bot.networks.adapters import Outcome
+
+        image_limit = self._limit("image_size_limit", DEFAULT_IMAGE_SIZE)
+        video_limit = self._limit("video_size_limit", DEFAULT_VIDEO_SIZE)
+        types = self.limits.get("supported_mime_types") or list(DEFAULT_TYPES)
+        try:
+            fetched = media.fetch(url, self.policy, max(image_limit, video_limit), types)
+        except media.MediaRefused as refused:
+            return Outcome.failed(str(refused)) if refused.final else Outcome.retry(str(refused))
+        limit = image_limit if fetched.mime.startswith("image/") else video_limit
+        if len(fetched.data) > limit:
+            return Outcome.failed(
+                f"the media {url} is larger than the instance's limit of {limit // 2**20} MB "
+                f"for {fetched.mime.split('/')[0]}s"
+            )
+        description = alt[: self._limit("description_limit", 1500)]
+        body, content_type = _multipart(
+            {"description": description} if description else {},
+            ("file", _filename(url, fetched.mime), fetched.mime, fetched.data),
+        )
+        answer = self._call(
+            "POST",
+            "/api/v2/media",
+            body=body,
+            headers={"Content-Type": content_type},
+            timeout=UPLOAD_TIMEOUT,
+        )
+        if answer.status not in (200, 202):
+            return self._trouble(answer, "uploading the media", now)
+        found = _json(answer.body)
+        media_id = found.get("id") if isinstance(found, dict) else None
+        if not isinstance(media_id, str | int) or not str(media_id):
+            return Outcome.retry("the instance answered the upload without its id")
+        media_id = str(media_id)
+        if answer.status == 200:
+            return media_id
+        for wait in PROCESSING_WAITS:  # 202: processing; 206 until it is done
+            self.pause(wait)
+            check = self._call("GET", f"/api/v1/media/{urllib.parse.quote(media_id)}")
+            if check.status == 200:
+                return media_id
+            if check.status != 206:
+                return self._trouble(check, "checking the uploaded media", now)
+        return Outcome.retry("the instance was still processing the media after a minute")
+
+    def _limit(self, key: str, default: int) -> int:
+        value = self.limits.get(key)
+        return value if isinstance(value, int) and value > 0 else default
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = PUBLISH_TIMEOUT,
+    ) -> outbound.Answer:
+        sent = {
+            "Accept": "application/json",
+            "User-Agent": "Postroom",
+            "Authorization": f"Bearer {self.token}",
+            **(headers or {}),
+        }
+        answer = outbound.request(
+            method,
+            self.base + path,
+            self.policy,
+            body=body,
+            headers=sent,
+            timeout=timeout,
+            read_limit=READ_LIMIT,
+        )
+        log.info(
+            "mastodon %s: %s %s: %s",
+            self.account.handle,
+            method,
+            path,
+            answer.detail or answer.category,
+        )
+        return answer
+
+    def _trouble(self, answer: outbound.Answer, doing: str, now: datetime) -> Outcome:
+        """What an answer other than success means for the try, in words people may be
+        told (the instance's own reason when it gave one)."""
+        from bot.networks.adapters import Outcome
+
+        where = f"the instance {self.base}"
+        if answer.status is None:
+            if answer.category == outbound.BLOCKED:
+                return Outcome.failed(
+                    f"{where} is at an address Postroom doesn't call ({answer.category}); ask "
+                    "the operator to list its host in POSTROOM_ALLOW_HOSTS"
+                )
+            return Outcome.retry(f"{doing}: {answer.category}")
+        body = _json(answer.body)
+        error = body.get("error") if isinstance(body, dict) else None
+        said = f": {error}" if isinstance(error, str) and error else ""
+        status = answer.status
+        if status in (401, 403):
+            return Outcome.failed(
+                f"{where} refused the account's access token (HTTP {status}{said})",
+                reconnect=True,
+            )
+        if status == 429:
+            return Outcome.retry(
+                f"{where} limits how often the account may post (HTTP 429{said})",
+                after=_reset_wait(answer.headers, now),
+            )
+        if status >= 500 or status in TRY_AGAIN:
+            return Outcome.retry(f"{doing}: {where} answered HTTP {status}{said}")
+        if status == 422 and said:
+            return Outcome.failed(f"{where} refused the post{said}")
+        return Outcome.failed(f"{doing}: {where} answered HTTP {status}{said}")
+
+
+def _reset_wait(headers: Any, now: datetime) -> timedelta | None:
+    """How long until the rate limit's ``x-ratelimit-reset``, by the instance's own clock
+    (its ``Date``) when it sent one, else ours; None when it didn't say."""
+    try:
+        reset = datetime.fromisoformat(str(headers.get("x-ratelimit-reset") or ""))
+    except ValueError:
+        return None
+    if reset.tzinfo is None:
+        reset = reset.replace(tzinfo=UTC)
+    try:
+        server_now = parsedate_to_datetime(headers["date"]) if headers.get("date") else now
+    except (TypeError, ValueError):
+        server_now = now
+    wait = reset - server_now
+    return max(wait, timedelta(seconds=1)) if wait < timedelta(days=1) else None
+
+
+def _filename(url: str, mime: str) -> str:
+    name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    name = "".join(c for c in name if c.isalnum() or c in "._-")[:100]
+    if "." not in name:
+        name = (name or "media") + "." + (mime.split("/")[-1] or "bin")
+    return name
+
+
+def _multipart(fields: dict[str, str], file: tuple[str, str, str, bytes]) -> tuple[bytes, str]:
+    """A multipart/form-data body: the text fields, then the file; and its Content-Type."""
+    boundary = "postroom-" + secrets.token_hex(16)
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n".encode()
+            + value.encode()
+            + b"\r\n"
+        )
+    name, filename, mime, data = file
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: {mime}\r\n\r\n'.encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
