@@ -38,6 +38,7 @@ from PIL import Image
 from sqlmodel import select
 
 from bot import accounts, posts, workspace
+from bot.flows import publishing as flow
 from bot.networks import adapters, bluesky
 from bot.policy import Actor
 from bot.posts import Draft
@@ -473,7 +474,7 @@ def test_a_made_post_whose_publishing_was_not_recorded_is_not_posted_again(stack
     post = approved_post(stack, "Published before the crash")
     stack.clock.advance(hours=1)
     brand = posts.get(stack.services.db, TEAM, post.id)[1]
-    publisher = stack.services.network_adapters[0](brand, "bluesky")
+    publisher = flow.adapter_for(stack.services, brand, "bluesky")
     first = publisher.publish(adapters.Delivery(post, brand, "bluesky", 1, stack.clock.now()))
     assert first.kind == "published"  # made, and nothing recorded in Postroom
     assert hand_off(stack) == 1  # the scheduled try: createRecord refused, getRecord finds it
@@ -550,7 +551,7 @@ def test_a_revoked_session_fails_the_post_and_asks_to_reconnect(stack, pds):  # 
     post = approved_post(stack, "Never published")
     stack.clock.advance(hours=1)
     brand = posts.get(stack.services.db, TEAM, post.id)[1]
-    publisher = stack.services.network_adapters[0](brand, "bluesky")
+    publisher = flow.adapter_for(stack.services, brand, "bluesky")
     outcome = publisher.publish(adapters.Delivery(post, brand, "bluesky", 1, stack.clock.now()))
     assert (outcome.kind, outcome.reconnect) == ("failed", True)
     assert "Token has been revoked" in outcome.reason and "reconnects it" in outcome.reason

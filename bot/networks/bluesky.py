@@ -17,13 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
 from bot import outbound, posts, redact
 from bot.errors import ValidationFailed
 from bot.mrkdwn import code
-from bot.networks import adapters, media, richtext
-from storage.models import Brand, NetworkAccount
+from bot.networks import media, richtext
+
+if TYPE_CHECKING:  # bot.networks.adapters imports this module (its registry of publishers)
+    from bot.networks.adapters import Delivery, Outcome
+    from storage.models import Brand, NetworkAccount
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +137,7 @@ RECONNECT = "an admin reconnects it with `/post account add bluesky`"
 class _Stop(Exception):
     """How the try ends, decided deep inside it (a refused session, a refused image)."""
 
-    def __init__(self, outcome: adapters.Outcome) -> None:
+    def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.reason)
         self.outcome = outcome
 
@@ -153,8 +157,18 @@ class Publisher:
 
     name = "bluesky"
     by_people = False
-    tries = adapters.TRIES
-    backoff = adapters.BACKOFF
+
+    @property
+    def tries(self) -> int:
+        from bot.networks.adapters import TRIES
+
+        return TRIES
+
+    @property
+    def backoff(self) -> tuple[timedelta, ...]:
+        from bot.networks.adapters import BACKOFF
+
+        return BACKOFF
 
     def __init__(
         self,
@@ -176,7 +190,7 @@ class Publisher:
     def url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
 
-    def publish(self, delivery: adapters.Delivery) -> adapters.Outcome:
+    def publish(self, delivery: Delivery) -> Outcome:
         post = delivery.post
         rkey = richtext.record_key(delivery.key, post.scheduled_at or post.created_at)
         try:
@@ -184,15 +198,17 @@ class Publisher:
         except _Stop as stop:
             return stop.outcome
 
-    def _publish(self, delivery: adapters.Delivery, rkey: str) -> adapters.Outcome:
+    def _publish(self, delivery: Delivery, rkey: str) -> Outcome:
+        from bot.networks.adapters import Outcome
+
         if not (self.access and self.refresh and self.did):
-            return adapters.Outcome.failed(
+            return Outcome.failed(
                 f"the Bluesky account {self.account.handle} has no session kept; {RECONNECT}",
                 reconnect=True,
             )
         if delivery.attempt > 1 and self._exists(rkey):
             # An earlier try made it: its answer was lost, or we stopped before recording it.
-            return adapters.Outcome.published(self.url(rkey))
+            return Outcome.published(self.url(rkey))
         record = self._record(delivery)
         answer = self._xrpc(
             "POST",
@@ -201,17 +217,17 @@ class Publisher:
             timeout=RECORD_TIMEOUT,
         )
         if answer.ok:
-            return adapters.Outcome.published(self.url(rkey))
+            return Outcome.published(self.url(rkey))
         if answer.status == 429:
             return self._failure(answer, "the post", delivery.now)
         # No answer, a 5xx, or a refusal that may be the key already taken: made or not?
         if self._exists(rkey):
-            return adapters.Outcome.published(self.url(rkey))
+            return Outcome.published(self.url(rkey))
         return self._failure(answer, "the post", delivery.now)
 
     # --- the record ---------------------------------------------------------------------
 
-    def _record(self, delivery: adapters.Delivery) -> dict:
+    def _record(self, delivery: Delivery) -> dict:
         text = delivery.post.text
         record: dict = {
             "$type": POST,
@@ -243,13 +259,15 @@ class Publisher:
         log.info("bluesky: @%s not resolved (%s): left as text", handle, _why(answer))
         return None
 
-    def _images(self, delivery: adapters.Delivery) -> dict | None:
+    def _images(self, delivery: Delivery) -> dict | None:
+        from bot.networks.adapters import Outcome
+
         items = posts.media_items(delivery.post)
         if not items:
             return None
         if len(items) > MAX_IMAGES:
             raise _Stop(
-                adapters.Outcome.failed(
+                Outcome.failed(
                     f"Bluesky takes at most {MAX_IMAGES} images and this post has {len(items)}"
                 )
             )
@@ -258,7 +276,7 @@ class Publisher:
             try:
                 fetched = media.fetch(item.url, self.policy, IMAGE_BYTES, IMAGE_TYPES)
             except media.MediaRefused as refused:
-                outcome = adapters.Outcome.failed if refused.final else adapters.Outcome.retry
+                outcome = Outcome.failed if refused.final else Outcome.retry
                 raise _Stop(outcome(str(refused))) from refused
             image = {"alt": item.alt, "image": self._upload(fetched, delivery)}
             ratio = _aspect_ratio(fetched.data)
@@ -267,7 +285,9 @@ class Publisher:
             images.append(image)
         return {"$type": "app.bsky.embed.images", "images": images}
 
-    def _upload(self, fetched: media.Fetched, delivery: adapters.Delivery) -> dict:
+    def _upload(self, fetched: media.Fetched, delivery: Delivery) -> dict:
+        from bot.networks.adapters import Outcome
+
         answer = self._xrpc(
             "POST",
             "com.atproto.repo.uploadBlob",
@@ -279,10 +299,10 @@ class Publisher:
         if isinstance(blob, dict) and blob.get("ref"):
             return blob
         if answer.ok:
-            raise _Stop(adapters.Outcome.retry("Bluesky answered the media upload without a blob"))
+            raise _Stop(Outcome.retry("Bluesky answered the media upload without a blob"))
         raise _Stop(self._failure(answer, f"the media {fetched.url}", delivery.now))
 
-    def _card(self, text: str, delivery: adapters.Delivery) -> dict | None:
+    def _card(self, text: str, delivery: Delivery) -> dict | None:
         """The card of the text's first link: its page's title, description and image; a
         page that can't be read gives a card with the link as its title (never a failure)."""
         uris = richtext.links(text)
@@ -300,7 +320,7 @@ class Publisher:
             external["thumb"] = thumb
         return {"$type": "app.bsky.embed.external", "external": external}
 
-    def _thumb(self, url: str, delivery: adapters.Delivery) -> dict | None:
+    def _thumb(self, url: str, delivery: Delivery) -> dict | None:
         try:
             fetched = media.fetch(url, self.policy, IMAGE_BYTES, IMAGE_TYPES)
             return self._upload(fetched, delivery)
@@ -317,6 +337,8 @@ class Publisher:
     def _exists(self, rkey: str) -> bool:
         """Whether the account has the post ``rkey`` (``getRecord``); _Stop (try again)
         when the server can't say."""
+        from bot.networks.adapters import Outcome
+
         answer = self._xrpc(
             "GET",
             "com.atproto.repo.getRecord",
@@ -332,9 +354,7 @@ class Publisher:
         ):
             return False
         raise _Stop(
-            adapters.Outcome.retry(
-                f"Bluesky couldn't say whether the post was made ({_why(answer)})"
-            )
+            Outcome.retry(f"Bluesky couldn't say whether the post was made ({_why(answer)})")
         )
 
     def _xrpc(
@@ -373,6 +393,8 @@ class Publisher:
     def _refresh(self) -> None:
         """A new session from the refresh JWT, stored; _Stop when the server refuses it
         (reconnect) or can't be reached (try again)."""
+        from bot.networks.adapters import Outcome
+
         answer = outbound.request(
             "POST",
             f"{self.base}/xrpc/com.atproto.server.refreshSession",
@@ -398,33 +420,33 @@ class Publisher:
             return
         if answer.status is None or answer.status >= 500 or answer.status == 429:
             raise _Stop(
-                adapters.Outcome.retry(
-                    f"Bluesky couldn't renew the account's session ({_why(answer)})"
-                )
+                Outcome.retry(f"Bluesky couldn't renew the account's session ({_why(answer)})")
             )
         raise _Stop(
-            adapters.Outcome.failed(
+            Outcome.failed(
                 f"Bluesky refused the session of {self.account.handle} ({_why(answer)}); "
                 + RECONNECT,
                 reconnect=True,
             )
         )
 
-    def _failure(self, answer: outbound.Answer, what: str, now: datetime) -> adapters.Outcome:
+    def _failure(self, answer: outbound.Answer, what: str, now: datetime) -> Outcome:
         """The outcome of a request the server didn't take."""
+        from bot.networks.adapters import Outcome
+
         if answer.status == 429:
-            return adapters.Outcome.retry(
+            return Outcome.retry(
                 f"Bluesky is limiting how often this account posts ({_why(answer)})",
                 after=_reset_after(answer, now),
             )
         if answer.status is None or answer.status >= 500:
-            return adapters.Outcome.retry(f"Bluesky didn't take {what} ({_why(answer)})")
+            return Outcome.retry(f"Bluesky didn't take {what} ({_why(answer)})")
         if answer.status in (401, 403):
-            return adapters.Outcome.failed(
+            return Outcome.failed(
                 f"Bluesky refused the account {self.account.handle} ({_why(answer)}); " + RECONNECT,
                 reconnect=True,
             )
-        return adapters.Outcome.failed(f"Bluesky refused {what}: {_why(answer)}")
+        return Outcome.failed(f"Bluesky refused {what}: {_why(answer)}")
 
 
 def _json(answer: outbound.Answer) -> dict:
@@ -466,12 +488,12 @@ def _reset_after(answer: outbound.Answer, now: datetime) -> timedelta | None:
 
 def _aspect_ratio(data: bytes) -> dict | None:
     """The image's width and height (Bluesky lays the image out before it loads)."""
-    from PIL import Image, UnidentifiedImageError  # read the header only, on demand
+    from PIL import Image  # Pillow (matplotlib's): reads the header only, on demand
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):  # not an image it reads
         return None
     return {"width": width, "height": height} if width > 0 and height > 0 else None
 
