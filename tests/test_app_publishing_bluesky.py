@@ -431,11 +431,18 @@ def test_a_link_and_no_image_gets_the_pages_card_and_an_unreadable_page_still_a_
         <meta property="og:description" content="Seasonal coffee, caf\xc3\xa9 au lait.">
         <meta property="og:image" content="/thumb.png"></head><body>Hi</body></html>""",
     )
+    older = files.add(  # no og: tags, and not UTF-8
+        "/older",
+        "text/html; charset=iso-8859-1",
+        b"<html><head><title>Caf\xe9   menu</title><meta name='description' content='Winter'>"
+        b"<meta property='og:image' content='http://10.0.0.7/private.png'></head></html>",
+    )
     missing = files.url + "/gone"
     first = approved_post(stack, f"New menu: {page}")
     second = approved_post(stack, f"Old menu {missing} (gone) #archive")
+    third = approved_post(stack, f"Winter menu: {older}")
     stack.clock.advance(hours=1)
-    assert hand_off(stack) == 2
+    assert hand_off(stack) == 3
     card = record_of(pds, account.remote_id, rkey_of(publication(stack, first.id)))["embed"]
     assert card["$type"] == "app.bsky.embed.external"
     external = card["external"]
@@ -447,6 +454,13 @@ def test_a_link_and_no_image_gets_the_pages_card_and_an_unreadable_page_still_a_
     assert (external["thumb"]["mimeType"], external["thumb"]["size"]) == ("image/png", len(thumb))
     plain = record_of(pds, account.remote_id, rkey_of(publication(stack, second.id)))
     assert plain["embed"]["external"] == {"uri": missing, "title": missing, "description": ""}
+    # the <title> and meta description, and no image from a private address
+    titled = record_of(pds, account.remote_id, rkey_of(publication(stack, third.id)))
+    assert titled["embed"]["external"] == {
+        "uri": older,
+        "title": "Café menu",
+        "description": "Winter",
+    }
 
 
 def test_an_answer_lost_after_the_record_was_made_is_settled_by_reading_it_back(
