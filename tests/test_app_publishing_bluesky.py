@@ -594,3 +594,29 @@ def test_refusals_fail_with_the_networks_reason(stack, pds, files):  # noqa: F81
     assert "larger than the network's limit of 1 MB" in reasons[too_big.id].last_error
     assert "video/mp4; the network takes image/png" in reasons[not_image.id].last_error
     assert posts_of(pds, account.remote_id) == []
+
+
+def test_two_replicas_refreshing_the_same_session_both_publish(stack, pds):  # noqa: F811
+    """Two replicas read the same stored session before either refreshed it: the server
+    gives a reused refresh JWT the same next session, so both posts go out and the stored
+    session keeps working."""
+    acme = new_account(pds, "replicas")
+    account = connected(stack, pds, acme["handle"])
+    kept = secrets_of(stack)
+    replace_secrets(stack, {**kept, "access_jwt": expired_access_token(kept["access_jwt"])})
+    one, two = approved_post(stack, "From replica one"), approved_post(stack, "From replica two")
+    stack.clock.advance(hours=1)
+    brand = posts.get(stack.services.db, TEAM, one.id)[1]
+    first = flow.adapter_for(stack.services, brand, "bluesky")
+    second = flow.adapter_for(stack.services, brand, "bluesky")  # before the first refreshes
+    for publisher, post in ((first, one), (second, two)):
+        outcome = publisher.publish(adapters.Delivery(post, brand, "bluesky", 1, stack.clock.now()))
+        assert outcome.kind == "published", outcome.reason
+    assert len(posts_of(pds, account.remote_id)) == 2
+    stored = secrets_of(stack)
+    status, _ = xrpc_get(pds, "com.atproto.server.getSession", stored["access_jwt"])
+    assert status == 200
+    status, renewed = xrpc_post(
+        pds, "com.atproto.server.refreshSession", None, stored["refresh_jwt"]
+    )
+    assert status == 200 and renewed["did"] == account.remote_id
