@@ -59,7 +59,7 @@ _numbers = itertools.count(1)
 # --- the Bluesky side ----------------------------------------------------------------------
 
 
-def new_account(pds_url: str, name: str) -> dict:  # noqa: F811
+def new_account(pds_url: str, name: str) -> dict:
     """A fresh account on the server (each test its own, so their posts never meet)."""
     handle = f"{name}-{next(_numbers)}-{int(time.time() * 1000) % 100000}.test"
     return _xrpc(
@@ -96,7 +96,7 @@ def xrpc_post(base: str, method: str, body: dict | None, token: str) -> tuple[in
         return error.code, json.loads(error.read() or b"{}")
 
 
-def record_of(pds_url: str, did: str, rkey: str) -> dict:  # noqa: F811
+def record_of(pds_url: str, did: str, rkey: str) -> dict:
     status, body = xrpc_get(
         pds_url, "com.atproto.repo.getRecord", repo=did, collection=bluesky.POST, rkey=rkey
     )
@@ -104,7 +104,7 @@ def record_of(pds_url: str, did: str, rkey: str) -> dict:  # noqa: F811
     return body["value"]
 
 
-def posts_of(pds_url: str, did: str) -> list[dict]:  # noqa: F811
+def posts_of(pds_url: str, did: str) -> list[dict]:
     status, body = xrpc_get(
         pds_url, "com.atproto.repo.listRecords", repo=did, collection=bluesky.POST, limit=100
     )
