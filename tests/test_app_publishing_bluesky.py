@@ -153,9 +153,8 @@ class FaultyProxy:
                 method = self.path.split("?")[0].rsplit("/", 1)[-1]
                 proxy.seen.append(method)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fault = (
-                    proxy.faults.get(method, [None]).pop(0) if proxy.faults.get(method) else None
-                )
+                queue = proxy.faults.get(method)
+                fault = queue.pop(0) if queue else None
                 if fault in (502, 429):
                     error = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
                     if fault == 502:
