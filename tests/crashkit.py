@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from playground.mastodon import Fault, MastodonStandIn
 from playground.payloads import reaction_added_event
@@ -560,8 +561,17 @@ class MastodonDrill:
         self.standin.stop()
 
 
-# A drill per network; the Bluesky one goes beside it.
-PUBLISH_DRILLS: dict[str, Callable[[], MastodonDrill]] = {"mastodon": MastodonDrill}
+def _bluesky_drill():
+    from tests.crashkit_bluesky import BlueskyDrill  # starts the reference server: on demand
+
+    return BlueskyDrill()
+
+
+# A drill per network.
+PUBLISH_DRILLS: dict[str, Callable[[], Any]] = {
+    "bluesky": _bluesky_drill,
+    "mastodon": MastodonDrill,
+}
 
 
 @dataclass

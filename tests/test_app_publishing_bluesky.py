@@ -37,13 +37,12 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from bot import accounts, posts, workspace
+from bot import posts, workspace
 from bot.flows import publishing as flow
 from bot.networks import adapters, bluesky
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
-from storage import accounts as account_rows
 from storage.models import NetworkAccount, Post, Publication
 from tests.stack import MARIA, PEDRO, TEAM
 from tests.test_app_accounts import stack  # noqa: F401 (the fixture)
@@ -256,36 +255,9 @@ def proxy(pds):  # noqa: F811
 # --- Postroom's side -----------------------------------------------------------------------
 
 
-def hook_up(services) -> None:
-    """A brand's connected Bluesky account publishes its posts' Bluesky network: what the
-    network registry (``adapters``, ``"bluesky": bluesky.Publisher``) does once merged with
-    the Mastodon work; until then the tests plug the same chooser into Services."""
-
-    def choose(brand, network):
-        if network != "bluesky":
-            return None
-        with services.db.read() as session:
-            account = account_rows.find(session, brand.id, network)
-            if account is None or account.state != "connected":
-                return None
-            session.expunge(account)
-
-        def store(secrets: dict) -> None:
-            with services.db.write() as session:
-                row = session.get(NetworkAccount, account.id)
-                row.credentials = services.keyring.encrypt(json.dumps(secrets))
-                session.add(row)
-
-        secrets = accounts.credentials(services.keyring, account)
-        return bluesky.Publisher(account, secrets, services.outbound, store)
-
-    services.network_adapters.append(choose)
-
-
 def connected(stack, server, handle):  # noqa: F811
     _, done = connect(stack, server, handle, PASSWORD)
     assert done.body is None, done.body
-    hook_up(stack.services)
     with stack.services.db.read() as session:
         (account,) = session.exec(select(NetworkAccount)).all()
         session.expunge(account)

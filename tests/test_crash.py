@@ -74,7 +74,12 @@ def check_publishing(outcome: crashkit.PublishOutcome) -> None:
     assert outcome.state_after_kill == "sending", outcome  # nothing committed after the post
     assert len(outcome.posted) == 1, outcome  # exactly one post on the network
     assert outcome.state == "published" and outcome.url == outcome.posted[0], outcome
-    assert len(outcome.tries) == 2 and set(outcome.tries) == {outcome.key}, outcome
+    if outcome.network == "bluesky":
+        # One createRecord at the record key derived from the delivery key; the try after the
+        # restart reads that record back (getRecord) and posts nothing.
+        assert len(outcome.tries) == 1 and outcome.url.endswith("/" + outcome.tries[0]), outcome
+    else:  # Mastodon: both tries sent the same Idempotency-Key; the instance posted once
+        assert len(outcome.tries) == 2 and set(outcome.tries) == {outcome.key}, outcome
 
 
 @pytest.mark.parametrize("network", sorted(crashkit.PUBLISH_DRILLS))

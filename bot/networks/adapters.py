@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot import outbound, vault, webhook
-from bot.networks import label, mastodon
+from bot.networks import bluesky, label, mastodon
 from storage.models import Brand, NetworkAccount, Post
 
 # PRODUCT.md §13: a refusal or an outage is retried after 1, 5 and 30 minutes, then the
@@ -161,7 +161,7 @@ class Disconnected:
 # ``Publisher(account, secrets, policy, store)``, ``secrets`` the account's decrypted
 # credentials and ``store(new_secrets)`` what keeps refreshed ones (encrypted).
 Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None]], Adapter]
-PUBLISHERS: dict[str, Publisher] = {"mastodon": mastodon.Publisher}
+PUBLISHERS: dict[str, Publisher] = {"bluesky": bluesky.Publisher, "mastodon": mastodon.Publisher}
 
 
 def payload(post: Post, brand: Brand, network: str) -> dict:
