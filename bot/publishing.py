@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from bot import policy, posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from bot.mrkdwn import code, user
+from bot.mrkdwn import code, escape, link, user
 from bot.networks import canonical, label
 from bot.policy import Actor
 from bot.validation import is_http_url
@@ -248,6 +248,28 @@ def states_of(post: Any, rows: Iterable[Any], old_rule: bool = True) -> list[Net
         else:
             out.append(NetworkState(network, "due"))
     return out
+
+
+STATE_MARKS = {"due": "⏳", "published": "✅", "failed": "❌"}
+
+
+def state_word(state: NetworkState, limit: int = 120) -> str:
+    """One network's state in mrkdwn, the same on every surface: ``<url|X> ✅`` (the
+    network's name linking to the live post; ``X ✅`` without a URL), ``Instagram ❌ failed:
+    why`` (the reason escaped, cut to ``limit``), ``Bluesky ⏳ due``."""
+    mark = STATE_MARKS.get(state.state, "")
+    if state.state == "published":
+        return f"{link(state.url, state.label) if state.url else state.label} {mark}"
+    if state.state == "failed":
+        reason = state.reason if len(state.reason) <= limit else state.reason[: limit - 1] + "…"
+        return f"{state.label} {mark} failed: {escape(reason)}"
+    return f"{state.label} {mark} due"
+
+
+def state_words(found: Iterable[NetworkState], limit: int = 120) -> str:
+    """Each network's state (``state_word``) in a line: ``<url|X> ✅ · Instagram ⏳ due``;
+    empty when there is nothing to say yet (the post isn't due)."""
+    return " · ".join(state_word(s, limit) for s in found)
 
 
 def states(

@@ -388,6 +388,7 @@ def read_draft(values: dict) -> Draft:
     if len(media) > MAX_MEDIA:
         message = f"At most {MAX_MEDIA} media links, one per line (there are {len(media)})."
         raise ValidationFailed(message, fields={"media": message})
+    alts = alt_lines(typed(values, "alt", TEXT_LIMIT))
     brand = option_value(field("brand").get("selected_option")) or "default"
     scheduled = _scheduled(field("scheduled").get("selected_date_time"))
     send = (option_value(field("send").get("selected_option")) or "send") == "send"
@@ -398,11 +399,21 @@ def read_draft(values: dict) -> Draft:
         networks=nets,
         brand=brand,
         media_urls=media,
+        media_alt=alts,
         scheduled_at=scheduled,
         notes=notes,
         client_notes=client_notes,
         send=send,
     )
+
+
+def alt_lines(typed_alt: str) -> tuple[str, ...]:
+    """The alt text field: one line per media URL, in the same order; an empty line is a
+    media without alt text, empty lines at the end are nothing."""
+    lines = [" ".join(line.split()) for line in typed_alt.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return tuple(lines)
 
 
 # --- reading what a form sends: what the app itself put there, or a refusal ----------------
@@ -503,6 +514,7 @@ def typed_form(values: dict) -> blocks.Typed:
         networks=tuple(n for n in picked if n in networks.NETWORKS),
         text=typed(values, "text"),
         media=typed(values, "media"),
+        alt=typed(values, "alt"),
         scheduled=int(scheduled.timestamp()) if scheduled else None,
         notes=typed(values, "notes"),
         send="keep" if send == "keep" else "send",

@@ -41,8 +41,9 @@ def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
 
 
 def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Brand]:
-    """Validate a draft against the network table (with the brand's overrides) and the
-    brand's style rules. Returns the verdict and the draft's brand (read with its guide)."""
+    """Validate a draft against the network table (with the brand's overrides and its
+    accounts' limits, alt text's included) and the brand's style rules. Returns the verdict
+    and the draft's brand (read with its guide)."""
     with services.db.read_connection() as connection:
         found = repo.brand_with_guide(connection, team_id, draft.brand)
     if found is None:
@@ -58,7 +59,10 @@ def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Bran
             required_hashtags=tuple(guide.required_hashtags.split()),
             max_hashtags=guide.max_hashtags,
         )
-    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style), brand
+    verdict = validate(
+        draft.text, draft.networks, list(draft.media_urls), rules, style, list(draft.media_alt)
+    )
+    return verdict, brand
 
 
 # --- sending for approval ------------------------------------------------------------------
