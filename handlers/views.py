@@ -148,6 +148,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         publishing_flow.after_published(services, result)
+        posts_flow.show_published(services, team_id, post_id)  # the live link on the request
 
     @app.view(publish_blocks.FAILED_CALLBACK)
     @guarded(services)
@@ -177,6 +178,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         publishing_flow.after_failed(services, result)
+        posts_flow.show_published(services, team_id, post_id)
 
     @app.view(blocks.DRAFT_CALLBACK)
     @guarded(services)

@@ -447,6 +447,20 @@ def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
     return {**payload, "blocks": [*kept, status]}
 
 
+def with_published(payload: dict, line: str) -> dict:
+    """The request message with each network's publishing state (``line``) under its status
+    line, replacing an earlier one; buttons, text and status kept as they are."""
+    kept = [b for b in payload.get("blocks", []) if b.get("block_id") != "published"]
+    published = plain.context(line)
+    published["block_id"] = "published"
+    return {**payload, "blocks": [*kept, published]}
+
+
+def published_line(states_line: str) -> str:
+    """``📣 Live: <url|X> ✅ · Instagram ⏳ due``: the request's line of each network."""
+    return f"📣 Live: {states_line}"
+
+
 SECTION_PIECE = 3000  # Slack's most characters in a section's text
 TEXT_PIECES_MAX = 25  # 75,000 characters: more than any network's limit (Facebook: 63,206)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import accounts, posts, workspace
+from bot import accounts, posts, publishing, workspace
 from bot.blocks import posts as blocks
 from bot.errors import PermissionDenied, RateLimited, SlackFailure
 from bot.flows import dm, home
@@ -480,6 +480,53 @@ def mark(
         return
     with services.db.write_connection() as connection:
         repo.set_request(connection, request.id, request.ts, state)  # type: ignore[arg-type]
+        if state == "decided":  # as it shows the decision now (``show_published``)
+            repo.set_request_blocks(connection, request.id, json.dumps(payload["blocks"]))  # type: ignore[arg-type]
+
+
+def show_published(services: Services, team_id: str, post_id: int) -> None:
+    """Each network's state with its live link (``publishing.state_words``) on the decided
+    requests of the post's current version, in place under their status line: called when a
+    network is marked published or failed. A request decided before its blocks were kept
+    with the decision gets its decision line again from the audit log."""
+    post, _ = posts.get(services.db, team_id, post_id)
+    found = publishing.states(services.db, [post]).get(post_id, [])
+    if not found:
+        return
+    line = blocks.published_line(publishing.state_words(found))
+    with services.db.read() as session:
+        requests = [
+            r
+            for r in repo.requests_of(session, post_id)
+            if r.version == post.version and r.state == "decided" and r.ts
+        ]
+        trail = repo.audit_trail(session, team_id, "post", str(post_id)) if requests else []
+    for request in requests:
+        posted = {"text": "", "blocks": json.loads(request.blocks or "[]")}
+        if not any(b.get("block_id") == "status" for b in posted["blocks"]):
+            posted = blocks.with_status(posted, _decided_line(trail, request), buttons=False)
+        payload = blocks.with_published(posted, line)
+        payload["text"] = f"Post #{post_id}: " + blocks.status_fallback(line)
+        try:
+            services.slack.update_message(request.channel_id, request.ts, **payload)
+        except SlackFailure as failure:
+            log.warning(
+                "could not show the live links on request %s/%s: %s",
+                request.channel_id,
+                request.ts,
+                failure,
+            )
+
+
+def _decided_line(trail, request: ApprovalRequest) -> str:
+    """The status line of a decided request, from the audit log: its stage's approval."""
+    action = f"approve:{request.stage}"
+    entry = next((e for e in reversed(trail) if e.action == action), None)
+    if entry is None:
+        return "✅ Approved"
+    if entry.comment.startswith("approved as admin"):
+        return f"🛡️ Approved as admin by {user(entry.actor)} · {date(entry.at, '{time}')}"
+    return f"✅ Approved by {user(entry.actor)} · {date(entry.at, '{time}')}"
 
 
 def _open_requests(services: Services, post_id: int, below: int | None = None):
