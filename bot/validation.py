@@ -536,13 +536,14 @@ def _alt_warning(media_count: int, alts: Sequence[str]) -> str | None:
     missing = [str(i) for i in range(1, media_count + 1) if i > len(alts) or not alts[i - 1]]
     if not missing:
         return None
-    which = f"Media {_and(missing)} {'has' if len(missing) == 1 else 'have'}"
-    if len(missing) == media_count:
-        which = "The media has" if media_count == 1 else "None of the media has"
-    return (
-        f"{which} no alt text, so people using a screen reader won't know what "
-        f"{'it shows' if len(missing) == 1 else 'they show'}."
-    )
+    shows = "it shows" if len(missing) == 1 else "they show"
+    if len(missing) == media_count and media_count > 1:
+        which = f"None of the {media_count} media has alt text"
+    elif media_count == 1:
+        which = "The media has no alt text"
+    else:
+        which = f"Media {_and(missing)} {'has' if len(missing) == 1 else 'have'} no alt text"
+    return f"{which}, so people using a screen reader won't know what {shows}."
 
 
 def validate(
