@@ -463,7 +463,8 @@ def test_more_alt_texts_than_media_is_refused_on_the_alt_field() -> None:
         (
             2,
             [],
-            "None of the 2 media has alt text, so people using a screen reader won't know what they show.",
+            "None of the 2 media has alt text, so people using a screen reader won't know "
+            "what they show.",
         ),
         (
             3,
@@ -473,7 +474,8 @@ def test_more_alt_texts_than_media_is_refused_on_the_alt_field() -> None:
         (
             3,
             ["a"],
-            "Media 2 and 3 have no alt text, so people using a screen reader won't know what they show.",
+            "Media 2 and 3 have no alt text, so people using a screen reader won't know "
+            "what they show.",
         ),
         (2, ["a", "b"], None),
         (0, [], None),
