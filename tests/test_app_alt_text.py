@@ -160,3 +160,15 @@ def test_a_connected_mastodon_accounts_own_alt_limit_is_the_one_checked(stack):
     }
     accepted = stack.slack.submit(MARIA, view["id"], with_alt("a" * 40, networks=("mastodon",)))
     assert accepted.body is None
+
+
+def test_the_webhook_payload_carries_each_media_with_its_alt_text(stack):
+    from bot.networks import adapters
+
+    view = open_draft(stack)
+    stack.slack.submit(MARIA, view["id"], with_alt("A red bike"))
+    post, brand = posts.get(stack.services.db, TEAM, 1)
+    sent = adapters.payload(post, brand, "bluesky")["post"]
+    assert sent["media_urls"] == [BIKE, SHOP]  # as before, beside the new list
+    assert sent["media"] == [{"url": BIKE, "alt": "A red bike"}, {"url": SHOP, "alt": ""}]
+    assert json.loads(json.dumps(sent))["media"] == sent["media"]
