@@ -91,8 +91,20 @@ def test_the_live_url_reaches_every_surface(stack):
     status = next(b for b in shown["blocks"] if b.get("block_id") == "status")
     assert f"Approved · X ✓ <@{PEDRO}>" in json.dumps(status, ensure_ascii=False)
     assert not [b for b in shown["blocks"] if b["type"] == "actions"]  # decided: no buttons
-    # The author's DM.
+    # The author's DM, and Paula's due notice (a link now, the URL made safe).
     assert "https://x.com/acme/status/1?a=1&amp;b=2" in dm_to(stack, MARIA, "published on X")
+    safe = "https://x.com/acme/status/1?a=1&amp;b=2"
+    notice = stack.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.slack.dm_messages(PAULA)
+                if f"<{safe}|{safe}>" in json.dumps(m.get("blocks", []), ensure_ascii=False)
+            ),
+            None,
+        )
+    )
+    assert "post_published" not in json.dumps(notice["blocks"])
 
     click_notice(
         stack, IRIS, "post_publish_failed", "post_publish_fail", {"reason": {"value": "Locked <x>"}}

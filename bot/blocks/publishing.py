@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import context, message, section, truncate
 from bot.blocks.posts import quote
-from bot.mrkdwn import date, escape, user
+from bot.mrkdwn import date, escape, link, user
 from bot.networks import label
 from bot.posts import media_of, ordered_networks
 from bot.publishing import state_words
@@ -67,8 +67,8 @@ def due_notice(post: Post, brand: Brand, network: str | None = None, reason: str
 
 def published_line(by: str, url: str, at) -> str:
     who = "its webhook" if by == "webhook" else user(by)
-    link = f" · {escape(url)}" if url else ""
-    return f"✅ Published · marked by {who} · {date(at, '{time}')}{link}"
+    live = f" · {link(url, url)}" if url else ""  # a link, the URL made safe
+    return f"✅ Published · marked by {who} · {date(at, '{time}')}{live}"
 
 
 def failed_line(by: str, reason: str, at) -> str:
