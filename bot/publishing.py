@@ -22,10 +22,12 @@ from sqlmodel import select
 
 from bot import policy, posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from bot.jobs import wall_now
 from bot.mrkdwn import code, escape, link, user
 from bot.networks import canonical, label
 from bot.policy import Actor
 from bot.validation import is_http_url
+from storage import jobs as job_queries
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Publication
@@ -444,6 +446,7 @@ def mark_published(
             after = repo.get_post(session, team_id, post_id)
         marked = tuple(r.network for r in _in_order(post, targets))
         found = states_of(after, rows)
+        _show_later(session, team_id, post_id, version, marked, "published", now)
     return Published(after, brand, who, url, notices, marked, complete, states=found)  # type: ignore[arg-type]
 
 
@@ -505,6 +508,7 @@ def mark_failed(
         session.flush()
         after = repo.get_post(session, team_id, post_id)
         found = states_of(after, rows)
+        _show_later(session, team_id, post_id, version, (network,), "failed", now)
     return Published(
         after,  # type: ignore[arg-type]
         brand,
@@ -516,6 +520,25 @@ def mark_failed(
         reason=reason,
         states=found,
     )
+
+
+SHOW_JOB = "published"  # bot.work.published: the request shows each network's state
+
+
+def _show_later(
+    session,
+    team_id: str,
+    post_id: int,
+    version: int,
+    networks: Sequence[str],
+    state: str,
+    now: datetime,
+) -> None:
+    """Accept, with the mark, the job that shows each network's state (its live link) on
+    the post's approval request: done even if this process dies right after the mark, and
+    whoever marked it (a person, a network's adapter). One per mark."""
+    key = f"{post_id}:{version}:{','.join(networks)}:{state}:{now.isoformat()}"
+    job_queries.accept(session, team_id, SHOW_JOB, key, {"post": post_id}, wall_now())
 
 
 def _open(

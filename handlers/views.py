@@ -147,8 +147,8 @@ def register(app: App, services: Services) -> None:
             _refuse_form(ack, refused)
             return
         ack()
+        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]  # the request's
         publishing_flow.after_published(services, result)
-        posts_flow.show_published(services, team_id, post_id)  # the live link on the request
 
     @app.view(publish_blocks.FAILED_CALLBACK)
     @guarded(services)
@@ -177,8 +177,8 @@ def register(app: App, services: Services) -> None:
             _refuse_form(ack, refused)
             return
         ack()
+        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]
         publishing_flow.after_failed(services, result)
-        posts_flow.show_published(services, team_id, post_id)
 
     @app.view(blocks.DRAFT_CALLBACK)
     @guarded(services)

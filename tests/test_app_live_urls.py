@@ -136,6 +136,23 @@ def test_the_live_url_reaches_every_surface(stack):
     assert (live["record"], live["networks"], live["seconds_to_live"]) == ("1", "x", "3600.0")
 
 
+def test_a_networks_adapter_publishing_it_shows_the_link_on_the_request_too(stack):
+    """The mark an adapter makes (here a stand-in network, as Bluesky's and Mastodon's plug
+    in) carries the same job: the request shows the link without anyone clicking."""
+    from bot.networks.adapters import Outcome
+    from tests.test_app_publishing import Relay
+
+    relay = Relay(Outcome.published("https://relay.example/p/1?a=1&b=2"))
+    stack.services.network_adapters.append(lambda brand, network: relay if network == "x" else None)
+    message = approved_and_due(stack)
+    shown = request_showing(stack, message, "📣 Live")
+    assert (
+        live_line(shown)
+        == "📣 Live: <https://relay.example/p/1?a=1&amp;b=2|X> ✅ · Instagram ⏳ due"
+    )
+    assert "Approved · X ✓" in json.dumps(shown["blocks"], ensure_ascii=False)
+
+
 def test_a_request_decided_before_this_release_gets_its_decision_line_back(stack):
     message = approved_and_due(stack)
     db = stack.services.db

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from bot import accounts, posts, publishing, workspace
 from bot.blocks import posts as blocks
-from bot.errors import PermissionDenied, RateLimited, SlackFailure
+from bot.errors import NotFound, PermissionDenied, RateLimited, SlackFailure, Unreachable
 from bot.flows import dm, home
 from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
@@ -486,10 +486,13 @@ def mark(
 
 def show_published(services: Services, team_id: str, post_id: int) -> None:
     """Each network's state with its live link (``publishing.state_words``) on the decided
-    requests of the post's current version, in place under their status line: called when a
-    network is marked published or failed. A request decided before its blocks were kept
-    with the decision gets its decision line again from the audit log."""
-    post, _ = posts.get(services.db, team_id, post_id)
+    requests of the post's current version, in place under their status line: the job
+    accepted with each mark (``bot.work.published``). A request decided before its blocks
+    were kept with the decision gets its decision line again from the audit log."""
+    try:
+        post, _ = posts.get(services.db, team_id, post_id)
+    except NotFound:  # the workspace's data is gone (uninstalled): nothing to show
+        return
     found = publishing.states(services.db, [post]).get(post_id, [])
     if not found:
         return
@@ -509,6 +512,8 @@ def show_published(services: Services, team_id: str, post_id: int) -> None:
         payload["text"] = f"Post #{post_id}: " + blocks.status_fallback(line)
         try:
             services.slack.update_message(request.channel_id, request.ts, **payload)
+        except (RateLimited, Unreachable):
+            raise  # the job is tried again
         except SlackFailure as failure:
             log.warning(
                 "could not show the live links on request %s/%s: %s",
