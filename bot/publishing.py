@@ -5,7 +5,10 @@ tries with backoff; or its publishers, who mark it published by hand). Each netw
 own state — ``due``, ``published`` with its live URL, ``failed`` with the reason — and the
 post is ``published`` when every network is.
 
-Plain values in and out, typed errors; no Slack here (see ``bot.flows.publishing``).
+Plain values in and out, typed errors; no Slack here (see ``bot.flows.publishing``). Each
+mark accepts, in its transaction, the job that shows each network's state with its live link
+on the approval request (``bot.work.published``); ``state_words`` renders those states for
+every surface.
 """
 
 from __future__ import annotations

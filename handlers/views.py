@@ -147,7 +147,7 @@ def register(app: App, services: Services) -> None:
             _refuse_form(ack, refused)
             return
         ack()
-        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]  # the request's
+        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]  # request's links
         publishing_flow.after_published(services, result)
 
     @app.view(publish_blocks.FAILED_CALLBACK)

@@ -83,7 +83,10 @@ def approved_and_due(stack):
 
 def test_the_live_url_reaches_every_surface(stack):
     message = approved_and_due(stack)
+    assert "Instagram ⏳ due" in open_home(stack, MARIA)  # Maria looks at her Home
     click_notice(stack, PAULA, "post_published", "post_publish", {"url": {"value": LIVE}})
+    # Her Home follows without her opening it again.
+    stack.slack.wait_for(lambda: SHOWN in json.dumps(stack.slack.home(MARIA), ensure_ascii=False))
 
     # The approval request, in place: its decision kept, each network's state under it.
     shown = request_showing(stack, message, "📣 Live")

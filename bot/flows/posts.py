@@ -488,7 +488,8 @@ def show_published(services: Services, team_id: str, post_id: int) -> None:
     """Each network's state with its live link (``publishing.state_words``) on the decided
     requests of the post's current version, in place under their status line: the job
     accepted with each mark (``bot.work.published``). A request decided before its blocks
-    were kept with the decision gets its decision line again from the audit log."""
+    were kept with the decision gets its decision line again from the audit log. The
+    author's Home follows."""
     try:
         post, _ = posts.get(services.db, team_id, post_id)
     except NotFound:  # the workspace's data is gone (uninstalled): nothing to show
@@ -521,6 +522,7 @@ def show_published(services: Services, team_id: str, post_id: int) -> None:
                 request.ts,
                 failure,
             )
+    home.refresh(services, team_id, {post.author})  # today's posts there show it too
 
 
 def _decided_line(trail, request: ApprovalRequest) -> str:
