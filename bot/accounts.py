@@ -242,7 +242,8 @@ def brand_rules(
     db: Database, brand_id: int | None, rules: Mapping[str, NetworkRules]
 ) -> Mapping[str, NetworkRules]:
     """The rules table with the limits of the brand's connected accounts in place of §3's
-    defaults (a Mastodon instance's ``max_characters``, media count and link length)."""
+    defaults (a Mastodon instance's ``max_characters``, media count, link length and alt text
+    length: ``description_limit``)."""
     if brand_id is None:
         return rules
     with db.read() as session:
@@ -250,7 +251,10 @@ def brand_rules(
     changes = {}
     for account in accounts:
         if account.network == "mastodon":
-            fields = mastodon.rule_overrides(json.loads(account.limits or "{}"))
+            limits = json.loads(account.limits or "{}")
+            fields = mastodon.rule_overrides(limits)
+            if isinstance(limits.get("description_limit"), int):  # the alt text's limit
+                fields["alt_limit"] = limits["description_limit"]
             if fields:
                 changes["mastodon"] = fields
     if not changes:

@@ -116,10 +116,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "the team report with a chart and a CSV (posted here when an admin asks in a "
             "channel not shared with another organisation, otherwise sent to you by DM): "
             "posts drafted, approved, rejected, expired and published (per network and brand), "
-            "approval turnaround and ticket times (median and p90, nearest rank; per stage and "
-            "person), against the period before. `week`: the 7 whole days to last midnight in "
-            "your time zone; `month`: the 30. For admins and people with a role; admins "
-            "schedule it weekly",
+            "approval turnaround, approval to live per network, and ticket times (median and "
+            "p90, nearest rank; per stage and person), against the period before. `week`: the "
+            "7 whole days to last midnight in your time zone; `month`: the 30. For admins and "
+            "people with a role; admins schedule it weekly",
         ),
         Subcommand(
             "account",

@@ -25,6 +25,7 @@ from bot import posts, publishing, runs, workspace
 from bot.errors import NotFound, UsageError, ValidationFailed
 from bot.networks import label
 from bot.policy import Actor
+from bot.render import Safe
 from bot.timeparse import clock_time, day_range, local_instant, zone
 from storage import repo
 from storage.db import Database
@@ -180,9 +181,10 @@ class Item:
     url: str = ""
     overdue: bool = False
     waiting_hours: int = 0
-    # Each network's state once the post is due ("X ✅ https://… · Instagram ❌ failed:
-    # why"), plain text (the template escapes it); "" before, and for a post published
-    # under the earlier rule (its ``url`` says it).
+    # Each network's state once the post is due ("<https://…|X> ✅ · Instagram ❌ failed:
+    # why"), mrkdwn with the user text in it escaped (``render.Safe``: the template shows
+    # it as it is); "" before, and for a post published under the earlier rule (its ``url``
+    # says it).
     state_line: str = ""
     states: list = field(default_factory=list)
 
@@ -300,17 +302,10 @@ def _went_out(team_id: str, start: datetime, end: datetime):
     return Post.id.in_(union(by_network, whole))  # type: ignore[union-attr]
 
 
-def state_line(states: list) -> str:
-    """Each network's state in plain words, for the template (which escapes it)."""
-    parts = []
-    for s in states:
-        if s.state == "published":
-            parts.append(f"{s.label} ✅" + (f" {s.url}" if s.url else ""))
-        elif s.state == "failed":
-            parts.append(f"{s.label} ❌ failed: {s.reason[:120]}")
-        else:
-            parts.append(f"{s.label} ⏳ due")
-    return " · ".join(parts)
+def state_line(states: list) -> Safe:
+    """Each network's state with its live link, already mrkdwn (``publishing.state_words``,
+    as on every surface): marked safe, so the template shows it as it is."""
+    return Safe(publishing.state_words(states))
 
 
 def _item(post: Post, now: datetime, states: list | None = None) -> Item:

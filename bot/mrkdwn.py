@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 
 def escape(text: str) -> str:
@@ -25,6 +26,29 @@ def date(when: datetime, token: str = "{date_short_pretty} at {time}") -> str:
     fallback for clients that can't render it."""
     fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(when.timestamp())}^{token}|{fallback}>"
+
+
+# Characters that would end or split a ``<url|text>`` link, or that a URL never holds as is:
+# percent-encoded in a link's URL (``|`` would start the link's text, ``>`` end it).
+_LINK_ENCODED = {c: f"%{ord(c):02X}" for c in '|<> "`{}^\\'}
+
+
+def link(url: str, text: str) -> str:
+    """``<url|text>``: ``text`` (escaped) linking to ``url``, an http(s) URL made safe for a
+    link (``&`` escaped; ``|``, ``<``, ``>``, spaces and control characters percent-encoded,
+    so nothing in it can end the link or ping). Anything else than an http(s) URL with a host
+    is no link: just the text."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return escape(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return escape(text)
+    safe = "".join(
+        _LINK_ENCODED.get(c) or (f"%{ord(c):02X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in url.strip()
+    )
+    return f"<{safe.replace('&', '&amp;')}|{escape(text)}>"
 
 
 def user(user_id: str) -> str:

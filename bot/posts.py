@@ -48,6 +48,9 @@ class Draft:
     networks: frozenset[str]
     brand: str
     media_urls: tuple[str, ...] = ()
+    # The alt text of each media URL, in the same order ("" where none; never more than
+    # the media: the form refuses that).
+    media_alt: tuple[str, ...] = ()
     scheduled_at: datetime | None = None
     notes: str = ""  # for the team: never shown to a client
     client_notes: str = ""  # for the client
@@ -185,6 +188,12 @@ def media_items(post: Post) -> list[MediaItem]:
         MediaItem(url, alts[i] if i < len(alts) and isinstance(alts[i], str) else "")
         for i, url in enumerate(media_of(post))
     ]
+
+
+def alt_json(media: Sequence[str], alts: Sequence[str]) -> str:
+    """``post.media_alt`` for these media: one alt text per media URL, in order ("" where
+    none was given; alt text beyond the media is dropped)."""
+    return json.dumps([alts[i] if i < len(alts) else "" for i in range(len(media))])
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -506,6 +515,7 @@ def _content(draft: Draft, warnings: Iterable[str]) -> dict:
         "text": draft.text,
         "networks": ",".join(sorted(draft.networks, key=NETWORKS.index)),
         "media_urls": "\n".join(draft.media_urls),
+        "media_alt": alt_json(draft.media_urls, draft.media_alt),
         "scheduled_at": draft.scheduled_at,
         "notes": draft.notes,
         "client_notes": draft.client_notes,

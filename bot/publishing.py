@@ -5,7 +5,10 @@ after 1, 5 and 30 minutes; or its publishers, who mark it published by hand). Ea
 own state — ``due``, ``published`` with its live URL, ``failed`` with the reason — and the
 post is ``published`` when every network is.
 
-Plain values in and out, typed errors; no Slack here (see ``bot.flows.publishing``).
+Plain values in and out, typed errors; no Slack here (see ``bot.flows.publishing``). Each
+mark accepts, in its transaction, the job that shows each network's state with its live link
+on the approval request (``bot.work.published``); ``state_words`` renders those states for
+every surface.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from sqlmodel import select
 
 from bot import policy, posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from bot.mrkdwn import code, user
+from bot.jobs import wall_now
+from bot.mrkdwn import code, escape, link, user
 from bot.networks import canonical, label
 from bot.policy import Actor
 from bot.validation import is_http_url
+from storage import jobs as job_queries
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, Post, Publication
@@ -253,6 +258,28 @@ def states_of(post: Any, rows: Iterable[Any], old_rule: bool = True) -> list[Net
     return out
 
 
+STATE_MARKS = {"due": "⏳", "published": "✅", "failed": "❌"}
+
+
+def state_word(state: NetworkState, limit: int = 120) -> str:
+    """One network's state in mrkdwn, the same on every surface: ``<url|X> ✅`` (the
+    network's name linking to the live post; ``X ✅`` without a URL), ``Instagram ❌ failed:
+    why`` (the reason escaped, cut to ``limit``), ``Bluesky ⏳ due``."""
+    mark = STATE_MARKS.get(state.state, "")
+    if state.state == "published":
+        return f"{link(state.url, state.label) if state.url else state.label} {mark}"
+    if state.state == "failed":
+        reason = state.reason if len(state.reason) <= limit else state.reason[: limit - 1] + "…"
+        return f"{state.label} {mark} failed: {escape(reason)}"
+    return f"{state.label} {mark} due"
+
+
+def state_words(found: Iterable[NetworkState], limit: int = 120) -> str:
+    """Each network's state (``state_word``) in a line: ``<url|X> ✅ · Instagram ⏳ due``;
+    empty when there is nothing to say yet (the post isn't due)."""
+    return " · ".join(state_word(s, limit) for s in found)
+
+
 def states(
     db: Database, post_list: Sequence[Any], old_rule: bool = True
 ) -> dict[int, list[NetworkState]]:
@@ -425,6 +452,7 @@ def mark_published(
             after = repo.get_post(session, team_id, post_id)
         marked = tuple(r.network for r in _in_order(post, targets))
         found = states_of(after, rows)
+        _show_later(session, team_id, post_id, version, marked, "published", now)
     return Published(after, brand, who, url, notices, marked, complete, states=found)  # type: ignore[arg-type]
 
 
@@ -486,6 +514,7 @@ def mark_failed(
         session.flush()
         after = repo.get_post(session, team_id, post_id)
         found = states_of(after, rows)
+        _show_later(session, team_id, post_id, version, (network,), "failed", now)
     return Published(
         after,  # type: ignore[arg-type]
         brand,
@@ -497,6 +526,25 @@ def mark_failed(
         reason=reason,
         states=found,
     )
+
+
+SHOW_JOB = "published"  # bot.work.published: the request shows each network's state
+
+
+def _show_later(
+    session,
+    team_id: str,
+    post_id: int,
+    version: int,
+    networks: Sequence[str],
+    state: str,
+    now: datetime,
+) -> None:
+    """Accept, with the mark, the job that shows each network's state (its live link) on
+    the post's approval request: done even if this process dies right after the mark, and
+    whoever marked it (a person, a network's adapter). One per mark."""
+    key = f"{post_id}:{version}:{','.join(networks)}:{state}:{now.isoformat()}"
+    job_queries.accept(session, team_id, SHOW_JOB, key, {"post": post_id}, wall_now())
 
 
 def _open(

@@ -16,6 +16,11 @@ Definitions (also in ``/post help`` and the README):
   request changes), counted in the period of the decision. Per stage: the deciding action
   only; per approver: everyone's own action, including an approval that was one of several a
   stage needed.
+- **Approval to live** is, for each network of a post published in the period (marked
+  published by hand or by its adapter), the time from the post's approval (its last stage
+  passed: the latest approval before it went live) to that network being published; per
+  network and in all. A post published under the earlier rule (the whole post at once)
+  counts for each of its networks.
 - **Tickets**: *opened* in the period; *time to first assignment* (opened → first assigned)
   counted in the period of that assignment; *time to resolve* (opened → resolved, the latest
   resolution after a reopen) in the period of the resolution. Per person: the first
@@ -194,6 +199,8 @@ class Figures:
     to_assign: Stats = field(default_factory=Stats)
     to_resolve: Stats = field(default_factory=Stats)
     people: dict[str, tuple[Stats, Stats]] = field(default_factory=dict)  # (assign, resolve)
+    to_live: Stats = field(default_factory=Stats)  # approved → published, every network
+    to_live_by_network: dict[str, Stats] = field(default_factory=dict)
 
 
 class Row(NamedTuple):
@@ -238,6 +245,9 @@ class Row(NamedTuple):
     # a post published under the earlier rule (the whole post at once: every network)
     published_on: str | None = None
     failed_on: str | None = None
+    # live: one network of a post published in the period (``networks`` names it,
+    # ``approved`` and ``published`` say when), seconds from approval to live
+    seconds_to_live: float | None = None
 
 
 CSV_COLUMNS = Row._fields
@@ -288,6 +298,7 @@ def build(
         approvals = pool.submit(_read, db, _approval_rows, window)
         with db.read_connection() as connection:
             rows = _post_rows(connection, window)
+            rows += _live_rows(connection, window)
             rows += _ticket_rows(connection, window)
         rows += approvals.result()
     found = by_period(rows)
@@ -437,6 +448,7 @@ def _post_rows(connection, window: Window) -> list[tuple]:
             p and iso(p),
             *rest,
             *on.get((record, period), none),
+            None,
         )
         for period, record, brand, nets, d, a, r, x, p in _tuples(connection, query)
     ]
@@ -466,6 +478,75 @@ def _network_events(connection, window: Window) -> dict[tuple[int, str], tuple[s
         key: (" ".join(sorted(published)), " ".join(sorted(failed)))
         for key, (published, failed) in found.items()
     }
+
+
+def _live_rows(connection, window: Window) -> list[tuple]:
+    """One row per network of a post published in the periods, with the time from the
+    post's approval (the latest ``approve:`` entry that approved it, before it went live) to
+    that network's ``publish:`` entry; a whole-post ``publish`` of the earlier rule (no
+    per-network entry for the post) stands for each of its networks."""
+    action = AuditEntry.action
+    within = (AuditEntry.at >= window.previous.start) & (AuditEntry.at < window.current.end)  # type: ignore[operator]
+    went_live = (
+        select(AuditEntry.entity_id)
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "post",
+            within,
+            or_(action == "publish", action.startswith("publish:")),  # type: ignore[attr-defined]
+        )
+        .distinct()
+        .subquery()
+    )
+    post_id = cast(AuditEntry.entity_id, Integer)
+    query = (
+        select(
+            post_id,
+            action,
+            _raw(AuditEntry.at),
+            case((within, _period_of(AuditEntry.at, window))),
+            Brand.name,
+            Post.networks,
+        )
+        .join(went_live, went_live.c.entity_id == AuditEntry.entity_id)
+        .join(Post, Post.id == post_id)
+        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
+        .where(
+            AuditEntry.team_id == window.team_id,
+            AuditEntry.entity == "post",
+            or_(
+                action == "publish",
+                action.startswith("publish:"),  # type: ignore[attr-defined]
+                action.startswith("approve:") & (AuditEntry.to_state == "approved"),  # type: ignore[attr-defined]
+            ),
+        )
+        .order_by(post_id, AuditEntry.id)  # each post's trail in order
+    )
+    if window.brand_id is not None:
+        query = query.where(Post.brand_id == window.brand_id)
+    found = _tuples(connection, query)
+    per_network = {record for record, what, *_ in found if what.startswith("publish:")}
+    rows: list[tuple] = []
+    approved: dict[int, str | datetime] = {}
+    for record, what, at, period, brand, networks in found:
+        if what.startswith("approve:"):
+            approved[record] = at
+            continue
+        since = approved.get(record)
+        if period is None or since is None:
+            continue
+        if what == "publish":
+            if record in per_network:
+                continue  # its networks are counted one by one
+            nets = [n for n in (networks or "").split(",") if n]
+        else:
+            nets = [what.partition(":")[2]]
+        seconds = (instant(at) - instant(since)).total_seconds()
+        for network in nets:
+            # drafted, approved (since), rejected, expired, published (at)
+            head = (period, "live", record, brand, network, None, iso(since), None, None, iso(at))
+            rows.append((*head, *NO_APPROVAL_NOR_TICKET, None, None, seconds))
+    return rows
 
 
 def _approval_rows(connection, window: Window) -> list[tuple]:
@@ -509,7 +590,7 @@ def _approval_rows(connection, window: Window) -> list[tuple]:
     rows: list[tuple] = []
     append = rows.append
     head = (None,) * 7  # brand … published
-    tail = (None,) * 9  # opened … seconds_to_resolve, published_on, failed_on
+    tail = (None,) * 10  # opened … seconds_to_resolve, published_on, failed_on, to live
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
     for record, action_, to_state, actor, at, period in _tuples(connection, query):
         verb, _, stage = action_.partition(":")
@@ -611,7 +692,7 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
                 row += (assignee, iso(resolved), to_resolve)
             else:
                 row += (None, None, None)
-            append((*row, None, None))
+            append((*row, None, None, None))
     return rows
 
 
@@ -627,6 +708,9 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
         if section == "post":
             happened = (not row[5], not row[6], not row[7], not row[8], not row[9])
             posts[row[0], row[3], row[4], happened, row[22] or None, row[23] or None] += 1
+        elif section == "live":
+            times[row[0], "live", None].append(row[24])
+            times[row[0], "live on", row[4]].append(row[24])
         elif section == "approval":
             period, seconds = row[0], row[14]
             times[period, "approver", row[13]].append(seconds)
@@ -664,12 +748,15 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
         into.tickets_opened = opened[period]
         into.to_assign = Stats.of(times.get((period, "assigned", None), []))
         into.to_resolve = Stats.of(times.get((period, "resolved", None), []))
+        into.to_live = Stats.of(times.get((period, "live", None), []))
     for (period, kind, key), values in sorted(times.items(), key=lambda item: str(item[0])):
         into = out[period]
         if kind == "stage":
             into.stages[key] = Stats.of(values)
         elif kind == "approver":
             into.approvers[key] = Stats.of(values)
+        elif kind == "live on":
+            into.to_live_by_network[key] = Stats.of(values)
         elif kind in ("assigned by", "resolved by"):
             assign, resolve = into.people.get(key, (Stats(), Stats()))
             into.people[key] = (

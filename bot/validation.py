@@ -2,7 +2,7 @@
 
 Pure functions over plain values: no Slack, no database, no I/O. :func:`validate` returns a
 :class:`Verdict` whose ``errors`` are keyed by the draft modal's block ids (``text``,
-``media``, ``networks``) and block submission, and whose ``warnings`` are plain sentences
+``media``, ``alt``, ``networks``) and block submission, and whose ``warnings`` are plain sentences
 for the approval request.
 """
 
@@ -513,18 +513,54 @@ def _style_warnings(text: str, style: StyleRules) -> list[str]:
     return warnings
 
 
+def alt_length(network: str, alt: str) -> int:
+    """An alt text's length as ``network`` counts it: Bluesky's app in graphemes, Mastodon
+    (a Rails length validation) and the others in code points."""
+    return grapheme_length(alt) if network == "bluesky" else len(alt)
+
+
+def _alt_problems(network: str, rules: NetworkRules, alts: Sequence[str]) -> list[str]:
+    """``Bluesky: the alt text of media 2 is 2,100/2,000 characters``, per media too long."""
+    if rules.alt_limit is None:
+        return []
+    return [
+        f"{label(network)}: the alt text of media {i} is "
+        f"{alt_length(network, alt):,}/{rules.alt_limit:,} characters"
+        for i, alt in enumerate(alts, 1)
+        if alt_length(network, alt) > rules.alt_limit
+    ]
+
+
+def _alt_warning(media_count: int, alts: Sequence[str]) -> str | None:
+    """The soft warning for media without alt text (people using a screen reader)."""
+    missing = [str(i) for i in range(1, media_count + 1) if i > len(alts) or not alts[i - 1]]
+    if not missing:
+        return None
+    shows = "it shows" if len(missing) == 1 else "they show"
+    if len(missing) == media_count and media_count > 1:
+        which = f"None of the {media_count} media has alt text"
+    elif media_count == 1:
+        which = "The media has no alt text"
+    else:
+        which = f"Media {_and(missing)} {'has' if len(missing) == 1 else 'have'} no alt text"
+    return f"{which}, so people using a screen reader won't know what {shows}."
+
+
 def validate(
     text: str,
     networks: Iterable[str],
     media_urls: Sequence[str],
     rules: Mapping[str, NetworkRules],
     style: StyleRules = StyleRules(),
+    alts: Sequence[str] | None = None,
 ) -> Verdict:
     """Check a draft for every chosen network and against the brand's style guide.
 
     ``networks`` are names or aliases; ``media_urls`` are the media lines (blank ones are
     skipped); ``rules`` is the table to apply (``DEFAULT_RULES`` after the admin's overrides).
-    A network absent from ``rules`` has no network-specific checks.
+    A network absent from ``rules`` has no network-specific checks. ``alts``: the alt text
+    of each media, in the same order (None: not asked, nothing checked); a media without
+    one is a warning.
     """
     chosen, unknown = _resolve_networks(networks)
     media = _sort_media(media_urls)
@@ -532,6 +568,7 @@ def validate(
         "networks": _network_problems(chosen, unknown),
         "text": [] if text.strip() else ["The post text is empty"],
         "media": _invalid_media_problems(media),
+        "alt": [],
     }
     warnings: list[str] = []
     for network in chosen:
@@ -540,9 +577,21 @@ def validate(
             continue
         problems["text"] += _text_problems(network, network_rules, text)
         problems["media"] += _media_problems(network, network_rules, media)
+        if alts is not None:
+            problems["alt"] += _alt_problems(network, network_rules, alts)
         warning = _media_warning(network, network_rules, media)
         if warning:
             warnings.append(warning)
+    count = len([line for line in media_urls if line.strip()])
+    if alts is not None and len(alts) > count:
+        problems["alt"].insert(
+            0,
+            f"{_plural(len(alts), 'alt text')} for {_plural(count, 'media URL')}: one line "
+            "per media URL, in the same order",
+        )
+    alt_warning = _alt_warning(count, alts or ()) if alts is not None else None
+    if alt_warning:
+        warnings.append(alt_warning)
     banned = _banned_problem(text, style)
     if banned:
         problems["text"].append(banned)

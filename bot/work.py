@@ -112,6 +112,13 @@ def decided(services: Services, job: Job, payload: dict) -> None:
     )
 
 
+def published(services: Services, job: Job, payload: dict) -> None:
+    """A network of a post marked published or failed (accepted with the mark, whoever
+    made it): its approval request shows each network's state with its live link. Run
+    again, it draws the same message."""
+    posts_flow.show_published(services, job.team_id, int(payload["post"]))
+
+
 def draft(services: Services, job: Job, payload: dict) -> None:
     """A submitted draft's sending for approval (accepted with its saving, before the form
     was answered). Run again, it finds the version sent already: nothing more to do (a
@@ -199,6 +206,7 @@ def _handlers() -> dict:
         "approve": approve,
         "decided": decided,
         "draft": draft,
+        "published": published,
         "removed": removed,
         **SCHEDULED,
     }

@@ -22,7 +22,7 @@ from bot import (
     workspace,
 )
 from bot.blocks import guides as guide_blocks
-from bot.blocks import posts as blocks
+from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as publish_blocks
 from bot.errors import DatabaseBusy, PostroomError, ValidationFailed
 from bot.flows import dm
@@ -65,7 +65,7 @@ def draft_form(
     brand: str = "default",
     **kwargs,
 ) -> dict:
-    """The draft form (``blocks.draft_modal``) for the chosen ``brand``: its voice, and the
+    """The draft form (``post_blocks.draft_modal``) for the chosen ``brand``: its voice, and the
     network limits with that brand's own overrides."""
     if brands and brand not in {b.name for b in brands}:
         brand = brands[0].name
@@ -75,7 +75,7 @@ def draft_form(
     if guide is not None and guide.network_limits.strip():
         rules = networks.apply_overrides(rules, json.loads(guide.network_limits))
     voices = posts_flow.voices(services, brands)
-    return blocks.draft_modal(brands, voices, brand=brand, rules=rules, **kwargs)
+    return post_blocks.draft_modal(brands, voices, brand=brand, rules=rules, **kwargs)
 
 
 def register(app: App, services: Services) -> None:
@@ -87,7 +87,7 @@ def register(app: App, services: Services) -> None:
         everything typed in it."""
         ack()
         view = body.get("view") or {}
-        if view.get("callback_id") != blocks.DRAFT_CALLBACK:
+        if view.get("callback_id") != post_blocks.DRAFT_CALLBACK:
             return
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = form_meta(view)
@@ -147,6 +147,7 @@ def register(app: App, services: Services) -> None:
             _refuse_form(ack, refused)
             return
         ack()
+        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]  # request's links
         publishing_flow.after_published(services, result)
 
     @app.view(publish_blocks.FAILED_CALLBACK)
@@ -176,9 +177,10 @@ def register(app: App, services: Services) -> None:
             _refuse_form(ack, refused)
             return
         ack()
+        services.jobs.wake(publishing.SHOW_JOB)  # type: ignore[union-attr]
         publishing_flow.after_failed(services, result)
 
-    @app.view(blocks.DRAFT_CALLBACK)
+    @app.view(post_blocks.DRAFT_CALLBACK)
     @guarded(services)
     def draft_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
@@ -284,7 +286,7 @@ def register(app: App, services: Services) -> None:
             f"approval with `/post edit {post.id}`.{notes}",
         )
 
-    @app.view(blocks.REASON_CALLBACK)
+    @app.view(post_blocks.REASON_CALLBACK)
     @guarded(services)
     def reason_submitted(ack, body: dict, view: dict) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
@@ -318,7 +320,10 @@ def register(app: App, services: Services) -> None:
         except PostroomError as refused:
             # Someone acted while the reason was being typed: nothing more to do here, so
             # the form becomes the explanation (mrkdwn renders there, not in field errors).
-            ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+            ack(
+                response_action="update",
+                view=post_blocks.notice_modal("Nothing changed", str(refused)),
+            )
             return
         ack()
         services.jobs.wake("decided")  # type: ignore[union-attr]
@@ -388,6 +393,7 @@ def read_draft(values: dict) -> Draft:
     if len(media) > MAX_MEDIA:
         message = f"At most {MAX_MEDIA} media links, one per line (there are {len(media)})."
         raise ValidationFailed(message, fields={"media": message})
+    alts = alt_lines(typed(values, "alt", TEXT_LIMIT))
     brand = option_value(field("brand").get("selected_option")) or "default"
     scheduled = _scheduled(field("scheduled").get("selected_date_time"))
     send = (option_value(field("send").get("selected_option")) or "send") == "send"
@@ -398,11 +404,21 @@ def read_draft(values: dict) -> Draft:
         networks=nets,
         brand=brand,
         media_urls=media,
+        media_alt=alts,
         scheduled_at=scheduled,
         notes=notes,
         client_notes=client_notes,
         send=send,
     )
+
+
+def alt_lines(typed_alt: str) -> tuple[str, ...]:
+    """The alt text field: one line per media URL, in the same order; an empty line is a
+    media without alt text, empty lines at the end are nothing."""
+    lines = [" ".join(line.split()) for line in typed_alt.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return tuple(lines)
 
 
 # --- reading what a form sends: what the app itself put there, or a refusal ----------------
@@ -491,7 +507,7 @@ def option_value(option: object) -> str | None:
     return value
 
 
-def typed_form(values: dict) -> blocks.Typed:
+def typed_form(values: dict) -> post_blocks.Typed:
     """What is in the draft form now, to keep when it is redrawn (damaged parts: refused)."""
     chosen = entry(values, "networks").get("selected_options") or []
     if not isinstance(chosen, list):
@@ -499,10 +515,11 @@ def typed_form(values: dict) -> blocks.Typed:
     picked = [option_value(o) for o in chosen]
     scheduled = _scheduled(entry(values, "scheduled").get("selected_date_time"))
     send = option_value(entry(values, "send").get("selected_option"))
-    return blocks.Typed(
+    return post_blocks.Typed(
         networks=tuple(n for n in picked if n in networks.NETWORKS),
         text=typed(values, "text"),
         media=typed(values, "media"),
+        alt=typed(values, "alt"),
         scheduled=int(scheduled.timestamp()) if scheduled else None,
         notes=typed(values, "notes"),
         send="keep" if send == "keep" else "send",
@@ -528,7 +545,9 @@ def _refuse_form(ack, refused: PostroomError) -> None:
     if fields:
         ack(response_action="errors", errors=_errors(fields))
     else:
-        ack(response_action="update", view=blocks.notice_modal("Nothing changed", str(refused)))
+        ack(
+            response_action="update", view=post_blocks.notice_modal("Nothing changed", str(refused))
+        )
 
 
 def _errors(fields: dict[str, str]) -> dict[str, str]:

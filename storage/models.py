@@ -230,7 +230,9 @@ class ApprovalRequest(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     ts: str = Field(default="", max_length=32)
     state: str = Field(default="open", max_length=16)  # open, decided, superseded, closed
-    blocks: str = ""  # the message as posted (JSON), to close it later exactly as it was
+    # The message as posted (JSON), to close it later exactly as it was; once decided, as it
+    # shows the decision (its status line), to add each network's live link under it.
+    blocks: str = ""
     created_at: datetime = Field(sa_column=utc_column())
 
 

@@ -253,7 +253,7 @@ def test_the_calendar_and_its_feed_show_each_networks_state(stack):
     stack.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     post = partly_published(stack)
     reply = calendar_reply(stack, MARIA, "today", f"#{post.id}")
-    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in reply
+    assert "<https://x.com/a/1|X> ✅ · Instagram ❌ failed: Account &lt;locked&gt;" in reply
     (event,) = icalendar.Calendar.from_ical(feed_of(stack, feed_link(stack))).walk("VEVENT")
     description = str(event["DESCRIPTION"])
     assert "X: published https://x.com/a/1" in description

@@ -361,7 +361,7 @@ def test_the_digest_shows_each_networks_state_today_and_the_day_after(stack):
     post = partly_published(stack)
     stack.slack.command(MARIA, "digest", channel_id=GENERAL)
     today = ephemeral_to(stack, MARIA, "Daily digest · Thursday 26 November 2026")
-    states = "X ✅ https://x.com/a/1 · Instagram ❌ failed: Account &lt;locked&gt;"
+    states = "<https://x.com/a/1|X> ✅ · Instagram ❌ failed: Account &lt;locked&gt;"
     assert states in today
     assert "Published yesterday* · 0" in today  # not every network: it isn't published
     stack.clock.advance(days=1)

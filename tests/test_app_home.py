@@ -134,4 +134,4 @@ def test_todays_posts_show_each_networks_state(stack):
     post = partly_published(stack)
     text = open_home(stack, MARIA)
     assert f"#{post.id} Launch" in text
-    assert "X ✅ <https://x.com/a/1|live> · Instagram ❌ failed: Account &lt;locked&gt;" in text
+    assert "<https://x.com/a/1|X> ✅ · Instagram ❌ failed: Account &lt;locked&gt;" in text

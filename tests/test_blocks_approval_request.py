@@ -76,7 +76,44 @@ def messages() -> dict[str, dict]:
         ),
         "empty_text": post_blocks.approval_request(post(text=""), BRAND, "team"),
         "team_notes": post_blocks.approval_request(full, BRAND, "team"),
+        "alt_text": post_blocks.approval_request(
+            post(
+                media_urls="https://cdn.example.com/a.jpg\nhttps://cdn.example.com/b.png",
+                media_alt=json.dumps(["A <!channel> cat & a *dog*", ""]),
+            ),
+            BRAND,
+            "team",
+        ),
+        "long_alt_text": post_blocks.approval_request(
+            post(
+                media_urls="\n".join(f"https://cdn.example.com/{i}.jpg" for i in range(20)),
+                media_alt=json.dumps(["<&> " * 500] * 20),
+            ),
+            BRAND,
+            "team",
+        ),
     }
+
+
+def test_each_media_is_shown_with_its_alt_text_escaped_or_that_it_has_none():
+    message = messages()["alt_text"]
+    media = [b for b in message["blocks"] if b["type"] == "context" and "Media 1" in str(b)]
+    assert len(media) == 1
+    text = media[0]["elements"][0]["text"]
+    assert text == (
+        "Media 1: https://cdn.example.com/a.jpg · alt text: “A &lt;!channel&gt; cat &amp; a "
+        "*dog*”\nMedia 2: https://cdn.example.com/b.png · _no alt text_"
+    )
+
+
+def test_twenty_long_alt_texts_stay_in_one_block_within_slacks_limits():
+    message = messages()["long_alt_text"]
+    media = [b for b in message["blocks"] if b["type"] == "context" and "Media 1:" in str(b)]
+    assert len(media) == 1
+    elements = media[0]["elements"]
+    assert len(elements) == 10
+    assert all(len(e["text"]) <= 2000 for e in elements)
+    assert elements[-1]["text"] == "…and 11 more media."
 
 
 def test_notes_for_the_team_are_never_shown_at_the_client_stage():

@@ -412,3 +412,81 @@ def test_each_network_is_published_or_failed_in_its_own_period(db):
     )
     again = reports.by_period(_rows(rows))
     assert dict(again["current"].by_network["instagram"]) == dict(now.by_network["instagram"])
+
+
+def test_time_from_approval_to_live_per_network_and_in_all(db):
+    """From the approval that let a post out (the latest one before it went live) to each
+    network being published, counted in the period it went live. P1: X live the week
+    before (1 h), Instagram this week (47 h). P2: X 2 h, Instagram failed (no time). P3
+    approved, edited and approved again: 1 h from the second approval. P4, published under
+    the earlier rule (one whole-post entry): 3 h for each of its networks."""
+    from storage import repo
+
+    workspace.ensure_team(db, TEAM, BEFORE - 30 * H)
+    both = ("x", "instagram")
+    p1, p2 = _post(db, BEFORE, networks=both), _post(db, BASE, networks=both)
+    _decide(db, p1, A1, "approve", BEFORE + H)
+    _decide(db, p2, A1, "approve", BASE + H)
+    publishing.mark_published(db, TEAM, OWNER, p1.id, 1, "", BEFORE + 2 * H, ["x"])
+    publishing.mark_published(db, TEAM, OWNER, p1.id, 1, "", BASE + 2 * H, ["instagram"])
+    publishing.mark_published(db, TEAM, OWNER, p2.id, 1, "", BASE + 3 * H, ["x"])
+    publishing.mark_failed(db, TEAM, OWNER, p2.id, 1, "instagram", "Locked", BASE + 3 * H)
+    p3 = _post(db, BASE)
+    _decide(db, p3, A1, "approve", BASE)
+    edited, _ = posts.edit(
+        db, TEAM, MARIA, p3.id, 1, Draft("Hi", frozenset({"x"}), "default"), (), BASE + 4 * H
+    )
+    posts.submit(db, edited, MARIA, BASE + 4 * H)
+    _decide(db, p3, A2, "approve", BASE + 5 * H)
+    publishing.mark_published(db, TEAM, OWNER, p3.id, 2, "", BASE + 6 * H, ["x"])
+    p4 = _post(db, BASE, networks=("linkedin", "facebook"))
+    _decide(db, p4, A1, "approve", BASE + H)
+    with db.write() as session:  # an earlier release's whole-post entry
+        repo.audit(
+            session,
+            TEAM,
+            "post",
+            str(p4.id),
+            "",
+            "publish",
+            BASE + 4 * H,
+            from_state="approved",
+            to_state="published",
+        )
+    report = reports.build(db, TEAM, "week", MADRID, RUN_AT)
+    now, before = report.now, report.before
+    hours = 3600.0
+    assert now.to_live == reports.Stats(5, 3 * hours, 47 * hours)  # 1, 2, 3, 3, 47 h
+    assert now.to_live_by_network == {
+        "x": reports.Stats(2, 1.5 * hours, 2 * hours),
+        "instagram": reports.Stats(1, 47 * hours, 47 * hours),
+        "linkedin": reports.Stats(1, 3 * hours, 3 * hours),
+        "facebook": reports.Stats(1, 3 * hours, 3 * hours),
+    }
+    assert before.to_live == reports.Stats(1, hours, hours)
+    assert before.to_live_by_network == {"x": reports.Stats(1, hours, hours)}
+    text = summary(report)
+    assert "*Approval to live* (approved → published on the network)" in text
+    assert "• every network: median 3 h 00 min, p90 47 h 00 min (5) · before: 1 h 00 min" in text
+    assert "• X: median 1 h 30 min, p90 2 h 00 min (2) · before: 1 h 00 min, 1 h 00 min" in text
+    assert text.index("• X:") < text.index("• Instagram:") < text.index("• Facebook:")
+    # The CSV: one row per network that went live, with both times and the seconds.
+    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report).decode())))
+    live = [r for r in rows if r["section"] == "live" and r["record"] == str(p2.id)]
+    assert [(r["networks"], r["approved"], r["published"], r["seconds_to_live"]) for r in live] == [
+        ("x", "2026-11-20T09:00:00+00:00", "2026-11-20T11:00:00+00:00", "7200.0")
+    ]
+    assert reports.by_period(_rows(rows)) == {"current": now, "previous": before}
+
+
+def test_nothing_went_live_says_so():
+    report = reports.Report(
+        "week",
+        "UTC",
+        None,
+        *reports.periods("week", date(2026, 11, 26), MADRID),
+        reports.Figures(),
+        reports.Figures(),
+        [],
+    )
+    assert "Nothing went live in this period." in summary(report)

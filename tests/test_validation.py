@@ -415,3 +415,78 @@ def test_bad_overrides_say_what_is_wrong(overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
         apply_overrides(DEFAULT_RULES, overrides)
     assert "\n" not in str(caught.value)
+
+
+# ------------------------------------------------------------------------ alt text
+
+
+def test_alt_text_within_each_networks_limit_and_one_over() -> None:
+    # Bluesky counts graphemes (a family emoji is one), Mastodon code points (it is seven).
+    at_limit = "a" * 1999 + FAMILY
+    verdict = validate("Hi", ["bluesky"], [IMAGE], DEFAULT_RULES, alts=[at_limit])
+    assert verdict.ok and verdict.warnings == []
+    over = validate("Hi", ["bluesky"], [IMAGE], DEFAULT_RULES, alts=[at_limit + "b"])
+    assert over.errors == {"alt": "Bluesky: the alt text of media 1 is 2,001/2,000 characters"}
+    toots = validate(
+        "Hi", ["mastodon"], [IMAGE, IMAGE], DEFAULT_RULES, alts=["ok", "a" * 1494 + FAMILY]
+    )
+    assert toots.errors == {"alt": "Mastodon: the alt text of media 2 is 1,501/1,500 characters"}
+    # X has no alt limit in the table: nothing to check there.
+    assert validate("Hi", ["x"], [IMAGE], DEFAULT_RULES, alts=["a" * 5000]).ok
+
+
+def test_an_instances_alt_limit_replaces_the_default() -> None:
+    rules = apply_overrides(DEFAULT_RULES, {"mastodon": {"alt_limit": 20}})
+    verdict = validate("Hi", ["mastodon"], [IMAGE], rules, alts=["a" * 21])
+    assert verdict.errors == {"alt": "Mastodon: the alt text of media 1 is 21/20 characters"}
+    with pytest.raises(ValueError, match="alt_limit must be a whole number of at least 1"):
+        apply_overrides(DEFAULT_RULES, {"mastodon": {"alt_limit": 0}})
+
+
+def test_more_alt_texts_than_media_is_refused_on_the_alt_field() -> None:
+    verdict = validate("Hi", ["x"], [IMAGE, ""], DEFAULT_RULES, alts=["one", "two"])
+    assert verdict.errors == {
+        "alt": "2 alt texts for 1 media URL: one line per media URL, in the same order"
+    }
+    none = validate("Hi", ["x"], [], DEFAULT_RULES, alts=["stray"])
+    assert none.errors["alt"].startswith("1 alt text for 0 media URLs")
+
+
+@pytest.mark.parametrize(
+    ("media", "alts", "warning"),
+    [
+        (
+            1,
+            [],
+            "The media has no alt text, so people using a screen reader won't know what it shows.",
+        ),
+        (
+            2,
+            [],
+            "None of the 2 media has alt text, so people using a screen reader won't know "
+            "what they show.",
+        ),
+        (
+            3,
+            ["a", "", "c"],
+            "Media 2 has no alt text, so people using a screen reader won't know what it shows.",
+        ),
+        (
+            3,
+            ["a"],
+            "Media 2 and 3 have no alt text, so people using a screen reader won't know "
+            "what they show.",
+        ),
+        (2, ["a", "b"], None),
+        (0, [], None),
+    ],
+)
+def test_media_without_alt_text_is_a_warning(media, alts, warning) -> None:
+    verdict = validate("Hi", ["x"], images(media), DEFAULT_RULES, alts=alts)
+    assert verdict.ok
+    assert [w for w in verdict.warnings if "alt text" in w] == ([warning] if warning else [])
+
+
+def test_without_the_alt_field_nothing_about_alt_text_is_said() -> None:
+    verdict = validate("Hi", ["x"], [IMAGE], DEFAULT_RULES)
+    assert verdict.ok and verdict.warnings == []

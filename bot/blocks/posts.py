@@ -23,10 +23,19 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import context, divider, header, message, plain, section, truncate
+from bot.blocks import (
+    CONTEXT_TEXT_LIMIT,
+    context,
+    divider,
+    header,
+    message,
+    plain,
+    section,
+    truncate,
+)
 from bot.mrkdwn import date, escape, user
 from bot.networks import DEFAULT_RULES, NETWORKS, NetworkRules, label
-from bot.posts import STATUS_WORDS, first_line, media_of, ordered_networks
+from bot.posts import STATUS_WORDS, first_line, media_items, ordered_networks
 from storage.models import Brand, Post
 
 DRAFT_CALLBACK = "post_draft"
@@ -102,6 +111,7 @@ class Typed:
     networks: tuple[str, ...] = ()
     text: str = ""
     media: str = ""
+    alt: str = ""  # one line per media URL
     scheduled: int | None = None
     notes: str = ""
     send: str = "send"
@@ -130,6 +140,7 @@ def draft_modal(
             networks=tuple(ordered_networks(post)) if post else (),
             text=post.text if post else text,
             media=post.media_urls if post else "",
+            alt=alt_field(post) if post else "",
             scheduled=int(post.scheduled_at.timestamp()) if post and post.scheduled_at else None,
             notes=post.notes if post else "",
         )
@@ -190,6 +201,21 @@ def draft_modal(
                 initial_value=typed.media or None,
                 placeholder="https://… one per line (images or videos)",
             ),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="alt",
+            label="Alt text",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                max_length=TEXT_INPUT_LIMIT,
+                initial_value=typed.alt[:TEXT_INPUT_LIMIT] or None,
+                placeholder="One line per media URL, in the same order",
+            ),
+            hint=alt_hint([o.value for o in chosen], rules or DEFAULT_RULES),
         )
     )
     blocks.append(
@@ -283,6 +309,27 @@ def text_hint(voice: str, networks: Sequence[str], rules: Mapping[str, NetworkRu
     return truncate("\n".join(parts), 2000)
 
 
+def alt_field(post: Post) -> str:
+    """The alt text field of a saved post: one line per media URL (the last empty ones
+    left out)."""
+    return "\n".join(item.alt for item in media_items(post)).rstrip("\n")
+
+
+def alt_hint(networks: Sequence[str], rules: Mapping[str, NetworkRules]) -> str:
+    """The alt text's hint: what it is for, how it lines up with the media, and the limit of
+    each chosen network that has one."""
+    hint = (
+        "Describe each image or video for people who can't see it: line 1 for the first "
+        "media URL, line 2 for the second… (an empty line: none)."
+    )
+    limits = [
+        f"{label(n)} {rules[n].alt_limit:,}" for n in networks if n in rules and rules[n].alt_limit
+    ]
+    if limits:
+        hint += " Characters per alt text: " + " · ".join(limits) + "."
+    return truncate(hint, 2000)
+
+
 def limit_words(network: str, rules: NetworkRules) -> str:
     """``X 280 (a link counts 23)``: a network's text limit in a few words."""
     words = f"{label(network)} {rules.text_limit:,}"
@@ -320,9 +367,9 @@ def approval_request(
             ],
         },
     ]
-    media = media_of(post)
+    media = media_block(post)
     if media:
-        blocks.append(plain.context("Media: " + "  ".join(escape(m) for m in media)))
+        blocks.append(media)
     # Notes for the team are never shown at the client stage (a client may read it there).
     if stage != "client" and post.notes.strip():
         blocks.append(plain.context("Notes for the team: " + escape(post.notes)))
@@ -343,6 +390,38 @@ def approval_request(
         )
     payload = {"text": truncate(fallback_text(post, stage), 40_000), "blocks": blocks}
     return with_status(payload, status_line, buttons=buttons) if status_line else payload
+
+
+CONTEXT_ELEMENTS = 10  # Slack's most elements in a context block
+
+
+def media_lines(post: Post) -> list[str]:
+    """Each media of the post with its alt text (escaped), or that it has none."""
+    return [
+        f"Media {i}: {escape(item.url)} · "
+        + (f"alt text: “{escape(item.alt)}”" if item.alt else "_no alt text_")
+        for i, item in enumerate(media_items(post), 1)
+    ]
+
+
+def media_block(post: Post) -> dict | None:
+    """The post's media, each with its alt text, in one context block: the lines packed into
+    its elements (each within Slack's 2,000 characters; a longer line is cut), and past its
+    10 elements a count of the rest."""
+    lines = media_lines(post)
+    if not lines:
+        return None
+    elements: list[str] = []
+    for n, line in enumerate(lines):
+        line = truncate(line, CONTEXT_TEXT_LIMIT)
+        if elements and len(elements[-1]) + 1 + len(line) <= CONTEXT_TEXT_LIMIT:
+            elements[-1] += "\n" + line
+        elif len(elements) < CONTEXT_ELEMENTS - 1 or n == len(lines) - 1:
+            elements.append(line)
+        else:
+            elements.append(f"…and {len(lines) - n} more media.")
+            break
+    return {"type": "context", "elements": [plain.mrkdwn(e) for e in elements]}
 
 
 def fallback_text(post: Post, stage: str) -> str:
@@ -366,6 +445,20 @@ def with_status(payload: dict, line: str, *, buttons: bool) -> dict:
     status = plain.context(line)
     status["block_id"] = "status"
     return {**payload, "blocks": [*kept, status]}
+
+
+def with_published(payload: dict, line: str) -> dict:
+    """The request message with each network's publishing state (``line``) under its status
+    line, replacing an earlier one; buttons, text and status kept as they are."""
+    kept = [b for b in payload.get("blocks", []) if b.get("block_id") != "published"]
+    published = plain.context(line)
+    published["block_id"] = "published"
+    return {**payload, "blocks": [*kept, published]}
+
+
+def published_line(states_line: str) -> str:
+    """``📣 Live: <url|X> ✅ · Instagram ⏳ due``: the request's line of each network."""
+    return f"📣 Live: {states_line}"
 
 
 SECTION_PIECE = 3000  # Slack's most characters in a section's text

@@ -18,17 +18,16 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import context, message, section, truncate
 from bot.blocks.posts import quote
-from bot.mrkdwn import date, escape, user
+from bot.mrkdwn import date, escape, link, user
 from bot.networks import label
 from bot.posts import media_of, ordered_networks
+from bot.publishing import state_words
 from storage.models import Brand, Post
 
 MARK_PUBLISHED = "post_published"
 MARK_FAILED = "post_publish_failed"
 PUBLISH_CALLBACK = "post_publish"
 FAILED_CALLBACK = "post_publish_fail"
-
-MARKS = {"due": "⏳", "published": "✅", "failed": "❌"}
 
 
 def due_notice(post: Post, brand: Brand, network: str | None = None, reason: str = "") -> dict:
@@ -68,8 +67,8 @@ def due_notice(post: Post, brand: Brand, network: str | None = None, reason: str
 
 def published_line(by: str, url: str, at) -> str:
     who = "its webhook" if by == "webhook" else user(by)
-    link = f" · {escape(url)}" if url else ""
-    return f"✅ Published · marked by {who} · {date(at, '{time}')}{link}"
+    live = f" · {link(url, url)}" if url else ""  # a link, the URL made safe
+    return f"✅ Published · marked by {who} · {date(at, '{time}')}{live}"
 
 
 def failed_line(by: str, reason: str, at) -> str:
@@ -80,19 +79,10 @@ def failed_line(by: str, reason: str, at) -> str:
 
 
 def state_text(states: Sequence, limit: int = 120) -> str:
-    """Each network's state, in mrkdwn: ``X ✅ <url|live> · Instagram ❌ failed: why``.
-    Empty when there is nothing to say yet (the post isn't due)."""
-    parts = []
-    for s in states:
-        mark = MARKS.get(s.state, "")
-        if s.state == "published":
-            parts.append(f"{s.label} {mark}" + (f" <{escape(s.url)}|live>" if s.url else ""))
-        elif s.state == "failed":
-            reason = s.reason if len(s.reason) <= limit else s.reason[: limit - 1] + "…"
-            parts.append(f"{s.label} {mark} failed: {escape(reason)}")
-        else:
-            parts.append(f"{s.label} {mark} due")
-    return " · ".join(parts)
+    """Each network's state, in mrkdwn: ``<url|X> ✅ · Instagram ❌ failed: why``
+    (``bot.publishing.state_words``, the one renderer of every surface). Empty when there is
+    nothing to say yet (the post isn't due)."""
+    return state_words(states, limit)
 
 
 def _meta(post: Post, network: str | None) -> str:

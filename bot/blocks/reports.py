@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from bot.blocks import message, section
 from bot.mrkdwn import escape
-from bot.networks import label
+from bot.networks import NETWORKS, label
 from bot.reports import EVENTS, NETWORK_EVENTS, STAGES, WEEKDAY_NAMES, Report, Stats
 
 SHOWN = 10  # people per list; everyone is in the CSV
@@ -74,6 +74,16 @@ def summary(report: Report, names: Mapping[str, str] | None = None) -> str:
                 for key, counts in sorted(rows.items())
             ]
             lines.append(f"By {name}: " + "; ".join(parts))
+    lines += ["", "*Approval to live* (approved → published on the network)"]
+    if not now.to_live.count:
+        lines.append("Nothing went live in this period.")
+    else:
+        lines.append(f"• every network: {stats(now.to_live, before.to_live)}")
+        for network in sorted(now.to_live_by_network, key=_network_order):
+            lines.append(
+                f"• {label(network)}: "
+                + stats(now.to_live_by_network[network], before.to_live_by_network.get(network))
+            )
     lines += ["", "*Approval turnaround* (submitted → decided)"]
     if not now.stages and not now.approvers:
         lines.append("No approval decisions in this period.")
@@ -111,6 +121,10 @@ def summary(report: Report, names: Mapping[str, str] | None = None) -> str:
         "row (CSV) are attached._",
     ]
     return "\n".join(lines)
+
+
+def _network_order(network: str) -> int:
+    return NETWORKS.index(network) if network in NETWORKS else len(NETWORKS)
 
 
 def person(user_id: str, names: Mapping[str, str]) -> str:

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import accounts, posts, workspace
+from bot import accounts, posts, publishing, workspace
 from bot.blocks import posts as post_blocks
-from bot.errors import PermissionDenied, RateLimited, SlackFailure
+from bot.errors import NotFound, PermissionDenied, RateLimited, SlackFailure, Unreachable
 from bot.flows import dm, home
 from bot.jobs import wall_now
 from bot.mrkdwn import date, escape, user
@@ -41,8 +41,9 @@ def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
 
 
 def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Brand]:
-    """Validate a draft against the network table (with the brand's overrides) and the
-    brand's style rules. Returns the verdict and the draft's brand (read with its guide)."""
+    """Validate a draft against the network table (with the brand's overrides and its
+    accounts' limits, alt text's included) and the brand's style rules. Returns the verdict
+    and the draft's brand (read with its guide)."""
     with services.db.read_connection() as connection:
         found = repo.brand_with_guide(connection, team_id, draft.brand)
     if found is None:
@@ -58,7 +59,10 @@ def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Bran
             required_hashtags=tuple(guide.required_hashtags.split()),
             max_hashtags=guide.max_hashtags,
         )
-    return validate(draft.text, draft.networks, list(draft.media_urls), rules, style), brand
+    verdict = validate(
+        draft.text, draft.networks, list(draft.media_urls), rules, style, list(draft.media_alt)
+    )
+    return verdict, brand
 
 
 # --- sending for approval ------------------------------------------------------------------
@@ -476,6 +480,60 @@ def mark(
         return
     with services.db.write_connection() as connection:
         repo.set_request(connection, request.id, request.ts, state)  # type: ignore[arg-type]
+        if state == "decided":  # as it shows the decision now (``show_published``)
+            repo.set_request_blocks(connection, request.id, json.dumps(payload["blocks"]))  # type: ignore[arg-type]
+
+
+def show_published(services: Services, team_id: str, post_id: int) -> None:
+    """Each network's state with its live link (``publishing.state_words``) on the decided
+    requests of the post's current version, in place under their status line: the job
+    accepted with each mark (``bot.work.published``). A request decided before its blocks
+    were kept with the decision gets its decision line again from the audit log. The
+    author's Home follows."""
+    try:
+        post, _ = posts.get(services.db, team_id, post_id)
+    except NotFound:  # the workspace's data is gone (uninstalled): nothing to show
+        return
+    found = publishing.states(services.db, [post]).get(post_id, [])
+    if not found:
+        return
+    line = post_blocks.published_line(publishing.state_words(found))
+    with services.db.read() as session:
+        requests = [
+            r
+            for r in repo.requests_of(session, post_id)
+            if r.version == post.version and r.state == "decided" and r.ts
+        ]
+        trail = repo.audit_trail(session, team_id, "post", str(post_id)) if requests else []
+    for request in requests:
+        posted = {"text": "", "blocks": json.loads(request.blocks or "[]")}
+        if not any(b.get("block_id") == "status" for b in posted["blocks"]):
+            posted = post_blocks.with_status(posted, _decided_line(trail, request), buttons=False)
+        payload = post_blocks.with_published(posted, line)
+        payload["text"] = f"Post #{post_id}: " + post_blocks.status_fallback(line)
+        try:
+            services.slack.update_message(request.channel_id, request.ts, **payload)
+        except (RateLimited, Unreachable):
+            raise  # the job is tried again
+        except SlackFailure as failure:
+            log.warning(
+                "could not show the live links on request %s/%s: %s",
+                request.channel_id,
+                request.ts,
+                failure,
+            )
+    home.refresh(services, team_id, {post.author})  # today's posts there show it too
+
+
+def _decided_line(trail, request: ApprovalRequest) -> str:
+    """The status line of a decided request, from the audit log: its stage's approval."""
+    action = f"approve:{request.stage}"
+    entry = next((e for e in reversed(trail) if e.action == action), None)
+    if entry is None:
+        return "✅ Approved"
+    if entry.comment.startswith("approved as admin"):
+        return f"🛡️ Approved as admin by {user(entry.actor)} · {date(entry.at, '{time}')}"
+    return f"✅ Approved by {user(entry.actor)} · {date(entry.at, '{time}')}"
 
 
 def _open_requests(services: Services, post_id: int, below: int | None = None):

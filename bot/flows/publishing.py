@@ -17,7 +17,7 @@ from cryptography.fernet import InvalidToken
 
 from bot import accounts, posts, publishing, vault
 from bot.blocks import posts as post_blocks
-from bot.blocks import publishing as blocks
+from bot.blocks import publishing as publish_blocks
 from bot.errors import PostroomError, SlackFailure
 from bot.flows import dm
 from bot.mrkdwn import escape, user
@@ -246,7 +246,7 @@ def notify(
     for person in people:
         try:
             sent = services.slack.post_message(
-                person, **blocks.due_notice(post, brand, network, reason)
+                person, **publish_blocks.due_notice(post, brand, network, reason)
             )
             notices.append((sent["channel"], sent["ts"]))
         except SlackFailure as failure:
@@ -265,13 +265,13 @@ def _refresh_notices(services: Services, result: publishing.Published) -> None:
     """The due notices of the networks just marked say so; a published one loses its
     buttons, a failed one keeps Mark as published (it may still be published by hand)."""
     line = (
-        blocks.failed_line(result.by, result.reason, services.clock.now())
+        publish_blocks.failed_line(result.by, result.reason, services.clock.now())
         if result.reason
-        else blocks.published_line(result.by, result.url, services.clock.now())
+        else publish_blocks.published_line(result.by, result.url, services.clock.now())
     )
     network = result.networks[0] if len(result.networks) == 1 else None
     for channel, ts in result.notices:
-        payload = blocks.due_notice(result.post, result.brand, network)
+        payload = publish_blocks.due_notice(result.post, result.brand, network)
         done = post_blocks.with_status(payload, line, buttons=bool(result.reason))
         try:
             services.slack.update_message(channel, ts, **{**done, "text": line})

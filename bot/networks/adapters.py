@@ -180,6 +180,7 @@ def payload(post: Post, brand: Brand, network: str) -> dict:
             "networks": posts.ordered_networks(post),
             "text": post.text,
             "media_urls": posts.media_of(post),
+            "media": [{"url": m.url, "alt": m.alt} for m in posts.media_items(post)],
             "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
             "author": post.author,
         },

@@ -70,7 +70,8 @@ class NetworkRules:
     link counts that many characters whatever its length. ``links_need_scheme``: only
     ``http(s)://`` links count as links (Mastodon); otherwise ``example.com/path`` does too.
     ``max_media`` is the carousel size (images and videos together); ``images_or_video`` means
-    images or video, never both (LinkedIn). ``None`` means no limit.
+    images or video, never both (LinkedIn). ``alt_limit``: the most characters of one
+    media's alt text (Bluesky counts graphemes, others code points). ``None`` means no limit.
     """
 
     text_limit: int
@@ -87,6 +88,7 @@ class NetworkRules:
     max_topic_tags: int | None = None
     max_links: int | None = None
     images_or_video: bool = False
+    alt_limit: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -111,6 +113,7 @@ _FIELD_KINDS: dict[str, str] = {
     "max_topic_tags": "count_or_none",
     "max_links": "count_or_none",
     "images_or_video": "bool",
+    "alt_limit": "positive_or_none",
 }
 
 _KIND_WANTED: dict[str, str] = {
@@ -152,10 +155,17 @@ DEFAULT_RULES: dict[str, NetworkRules] = {
     "facebook": NetworkRules(63206),
     "linkedin": NetworkRules(3000, max_images=10, max_videos=1, images_or_video=True),
     "threads": NetworkRules(500, max_topic_tags=1, max_links=5),
-    "bluesky": NetworkRules(300, counting="graphemes", max_images=4),
+    # Alt text: the Bluesky app's MAX_ALT_TEXT (the lexicon sets none); Mastodon's
+    # description_limit (1,500 by default, the instance's own once an account is connected).
+    "bluesky": NetworkRules(300, counting="graphemes", max_images=4, alt_limit=2000),
     # Mastodon counts graphemes, and only http(s):// links as 23 (StatusLengthValidator).
     "mastodon": NetworkRules(
-        500, counting="graphemes", url_length=23, links_need_scheme=True, max_media=4
+        500,
+        counting="graphemes",
+        url_length=23,
+        links_need_scheme=True,
+        max_media=4,
+        alt_limit=1500,
     ),
     "tiktok": NetworkRules(2200, requires_video=True),
     "youtube": NetworkRules(5000, requires_video=True),

@@ -16,6 +16,7 @@ from storage.repo.approvals import (
     last_post_change,
     requests_of,
     set_request,
+    set_request_blocks,
     set_request_ts,
 )
 from storage.repo.audit import audit, audit_trail
@@ -201,6 +202,7 @@ __all__ = [
     "set_channel",
     "set_drafting",
     "set_request",
+    "set_request_blocks",
     "set_request_ts",
     "team_grants",
     "team_ids",

@@ -156,6 +156,17 @@ def set_request(connection: Session | Connection, request_id: int, ts: str, stat
     connection.execute(_SET_REQUEST, {"r_id": request_id, "r_ts": ts, "r_state": state})
 
 
+_SET_REQUEST_BLOCKS = (
+    update(_REQUEST).where(_REQUEST.c.id == bindparam("r_id")).values(blocks=bindparam("r_blocks"))
+)
+
+
+def set_request_blocks(connection: Session | Connection, request_id: int, blocks: str) -> None:
+    """The blocks of a decided request as Slack shows them now (with its status line), so a
+    later update (the live URLs) keeps the decision."""
+    connection.execute(_SET_REQUEST_BLOCKS, {"r_id": request_id, "r_blocks": blocks})
+
+
 def set_request_ts(
     connection: Session | Connection, post_id: int, version: int, stage: str, ts: str
 ) -> None:
