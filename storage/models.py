@@ -385,6 +385,11 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     escalated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The network mention or reply the routed message showed (an inbox message), if any:
+    # what a Reply… from the card answers.
+    inbox_item_id: int | None = Field(
+        default=None, foreign_key="inbox_item.id", ondelete="SET NULL"
+    )
 
 
 class TicketReporter(SQLModel, table=True):
@@ -492,6 +497,67 @@ class NetworkAccount(SQLModel, table=True):
     limits: str = "{}"  # JSON: the server's own limits (Mastodon's instance configuration)
     state: str = Field(default="connected", max_length=16)  # connected | reconnect
     last_published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The social inbox (PRODUCT.md §14): where reading the account's notifications got to
+    # (the network's cursor, or the newest item id read), and whether it is read at all:
+    # active | paused (a network down or a credential refused; the admins were told, and
+    # it resumes from this cursor).
+    inbox_cursor: str = Field(default="", max_length=512)
+    inbox_state: str = Field(default="active", max_length=16)
+    inbox_error: str = ""  # why it is paused, in words for the admins
+    inbox_polled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_by: str = ""
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
+
+
+class InboxChannel(SQLModel, table=True):
+    """Where a brand's network mentions and replies arrive (``/post inbox #channel
+    [brand:NAME]``): one channel per brand."""
+
+    __tablename__ = "inbox_channel"
+    __table_args__ = (UniqueConstraint("brand_id", name="uq_inbox_channel_brand"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    brand_id: int = Field(foreign_key="brand.id", ondelete="CASCADE")
+    channel_id: str = Field(max_length=32)
+    created_by: str = Field(default="", max_length=32)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class InboxItem(SQLModel, table=True):
+    """One mention of, reply to or quote of a brand's account on a network: exactly one per
+    network item (``remote_id``: a Bluesky post's at:// URI, a Mastodon status id, prefixed
+    with the instance), posted once into the brand's inbox channel (``channel_id``, ``ts``)."""
+
+    __tablename__ = "inbox_item"
+    __table_args__ = (
+        UniqueConstraint("team_id", "network", "remote_id", name="uq_inbox_item"),
+        Index("ix_inbox_item_message", "team_id", "channel_id", "ts"),
+        Index("ix_inbox_item_account_status", "account_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    brand_id: int = Field(foreign_key="brand.id", ondelete="CASCADE")
+    account_id: int | None = Field(
+        default=None, foreign_key="network_account.id", ondelete="SET NULL"
+    )
+    network: str = Field(max_length=16)
+    remote_id: str = Field(max_length=512)  # the network's id of the item
+    kind: str = Field(max_length=16)  # mention | reply | quote
+    author_handle: str = Field(default="", max_length=320)
+    author_name: str = ""
+    text: str = ""  # as the network gave it (escaped when shown)
+    url: str = ""  # the item on the network, for people
+    # What it answers, when it is a reply: the network's id and link of the parent post,
+    # Postroom's post id when that post is one of ours, and what a reply to this item needs
+    # to land in the right thread (JSON: Bluesky's root and parent refs; Mastodon's status id).
+    reply_to_remote_id: str = Field(default="", max_length=512)
+    reply_to_url: str = ""
+    reply_to_post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
+    thread: str = "{}"
+    created_at: datetime = Field(sa_column=utc_column())  # when the network says it was made
+    received_at: datetime = Field(sa_column=utc_column())  # when Postroom read it
+    # new (read, not yet in Slack) → posted (channel_id, ts set)
+    status: str = Field(default="new", max_length=16)
+    channel_id: str = Field(default="", max_length=32)
+    ts: str = Field(default="", max_length=32)
