@@ -20,6 +20,7 @@ from handlers import (
     lifecycle,
     middleware,
     options,
+    replies,
     views,
 )
 from storage.db import Database
@@ -72,7 +73,18 @@ def build_app(
     # matcher arguments (about 10 µs a listener): the events (the busiest deliveries: Home
     # tabs, reaction storms) come right after the one command, not after a dozen actions
     # and views. Their kinds never overlap, so the order changes nothing else.
-    surfaces = (errors, middleware, commands, events, actions, views, lifecycle, options, accounts)
+    surfaces = (
+        errors,
+        middleware,
+        commands,
+        events,
+        actions,
+        views,
+        replies,
+        lifecycle,
+        options,
+        accounts,
+    )
     for surface in surfaces:
         surface.register(app, services)
     return app

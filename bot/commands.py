@@ -54,9 +54,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand(
             "brand",
             (
-                "/post brand add NAME [client-approval] [any|all] [self-approval] [webhook:URL]",
+                "/post brand add NAME [client-approval] [any|all] [self-approval] "
+                "[reply-approval] [webhook:URL]",
                 "/post brand set NAME [client-approval|no-client-approval] [any|all] "
-                "[self-approval|no-self-approval] [webhook:URL|webhook:off|webhook:new-secret]",
+                "[self-approval|no-self-approval] [reply-approval|no-reply-approval] "
+                "[webhook:URL|webhook:off|webhook:new-secret]",
                 "/post brand list",
             ),
             "brands (clients) and their approval policy",
@@ -238,6 +240,8 @@ FLAGS = {
     "no-client-approval": ("client_approval", False),
     "self-approval": ("self_approval", True),
     "no-self-approval": ("self_approval", False),
+    "reply-approval": ("reply_approval", True),
+    "no-reply-approval": ("reply_approval", False),
     "any": ("approval_mode", "any"),
     "all": ("approval_mode", "all"),
 }

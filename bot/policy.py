@@ -402,3 +402,39 @@ def digest_preview_refusal(actor: Actor, brand: str | None) -> str | None:
         "The digest here covers brands you don't work on. "
         "`/post calendar` shows your brands' posts."
     )
+
+
+# --- replies to the networks ---------------------------------------------------------------
+
+
+def reply_refusal(actor: Actor, brand: str) -> str | None:
+    """Why ``actor`` may not reply on a network, as brand ``brand``'s account, from a
+    ticket's card (PRODUCT.md §14); None if they may: the ``support`` role for the brand (or
+    every brand), or an admin. Never a client as such."""
+    if handles_tickets(actor, brand):
+        return None
+    return (
+        f"Only support people for brand {brand} (role `support`) or admins can reply on the "
+        f"network as the brand. An admin grants it with `/post role add @user support "
+        f"brand:{brand}`."
+    )
+
+
+def reply_decision_refusal(
+    actor: Actor, author: str, network: str, brand: str, self_approval: bool, verb: str
+) -> str | None:
+    """Why ``actor`` may not ``verb`` (approve, reject) a reply awaiting the brand's reply
+    approval; None if they may. The team stage of a post: an ``approver`` of the reply's
+    network in its brand, and not its own writer unless the brand allows self-approval
+    (four-eyes)."""
+    if actor.user_id == author and not self_approval:
+        return (
+            f"You wrote this reply, so someone else has to {verb} it (four-eyes). An admin "
+            f"can allow self-approval with `/post brand set {brand} self-approval`."
+        )
+    if actor.has_role("approver", network, brand):
+        return None
+    return (
+        f"Only an approver for {label(network)} in brand {brand} can {verb} this reply. An "
+        f"admin grants it with `/post role add @user approver {network} brand:{brand}`."
+    )

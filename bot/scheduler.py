@@ -18,6 +18,7 @@ from bot import posts, publishing, tickets
 from bot.flows import digest as digest_flow
 from bot.flows import posts as posts_flow
 from bot.flows import publishing as publishing_flow
+from bot.flows import replies as replies_flow
 from bot.flows import reports as reports_flow
 from bot.flows import tickets as tickets_flow
 from bot.runs import Source, Unit, enqueue
@@ -80,7 +81,8 @@ def _follow_ups(kind: str):
 # Every kind of scheduled work, in the order a tick enqueues it. The keys (with the kind):
 # ``digest:<channel>:<local date>``, ``weekly:<channel>:<ISO week>``, ``<post>:<version>``
 # (expiry, hand-off), ``<post>:<version>:<stage>`` (request, reminder), ``<ticket>``
-# (card, follow-ups). A unit due again after its job finished (a reminder given back, a
+# (card, follow-ups), ``<reply>`` (a reply's tries, the job accepted with an approved reply
+# made ready again for a retry). A unit due again after its job finished (a reminder given back, a
 # hand-off to retry, a request with nowhere to go yet) makes that job ready again.
 SOURCES: tuple[Source, ...] = (
     Source("post digests", "digest", digest_flow.units, digest_flow.run_digest),
@@ -90,6 +92,12 @@ SOURCES: tuple[Source, ...] = (
         "handoff",
         _hand_offs,
         lambda services, job, p: publishing_flow.run(services, p["post"]),
+    ),
+    Source(
+        "send replies",
+        "reply",
+        replies_flow.units,
+        lambda services, job, p: replies_flow.run(services, p["reply"]),
     ),
     Source(
         "expire unapproved posts",

@@ -17,6 +17,7 @@ from bot.policy import Actor
 from storage import jobs, repo
 from storage.db import Database
 from storage.models import Brand, Rota, Route, Ticket
+from storage.repo import replies as replies_queries
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 DEFAULT_EMOJI = "rotating_light"
@@ -177,6 +178,10 @@ def claim(
                 "priority": route.priority,
                 "card_claimed_at": now,
                 "created_at": now,
+                # an inbox message (a network's mention or reply): the item it shows
+                "inbox_item_id": replies_queries.inbox_item_at(
+                    session, team_id, source.channel_id, source.ts
+                ),
             },
         )
         ticket = repo.ticket_for_source(

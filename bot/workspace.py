@@ -184,6 +184,7 @@ class BrandPolicy:
     client_approval: bool | None = None
     approval_mode: str | None = None
     self_approval: bool | None = None
+    reply_approval: bool | None = None  # replies from a ticket's card approved first
     webhook_url: str | None = None  # "" removes the webhook
     new_webhook_secret: bool = False  # a new signing secret for the webhook it has
 
@@ -234,8 +235,8 @@ def set_brand(
     if changes == BrandPolicy():
         raise ValidationFailed(
             f"Say what to change for brand {name}: `client-approval`, `no-client-approval`, "
-            "`any`, `all`, `self-approval`, `no-self-approval`, `webhook:URL`, `webhook:off` "
-            "or `webhook:new-secret`."
+            "`any`, `all`, `self-approval`, `no-self-approval`, `reply-approval`, "
+            "`no-reply-approval`, `webhook:URL`, `webhook:off` or `webhook:new-secret`."
         )
     hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
@@ -312,6 +313,8 @@ def _apply(brand: Brand, changes: BrandPolicy, now: datetime, hook: _Webhook | N
         brand.approval_mode = changes.approval_mode
     if changes.self_approval is not None:
         brand.self_approval = changes.self_approval
+    if changes.reply_approval is not None:
+        brand.reply_approval = changes.reply_approval
     if hook is not None:
         if not hook.keeps_url:
             brand.webhook_url = hook.url
@@ -327,6 +330,8 @@ def summary(brand: Brand) -> str:
         f"{brand.approval_mode} approver" + ("s" if brand.approval_mode == "all" else ""),
         "self-approval on" if brand.self_approval else "four-eyes",
     ]
+    if brand.reply_approval:
+        parts.append("reply approval")
     if brand.webhook_url:
         parts.append("publish webhook set")
     return " · ".join(parts)

@@ -85,6 +85,9 @@ class Brand(SQLModel, table=True):
     client_approval: bool = False
     approval_mode: str = "any"  # "any" or "all" approvers of a stage
     self_approval: bool = False
+    # Replies to the network from a ticket's card go through the team stage first
+    # (``/post brand set NAME reply-approval``, PRODUCT.md §14).
+    reply_approval: bool = False
     webhook_url: str | None = None
     # Signs what is POSTed to the webhook (Standard Webhooks, bot/webhook.py); stored
     # encrypted, "fernet:…" (bot/vault.py: POSTROOM_SECRET_KEY), shown once when made.
@@ -561,3 +564,39 @@ class InboxItem(SQLModel, table=True):
     status: str = Field(default="new", max_length=16)
     channel_id: str = Field(default="", max_length=32)
     ts: str = Field(default="", max_length=32)
+
+
+class Reply(SQLModel, table=True):
+    """A reply written from a ticket's card to the network item it came from (PRODUCT.md
+    §14), sent as the brand's account exactly once: ``pending_approval`` (the brand wants
+    reply approval: a request in its approvals channel, ``request_channel``/``request_ts``)
+    → ``approved`` → ``sending`` (a try, ``attempts`` counted) → ``sent`` (``remote_id``,
+    ``url``), or ``retrying`` until ``next_attempt_at``, ``failed`` (``error``, in words
+    people may be told) or ``rejected`` (``error``: the reason)."""
+
+    __tablename__ = "reply"
+    __table_args__ = (
+        UniqueConstraint("team_id", "form", name="uq_reply_form"),
+        Index("ix_reply_status", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    ticket_id: int = Field(foreign_key="ticket.id", ondelete="CASCADE", index=True)
+    inbox_item_id: int = Field(foreign_key="inbox_item.id", ondelete="CASCADE")
+    brand_id: int = Field(foreign_key="brand.id", ondelete="CASCADE")
+    network: str = Field(max_length=16)
+    text: str
+    author: str = Field(max_length=32)
+    status: str = Field(default="approved", max_length=24)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    decided_by: str = Field(default="", max_length=32)  # who approved or rejected it
+    request_channel: str = Field(default="", max_length=32)
+    request_ts: str = Field(default="", max_length=32)
+    remote_id: str = Field(default="", max_length=512)
+    url: str = ""
+    error: str = ""
+    form: str = Field(default="", max_length=64)  # the modal's view id: one reply per submit
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -400,3 +400,49 @@ def test_admin_refusal() -> None:
         "owner. (Slack didn't tell me just now whether you are a workspace admin; if you are, "
         "try again in a minute.)"
     )
+
+
+# --- replies to the networks: support for the brand, or admins; approval as a post's team stage
+
+REPLYING = [
+    ("acme", ADMINS | {"support_acme", "support", "client_support"}),
+    ("globex", ADMINS | {"support"}),
+]
+
+
+@pytest.mark.parametrize(("brand", "who", "allowed"), _cases(REPLYING))
+def test_reply(brand: str, who: str, allowed: bool) -> None:
+    assert (policy.reply_refusal(PEOPLE[who], brand) is None) is allowed
+
+
+REPLY_DECISIONS = [
+    # (network, brand, the reply's writer, self-approval)
+    ("x", "acme", "UMEMBER", False, {"approver_x_acme", "approver"}),
+    ("instagram", "acme", "UMEMBER", False, {"approver_ig", "approver"}),
+    ("x", "globex", "UMEMBER", False, {"approver"}),
+    ("x", "acme", "UAPP", False, {"approver_x_acme"}),
+    ("x", "acme", "UAPP", True, {"approver_x_acme", "approver"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("network", "brand", "writer", "self_approval", "who", "allowed"), _cases(REPLY_DECISIONS)
+)
+def test_reply_decision(
+    network: str, brand: str, writer: str, self_approval: bool, who: str, allowed: bool
+) -> None:
+    refusal = policy.reply_decision_refusal(
+        PEOPLE[who], writer, network, brand, self_approval, "approve"
+    )
+    assert (refusal is None) is allowed
+
+
+def test_reply_sentences() -> None:
+    said = policy.reply_refusal(PEOPLE["client_acme"], "acme")
+    assert said is not None and "`/post role add @user support brand:acme`" in said
+    own = policy.reply_decision_refusal(PEOPLE["approver"], "UAPP", "x", "acme", False, "reject")
+    assert own is not None and "someone else has to reject it (four-eyes)" in own
+    other = policy.reply_decision_refusal(
+        PEOPLE["approver_ig"], "UMEMBER", "x", "acme", False, "approve"
+    )
+    assert other is not None and "Only an approver for X in brand acme" in other

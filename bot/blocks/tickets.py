@@ -11,12 +11,17 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import context, message, pack, pages, section, truncate
-from bot.mrkdwn import date, requote, user
+from bot.blocks.replies import card_lines
+from bot.mrkdwn import date, escape, requote, user
+from bot.mrkdwn import link as link_to
+from bot.networks import label
+from bot.replies import Origin
 from bot.tickets import PRIORITIES
 from storage.models import Route, Ticket
 
 TAKE, ASSIGN, RESOLVE, REOPEN = "ticket_take", "ticket_assign", "ticket_resolve", "ticket_reopen"
 PRIORITY, PLAYBOOK = "ticket_priority", "ticket_playbook"
+REPLY = "ticket_reply"
 ICONS = {"low": "⚪", "normal": "🔵", "high": "🟠", "urgent": "🔴"}
 QUOTE_LIMIT = 2500
 
@@ -30,9 +35,12 @@ def card(
     reporters: list[str],
     playbook: bool,
     handlers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    origin: Origin | None = None,
 ) -> dict:
     """``handlers``: (user id, name) of everyone the ticket may go to (Assign… lists only
-    them: the ``support`` role for the route's brand, or admins)."""
+    them: the ``support`` role for the route's brand, or admins). ``origin``: the network
+    item the ticket came from (its network, author and link, the replies sent to it; and
+    Reply… while the brand's account there is connected)."""
     icon = ICONS.get(ticket.priority, "")
     emoji = route.emoji.split("#")[0]  # a removed route keeps its emoji before the marker
     title = f"{icon} *Ticket #{ticket.id}* · {ticket.priority} · :{emoji}:"
@@ -50,6 +58,12 @@ def card(
         context(f"{where}{link} · reported by {', '.join(user(r) for r in reporters)}"),
         context(status_line(ticket)),
     ]
+    if origin is not None:
+        item = f"{label(origin.network)} · {escape(origin.author_handle or 'someone')}"
+        if origin.url:
+            item += f" · {link_to(origin.url, 'view on ' + label(origin.network))}"
+        blocks.insert(2, context(f"🌐 From {item}"))
+        blocks += [context(line) for line in card_lines(origin.replies)[-8:]]
     elements = []
     if ticket.status == "open":
         if ticket.assignee is None:
@@ -66,6 +80,8 @@ def card(
                     initial_option=next((o for o in people if o.value == ticket.assignee), None),
                 )
             )
+        if origin is not None and origin.can_reply:
+            elements.append(ButtonElement(action_id=REPLY, text="Reply…", value=str(ticket.id)))
         elements.append(ButtonElement(action_id=RESOLVE, text="Resolve", value=str(ticket.id)))
     else:
         elements.append(ButtonElement(action_id=REOPEN, text="Reopen", value=str(ticket.id)))

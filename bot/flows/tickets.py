@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import guides, tickets
+from bot import guides, replies, tickets
 from bot.blocks import notice
 from bot.blocks import tickets as ticket_blocks
 from bot.errors import (
@@ -244,6 +244,7 @@ def render(services: Services, ticket: Ticket, route: Route) -> dict:
         tickets.reporters(services.db, ticket.id),  # type: ignore[arg-type]
         playbook=bool(playbook_of(services, route)),
         handlers=assignable(services, ticket.team_id, route),
+        origin=replies.origin(services.db, ticket),
     )
 
 

@@ -53,10 +53,11 @@ class Outcome:
     # failed: the account's credentials were refused (expired, revoked): the admins are
     # told to reconnect it, and the account is marked so until they do
     reconnect: bool = False
+    remote_id: str = ""  # published: the network's id of what was made, when it says
 
     @classmethod
-    def published(cls, url: str = "") -> Outcome:
-        return cls("published", url=url)
+    def published(cls, url: str = "", remote_id: str = "") -> Outcome:
+        return cls("published", url=url, remote_id=remote_id)
 
     @classmethod
     def retry(cls, reason: str, after: timedelta | None = None) -> Outcome:
@@ -156,6 +157,10 @@ class Disconnected:
     def describe(self, brand: Brand) -> str:
         return f"brand {brand.name}'s {label(self.account.network)} account {self.account.handle}"
 
+    def reply(self, delivery: ReplyDelivery) -> Outcome:
+        """A reply can't go out either: failed at once, asking for a reconnect."""
+        return self.publish(None)  # type: ignore[arg-type]  # the delivery isn't read
+
 
 # A brand's account on one of these networks publishes there through the network's API:
 # ``Publisher(account, secrets, policy, store)``, ``secrets`` the account's decrypted
@@ -207,3 +212,24 @@ def choose(
     if brand.webhook_url and brand.webhook_secret:
         return Webhook(keyring, policy)
     return ByHand()
+
+
+@dataclass(frozen=True)
+class ReplyDelivery:
+    """One try of one reply from a ticket's card (PRODUCT.md §14), for a publisher's
+    ``reply``: the text, what the network needs to put it in the right thread (the inbox
+    item's ``thread``: Bluesky ``{"root": {uri, cid}, "parent": {uri, cid}}``, Mastodon
+    ``{"status_id": …}``), and a ``key`` the same for every try (an ``Idempotency-Key``, the
+    seed of a record key whose time is ``at``, the reply's creation)."""
+
+    team_id: str
+    reply_id: int
+    text: str
+    thread: dict
+    attempt: int  # 1 for the first try
+    at: datetime
+    now: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.team_id}-reply-{self.reply_id}"

@@ -26,7 +26,7 @@ from bot.mrkdwn import code
 from bot.networks import media, richtext
 
 if TYPE_CHECKING:  # bot.networks.adapters imports this module (its registry of publishers)
-    from bot.networks.adapters import Delivery, Outcome
+    from bot.networks.adapters import Delivery, Outcome, ReplyDelivery
     from storage.models import Brand, NetworkAccount
 
 log = logging.getLogger(__name__)
@@ -447,6 +447,56 @@ class Publisher:
                 reconnect=True,
             )
         return Outcome.failed(f"Bluesky refused {what}: {_why(answer)}")
+
+    def reply(self, delivery: ReplyDelivery) -> Outcome:
+        """A reply from a ticket's card: one post record with ``reply: {root, parent}``
+        from the inbox item's thread, exactly once as a post is (a TID record key derived
+        from the reply's key, the record read back after an uncertain outcome)."""
+        rkey = richtext.record_key(delivery.key, delivery.at)
+        try:
+            return self._reply(delivery, rkey)
+        except _Stop as stop:
+            return stop.outcome
+
+    def _reply(self, delivery: ReplyDelivery, rkey: str) -> Outcome:
+        from bot.networks.adapters import Outcome
+
+        refs = {}
+        for part in ("root", "parent"):
+            ref = delivery.thread.get(part)
+            if not (isinstance(ref, dict) and ref.get("uri") and ref.get("cid")):
+                return Outcome.failed(f"the inbox item doesn't carry its thread's {part}")
+            refs[part] = {"uri": str(ref["uri"]), "cid": str(ref["cid"])}
+        if not (self.access and self.refresh and self.did):
+            return Outcome.failed(
+                f"the Bluesky account {self.account.handle} has no session kept; {RECONNECT}",
+                reconnect=True,
+            )
+        made = Outcome.published(self.url(rkey), remote_id=f"at://{self.did}/{POST}/{rkey}")
+        if delivery.attempt > 1 and self._exists(rkey):
+            return made
+        record: dict = {
+            "$type": POST,
+            "text": delivery.text,
+            "createdAt": delivery.now.astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "reply": refs,
+        }
+        found = richtext.facets(delivery.text, self._resolve)
+        if found:
+            record["facets"] = found
+        answer = self._xrpc(
+            "POST",
+            "com.atproto.repo.createRecord",
+            payload={"repo": self.did, "collection": POST, "rkey": rkey, "record": record},
+            timeout=RECORD_TIMEOUT,
+        )
+        if answer.ok:
+            return made
+        if answer.status != 429 and self._exists(rkey):
+            return made
+        return self._failure(answer, "the reply", delivery.now)
 
 
 def _json(answer: outbound.Answer) -> dict:

@@ -35,7 +35,7 @@ from bot.mrkdwn import code
 from bot.networks import label, media
 
 if TYPE_CHECKING:
-    from bot.networks.adapters import Delivery, Outcome
+    from bot.networks.adapters import Delivery, Outcome, ReplyDelivery
     from storage.models import Brand, NetworkAccount
 
 log = logging.getLogger(__name__)
@@ -399,6 +399,36 @@ class Publisher:
         if status == 422 and said:
             return Outcome.failed(f"{where} refused the post{said}")
         return Outcome.failed(f"{doing}: {where} answered HTTP {status}{said}")
+
+    def reply(self, delivery: ReplyDelivery) -> Outcome:
+        """A reply from a ticket's card as a status ``in_reply_to_id`` the inbox item's
+        status, with an ``Idempotency-Key`` derived from the reply (the same for every try):
+        a try after an uncertain outcome gets the status the first one made."""
+        from bot.networks.adapters import Outcome
+
+        if not self.token:
+            return Outcome.failed("the account has no access token stored", reconnect=True)
+        status_id = str(delivery.thread.get("status_id") or "")
+        if not status_id:
+            return Outcome.failed("the inbox item doesn't say which status it is")
+        form = [("status", delivery.text), ("in_reply_to_id", status_id)]
+        answer = self._call(
+            "POST",
+            "/api/v1/statuses",
+            body=urllib.parse.urlencode(form).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Idempotency-Key": delivery.key,
+            },
+        )
+        if answer.status != 200:
+            return self._trouble(answer, "posting the reply", delivery.now)
+        status = _json(answer.body)
+        status = status if isinstance(status, dict) else {}
+        url = status.get("url") or status.get("uri")
+        if not isinstance(url, str) or not url:
+            return Outcome.retry("the instance answered the reply without its URL")
+        return Outcome.published(url, remote_id=str(status.get("id") or ""))
 
 
 def _reset_wait(headers: Any, now: datetime) -> timedelta | None:

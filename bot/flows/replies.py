@@ -1,0 +1,227 @@
+"""Replies from a ticket's card meet Slack and the networks (PRODUCT.md §14): the Reply…
+form's checks (the network's limits with the brand's and the instance's, the brand's
+guide), a reply's approval request in the brand's approvals channel and its decision, and
+the job that sends it through the brand's account (``bot.flows.publishing`` builds the
+account's publisher; its ``reply`` makes it exactly once). Each outcome as publishing's: sent
+→ the card and the inbox message's thread show its link and the writer is told; a failure
+is tried again at the publishers' backoff; the last one, or a refused credential (the
+account marked to be reconnected, the admins told), fails it and the writer is told why."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from bot import accounts, networks, replies, tickets, workspace
+from bot.blocks import notice
+from bot.blocks import replies as reply_blocks
+from bot.errors import InvalidTransition, SlackFailure, ValidationFailed
+from bot.flows import dm, home
+from bot.flows import posts as posts_flow
+from bot.flows import publishing as publishing_flow
+from bot.flows import tickets as tickets_flow
+from bot.mrkdwn import escape
+from bot.networks import adapters, label
+from bot.posts import Draft
+from bot.runs import Unit
+from bot.services import Services
+from storage.models import Brand, Reply
+
+log = logging.getLogger(__name__)
+
+
+def form(services: Services, found: replies.Context, text: str = "") -> dict:
+    """The Reply… modal for the ticket: the network's text limit for this brand (its
+    instance's own, its guide's override) and the brand's playbook."""
+    _, route = tickets.get(services.db, found.ticket.team_id, found.ticket.id)  # type: ignore[arg-type]
+    guide = _guide(services, found.brand)
+    rules = _rules(services, found.brand)
+    network_rules = rules.get(found.item.network)
+    limit = network_rules.text_limit if network_rules is not None else None
+    return reply_blocks.form(
+        found.ticket, found.item, found.brand, guide.playbook if guide else "", limit, text
+    )
+
+
+def check_text(services: Services, found: replies.Context, text: str) -> None:
+    """ValidationFailed (by field: ``text``) when the reply doesn't fit the network or the
+    brand's guide (banned words), or when reply approval has nowhere to ask."""
+    if not text.strip():
+        raise ValidationFailed("Write the reply first.", {"text": "Write the reply first."})
+    draft = Draft(text=text, networks=frozenset({found.item.network}), brand=found.brand.name)
+    verdict, _ = posts_flow.check(services, found.ticket.team_id, draft)  # a draft's checks
+    if verdict.errors.get("text"):
+        said = verdict.errors["text"]
+        raise ValidationFailed(said, {"text": said})
+    if found.brand.reply_approval and approvals_channel(services, found.brand, found) is None:
+        said = (
+            f"Brand {found.brand.name} wants reply approval, but it has no approvals channel "
+            f"for {label(found.item.network)}: ask an admin to set one with "
+            "`/post approvals #channel`."
+        )
+        raise ValidationFailed(said, {"text": said})
+
+
+def approvals_channel(services: Services, brand: Brand, found: replies.Context) -> str | None:
+    routes = workspace.approvals_channels(services.db, found.ticket.team_id)
+    return workspace.approvals_channel_for(routes, brand.name, {found.item.network}, "team")
+
+
+def submitted(services: Services, reply: Reply, found: replies.Context) -> None:
+    """After the form: the request in the approvals channel (reply approval), or the sending
+    job woken; the card shows the reply either way."""
+    if reply.status == "pending_approval":
+        channel = approvals_channel(services, found.brand, found)
+        try:
+            if channel is None:
+                raise InvalidTransition("the approvals channel was removed meanwhile")
+            posted = services.slack.post_message(
+                channel, **reply_blocks.request(reply, found.brand, found.item)
+            )
+            replies.set_request(services.db, reply, channel, posted["ts"], services.clock.now())
+            dm.tell(
+                services,
+                reply.author,
+                f"📨 Your reply #{reply.id} to ticket #{reply.ticket_id} waits for reply "
+                f"approval in <#{channel}>.",
+            )
+        except (SlackFailure, InvalidTransition) as failure:
+            log.warning("reply %s: approval request not posted: %s", reply.id, failure)
+            dm.tell(
+                services,
+                reply.author,
+                f"⚠️ Your reply #{reply.id} couldn't be sent for approval: {failure} It is "
+                "saved; an admin can fix the approvals channel (`/post approvals list`).",
+            )
+    else:
+        services.jobs.wake(replies.JOB)  # type: ignore[union-attr]
+    tickets_flow.refresh_card(services, found.ticket)
+
+
+def decided(services: Services, reply: Reply) -> None:
+    """After Approve or Reject: the request shows who decided (without buttons), the card
+    its state; a rejected reply's writer is told why, an approved one goes out."""
+    found = replies.context(services.db, reply.team_id, reply.ticket_id)
+    if reply.request_channel and reply.request_ts:
+        line = reply_blocks.decided_line(reply)
+        payload = reply_blocks.request(reply, found.brand, found.item, line)
+        try:
+            services.slack.update_message(reply.request_channel, reply.request_ts, **payload)
+        except SlackFailure as failure:
+            log.warning("reply %s: request not updated: %s", reply.id, failure)
+    if reply.status == "rejected":
+        why = f": {escape(reply.error)}" if reply.error else "."
+        dm.tell(
+            services,
+            reply.author,
+            f"🚫 Your reply #{reply.id} to ticket #{reply.ticket_id} was rejected by "
+            f"<@{reply.decided_by}>{why} It was not sent.",
+        )
+    else:
+        services.jobs.wake(replies.JOB)  # type: ignore[union-attr]
+    tickets_flow.refresh_card(services, found.ticket)
+    home.refresh(services, reply.team_id, {reply.author})
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def run(services: Services, reply_id: int | None = None) -> int:
+    """Try every reply due now (or just ``reply_id``); how many tries were made."""
+    done = 0
+    for reply in replies.due(services.db, services.clock.now(), reply_id):
+        done += _try(services, reply)
+    return done
+
+
+def _try(services: Services, reply: Reply) -> int:
+    now = services.clock.now()
+    number = replies.take(services.db, reply, now)
+    if number is None:
+        return 0  # another worker has it
+    found = replies.context(services.db, reply.team_id, reply.ticket_id)
+    adapter = publishing_flow.account_publisher(services, found.brand, reply.network)
+    if adapter is None or not hasattr(adapter, "reply"):
+        outcome = adapters.Outcome.failed(
+            f"brand {found.brand.name} has no {label(reply.network)} account connected"
+        )
+    else:
+        outcome = adapter.reply(  # type: ignore[attr-defined]
+            adapters.ReplyDelivery(
+                team_id=reply.team_id,
+                reply_id=reply.id,  # type: ignore[arg-type]
+                text=reply.text,
+                thread=replies.thread_of(found.item),
+                attempt=number,
+                at=reply.created_at,
+                now=now,
+            )
+        )
+    if outcome.kind == "published":
+        done = replies.sent(services.db, reply, outcome.remote_id, outcome.url, now)
+        if done is not None:
+            _after_sent(services, done, found)
+        return 1
+    log.warning("reply %s on %s (try %s): %s", reply.id, reply.network, number, outcome.reason)
+    tries = getattr(adapter, "tries", 1) if adapter is not None else 1
+    last = replies.attempt_failed(
+        services.db,
+        reply,
+        outcome.reason,
+        now,
+        tries=tries,
+        backoff=getattr(adapter, "backoff", adapters.BACKOFF),
+        final=outcome.kind == "failed",
+        after=outcome.after,
+    )
+    account = getattr(adapter, "account", None)
+    if outcome.reconnect and account is not None:
+        publishing_flow._reconnect(services, found.brand, account, outcome.reason)
+    if last:
+        told = " (the admins are asked to reconnect the account)" if outcome.reconnect else ""
+        dm.tell(
+            services,
+            reply.author,
+            f"⚠️ Your reply #{reply.id} to ticket #{reply.ticket_id} could not be sent on "
+            f"{label(reply.network)}: {escape(outcome.reason)}{told}. Answer there by hand, "
+            "or try Reply… again once it is fixed.",
+        )
+        tickets_flow.refresh_card(services, found.ticket)
+    return 1
+
+
+def _after_sent(services: Services, reply: Reply, found: replies.Context) -> None:
+    """The card and the inbox message's thread show the reply's link; the writer is told."""
+    tickets_flow.refresh_card(services, found.ticket)
+    item = found.item
+    if item.channel_id and item.ts:
+        try:
+            services.slack.post_message(
+                item.channel_id, thread_ts=item.ts, **notice(reply_blocks.thread_line(reply))
+            )
+        except SlackFailure as failure:
+            log.warning("reply %s: not shown in the inbox thread: %s", reply.id, failure)
+    dm.tell(
+        services,
+        reply.author,
+        f"↩️ Your reply to ticket #{reply.ticket_id} is on {label(reply.network)}: "
+        f"{escape(reply.url)}",
+    )
+
+
+def units(services: Services, now):
+    """The scheduler's units: replies due (approved, a retry's time come, a try whose
+    process died), each keyed by its id like the job accepted with it."""
+    return [Unit(r.team_id, str(r.id), {"reply": r.id}) for r in replies.due(services.db, now)]
+
+
+def _guide(services: Services, brand: Brand):
+    return posts_flow.guide_of(services, brand)
+
+
+def _rules(services: Services, brand: Brand):
+    rules = accounts.brand_rules(services.db, brand.id, services.rules)
+    guide = _guide(services, brand)
+    if guide is not None and guide.network_limits.strip():
+        rules = networks.apply_overrides(rules, json.loads(guide.network_limits))
+    return rules

@@ -1,0 +1,113 @@
+"""Replies from a ticket's card (PRODUCT.md §14): the card's Reply… button and its form,
+and a reply's Approve / Reject (with its reason form) in the approvals channel."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import grammar, replies
+from bot.blocks import posts as post_blocks
+from bot.blocks import replies as reply_blocks
+from bot.blocks import tickets as ticket_blocks
+from bot.errors import PermissionDenied, PostroomError, ValidationFailed
+from bot.flows import replies as replies_flow
+from bot.services import Services
+from handlers.actions import ticket_of
+from handlers.errors import guarded
+from handlers.views import _errors, form_meta, form_values, in_time, meta_id, typed
+
+
+def register(app: App, services: Services) -> None:
+    def reply_clicked(ack, body: dict, action: dict) -> None:
+        """The modal first (the trigger dies 3 s after the click), then the checks: it
+        becomes the form, or the refusal's sentence."""
+        ack()
+        view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal("Reply"))
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        try:
+            ticket_id = ticket_of(body, action)
+            found = replies.context(services.db, team_id, ticket_id)
+            replies.check_may_reply(services.people.actor(team_id, user_id), found)
+            modal = replies_flow.form(services, found)
+        except PostroomError as refused:
+            modal = post_blocks.notice_modal("Reply", str(refused))
+        services.slack.update_view(view["id"], modal, view.get("hash"))
+
+    def reply_submitted(ack, body: dict, view: dict) -> None:
+        """Checked before it is acknowledged (problems go back into the form, on the text
+        field), saved once per form, then sent or asked for approval."""
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        try:
+            ticket_id = meta_id(form_meta(view), "ticket")
+            text = typed(form_values(view), "text", limit=reply_blocks.TEXT_MAX)
+            actor = services.people.actor(team_id, user_id)
+            found = replies.context(services.db, team_id, ticket_id)
+            replies.check_may_reply(actor, found)
+            replies_flow.check_text(services, found, text)
+            with in_time(services):
+                reply, new = replies.create(
+                    services.db, actor, found, text, view["id"], services.clock.now()
+                )
+        except PostroomError as refused:
+            fields = refused.fields if isinstance(refused, ValidationFailed) else None
+            ack(response_action="errors", errors=_errors(fields or {"text": str(refused)}))
+            return
+        ack()
+        if new:
+            replies_flow.submitted(services, reply, found)
+
+    def approve_clicked(ack, body: dict, action: dict) -> None:
+        ack()
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        actor = services.people.actor(team_id, user_id)
+        reply = replies.decide(
+            services.db, team_id, actor, reply_of(action), "approve", services.clock.now()
+        )
+        replies_flow.decided(services, reply)
+
+    def reject_clicked(ack, body: dict, action: dict) -> None:
+        ack()
+        title = "Reject the reply"
+        view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        try:
+            actor = services.people.actor(team_id, user_id)
+            reply = replies.check_decision(services.db, team_id, actor, reply_of(action), "reject")
+            modal = reply_blocks.reason_form(reply)
+        except PostroomError as refused:
+            modal = post_blocks.notice_modal(title, str(refused))
+        services.slack.update_view(view["id"], modal, view.get("hash"))
+
+    def reason_submitted(ack, body: dict, view: dict) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        try:
+            reply_id = meta_id(form_meta(view), "reply")
+            reason = typed(form_values(view), "reason", limit=1000).strip()
+            if not reason:
+                raise ValidationFailed("Say why.", {"reason": "Say why: the writer is told."})
+            actor = services.people.actor(team_id, user_id)
+            with in_time(services):
+                reply = replies.decide(
+                    services.db, team_id, actor, reply_id, "reject", services.clock.now(), reason
+                )
+        except PostroomError as refused:
+            fields = refused.fields if isinstance(refused, ValidationFailed) else None
+            ack(response_action="errors", errors=_errors(fields or {"reason": str(refused)}))
+            return
+        ack()
+        replies_flow.decided(services, reply)
+
+    listen = guarded(services)
+    app.action(ticket_blocks.REPLY)(listen(reply_clicked))
+    app.view(reply_blocks.FORM)(listen(reply_submitted))
+    app.action(reply_blocks.APPROVE)(listen(approve_clicked))
+    app.action(reply_blocks.REJECT)(listen(reject_clicked))
+    app.view(reply_blocks.REASON)(listen(reason_submitted))
+
+
+def reply_of(action: dict) -> int:
+    """The reply an Approve / Reject button is for (its value), or a refusal."""
+    reply_id = grammar.record_id(action.get("value"))
+    if reply_id is None:
+        raise PermissionDenied("That button is damaged; the ticket's card shows the reply.")
+    return reply_id

@@ -1,0 +1,300 @@
+"""Replies from a ticket's card, end to end (PRODUCT.md §14): a network mention in the inbox
+channel (its inbox item written as the poller writes it, its message posted through the
+Slack stand-in), a routed emoji opening a ticket that knows the item, Reply… on the card
+sending a status in the right thread on the Mastodon stand-in — once, also after an
+uncertain outcome — the card and the inbox thread showing it; a non-support person refused;
+the network's limit on the form's field; reply approval (approve → sent, reject → not sent,
+the writer told); every step audited; the report's time to first reply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot import reports, tickets, workspace
+from bot.policy import Actor
+from bot.scheduler import Scheduler
+from playground.mastodon import MastodonStandIn
+from storage import repo
+from storage.models import InboxItem, NetworkAccount, Reply, Ticket
+from tests.stack import ADMIN, APPROVALS, ENV_ADMIN, MARIA, PEDRO, TEAM, start_stack
+from tests.test_app_posts import dm_to, modal, texts
+from tests.test_app_publishing_mastodon import connected
+
+OWNER = Actor(ADMIN, workspace_admin=True)
+SUPPORT, INBOX = "CSUPPORT", "CINBOXAC"
+SAM = "USAM0001"  # support for every brand
+ALEX = "UALEX001"  # approver for Mastodon
+
+
+@pytest.fixture
+def stack(tmp_path, clock):
+    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    stack.slack.add_user(SAM, "sam")
+    stack.slack.add_user(ALEX, "alex")
+    people = [ADMIN, MARIA, PEDRO, SAM, ALEX]
+    stack.slack.add_channel(SUPPORT, "support", members=people, bot_member=True)
+    stack.slack.add_channel(INBOX, "social-inbox", members=people, bot_member=True)
+    db, now = stack.services.db, clock.now()
+    workspace.ensure_team(db, TEAM, now)
+    workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
+    workspace.add_role(db, TEAM, OWNER, (), now, ALEX, "approver", frozenset({"mastodon"}), None)
+    tickets.add_route(db, TEAM, OWNER, (), now, tickets.RouteSpec("rotating_light", SUPPORT))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def masto(clock) -> Iterator[MastodonStandIn]:
+    with MastodonStandIn(clock=clock) as standin:
+        standin.add_account("acme", display_name="Acme Coffee")
+        standin.add_account("carla", display_name="Carla <b>")
+        yield standin
+
+
+def mention(stack, masto, text="@acme my latte was cold <!here>") -> tuple[dict, str]:
+    """Carla mentions the brand on Mastodon; the inbox shows it as the poller does (the
+    item written, its message posted into the inbox channel). Returns the status and the
+    inbox message's ts."""
+    status = masto.post_as("carla", text)
+    db, now = stack.services.db, stack.clock.now()
+    posted = stack.services.slack.post_message(
+        INBOX, text=f"Mastodon · @carla: {text.replace('<', '&lt;')}"
+    )
+    with db.write() as session:
+        account = session.exec(select(NetworkAccount)).one()
+        session.add(
+            InboxItem(
+                team_id=TEAM,
+                brand_id=account.brand_id,
+                account_id=account.id,
+                network="mastodon",
+                remote_id=f"{masto.domain}:{status['id']}",
+                kind="mention",
+                author_handle=f"@carla@{masto.domain}",
+                author_name="Carla <b>",
+                text=text,
+                url=status["url"],
+                thread=json.dumps({"status_id": status["id"]}),
+                created_at=now,
+                received_at=now,
+                status="posted",
+                channel_id=INBOX,
+                ts=posted["ts"],
+            )
+        )
+    return status, posted["ts"]
+
+
+def card(stack, number=1) -> dict:
+    return stack.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.slack.messages(SUPPORT)
+                if m.get("text", "").startswith(f"Ticket #{number} ")
+            ),
+            None,
+        )
+    )
+
+
+def card_text(stack) -> str:
+    found = [m for m in stack.slack.messages(SUPPORT) if m.get("text", "").startswith("Ticket #")]
+    return texts(found[0]) if found else ""
+
+
+def open_ticket(stack, masto) -> tuple[dict, str, dict]:
+    status, ts = mention(stack, masto)
+    stack.slack.react(PEDRO, INBOX, ts, "rotating_light")
+    return status, ts, card(stack)
+
+
+def open_reply_form(stack, person, message) -> dict:
+    stack.slack.action(person, "ticket_reply", channel_id=SUPPORT, message_ts=message["ts"])
+    return modal(stack, person, "reply_form")
+
+
+def write_reply(stack, person, message, text):
+    view = open_reply_form(stack, person, message)
+    return stack.slack.submit(person, view["id"], {"text": {"value": text}})
+
+
+def reply_rows(stack) -> list[Reply]:
+    with stack.services.db.read() as session:
+        return list(session.exec(select(Reply).order_by(Reply.id)))
+
+
+def audit(stack, reply_id=1) -> list[str]:
+    with stack.services.db.read() as session:
+        return [e.action for e in repo.audit_trail(session, TEAM, "reply", str(reply_id))]
+
+
+def replies_on(masto) -> list[dict]:
+    return [s for s in masto.statuses("acme") if s.get("in_reply_to_id")]
+
+
+def test_an_inbox_ticket_is_answered_in_the_network_thread_once(stack, masto):
+    connected(stack, masto)
+    status, ts, message = open_ticket(stack, masto)
+    with stack.services.db.read() as session:
+        (ticket,) = session.exec(select(Ticket)).all()
+    assert ticket.inbox_item_id is not None
+    body = texts(message)
+    assert f"Mastodon · @carla@{masto.domain}" in body and status["url"] in body
+    assert "ticket_reply" in body
+    reply_text = "Sorry Carla! A fresh latte is on us ☕"
+    assert write_reply(stack, SAM, message, reply_text).body is None  # the form closed
+    Scheduler(stack.services).run_due()
+    (sent,) = replies_on(masto)
+    assert sent["in_reply_to_id"] == status["id"] and "fresh latte" in sent["content"]
+    (row,) = reply_rows(stack)
+    assert (row.status, row.url, row.remote_id) == ("sent", sent["url"], sent["id"])
+    key = masto.requests_to("POST", "/api/v1/statuses")[-1].headers["idempotency-key"]
+    assert key == f"{TEAM}-reply-{row.id}"
+    stack.slack.wait_for(lambda: f"Replied by <@{SAM}>" in card_text(stack))
+    assert sent["url"] in card_text(stack)
+    thread = stack.slack.wait_for(
+        lambda: len(stack.slack.replies(INBOX, ts)) >= 3 and stack.slack.replies(INBOX, ts)
+    )
+    assert any(f"Replied by <@{SAM}> on Mastodon" in m["text"] for m in thread)
+    dm_to(stack, SAM, f"Your reply to ticket #1 is on Mastodon: {sent['url']}")
+    assert audit(stack) == ["write", "sent"]
+    # a second tick sends nothing more
+    Scheduler(stack.services).run_due()
+    assert len(replies_on(masto)) == 1
+
+
+def test_an_uncertain_send_is_tried_again_without_a_second_status(stack, masto):
+    connected(stack, masto)
+    _, _, message = open_ticket(stack, masto)
+    masto.fail("POST", "/api/v1/statuses", after=True, drop=True)  # made; we never hear
+    write_reply(stack, SAM, message, "We're on it")
+    scheduler = Scheduler(stack.services)
+    scheduler.run_due()
+    assert len(replies_on(masto)) == 1
+    (row,) = reply_rows(stack)
+    assert row.status == "retrying" and row.attempts == 1
+    stack.clock.advance(minutes=1)
+    scheduler.run_due()
+    assert len(replies_on(masto)) == 1  # still one
+    first, again = masto.requests_to("POST", "/api/v1/statuses")[-2:]
+    assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
+    (row,) = reply_rows(stack)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert audit(stack) == ["write", "retry", "sent"]
+
+
+def test_a_revoked_token_fails_the_reply_asks_to_reconnect_and_tells_the_writer(stack, masto):
+    token = connected(stack, masto)
+    _, _, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "We're on it")
+    masto.revoke(token)
+    Scheduler(stack.services).run_due()
+    assert replies_on(masto) == []
+    (row,) = reply_rows(stack)
+    assert row.status == "failed" and "revoked" in row.error
+    told = dm_to(stack, SAM, "could not be sent on Mastodon")
+    assert "revoked" in told and "reconnect" in told
+    dm_to(stack, ENV_ADMIN, "needs reconnecting")
+    # the card says so, and offers no Reply… while the account waits for a reconnect
+    stack.slack.wait_for(lambda: "failed" in card_text(stack))
+    assert "ticket_reply" not in card_text(stack)
+
+
+def test_only_support_or_admins_may_reply(stack, masto):
+    connected(stack, masto)
+    _, _, message = open_ticket(stack, masto)
+    stack.slack.action(MARIA, "ticket_reply", channel_id=SUPPORT, message_ts=message["ts"])
+    refused = modal(stack, MARIA, "post_notice")
+    said = json.dumps(refused["blocks"])
+    assert "Only support people for brand default (role `support`) or admins" in said
+    assert reply_rows(stack) == []
+
+
+def test_the_networks_limit_is_checked_on_the_field(stack, masto):
+    connected(stack, masto)  # the instance's own limit: 500 characters
+    _, _, message = open_ticket(stack, masto)
+    view = open_reply_form(stack, SAM, message)
+    assert "At most 500 characters on Mastodon" in json.dumps(view["blocks"])
+    answer = stack.slack.submit(SAM, view["id"], {"text": {"value": "x" * 501}})
+    assert answer.body["response_action"] == "errors"
+    assert "Mastodon" in answer.body["errors"]["text"]
+    assert reply_rows(stack) == []
+
+
+def _reply_approval(stack):
+    stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
+    db, now = stack.services.db, stack.clock.now()
+    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
+    stack.slack.command(ADMIN, "brand set default reply-approval", channel_id=SUPPORT)
+    stack.slack.wait_for(lambda: workspace.list_brands(db, TEAM)[0].reply_approval)
+
+
+def _request(stack) -> dict:
+    return stack.slack.wait_for(
+        lambda: next(
+            (m for m in stack.slack.messages(APPROVALS) if "Reply #1" in m.get("text", "")), None
+        )
+    )
+
+
+def test_reply_approval_approved_then_sent(stack, masto):
+    connected(stack, masto)
+    _reply_approval(stack)
+    status, _, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "Sorry! Fixed.")
+    request = _request(stack)
+    dm_to(stack, SAM, "waits for reply approval")
+    Scheduler(stack.services).run_due()
+    assert replies_on(masto) == []  # not before it is approved
+    # its writer may not approve it (four-eyes), nor may a non-approver
+    stack.slack.action(SAM, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
+    stack.slack.action(MARIA, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
+    stack.slack.action(ALEX, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
+    stack.slack.wait_for(
+        lambda: "Approved by" in texts(stack.slack.message(APPROVALS, request["ts"]))
+    )
+    Scheduler(stack.services).run_due()
+    (sent,) = replies_on(masto)
+    assert sent["in_reply_to_id"] == status["id"]
+    (row,) = reply_rows(stack)
+    assert (row.status, row.decided_by) == ("sent", ALEX)
+    assert audit(stack) == ["write", "approve", "sent"]
+
+
+def test_reply_approval_rejected_is_not_sent_and_the_writer_is_told(stack, masto):
+    connected(stack, masto)
+    _reply_approval(stack)
+    _, _, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "Whatever.")
+    request = _request(stack)
+    stack.slack.action(ALEX, "reply_reject", channel_id=APPROVALS, message_ts=request["ts"])
+    reason = modal(stack, ALEX, "reply_reason")
+    stack.slack.submit(ALEX, reason["id"], {"reason": {"value": "Too curt <!here>"}})
+    told = dm_to(stack, SAM, "was rejected by")
+    assert "Too curt &lt;!here&gt;" in told
+    Scheduler(stack.services).run_due()
+    assert replies_on(masto) == []
+    (row,) = reply_rows(stack)
+    assert row.status == "rejected"
+    assert audit(stack) == ["write", "reject"]
+    stack.slack.wait_for(lambda: "rejected by" in card_text(stack))
+
+
+def test_the_report_counts_the_time_to_first_reply(stack, masto):
+    connected(stack, masto)
+    _, _, message = open_ticket(stack, masto)
+    stack.clock.advance(minutes=12)
+    write_reply(stack, SAM, message, "Sorry Carla!")
+    Scheduler(stack.services).run_due()
+    assert reply_rows(stack)[0].status == "sent"
+    now = stack.clock.now()
+    report = reports.build(
+        stack.services.db, TEAM, reports.Window(now - timedelta(days=7), now), None
+    )
+    assert report.current.first_reply.median == 12 * 60
