@@ -59,7 +59,16 @@ from bot.policy import Actor
 from bot.timeparse import clock_time, local_instant, zone
 from storage import repo
 from storage.db import Database
-from storage.models import AuditEntry, Brand, Post, ReportRun, ReportSetting, Route, Ticket
+from storage.models import (
+    AuditEntry,
+    Brand,
+    Post,
+    Reply,
+    ReportRun,
+    ReportSetting,
+    Route,
+    Ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +210,10 @@ class Figures:
     people: dict[str, tuple[Stats, Stats]] = field(default_factory=dict)  # (assign, resolve)
     to_live: Stats = field(default_factory=Stats)  # approved → published, every network
     to_live_by_network: dict[str, Stats] = field(default_factory=dict)
+    # a ticket's opening → its first reply sent on the network (PRODUCT.md §14)
+    to_first_reply: Stats = field(default_factory=Stats)
+    repliers: dict[str, Stats] = field(default_factory=dict)  # by who sent the first reply
+    reply_brands: dict[str, Stats] = field(default_factory=dict)
 
 
 class Row(NamedTuple):
@@ -248,11 +261,17 @@ class Row(NamedTuple):
     # live: one network of a post published in the period (``networks`` names it,
     # ``approved`` and ``published`` say when), seconds from approval to live
     seconds_to_live: float | None = None
+    # reply: a ticket's first reply sent on a network in the period (``networks`` names it,
+    # ``opened`` when the ticket was opened), who wrote it, when it was sent, seconds from
+    # the opening. Rows of the other sections end before these columns (empty in the CSV).
+    replied_by: str | None = None
+    replied: str | None = None
+    seconds_to_reply: float | None = None
 
 
 CSV_COLUMNS = Row._fields
 # People by name in the CSV, each with their Slack user id in its own column after it.
-PEOPLE_COLUMNS = ("approver", "assigned_to", "resolved_by")
+PEOPLE_COLUMNS = ("approver", "assigned_to", "resolved_by", "replied_by")
 CSV_HEADER = tuple(
     part
     for column in CSV_COLUMNS
@@ -300,6 +319,7 @@ def build(
             rows = _post_rows(connection, window)
             rows += _live_rows(connection, window)
             rows += _ticket_rows(connection, window)
+            rows += _reply_rows(connection, window)
         rows += approvals.result()
     found = by_period(rows)
     return Report(
@@ -696,6 +716,55 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
     return rows
 
 
+def _reply_rows(connection, window: Window) -> list[tuple]:
+    """One row per ticket whose first reply sent on a network was sent in either period:
+    the time from the ticket's opening to it, with who wrote it and the brand."""
+    start, end = window.previous.start, window.current.end
+    earlier = aliased(Reply)
+    first_sent = (
+        select(func.min(earlier.sent_at))
+        .where(earlier.ticket_id == Reply.ticket_id, earlier.status == "sent")
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Reply.ticket_id,
+            Brand.name,
+            Reply.network,
+            _raw(Ticket.created_at),
+            Reply.author,
+            _raw(Reply.sent_at),
+            _period_of(Reply.sent_at, window),
+        )
+        .join(Ticket, Ticket.id == Reply.ticket_id)
+        .join(Brand, Brand.id == Reply.brand_id)
+        .where(
+            Reply.team_id == window.team_id,
+            Reply.status == "sent",
+            Reply.sent_at == first_sent,
+            Reply.sent_at >= start,  # type: ignore[operator]
+            Reply.sent_at < end,  # type: ignore[operator]
+        )
+        .order_by(Reply.ticket_id, Reply.id)
+    )
+    if window.brand_id is not None:
+        query = query.where(Reply.brand_id == window.brand_id)
+    rows: list[tuple] = []
+    seen: set[int] = set()
+    gap = (None,) * 10  # drafted … waited_seconds
+    after_opened = (None,) * 9  # assigned_to … seconds_to_live
+    for ticket_id, brand, network, opened, author, sent, period in _tuples(connection, query):
+        if ticket_id in seen:  # two replies sent at the same instant: the first one
+            continue
+        seen.add(ticket_id)
+        seconds = (instant(sent) - instant(opened)).total_seconds()
+        rows.append(
+            (period, "reply", ticket_id, brand, network, *gap, iso(opened), *after_opened)
+            + (author, iso(sent), seconds)
+        )
+    return rows
+
+
 def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
     """The figures of each period from the rows alone (so the CSV gives the same numbers;
     an empty cell may be None or ""). One pass; posts are counted per (brand, networks,
@@ -711,6 +780,10 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
         elif section == "live":
             times[row[0], "live", None].append(row[24])
             times[row[0], "live on", row[4]].append(row[24])
+        elif section == "reply":
+            times[row[0], "replied", None].append(row[27])
+            times[row[0], "replied by", row[25]].append(row[27])
+            times[row[0], "replied for", row[3] or ""].append(row[27])
         elif section == "approval":
             period, seconds = row[0], row[14]
             times[period, "approver", row[13]].append(seconds)
@@ -749,6 +822,7 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
         into.to_assign = Stats.of(times.get((period, "assigned", None), []))
         into.to_resolve = Stats.of(times.get((period, "resolved", None), []))
         into.to_live = Stats.of(times.get((period, "live", None), []))
+        into.to_first_reply = Stats.of(times.get((period, "replied", None), []))
     for (period, kind, key), values in sorted(times.items(), key=lambda item: str(item[0])):
         into = out[period]
         if kind == "stage":
@@ -757,6 +831,10 @@ def by_period(rows: Iterable[tuple]) -> dict[str, Figures]:
             into.approvers[key] = Stats.of(values)
         elif kind == "live on":
             into.to_live_by_network[key] = Stats.of(values)
+        elif kind == "replied by":
+            into.repliers[key] = Stats.of(values)
+        elif kind == "replied for":
+            into.reply_brands[key] = Stats.of(values)
         elif kind in ("assigned by", "resolved by"):
             assign, resolve = into.people.get(key, (Stats(), Stats()))
             into.people[key] = (
@@ -776,18 +854,17 @@ def to_csv(report: Report, names: Mapping[str, str] | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    a, b, c = (CSV_COLUMNS.index(column) for column in PEOPLE_COLUMNS)
+    at = [CSV_COLUMNS.index(column) for column in PEOPLE_COLUMNS]
+    width = len(CSV_COLUMNS)
 
     def named(row: Row) -> tuple:
-        return (
-            *row[:a],
-            names.get(row[a] or "", ""),
-            *row[a:b],
-            names.get(row[b] or "", ""),
-            *row[b:c],
-            names.get(row[c] or "", ""),
-            *row[c:],
-        )
+        row = (*row, *(None,) * (width - len(row)))  # rows that end before the reply columns
+        out: tuple = ()
+        start = 0
+        for index in at:
+            out += (*row[start:index], names.get(row[index] or "", ""))
+            start = index
+        return (*out, *row[start:])
 
     writer.writerows(map(named, report.rows))
     return out.getvalue().encode("utf-8")
@@ -796,7 +873,7 @@ def to_csv(report: Report, names: Mapping[str, str] | None = None) -> bytes:
 def people_of(report: Report) -> set[str]:
     """Everyone the report (figures and rows, both periods) names."""
     people = {*report.now.approvers, *report.now.people, *report.before.approvers}
-    people |= set(report.before.people)
+    people |= {*report.before.people, *report.now.repliers, *report.before.repliers}
     return people - {""}
 
 

@@ -8,14 +8,17 @@ the writer told); every step audited; the report's time to first reply."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from bot import reports, tickets, workspace
+from bot.blocks import reports as report_blocks
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from playground.mastodon import MastodonStandIn
@@ -291,10 +294,26 @@ def test_the_report_counts_the_time_to_first_reply(stack, masto):
     _, _, message = open_ticket(stack, masto)
     stack.clock.advance(minutes=12)
     write_reply(stack, SAM, message, "Sorry Carla!")
-    Scheduler(stack.services).run_due()
-    assert reply_rows(stack)[0].status == "sent"
-    now = stack.clock.now()
-    report = reports.build(
-        stack.services.db, TEAM, reports.Window(now - timedelta(days=7), now), None
+    scheduler = Scheduler(stack.services)
+    scheduler.run_due()
+    stack.clock.advance(minutes=30)
+    write_reply(stack, SAM, message, "Anything else?")  # a second reply: not the first
+    scheduler.run_due()
+    assert [r.status for r in reply_rows(stack)] == ["sent", "sent"]
+    stack.clock.advance(days=2)
+    report = reports.build(stack.services.db, TEAM, "week", ZoneInfo("UTC"), stack.clock.now())
+    assert report.now.to_first_reply == reports.Stats(1, 720.0, 720.0)
+    assert report.now.repliers == {SAM: reports.Stats(1, 720.0, 720.0)}
+    assert report.now.reply_brands == {"default": reports.Stats(1, 720.0, 720.0)}
+    text = report_blocks.summary(report, {SAM: "Sam"})
+    assert "*Time to first reply*" in text
+    assert "• brand default: median 12 min, p90 12 min (1)" in text
+    assert "• Sam: " in text
+    table = list(csv.DictReader(io.StringIO(reports.to_csv(report, {SAM: "Sam"}).decode())))
+    (row,) = [r for r in table if r["section"] == "reply"]
+    assert (row["replied_by"], row["replied_by_id"], row["seconds_to_reply"]) == (
+        "Sam",
+        SAM,
+        "720.0",
     )
-    assert report.current.first_reply.median == 12 * 60
+    assert row["networks"] == "mastodon" and row["record"] == "1"

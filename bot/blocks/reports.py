@@ -115,6 +115,21 @@ def summary(report: Report, names: Mapping[str, str] | None = None) -> str:
         "people",
         names,
     )
+    lines += ["", "*Time to first reply* (ticket opened → first reply sent on the network)"]
+    if not now.to_first_reply.count:
+        lines.append("No first replies sent in this period.")
+    else:
+        lines.append(f"• every ticket: {stats(now.to_first_reply, before.to_first_reply)}")
+        for brand in sorted(now.reply_brands):
+            lines.append(
+                f"• brand {escape(brand)}: "
+                + stats(now.reply_brands[brand], before.reply_brands.get(brand))
+            )
+        lines += _people(
+            [(p, s.count, stats(s, before.repliers.get(p))) for p, s in now.repliers.items()],
+            "people",
+            names,
+        )
     lines += [
         "",
         "_Median and p90 (nearest rank) of each time, count in brackets. The chart and every "
