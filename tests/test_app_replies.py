@@ -59,14 +59,12 @@ def masto(clock) -> Iterator[MastodonStandIn]:
         yield standin
 
 
-def mention(stack, masto, text="@acme my latte was cold <!here>") -> tuple[dict, str]:
-    """Carla mentions the brand on Mastodon; the inbox shows it as the poller does (the
-    item written, its message posted into the inbox channel). Returns the status and the
-    inbox message's ts."""
-    status = masto.post_as("carla", text)
+def inbox_message(stack, network: str, text: str, **item) -> str:
+    """A network item shown in the inbox as the poller shows it: its message posted into the
+    inbox channel, its row written with that message's ts. Returns the ts."""
     db, now = stack.services.db, stack.clock.now()
     posted = stack.services.slack.post_message(
-        INBOX, text=f"Mastodon · @carla: {text.replace('<', '&lt;')}"
+        INBOX, text=f"{network} · {item['author_handle']}: {text.replace('<', '&lt;')}"
     )
     with db.write() as session:
         account = session.exec(select(NetworkAccount)).one()
@@ -75,22 +73,35 @@ def mention(stack, masto, text="@acme my latte was cold <!here>") -> tuple[dict,
                 team_id=TEAM,
                 brand_id=account.brand_id,
                 account_id=account.id,
-                network="mastodon",
-                remote_id=f"{masto.domain}:{status['id']}",
+                network=network,
                 kind="mention",
-                author_handle=f"@carla@{masto.domain}",
-                author_name="Carla <b>",
                 text=text,
-                url=status["url"],
-                thread=json.dumps({"status_id": status["id"]}),
                 created_at=now,
                 received_at=now,
                 status="posted",
                 channel_id=INBOX,
                 ts=posted["ts"],
+                **item,
             )
         )
-    return status, posted["ts"]
+    return posted["ts"]
+
+
+def mention(stack, masto, text="@acme my latte was cold <!here>") -> tuple[dict, str]:
+    """Carla mentions the brand on Mastodon, and the inbox shows it. Returns the status and
+    the inbox message's ts."""
+    status = masto.post_as("carla", text)
+    ts = inbox_message(
+        stack,
+        "mastodon",
+        text,
+        remote_id=f"{masto.domain}:{status['id']}",
+        author_handle=f"@carla@{masto.domain}",
+        author_name="Carla <b>",
+        url=status["url"],
+        thread=json.dumps({"status_id": status["id"]}),
+    )
+    return status, ts
 
 
 def card(stack, number=1) -> dict:
