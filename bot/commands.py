@@ -61,7 +61,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                 "[webhook:URL|webhook:off|webhook:new-secret]",
                 "/post brand list",
             ),
-            "brands (clients) and their approval policy",
+            "brands (clients) and their approval policy; `reply-approval`: a reply from a "
+            "ticket's card is approved by an approver of its network before it is sent",
             admin=True,
         ),
         Subcommand(
@@ -106,7 +107,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "who takes a channel's new tickets, in turn",
             admin=True,
         ),
-        Subcommand("tickets", ("/post tickets [open|mine]",), "open tickets, or yours"),
+        Subcommand(
+            "tickets",
+            ("/post tickets [open|mine]",),
+            "open tickets, or yours. A ticket opened on a network's mention in the inbox has "
+            "*Reply…* on its card: support people for the brand (or admins) answer in the "
+            "network's thread as the brand's account",
+        ),
         Subcommand(
             "report",
             (
@@ -118,7 +125,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "the team report with a chart and a CSV (posted here when an admin asks in a "
             "channel not shared with another organisation, otherwise sent to you by DM): "
             "posts drafted, approved, rejected, expired and published (per network and brand), "
-            "approval turnaround, approval to live per network, and ticket times (median and "
+            "approval turnaround, approval to live per network, and ticket times (to first "
+            "assignment, resolution and first reply on the network; median and "
             "p90, nearest rank; per stage and person), against the period before. `week`: the "
             "7 whole days to last midnight in your time zone; `month`: the 30. For admins and "
             "people with a role; admins schedule it weekly",

@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
             actor = services.people.actor(team_id, user_id)
             found = replies.context(services.db, team_id, ticket_id)
             replies.check_may_reply(actor, found)
-            replies_flow.check_text(services, found, text)
+            replies_flow.check_text(services, found, text, user_id)
             with in_time(services):
                 reply, new = replies.create(
                     services.db, actor, found, text, view["id"], services.clock.now()

@@ -25,7 +25,7 @@ from playground.mastodon import MastodonStandIn
 from storage import repo
 from storage.models import InboxItem, NetworkAccount, Reply, Ticket
 from tests.stack import ADMIN, APPROVALS, ENV_ADMIN, MARIA, PEDRO, TEAM, start_stack
-from tests.test_app_posts import dm_to, modal, texts
+from tests.test_app_posts import dm_to, ephemeral_to, modal, texts
 from tests.test_app_publishing_mastodon import connected
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -268,7 +268,10 @@ def test_reply_approval_approved_then_sent(stack, masto):
     assert replies_on(masto) == []  # not before it is approved
     # its writer may not approve it (four-eyes), nor may a non-approver
     stack.slack.action(SAM, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
+    ephemeral_to(stack, SAM, "You wrote this reply, so someone else has to approve it")
     stack.slack.action(MARIA, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
+    ephemeral_to(stack, MARIA, "Only an approver for Mastodon in brand default")
+    assert reply_rows(stack)[0].status == "pending_approval"
     stack.slack.action(ALEX, "reply_approve", channel_id=APPROVALS, message_ts=request["ts"])
     stack.slack.wait_for(
         lambda: "Approved by" in texts(stack.slack.message(APPROVALS, request["ts"]))
@@ -279,6 +282,17 @@ def test_reply_approval_approved_then_sent(stack, masto):
     (row,) = reply_rows(stack)
     assert (row.status, row.decided_by) == ("sent", ALEX)
     assert audit(stack) == ["write", "approve", "sent"]
+
+
+def test_reply_approval_with_nobody_to_approve_is_refused_on_the_field(stack, masto):
+    connected(stack, masto)
+    _reply_approval(stack)
+    db, now = stack.services.db, stack.clock.now()
+    workspace.remove_role(db, TEAM, OWNER, (), now, ALEX, "approver", frozenset({"mastodon"}), None)
+    _, _, message = open_ticket(stack, masto)
+    answer = write_reply(stack, SAM, message, "Sorry!")
+    assert "nobody may approve Mastodon replies" in answer.body["errors"]["text"]
+    assert reply_rows(stack) == []
 
 
 def test_reply_approval_rejected_is_not_sent_and_the_writer_is_told(stack, masto):

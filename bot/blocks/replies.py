@@ -25,6 +25,10 @@ TEXT_MAX = 3000  # the form's own cap; the network's limit is checked on submit
 PLAYBOOK_MAX = 2800
 
 
+def _quote(text: str) -> str:
+    return "\n".join(f">{line}" for line in (escape(text).splitlines() or [""]))
+
+
 def form(
     ticket: Ticket,
     item: InboxItem,
@@ -37,7 +41,7 @@ def form(
     hint) and the brand's complaint playbook."""
     net = label(item.network)
     handle = escape(item.author_handle or "someone")
-    quoted = "\n".join(f">{line}" for line in (escape(item.text[:600]).splitlines() or [""]))
+    quoted = _quote(item.text[:600])
     about = f"*Reply on {net}* as brand {escape(brand.name)} to {handle}"
     if item.url:
         about += f" ({link(item.url, 'the post')})"
@@ -68,7 +72,10 @@ def form(
         "type": "modal",
         "callback_id": FORM,
         "title": {"type": "plain_text", "text": f"Reply on {net}"[:24]},
-        "submit": {"type": "plain_text", "text": "Send" if not brand.reply_approval else "Ask"},
+        "submit": {
+            "type": "plain_text",
+            "text": "Send for approval" if brand.reply_approval else "Send",
+        },
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"ticket": ticket.id}),
         "blocks": [b.to_dict() for b in blocks],
@@ -103,7 +110,7 @@ def request(reply: Reply, brand: Brand, item: InboxItem, line: str = "") -> dict
     answered = escape(item.author_handle or "someone")
     if item.url:
         answered = link(item.url, item.author_handle or "the post")
-    quoted = "\n".join(f">{ln}" for ln in (escape(reply.text).splitlines() or [""]))
+    quoted = _quote(reply.text)
     blocks: list[Block] = [
         section(title),
         section(truncate(quoted, 2900)),
@@ -143,7 +150,7 @@ def reason_form(reply: Reply) -> dict:
         "private_metadata": json.dumps({"reply": reply.id}),
         "blocks": [
             section(
-                f"*Reply #{reply.id}* by {user(reply.author)}\n>{escape(reply.text[:500])}"
+                f"*Reply #{reply.id}* by {user(reply.author)}\n{_quote(reply.text[:500])}"
             ).to_dict(),
             InputBlock(
                 block_id="reason",

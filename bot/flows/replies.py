@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot import accounts, networks, replies, tickets, workspace
+from bot import accounts, networks, posts, replies, tickets, workspace
 from bot.blocks import notice
 from bot.blocks import replies as reply_blocks
 from bot.errors import InvalidTransition, SlackFailure, ValidationFailed
@@ -43,9 +43,10 @@ def form(services: Services, found: replies.Context, text: str = "") -> dict:
     )
 
 
-def check_text(services: Services, found: replies.Context, text: str) -> None:
+def check_text(services: Services, found: replies.Context, text: str, author: str) -> None:
     """ValidationFailed (by field: ``text``) when the reply doesn't fit the network or the
-    brand's guide (banned words), or when reply approval has nowhere to ask."""
+    brand's guide (banned words), or when reply approval has nowhere to ask or nobody who
+    may approve it (nothing waits for nobody)."""
     if not text.strip():
         raise ValidationFailed("Write the reply first.", {"text": "Write the reply first."})
     draft = Draft(text=text, networks=frozenset({found.item.network}), brand=found.brand.name)
@@ -53,12 +54,22 @@ def check_text(services: Services, found: replies.Context, text: str) -> None:
     if verdict.errors.get("text"):
         said = verdict.errors["text"]
         raise ValidationFailed(said, {"text": said})
-    if found.brand.reply_approval and approvals_channel(services, found.brand, found) is None:
+    if not found.brand.reply_approval:
+        return
+    net, brand = found.item.network, found.brand
+    said = ""
+    if approvals_channel(services, brand, found) is None:
         said = (
-            f"Brand {found.brand.name} wants reply approval, but it has no approvals channel "
-            f"for {label(found.item.network)}: ask an admin to set one with "
-            "`/post approvals #channel`."
+            f"Brand {brand.name} wants reply approval, but it has no approvals channel for "
+            f"{label(net)}: ask an admin to set one with `/post approvals #channel`."
         )
+    elif posts.unapprovable(services.db, found.ticket.team_id, [net], brand, author):
+        said = (
+            f"Brand {brand.name} wants reply approval, but nobody may approve {label(net)} "
+            f"replies for it yet (you can't approve your own): ask an admin to add an "
+            f"approver with `/post role add @someone approver {net} brand:{brand.name}`."
+        )
+    if said:
         raise ValidationFailed(said, {"text": said})
 
 
