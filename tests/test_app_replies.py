@@ -27,6 +27,7 @@ from storage.models import InboxItem, NetworkAccount, Reply, Ticket
 from tests.stack import ADMIN, APPROVALS, ENV_ADMIN, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_posts import dm_to, ephemeral_to, modal, texts
 from tests.test_app_publishing_mastodon import connected
+from tests.test_reports import _rows as csv_rows
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 SUPPORT, INBOX = "CSUPPORT", "CINBOXAC"
@@ -342,3 +343,4 @@ def test_the_report_counts_the_time_to_first_reply(stack, masto):
         "720.0",
     )
     assert row["networks"] == "mastodon" and row["record"] == "1"
+    assert reports.by_period(csv_rows(table)) == {"current": report.now, "previous": report.before}

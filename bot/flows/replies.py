@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot import accounts, networks, posts, replies, tickets, workspace
+from bot import accounts, networks, posts, replies, workspace
 from bot.blocks import notice
 from bot.blocks import replies as reply_blocks
 from bot.errors import InvalidTransition, SlackFailure, ValidationFailed
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 def form(services: Services, found: replies.Context, text: str = "") -> dict:
     """The Reply… modal for the ticket: the network's text limit for this brand (its
     instance's own, its guide's override) and the brand's playbook."""
-    _, route = tickets.get(services.db, found.ticket.team_id, found.ticket.id)  # type: ignore[arg-type]
     guide = _guide(services, found.brand)
     rules = _rules(services, found.brand)
     network_rules = rules.get(found.item.network)
