@@ -180,8 +180,8 @@ def check_decision(db: Database, team_id: str, actor: Actor, reply_id: int, verd
     if reply.status != "pending_approval":
         who = f" by <@{reply.decided_by}>" if reply.decided_by else ""
         raise InvalidTransition(
-            f"Reply #{reply.id} is {STATUS_WORDS.get(reply.status, reply.status)}{who} "
-            "already: nothing to decide."
+            f"Reply #{reply.id} was decided already{who}: it is "
+            f"{STATUS_WORDS.get(reply.status, reply.status)}. Nothing to decide."
         )
     brand = brand_of(db, reply)
     refusal = policy.reply_decision_refusal(

@@ -9,7 +9,7 @@ from bot import grammar, replies
 from bot.blocks import posts as post_blocks
 from bot.blocks import replies as reply_blocks
 from bot.blocks import tickets as ticket_blocks
-from bot.errors import PermissionDenied, PostroomError, ValidationFailed
+from bot.errors import PostroomError, ValidationFailed
 from bot.flows import replies as replies_flow
 from bot.services import Services
 from handlers.actions import ticket_of
@@ -109,5 +109,5 @@ def reply_of(action: dict) -> int:
     """The reply an Approve / Reject button is for (its value), or a refusal."""
     reply_id = grammar.record_id(action.get("value"))
     if reply_id is None:
-        raise PermissionDenied("That button is damaged; the ticket's card shows the reply.")
+        raise ValidationFailed("That button is damaged; the ticket's card shows the reply.")
     return reply_id

@@ -147,6 +147,9 @@ BUTTONS = [
         "go only to people with the `support` role",
     ),
     ({"action_id": "ticket_playbook", "value": "0"}, "That card is damaged"),
+    ({"action_id": "reply_approve", "value": "x"}, "That button is damaged"),
+    ({"action_id": "reply_approve", "value": str(BIG)}, "That button is damaged"),
+    ({"action_id": "reply_approve", "value": "1"}, "There is no reply #1"),
 ]
 
 

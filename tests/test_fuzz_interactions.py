@@ -22,6 +22,7 @@ from bot.blocks import calendar as calendar_blocks
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as publish_blocks
+from bot.blocks import replies as reply_blocks
 from bot.blocks import tickets as ticket_blocks
 from bot.clock import ManualClock
 from bot.errors import PostroomError
@@ -54,6 +55,9 @@ ACTIONS = (
     ticket_blocks.REOPEN,
     ticket_blocks.PRIORITY,
     ticket_blocks.PLAYBOOK,
+    ticket_blocks.REPLY,
+    reply_blocks.APPROVE,
+    reply_blocks.REJECT,
     calendar_blocks.PAGE,
     publish_blocks.MARK_PUBLISHED,
     publish_blocks.MARK_FAILED,
@@ -66,6 +70,8 @@ CALLBACKS = (
     guide_blocks.STYLE_CALLBACK,
     account_blocks.MASTODON_CALLBACK,
     account_blocks.BLUESKY_CALLBACK,
+    reply_blocks.FORM,
+    reply_blocks.REASON,
 )
 
 
@@ -73,9 +79,9 @@ def test_the_fuzzed_ids_are_every_id_the_app_registers():
     """Each listener of the app (its ``app.action``/``app.view`` constants) is fuzzed here."""
     import inspect
 
-    from handlers import accounts, actions, views
+    from handlers import accounts, actions, replies, views
 
-    source = inspect.getsource(actions) + inspect.getsource(views) + inspect.getsource(accounts)
+    source = "".join(inspect.getsource(m) for m in (actions, views, accounts, replies))
     registered = source.count("app.action(") + source.count("app.view(")
     # + the draft form's brand and networks menus (dispatch_action): one listener, fuzzed in
     # test_the_draft_forms_redraw_takes_any_state_without_a_ref_or_a_write.
