@@ -11,14 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
-from bot import reports, tickets, workspace
+from bot import replies, reports, tickets, workspace
 from bot.blocks import reports as report_blocks
+from bot.errors import InvalidTransition
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from playground.mastodon import MastodonStandIn
@@ -344,3 +346,48 @@ def test_the_report_counts_the_time_to_first_reply(stack, masto):
     )
     assert row["networks"] == "mastodon" and row["record"] == "1"
     assert reports.by_period(csv_rows(table)) == {"current": report.now, "previous": report.before}
+
+
+def test_two_approvers_at_once_make_one_decision_and_one_submit_one_reply(stack, masto):
+    connected(stack, masto)
+    _reply_approval(stack)
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    _, _, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "Sorry!")
+    _request(stack)
+    found = replies.context(db, TEAM, 1)
+    sam = stack.services.people.actor(TEAM, SAM)
+    again, new = replies.create(db, sam, found, "Sorry!", reply_rows(stack)[0].form, now)
+    assert (again.id, new, len(reply_rows(stack))) == (1, False, 1)  # the same form's reply
+
+    def decide(person):
+        actor = stack.services.people.actor(TEAM, person)
+        try:
+            return replies.decide(db, TEAM, actor, 1, "approve", now).decided_by
+        except InvalidTransition as lost:
+            return str(lost)
+
+    outcomes = sorted(at_once_each([ALEX, PEDRO], decide))
+    winners = [o for o in outcomes if o in (ALEX, PEDRO)]
+    assert len(winners) == 1
+    assert audit(stack).count("approve") == 1
+    (row,) = reply_rows(stack)
+    assert (row.status, row.decided_by) == ("approved", winners[0])
+
+
+def at_once_each(people, act):
+    """``act(person)`` for each of ``people`` in threads released together."""
+    start = threading.Barrier(len(people))
+    results: list = []
+
+    def run(person):
+        start.wait()
+        results.append(act(person))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
