@@ -156,6 +156,11 @@ def get(db: Database, team_id: str, reply_id: int) -> Reply:
     return reply
 
 
+def find(db: Database, reply_id: int) -> Reply | None:
+    with db.read() as session:
+        return queries.get_reply(session, reply_id)
+
+
 def brand_of(db: Database, reply: Reply) -> Brand:
     with db.read() as session:
         brand = session.get(Brand, reply.brand_id)

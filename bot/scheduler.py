@@ -97,7 +97,7 @@ SOURCES: tuple[Source, ...] = (
         "send replies",
         "reply",
         replies_flow.units,
-        lambda services, job, p: replies_flow.run(services, p["reply"]),
+        lambda services, job, p: replies_flow.run(services, p["reply"], job.attempts > 1),
     ),
     Source(
         "expire unapproved posts",

@@ -21,6 +21,7 @@ from sqlmodel import select
 from bot import replies, reports, tickets, workspace
 from bot.blocks import reports as report_blocks
 from bot.errors import InvalidTransition
+from bot.flows import replies as replies_flow
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from playground.mastodon import MastodonStandIn
@@ -391,3 +392,21 @@ def at_once_each(people, act):
     for thread in threads:
         thread.join()
     return results
+
+
+def test_a_run_that_died_after_the_send_was_recorded_shows_the_link_once(stack, masto, monkeypatch):
+    connected(stack, masto)
+    _, ts, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "Sorry Carla!")
+    with monkeypatch.context() as died:  # recorded as sent, then the process was gone
+        died.setattr(replies_flow, "_after_sent", lambda *args, **kwargs: None)
+        Scheduler(stack.services).run_due()
+    (row,) = reply_rows(stack)
+    assert row.status == "sent"
+    assert not any("Replied by" in m["text"] for m in stack.slack.replies(INBOX, ts))
+    for _ in range(2):  # the job claimed again after its lease, and once more
+        assert replies_flow.run(stack.services, row.id, again=True) == 1
+    lines = [m for m in stack.slack.replies(INBOX, ts) if "Replied by" in m["text"]]
+    told = [m for m in stack.slack.dm_messages(SAM) if "is on Mastodon" in m["text"]]
+    assert (len(lines), len(told)) == (1, 1)
+    assert len(replies_on(masto)) == 1

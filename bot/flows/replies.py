@@ -136,9 +136,17 @@ def decided(services: Services, reply: Reply) -> None:
 # --- sending --------------------------------------------------------------------------------
 
 
-def run(services: Services, reply_id: int | None = None) -> int:
-    """Try every reply due now (or just ``reply_id``); how many tries were made."""
+def run(services: Services, reply_id: int | None = None, again: bool = False) -> int:
+    """Try every reply due now (or just ``reply_id``); how many steps were made. ``again``:
+    an earlier run of this job died, maybe between the network's answer being recorded and
+    Slack being told: a sent reply's link is shown then (where it isn't yet)."""
     done = 0
+    if again and reply_id is not None:
+        reply = replies.find(services.db, reply_id)
+        if reply is not None and reply.status == "sent":
+            found = replies.context(services.db, reply.team_id, reply.ticket_id)
+            _after_sent(services, reply, found, look_first=True)
+            done += 1
     for reply in replies.due(services.db, services.clock.now(), reply_id):
         done += _try(services, reply)
     return done
@@ -200,18 +208,28 @@ def _try(services: Services, reply: Reply) -> int:
     return 1
 
 
-def _after_sent(services: Services, reply: Reply, found: replies.Context) -> None:
-    """The card and the inbox message's thread show the reply's link; the writer is told."""
+def _after_sent(
+    services: Services, reply: Reply, found: replies.Context, look_first: bool = False
+) -> None:
+    """The card and the inbox message's thread show the reply's link; the writer is told.
+    ``look_first``: what an earlier run may have posted already is looked for, and not
+    posted twice."""
     tickets_flow.refresh_card(services, found.ticket)
-    item = found.item
+    item, line = found.item, reply_blocks.thread_line(reply)
     if item.channel_id and item.ts:
         try:
-            services.slack.post_message(
-                item.channel_id, thread_ts=item.ts, **notice(reply_blocks.thread_line(reply))
+            shown = look_first and any(
+                m.get("bot_id") and m.get("text") == line
+                for m in services.slack.call(
+                    "conversations.replies", channel=item.channel_id, ts=item.ts, limit=1000
+                ).get("messages", [])
             )
+            if not shown:
+                services.slack.post_message(item.channel_id, thread_ts=item.ts, **notice(line))
         except SlackFailure as failure:
             log.warning("reply %s: not shown in the inbox thread: %s", reply.id, failure)
-    dm.tell(
+    tell = dm.tell_once if look_first else dm.tell
+    tell(
         services,
         reply.author,
         f"↩️ Your reply to ticket #{reply.ticket_id} is on {label(reply.network)}: "
