@@ -65,7 +65,7 @@ def check_text(services: Services, found: replies.Context, text: str, author: st
     elif posts.unapprovable(services.db, found.ticket.team_id, [net], brand, author):
         said = (
             f"Brand {brand.name} wants reply approval, but nobody may approve {label(net)} "
-            f"replies for it yet (you can't approve your own): ask an admin to add an "
+            f"replies for it yet (its writer only with self-approval): ask an admin to add an "
             f"approver with `/post role add @someone approver {net} brand:{brand.name}`."
         )
     if said:
