@@ -165,6 +165,10 @@ def _store(
         account.limits = json.dumps(limits, sort_keys=True)
         account.state = "connected"
         account.updated_at = now
+        # Its social inbox (paused for refused credentials, say) is read at the next tick,
+        # from where it stopped: resumed, with nothing lost or shown twice.
+        account.inbox_next_at = None
+        account.inbox_failures = 0
         session.add(account)
         repo.audit(
             session,
