@@ -286,3 +286,53 @@ def test_a_rate_limit_waits_for_its_reset_and_pauses_nothing(stack, masto):
     stack.clock.set(row.inbox_next_at)
     Scheduler(stack.services).run_due()
     assert "hello" in texts(inbox_messages(stack)[0])
+
+
+# --- Bluesky, on its stand-in (the real server: tests/test_app_inbox_bluesky.py) -----------
+
+
+def test_bluesky_mentions_replies_and_quotes_arrive_once_each(stack, clock):
+    from datetime import timedelta
+
+    from bot import posts
+    from bot.posts import Draft
+    from playground.bluesky import BlueskyStandIn
+    from tests.test_app_accounts_bluesky import connect as connect_bluesky
+
+    with BlueskyStandIn(clock=clock) as sky:
+        brand = sky.add_account("acme-social.test", display_name="Acme")
+        sky.add_account("jade-r.test", display_name="Jade @here")
+        _, answer = connect_bluesky(stack, sky.base_url, "acme-social.test", brand.app_password)
+        assert answer.body is None
+        dm_to(stack, ADMIN, "Connected @acme-social.test")
+        db, now = stack.services.db, clock.now()
+        draft = Draft(text="Autumn blend is back", networks=frozenset({"bluesky"}),
+                      brand="default", scheduled_at=now + timedelta(minutes=1))  # fmt: skip
+        post = posts.create(db, TEAM, Actor(MARIA), draft, [], now)
+        post = posts.submit(db, posts.get(db, TEAM, post.id)[0], Actor(MARIA), now)
+        pedro = Actor(PEDRO, grants=workspace.grants_of(db, TEAM, PEDRO))
+        posts.decide(db, TEAM, pedro, post.id, 1, "team", "approve", now)
+        tick(stack)  # published
+        (ours,) = sky.posts("acme-social.test")
+        set_inbox(stack)
+        stack.clock.advance(seconds=1)
+        sky.post_as("jade-r.test", "@acme-social.test where is my order?")
+        stack.clock.advance(seconds=1)
+        reply = sky.post_as("jade-r.test", "so good", reply_to=ours["uri"])
+        stack.clock.advance(seconds=1)
+        sky.post_as("jade-r.test", "look at this", quote=ours["uri"])
+        tick(stack)
+        shown = [texts(m) for m in inbox_messages(stack)]
+        assert len(shown) == 3
+        assert "Mention" in shown[0] and "where is my order?" in shown[0]
+        assert "Jade @\u2060here" in shown[0] and "@jade-r.test" in shown[0]
+        assert "Reply" in shown[1] and f"our post #{post.id}" in shown[1]
+        assert "Quote" in shown[2] and "Bluesky" in shown[2]
+        rows = items(stack)
+        assert json.loads(rows[1].thread) == {
+            "root": {"uri": ours["uri"], "cid": ours["cid"]},
+            "parent": {"uri": reply["uri"], "cid": reply["cid"]},
+        }
+        tick(stack)
+        tick(stack)
+        assert len(inbox_messages(stack)) == 3 and len(items(stack)) == 3
