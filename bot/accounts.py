@@ -158,6 +158,9 @@ def _store(
                 created_at=now,
                 updated_at=now,
             )
+        if (account.server, account.remote_id) != (server, remote_id):
+            # another account (or server) than before: its inbox starts afresh
+            account.inbox_cursor, account.inbox_state, account.inbox_error = "", "active", ""
         account.server = server
         account.handle = handle
         account.remote_id = remote_id
