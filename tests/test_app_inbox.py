@@ -336,3 +336,21 @@ def test_bluesky_mentions_replies_and_quotes_arrive_once_each(stack, clock):
         tick(stack)
         tick(stack)
         assert len(inbox_messages(stack)) == 3 and len(items(stack)) == 3
+
+
+def test_an_inbox_turned_off_and_on_again_starts_afresh(stack, masto):
+    connected(stack, masto)
+    set_inbox(stack)
+    masto.post_as("jade", "@acme before")
+    tick(stack)
+    stack.slack.command(ADMIN, f"inbox off {CHANNEL}")
+    ephemeral_to(stack, ADMIN, "No more mentions arrive")
+    masto.post_as("jade", "@acme while it was off")
+    tick(stack)
+    tick(stack)
+    stack.clock.advance(minutes=1)
+    set_inbox(stack)
+    masto.post_as("jade", "@acme after")
+    tick(stack)
+    shown = [texts(m) for m in inbox_messages(stack)]
+    assert len(shown) == 2 and "before" in shown[0] and "after" in shown[1]

@@ -18,12 +18,20 @@ from storage.repo.common import insert_ignore
 def set_inbox(
     session: Session, team_id: str, brand_id: int, channel_id: str, user_id: str, now: datetime
 ) -> str | None:
-    """The brand's inbox channel is ``channel_id``; the channel it had before (or None)."""
+    """The brand's inbox channel is ``channel_id`` (moved, if it had one: its accounts read
+    on from where they were); the channel it had before (or None)."""
     row = session.exec(select(InboxChannel).where(InboxChannel.brand_id == brand_id)).first()
     before = row.channel_id if row is not None else None
     if row is None:
         row = InboxChannel(team_id=team_id, brand_id=brand_id, channel_id=channel_id,
                            created_by=user_id, created_at=now)  # fmt: skip
+        # A new inbox starts now: what the accounts were mentioned in while the brand had
+        # none (turned off, say) isn't brought back (their next read is a first read).
+        session.execute(
+            update(NetworkAccount)
+            .where(NetworkAccount.brand_id == brand_id)  # type: ignore[arg-type]
+            .values(inbox_cursor="", inbox_next_at=None)
+        )
     else:
         row.channel_id, row.created_by = channel_id, user_id
     session.add(row)
