@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
@@ -33,6 +34,7 @@ from storage.models import Brand, InboxChannel, NetworkAccount
 
 log = logging.getLogger(__name__)
 
+RENEW_EVERY = 10.0  # seconds between renewals of a posting job's lease (bot.jobs.LEASE: 60)
 LOOKBACK = 200  # messages of the inbox channel searched for one a dead try posted
 READERS = {"mastodon": mastodon.Reader, "bluesky": bluesky.Reader}
 
@@ -67,9 +69,16 @@ def run_post(services: Services, job, payload: dict) -> int:
     """The job of a post unit: each post only while the job is still this worker's (one
     that stalled while another took it over posts nothing more)."""
 
+    renewed = [float("-inf")]
+
     def ready() -> None:
+        # The lease runs a minute from each renewal: renewed at most every RENEW_EVERY
+        # seconds, it can't have been taken over in between (one write, not one per item).
+        if time.monotonic() - renewed[0] < RENEW_EVERY:
+            return
         if not services.jobs.still_ours(job):  # type: ignore[union-attr]
             raise Lost()
+        renewed[0] = time.monotonic()
 
     try:
         return post(services, int(payload["brand"]), ready)
@@ -191,7 +200,11 @@ def _tell_admins(services: Services, brand: Brand, text: str) -> None:
 def post(services: Services, brand_id: int, ready=lambda: None) -> int:
     """Post the brand's new items into its inbox channel, oldest first; how many went out.
     ``ready()`` is called before each post (the job checks it is still its own). Slack
-    away or rate-limiting stops it: the rest go at the next tick, in order."""
+    away or rate-limiting stops it: the rest go at the next tick, in order.
+
+    One write per item: an item's ``ts`` is recorded in the transaction that marks the next
+    one sending (and at the end); until then it is ``sending``, which a try after a crash
+    settles by looking in the channel first, as for a crash between Slack and the record."""
     with services.db.read() as session:
         channel = repo.inbox_of_brand(session, brand_id)
         items = repo.waiting_items(session, brand_id)
@@ -201,33 +214,44 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
     if channel is None:
         return 0
     posted = 0
-    for item in items:
-        try:
+    done: list[tuple[int, str]] = []  # (item, ts) posted, not yet recorded
+
+    def record(session) -> None:
+        for item_id, ts in done:
+            repo.mark_posted(session, item_id, channel.channel_id, ts)
+        done.clear()
+
+    try:
+        for item in items:
             ready()
             if item.status == "sending" and _found(services, item, channel):
                 continue  # a try that died had posted it: now recorded
-            if item.status == "new":
-                with services.db.write() as session:
-                    if not repo.start_sending(session, item.id, channel.channel_id):  # type: ignore[arg-type]
-                        continue
+            with services.db.write() as session:
+                record(session)
+                if item.status == "new" and not repo.start_sending(
+                    session,
+                    item.id,  # type: ignore[arg-type]
+                    channel.channel_id,
+                ):
+                    continue
             sent = services.slack.post_message(
                 channel.channel_id, **inbox_blocks.item_message(item)
             )
-        except (RateLimited, Unreachable) as failure:
-            log.warning("inbox item %s not posted yet: %s", item.id, failure)
-            return posted
-        except SlackFailure as failure:
-            log.warning(
-                "inbox channel %s of brand %s refused item %s: %s",
-                channel.channel_id,
-                brand_id,
-                item.id,
-                failure,
-            )
-            return posted
-        with services.db.write() as session:
-            repo.mark_posted(session, item.id, channel.channel_id, sent["ts"])  # type: ignore[arg-type]
-        posted += 1
+            done.append((item.id, sent["ts"]))  # type: ignore[arg-type]
+            posted += 1
+    except (RateLimited, Unreachable) as failure:
+        log.warning("inbox of brand %s: not all posted yet: %s", brand_id, failure)
+    except SlackFailure as failure:
+        log.warning(
+            "inbox channel %s of brand %s refused an item: %s",
+            channel.channel_id,
+            brand_id,
+            failure,
+        )
+    finally:
+        if done:
+            with services.db.write() as session:
+                record(session)
     return posted
 
 
