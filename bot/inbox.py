@@ -169,10 +169,13 @@ def may_read(account: NetworkAccount) -> bool:
     return account.state == "connected"
 
 
+CLOCKS_DIFFER = timedelta(minutes=1)  # a network's clock against ours, and its rounding
+
+
 def fresh(items: list[Read], since: datetime) -> list[Read]:
-    """An account's first read (no cursor yet): what was made since its inbox was set, not
-    the account's whole past."""
-    return [item for item in items if item.created_at >= since]
+    """An account's first read (no cursor yet): what was made since its inbox was set (give
+    or take the two clocks' difference), not the account's whole past."""
+    return [item for item in items if item.created_at >= since - CLOCKS_DIFFER]
 
 
 def next_read(

@@ -103,6 +103,8 @@ def read(services: Services, account_id: int) -> int:
                 session.expunge(row)
     if account is None or channel is None or brand is None or not inbox.may_read(account):
         return 0
+    if account.inbox_next_at is not None and account.inbox_next_at > now:
+        return 0  # read already (a replica listed it due just before that read's commit)
     paused = account.inbox_state == "paused"
     try:
         reader = _reader(services, account)
