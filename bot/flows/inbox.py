@@ -228,7 +228,7 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
             ready()
             if item.status == "sending" and _found(services, item, channel):
                 continue  # a try that died had posted it: now recorded
-            with services.db.write() as session:
+            with services.db.write_connection() as session:
                 record(session)
                 if item.status == "new" and not repo.start_sending(
                     session,
@@ -252,7 +252,7 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
         )
     finally:
         if done:
-            with services.db.write() as session:
+            with services.db.write_connection() as session:
                 record(session)
     return posted
 

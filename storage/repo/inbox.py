@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import Connection, delete, or_, update
 from sqlmodel import Session, select
 
 from storage.models import Brand, InboxChannel, InboxItem, NetworkAccount, Publication
@@ -212,7 +212,7 @@ def waiting_items(session: Session, brand_id: int) -> list[InboxItem]:
     )
 
 
-def start_sending(session: Session, item_id: int, channel_id: str) -> bool:
+def start_sending(session: Session | Connection, item_id: int, channel_id: str) -> bool:
     """new → sending into ``channel_id`` (compare-and-set): from here, a try that died
     may have posted it, and the next one looks first."""
     moved = session.execute(
@@ -223,7 +223,7 @@ def start_sending(session: Session, item_id: int, channel_id: str) -> bool:
     return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
-def mark_posted(session: Session, item_id: int, channel_id: str, ts: str) -> bool:
+def mark_posted(session: Session | Connection, item_id: int, channel_id: str, ts: str) -> bool:
     moved = session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.status != "posted")  # type: ignore[arg-type]
