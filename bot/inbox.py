@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot import networks
 from bot.errors import NotFound
+from bot.mrkdwn import escape
 from bot.policy import Actor
 from bot.workspace import _brand, require_admin
 from storage import repo
@@ -146,16 +147,14 @@ def feeders(brand: Brand, accounts: list[NetworkAccount]) -> str:
         return f"Brand {brand.name} has no connected account yet. " + CONNECT_HINT.format(
             brand=brand.name
         )
-    shown = ", ".join(f"{a.handle} on {networks.label(a.network)}" for a in accounts)
+    shown = ", ".join(f"{escape(a.handle)} on {networks.label(a.network)}" for a in accounts)
     return f"Mentions of and replies to {shown} arrive there."
 
 
 def state_of(account: NetworkAccount) -> tuple[str, str]:
     """``(active|paused, why)`` of the account's inbox."""
     if account.state == "reconnect":
-        return "paused", "the account needs reconnecting (`/post account add " + (
-            f"{account.network}`)"
-        )
+        return "paused", f"the account needs reconnecting (`/post account add {account.network}`)"
     if account.inbox_state == "paused":
         return "paused", account.inbox_error
     return "active", ""
@@ -196,8 +195,6 @@ def pauses(failures: int, failure: ReadFailed) -> bool:
 
 def paused_text(brand: Brand, account: NetworkAccount, reason: str) -> str:
     """The admins' DM when an account's inbox pauses: why, and how it resumes."""
-    from bot.mrkdwn import escape
-
     net = networks.label(account.network)
     return (
         f"⏸️ The social inbox of brand {escape(brand.name)} stopped reading "
@@ -210,8 +207,6 @@ def paused_text(brand: Brand, account: NetworkAccount, reason: str) -> str:
 
 
 def resumed_text(brand: Brand, account: NetworkAccount) -> str:
-    from bot.mrkdwn import escape
-
     return (
         f"▶️ The social inbox of brand {escape(brand.name)} reads {escape(account.handle)} on "
         f"{networks.label(account.network)} again, from where it stopped."
