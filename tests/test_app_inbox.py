@@ -69,8 +69,15 @@ def connected(stack, masto, token=None) -> None:
 
 
 def set_inbox(stack) -> str:
+    """``/post inbox #social-inbox`` by an admin; the app's answer (this one's, not an
+    earlier one's)."""
+    said = f"now arrive in <#{INBOX}>"
+    before = sum(said in e.get("text", "") for e in stack.slack.ephemerals(user=ADMIN))
     stack.slack.command(ADMIN, f"inbox {CHANNEL}")
-    return ephemeral_to(stack, ADMIN, f"now arrive in <#{INBOX}>")
+    stack.slack.wait_for(
+        lambda: sum(said in e.get("text", "") for e in stack.slack.ephemerals(user=ADMIN)) > before
+    )
+    return ephemeral_to(stack, ADMIN, said)
 
 
 def inbox_messages(stack) -> list[dict]:
