@@ -158,6 +158,9 @@ def _store(
                 created_at=now,
                 updated_at=now,
             )
+        if (account.server, account.remote_id) != (server, remote_id):
+            # another account (or server) than before: its inbox starts afresh
+            account.inbox_cursor, account.inbox_state, account.inbox_error = "", "active", ""
         account.server = server
         account.handle = handle
         account.remote_id = remote_id
@@ -165,6 +168,10 @@ def _store(
         account.limits = json.dumps(limits, sort_keys=True)
         account.state = "connected"
         account.updated_at = now
+        # Its social inbox (paused for refused credentials, say) is read at the next tick,
+        # from where it stopped: resumed, with nothing lost or shown twice.
+        account.inbox_next_at = None
+        account.inbox_failures = 0
         session.add(account)
         repo.audit(
             session,

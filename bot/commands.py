@@ -142,6 +142,17 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             admin=True,
         ),
         Subcommand(
+            "inbox",
+            (
+                "/post inbox #channel [brand:NAME]",
+                "/post inbox off #channel",
+                "/post inbox list",
+            ),
+            "where mentions of, replies to and quotes of the brand's network accounts arrive "
+            "(polled every minute; each once, in order)",
+            admin=True,
+        ),
+        Subcommand(
             "drafting",
             ("/post drafting [anyone|roles]",),
             "who may draft: anyone (the default), or only people with a Postroom role",
@@ -577,3 +588,34 @@ def parse_account(args: list[str]) -> AccountCommand:
             use,
         )
     return AccountCommand(action, network, brand_option(args[2:], "account"))
+
+
+# --- the social inbox ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxCommand:
+    action: str  # set | off | list
+    channel: grammar.ChannelRef | None = None
+    brand: str = "default"
+
+
+def parse_inbox(args: list[str]) -> InboxCommand:
+    """``#channel [brand:NAME]``, ``off #channel`` or ``list``."""
+    use = usage("inbox")
+    first = args[0].lower() if args else ""
+    if first == "list":
+        if len(args) > 1:
+            raise UsageError("`/post inbox list` takes nothing after it.", use)
+        return InboxCommand("list")
+    if first == "off":
+        if len(args) != 2:
+            raise UsageError("Name the channel: `/post inbox off #channel`.", use)
+        return InboxCommand("off", grammar.channel(args[1], use))
+    if not args:
+        raise UsageError("Name the channel: `/post inbox #channel [brand:NAME]`.", use)
+    if not args[0].startswith(("<#", "#")):
+        guess = grammar.suggest(first, ["list", "off"])
+        hint = f" Did you mean `/post inbox {guess}`?" if guess else ""
+        raise UsageError(f"{code(args[0][:40])} isn't a channel.{hint}", use)
+    return InboxCommand("set", grammar.channel(args[0], use), brand_option(args[1:], "inbox"))

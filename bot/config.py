@@ -47,6 +47,9 @@ class Settings:
     secret_keys: tuple[str, ...] = ()
     # POSTROOM_ALLOW_HOSTS: hosts outbound requests may reach despite a private address.
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
+    # POSTROOM_INBOX_POLL_SECONDS: how often each account of a brand with an inbox channel
+    # is read (PRODUCT.md §14: every minute by default).
+    inbox_poll_seconds: int = 60
     # Tests only: accept a made-up signing secret shorter than Slack's (never from the env).
     allow_short_signing_secret: bool = False
 
@@ -174,6 +177,13 @@ def load_settings(
             f"POSTROOM_ALLOW_HOSTS must be comma-separated host names or IP addresses: {error}"
         ) from error
 
+    poll_text = get("POSTROOM_INBOX_POLL_SECONDS") or "60"
+    if not poll_text.isdigit() or not 10 <= int(poll_text) <= 3600:
+        raise ConfigError(
+            "POSTROOM_INBOX_POLL_SECONDS must be a whole number of seconds from 10 to 3600 "
+            f"(how often the social inbox reads each account; default 60), got {poll_text!r}"
+        )
+
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
@@ -189,6 +199,7 @@ def load_settings(
         public_url=public_url,
         secret_keys=secret_keys,
         allow_hosts=allow_hosts,
+        inbox_poll_seconds=int(poll_text),
     )
 
 

@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import posts, publishing, tickets
 from bot.flows import digest as digest_flow
+from bot.flows import inbox as inbox_flow
 from bot.flows import posts as posts_flow
 from bot.flows import publishing as publishing_flow
 from bot.flows import replies as replies_flow
@@ -81,9 +82,10 @@ def _follow_ups(kind: str):
 # Every kind of scheduled work, in the order a tick enqueues it. The keys (with the kind):
 # ``digest:<channel>:<local date>``, ``weekly:<channel>:<ISO week>``, ``<post>:<version>``
 # (expiry, hand-off), ``<post>:<version>:<stage>`` (request, reminder), ``<ticket>``
-# (card, follow-ups), ``<reply>`` (a reply's tries, the job accepted with an approved reply
-# made ready again for a retry). A unit due again after its job finished (a reminder given back, a
-# hand-off to retry, a request with nowhere to go yet) makes that job ready again.
+# (card, follow-ups), ``<account>`` (an inbox read), ``<brand>`` (its inbox items posted),
+# ``<reply>`` (a reply's tries, the job accepted with an approved reply made ready again for
+# a retry). A unit due again after its job finished (a reminder given back, a hand-off to
+# retry, a request with nowhere to go yet, an account's next read) makes that job ready again.
 SOURCES: tuple[Source, ...] = (
     Source("post digests", "digest", digest_flow.units, digest_flow.run_digest),
     Source("post weekly reports", "weekly", reports_flow.units, reports_flow.run_report),
@@ -93,6 +95,8 @@ SOURCES: tuple[Source, ...] = (
         _hand_offs,
         lambda services, job, p: publishing_flow.run(services, p["post"]),
     ),
+    Source("read social inboxes", "inbox-read", inbox_flow.read_units, inbox_flow.run_read),
+    Source("post social inbox items", "inbox-post", inbox_flow.post_units, inbox_flow.run_post),
     Source(
         "send replies",
         "reply",

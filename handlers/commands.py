@@ -21,6 +21,7 @@ from bot.services import Services
 from handlers import admin, calendar, digest, guides, posts, reports, tickets
 from handlers.accounts import account_command
 from handlers.errors import guarded
+from handlers.inbox import inbox_command
 from handlers.subcommand import Handler
 
 log = logging.getLogger(__name__)
@@ -109,4 +110,5 @@ SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "tickets": tickets.tickets_command,
     "report": reports.report_command,
     "account": account_command,
+    "inbox": inbox_command,
 }

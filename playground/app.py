@@ -135,6 +135,9 @@ class Playground:
                 # A webhook receiver on this machine is what people try here.
                 allow_hosts=frozenset({"127.0.0.1", "localhost", "::1"})
                 | outbound.parse_allow_hosts(os.environ.get("POSTROOM_ALLOW_HOSTS", "")),
+                # The social inbox reads Acme's accounts often: a customer's mention on a
+                # network pane shows in #social-inbox at the next tick.
+                inbox_poll_seconds=10,
             )
             redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)
@@ -160,6 +163,7 @@ class Playground:
                 mastodon=self.mastodon,
                 connected=self.connected_accounts,
                 customers={"bluesky": BLUESKY_CUSTOMER, "mastodon": MASTODON_CUSTOMER},
+                posted=self.tick_soon,
             )
             if self.seed:
                 seed_workspace(standin)
@@ -193,6 +197,11 @@ class Playground:
             return [
                 ConnectedAccount(a.network, a.server, a.handle, b.name, a.state) for a, b in rows
             ]
+
+    def tick_soon(self) -> None:
+        """A tick in the background now (a customer posted on a network pane: the social
+        inbox reads it and it shows in #social-inbox without waiting for the next tick)."""
+        threading.Thread(target=self.tick, name="playground-tick", daemon=True).start()
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Run the app's due work now (after the clock jumped), one tick at a time."""

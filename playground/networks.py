@@ -51,11 +51,14 @@ class NetworkPanes:
         mastodon: MastodonStandIn | None,
         connected: Callable[[], list[ConnectedAccount]],
         customers: dict[str, str],
+        posted: Callable[[], object] | None = None,
     ) -> None:
         self.bluesky = bluesky
         self.mastodon = mastodon
         self.connected = connected
         self.customers = customers  # network -> the customer's handle on its stand-in
+        # Called after the customer posted (the playground ticks: the social inbox reads it)
+        self.posted = posted
 
     # ------------------------------------------------------------------ panes
 
@@ -230,6 +233,8 @@ class NetworkPanes:
         except MastodonError as refused:
             raise ValueError(f"Mastodon refused it: {refused.error}") from refused
         log.info("playground: %s posted on %s as a customer", pane["customer"], pane["label"])
+        if self.posted is not None:
+            self.posted()
         return posted
 
 

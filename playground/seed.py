@@ -63,6 +63,7 @@ FEEDBACK = "C0FEEDBACK"
 FEED = "C0FEED"
 DIGEST = "C0DIGEST"
 NORTHWIND = "C0NORTHWIND"
+INBOX = "C0SOCINBOX"
 
 TEAM = [p.id for p in PEOPLE if p is not CHRIS]
 
@@ -75,6 +76,8 @@ CHANNELS: tuple[tuple[str, str, bool, list[str]], ...] = (
     (FEEDBACK, "product-feedback", False, [ANA.id, MARIA.id, PRIYA.id]),
     (FEED, "social-feed", False, [*TEAM, FEED_BOT.id]),
     (DIGEST, "social-digest", False, TEAM),
+    # Where mentions of Acme's own Bluesky and Mastodon accounts arrive (the social inbox).
+    (INBOX, "social-inbox", False, [ANA.id, MARIA.id, SAM.id, LENA.id]),
     # Shared with the client (in Slack, a Slack Connect channel).
     (NORTHWIND, "northwind-client", True, [ANA.id, MARIA.id, CHRIS.id]),
 )
@@ -153,6 +156,8 @@ SETUP_COMMANDS: tuple[str, ...] = (
     # ...and ideas go to the product team the same way.
     f"route add :bulb: {_channel(FEEDBACK)}",
     f"digest {_channel(DIGEST)} 09:00 Europe/Madrid",
+    # Mentions of and replies to Acme's network accounts (connected below) arrive here.
+    f"inbox {_channel(INBOX)} brand:acme",
 )
 
 

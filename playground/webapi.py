@@ -517,9 +517,13 @@ class WebApi:
         channel = self.ws.readable(params.get("channel"))
         newest_first = list(reversed(self.ws.top_level(channel["id"])))
         page, next_cursor = _page(_in_range(newest_first, params), params)
+        rendered = [self.ws.render_message(m) for m in page]
+        if not flag(params, "include_all_metadata"):  # Slack's default: no message metadata
+            for message in rendered:
+                message.pop("metadata", None)
         return {
             "ok": True,
-            "messages": [self.ws.render_message(m) for m in page],
+            "messages": rendered,
             "has_more": bool(next_cursor),
             "pin_count": 0,
             "response_metadata": {"next_cursor": next_cursor},

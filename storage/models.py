@@ -508,6 +508,10 @@ class NetworkAccount(SQLModel, table=True):
     inbox_state: str = Field(default="active", max_length=16)
     inbox_error: str = ""  # why it is paused, in words for the admins
     inbox_polled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Reads failed in a row (a network down: paused after a few), and when the next read is
+    # due (the poll interval, slower while paused, or a rate limit's reset).
+    inbox_failures: int = 0
+    inbox_next_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_by: str = ""
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())

@@ -21,6 +21,7 @@ def test_defaults():
     assert s.database_url == "sqlite:///postroom.db"
     assert (s.host, s.port, s.log_level) == ("0.0.0.0", 3000, "INFO")
     assert s.admins == frozenset() and not s.socket_mode
+    assert s.inbox_poll_seconds == 60  # PRODUCT.md §14: the inbox is read every minute
 
 
 def test_every_setting_read():
@@ -34,6 +35,7 @@ def test_every_setting_read():
             "PORT": "8080",
             "POSTROOM_ADMINS": "U01ABC, U02DEF",
             "LOG_LEVEL": "debug",
+            "POSTROOM_INBOX_POLL_SECONDS": "300",
         },
         dotenv_path=None,
     )
@@ -42,6 +44,7 @@ def test_every_setting_read():
     assert s.port == 8080 and s.host == "127.0.0.1"
     assert s.admins == {"U01ABC", "U02DEF"}
     assert s.log_level == "DEBUG"
+    assert s.inbox_poll_seconds == 300
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path):
@@ -70,6 +73,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
         ({"PORT": "70000"}, "PORT"),
         ({"POSTROOM_ADMINS": "maria,U02DEF"}, "POSTROOM_ADMINS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"POSTROOM_INBOX_POLL_SECONDS": "1m"}, "POSTROOM_INBOX_POLL_SECONDS"),
+        ({"POSTROOM_INBOX_POLL_SECONDS": "5"}, "POSTROOM_INBOX_POLL_SECONDS"),
     ],
 )
 def test_bad_values_name_the_variable(override, variable):

@@ -400,6 +400,20 @@ def test_a_customer_posts_on_a_pane_and_the_brand_is_notified(playground):
         if n["status"]["id"] == answer["posted"]["id"]
     ]
     assert note["type"] == "mention"
+    # the app's social inbox read them: each is in #social-inbox once (Ana set it up)
+    playground.clock.advance(timedelta(minutes=1))
+    playground.tick()
+    slack = playground.standin
+
+    def arrived():
+        found = [str(m.get("blocks")) for m in slack.messages(seed.INBOX) if m.get("bot_id")]
+        return found if len(found) >= 3 else None
+
+    shown = slack.wait_for(arrived)
+    assert len(shown) == 3
+    assert "my order is late" in shown[0] and "Bluesky" in shown[0]
+    assert "still waiting" in shown[1] and "Reply" in shown[1]
+    assert "where is my order?" in shown[2] and "Mastodon" in shown[2]
     # the network's refusal, and nonsense, come back as the page's error
     status, answer = _api(
         playground,

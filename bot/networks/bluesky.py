@@ -629,3 +629,109 @@ class _Head(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+
+
+# --- reading the inbox ----------------------------------------------------------------------
+
+READ_REASONS = ("mention", "reply", "quote")
+READ_PAGE = 50
+READ_PAGES = 20  # pages read per poll at most (1,000 notifications); the rest next time
+
+
+class Reader(Publisher):
+    """Reads the mentions of, replies to and quotes of a brand's Bluesky account
+    (``app.bsky.notification.listNotifications`` with those ``reasons``), through the
+    account's kept session — refreshed as the publisher refreshes it, never re-created.
+    The App View pages newest first; the cursor kept is the ``indexedAt`` of the newest
+    item read, so a read pages back until it reaches it (an item at that very time comes
+    again, and is dropped by its unique key) and gives the items oldest first. Without a
+    cursor (the first read), only the newest page: the inbox starts now."""
+
+    def read(self, cursor: str, now: datetime) -> tuple[list, str]:
+        """The items after ``cursor``, oldest first, and the cursor after them; ReadFailed."""
+        from bot.inbox import ReadFailed
+
+        if not (self.access and self.refresh and self.did):
+            raise ReadFailed(f"the account has no session kept; {RECONNECT}", refused=True)
+        found: list[dict] = []
+        page_cursor = ""
+        try:
+            for _ in range(READ_PAGES):
+                params = [("limit", str(READ_PAGE))] + [("reasons", r) for r in READ_REASONS]
+                if page_cursor:
+                    params.append(("cursor", page_cursor))
+                answer = self._xrpc(
+                    "GET", "app.bsky.notification.listNotifications",
+                    params=params, timeout=RECORD_TIMEOUT,  # type: ignore[arg-type]
+                )  # fmt: skip
+                if not answer.ok:
+                    raise self._read_failed(answer, now)
+                data = _json(answer)
+                notes = [n for n in data.get("notifications") or [] if isinstance(n, dict)]
+                newer = [n for n in notes if str(n.get("indexedAt", "")) >= cursor]
+                found.extend(newer)
+                page_cursor = str(data.get("cursor") or "")
+                if not cursor or len(newer) < len(notes) or not page_cursor:
+                    break
+        except _Stop as stop:  # the session couldn't be refreshed
+            raise ReadFailed(stop.outcome.reason, refused=stop.outcome.reconnect) from stop
+        found.sort(key=lambda n: (str(n.get("indexedAt", "")), str(n.get("uri", ""))))
+        newest = max((str(n.get("indexedAt", "")) for n in found), default="")
+        items = [item for n in found if (item := self._item(n)) is not None]
+        return items, max(newest, cursor)
+
+    def _item(self, note: dict):
+        from bot.inbox import Read
+
+        reason, uri, cid = note.get("reason"), note.get("uri"), note.get("cid")
+        record = note.get("record") if isinstance(note.get("record"), dict) else {}
+        author = note.get("author") if isinstance(note.get("author"), dict) else {}
+        if reason not in READ_REASONS or not isinstance(uri, str) or not isinstance(cid, str):
+            return None
+        handle = str(author.get("handle") or "")
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        parent = reply.get("parent") if isinstance(reply.get("parent"), dict) else {}
+        parent_uri = str(parent.get("uri") or "")
+        me = {"uri": uri, "cid": cid}
+        root = reply.get("root") if isinstance(reply.get("root"), dict) else me
+        ours = parent_uri.startswith(f"at://{self.did}/{POST}/")
+        made = str(record.get("createdAt") or note.get("indexedAt") or "")
+        try:
+            created = datetime.fromisoformat(made.replace("Z", "+00:00"))
+        except ValueError:
+            created = datetime.now(UTC)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return Read(
+            remote_id=uri,
+            kind=str(reason),
+            author_handle="@" + handle,
+            author_name=str(author.get("displayName") or ""),
+            text=str(record.get("text") or ""),
+            url=_web_url(handle or uri.split("/")[2], uri),
+            created_at=created,
+            reply_to_remote_id=parent_uri,
+            reply_to_url=_web_url(parent_uri.split("/")[2], parent_uri) if parent_uri else "",
+            ours_suffix=f"/post/{parent_uri.rsplit('/', 1)[-1]}" if ours else "",
+            thread={"root": {"uri": root.get("uri"), "cid": root.get("cid")}, "parent": me},
+        )
+
+    def _read_failed(self, answer: outbound.Answer, now: datetime):
+        from bot.inbox import ReadFailed
+
+        if answer.status == 429:
+            return ReadFailed(
+                f"Bluesky limits how often this account may read ({_why(answer)})",
+                after=_reset_after(answer, now),
+            )
+        if answer.status in (401, 403):
+            return ReadFailed(
+                f"Bluesky refused the account {self.account.handle} ({_why(answer)}); " + RECONNECT,
+                refused=True,
+            )
+        return ReadFailed(f"Bluesky didn't answer the notifications ({_why(answer)})")
+
+
+def _web_url(who: str, uri: str) -> str:
+    """A post's page on bsky.app from its at:// URI (``who``: the author's handle or DID)."""
+    return f"https://bsky.app/profile/{who}/post/{uri.rsplit('/', 1)[-1]}"

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from bot import outbound, posts
@@ -476,3 +477,164 @@ def _multipart(fields: dict[str, str], file: tuple[str, str, str, bytes]) -> tup
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+# --- reading the inbox ----------------------------------------------------------------------
+
+READ_TIMEOUT = 10.0  # one page of notifications: a background job, a few KB
+READ_PAGE = 40  # Mastodon's largest page of notifications
+READ_PAGES = 25  # pages read per poll at most (1,000 mentions); the rest at the next poll
+
+
+class Reader:
+    """Reads the mentions of a brand's Mastodon account (a reply to its status arrives as a
+    mention): ``GET /api/v1/notifications?types[]=mention``, oldest first after the cursor
+    (``min_id``: the newest notification id read; while a page is full and the ``Link``
+    header has a ``prev``, the next page is the one above its newest). Without a cursor
+    (the first read), only the newest page: the inbox starts now, not with the account's
+    past."""
+
+    def __init__(self, account: NetworkAccount, secrets: dict, policy: outbound.Policy) -> None:
+        self.account, self.policy = account, policy
+        self.token = str(secrets.get("access_token") or "")
+        self.base = account.server.rstrip("/")
+
+    def read(self, cursor: str, now: datetime) -> tuple[list, str]:
+        """The items after ``cursor``, oldest first, and the cursor after them; ReadFailed."""
+        from bot.inbox import ReadFailed
+
+        if not self.token:
+            raise ReadFailed("the account has no access token stored", refused=True)
+        params: list[tuple[str, str]] = [("types[]", "mention"), ("limit", str(READ_PAGE))]
+        url = f"{self.base}/api/v1/notifications?" + urllib.parse.urlencode(
+            params + ([("min_id", cursor)] if cursor else [])
+        )
+        found: list[dict] = []
+        for _ in range(READ_PAGES):
+            answer = outbound.request(
+                "GET", url, self.policy, timeout=READ_TIMEOUT, read_limit=4 * READ_LIMIT,
+                headers={"Accept": "application/json", "User-Agent": "Postroom",
+                         "Authorization": f"Bearer {self.token}"},
+            )  # fmt: skip
+            log.info("mastodon %s: notifications: %s", self.account.handle,
+                     answer.detail or answer.category)  # fmt: skip
+            if answer.status != 200:
+                raise self._failed(answer, now)
+            page = _json(answer.body)
+            if not isinstance(page, list):
+                raise ReadFailed(f"the instance {self.base} answered notifications without a list")
+            notes = [n for n in page if isinstance(n, dict) and str(n.get("id", "")).isdigit()]
+            notes.sort(key=lambda n: int(n["id"]))
+            found.extend(notes)
+            if (
+                not cursor
+                or len(notes) < READ_PAGE
+                or not _link(answer.headers.get("link", ""), "prev")
+            ):
+                break  # a first read: the newest page only; or nothing newer after this page
+            # The Link header's "prev" page: the ones just above the newest read (min_id).
+            cursor = notes[-1]["id"]
+            url = f"{self.base}/api/v1/notifications?" + urllib.parse.urlencode(
+                [*params, ("min_id", cursor)]
+            )
+        newest = max((int(n["id"]) for n in found), default=0)
+        items = [item for n in found if (item := self._item(n)) is not None]
+        return items, str(newest) if newest else cursor
+
+    def _item(self, note: dict):
+        from bot.inbox import Read
+
+        status = note.get("status")
+        who = note.get("account")
+        if (
+            note.get("type") != "mention"
+            or not isinstance(status, dict)
+            or not isinstance(who, dict)
+        ):
+            return None
+        parent = status.get("in_reply_to_id")
+        parent = str(parent) if parent else ""
+        ours = parent and str(status.get("in_reply_to_account_id")) == self.account.remote_id
+        parent_url = ""
+        if parent:
+            by = next(
+                (m.get("acct") for m in status.get("mentions") or []
+                 if isinstance(m, dict) and str(m.get("id")) == str(
+                     status.get("in_reply_to_account_id"))),
+                None,
+            )  # fmt: skip
+            parent_url = f"{self.base}/@{by}/{parent}" if by else ""
+        try:
+            made = datetime.fromisoformat(str(status.get("created_at")).replace("Z", "+00:00"))
+        except ValueError:
+            made = datetime.now(UTC)
+        return Read(
+            remote_id=f"{self.base}/statuses/{status.get('id')}",
+            kind="reply" if parent else "mention",
+            author_handle="@" + str(who.get("acct") or who.get("username") or ""),
+            author_name=str(who.get("display_name") or ""),
+            text=_plain(str(status.get("content") or "")),
+            url=str(status.get("url") or status.get("uri") or ""),
+            created_at=made,
+            reply_to_remote_id=f"{self.base}/statuses/{parent}" if parent else "",
+            reply_to_url=parent_url,
+            ours_suffix=f"/{parent}" if ours else "",
+            thread={"status_id": str(status.get("id"))},
+        )
+
+    def _failed(self, answer: outbound.Answer, now: datetime):
+        from bot.inbox import ReadFailed
+
+        where = f"the instance {self.base}"
+        if answer.status is None:
+            return ReadFailed(f"{where} can't be reached ({answer.category})")
+        body = _json(answer.body)
+        error = body.get("error") if isinstance(body, dict) else None
+        said = f": {error}" if isinstance(error, str) and error else ""
+        if answer.status in (401, 403):
+            return ReadFailed(
+                f"{where} refused the account's access token (HTTP {answer.status}{said})",
+                refused=True,
+            )
+        if answer.status == 429:
+            return ReadFailed(
+                f"{where} limits how often the account may read (HTTP 429)",
+                after=_reset_wait(answer.headers, now),
+            )
+        return ReadFailed(f"{where} answered HTTP {answer.status}{said}")
+
+
+def _link(header: str, rel: str) -> str | None:
+    """The URL of ``rel`` in a ``Link`` header."""
+    for part in header.split(","):
+        url, _, params = part.partition(";")
+        if f'rel="{rel}"' in params.replace(" ", ""):
+            return url.strip().strip("<>")
+    return None
+
+
+class _Text(HTMLParser):
+    """A status's HTML as plain text: paragraphs and line breaks kept as new lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "p" and self.parts:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _plain(content: str) -> str:
+    parser = _Text()
+    try:
+        parser.feed(content)
+        parser.close()
+    except (AssertionError, ValueError):
+        pass
+    return "".join(parser.parts).strip()
