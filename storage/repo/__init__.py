@@ -27,6 +27,7 @@ from storage.repo.brands import (
     add_grant,
     approval_channels,
     brand_with_guide,
+    brands_with_webhook_secret,
     delete_grants,
     drafting_of,
     find_brand,
@@ -41,7 +42,9 @@ from storage.repo.brands import (
     set_channel,
     team_grants,
 )
+from storage.repo.calendar import scheduled_posts, team_with_feed
 from storage.repo.common import insert_ignore, upsert
+from storage.repo.digest import digest_lists
 from storage.repo.home import (
     HomeApproval,
     HomeRows,
@@ -120,6 +123,7 @@ from storage.repo.workspaces import (
     ensure_team,
     forget_events_before,
     get_known_user,
+    get_team,
     installed,
     known_users,
     mark_reinstalled,
@@ -129,6 +133,7 @@ from storage.repo.workspaces import (
     set_drafting,
     team_ids,
     team_known,
+    teams_with_feed_secret,
     uninstalled_teams,
     workspace_admins_seen,
 )
@@ -157,6 +162,7 @@ __all__ = [
     "audit_trail",
     "brand_name",
     "brand_with_guide",
+    "brands_with_webhook_secret",
     "cards_unposted",
     "claim_event",
     "claim_follow_up",
@@ -164,6 +170,7 @@ __all__ = [
     "delete_cardless_ticket",
     "delete_grants",
     "delete_schedule",
+    "digest_lists",
     "drafting_of",
     "due_posts",
     "ensure_team",
@@ -179,6 +186,7 @@ __all__ = [
     "get_post",
     "get_publication",
     "get_request",
+    "get_team",
     "grants_of",
     "hand_offs_to_do",
     "home_rows",
@@ -225,6 +233,7 @@ __all__ = [
     "save_guide",
     "save_known_user",
     "schedule_of",
+    "scheduled_posts",
     "schedules",
     "set_card",
     "set_channel",
@@ -235,6 +244,8 @@ __all__ = [
     "team_grants",
     "team_ids",
     "team_known",
+    "team_with_feed",
+    "teams_with_feed_secret",
     "ticket_for_source",
     "ticket_rows",
     "ticket_with_route",

@@ -43,6 +43,11 @@ _GUIDE = sa_select(*BrandGuide.__table__.c).where(BrandGuide.brand_id == bindpar
 _DRAFTING = sa_select(Team.drafting).where(Team.team_id == bindparam("team_id"))
 
 
+def brands_with_webhook_secret(session: Session) -> list[Brand]:
+    """Every brand (of every workspace) with a webhook secret, sealed or plain."""
+    return list(session.exec(select(Brand).where(Brand.webhook_secret.is_not(None))))  # type: ignore[union-attr]
+
+
 def find_brand(connection: Session | Connection, team_id: str, name: str) -> Brand | None:
     """``get_brand`` for reading: one prebuilt statement, a detached Brand."""
     row = connection.execute(_BRAND_NAMED, {"team_id": team_id, "name": name.lower()}).first()
