@@ -239,7 +239,7 @@ def states(
     db: Database, post_list: Sequence[Any], old_rule: bool = True
 ) -> dict[int, list[NetworkState]]:
     """``states_of`` for many posts at once (one query)."""
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return states_in(connection, post_list, old_rule)
 
 

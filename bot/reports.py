@@ -154,7 +154,7 @@ def shared_outside(conversation: dict) -> bool:
 
 def client_ids(db: Database, team_id: str) -> set[str]:
     """Everyone who holds a ``client`` role, for any brand."""
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return {
             row.user_id for row in repo.team_grants(connection, team_id) if row.role == "client"
         }
@@ -292,7 +292,7 @@ def build(
     # database works without holding Python's lock), which saves wall time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
         approvals = pool.submit(_read, db, _approval_rows, window)
-        with db.read_connection() as connection:
+        with db.read(core=True) as connection:
             rows = _post_rows(connection, window)
             rows += _live_rows(connection, window)
             rows += _ticket_rows(connection, window)
@@ -330,7 +330,7 @@ class Window:
 
 
 def _read(db: Database, reader, window: Window) -> list[tuple]:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return reader(connection, window)
 
 

@@ -18,12 +18,12 @@ def test_a_read_connection_sees_one_snapshot(db):
     write commits between two of its reads."""
     now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     count = select(func.count()).select_from(Team)
-    with db.read_connection() as reading:
+    with db.read(core=True) as reading:
         assert reading.execute(count).scalar_one() == 0
         with db.write() as session:
             session.add(Team(team_id="T1", name="Acme", created_at=now))
         assert reading.execute(count).scalar_one() == 0  # still the first snapshot
-    with db.read_connection() as later:
+    with db.read(core=True) as later:
         assert later.execute(count).scalar_one() == 1
 
 
@@ -40,9 +40,9 @@ def test_a_locked_sqlite_database_fails_as_a_sqlalchemy_error_and_reads_go_on(
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process is writing
     try:
-        with pytest.raises(OperationalError, match="locked"), db.write_connection() as writing:
+        with pytest.raises(OperationalError, match="locked"), db.write(core=True) as writing:
             writing.execute(select(func.count()).select_from(Team))
-        with db.read_connection() as reading:
+        with db.read(core=True) as reading:
             assert reading.execute(select(func.count()).select_from(Team)).scalar_one() == 0
     finally:
         holder.rollback()
