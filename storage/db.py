@@ -203,9 +203,9 @@ class Database:
 
     @contextmanager
     def deadline(self, wait_ms: int = QUICK_WRITE_MS) -> Iterator[None]:
-        """Within the block, every write (``write``) waits at most
-        ``wait_ms`` for locks and raises the database's OperationalError past it: for the
-        writes done before Slack is answered (it gives up after 3 s)."""
+        """Within the block, every write (``write``) waits at most ``wait_ms`` for locks and
+        raises the database's OperationalError past it: for the writes done before Slack is
+        answered (it gives up after 3 s)."""
         token = _DEADLINE_MS.set(wait_ms)
         try:
             yield
