@@ -158,7 +158,7 @@ def seed_posts(services, brand_ids: list[int], count: int, rng: random.Random) -
             continue
         rows.append(post_row(rng, brand_id, at, rng.choices(statuses, weights)[0]))
     for start in range(0, len(rows), 2500):
-        with services.db.write_connection() as connection:
+        with services.db.write(core=True) as connection:
             connection.execute(insert(Post), rows[start : start + 2500])
     return Counter(r["status"] for r in rows)
 

@@ -101,7 +101,7 @@ def seed(services, slack) -> None:
         at = now + timedelta(minutes=5 * rng.randrange(-15 * 24 * 12, 15 * 24 * 12))
         status = "published" if at < now else rng.choice(("approved", "approved", "draft"))
         posts.append(post(rng.choice(OTHERS), status, at))
-    with services.db.write_connection() as connection:
+    with services.db.write(core=True) as connection:
         connection.execute(insert(Post), posts)
         route_id = connection.execute(
             insert(Route)

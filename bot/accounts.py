@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.fernet import InvalidToken
-from sqlmodel import select
 
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
 from bot.networks import NetworkRules, bluesky, mastodon
 from bot.policy import Actor
 from bot.workspace import _brand, require_admin
-from storage import accounts as queries
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, NetworkAccount
@@ -145,7 +143,7 @@ def _store(
     limits: dict,
 ) -> Connected:
     with db.write() as session:
-        account = queries.find(session, brand.id, network)  # type: ignore[arg-type]
+        account = repo.find_account(session, brand.id, network)  # type: ignore[arg-type]
         replaced = account is not None
         if account is None:
             account = NetworkAccount(
@@ -204,7 +202,7 @@ def list_accounts(
 ) -> list[tuple[NetworkAccount, Brand]]:
     require_admin(actor, "see network accounts", admins)
     with db.read() as session:
-        rows = queries.of_team(session, team_id)
+        rows = repo.accounts_of_team(session, team_id)
         for account, brand in rows:
             session.expunge(account)
             session.expunge(brand)
@@ -224,7 +222,7 @@ def remove(
     require_admin(actor, "remove network accounts", admins)
     with db.write() as session:
         brand = _brand(session, team_id, brand_name)
-        account = queries.find(session, brand.id, network)  # type: ignore[arg-type]
+        account = repo.find_account(session, brand.id, network)  # type: ignore[arg-type]
         if account is None:
             raise NotFound(
                 f"Brand {brand.name} has no {networks.label(network)} account. "
@@ -254,7 +252,7 @@ def brand_rules(
     if brand_id is None:
         return rules
     with db.read() as session:
-        accounts = queries.of_brand(session, brand_id)
+        accounts = repo.accounts_of_brand(session, brand_id)
     changes = {}
     for account in accounts:
         if account.network == "mastodon":
@@ -281,7 +279,7 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
     if ring is None:
         return counts
     with db.write() as session:
-        for account in session.exec(select(NetworkAccount)):
+        for account in repo.all_accounts(session):
             if account.state == "reconnect" or ring.current(account.credentials):
                 continue
             try:

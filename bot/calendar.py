@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
-
 from bot import grammar, ics, networks, posts, publishing, vault, workspace
 from bot.errors import NotFound, UsageError
 from bot.policy import Actor
 from bot.timeparse import day_range
 from storage import repo
 from storage.db import Database
-from storage.models import Brand, Post, Team
+from storage.models import Post
 
 USAGE = (
     "`/post calendar [today|tomorrow|week|this-week|next-week|YYYY-MM-DD] [NETWORK] [brand:NAME]`"
@@ -128,23 +126,12 @@ def days(
     start, _ = day_range(query.first_day, tz)
     _, end = day_range(query.first_day + timedelta(days=query.days - 1), tz)
     with db.read() as session:
-        statement = (
-            select(Post, Brand.name)
-            .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
-            .where(Post.team_id == team_id, Post.status.in_(SHOWN))  # type: ignore[attr-defined]
-            .where(Post.scheduled_at >= start, Post.scheduled_at < end)  # type: ignore[operator]
-            .order_by(Post.scheduled_at, Post.id)
-        )
-        if visible is not None:
-            if query.brand and query.brand not in visible:
-                yours = ", ".join(f"`{b}`" for b in sorted(visible))
-                raise NotFound(f"You can see the calendar of brand {yours} only.")
-            statement = statement.where(Brand.name.in_(sorted(visible)))  # type: ignore[attr-defined]
-        if query.brand:
-            if repo.get_brand(session, team_id, query.brand) is None:
-                raise NotFound(f"There is no brand `{query.brand}`. `/post brand list` shows them.")
-            statement = statement.where(Brand.name == query.brand)
-        rows = list(session.exec(statement))
+        if visible is not None and query.brand and query.brand not in visible:
+            yours = ", ".join(f"`{b}`" for b in sorted(visible))
+            raise NotFound(f"You can see the calendar of brand {yours} only.")
+        if query.brand and repo.get_brand(session, team_id, query.brand) is None:
+            raise NotFound(f"There is no brand `{query.brand}`. `/post brand list` shows them.")
+        rows = repo.scheduled_posts(session, team_id, SHOWN, start, end, visible, query.brand)
         if query.network:
             rows = [(p, b) for p, b in rows if query.network in posts.networks_of(p)]
         states = publishing.states_in(session, [p for p, _ in rows], old_rule=False)
@@ -185,7 +172,7 @@ def feed_secret(
     is kept (bot/vault.py), so a link can be shown once, when it is made."""
     workspace.require_admin(actor, "see or change the calendar feed link", admins)
     with db.write() as session:
-        team = session.get(Team, team_id)
+        team = repo.get_team(session, team_id)
         if team is None:
             raise NotFound("This workspace isn't set up yet; try again in a moment.")
         if team.ics_secret and not rotate:
@@ -211,20 +198,11 @@ def feed(db: Database, secret: str, now: datetime) -> bytes | None:
         return None
     digest = vault.feed_hash(secret)
     with db.read() as session:
-        team = session.exec(select(Team).where(Team.ics_secret == digest)).first()
+        team = repo.team_with_feed(session, digest)
         if team is None or not team.ics_secret or not vault.feed_matches(team.ics_secret, secret):
             return None
-        rows = list(
-            session.exec(
-                select(Post, Brand.name)
-                .join(Brand, Post.brand_id == Brand.id)  # type: ignore[arg-type]
-                .where(Post.team_id == team.team_id, Post.status.in_(SHOWN))  # type: ignore[attr-defined]
-                .where(
-                    Post.scheduled_at >= now - FEED_PAST,  # type: ignore[operator]
-                    Post.scheduled_at < now + FEED_FUTURE,
-                )  # type: ignore[operator]
-                .order_by(Post.scheduled_at, Post.id)
-            )
+        rows = repo.scheduled_posts(
+            session, team.team_id, SHOWN, now - FEED_PAST, now + FEED_FUTURE
         )
         states = publishing.states_in(session, [p for p, _ in rows], old_rule=False)
     entries = [_entry(post, brand, team.team_id, states.get(post.id, [])) for post, brand in rows]

@@ -17,10 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, union
-from sqlalchemy.orm import aliased
-from sqlmodel import select
-
 from bot import posts, publishing, runs, workspace
 from bot.errors import NotFound, UsageError, ValidationFailed
 from bot.networks import label
@@ -29,7 +25,7 @@ from bot.render import Safe
 from bot.timeparse import clock_time, day_range, local_instant, zone
 from storage import repo
 from storage.db import Database
-from storage.models import DigestRun, DigestSetting, Post, Publication
+from storage.models import DigestRun, DigestSetting, Post
 
 log = logging.getLogger(__name__)
 
@@ -219,34 +215,21 @@ def content(
     start, end = day_range(day, tz)
     y_start, y_end = day_range(day - timedelta(days=1), tz)
     with db.read() as session:
-        base = [Post.team_id == team_id]
+        brand_id = None
         if brand is not None:
             row = repo.get_brand(session, team_id, brand)
             if row is None:
                 raise ValidationFailed(f"Brand `{brand}` no longer exists.")
-            base.append(Post.brand_id == row.id)
-        lists = {
-            "scheduled": (
-                [
-                    Post.scheduled_at >= start,
-                    Post.scheduled_at < end,  # type: ignore[operator]
-                    Post.status.in_(SHOWN_STATUSES),
-                ],  # type: ignore[attr-defined]
-                (Post.scheduled_at, Post.id),
-            ),
-            "waiting": ([Post.status == "pending"], (Post.stage_at, Post.id)),
-            "published": (
-                [_went_out(team_id, y_start, y_end)],
-                (func.coalesce(Post.published_at, Post.scheduled_at), Post.id),
-            ),
-        }
-        found = {}
-        for name, (where, order) in lists.items():
-            rows = session.exec(
-                select(Post).where(*base, *where).order_by(*order).limit(SHOW[name])
-            ).all()
-            total = session.exec(select(func.count()).select_from(Post).where(*base, *where)).one()
-            found[name] = (rows, total)
+            brand_id = row.id
+        found = repo.digest_lists(
+            session,
+            team_id,
+            brand_id,
+            (start, end),
+            (y_start, y_end),
+            SHOWN_STATUSES,
+            SHOW,
+        )
         states = publishing.states_in(
             session, [p for rows, _ in found.values() for p in rows], old_rule=False
         )
@@ -265,41 +248,6 @@ def content(
         published=found["published"][0],
         published_total=found["published"][1],
     )
-
-
-def _went_out(team_id: str, start: datetime, end: datetime):
-    """The posts with a network of their version published (or failed) in [start, end), or
-    published in it under the earlier rule (the whole post, no network rows): one
-    uncorrelated subquery, so each part finds its rows by an index (the publication's
-    finish time; the post's status)."""
-    current = aliased(Post)
-    by_network = (
-        select(Publication.post_id)
-        .join(
-            current,
-            and_(current.id == Publication.post_id, current.version == Publication.version),
-        )
-        .where(
-            Publication.team_id == team_id,
-            Publication.finished_at >= start,  # type: ignore[operator]
-            Publication.finished_at < end,  # type: ignore[operator]
-            Publication.network != "",
-            Publication.status.in_(("published", "failed")),  # type: ignore[attr-defined]
-        )
-    )
-    per_network = exists().where(
-        Publication.post_id == Post.id,
-        Publication.version == Post.version,
-        Publication.network != "",
-    )
-    whole = select(Post.id).where(
-        Post.team_id == team_id,
-        Post.status == "published",
-        Post.published_at >= start,  # type: ignore[operator]
-        Post.published_at < end,  # type: ignore[operator]
-        ~per_network,
-    )
-    return Post.id.in_(union(by_network, whole))  # type: ignore[union-attr]
 
 
 def state_line(states: list) -> Safe:

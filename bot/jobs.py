@@ -176,7 +176,7 @@ class Workers:
             self._busy += 1
         try:
             now = wall_now()
-            with self.services.db.read_connection() as connection:
+            with self.services.db.read(core=True) as connection:
                 due = queries.any_due(connection, now, kinds, exclude)
             job = None
             if due:
@@ -297,7 +297,7 @@ def accept(
     worker; False if that job was accepted before. Raises DatabaseBusy when the database
     can't take it (then nothing was accepted: say so)."""
     try:
-        with services.db.quick_write_connection(wait_ms) as connection:
+        with services.db.write(core=True, deadline_ms=wait_ms) as connection:
             new = queries.accept(connection, team_id, kind, key, payload, wall_now())
     except Exception as error:
         if transient(error):

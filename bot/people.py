@@ -49,7 +49,7 @@ class Directory:
             with self.db.read() as session:
                 known = repo.get_known_user(session, team_id, user_id)
         if grants is None:
-            with self.db.read_connection() as connection:
+            with self.db.read(core=True) as connection:
                 grants = workspace.grants_from(repo.grants_of(connection, team_id, user_id))
         profile = self._fresh(team_id, user_id, known) if ask_slack else known
         if profile is not None:

@@ -200,7 +200,7 @@ def alt_json(media: Sequence[str], alts: Sequence[str]) -> str:
 
 
 def brand_named(db: Database, team_id: str, name: str) -> Brand:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         brand = repo.find_brand(connection, team_id, name)
     if brand is None:
         raise no_brand(name)
@@ -214,7 +214,7 @@ def no_brand(name: str) -> NotFound:
 
 
 def get(db: Database, team_id: str, post_id: int) -> tuple[Post, Brand]:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         found = repo.post_with_brand(connection, team_id, post_id)
     if found is None:
         raise NotFound(f"There is no post #{post_id}. `/post list mine` shows yours.")
@@ -247,25 +247,26 @@ def listing(db: Database, team_id: str, actor: Actor, which: str, now: datetime)
         )
 
 
-def _holders(db: Database, team_id: str, connection=None) -> dict[str, list[policy.Grant]]:
-    if connection is None:
-        with db.read_connection() as reading:
-            grants = repo.team_grants(reading, team_id)
-    else:
-        grants = repo.team_grants(connection, team_id)
+def _holders(connection, team_id: str) -> dict[str, list[policy.Grant]]:
+    grants = repo.team_grants(connection, team_id)
     holders: dict[str, list[policy.Grant]] = {}
     for row in grants:
         holders.setdefault(row.user_id, []).append(workspace.as_grant(row, row.brand))
     return holders
 
 
-def network_approvers(
-    db: Database, team_id: str, post: Post, brand: Brand, connection=None
-) -> dict[str, list[str]]:
+def network_approvers(db: Database, team_id: str, post: Post, brand: Brand) -> dict[str, list[str]]:
     """For each network of the post, everyone who may approve it at the team stage (an
-    ``approver`` of that network in the post's brand; the author only with self-approval).
-    ``connection``: read in that transaction instead of a new one."""
-    holders = _holders(db, team_id, connection)
+    ``approver`` of that network in the post's brand; the author only with self-approval)."""
+    with db.read(core=True) as connection:
+        return network_approvers_in(connection, team_id, post, brand)
+
+
+def network_approvers_in(
+    connection, team_id: str, post: Post, brand: Brand
+) -> dict[str, list[str]]:
+    """``network_approvers`` read in the caller's transaction."""
+    holders = _holders(connection, team_id)
     post_facts = facts(post, brand.name)
     found: dict[str, list[str]] = {n: [] for n in ordered_networks(post)}
     for uid in sorted(holders):
@@ -276,16 +277,19 @@ def network_approvers(
     return found
 
 
-def stage_approvers(
-    db: Database, team_id: str, post: Post, brand: Brand, stage: str, connection=None
-) -> list[str]:
+def stage_approvers(db: Database, team_id: str, post: Post, brand: Brand, stage: str) -> list[str]:
     """Everyone who may decide this stage of this post (the author only with self-approval):
-    at the team stage, the approvers of any of its networks. ``connection``: read in that
-    transaction instead of a new one."""
+    at the team stage, the approvers of any of its networks."""
+    with db.read(core=True) as connection:
+        return stage_approvers_in(connection, team_id, post, brand, stage)
+
+
+def stage_approvers_in(connection, team_id: str, post: Post, brand: Brand, stage: str) -> list[str]:
+    """``stage_approvers`` read in the caller's transaction."""
     if stage == "team":
-        per_network = network_approvers(db, team_id, post, brand, connection)
+        per_network = network_approvers_in(connection, team_id, post, brand)
         return sorted({uid for people in per_network.values() for uid in people})
-    holders = _holders(db, team_id, connection)
+    holders = _holders(connection, team_id)
     post_facts = facts(post, brand.name)
     return sorted(
         uid
@@ -295,15 +299,13 @@ def stage_approvers(
     )
 
 
-def progress_of(db: Database, post: Post, brand: Brand, connection=None) -> Progress:
+def progress_of(db: Database, post: Post, brand: Brand) -> Progress:
     """The team stage's progress of the post's current version."""
-    if connection is None:
-        with db.read_connection() as reading:
-            return progress_of(db, post, brand, reading)
-    rows = repo.approvals_of(connection, post.id, post.version, "team")  # type: ignore[arg-type]
-    return team_progress(
-        post, brand, rows, network_approvers(db, post.team_id, post, brand, connection)
-    )
+    with db.read(core=True) as connection:
+        rows = repo.approvals_of(connection, post.id, post.version, "team")  # type: ignore[arg-type]
+        return team_progress(
+            post, brand, rows, network_approvers_in(connection, post.team_id, post, brand)
+        )
 
 
 def owed_approvers(db: Database, post: Post, brand: Brand) -> list[str]:
@@ -381,7 +383,7 @@ def create(
     check_drafting(db, team_id, actor)
     if brand is None:
         brand = brand_named(db, team_id, draft.brand)
-    with db.write_connection() as session:
+    with db.write(core=True) as session:
         post = repo.add_post(
             session,
             Post(
@@ -481,7 +483,7 @@ def check_editable(
 
 
 def drafting_of(db: Database, team_id: str) -> str:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return repo.drafting_of(connection, team_id) or "anyone"
 
 
@@ -526,12 +528,14 @@ def _content(draft: Draft, warnings: Iterable[str]) -> dict:
 # --- approval ------------------------------------------------------------------------------
 
 
-def submit(db: Database, post: Post, actor: Actor, now: datetime, connection=None) -> Post:
-    """Send a draft (or a post sent back for changes) for approval: stage ``team``.
-    ``connection``: in that write transaction (with what the caller writes alongside)."""
-    if connection is None:
-        with db.write_connection() as connection:
-            return submit(db, post, actor, now, connection)
+def submit(db: Database, post: Post, actor: Actor, now: datetime) -> Post:
+    """Send a draft (or a post sent back for changes) for approval: stage ``team``."""
+    with db.write(core=True) as connection:
+        return submit_in(connection, post, actor, now)
+
+
+def submit_in(connection, post: Post, actor: Actor, now: datetime) -> Post:
+    """``submit`` in the caller's write transaction (with what it writes alongside)."""
     moved = repo.transition(
         connection,
         post.id,  # type: ignore[arg-type]
@@ -553,7 +557,7 @@ def submit(db: Database, post: Post, actor: Actor, now: datetime, connection=Non
 
 def unsubmit(db: Database, post: Post, now: datetime, why: str) -> Post | None:
     """Back to draft when its approval request could not be posted (nothing is lost)."""
-    with db.write_connection() as session:
+    with db.write(core=True) as session:
         moved = repo.transition(
             session,
             post.id,  # type: ignore[arg-type]
@@ -579,7 +583,7 @@ def check_decision(
     db: Database, team_id: str, actor: Actor, post_id: int, version: int, stage: str, verdict: str
 ) -> tuple[Post, Brand]:
     """Everything ``decide`` checks, without acting (before asking for a reason)."""
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         found = repo.post_with_brand(connection, team_id, post_id)
         return _checked(connection, found, actor, post_id, version, stage, VERBS[verdict])
 
@@ -634,25 +638,34 @@ def decide(
     verdict: str,
     now: datetime,
     reason: str = "",
-    connection=None,
 ) -> Decision:
-    """Approve, reject or request changes for one stage of one version of a post.
+    """Approve, reject or request changes for one stage of one version of a post: one write
+    transaction (``decide_in``)."""
+    with db.write(core=True) as connection:
+        return decide_in(connection, team_id, actor, post_id, version, stage, verdict, now, reason)
 
-    One write transaction (``connection``'s, when given): the post (locked: votes of one
+
+def decide_in(
+    connection,
+    team_id: str,
+    actor: Actor,
+    post_id: int,
+    version: int,
+    stage: str,
+    verdict: str,
+    now: datetime,
+    reason: str = "",
+) -> Decision:
+    """``decide`` in the caller's write transaction: the post (locked: votes of one
     stage are serialised on its row, so that two last votes cast at once see each other and
     the stage completes, instead of both seeing "partial"), the checks of
     ``check_decision``, then one compare-and-set with its audit entry."""
-    if connection is None:
-        with db.write_connection() as connection:
-            return decide(
-                db, team_id, actor, post_id, version, stage, verdict, now, reason, connection
-            )
     verb = VERBS[verdict]
     found = repo.post_with_brand(connection, team_id, post_id, lock=True)
     post, brand = _checked(connection, found, actor, post_id, version, stage, verb)
     if verdict in ("approve", "override"):
         overriding = reason.strip() or "no reason given" if verdict == "override" else ""
-        return _approve(connection, db, post, brand, actor, stage, now, overriding)
+        return _approve(connection, post, brand, actor, stage, now, overriding)
     to_status = "rejected" if verdict == "reject" else "changes_requested"
     moved = repo.transition(
         connection,
@@ -682,7 +695,6 @@ def decide(
 
 def _approve(
     connection,
-    db: Database,
     post: Post,
     brand: Brand,
     actor: Actor,
@@ -696,7 +708,7 @@ def _approve(
     covers = ""
     per_network: dict[str, list[str]] = {}
     if stage == "team":  # who may approve each network: read once for the click
-        per_network = network_approvers(db, post.team_id, post, brand, connection)
+        per_network = network_approvers_in(connection, post.team_id, post, brand)
         so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
         before = team_progress(post, brand, so_far, per_network)
         if override:
@@ -727,7 +739,7 @@ def _approve(
         count = f"{len(progress.complete)} of {len(progress.networks)} networks"
     else:
         needed = (
-            stage_approvers(db, post.team_id, post, brand, stage, connection)
+            stage_approvers_in(connection, post.team_id, post, brand, stage)
             if brand.approval_mode == "all"
             else []
         )

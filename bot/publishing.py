@@ -20,9 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_
-from sqlmodel import select
-
 from bot import policy, posts, workspace
 from bot.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from bot.jobs import wall_now
@@ -47,21 +44,8 @@ LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this
 def due_posts(db: Database, now: datetime, post_id: int | None = None) -> list[Post]:
     """Approved posts (or just ``post_id``) whose time has come and whose version has no
     per-network hand-off yet (a read)."""
-    handed = exists().where(
-        Publication.post_id == Post.id,
-        Publication.version == Post.version,
-        Publication.network != "",
-    )
     with db.read() as session:
-        query = select(Post).where(
-            Post.status == "approved",
-            Post.scheduled_at <= now,  # type: ignore[operator]
-            ~handed,  # type: ignore[operator]
-            repo.installed(Post.team_id),
-        )
-        if post_id is not None:
-            query = query.where(Post.id == post_id)
-        return list(session.exec(query).all())
+        return repo.due_posts(session, now, post_id)
 
 
 def due(db: Database, now: datetime, post_id: int | None = None) -> list[tuple[Post, Publication]]:
@@ -82,28 +66,8 @@ def due(db: Database, now: datetime, post_id: int | None = None) -> list[tuple[P
 def pending_hand_offs(db: Database, now: datetime, post_id: int | None = None) -> list[Publication]:
     """Hand-offs (or just ``post_id``'s) with something to do now: a (re)try due, or one a
     dead replica left."""
-    stale = now - LEASE
-    one = [] if post_id is None else [Publication.post_id == post_id]
     with db.read() as session:
-        return list(
-            session.exec(
-                select(Publication).where(
-                    *one,
-                    or_(
-                        and_(
-                            Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]
-                            Publication.next_attempt_at <= now,
-                        ),  # type: ignore[operator]
-                        and_(
-                            Publication.status.in_(("sending", "notifying")),  # type: ignore[attr-defined]
-                            Publication.updated_at <= stale,
-                        ),
-                    ),
-                    Publication.network != "",  # an earlier release's hand-off: by hand only
-                    repo.installed(Publication.team_id),
-                )
-            )
-        )
+        return repo.hand_offs_to_do(session, now, now - LEASE, post_id)
 
 
 def take(db: Database, publication: Publication, now: datetime, status: str) -> int | None:
@@ -111,16 +75,7 @@ def take(db: Database, publication: Publication, now: datetime, status: str) -> 
     people) against what was read; the try's number, or None when another replica took
     it."""
     with db.write() as session:
-        row = session.exec(
-            select(Publication)
-            .where(
-                Publication.id == publication.id,
-                Publication.attempts == publication.attempts,
-                Publication.status == publication.status,
-                Publication.updated_at == publication.updated_at,
-            )
-            .with_for_update()
-        ).first()
+        row = repo.lock_publication_as_read(session, publication)
         if row is None:
             return None
         if status == "sending":
@@ -134,7 +89,7 @@ def take(db: Database, publication: Publication, now: datetime, status: str) -> 
 def abandon(db: Database, publication: Publication, why: str, now: datetime) -> None:
     """The post was cancelled or edited since it was due: this hand-off stops."""
     with db.write() as session:
-        row = session.get(Publication, publication.id)
+        row = repo.get_publication(session, publication.id)
         if row is not None and row.status not in ("published", "failed"):
             row.status, row.last_error, row.updated_at = "abandoned", why, now
             session.add(row)
@@ -155,7 +110,7 @@ def attempt_failed(
     try comes after the adapter's ``backoff`` for this try, or ``after`` when the network
     said when (a rate limit's reset)."""
     with db.write() as session:
-        row = session.get(Publication, publication_id)
+        row = repo.get_publication(session, publication_id)
         assert row is not None
         row.last_error = error[:500]
         row.updated_at = now
@@ -176,7 +131,7 @@ def notified(
     """Record the notices sent; with none, the notice is tried again after the lease. A
     network whose hand-off failed is ``failed`` (its reason kept) once people are told."""
     with db.write() as session:
-        row = session.get(Publication, publication_id)
+        row = repo.get_publication(session, publication_id)
         assert row is not None
         if row.status == "published":
             return
@@ -284,7 +239,7 @@ def states(
     db: Database, post_list: Sequence[Any], old_rule: bool = True
 ) -> dict[int, list[NetworkState]]:
     """``states_of`` for many posts at once (one query)."""
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return states_in(connection, post_list, old_rule)
 
 
@@ -411,7 +366,7 @@ def mark_published(
                 comment=url,
             )
         if networks is None:  # a button of an earlier release: its whole-post hand-off too
-            legacy = _legacy(session, post_id, version)
+            legacy = repo.legacy_publication(session, post_id, version)
             if legacy is not None and legacy.status != "published":
                 notices += [tuple(n) for n in json.loads(legacy.notices or "[]")]  # type: ignore[misc]
                 legacy.status, legacy.updated_at = "published", now
@@ -583,17 +538,6 @@ OLD_SCHEMA = (
 def _missing(post: Post, rows: Sequence[Publication]) -> list[str]:
     have = {r.network for r in rows}
     return [n for n in posts.ordered_networks(post) if n not in have]
-
-
-def _legacy(session, post_id: int, version: int) -> Publication | None:
-    """The whole-post hand-off an earlier release made for this version, if any."""
-    return session.exec(
-        select(Publication).where(
-            Publication.post_id == post_id,
-            Publication.version == version,
-            Publication.network == "",
-        )
-    ).first()
 
 
 def _in_order(post: Post, rows: Iterable[Publication]) -> list[Publication]:

@@ -79,7 +79,7 @@ def origin(db: Database, ticket: Ticket) -> Origin | None:
 def context(db: Database, team_id: str, ticket_id: int) -> Context:
     """The ticket and its network item; NotFound when it didn't come from the inbox."""
     with db.read() as session:
-        ticket = session.get(Ticket, ticket_id)
+        ticket = repo.ticket_by_id(session, ticket_id)
         if ticket is None or ticket.team_id != team_id:
             raise NotFound(f"There is no ticket #{ticket_id}.")
         found = queries.origin_of(session, ticket)
@@ -163,7 +163,7 @@ def find(db: Database, reply_id: int) -> Reply | None:
 
 def brand_of(db: Database, reply: Reply) -> Brand:
     with db.read() as session:
-        brand = session.get(Brand, reply.brand_id)
+        brand = repo.brand_by_id(session, reply.brand_id)
     assert brand is not None  # replies go with their brand (ON DELETE CASCADE)
     return brand
 

@@ -48,10 +48,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, case, cast, func, or_, type_coerce
-from sqlalchemy.orm import aliased
-from sqlmodel import select
-
 from bot import policy, runs, workspace
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.mrkdwn import code
@@ -59,16 +55,7 @@ from bot.policy import Actor
 from bot.timeparse import clock_time, local_instant, zone
 from storage import repo
 from storage.db import Database
-from storage.models import (
-    AuditEntry,
-    Brand,
-    Post,
-    Reply,
-    ReportRun,
-    ReportSetting,
-    Route,
-    Ticket,
-)
+from storage.models import ReportRun, ReportSetting
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +154,7 @@ def shared_outside(conversation: dict) -> bool:
 
 def client_ids(db: Database, team_id: str) -> set[str]:
     """Everyone who holds a ``client`` role, for any brand."""
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return {
             row.user_id for row in repo.team_grants(connection, team_id) if row.role == "client"
         }
@@ -315,7 +302,7 @@ def build(
     # database works without holding Python's lock), which saves wall time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
         approvals = pool.submit(_read, db, _approval_rows, window)
-        with db.read_connection() as connection:
+        with db.read(core=True) as connection:
             rows = _post_rows(connection, window)
             rows += _live_rows(connection, window)
             rows += _ticket_rows(connection, window)
@@ -334,11 +321,9 @@ def build(
     )
 
 
-# The reads below select narrow columns with SQLAlchemy Core and take the driver's tuples
-# straight from the cursor: no ORM loading and no per-row result processing for a few hundred
-# thousand rows. Timestamps come as the driver gives them (SQLite: the stored UTC text,
-# "2026-11-20 08:00:00.000000"; PostgreSQL: an aware datetime); the database says which
-# period each row falls in, and only the rows with a duration are parsed.
+# The reads (``storage.repo.reports``) give the driver's tuples: timestamps as the driver
+# gives them (SQLite: the stored UTC text; PostgreSQL: an aware datetime), the period each
+# row falls in said by the database; only the rows with a duration are parsed here.
 
 
 @dataclass(frozen=True)
@@ -348,24 +333,16 @@ class Window:
     current: Period
     previous: Period
 
+    @property
+    def span(self) -> repo.ReportSpan:
+        return repo.ReportSpan(
+            self.team_id, self.brand_id, self.previous.start, self.current.start, self.current.end
+        )
+
 
 def _read(db: Database, reader, window: Window) -> list[tuple]:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         return reader(connection, window)
-
-
-def _tuples(connection, query) -> list[tuple]:
-    return connection.execute(query).cursor.fetchall()
-
-
-def _raw(column):
-    """A timestamp column read as the driver gives it (see above)."""
-    return type_coerce(column, String)
-
-
-def _period_of(column, window: Window):
-    """ "current" or "previous", said by the database (the bound is typed by the column)."""
-    return case((column >= window.current.start, "current"), else_="previous")
 
 
 def iso(value: str | datetime) -> str:
@@ -392,65 +369,6 @@ def _post_rows(connection, window: Window) -> list[tuple]:
     approved once). The database finds the entries in the periods (the time index), groups
     them by post and period and takes the first of each event; then the post's brand and
     networks are joined to the groups."""
-    action = AuditEntry.action
-    start, end = window.previous.start, window.current.end
-    entries = (
-        select(
-            cast(AuditEntry.entity_id, Integer).label("post_id"),
-            _period_of(AuditEntry.at, window).label("period"),
-            action.label("action"),
-            _raw(AuditEntry.at).label("at"),
-        )
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            AuditEntry.at >= start,  # type: ignore[operator]
-            AuditEntry.at < end,  # type: ignore[operator]
-            or_(
-                action.in_(("create", "expire", "publish")),  # type: ignore[attr-defined]
-                action.startswith("reject:"),  # type: ignore[attr-defined]
-                action.startswith("publish:"),  # type: ignore[attr-defined]
-                action.startswith("fail:"),  # type: ignore[attr-defined]
-                action.startswith("approve:") & (AuditEntry.to_state == "approved"),  # type: ignore[attr-defined]
-            ),
-        )
-        .subquery()
-    )
-
-    def first(condition):
-        return func.min(case((condition, entries.c.at)))
-
-    grouped = (
-        select(
-            entries.c.post_id,
-            entries.c.period,
-            first(entries.c.action == "create").label("drafted"),
-            first(entries.c.action.startswith("approve:")).label("approved"),
-            first(entries.c.action.startswith("reject:")).label("rejected"),
-            first(entries.c.action == "expire").label("expired"),
-            first(entries.c.action == "publish").label("published"),
-        )
-        .group_by(entries.c.post_id, entries.c.period)
-        .subquery()
-    )
-    query = (
-        select(
-            grouped.c.period,
-            grouped.c.post_id,
-            Brand.name,
-            func.replace(Post.networks, ",", " "),
-            grouped.c.drafted,
-            grouped.c.approved,
-            grouped.c.rejected,
-            grouped.c.expired,
-            grouped.c.published,
-        )
-        .join(Post, Post.id == grouped.c.post_id)
-        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
-        .order_by(grouped.c.post_id, grouped.c.period)
-    )
-    if window.brand_id is not None:
-        query = query.where(Post.brand_id == window.brand_id)
     rest = NO_APPROVAL_NOR_TICKET
     on = _network_events(connection, window)
     none = (None, None)
@@ -470,27 +388,17 @@ def _post_rows(connection, window: Window) -> list[tuple]:
             *on.get((record, period), none),
             None,
         )
-        for period, record, brand, nets, d, a, r, x, p in _tuples(connection, query)
+        for period, record, brand, nets, d, a, r, x, p in repo.post_event_rows(
+            connection, window.span
+        )
     ]
 
 
 def _network_events(connection, window: Window) -> dict[tuple[int, str], tuple[str, str]]:
     """(post, period) → (networks published, networks failed) in it, space-separated, from
     the per-network entries (``publish:x``, ``fail:x``)."""
-    action = AuditEntry.action
-    query = select(
-        cast(AuditEntry.entity_id, Integer),
-        _period_of(AuditEntry.at, window),
-        action,
-    ).where(
-        AuditEntry.team_id == window.team_id,
-        AuditEntry.entity == "post",
-        AuditEntry.at >= window.previous.start,  # type: ignore[operator]
-        AuditEntry.at < window.current.end,  # type: ignore[operator]
-        or_(action.startswith("publish:"), action.startswith("fail:")),  # type: ignore[attr-defined]
-    )
     found: dict[tuple[int, str], tuple[set, set]] = {}
-    for post_id, period, what in _tuples(connection, query):
+    for post_id, period, what in repo.network_event_rows(connection, window.span):
         verb, _, network = what.partition(":")
         published, failed = found.setdefault((post_id, period), (set(), set()))
         (published if verb == "publish" else failed).add(network)
@@ -505,46 +413,7 @@ def _live_rows(connection, window: Window) -> list[tuple]:
     post's approval (the latest ``approve:`` entry that approved it, before it went live) to
     that network's ``publish:`` entry; a whole-post ``publish`` of the earlier rule (no
     per-network entry for the post) stands for each of its networks."""
-    action = AuditEntry.action
-    within = (AuditEntry.at >= window.previous.start) & (AuditEntry.at < window.current.end)  # type: ignore[operator]
-    went_live = (
-        select(AuditEntry.entity_id)
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            within,
-            or_(action == "publish", action.startswith("publish:")),  # type: ignore[attr-defined]
-        )
-        .distinct()
-        .subquery()
-    )
-    post_id = cast(AuditEntry.entity_id, Integer)
-    query = (
-        select(
-            post_id,
-            action,
-            _raw(AuditEntry.at),
-            case((within, _period_of(AuditEntry.at, window))),
-            Brand.name,
-            Post.networks,
-        )
-        .join(went_live, went_live.c.entity_id == AuditEntry.entity_id)
-        .join(Post, Post.id == post_id)
-        .outerjoin(Brand, Brand.id == Post.brand_id)  # type: ignore[arg-type]
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            or_(
-                action == "publish",
-                action.startswith("publish:"),  # type: ignore[attr-defined]
-                action.startswith("approve:") & (AuditEntry.to_state == "approved"),  # type: ignore[attr-defined]
-            ),
-        )
-        .order_by(post_id, AuditEntry.id)  # each post's trail in order
-    )
-    if window.brand_id is not None:
-        query = query.where(Post.brand_id == window.brand_id)
-    found = _tuples(connection, query)
+    found = repo.live_trail_rows(connection, window.span)
     per_network = {record for record, what, *_ in found if what.startswith("publish:")}
     rows: list[tuple] = []
     approved: dict[int, str | datetime] = {}
@@ -574,45 +443,14 @@ def _approval_rows(connection, window: Window) -> list[tuple]:
     waited: one narrow pass over the trail of each post with a decision in the periods (with
     its earlier entries: a stage may have started waiting before the period), reading only
     what decides or starts or ends a wait."""
-    action = AuditEntry.action
-    verdict = or_(*(action.startswith(f"{v}:") for v in VERDICTS))  # type: ignore[attr-defined]
-    start, end = window.previous.start, window.current.end
-    within = (AuditEntry.at >= start) & (AuditEntry.at < end)  # type: ignore[operator]
-    decided = (
-        select(AuditEntry.entity_id)
-        .where(AuditEntry.team_id == window.team_id, AuditEntry.entity == "post", within, verdict)
-        .distinct()
-        .subquery()
-    )
-    post_id = cast(AuditEntry.entity_id, Integer)
-    query = (
-        select(
-            post_id,
-            action,
-            AuditEntry.to_state,
-            AuditEntry.actor,
-            _raw(AuditEntry.at),
-            case((within, _period_of(AuditEntry.at, window))),
-        )
-        # Found by post (the entity_id index): no bound on the time here, or the planner
-        # walks the time index through the whole history for each post. Entries after the
-        # periods get no period, so they add nothing.
-        .join(decided, decided.c.entity_id == AuditEntry.entity_id)
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "post",
-            or_(action.in_(WAITING), verdict),  # type: ignore[attr-defined]
-        )
-        .order_by(post_id, AuditEntry.id)  # each post's trail in order
-    )
-    if window.brand_id is not None:
-        query = query.join(Post, Post.id == post_id).where(Post.brand_id == window.brand_id)
     rows: list[tuple] = []
     append = rows.append
     head = (None,) * 7  # brand … published
     tail = (None,) * 10  # opened … seconds_to_resolve, published_on, failed_on, to live
     waiting: dict[int, tuple[str, str | datetime]] = {}  # post → (stage, since)
-    for record, action_, to_state, actor, at, period in _tuples(connection, query):
+    for record, action_, to_state, actor, at, period in repo.approval_trail_rows(
+        connection, window.span, WAITING, VERDICTS
+    ):
         verb, _, stage = action_.partition(":")
         if verb == "submit":
             waiting[record] = ("team", at)
@@ -635,50 +473,6 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
     """One row per ticket and period in which it was opened, first assigned or resolved. The
     first assignment (who first had it, and when) is the ticket's first ``assign`` entry in
     the audit log: taken, assigned by someone, or given by the rota when it was opened."""
-    start, end = window.previous.start, window.current.end
-
-    def within(column):
-        return (column >= start) & (column < end)
-
-    first = aliased(AuditEntry)
-    first_id = (
-        select(func.min(AuditEntry.id))
-        .where(
-            AuditEntry.team_id == window.team_id,
-            AuditEntry.entity == "ticket",
-            AuditEntry.entity_id == cast(Ticket.id, String),
-            AuditEntry.action == "assign",
-        )
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            Ticket.id,
-            Ticket.assignee,
-            _raw(Ticket.created_at),
-            case((within(Ticket.created_at), _period_of(Ticket.created_at, window))),
-            first.to_state,
-            _raw(first.at),
-            case((within(first.at), _period_of(first.at, window))),
-            _raw(Ticket.resolved_at),
-            case((within(Ticket.resolved_at), _period_of(Ticket.resolved_at, window))),
-            Brand.name,
-        )
-        .join(Route, Route.id == Ticket.route_id)
-        .outerjoin(Brand, Brand.id == Route.brand_id)  # type: ignore[arg-type]
-        .outerjoin(first, first.id == first_id)
-        .where(
-            Ticket.team_id == window.team_id,
-            or_(
-                within(Ticket.created_at),
-                within(Ticket.assigned_at),  # the first assignment's time, kept on the ticket
-                within(Ticket.resolved_at),
-            ),
-        )
-        .order_by(Ticket.id)
-    )
-    if window.brand_id is not None:
-        query = query.where(Route.brand_id == window.brand_id)
     rows: list[tuple] = []
     append = rows.append
     not_a_post = (None,) * 11  # networks … waited_seconds
@@ -693,7 +487,7 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
         resolved,
         resolved_in,
         brand,
-    ) in _tuples(connection, query):
+    ) in repo.ticket_rows(connection, window.span):
         to_assign = to_resolve = None
         if assigned_in:
             to_assign = (instant(assigned) - instant(opened)).total_seconds()
@@ -719,41 +513,13 @@ def _ticket_rows(connection, window: Window) -> list[tuple]:
 def _reply_rows(connection, window: Window) -> list[tuple]:
     """One row per ticket whose first reply sent on a network was sent in either period:
     the time from the ticket's opening to it, with who wrote it and the brand."""
-    start, end = window.previous.start, window.current.end
-    earlier = aliased(Reply)
-    first_sent = (
-        select(func.min(earlier.sent_at))
-        .where(earlier.ticket_id == Reply.ticket_id, earlier.status == "sent")
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            Reply.ticket_id,
-            Brand.name,
-            Reply.network,
-            _raw(Ticket.created_at),
-            Reply.author,
-            _raw(Reply.sent_at),
-            _period_of(Reply.sent_at, window),
-        )
-        .join(Ticket, Ticket.id == Reply.ticket_id)
-        .join(Brand, Brand.id == Reply.brand_id)
-        .where(
-            Reply.team_id == window.team_id,
-            Reply.status == "sent",
-            Reply.sent_at == first_sent,
-            Reply.sent_at >= start,  # type: ignore[operator]
-            Reply.sent_at < end,  # type: ignore[operator]
-        )
-        .order_by(Reply.ticket_id, Reply.id)
-    )
-    if window.brand_id is not None:
-        query = query.where(Reply.brand_id == window.brand_id)
     rows: list[tuple] = []
     seen: set[int] = set()
     gap = (None,) * 10  # drafted … waited_seconds
     after_opened = (None,) * 9  # assigned_to … seconds_to_live
-    for ticket_id, brand, network, opened, author, sent, period in _tuples(connection, query):
+    for ticket_id, brand, network, opened, author, sent, period in repo.first_reply_rows(
+        connection, window.span
+    ):
         if ticket_id in seen:  # two replies sent at the same instant: the first one
             continue
         seen.add(ticket_id)

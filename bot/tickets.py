@@ -282,7 +282,7 @@ def handlers(
     seen. For the Assign… menu."""
     brand = brand_of(db, route)
     people = set(configured_admins)
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         rows = repo.team_grants(connection, team_id)
     held: dict[str, list] = {}
     for row in rows:

@@ -20,12 +20,11 @@ import logging
 import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlmodel import select
 
 from bot import redact
 from bot.errors import ConfigError, ValidationFailed
+from storage import repo
 from storage.db import Database
-from storage.models import Brand, Team
 
 log = logging.getLogger(__name__)
 
@@ -153,13 +152,13 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
     re-encrypt old ones under the first key. Returns how many of each were converted."""
     counts = {"feed secrets hashed": 0, "webhook secrets encrypted": 0}
     with db.write() as session:
-        for team in session.exec(select(Team).where(Team.ics_secret.is_not(None))):  # type: ignore[union-attr]
+        for team in repo.teams_with_feed_secret(session):
             if team.ics_secret and not is_feed_hash(team.ics_secret):
                 team.ics_secret = feed_hash(team.ics_secret)
                 session.add(team)
                 counts["feed secrets hashed"] += 1
         plain = []
-        for brand in session.exec(select(Brand).where(Brand.webhook_secret.is_not(None))):  # type: ignore[union-attr]
+        for brand in repo.brands_with_webhook_secret(session):
             stored = brand.webhook_secret or ""
             if ring is None:
                 if not is_encrypted(stored):

@@ -418,7 +418,7 @@ def set_approvals_channel(
 
 
 def approvals_channels(db: Database, team_id: str) -> list[ChannelRoute]:
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         rows = repo.approval_channels(connection, team_id)
     return [ChannelRoute(r.channel_id, r.brand, r.network or None, r.stage) for r in rows]
 

@@ -12,7 +12,7 @@ from bot.flows import tickets as tickets_flow
 from bot.jobs import wall_now
 from bot.services import Services
 from storage import jobs, repo
-from storage.db import transient
+from storage.db import QUICK_WRITE_MS, transient
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def register(app: App, services: Services) -> None:
         ):
             return "listener"  # an unrouted reaction does nothing: no need to remember it
         job = JOB_EVENTS.get(kind)
-        with services.db.quick_write_connection() as connection:
+        with services.db.write(core=True, deadline_ms=QUICK_WRITE_MS) as connection:
             first = repo.claim_event(connection, team_id, event_id, services.clock.now())
             if first and job:
                 jobs.accept(connection, team_id, job, event_id, {"event": event}, wall_now())

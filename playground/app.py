@@ -188,12 +188,12 @@ class Playground:
 
     def connected_accounts(self) -> list[ConnectedAccount]:
         """The network accounts the app has connected (its own table), for the panes."""
-        from storage import accounts as account_queries
+        from storage import repo
 
         if self.services is None:
             return []
         with self.services.db.read() as session:
-            rows = account_queries.of_team(session, TEAM_ID)
+            rows = repo.accounts_of_team(session, TEAM_ID)
             return [
                 ConnectedAccount(a.network, a.server, a.handle, b.name, a.state) for a, b in rows
             ]

@@ -1,4 +1,4 @@
-"""The engine and sessions.
+"""The engine and the two kinds of transaction, ``read`` and ``write``.
 
 SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys, and
 ``BEGIN IMMEDIATE`` for write transactions so that two writers queue up instead of failing
@@ -12,8 +12,9 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
+from typing import Literal, overload
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -146,13 +147,19 @@ _DEADLINE_MS: ContextVar[int | None] = ContextVar("postroom_write_deadline", def
 
 
 class Database:
-    """One per app: the engine, schema creation, and the two kinds of session."""
+    """One per app: the engine, schema creation, and the two kinds of transaction: ``read``
+    and ``write``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_engine = self.engine.execution_options(postroom_write=True)
+        self._read_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
         self._writers = WriterQueue() if self.is_sqlite else None
 
     def create_schema(self) -> list[str]:
@@ -170,28 +177,35 @@ class Database:
 
         return migrations.current(self.url)
 
+    @overload
+    def read(self, core: Literal[False] = False) -> AbstractContextManager[Session]: ...
+    @overload
+    def read(self, core: Literal[True]) -> AbstractContextManager[Connection]: ...
+
+    def read(self, core: bool = False) -> AbstractContextManager[Session | Connection]:
+        """A read transaction that sees one snapshot (SQLite's WAL gives it from the first
+        read on; PostgreSQL needs REPEATABLE READ, its default READ COMMITTED takes a new
+        snapshot per statement), so several reads make one consistent answer. Nothing is
+        committed. A Session runs ORM and Core statements alike; ``core``: a Core
+        connection instead, without a session's bookkeeping (the Home and the approval
+        click, the hot paths)."""
+        return self._read_connection() if core else self._read_session()
+
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for queries; nothing it changes is committed."""
-        with Session(self.engine, expire_on_commit=False) as session:
+    def _read_session(self) -> Iterator[Session]:
+        with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
-    def read_connection(self) -> Iterator[Connection]:
-        """A Core connection for queries, in one read transaction that sees one snapshot
-        (SQLite's WAL gives it from the first read on; PostgreSQL needs REPEATABLE READ,
-        its default READ COMMITTED takes a new snapshot per statement). Nothing is
-        committed: several reads for one answer without a session's bookkeeping."""
-        with self.engine.connect() as connection:
-            if not self.is_sqlite:
-                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    def _read_connection(self) -> Iterator[Connection]:
+        with self._read_engine.connect() as connection:
             yield connection
 
     @contextmanager
     def deadline(self, wait_ms: int = QUICK_WRITE_MS) -> Iterator[None]:
-        """Within the block, every write (``write``, ``write_connection``) waits at most
-        ``wait_ms`` for locks and raises the database's OperationalError past it: for the
-        writes done before Slack is answered (it gives up after 3 s)."""
+        """Within the block, every write (``write``) waits at most ``wait_ms`` for locks and
+        raises the database's OperationalError past it: for the writes done before Slack is
+        answered (it gives up after 3 s)."""
         token = _DEADLINE_MS.set(wait_ms)
         try:
             yield
@@ -230,9 +244,35 @@ class Database:
         finally:
             self._writers.release()
 
+    @overload
+    def write(
+        self, core: Literal[False] = False, deadline_ms: int | None = None
+    ) -> AbstractContextManager[Session]: ...
+    @overload
+    def write(
+        self, core: Literal[True], deadline_ms: int | None = None
+    ) -> AbstractContextManager[Connection]: ...
+
+    def write(
+        self, core: bool = False, deadline_ms: int | None = None
+    ) -> AbstractContextManager[Session | Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises. A
+        Session runs ORM and Core statements alike; ``core``: a Core connection instead
+        (single hot statements). ``deadline_ms``: it waits at most that long for locks and
+        raises the database's OperationalError past it (as within ``deadline``; for the
+        writes done before Slack is answered, ``QUICK_WRITE_MS``)."""
+        opened = self._write_connection() if core else self._write_session()
+        if deadline_ms is None:
+            return opened
+        return self._within(deadline_ms, opened)
+
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
+    def _within(self, wait_ms: int, opened: AbstractContextManager) -> Iterator:
+        with self.deadline(wait_ms), opened as transaction:
+            yield transaction
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
         with self._turn(), Session(self._writer(), expire_on_commit=False) as session:
             try:
                 if _DEADLINE_MS.get() is not None and not self.is_sqlite:
@@ -244,18 +284,9 @@ class Database:
                 raise
 
     @contextmanager
-    def write_connection(self) -> Iterator[Connection]:
-        """A Core transaction without the ORM (for single hot statements)."""
+    def _write_connection(self) -> Iterator[Connection]:
         with self._turn(), self._writer().begin() as connection:
             self._limit(connection)
-            yield connection
-
-    @contextmanager
-    def quick_write_connection(self, wait_ms: int = QUICK_WRITE_MS) -> Iterator[Connection]:
-        """A Core transaction that waits at most ``wait_ms`` for locks (SQLite: the busy
-        timeout; PostgreSQL: lock_timeout and statement_timeout) and raises the database's
-        OperationalError past it: for writes that must be done before Slack is answered."""
-        with self.deadline(wait_ms), self.write_connection() as connection:
             yield connection
 
     def ping(self) -> bool:

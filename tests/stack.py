@@ -3,6 +3,7 @@ talking to the local Slack stand-in over HTTP, on a real database, with a movabl
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from bot.scheduler import SCHEDULED_KINDS
 from bot.services import Services
 from bot.web import HttpServer
 from playground.standin import SlackStandIn
+from storage import repo
 from storage.db import Database
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -157,3 +159,26 @@ def with_approvals(stack: Stack, approvers: Iterable[str] = ()) -> None:
     workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
     for approver in approvers:
         workspace.add_role(db, TEAM, owner, (), now, approver, "approver", frozenset(), None)
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def reply_to(stack: Stack, user: str, contains: str) -> str:
+    """Wait for an ephemeral reply to ``user`` containing ``contains``; return its text."""
+
+    def found():
+        for message in stack.slack.ephemerals(user=user):
+            body = message.get("text", "") + dumps(message.get("blocks", []))
+            if contains in body:
+                return message.get("text", "")
+        return None
+
+    return stack.slack.wait_for(found)
+
+
+def grants(stack: Stack) -> list:
+    """Every role granted in the workspace (the rows, without their brand's name)."""
+    with stack.services.db.read() as session:
+        return [grant for grant, _ in repo.list_grants(session, TEAM)]

@@ -78,7 +78,7 @@ def test_an_admin_connects_the_brands_mastodon_account(stack, masto, caplog):
     assert json.loads(account.limits)["max_characters"] == 1000
     # the token is stored encrypted: not in any column of the database, nor in the log
     assert account.credentials.startswith("fernet:")
-    with stack.services.db.read_connection() as connection:
+    with stack.services.db.read(core=True) as connection:
         dumped = json.dumps(
             [list(r) for r in connection.execute(text("SELECT * FROM network_account"))],
             default=str,
@@ -86,7 +86,7 @@ def test_an_admin_connects_the_brands_mastodon_account(stack, masto, caplog):
     assert token not in dumped
     assert token not in caplog.text
     # the audit log says who connected what
-    with stack.services.db.read_connection() as connection:
+    with stack.services.db.read(core=True) as connection:
         actions = connection.execute(
             text("SELECT action, actor FROM audit_log WHERE entity = 'network_account'")
         ).all()

@@ -141,7 +141,7 @@ def test_an_admin_connects_a_bluesky_account_with_an_app_password(stack, pds, ca
     with urllib.request.urlopen(check, timeout=30) as answer:
         assert json.loads(answer.read())["did"] == account.remote_id
     # neither the password nor the JWTs in the database in clear, nor in the log
-    with stack.services.db.read_connection() as connection:
+    with stack.services.db.read(core=True) as connection:
         dumped = json.dumps(
             [list(r) for r in connection.execute(text("SELECT * FROM network_account"))],
             default=str,

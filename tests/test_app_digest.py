@@ -333,7 +333,7 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     def stalling_render(*args, **kwargs):
         if not other:  # replica A, mid-way: its lease runs out, and replica B ticks
             other.append(-1)
-            with db.write_connection() as connection:  # as if A stalled past its lease
+            with db.write(core=True) as connection:  # as if A stalled past its lease
                 connection.execute(update(Job).values(run_after=datetime(2000, 1, 1, tzinfo=UTC)))
             other[0] = Scheduler(stack.services).run_due()["post digests"]
         return render(*args, **kwargs)

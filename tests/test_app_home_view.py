@@ -116,7 +116,7 @@ def seed(stack) -> None:
         at = now + timedelta(minutes=37 * n - 300)
         post(n, PEDRO, status, scheduled_at=at, stage="team" if status == "pending" else None)
         post(n, MARIA, "approved", scheduled_at=at + timedelta(days=3 + n % 3))
-    with db.write_connection() as connection:
+    with db.write(core=True) as connection:
         connection.execute(insert(Post), rows)
         route_id = connection.execute(
             insert(Route)
@@ -209,7 +209,7 @@ def test_a_huge_workspace_is_cut_to_fit(stack):
     """Long post and ticket texts, a hundred brands and many roles: every text within
     Slack's limits (never refused), long lists split over sections rather than cut."""
     db, now = stack.services.db, stack.clock.now()
-    with db.write_connection() as connection:
+    with db.write(core=True) as connection:
         connection.execute(
             insert(Brand),
             [

@@ -205,7 +205,7 @@ def test_two_schedulers_on_one_database_post_it_once(stack):
         dead = job_queries.claim_next(session, wall_now(), timedelta(minutes=5), ("weekly",))
     assert dead is not None
     assert first.run_due()["post weekly reports"] == 0  # within the lease: still its job
-    with stack.services.db.write_connection() as connection:  # the lease runs out
+    with stack.services.db.write(core=True) as connection:  # the lease runs out
         connection.execute(
             update(Job).where(Job.id == dead.id).values(run_after=wall_now() - timedelta(seconds=1))
         )
@@ -324,7 +324,7 @@ def test_a_database_hiccup_while_building_is_tried_again_next_tick(stack, caplog
 
 def test_an_unexpected_error_tells_the_owner_a_reference_not_the_details(stack, caplog):
     scheduler = _thursday_report(stack)
-    with stack.services.db.write_connection() as connection:  # a timestamp gone bad
+    with stack.services.db.write(core=True) as connection:  # a timestamp gone bad
         connection.exec_driver_sql(
             "UPDATE audit_log SET at = '2026-11-20 0x:00:00' WHERE action = 'approve:team'"
         )

@@ -1,7 +1,8 @@
 """The layers of ``../shared/DESIGN.md`` ("The house"), read from the modules' imports with
 ``ast``: the rules in ``bot/`` never reach Slack, ``Services`` or a network's client; only
 ``handlers/``, ``bot/flows/`` and the wiring listed here take ``Services``; the builders in
-``bot/blocks/`` only build; nothing in ``bot/`` imports ``handlers/``.
+``bot/blocks/`` only build; nothing in ``bot/`` imports ``handlers/``; and no module of
+``bot/`` or ``handlers/`` builds or runs SQL: every query is in ``storage/``.
 
 Every module of ``bot/`` not listed as Slack's side is a rules module, so a new one is held
 to the rules until it is placed here on purpose."""
@@ -124,3 +125,76 @@ def test_the_rule_is_read_from_the_imports():
         "bot.slack.archived",
     ]
     assert "slack_sdk.WebClient" in reaching(BOT / "services.py", SLACK)
+
+
+# --- every query in storage/ ----------------------------------------------------------------
+
+# What of the database's libraries bot/ and handlers/ may import: a Session as a type, for a
+# function that takes the caller's transaction to pass to storage.repo (it builds nothing).
+SQL_ALLOWED = {"sqlmodel.Session"}
+SQL_LIBRARIES = ("sqlalchemy", "sqlmodel")
+# Calls that run a statement (a Session's or a Connection's), or load a row by its key.
+RUNNING = {"exec", "execute", "exec_driver_sql", "scalar", "scalars", "query"}
+HOLDERS = {"session", "connection", "conn"}
+
+ABOVE_STORAGE = sorted(
+    relative(p) for folder in (BOT, ROOT / "handlers") for p in folder.rglob("*.py")
+)
+
+
+def sql_imports(path: Path) -> list[str]:
+    """What ``path`` imports of the database's libraries, name by name (``import sqlalchemy``
+    as itself, ``from sqlmodel import select`` as ``sqlmodel.select``), less the allowed."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return sorted(
+        name
+        for name in found - SQL_ALLOWED
+        if any(name == root or name.startswith(root + ".") for root in SQL_LIBRARIES)
+    )
+
+
+def runs_sql(path: Path) -> list[str]:
+    """Each call in ``path`` that runs a statement or gets a row (``session.exec(...)``,
+    ``connection.execute(...)``, ``session.get(Model, id)``), as ``line: call``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        named = owner.id if isinstance(owner, ast.Name) else ""
+        if node.func.attr in RUNNING or (node.func.attr == "get" and named in HOLDERS):
+            found.append(f"{node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+@pytest.mark.parametrize("module", ABOVE_STORAGE)
+def test_no_module_above_storage_builds_sql(module):
+    assert sql_imports(ROOT / module) == []
+
+
+@pytest.mark.parametrize("module", ABOVE_STORAGE)
+def test_no_module_above_storage_runs_a_statement(module):
+    assert runs_sql(ROOT / module) == []
+
+
+def test_the_sql_check_sees_a_query(tmp_path):
+    """The checks above see a query built and run the ways storage/ does, so a pass means
+    something."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from sqlmodel import Session, select\n"
+        "from sqlalchemy import func\n"
+        "import sqlalchemy.orm\n"
+        "def f(session, connection):\n"
+        "    session.exec(select(1))\n"
+        "    connection.execute(func.now())\n"
+        "    return session.get(int, 1)\n"
+    )
+    assert sql_imports(sample) == ["sqlalchemy.func", "sqlalchemy.orm", "sqlmodel.select"]
+    assert runs_sql(sample) == ["5: session.exec", "6: connection.execute", "7: session.get"]
+    assert len(ABOVE_STORAGE) > 40 and "handlers/actions.py" in ABOVE_STORAGE

@@ -111,7 +111,7 @@ def test_the_seed_shows_a_post_approved_per_network_by_two_approvers(playground)
     assert "post_approve" not in shown  # decided: no buttons
     post, _ = posts.get(playground.services.db, seed.TEAM_ID, 1)
     assert (post.status, post.networks, post.author) == ("approved", "x,instagram", seed.MARIA.id)
-    with playground.services.db.read_connection() as connection:
+    with playground.services.db.read(core=True) as connection:
         rows = repo.approvals_of(connection, 1, 1, "team")
     assert [(r.approver, r.networks) for r in rows] == [
         (seed.JONAS.id, "x"),

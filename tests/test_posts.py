@@ -182,7 +182,7 @@ def test_an_approval_from_before_per_network_approval_covers_the_whole_post(team
     every network of the post) still counts for all of them."""
     post = pending(team, clock, networks=frozenset({"x", "instagram"}))
     brand = posts.brand_named(team, TEAM, "default")
-    with team.write_connection() as connection:
+    with team.write(core=True) as connection:
         repo.add_approval(
             connection,
             team_id=TEAM,

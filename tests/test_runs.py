@@ -120,7 +120,7 @@ def test_a_unit_whose_worker_died_is_run_again_once_after_its_lease(db, clock):
     assert dead is not None
     assert not services.jobs.run_one(("count",))  # its lease holds: nobody else runs it
     assert runs.enqueue(services, [source]) == {"count": 0}  # nor is it enqueued again
-    with db.write_connection() as connection:  # the lease runs out
+    with db.write(core=True) as connection:  # the lease runs out
         connection.execute(update(Job).values(run_after=wall_now() - timedelta(seconds=1)))
     assert services.jobs.run_one(("count",))
     assert ran == [("weekly:C1:2026-W48", 2)]  # run again, once, as its second try

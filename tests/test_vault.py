@@ -37,7 +37,7 @@ def old_rows(db, feed_secret="Qx3-old_feed_secret_from_0.1_ab", webhook_secret=N
 
 
 def stored(db):
-    with db.read_connection() as connection:
+    with db.read(core=True) as connection:
         team = connection.execute(text("SELECT ics_secret FROM team")).scalar_one()
         brand = connection.execute(text("SELECT webhook_secret FROM brand")).scalar_one()
     return team, brand

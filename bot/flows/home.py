@@ -47,7 +47,7 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
     zone = ZoneInfo(tz)
     today = services.clock.now().astimezone(zone).date()
     start, end = day_range(today, zone)
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         rows = repo.home_rows(connection, team_id, user_id, start, end, calendar.SHOWN)
         grants = workspace.grants_from(rows.grants)
         actor = services.people.actor(team_id, user_id, grants=grants, ask_slack=False)
@@ -110,7 +110,7 @@ def publish(services: Services, team_id: str, user_id: str, opened: bool = False
 def refresh(services: Services, team_id: str, user_ids: Iterable[str] | Callable) -> None:
     """Republish these people's Home after a change that shows there — in the background,
     after the messages people are looking at; failures are logged."""
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         if not repo.home_viewers(connection, team_id, None, limit=1):
             return  # nobody here looks at the Home tab: nothing to keep up to date
         if callable(user_ids):  # who is concerned, worked out only when it matters

@@ -28,7 +28,6 @@ from bot.flows import dm
 from bot.networks import bluesky, mastodon
 from bot.runs import Lost, Unit
 from bot.services import Services
-from storage import accounts as account_queries
 from storage import repo
 from storage.models import Brand, InboxChannel, NetworkAccount
 
@@ -95,9 +94,9 @@ def read(services: Services, account_id: int) -> int:
     A failure counts towards pausing its inbox (at once when its credentials are refused)."""
     now = services.clock.now()
     with services.db.read() as session:
-        account = account_queries.by_id(session, account_id)
+        account = repo.get_account(session, account_id)
         channel = repo.inbox_of_brand(session, account.brand_id) if account else None
-        brand = session.get(Brand, account.brand_id) if account else None
+        brand = repo.brand_by_id(session, account.brand_id) if account else None
         for row in (account, channel, brand):
             if row is not None:
                 session.expunge(row)
@@ -160,7 +159,7 @@ def _reader(services: Services, account: NetworkAccount):
     def store(new_secrets: dict) -> None:  # a refreshed Bluesky session, kept encrypted
         sealed = accounts.require_key(services.keyring).encrypt(json.dumps(new_secrets))
         with services.db.write() as session:
-            account_queries.save_credentials(session, account.id, sealed, services.clock.now())  # type: ignore[arg-type]
+            repo.save_account_credentials(session, account.id, sealed, services.clock.now())  # type: ignore[arg-type]
 
     return bluesky.Reader(account, secrets, services.outbound, store)
 
@@ -228,7 +227,7 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
             ready()
             if item.status == "sending" and _found(services, item, channel):
                 continue  # a try that died had posted it: now recorded
-            with services.db.write_connection() as session:
+            with services.db.write(core=True) as session:
                 record(session)
                 if item.status == "new" and not repo.start_sending(
                     session,
@@ -252,7 +251,7 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
         )
     finally:
         if done:
-            with services.db.write_connection() as session:
+            with services.db.write(core=True) as session:
                 record(session)
     return posted
 

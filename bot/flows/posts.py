@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def guide_of(services: Services, brand: Brand) -> BrandGuide | None:
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         return repo.find_guide(connection, brand.id)  # type: ignore[arg-type]
 
 
@@ -44,7 +44,7 @@ def check(services: Services, team_id: str, draft: Draft) -> tuple[Verdict, Bran
     """Validate a draft against the network table (with the brand's overrides and its
     accounts' limits, alt text's included) and the brand's style rules. Returns the verdict
     and the draft's brand (read with its guide)."""
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         found = repo.brand_with_guide(connection, team_id, draft.brand)
     if found is None:
         raise posts.no_brand(draft.brand)
@@ -88,8 +88,8 @@ def send(services: Services, post: Post, brand: Brand, actor) -> Sent:
     if channel is None:
         return Sent(post, None)
     now = services.clock.now()
-    with services.db.write_connection() as connection:  # sent, and its request claimed
-        pending = posts.submit(services.db, post, actor, now, connection)
+    with services.db.write(core=True) as connection:  # sent, and its request claimed
+        pending = posts.submit_in(connection, post, actor, now)
         claim = _claim(connection, pending, brand, "team", channel, now, per_network)
     try:
         _post_claimed(services, pending, "team", channel, claim)
@@ -127,7 +127,7 @@ def post_request(services: Services, post: Post, brand: Brand, stage: str, chann
     """Post the request for (post, version, stage) once: the row is claimed first, so a
     retried submission never posts a second request. If Slack refuses, the claim is given
     back (the scheduler tries again once the channel works) and the error is raised."""
-    with services.db.write_connection() as connection:
+    with services.db.write(core=True) as connection:
         claim = _claim(connection, post, brand, stage, channel, services.clock.now())
     _post_claimed(services, post, stage, channel, claim)
 
@@ -163,7 +163,6 @@ def request_payload(
     post: Post,
     brand: Brand,
     stage: str,
-    db=None,
     per_network: dict[str, list[str]] | None = None,
 ) -> dict:
     """The request message; at the team stage of a post to several networks, with who
@@ -172,7 +171,7 @@ def request_payload(
     if stage != "team" or len(posts.networks_of(post)) < 2:
         return post_blocks.approval_request(post, brand, stage)
     if per_network is None:
-        per_network = posts.network_approvers(db, post.team_id, post, brand, connection)
+        per_network = posts.network_approvers_in(connection, post.team_id, post, brand)
     so_far = repo.approvals_of(connection, post.id, post.version, stage)  # type: ignore[arg-type]
     progress = posts.team_progress(post, brand, so_far, per_network)
     line = "⏳ " + post_blocks.progress_line(progress.rows())
@@ -192,7 +191,7 @@ def _post_claimed(
         with services.db.write() as session:
             repo.release_request(session, post.id, post.version, stage)  # type: ignore[arg-type]
         raise
-    with services.db.write_connection() as connection:
+    with services.db.write(core=True) as connection:
         repo.set_request_ts(connection, post.id, post.version, stage, sent["ts"])  # type: ignore[arg-type]
 
 
@@ -203,7 +202,7 @@ def post_claimed_again(services: Services, post: Post, brand: Brand, stage: str)
     """A request claimed by a try that died before noting its message (the claim's row
     without a ts): adopt the message if Slack has it, else post it now. The channel, or
     None when there is no such claim. Only for the job that claimed it, run again."""
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
     if request is None:
         return None
@@ -215,11 +214,11 @@ def post_claimed_again(services: Services, post: Post, brand: Brand, stage: str)
     )
     for message in history.get("messages", []):
         if message.get("bot_id") and f'"value": "{value}"' in json.dumps(message.get("blocks")):
-            with services.db.write_connection() as connection:
+            with services.db.write(core=True) as connection:
                 repo.set_request_ts(connection, post.id, post.version, stage, message["ts"])  # type: ignore[arg-type]
             return request.channel_id
-    with services.db.read_connection() as connection:
-        payload = request_payload(connection, post, brand, stage, services.db)
+    with services.db.read(core=True) as connection:
+        payload = request_payload(connection, post, brand, stage)
     _post_claimed(services, post, stage, request.channel_id, payload)
     return request.channel_id
 
@@ -274,9 +273,9 @@ def decide(
     (for ``after_decision``). ``follow_up``: what comes after it (``after_decision``) is
     accepted as a job in that transaction too (``follow_up`` added to its payload), so it
     happens even if this process dies right after the decision."""
-    with services.db.write_connection() as connection:
-        decision = posts.decide(
-            services.db,
+    with services.db.write(core=True) as connection:
+        decision = posts.decide_in(
+            connection,
             team_id,
             actor,
             post_id,
@@ -285,7 +284,6 @@ def decide(
             verdict,
             services.clock.now(),
             reason,
-            connection,
         )
         post = decision.post
         request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
@@ -336,7 +334,7 @@ def decided_from(services: Services, team_id: str, payload: dict) -> Decided:
         ),
         override=bool(payload.get("override")),
     )
-    with services.db.read_connection() as connection:
+    with services.db.read(core=True) as connection:
         request = repo.get_request(connection, post.id, int(payload["version"]), payload["stage"])  # type: ignore[arg-type]
     return Decided(decision, request)
 
@@ -478,7 +476,7 @@ def mark(
     except SlackFailure as failure:
         log.warning("could not update request %s/%s: %s", request.channel_id, request.ts, failure)
         return
-    with services.db.write_connection() as connection:
+    with services.db.write(core=True) as connection:
         repo.set_request(connection, request.id, request.ts, state)  # type: ignore[arg-type]
         if state == "decided":  # as it shows the decision now (``show_published``)
             repo.set_request_blocks(connection, request.id, json.dumps(payload["blocks"]))  # type: ignore[arg-type]
@@ -577,7 +575,7 @@ def remind(services: Services, post_id: int | None = None) -> int:
     for post in due:
         _, brand = posts.get(services.db, post.team_id, post.id)  # type: ignore[arg-type]
         stage = post.stage or "team"
-        with services.db.read_connection() as connection:
+        with services.db.read(core=True) as connection:
             request = repo.get_request(connection, post.id, post.version, stage)  # type: ignore[arg-type]
         if request is None or not request.ts:
             posts.unremind(services.db, post)

@@ -23,7 +23,7 @@ from bot.flows import dm
 from bot.mrkdwn import escape, user
 from bot.networks import adapters, label
 from bot.services import Services
-from storage import accounts as account_queries
+from storage import repo
 from storage.models import Brand, NetworkAccount, Post, Publication
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
     if make is None or brand.id is None:
         return None
     with services.db.read() as session:
-        account = account_queries.find(session, brand.id, network)
+        account = repo.find_account(session, brand.id, network)
         if account is not None:
             session.expunge(account)
     if account is None:
@@ -85,7 +85,7 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
         ring = accounts.require_key(services.keyring)
         sealed = ring.encrypt(json.dumps(new_secrets))
         with services.db.write() as session:
-            account_queries.save_credentials(
+            repo.save_account_credentials(
                 session,
                 account.id,  # type: ignore[arg-type]
                 sealed,
@@ -139,7 +139,7 @@ def _step(services: Services, publication: Publication) -> int:
         finally:
             if (account := _account_of(adapter)) is not None:
                 with services.db.write() as session:
-                    account_queries.published(session, account.id, now)  # type: ignore[arg-type]
+                    repo.account_published(session, account.id, now)  # type: ignore[arg-type]
         done = " and is marked published" if result.complete else ""
         live = f" It's live: {escape(outcome.url)}" if outcome.url else ""
         dm.tell(
@@ -206,7 +206,7 @@ def _reconnect(services: Services, brand: Brand, account: NetworkAccount, reason
     reconnected, and every admin is told how — once per change of the account's state
     (the replica that changed it tells)."""
     with services.db.write() as session:
-        changed = account_queries.mark_reconnect(session, account.id, services.clock.now())  # type: ignore[arg-type]
+        changed = repo.mark_account_reconnect(session, account.id, services.clock.now())  # type: ignore[arg-type]
     if not changed:
         return
     net = label(account.network)

@@ -43,6 +43,11 @@ _GUIDE = sa_select(*BrandGuide.__table__.c).where(BrandGuide.brand_id == bindpar
 _DRAFTING = sa_select(Team.drafting).where(Team.team_id == bindparam("team_id"))
 
 
+def brands_with_webhook_secret(session: Session) -> list[Brand]:
+    """Every brand (of every workspace) with a webhook secret, sealed or plain."""
+    return list(session.exec(select(Brand).where(Brand.webhook_secret.is_not(None))))  # type: ignore[union-attr]
+
+
 def find_brand(connection: Session | Connection, team_id: str, name: str) -> Brand | None:
     """``get_brand`` for reading: one prebuilt statement, a detached Brand."""
     row = connection.execute(_BRAND_NAMED, {"team_id": team_id, "name": name.lower()}).first()
@@ -205,3 +210,7 @@ def get_guide(session: Session, brand_id: int) -> BrandGuide | None:
 def save_guide(session: Session, guide: BrandGuide) -> None:
     fields = [name for name in BrandGuide.model_fields if name != "brand_id"]
     upsert(session, BrandGuide, guide.model_dump(), keys=("brand_id",), update=fields)
+
+
+def brand_by_id(session: Session, brand_id: int) -> Brand | None:
+    return session.get(Brand, brand_id)

@@ -72,16 +72,6 @@ def inboxes_of_team(session: Session, team_id: str) -> list[tuple[InboxChannel, 
     return [(channel, brand) for channel, brand in rows]
 
 
-def accounts_of_brand(session: Session, brand_id: int) -> list[NetworkAccount]:
-    return list(
-        session.exec(
-            select(NetworkAccount)
-            .where(NetworkAccount.brand_id == brand_id)
-            .order_by(NetworkAccount.network)
-        )
-    )
-
-
 # --- reading ------------------------------------------------------------------------------
 
 

@@ -6,9 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-)
+from sqlalchemy import Connection, and_, exists, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -17,6 +15,7 @@ from storage.models import (
     Publication,
 )
 from storage.repo.common import insert_ignore
+from storage.repo.workspaces import installed
 
 # --- publishing, per network ---------------------------------------------------------------
 
@@ -93,3 +92,80 @@ def publication_rows(session: Session | Connection, post_ids: Iterable[int]) -> 
         .order_by(table.c.id)
     )
     return list(session.execute(statement))
+
+
+def due_posts(session: Session, now: datetime, post_id: int | None = None) -> list[Post]:
+    """Approved posts (or just ``post_id``) of installed workspaces whose time has come and
+    whose version has no per-network hand-off yet."""
+    handed = exists().where(
+        Publication.post_id == Post.id,
+        Publication.version == Post.version,
+        Publication.network != "",
+    )
+    query = select(Post).where(
+        Post.status == "approved",
+        Post.scheduled_at <= now,  # type: ignore[operator]
+        ~handed,  # type: ignore[operator]
+        installed(Post.team_id),
+    )
+    if post_id is not None:
+        query = query.where(Post.id == post_id)
+    return list(session.exec(query).all())
+
+
+def hand_offs_to_do(
+    session: Session, now: datetime, stale: datetime, post_id: int | None = None
+) -> list[Publication]:
+    """Per-network hand-offs (or just ``post_id``'s) of installed workspaces with a (re)try
+    due by ``now``, or in progress since before ``stale`` (a dead replica's)."""
+    one = [] if post_id is None else [Publication.post_id == post_id]
+    return list(
+        session.exec(
+            select(Publication).where(
+                *one,
+                or_(
+                    and_(
+                        Publication.status.in_(("due", "retrying")),  # type: ignore[attr-defined]
+                        Publication.next_attempt_at <= now,
+                    ),  # type: ignore[operator]
+                    and_(
+                        Publication.status.in_(("sending", "notifying")),  # type: ignore[attr-defined]
+                        Publication.updated_at <= stale,
+                    ),
+                ),
+                Publication.network != "",  # an earlier release's hand-off: by hand only
+                installed(Publication.team_id),
+            )
+        )
+    )
+
+
+def lock_publication_as_read(session: Session, publication: Publication) -> Publication | None:
+    """The hand-off row, locked, if it is still as ``publication`` was read (attempts,
+    status, last change); None when another replica moved it since."""
+    return session.exec(
+        select(Publication)
+        .where(
+            Publication.id == publication.id,
+            Publication.attempts == publication.attempts,
+            Publication.status == publication.status,
+            Publication.updated_at == publication.updated_at,
+        )
+        .with_for_update()
+    ).first()
+
+
+def get_publication(session: Session, publication_id: int | None) -> Publication | None:
+    """One hand-off row by id."""
+    return session.get(Publication, publication_id)
+
+
+def legacy_publication(session: Session, post_id: int, version: int) -> Publication | None:
+    """The whole-post hand-off (no network) an earlier release made for this version."""
+    return session.exec(
+        select(Publication).where(
+            Publication.post_id == post_id,
+            Publication.version == version,
+            Publication.network == "",
+        )
+    ).first()

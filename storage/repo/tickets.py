@@ -242,3 +242,7 @@ def reclaim_card(session: Session, ticket: Ticket, now: datetime) -> bool:
         .returning(Ticket.id)
     ).first()
     return won is not None
+
+
+def ticket_by_id(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)

@@ -40,6 +40,16 @@ def ensure_team(session: Session, team_id: str, now: datetime) -> bool:
     return created
 
 
+def get_team(session: Session, team_id: str) -> Team | None:
+    """The workspace's row."""
+    return session.get(Team, team_id)
+
+
+def teams_with_feed_secret(session: Session) -> list[Team]:
+    """Every workspace with a calendar feed secret (hashed or, before, plain)."""
+    return list(session.exec(select(Team).where(Team.ics_secret.is_not(None))))  # type: ignore[union-attr]
+
+
 def get_known_user(session: Session, team_id: str, user_id: str) -> KnownUser | None:
     return session.get(KnownUser, (team_id, user_id))
 

@@ -1,4 +1,5 @@
-"""Queries of the brands' network accounts (``network_account``)."""
+"""The brands' network accounts (``network_account``): found by brand, team or id; the
+compare-and-set that marks one to be reconnected; its credentials and last publication."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from sqlmodel import Session, select
 from storage.models import Brand, NetworkAccount
 
 
-def find(session: Session, brand_id: int, network: str) -> NetworkAccount | None:
+def all_accounts(session: Session) -> list[NetworkAccount]:
+    """Every account of every workspace (the credentials' start-up re-encryption)."""
+    return list(session.exec(select(NetworkAccount)))
+
+
+def find_account(session: Session, brand_id: int, network: str) -> NetworkAccount | None:
     return session.exec(
         select(NetworkAccount).where(
             NetworkAccount.brand_id == brand_id, NetworkAccount.network == network
@@ -18,7 +24,7 @@ def find(session: Session, brand_id: int, network: str) -> NetworkAccount | None
     ).first()
 
 
-def of_brand(session: Session, brand_id: int) -> list[NetworkAccount]:
+def accounts_of_brand(session: Session, brand_id: int) -> list[NetworkAccount]:
     return list(
         session.exec(
             select(NetworkAccount)
@@ -28,7 +34,7 @@ def of_brand(session: Session, brand_id: int) -> list[NetworkAccount]:
     )
 
 
-def of_team(session: Session, team_id: str) -> list[tuple[NetworkAccount, Brand]]:
+def accounts_of_team(session: Session, team_id: str) -> list[tuple[NetworkAccount, Brand]]:
     rows = session.exec(
         select(NetworkAccount, Brand)
         .join(Brand, Brand.id == NetworkAccount.brand_id)  # type: ignore[arg-type]
@@ -38,11 +44,11 @@ def of_team(session: Session, team_id: str) -> list[tuple[NetworkAccount, Brand]
     return [(account, brand) for account, brand in rows]
 
 
-def by_id(session: Session, account_id: int) -> NetworkAccount | None:
+def get_account(session: Session, account_id: int) -> NetworkAccount | None:
     return session.get(NetworkAccount, account_id)
 
 
-def mark_reconnect(session: Session, account_id: int, now: datetime) -> bool:
+def mark_account_reconnect(session: Session, account_id: int, now: datetime) -> bool:
     """``connected`` → ``reconnect`` (compare-and-set); True for the one caller that changed
     it, so the admins are told once per change."""
     moved = session.execute(
@@ -53,7 +59,7 @@ def mark_reconnect(session: Session, account_id: int, now: datetime) -> bool:
     return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
-def published(session: Session, account_id: int, now: datetime) -> None:
+def account_published(session: Session, account_id: int, now: datetime) -> None:
     """The account just published a post: its ``last_published_at`` (never moved back)."""
     session.execute(
         update(NetworkAccount)
@@ -68,7 +74,7 @@ def published(session: Session, account_id: int, now: datetime) -> None:
     )
 
 
-def save_credentials(session: Session, account_id: int, sealed: str, now: datetime) -> None:
+def save_account_credentials(session: Session, account_id: int, sealed: str, now: datetime) -> None:
     """Refreshed credentials (already encrypted), e.g. a Bluesky session's new JWTs."""
     session.execute(
         update(NetworkAccount)
