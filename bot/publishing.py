@@ -41,6 +41,10 @@ TRIES = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd failures
 
 
+# A rate limit (429) is waited out at its reset without using a try, until this long after
+# the network was due (``bot.networks.adapters.RATE_LIMIT_PATIENCE`` names it for adapters).
+RATE_LIMIT_PATIENCE = timedelta(hours=24)
+
 LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this was a crash
 
 
@@ -149,25 +153,43 @@ def attempt_failed(
     final: bool = False,
     backoff: Sequence[timedelta] = BACKOFF,
     after: timedelta | None = None,
+    rate_limited: bool = False,
+    patience: timedelta = RATE_LIMIT_PATIENCE,
 ) -> bool:
     """Record a failed try; True when it was the last one (``final``, or the adapter's
     ``tries`` used): the network is then failed, and its publishers must be told. The next
     try comes after the adapter's ``backoff`` for this try, or ``after`` when the network
-    said when (a rate limit's reset)."""
+    said when (a rate limit's reset). A ``rate_limited`` try isn't counted among ``tries``:
+    the limit is waited out, until ``patience`` after the network was due."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
         row.last_error = error[:500]
         row.updated_at = now
+        if rate_limited:
+            if now - row.created_at >= patience:
+                row.last_error = limited_too_long(error, patience)[:500]
+                final = True
+            else:
+                row.attempts = max(row.attempts - 1, 0)  # the try is given back
         last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
         if last:
             row.next_attempt_at = None
         else:
-            wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+            wait = (
+                after if after is not None else backoff[max(min(row.attempts, len(backoff)), 1) - 1]
+            )
+            if after is None and rate_limited:  # a limit without its reset: the longest wait
+                wait = backoff[-1]
             row.next_attempt_at = now + wait
         session.add(row)
         return last
+
+
+def limited_too_long(error: str, patience: timedelta = RATE_LIMIT_PATIENCE) -> str:
+    """The reason a network still rate-limiting after ``patience`` is failed with."""
+    return f"{error}, still limited {patience.total_seconds() / 3600:g} hours after it was due"
 
 
 def notified(

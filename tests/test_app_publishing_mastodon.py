@@ -274,6 +274,40 @@ def test_a_rate_limit_is_waited_out_until_its_reset(stack, masto):
     assert publication(stack, post.id).status == "published"
 
 
+def test_a_rate_limit_uses_no_try_and_gives_up_after_a_day(stack, masto):
+    connected(stack, masto)
+    post = approved_post(stack)
+    masto.throttle("statuses", 0, 3600)  # an hour's window, refusing every status
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    for _ in range(6):  # six resets waited out: more than the 4 tries
+        scheduler.run_due()
+        row = publication(stack, post.id)
+        assert (row.status, row.attempts) == ("retrying", 0)
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+    masto.throttle("statuses", 300)
+    scheduler.run_due()
+    (status,) = masto.statuses("acme")
+    row = publication(stack, post.id)
+    assert (row.status, row.url, row.attempts) == ("published", status["url"], 1)
+    assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
+
+    # a limit that never lifts ends a day after the post was due, with the reason
+    masto.throttle("statuses", 0)
+    second = approved_post(stack, text="Second one")
+    stack.clock.advance(hours=1)
+    for _ in range(30):
+        scheduler.run_due()
+        row = publication(stack, second.id)
+        if row.status != "retrying":
+            break
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+    assert row.status == "failed" and row.attempts == 1
+    assert "HTTP 429" in row.last_error and "still limited 24 hours" in row.last_error
+    assert "still limited 24 hours" in texts(due_notice(stack, PAULA))
+    dm_to(stack, MARIA, f"Your post #{second.id} could not be published on Mastodon")
+
+
 def test_an_outage_is_retried_at_1_5_and_30_minutes(stack, masto):
     connected(stack, masto)
     post = approved_post(stack)

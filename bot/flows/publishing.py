@@ -168,11 +168,15 @@ def _step(services: Services, publication: Publication) -> int:
         final=outcome.kind == "failed",
         backoff=adapter.backoff,
         after=outcome.after,
+        rate_limited=outcome.rate_limited,
     )
     if outcome.reconnect and (account := _account_of(adapter)) is not None:
         _reconnect(services, brand, account, outcome.reason)
     if last:
-        reason = _gave_up(adapter, outcome.reason, number, brand, outcome.reconnect)
+        why = (
+            publishing.limited_too_long(outcome.reason) if outcome.rate_limited else outcome.reason
+        )
+        reason = _gave_up(adapter, why, number, brand, outcome.reconnect)
         notify(services, post, brand, publication, reason=reason, failed=True)
     return 1
 

@@ -53,6 +53,9 @@ class Outcome:
     # failed: the account's credentials were refused (expired, revoked): the admins are
     # told to reconnect it, and the account is marked so until they do
     reconnect: bool = False
+    # retry: the network limits how often the account may post (a 429): the try isn't one
+    # of ``tries``; the next comes at the reset, until ``bot.publishing.RATE_LIMIT_PATIENCE``
+    rate_limited: bool = False
 
     @classmethod
     def published(cls, url: str = "") -> Outcome:
@@ -61,6 +64,10 @@ class Outcome:
     @classmethod
     def retry(cls, reason: str, after: timedelta | None = None) -> Outcome:
         return cls("retry", reason=reason, after=after)
+
+    @classmethod
+    def rate_limit(cls, reason: str, after: timedelta | None = None) -> Outcome:
+        return cls("retry", reason=reason, after=after, rate_limited=True)
 
     @classmethod
     def failed(cls, reason: str, reconnect: bool = False) -> Outcome:

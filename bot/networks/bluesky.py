@@ -183,6 +183,7 @@ class Publisher:
         self.handle = account.handle.lstrip("@")
         self.access = str(secrets.get("access_jwt") or "")
         self.refresh = str(secrets.get("refresh_jwt") or "")
+        self.now = datetime.now(UTC)  # the try's time (``publish`` sets it)
 
     def describe(self, brand: Brand) -> str:
         return f"brand {brand.name}'s Bluesky account {self.account.handle}"
@@ -193,6 +194,7 @@ class Publisher:
     def publish(self, delivery: Delivery) -> Outcome:
         post = delivery.post
         rkey = richtext.record_key(delivery.key, post.scheduled_at or post.created_at)
+        self.now = delivery.now
         try:
             return self._publish(delivery, rkey)
         except _Stop as stop:
@@ -418,7 +420,9 @@ class Publisher:
             self.store({"access_jwt": access, "refresh_jwt": refresh})
             log.info("bluesky: the session of %s was refreshed", self.account.handle)
             return
-        if answer.status is None or answer.status >= 500 or answer.status == 429:
+        if answer.status == 429:
+            raise _Stop(self._failure(answer, "the session's renewal", self.now))
+        if answer.status is None or answer.status >= 500:
             raise _Stop(
                 Outcome.retry(f"Bluesky couldn't renew the account's session ({_why(answer)})")
             )
@@ -435,7 +439,7 @@ class Publisher:
         from bot.networks.adapters import Outcome
 
         if answer.status == 429:
-            return Outcome.retry(
+            return Outcome.rate_limit(
                 f"Bluesky is limiting how often this account posts ({_why(answer)})",
                 after=_reset_after(answer, now),
             )

@@ -390,7 +390,7 @@ class Publisher:
                 reconnect=True,
             )
         if status == 429:
-            return Outcome.retry(
+            return Outcome.rate_limit(
                 f"{where} limits how often the account may post (HTTP 429{said})",
                 after=_reset_wait(answer.headers, now),
             )
