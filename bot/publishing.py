@@ -196,7 +196,8 @@ def notified(
     db: Database, publication_id: int, notices: list[tuple[str, str]], now: datetime
 ) -> None:
     """Record the notices sent; with none, the notice is tried again after the lease. A
-    network whose hand-off failed is ``failed`` (its reason kept) once people are told."""
+    network whose hand-off failed is ``failed`` (its reason kept) once people are told; the
+    job that shows it on the approval request is accepted with that change."""
     with db.write() as session:
         row = session.get(Publication, publication_id)
         assert row is not None
@@ -208,6 +209,8 @@ def notified(
                 row.status = "failed" if row.last_error else "notified"
                 if row.last_error:
                     row.finished_at = now
+                    team, post, version = row.team_id, row.post_id, row.version
+                    _show_later(session, team, post, version, (row.network,), "failed", now)
         else:  # nobody could be told (Slack unreachable?): tried again after the lease
             row.status = "notifying"
         row.updated_at = now

@@ -141,7 +141,7 @@ def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto, c
     (request,) = status_posts(masto)
     assert request.headers["idempotency-key"] == f"{TEAM}-post-{post.id}-v1-mastodon"
     dm = dm_to(stack, MARIA, f"Your post #{post.id} went to brand default's Mastodon account")
-    assert f"It's live: {status['url']}" in dm
+    assert f"and is marked published. <{status['url']}|Mastodon> ✅" in dm  # state_words
     assert account(stack).last_published_at == stack.clock.now()
     # nobody was handed it to do by hand
     assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
@@ -198,7 +198,7 @@ def test_a_dropped_answer_after_the_status_was_made_is_tried_again_without_a_sec
     assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
     row = publication(stack, post.id)
     assert (row.status, row.url, row.attempts) == ("published", status["url"], 2)
-    dm_to(stack, MARIA, f"It's live: {status['url']}")
+    dm_to(stack, MARIA, f"<{status['url']}|Mastodon> ✅")
 
 
 def test_a_revoked_token_fails_the_network_and_asks_the_admins_to_reconnect(stack, masto):

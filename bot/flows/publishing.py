@@ -141,12 +141,12 @@ def _step(services: Services, publication: Publication) -> int:
                 with services.db.write() as session:
                     account_queries.published(session, account.id, now)  # type: ignore[arg-type]
         done = " and is marked published" if result.complete else ""
-        live = f" It's live: {escape(outcome.url)}" if outcome.url else ""
+        words = publishing.state_words(result.states)
         dm.tell(
             services,
             post.author,
             f"✅ Your post #{post.id} went to {escape(adapter.describe(brand))} for "
-            f"{label(network)}{done}.{live}",
+            f"{label(network)}{done}." + (f" {words}" if words else ""),
         )
         _refresh_notices(services, result)
         return 1
