@@ -414,7 +414,7 @@ def mark_published(
             done = [r for r in rows if r.network in wanted]
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on "
-                f"{_listed(done)} by {who(done[0].marked_by)}."
+                f"{_listed(done)} by {who_marked(done[0].marked_by)}."
             )
         notices: list[tuple[str, str]] = []
         for row in targets:
@@ -517,7 +517,7 @@ def mark_failed(
         if row.status == "published":
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on {label(network)} by "
-                f"{who(row.marked_by)}; there is no failure to record."
+                f"{who_marked(row.marked_by)}; there is no failure to record."
             )
         before = _state_word(row.status)
         row.status, row.last_error, row.marked_by = "failed", reason, actor.user_id
@@ -581,7 +581,8 @@ def _open(
     if current is None or current.status != "approved" or current.version != version:
         if current is not None and current.status == "published" and current.version == version:
             raise InvalidTransition(
-                f"Post #{post_id} was already marked published by {who(current.published_by)}."
+                f"Post #{post_id} was already marked published by "
+                f"{who_marked(current.published_by)}."
             )
         raise posts.lost(session, team_id, post_id, attempted)
     repo.add_publications(
@@ -630,7 +631,7 @@ def _listed(rows: Iterable[Publication]) -> str:
     return ", ".join(label(r.network) for r in rows)
 
 
-def who(by: str) -> str:
+def who_marked(by: str) -> str:
     """Who marked it: a person, the brand's webhook, or its account on a network (the
     adapter's name, ``bot.networks.adapters``)."""
     if by == "webhook":
