@@ -211,8 +211,14 @@ def _reconnect(services: Services, brand: Brand, account: NetworkAccount, reason
     (the replica that changed it tells)."""
     with services.db.write() as session:
         changed = account_queries.mark_reconnect(session, account.id, services.clock.now())  # type: ignore[arg-type]
-    if not changed:
-        return
+    if changed:
+        tell_reconnect(services, brand, account, reason)
+
+
+def tell_reconnect(services: Services, brand: Brand, account: NetworkAccount, reason: str) -> None:
+    """Every admin of the brand's workspace told that its account needs reconnecting, why,
+    and how (the network refused it here; or, at start, its credentials no key opens:
+    ``bot.work.account_reconnect``)."""
     net = label(account.network)
     log.warning("brand %s: the %s account %s needs reconnecting", brand.name, net, account.handle)
     text = (
