@@ -135,6 +135,8 @@ class Playground:
                 # A webhook receiver on this machine is what people try here.
                 allow_hosts=frozenset({"127.0.0.1", "localhost", "::1"})
                 | outbound.parse_allow_hosts(os.environ.get("POSTROOM_ALLOW_HOSTS", "")),
+                # A Bluesky post's link opens its page on the stand-in, not on bsky.app.
+                web_urls={"bluesky": self.bluesky.public_url},
             )
             redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)

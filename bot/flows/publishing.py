@@ -92,7 +92,8 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
                 services.clock.now(),
             )
 
-    return make(account, secrets, services.outbound, store)
+    web_url = services.settings.web_urls.get(network, "")
+    return make(account, secrets, services.outbound, store, web_url)
 
 
 def _step(services: Services, publication: Publication) -> int:

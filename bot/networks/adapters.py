@@ -165,9 +165,10 @@ class Disconnected:
 
 
 # A brand's account on one of these networks publishes there through the network's API:
-# ``Publisher(account, secrets, policy, store)``, ``secrets`` the account's decrypted
-# credentials and ``store(new_secrets)`` what keeps refreshed ones (encrypted).
-Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None]], Adapter]
+# ``Publisher(account, secrets, policy, store, web_url)``, ``secrets`` the account's
+# decrypted credentials, ``store(new_secrets)`` what keeps refreshed ones (encrypted) and
+# ``web_url`` where the network's posts open when its answer doesn't say (``Settings.web_urls``).
+Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None], str], Adapter]
 PUBLISHERS: dict[str, Publisher] = {"bluesky": bluesky.Publisher, "mastodon": mastodon.Publisher}
 
 

@@ -134,6 +134,9 @@ MAX_WAIT = timedelta(days=1)  # the longest rate-limit reset honoured (the daily
 RECONNECT = "an admin reconnects it with `/post account add bluesky`"
 
 
+WEB_URL = "https://bsky.app"  # where a post opens: {WEB_URL}/profile/{handle}/post/{rkey}
+
+
 class _Stop(Exception):
     """How the try ends, decided deep inside it (a refused session, a refused image)."""
 
@@ -176,8 +179,10 @@ class Publisher:
         secrets: dict,
         policy: outbound.Policy,
         store: Callable[[dict], None],
+        web_url: str = WEB_URL,
     ) -> None:
         self.account, self.policy, self.store = account, policy, store
+        self.web = (web_url or WEB_URL).rstrip("/")  # where the account's posts open
         self.base = account.server.rstrip("/")
         self.did = account.remote_id
         self.handle = account.handle.lstrip("@")
@@ -189,7 +194,7 @@ class Publisher:
         return f"brand {brand.name}'s Bluesky account {self.account.handle}"
 
     def url(self, rkey: str) -> str:
-        return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+        return f"{self.web}/profile/{self.handle}/post/{rkey}"
 
     def publish(self, delivery: Delivery) -> Outcome:
         post = delivery.post

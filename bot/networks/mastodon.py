@@ -225,6 +225,7 @@ class Publisher:
         secrets: dict,
         policy: outbound.Policy,
         store: Callable[[dict], None],
+        web_url: str = "",  # unused: a status's URL is in the instance's answer
     ) -> None:
         self.account, self.policy, self.store = account, policy, store
         self.token = str(secrets.get("access_token") or "")
