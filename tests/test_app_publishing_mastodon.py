@@ -201,6 +201,46 @@ def test_a_dropped_answer_after_the_status_was_made_is_tried_again_without_a_sec
     dm_to(stack, MARIA, f"<{status['url']}|Mastodon> ✅")
 
 
+def past_the_keys_hour(stack, masto, scheduler, post_id):
+    """The instance rate-limits the next tries until one comes over an hour after the post
+    fell due (its Idempotency-Key forgotten by then); that one runs."""
+    due = publication(stack, post_id).created_at
+    while (row := publication(stack, post_id)).status == "retrying":
+        if row.next_attempt_at - due < timedelta(minutes=55):
+            masto.fail("POST", "/api/v1/statuses", status=429)
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+        scheduler.run_due()
+    assert stack.clock.now() - due > timedelta(hours=1)
+
+
+def test_a_try_after_the_keys_hour_finds_the_status_an_earlier_try_made(stack, masto):
+    connected(stack, masto)
+    text = "Tasting <today> & tomorrow ☕\n\nhttps://acme.example/tasting #AcmeCoffee"
+    post = approved_post(stack, text=text)
+    masto.fail("POST", "/api/v1/statuses", after=True, drop=True)  # posted; we never hear
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    (made,) = masto.statuses("acme")
+    past_the_keys_hour(stack, masto, scheduler, post.id)
+    assert masto.statuses("acme") == [made]  # found among the account's statuses: no second
+    row = publication(stack, post.id)
+    assert (row.status, row.url) == ("published", made["url"])
+    remote_id = account(stack).remote_id
+    assert masto.requests_to("GET", f"/api/v1/accounts/{remote_id}/statuses")
+    assert status_posts(masto)[-1].status == 429  # nothing posted after the check
+
+    # a first try the instance answered with an error made nothing: the check finds
+    # nothing, and the status is posted once
+    second = approved_post(stack, text="Second one")
+    masto.fail("POST", "/api/v1/statuses", status=503)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    past_the_keys_hour(stack, masto, scheduler, second.id)
+    assert len(masto.statuses("acme")) == 2
+    assert publication(stack, second.id).status == "published"
+
+
 def test_a_revoked_token_fails_the_network_and_asks_the_admins_to_reconnect(stack, masto):
     token = connected(stack, masto)
     post = approved_post(stack)

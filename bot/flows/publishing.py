@@ -120,7 +120,8 @@ def _step(services: Services, publication: Publication) -> int:
     number = publishing.take(services.db, publication, now, "sending")
     if number is None:
         return 0
-    outcome = adapter.publish(adapters.Delivery(post, brand, network, number, now))
+    delivery = adapters.Delivery(post, brand, network, number, now, since=publication.created_at)
+    outcome = adapter.publish(delivery)
     if outcome.kind == "published":
         try:
             result = publishing.mark_published(

@@ -37,6 +37,9 @@ class Delivery:
     network: str
     attempt: int  # 1 for the first try
     now: datetime
+    # when this version fell due on this network: an earlier try may have made it since
+    # (a network that remembers the key only so long checks before posting again)
+    since: datetime | None = None
 
     @property
     def key(self) -> str:
