@@ -23,9 +23,9 @@ from bot.posts import Draft
 from bot.scheduler import Scheduler
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount, Post, Publication
-from tests.stack import ADMIN, ENV_ADMIN, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, ENV_ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_accounts import connect
-from tests.test_app_posts import dm_to, texts
+from tests.test_app_posts import dm_to, ephemeral_to, texts
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 PAULA = "UPAULA01"  # publisher for Mastodon
@@ -143,6 +143,10 @@ def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto, c
     dm = dm_to(stack, MARIA, f"Your post #{post.id} went to brand default's Mastodon account")
     assert f"and is marked published. <{status['url']}|Mastodon> ✅" in dm  # state_words
     assert account(stack).last_published_at == stack.clock.now()
+    stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
+    listed = ephemeral_to(stack, ADMIN, "last publish:")
+    when = stack.clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    assert "*Mastodon* @acme@" in listed and f"brand default · last publish: {when}" in listed
     # nobody was handed it to do by hand
     assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
     stack.clock.advance(hours=2)
