@@ -8,6 +8,7 @@ limits, which replace §3's Mastodon defaults for its brand (:func:`brand_rules`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -18,9 +19,11 @@ from cryptography.fernet import InvalidToken
 
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
+from bot.jobs import wall_now
 from bot.networks import NetworkRules, bluesky, mastodon
 from bot.policy import Actor
 from bot.workspace import _brand, require_admin
+from storage import jobs as job_queries
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, NetworkAccount
@@ -271,10 +274,16 @@ def brand_rules(
         return rules
 
 
+RECONNECT_JOB = "account_reconnect"  # bot.work.account_reconnect: the admins told
+UNREADABLE = "its credentials were encrypted with a key POSTROOM_SECRET_KEY no longer lists"
+
+
 def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
     """At start: re-encrypt the accounts' credentials under the first key of
     POSTROOM_SECRET_KEY (so an old key can then be dropped); an account whose credentials
-    no listed key opens needs reconnecting. Idempotent, so every replica may run it."""
+    no listed key opens needs reconnecting, and the job that tells its brand's admins so
+    (``bot.work.account_reconnect``) is accepted with that change, once for those
+    credentials. Idempotent, so every replica may run it."""
     counts = {"rotated": 0, "unreadable": 0}
     if ring is None:
         return counts
@@ -288,6 +297,15 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
             except InvalidToken:
                 account.state = "reconnect"
                 counts["unreadable"] += 1
+                sealed = hashlib.sha256(account.credentials.encode()).hexdigest()[:16]
+                job_queries.accept(
+                    session,
+                    account.team_id,
+                    RECONNECT_JOB,
+                    f"{account.id}:{sealed}",
+                    {"account": account.id, "reason": UNREADABLE},
+                    wall_now(),
+                )
                 log.warning(
                     "the %s account %s (brand id %s) was encrypted with a key "
                     "POSTROOM_SECRET_KEY no longer lists: an admin reconnects it with "

@@ -28,6 +28,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SIGNING_SECRET_LENGTH = 32  # Slack's signing secrets are 32 hex characters
 
 
+WEB_URLS = {"bluesky": "https://bsky.app"}
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str
@@ -50,6 +53,9 @@ class Settings:
     # POSTROOM_INBOX_POLL_SECONDS: how often each account of a brand with an inbox channel
     # is read (PRODUCT.md §14: every minute by default).
     inbox_poll_seconds: int = 60
+    # Where a network's posts open on the web when its API doesn't give their address
+    # (POSTROOM_BLUESKY_WEB_URL: Bluesky's app; the playground sets its stand-in).
+    web_urls: dict = field(default_factory=lambda: dict(WEB_URLS))
     # Tests only: accept a made-up signing secret shorter than Slack's (never from the env).
     allow_short_signing_secret: bool = False
 
@@ -169,6 +175,16 @@ def load_settings(
             f"got {public_url!r}"
         )
 
+    web_urls = dict(WEB_URLS)
+    bluesky_web = get("POSTROOM_BLUESKY_WEB_URL")
+    if bluesky_web is not None:
+        if not re.match(r"^https?://[^/\s]+", bluesky_web):
+            raise ConfigError(
+                "POSTROOM_BLUESKY_WEB_URL must be an http(s) URL like https://bsky.app, "
+                f"got {bluesky_web!r}"
+            )
+        web_urls["bluesky"] = bluesky_web.rstrip("/")
+
     secret_keys = vault.parse_keys(get("POSTROOM_SECRET_KEY"))
     try:
         allow_hosts = outbound.parse_allow_hosts(get("POSTROOM_ALLOW_HOSTS") or "")
@@ -200,6 +216,7 @@ def load_settings(
         secret_keys=secret_keys,
         allow_hosts=allow_hosts,
         inbox_poll_seconds=int(poll_text),
+        web_urls=web_urls,
     )
 
 

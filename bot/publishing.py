@@ -38,6 +38,10 @@ TRIES = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))  # after the 1st and 2nd failures
 
 
+# A rate limit (429) is waited out at its reset without using a try, until this long after
+# the network was due (``bot.networks.adapters.RATE_LIMIT_PATIENCE`` names it for adapters).
+RATE_LIMIT_PATIENCE = timedelta(hours=24)
+
 LEASE = timedelta(minutes=5)  # a try or a notice still "in progress" after this was a crash
 
 
@@ -104,32 +108,51 @@ def attempt_failed(
     final: bool = False,
     backoff: Sequence[timedelta] = BACKOFF,
     after: timedelta | None = None,
+    rate_limited: bool = False,
+    patience: timedelta = RATE_LIMIT_PATIENCE,
 ) -> bool:
     """Record a failed try; True when it was the last one (``final``, or the adapter's
     ``tries`` used): the network is then failed, and its publishers must be told. The next
     try comes after the adapter's ``backoff`` for this try, or ``after`` when the network
-    said when (a rate limit's reset)."""
+    said when (a rate limit's reset). A ``rate_limited`` try isn't counted among ``tries``:
+    the limit is waited out, until ``patience`` after the network was due."""
     with db.write() as session:
         row = repo.get_publication(session, publication_id)
         assert row is not None
         row.last_error = error[:500]
         row.updated_at = now
+        if rate_limited:
+            if now - row.created_at >= patience:
+                row.last_error = limited_too_long(error, patience)[:500]
+                final = True
+            else:
+                row.attempts = max(row.attempts - 1, 0)  # the try is given back
         last = final or row.attempts >= tries
         row.status = "notifying" if last else "retrying"
         if last:
             row.next_attempt_at = None
         else:
-            wait = after if after is not None else backoff[min(row.attempts, len(backoff)) - 1]
+            wait = (
+                after if after is not None else backoff[max(min(row.attempts, len(backoff)), 1) - 1]
+            )
+            if after is None and rate_limited:  # a limit without its reset: the longest wait
+                wait = backoff[-1]
             row.next_attempt_at = now + wait
         session.add(row)
         return last
+
+
+def limited_too_long(error: str, patience: timedelta = RATE_LIMIT_PATIENCE) -> str:
+    """The reason a network still rate-limiting after ``patience`` is failed with."""
+    return f"{error}, still limited {patience.total_seconds() / 3600:g} hours after it was due"
 
 
 def notified(
     db: Database, publication_id: int, notices: list[tuple[str, str]], now: datetime
 ) -> None:
     """Record the notices sent; with none, the notice is tried again after the lease. A
-    network whose hand-off failed is ``failed`` (its reason kept) once people are told."""
+    network whose hand-off failed is ``failed`` (its reason kept) once people are told; the
+    job that shows it on the approval request is accepted with that change."""
     with db.write() as session:
         row = repo.get_publication(session, publication_id)
         assert row is not None
@@ -141,6 +164,8 @@ def notified(
                 row.status = "failed" if row.last_error else "notified"
                 if row.last_error:
                     row.finished_at = now
+                    team, post, version = row.team_id, row.post_id, row.version
+                    _show_later(session, team, post, version, (row.network,), "failed", now)
         else:  # nobody could be told (Slack unreachable?): tried again after the lease
             row.status = "notifying"
         row.updated_at = now
@@ -344,7 +369,7 @@ def mark_published(
             done = [r for r in rows if r.network in wanted]
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on "
-                f"{_listed(done)} by {_who(done[0].marked_by)}."
+                f"{_listed(done)} by {who_marked(done[0].marked_by)}."
             )
         notices: list[tuple[str, str]] = []
         for row in targets:
@@ -447,7 +472,7 @@ def mark_failed(
         if row.status == "published":
             raise InvalidTransition(
                 f"Post #{post_id} was already marked published on {label(network)} by "
-                f"{_who(row.marked_by)}; there is no failure to record."
+                f"{who_marked(row.marked_by)}; there is no failure to record."
             )
         before = _state_word(row.status)
         row.status, row.last_error, row.marked_by = "failed", reason, actor.user_id
@@ -511,7 +536,8 @@ def _open(
     if current is None or current.status != "approved" or current.version != version:
         if current is not None and current.status == "published" and current.version == version:
             raise InvalidTransition(
-                f"Post #{post_id} was already marked published by {_who(current.published_by)}."
+                f"Post #{post_id} was already marked published by "
+                f"{who_marked(current.published_by)}."
             )
         raise posts.lost(session, team_id, post_id, attempted)
     repo.add_publications(
@@ -549,7 +575,7 @@ def _listed(rows: Iterable[Publication]) -> str:
     return ", ".join(label(r.network) for r in rows)
 
 
-def _who(by: str) -> str:
+def who_marked(by: str) -> str:
     """Who marked it: a person, the brand's webhook, or its account on a network (the
     adapter's name, ``bot.networks.adapters``)."""
     if by == "webhook":

@@ -12,9 +12,11 @@ from bot.blocks.posts import override_actions
 from bot.errors import PermissionDenied, PostroomError, RateLimited
 from bot.flows import dm
 from bot.flows import posts as posts_flow
+from bot.flows import publishing as publishing_flow
 from bot.flows import tickets as tickets_flow
 from bot.mrkdwn import escape
 from bot.services import Services
+from storage import repo
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,24 @@ def published(services: Services, job: Job, payload: dict) -> None:
     posts_flow.show_published(services, job.team_id, int(payload["post"]))
 
 
+def account_reconnect(services: Services, job: Job, payload: dict) -> None:
+    """An account marked to be reconnected at start (its credentials no key of
+    POSTROOM_SECRET_KEY opens; accepted with the mark, ``bot.accounts.rotate_at_rest``): its
+    brand's admins told once. Nothing when it was reconnected since."""
+    with services.db.read() as session:
+        found = [
+            (account, brand)
+            for account, brand in repo.accounts_of_team(session, job.team_id)
+            if account.id == payload["account"]
+        ]
+        for row in (r for pair in found for r in pair):
+            session.expunge(row)
+    if not found or found[0][0].state != "reconnect":
+        return
+    account, brand = found[0]
+    publishing_flow.tell_reconnect(services, brand, account, payload["reason"])
+
+
 def draft(services: Services, job: Job, payload: dict) -> None:
     """A submitted draft's sending for approval (accepted with its saving, before the form
     was answered). Run again, it finds the version sent already: nothing more to do (a
@@ -207,6 +227,7 @@ def _handlers() -> dict:
         "decided": decided,
         "draft": draft,
         "published": published,
+        "account_reconnect": account_reconnect,
         "removed": removed,
         **SCHEDULED,
     }

@@ -138,6 +138,8 @@ class Playground:
                 # The social inbox reads Acme's accounts often: a customer's mention on a
                 # network pane shows in #social-inbox at the next tick.
                 inbox_poll_seconds=10,
+                # A Bluesky post's link opens its page on the stand-in, not on bsky.app.
+                web_urls={"bluesky": self.bluesky.public_url},
             )
             redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)

@@ -25,7 +25,9 @@ Endpoints (JSON answers, ``Authorization: Bearer <token>``):
 - ``GET  /api/v1/notifications`` (``types[]``, ``exclude_types[]``, ``max_id``, ``since_id``,
   ``min_id``, ``limit``; a ``Link`` header), ``/api/v1/notifications/:id``,
   ``/api/v1/notifications/unread_count``
-- ``GET  /api/v1/timelines/home`` (the account's own statuses)
+- ``GET  /api/v1/timelines/home`` (the account's own statuses), ``GET
+  /api/v1/accounts/:id/statuses`` (an account's statuses, newest first: ``limit``,
+  ``max_id``, ``since_id``, ``min_id``, ``exclude_replies``)
 - ``GET  /@username/:id`` (a status's ``url``): a small HTML page of the status, for a browser
 
 Errors are Mastodon's: 401 ``{"error": "The access token is invalid"}`` (and "was revoked"
@@ -1104,6 +1106,10 @@ class MastodonStandIn:
                     elif media_id in self._media:
                         self._media[media_id].status_id = None
                 return 200, answer, {}
+        if rest[:1] == ("accounts",) and len(rest) == 3 and rest[2] == "statuses":
+            if method != "GET":
+                raise MastodonError(404, "Record not found")
+            return 200, self._account_statuses(me, rest[1], params), {}
         if rest == ("timelines", "home") and method == "GET":
             own = sorted(
                 (s for s in self._statuses.values() if s.account_id == me.id),
@@ -1121,6 +1127,38 @@ class MastodonStandIn:
                 raise MastodonError(404, "Record not found")
             return 200, self.render_notification(note, me), {}
         raise MastodonError(404, "Record not found")
+
+    def _account_statuses(self, me: Account, account_id: str, params: dict) -> list[dict]:
+        """``GET /api/v1/accounts/:id/statuses``: the account's statuses ``me`` may see,
+        newest first; ``limit`` (20, at most 40), ``max_id``/``since_id``/``min_id``, and
+        ``exclude_replies``. 404 for an unknown account, as Mastodon answers."""
+        if account_id not in self.accounts:
+            raise MastodonError(404, "Record not found")
+        try:
+            limit = min(max(int(params.get("limit") or 20), 1), 40)
+        except (TypeError, ValueError):
+            limit = 20
+        found = [
+            s
+            for s in self._statuses.values()
+            if s.account_id == account_id and self._can_see(me, s)
+        ]
+        if _truthy(params.get("exclude_replies"), False):
+            found = [s for s in found if s.in_reply_to_id is None]
+        for name, keep in (
+            ("max_id", lambda s, v: int(s.id) < v),
+            ("since_id", lambda s, v: int(s.id) > v),
+            ("min_id", lambda s, v: int(s.id) > v),
+        ):
+            value = params.get(name)
+            if value and str(value).isdigit():
+                found = [s for s in found if keep(s, int(value))]
+        newest = params.get("min_id") is None  # min_id pages forward from the oldest
+        found.sort(key=lambda s: int(s.id), reverse=newest)
+        page = found[:limit]
+        if not newest:
+            page.reverse()
+        return [self.render_status(s, me) for s in page]
 
     def _media_file(self, parts: list[str]) -> tuple[int, Any, dict[str, str]]:
         key = parts[-1].rsplit(".", 1)[0]

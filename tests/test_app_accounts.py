@@ -17,7 +17,17 @@ from bot import accounts, redact, vault, workspace
 from bot.policy import Actor
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount
-from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, SECRET_KEY, TEAM, start_stack
+from tests.stack import (
+    ADMIN,
+    APPROVALS,
+    ENV_ADMIN,
+    GENERAL,
+    MARIA,
+    PEDRO,
+    SECRET_KEY,
+    TEAM,
+    start_stack,
+)
 from tests.test_app_guides import hint_of
 from tests.test_app_posts import dm_to, ephemeral_to, fill, modal
 
@@ -240,8 +250,18 @@ def test_credentials_move_to_the_first_key_at_start_and_an_unreadable_one_asks_t
     }
     assert "POSTROOM_SECRET_KEY no longer lists" in caplog.text
     assert rows(stack)[0].state == "reconnect"
+    # the admins are told, once (the job accepted with the mark, run once the workers are
+    # up, as they are at start), as a refusal by the network tells them
+    stack.services.jobs.start()
+    told = dm_to(stack, ENV_ADMIN, "needs reconnecting")
+    assert "Brand default's Mastodon account @acme@" in told
+    assert "a key POSTROOM_SECRET_KEY no longer lists" in told
+    assert "`/post account add mastodon brand:default`" in told
+    assert accounts.rotate_at_rest(db, vault.Keyring([vault.generate_key()]))["unreadable"] == 0
     stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
     ephemeral_to(stack, ADMIN, "needs reconnecting")
+    told = [m for m in stack.slack.dm_messages(ENV_ADMIN) if "needs reconnecting" in m["text"]]
+    assert len(told) == 1
     # reconnecting (with the configured key) makes it whole again
     stack.services.keyring = vault.Keyring([new])
     assert connect(stack, masto.base_url, token).body is None

@@ -156,6 +156,35 @@ def test_a_networks_adapter_publishing_it_shows_the_link_on_the_request_too(stac
     assert "Approved · X ✓" in json.dumps(shown["blocks"], ensure_ascii=False)
 
 
+def test_a_networks_adapter_giving_up_shows_the_failure_on_the_request(stack):
+    """A final refusal by an adapter fails the network as a failure recorded by hand does:
+    the request shows it with the network's reason (the job accepted with the change), with
+    nobody marking anything."""
+    from bot.networks.adapters import Outcome
+    from tests.test_app_publishing import Relay
+
+    refused = Relay(Outcome.failed("Text too long <for> X"))
+    stack.services.network_adapters.append(
+        lambda brand, network: refused if network == "x" else None
+    )
+    message = approved_and_due(stack)
+    shown = request_showing(stack, message, "X ❌")
+    assert (
+        live_line(shown) == "📣 Live: X ❌ failed: Text too long &lt;for&gt; X · Instagram ⏳ due"
+    )
+
+
+def test_the_authors_dm_from_an_adapter_shows_each_networks_state(stack):
+    from bot.networks.adapters import Outcome
+    from tests.test_app_publishing import Relay
+
+    relay = Relay(Outcome.published("https://relay.example/p/1?a=1&b=2"))
+    stack.services.network_adapters.append(lambda brand, network: relay if network == "x" else None)
+    approved_and_due(stack)
+    told = dm_to(stack, MARIA, "went to the Relay network for X")
+    assert told.endswith("for X. <https://relay.example/p/1?a=1&amp;b=2|X> ✅ · Instagram ⏳ due")
+
+
 def test_a_request_decided_before_this_release_gets_its_decision_line_back(stack):
     message = approved_and_due(stack)
     db = stack.services.db

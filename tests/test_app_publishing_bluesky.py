@@ -504,6 +504,24 @@ def test_a_rate_limit_is_honoured_until_its_reset(stack, pds, proxy):  # noqa: F
     assert publication(stack, post.id).status == "published"
 
 
+def test_rate_limits_use_no_try(stack, pds, proxy):  # noqa: F811
+    acme = new_account(pds, "patient")
+    connected(stack, proxy.url, acme["handle"])
+    post = approved_post(stack, "Take your time")
+    stack.clock.advance(hours=1)
+    proxy.faults["com.atproto.repo.createRecord"] = [429] * 6  # more than the 4 tries
+    for _ in range(6):
+        proxy.reset = int(stack.clock.now().timestamp()) + 900
+        assert hand_off(stack) == 1
+        row = publication(stack, post.id)
+        assert (row.status, row.attempts) == ("retrying", 0)
+        stack.clock.advance(minutes=15)
+    assert hand_off(stack) == 1
+    row = publication(stack, post.id)
+    assert (row.status, row.attempts) == ("published", 1)
+    assert len(posts_of(pds, acme["did"])) == 1
+
+
 def test_an_expired_access_token_is_refreshed_and_the_new_pair_stored(stack, pds, caplog):  # noqa: F811
     acme = new_account(pds, "refresh")
     account = connected(stack, pds, acme["handle"])

@@ -23,9 +23,9 @@ from bot.posts import Draft
 from bot.scheduler import Scheduler
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount, Post, Publication
-from tests.stack import ADMIN, ENV_ADMIN, MARIA, PEDRO, TEAM, start_stack
+from tests.stack import ADMIN, ENV_ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_accounts import connect
-from tests.test_app_posts import dm_to, texts
+from tests.test_app_posts import dm_to, ephemeral_to, texts
 
 OWNER = Actor(ADMIN, workspace_admin=True)
 PAULA = "UPAULA01"  # publisher for Mastodon
@@ -141,8 +141,12 @@ def test_a_due_post_is_published_once_with_its_url_back_in_slack(stack, masto, c
     (request,) = status_posts(masto)
     assert request.headers["idempotency-key"] == f"{TEAM}-post-{post.id}-v1-mastodon"
     dm = dm_to(stack, MARIA, f"Your post #{post.id} went to brand default's Mastodon account")
-    assert f"It's live: {status['url']}" in dm
+    assert f"and is marked published. <{status['url']}|Mastodon> ✅" in dm  # state_words
     assert account(stack).last_published_at == stack.clock.now()
+    stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
+    listed = ephemeral_to(stack, ADMIN, "last publish:")
+    when = stack.clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    assert "*Mastodon* @acme@" in listed and f"brand default · last publish: {when}" in listed
     # nobody was handed it to do by hand
     assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
     stack.clock.advance(hours=2)
@@ -198,7 +202,47 @@ def test_a_dropped_answer_after_the_status_was_made_is_tried_again_without_a_sec
     assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
     row = publication(stack, post.id)
     assert (row.status, row.url, row.attempts) == ("published", status["url"], 2)
-    dm_to(stack, MARIA, f"It's live: {status['url']}")
+    dm_to(stack, MARIA, f"<{status['url']}|Mastodon> ✅")
+
+
+def past_the_keys_hour(stack, masto, scheduler, post_id):
+    """The instance rate-limits the next tries until one comes over an hour after the post
+    fell due (its Idempotency-Key forgotten by then); that one runs."""
+    due = publication(stack, post_id).created_at
+    while (row := publication(stack, post_id)).status == "retrying":
+        if row.next_attempt_at - due < timedelta(minutes=55):
+            masto.fail("POST", "/api/v1/statuses", status=429)
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+        scheduler.run_due()
+    assert stack.clock.now() - due > timedelta(hours=1)
+
+
+def test_a_try_after_the_keys_hour_finds_the_status_an_earlier_try_made(stack, masto):
+    connected(stack, masto)
+    text = "Tasting <today> & tomorrow ☕\n\nhttps://acme.example/tasting #AcmeCoffee"
+    post = approved_post(stack, text=text)
+    masto.fail("POST", "/api/v1/statuses", after=True, drop=True)  # posted; we never hear
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    (made,) = masto.statuses("acme")
+    past_the_keys_hour(stack, masto, scheduler, post.id)
+    assert masto.statuses("acme") == [made]  # found among the account's statuses: no second
+    row = publication(stack, post.id)
+    assert (row.status, row.url) == ("published", made["url"])
+    remote_id = account(stack).remote_id
+    assert masto.requests_to("GET", f"/api/v1/accounts/{remote_id}/statuses")
+    assert status_posts(masto)[-1].status == 429  # nothing posted after the check
+
+    # a first try the instance answered with an error made nothing: the check finds
+    # nothing, and the status is posted once
+    second = approved_post(stack, text="Second one")
+    masto.fail("POST", "/api/v1/statuses", status=503)
+    stack.clock.advance(hours=1)
+    scheduler.run_due()
+    past_the_keys_hour(stack, masto, scheduler, second.id)
+    assert len(masto.statuses("acme")) == 2
+    assert publication(stack, second.id).status == "published"
 
 
 def test_a_revoked_token_fails_the_network_and_asks_the_admins_to_reconnect(stack, masto):
@@ -272,6 +316,40 @@ def test_a_rate_limit_is_waited_out_until_its_reset(stack, masto):
     scheduler.run_due()
     assert len(masto.statuses("acme")) == 1
     assert publication(stack, post.id).status == "published"
+
+
+def test_a_rate_limit_uses_no_try_and_gives_up_after_a_day(stack, masto):
+    connected(stack, masto)
+    post = approved_post(stack)
+    masto.throttle("statuses", 0, 3600)  # an hour's window, refusing every status
+    scheduler = Scheduler(stack.services)
+    stack.clock.advance(hours=1)
+    for _ in range(6):  # six resets waited out: more than the 4 tries
+        scheduler.run_due()
+        row = publication(stack, post.id)
+        assert (row.status, row.attempts) == ("retrying", 0)
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+    masto.throttle("statuses", 300)
+    scheduler.run_due()
+    (status,) = masto.statuses("acme")
+    row = publication(stack, post.id)
+    assert (row.status, row.url, row.attempts) == ("published", status["url"], 1)
+    assert [m for m in stack.slack.dm_messages(PAULA) if "is due" in m["text"]] == []
+
+    # a limit that never lifts ends a day after the post was due, with the reason
+    masto.throttle("statuses", 0)
+    second = approved_post(stack, text="Second one")
+    stack.clock.advance(hours=1)
+    for _ in range(30):
+        scheduler.run_due()
+        row = publication(stack, second.id)
+        if row.status != "retrying":
+            break
+        stack.clock.advance(seconds=(row.next_attempt_at - stack.clock.now()).total_seconds())
+    assert row.status == "failed" and row.attempts == 1
+    assert "HTTP 429" in row.last_error and "still limited 24 hours" in row.last_error
+    assert "still limited 24 hours" in texts(due_notice(stack, PAULA))
+    dm_to(stack, MARIA, f"Your post #{second.id} could not be published on Mastodon")
 
 
 def test_an_outage_is_retried_at_1_5_and_30_minutes(stack, masto):

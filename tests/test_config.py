@@ -151,3 +151,11 @@ def test_secret_keys_and_allowed_hosts_are_read_and_checked():
         with pytest.raises(ConfigError) as caught:
             load_settings({**GOOD, **override}, dotenv_path=None)
         assert str(caught.value).startswith(says)
+
+
+def test_where_bluesky_posts_open_is_bsky_app_unless_set():
+    assert load_settings(GOOD, dotenv_path=None).web_urls == {"bluesky": "https://bsky.app"}
+    here = {**GOOD, "POSTROOM_BLUESKY_WEB_URL": "http://127.0.0.1:8100/"}
+    assert load_settings(here, dotenv_path=None).web_urls["bluesky"] == "http://127.0.0.1:8100"
+    with pytest.raises(ConfigError, match="POSTROOM_BLUESKY_WEB_URL"):
+        load_settings({**GOOD, "POSTROOM_BLUESKY_WEB_URL": "bsky.app"}, dotenv_path=None)

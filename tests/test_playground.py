@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -481,3 +482,74 @@ def test_the_guides_steps_name_people_channels_and_panes_the_playground_has(play
     panes = {f"net:{p['id']}" for p in _panes(playground).values()}
     assert "net:bluesky:" + seed.BLUESKY_BRAND in places
     assert places <= {c[0] for c in seed.CHANNELS} | {"app"} | panes
+
+
+def test_the_tour_ends_with_the_approved_post_live_on_the_bluesky_pane(playground):
+    """The tour's last step: Maria drafts for Acme's Bluesky, Jonas approves it from the
+    request, the page's clock moves past its time, and the post is on the Bluesky stand-in
+    (read back over its API) with its link — to the stand-in's page of the post, which
+    opens — on the request and in Maria's DM."""
+    slack, sky = playground.standin, playground.bluesky
+    brand = sky.account(seed.BLUESKY_BRAND)
+    text = "Tour day ☕ our cold brew is back #AcmeCoffee"
+    slack.command(seed.MARIA.id, "draft", channel_id=seed.GENERAL)
+    form = slack.wait_for(
+        lambda: next(
+            (
+                v
+                for v in slack.views(seed.MARIA.id)
+                if v.get("callback_id") == "post_draft" and "cold brew" not in json.dumps(v)
+            ),
+            None,
+        )
+    )
+    due = playground.clock.now() + timedelta(hours=1)
+    values = {
+        "networks": {"value": ["bluesky"]},
+        "brand": {"value": "acme"},
+        "text": {"value": text},
+        "media": {"value": ""},
+        "send": {"value": "send"},
+        "scheduled": {"value": due},
+    }
+    assert slack.submit(seed.MARIA.id, form["id"], values).status == 200
+    assert not slack.view_errors(form["id"])
+
+    def request(contains: str = "") -> dict | None:
+        return next(
+            (
+                m
+                for m in slack.messages(seed.APPROVALS)
+                if "Tour day" in json.dumps(m.get("blocks"), ensure_ascii=False)
+                and contains in json.dumps(m.get("blocks"), ensure_ascii=False)
+            ),
+            None,
+        )
+
+    message = slack.wait_for(request)
+    slack.action(seed.JONAS.id, "post_approve", channel_id=seed.APPROVALS, message_ts=message["ts"])
+    slack.wait_for(lambda: request("Approved"))
+    slack.advance_clock(timedelta(hours=1, minutes=1))
+
+    post = slack.wait_for(
+        lambda: next(
+            (p for p in _panes(playground)["bluesky"]["posts"] if p.get("text") == text), None
+        )
+    )
+    rkey = post["id"].rsplit("/", 1)[1]
+    got = f"{sky.base_url}/xrpc/com.atproto.repo.getRecord?" + urllib.parse.urlencode(
+        {"repo": brand.did, "collection": "app.bsky.feed.post", "rkey": rkey}
+    )
+    made = _http(got)
+    assert made["value"]["text"] == text and made["uri"] == post["id"]
+    rkey = made["uri"].rsplit("/", 1)[1]
+    url = f"{sky.base_url}/profile/{seed.BLUESKY_BRAND}/post/{rkey}"
+    with urllib.request.urlopen(url, timeout=10) as page:
+        assert "Tour day" in page.read().decode()
+    assert post["url"] == url
+    live = slack.wait_for(lambda: request(f"<{url}|Bluesky> ✅"))
+    assert "📣 Live" in json.dumps(live["blocks"], ensure_ascii=False)
+    dm = slack.dm_id(seed.MARIA.id)
+    slack.wait_for(
+        lambda: next((m for m in slack.messages(dm) if f"<{url}|Bluesky> ✅" in m["text"]), None)
+    )

@@ -173,3 +173,18 @@ def test_a_database_still_keyed_as_the_earlier_release_is_refused_not_half_publi
     assert posts.get(db, TEAM, post.id)[0].status == "approved"
     publishing.due(db, NOW + timedelta(hours=1))
     assert "uq_publication (post_id, version)" in caplog.text
+
+
+def test_a_due_notices_line_names_who_published_it():
+    from bot.blocks.publishing import failed_line, published_line
+
+    url = "https://bsky.app/profile/acme.bsky.social/post/3l"
+    assert published_line("bluesky", url, NOW).startswith(
+        "✅ Published · marked by its Bluesky account · "
+    )
+    assert published_line("mastodon", "", NOW).startswith("✅ Published · marked by its Mastodon")
+    assert "marked by its webhook" in published_line("webhook", "", NOW)
+    assert f"marked by <@{MARIA}>" in published_line(MARIA, url, NOW)
+    assert f"<{url}|{url}>" in published_line("bluesky", url, NOW)
+    assert "recorded by its Mastodon account" in failed_line("mastodon", "gone", NOW)
+    assert f"recorded by <@{MARIA}>" in failed_line(MARIA, "gone", NOW)

@@ -102,7 +102,7 @@ def account_list(rows: list[tuple[NetworkAccount, Brand]]) -> dict:
     if not rows:
         text = (
             "No network accounts are connected. An admin connects one with "
-            "`/post account add mastodon [brand:NAME]`."
+            "`/post account add bluesky [brand:NAME]` or `/post account add mastodon [brand:NAME]`."
         )
         return message(text, [section(text)])
     lines = [

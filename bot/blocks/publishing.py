@@ -21,7 +21,7 @@ from bot.blocks.posts import quote
 from bot.mrkdwn import date, escape, link, user
 from bot.networks import label
 from bot.posts import media_of, ordered_networks
-from bot.publishing import state_words
+from bot.publishing import state_words, who_marked
 from storage.models import Brand, Post
 
 MARK_PUBLISHED = "post_published"
@@ -66,14 +66,15 @@ def due_notice(post: Post, brand: Brand, network: str | None = None, reason: str
 
 
 def published_line(by: str, url: str, at) -> str:
-    who = "its webhook" if by == "webhook" else user(by)
+    """A due notice's line once it is published: by whom (a person, the brand's webhook,
+    or its account on the network: ``bot.publishing.who_marked``), when, and its live link."""
     live = f" · {link(url, url)}" if url else ""  # a link, the URL made safe
-    return f"✅ Published · marked by {who} · {date(at, '{time}')}{live}"
+    return f"✅ Published · marked by {who_marked(by)} · {date(at, '{time}')}{live}"
 
 
 def failed_line(by: str, reason: str, at) -> str:
     return (
-        f"❌ Failed · recorded by {user(by)} · {date(at, '{time}')} · {escape(reason)} · "
+        f"❌ Failed · recorded by {who_marked(by)} · {date(at, '{time}')} · {escape(reason)} · "
         "once it is published by hand, mark it published"
     )
 

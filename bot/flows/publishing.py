@@ -92,7 +92,8 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
                 services.clock.now(),
             )
 
-    return make(account, secrets, services.outbound, store)
+    web_url = services.settings.web_urls.get(network, "")
+    return make(account, secrets, services.outbound, store, web_url)
 
 
 def _step(services: Services, publication: Publication) -> int:
@@ -119,7 +120,8 @@ def _step(services: Services, publication: Publication) -> int:
     number = publishing.take(services.db, publication, now, "sending")
     if number is None:
         return 0
-    outcome = adapter.publish(adapters.Delivery(post, brand, network, number, now))
+    delivery = adapters.Delivery(post, brand, network, number, now, since=publication.created_at)
+    outcome = adapter.publish(delivery)
     if outcome.kind == "published":
         try:
             result = publishing.mark_published(
@@ -141,12 +143,12 @@ def _step(services: Services, publication: Publication) -> int:
                 with services.db.write() as session:
                     repo.account_published(session, account.id, now)  # type: ignore[arg-type]
         done = " and is marked published" if result.complete else ""
-        live = f" It's live: {escape(outcome.url)}" if outcome.url else ""
+        words = publishing.state_words(result.states)
         dm.tell(
             services,
             post.author,
             f"✅ Your post #{post.id} went to {escape(adapter.describe(brand))} for "
-            f"{label(network)}{done}.{live}",
+            f"{label(network)}{done}." + (f" {words}" if words else ""),
         )
         _refresh_notices(services, result)
         return 1
@@ -168,11 +170,15 @@ def _step(services: Services, publication: Publication) -> int:
         final=outcome.kind == "failed",
         backoff=adapter.backoff,
         after=outcome.after,
+        rate_limited=outcome.rate_limited,
     )
     if outcome.reconnect and (account := _account_of(adapter)) is not None:
         _reconnect(services, brand, account, outcome.reason)
     if last:
-        reason = _gave_up(adapter, outcome.reason, number, brand, outcome.reconnect)
+        why = (
+            publishing.limited_too_long(outcome.reason) if outcome.rate_limited else outcome.reason
+        )
+        reason = _gave_up(adapter, why, number, brand, outcome.reconnect)
         notify(services, post, brand, publication, reason=reason, failed=True)
     return 1
 
@@ -207,8 +213,14 @@ def _reconnect(services: Services, brand: Brand, account: NetworkAccount, reason
     (the replica that changed it tells)."""
     with services.db.write() as session:
         changed = repo.mark_account_reconnect(session, account.id, services.clock.now())  # type: ignore[arg-type]
-    if not changed:
-        return
+    if changed:
+        tell_reconnect(services, brand, account, reason)
+
+
+def tell_reconnect(services: Services, brand: Brand, account: NetworkAccount, reason: str) -> None:
+    """Every admin of the brand's workspace told that its account needs reconnecting, why,
+    and how (the network refused it here; or, at start, its credentials no key opens:
+    ``bot.work.account_reconnect``)."""
     net = label(account.network)
     log.warning("brand %s: the %s account %s needs reconnecting", brand.name, net, account.handle)
     text = (

@@ -37,6 +37,9 @@ class Delivery:
     network: str
     attempt: int  # 1 for the first try
     now: datetime
+    # when this version fell due on this network: an earlier try may have made it since
+    # (a network that remembers the key only so long checks before posting again)
+    since: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -54,6 +57,9 @@ class Outcome:
     # told to reconnect it, and the account is marked so until they do
     reconnect: bool = False
     remote_id: str = ""  # published: the network's id of what was made, when it says
+    # retry: the network limits how often the account may post (a 429): the try isn't one
+    # of ``tries``; the next comes at the reset, until ``bot.publishing.RATE_LIMIT_PATIENCE``
+    rate_limited: bool = False
 
     @classmethod
     def published(cls, url: str = "", remote_id: str = "") -> Outcome:
@@ -62,6 +68,10 @@ class Outcome:
     @classmethod
     def retry(cls, reason: str, after: timedelta | None = None) -> Outcome:
         return cls("retry", reason=reason, after=after)
+
+    @classmethod
+    def rate_limit(cls, reason: str, after: timedelta | None = None) -> Outcome:
+        return cls("retry", reason=reason, after=after, rate_limited=True)
 
     @classmethod
     def failed(cls, reason: str, reconnect: bool = False) -> Outcome:
@@ -163,9 +173,10 @@ class Disconnected:
 
 
 # A brand's account on one of these networks publishes there through the network's API:
-# ``Publisher(account, secrets, policy, store)``, ``secrets`` the account's decrypted
-# credentials and ``store(new_secrets)`` what keeps refreshed ones (encrypted).
-Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None]], Adapter]
+# ``Publisher(account, secrets, policy, store, web_url)``, ``secrets`` the account's
+# decrypted credentials, ``store(new_secrets)`` what keeps refreshed ones (encrypted) and
+# ``web_url`` where the network's posts open when its answer doesn't say (``Settings.web_urls``).
+Publisher = Callable[[NetworkAccount, dict, outbound.Policy, Callable[[dict], None], str], Adapter]
 PUBLISHERS: dict[str, Publisher] = {"bluesky": bluesky.Publisher, "mastodon": mastodon.Publisher}
 
 

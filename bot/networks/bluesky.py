@@ -134,6 +134,9 @@ MAX_WAIT = timedelta(days=1)  # the longest rate-limit reset honoured (the daily
 RECONNECT = "an admin reconnects it with `/post account add bluesky`"
 
 
+WEB_URL = "https://bsky.app"  # where a post opens: {WEB_URL}/profile/{handle}/post/{rkey}
+
+
 class _Stop(Exception):
     """How the try ends, decided deep inside it (a refused session, a refused image)."""
 
@@ -176,23 +179,27 @@ class Publisher:
         secrets: dict,
         policy: outbound.Policy,
         store: Callable[[dict], None],
+        web_url: str = WEB_URL,
     ) -> None:
         self.account, self.policy, self.store = account, policy, store
+        self.web = (web_url or WEB_URL).rstrip("/")  # where the account's posts open
         self.base = account.server.rstrip("/")
         self.did = account.remote_id
         self.handle = account.handle.lstrip("@")
         self.access = str(secrets.get("access_jwt") or "")
         self.refresh = str(secrets.get("refresh_jwt") or "")
+        self.now = datetime.now(UTC)  # the try's time (``publish`` sets it)
 
     def describe(self, brand: Brand) -> str:
         return f"brand {brand.name}'s Bluesky account {self.account.handle}"
 
     def url(self, rkey: str) -> str:
-        return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+        return f"{self.web}/profile/{self.handle}/post/{rkey}"
 
     def publish(self, delivery: Delivery) -> Outcome:
         post = delivery.post
         rkey = richtext.record_key(delivery.key, post.scheduled_at or post.created_at)
+        self.now = delivery.now
         try:
             return self._publish(delivery, rkey)
         except _Stop as stop:
@@ -418,7 +425,9 @@ class Publisher:
             self.store({"access_jwt": access, "refresh_jwt": refresh})
             log.info("bluesky: the session of %s was refreshed", self.account.handle)
             return
-        if answer.status is None or answer.status >= 500 or answer.status == 429:
+        if answer.status == 429:
+            raise _Stop(self._failure(answer, "the session's renewal", self.now))
+        if answer.status is None or answer.status >= 500:
             raise _Stop(
                 Outcome.retry(f"Bluesky couldn't renew the account's session ({_why(answer)})")
             )
@@ -435,7 +444,7 @@ class Publisher:
         from bot.networks.adapters import Outcome
 
         if answer.status == 429:
-            return Outcome.retry(
+            return Outcome.rate_limit(
                 f"Bluesky is limiting how often this account posts ({_why(answer)})",
                 after=_reset_after(answer, now),
             )

@@ -18,8 +18,10 @@ instance's words (422; 401/403 also asks for the account to be reconnected).
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import secrets
 import time
 import urllib.parse
@@ -202,6 +204,11 @@ DEFAULT_IMAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_VIDEO_SIZE = 99 * 1024 * 1024
 DEFAULT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm")
 TRY_AGAIN = (408, 409, 425)  # statuses that say "not now" rather than "never"
+# Mastodon remembers an Idempotency-Key for an hour: a try more than this after the post
+# fell due first looks among the account's statuses (CHECK_PAGES pages of 40) for one an
+# earlier try made.
+KEY_MEMORY = timedelta(minutes=55)
+CHECK_PAGES = 5
 # Seconds a try may spend on its media before it must post the status or give up: the
 # status is then posted (within PUBLISH_TIMEOUT) before the try's lease ends
 # (``bot.publishing.LEASE``, 5 minutes), after which another replica takes it as dead.
@@ -226,6 +233,7 @@ class Publisher:
         secrets: dict,
         policy: outbound.Policy,
         store: Callable[[dict], None],
+        web_url: str = "",  # unused: a status's URL is in the instance's answer
     ) -> None:
         self.account, self.policy, self.store = account, policy, store
         self.token = str(secrets.get("access_token") or "")
@@ -256,6 +264,12 @@ class Publisher:
 
         if not self.token:
             return Outcome.failed("the account has no access token stored", reconnect=True)
+        if self._key_forgotten(delivery):
+            made = self._made_earlier(delivery)
+            if not isinstance(made, str):
+                return made
+            if made:  # an earlier try made it; its answer was lost
+                return Outcome.published(made)
         media_ids = []
         started = self.elapsed()
         for item in posts.media_items(delivery.post):
@@ -284,6 +298,54 @@ class Publisher:
         if not isinstance(url, str) or not url:
             return Outcome.retry("the instance answered the status without its URL")
         return Outcome.published(url)
+
+    @staticmethod
+    def _key_forgotten(delivery: Delivery) -> bool:
+        """Whether an earlier try may have made the status longer ago than the instance
+        remembers its Idempotency-Key (an hour; KEY_MEMORY leaves a margin)."""
+        return (
+            delivery.attempt > 1
+            and delivery.since is not None
+            and delivery.now - delivery.since > KEY_MEMORY
+        )
+
+    def _made_earlier(self, delivery: Delivery) -> str | Outcome:
+        """The URL of the status an earlier try made, found among the account's own
+        statuses since the post fell due (``GET /api/v1/accounts/:id/statuses``, newest
+        first, a few pages): one with the post's text. "" when there is none; the try's
+        outcome when the instance can't say."""
+        from bot.networks.adapters import Outcome
+
+        since = (delivery.since or delivery.now) - timedelta(minutes=1)
+        wanted = _plain(html.escape(delivery.post.text))
+        if not self.account.remote_id:
+            return Outcome.retry("the account's id on the instance isn't known; reconnect it")
+        query: dict[str, str] = {"limit": "40", "exclude_replies": "true"}
+        account_id = urllib.parse.quote(self.account.remote_id)
+        for _ in range(CHECK_PAGES):
+            answer = self._call(
+                "GET", f"/api/v1/accounts/{account_id}/statuses?{urllib.parse.urlencode(query)}"
+            )
+            if answer.status != 200:
+                return self._trouble(
+                    answer, "looking for the status of an earlier try", delivery.now
+                )
+            page = _json(answer.body)
+            if not isinstance(page, list) or not page:
+                return ""
+            for status in page:
+                if not isinstance(status, dict):
+                    continue
+                made = _when(status.get("created_at"))
+                if made is None or made < since:
+                    return ""  # older than the post's due time: no earlier try made it
+                if _plain(str(status.get("content") or "")) == wanted:
+                    url = status.get("url") or status.get("uri")
+                    if isinstance(url, str) and url:
+                        log.info("mastodon: post %s was made by an earlier try", delivery.post.id)
+                        return url
+            query["max_id"] = str(page[-1].get("id") if isinstance(page[-1], dict) else "")
+        return ""
 
     def _upload(self, url: str, alt: str, now: datetime) -> str | Outcome:
         """The media's id on the instance once it is ready, or the try's outcome."""
@@ -391,7 +453,7 @@ class Publisher:
                 reconnect=True,
             )
         if status == 429:
-            return Outcome.retry(
+            return Outcome.rate_limit(
                 f"{where} limits how often the account may post (HTTP 429{said})",
                 after=_reset_wait(answer.headers, now),
             )
@@ -430,6 +492,21 @@ class Publisher:
         if not isinstance(url, str) or not url:
             return Outcome.retry("the instance answered the reply without its URL")
         return Outcome.published(url, remote_id=str(status.get("id") or ""))
+
+
+def _plain(content: str) -> str:
+    """A status's HTML content as words (tags dropped, entities read, lines and spaces
+    collapsed): what its text was, to compare."""
+    text = re.sub(r"<br\s*/?>|</p>\s*<p>", " ", content)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        made = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return made if made.tzinfo else made.replace(tzinfo=UTC)
 
 
 def _reset_wait(headers: Any, now: datetime) -> timedelta | None:
