@@ -50,6 +50,9 @@ class Settings:
     # POSTROOM_INBOX_POLL_SECONDS: how often each account of a brand with an inbox channel
     # is read (PRODUCT.md §14: every minute by default).
     inbox_poll_seconds: int = 60
+    # Where the links to Bluesky posts point (a post's page is {this}/profile/HANDLE/post/
+    # RKEY): bsky.app; the playground points it at its own Bluesky (never from the env).
+    bluesky_web_url: str = "https://bsky.app"
     # Tests only: accept a made-up signing secret shorter than Slack's (never from the env).
     allow_short_signing_secret: bool = False
 

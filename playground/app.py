@@ -57,6 +57,9 @@ DEFAULT_PORT = 3000
 # A jump in the page passes in steps this long, the app's scheduler ticking after each: the
 # app sends a digest at most 2 hours late, so every step stays well under that.
 CLOCK_STEP = timedelta(minutes=15)
+# The app's scheduler ticks this often (seconds; 30 in `postroom run`): a reply sent from a
+# ticket's card, or a post due now, shows on the network pane within seconds.
+TICK_SECONDS = 5
 
 
 class Playground:
@@ -138,6 +141,8 @@ class Playground:
                 # The social inbox reads Acme's accounts often: a customer's mention on a
                 # network pane shows in #social-inbox at the next tick.
                 inbox_poll_seconds=10,
+                # Links to Bluesky posts open them on the playground's own Bluesky.
+                bluesky_web_url=self.bluesky.public_url,
             )
             redact.remember(*redact.settings_secrets(settings))
             client = WebClient(token=bot_token, base_url=standin.api_url)
@@ -152,7 +157,7 @@ class Playground:
             # The scheduled jobs run in the ticking thread (a jump's work done when it
             # returns), not by the workers.
             services.jobs.exclude = SCHEDULED_KINDS  # type: ignore[union-attr]
-            self.scheduler = Scheduler(services, here=True)
+            self.scheduler = Scheduler(services, interval=TICK_SECONDS, here=True)
             # After a jump of the page's clock, the due work happens at once; the
             # reaction picker shows the app's routed emoji first.
             standin.clock_listeners.append(self.tick)

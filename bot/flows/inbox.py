@@ -161,7 +161,9 @@ def _reader(services: Services, account: NetworkAccount):
         with services.db.write() as session:
             repo.save_account_credentials(session, account.id, sealed, services.clock.now())  # type: ignore[arg-type]
 
-    return bluesky.Reader(account, secrets, services.outbound, store)
+    return bluesky.Reader(
+        account, secrets, services.outbound, store, services.settings.bluesky_web_url
+    )
 
 
 def _failed(

@@ -92,6 +92,8 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
                 services.clock.now(),
             )
 
+    if network == "bluesky":  # its links point at the Bluesky web app the operator set
+        return make(account, secrets, services.outbound, store, services.settings.bluesky_web_url)
     return make(account, secrets, services.outbound, store)
 
 
