@@ -206,6 +206,18 @@ def paused_text(brand: Brand, account: NetworkAccount, reason: str) -> str:
     )
 
 
+def refused_text(brand: Brand, channel_id: str, reason: str) -> str:
+    """The admins' DM when Slack refuses an item in the brand's inbox channel (archived,
+    the app removed): why (``reason``: our own sentence about the failure, naming the
+    channel) and how to fix it; told once until posting works again."""
+    return (
+        f"📥 The social inbox of brand {escape(brand.name)} can't post in <#{channel_id}>: "
+        f"{reason} New mentions wait there, none lost, and go out in order once it works: "
+        "unarchive the channel or invite Postroom back (`/invite @Postroom`), or choose "
+        f"another channel with `/post inbox #channel brand:{escape(brand.name)}`."
+    )
+
+
 def resumed_text(brand: Brand, account: NetworkAccount) -> str:
     return (
         f"▶️ The social inbox of brand {escape(brand.name)} reads {escape(account.handle)} on "

@@ -57,6 +57,9 @@ DEFAULT_PORT = 3000
 # A jump in the page passes in steps this long, the app's scheduler ticking after each: the
 # app sends a digest at most 2 hours late, so every step stays well under that.
 CLOCK_STEP = timedelta(minutes=15)
+# The app's scheduler ticks this often (seconds; 30 in `postroom run`): a reply sent from a
+# ticket's card, or a post due now, shows on the network pane within seconds.
+TICK_SECONDS = 5
 
 
 class Playground:
@@ -154,7 +157,7 @@ class Playground:
             # The scheduled jobs run in the ticking thread (a jump's work done when it
             # returns), not by the workers.
             services.jobs.exclude = SCHEDULED_KINDS  # type: ignore[union-attr]
-            self.scheduler = Scheduler(services, here=True)
+            self.scheduler = Scheduler(services, interval=TICK_SECONDS, here=True)
             # After a jump of the page's clock, the due work happens at once; the
             # reaction picker shows the app's routed emoji first.
             standin.clock_listeners.append(self.tick)

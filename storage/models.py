@@ -529,6 +529,10 @@ class InboxChannel(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     created_by: str = Field(default="", max_length=32)
     created_at: datetime = Field(sa_column=utc_column())
+    # Why Slack refused the last item posted here (archived, the app removed), the admins
+    # told once; empty while posting works (cleared by a post that goes out, or a new
+    # `/post inbox #channel`).
+    refused: str = Field(default="", max_length=500)
 
 
 class InboxItem(SQLModel, table=True):

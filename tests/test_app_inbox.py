@@ -361,3 +361,61 @@ def test_an_inbox_turned_off_and_on_again_starts_afresh(stack, masto):
     tick(stack)
     shown = [texts(m) for m in inbox_messages(stack)]
     assert len(shown) == 2 and "before" in shown[0] and "after" in shown[1]
+
+
+def test_slack_refusing_the_inbox_channel_tells_the_admins_once_and_nothing_is_lost(stack, masto):
+    """The inbox channel archived: the admins are told once, with the reason and how to fix
+    it; the mentions wait, and go out in order once the channel takes them again."""
+    connected(stack, masto)
+    set_inbox(stack)
+    masto.post_as("jade", "@acme first")
+    tick(stack)
+    assert len(inbox_messages(stack)) == 1
+    stack.slack.archive(INBOX)
+    masto.post_as("jade", "@acme second")
+    tick(stack)
+    masto.post_as("jade", "@acme third")
+    tick(stack)
+    said = dm_to(stack, ENV_ADMIN, f"can't post in <#{INBOX}>")
+    assert "brand default" in said and "archived" in said.lower()
+    assert "`/post inbox #channel brand:default`" in said
+    told = [m for m in stack.slack.dm_messages(ENV_ADMIN) if "can't post in" in m.get("text", "")]
+    assert len(told) == 1  # once, however many ticks
+    assert len(inbox_messages(stack)) == 1
+    stack.slack.archive(INBOX, archived=False)
+    tick(stack)
+    shown = [texts(m) for m in inbox_messages(stack)]
+    assert ["first" in shown[0], "second" in shown[1], "third" in shown[2]] == [True] * 3
+    assert len(shown) == 3 and {i.status for i in items(stack)} == {"posted"}
+    # working again: a later refusal is told again
+    stack.slack.archive(INBOX)
+    masto.post_as("jade", "@acme fourth")
+    tick(stack)
+    stack.slack.wait_for(
+        lambda: (
+            sum("can't post in" in m.get("text", "") for m in stack.slack.dm_messages(ENV_ADMIN))
+            == 2
+        )
+    )
+
+
+def test_the_app_removed_from_the_inbox_channel_admins_move_it_and_nothing_is_lost(stack, masto):
+    """The app removed from the inbox channel: the admins are told once; moved to another
+    channel with `/post inbox`, the waiting mentions go out there."""
+    stack.slack.add_channel("COTHERIN", "care", members=[ADMIN], bot_member=False)
+    connected(stack, masto)
+    set_inbox(stack)
+    stack.slack.remove_member(INBOX, stack.slack.bot_user_id)
+    masto.post_as("jade", "@acme are you there?")
+    tick(stack)
+    tick(stack)
+    said = dm_to(stack, ENV_ADMIN, f"can't post in <#{INBOX}>")
+    assert "/invite @Postroom" in said
+    told = [m for m in stack.slack.dm_messages(ENV_ADMIN) if "can't post in" in m.get("text", "")]
+    assert len(told) == 1 and inbox_messages(stack) == []
+    stack.slack.command(ADMIN, "inbox <#COTHERIN|care>")
+    ephemeral_to(stack, ADMIN, "now arrive in <#COTHERIN>")
+    tick(stack)
+    (moved,) = [m for m in stack.slack.messages("COTHERIN") if m.get("bot_id")]
+    assert "are you there?" in texts(moved)
+    assert [(i.status, i.channel_id) for i in items(stack)] == [("posted", "COTHERIN")]

@@ -77,6 +77,14 @@ def test_a_long_text_is_cut_within_slacks_limits_never_inside_an_entity():
     assert body.endswith("…") and "&lt" not in body.replace("&lt;", "")
 
 
+def test_the_plain_text_has_the_customers_words_on_one_line_a_ticket_quotes():
+    payload = inbox_blocks.item_message(item(text="my kit\nnever came <!here>"))
+    assert payload["text"] == ("Mention on Bluesky from Jade *R.*: my kit never came &lt;!here&gt;")
+    long = inbox_blocks.item_message(item(text="word " * 1000))["text"]
+    assert long.endswith("…") and len(long) < 400
+    assert inbox_blocks.item_message(item(text=""))["text"] == "Mention on Bluesky from Jade *R.*"
+
+
 def test_the_list_shows_each_account_state_and_how_to_connect_one():
     brand = Brand(id=1, team_id="T0001", name="acme")
     channel = InboxChannel(team_id="T0001", brand_id=1, channel_id="C1", created_at=AT)

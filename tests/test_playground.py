@@ -553,3 +553,80 @@ def test_the_tour_ends_with_the_approved_post_live_on_the_bluesky_pane(playgroun
     slack.wait_for(
         lambda: next((m for m in slack.messages(dm) if f"<{url}|Bluesky> ✅" in m["text"]), None)
     )
+
+
+def test_the_whole_loop_a_customers_mention_to_the_reply_in_her_thread(playground):
+    """The tour's end: Jade mentions Acme on the Bluesky pane; the inbox posts it in
+    #social-inbox; Lena (support) reacts with the seeded route's :rotating_light:; the card
+    in #support has Reply…; her reply is one post on Bluesky, in Jade's thread, and the
+    card and the inbox thread link to it."""
+    slack, sky = playground.standin, playground.bluesky
+    pane = _panes(playground)["bluesky"]
+    words = "the loop: my cold brew kit never came"
+    status, answer = _api(
+        playground,
+        "network_post",
+        {"pane": pane["id"], "text": f"{pane['mention']}{words}"},
+        **{"as": seed.LENA.id},
+    )
+    assert status == 200, answer
+    mention = answer["posted"]["id"]
+    assert sky.record(mention)["value"]["text"].startswith("@" + seed.BLUESKY_BRAND)
+    playground.clock.advance(timedelta(minutes=1))
+    playground.tick()
+
+    def in_inbox():
+        return [m for m in slack.messages(seed.INBOX) if m.get("bot_id") and words in str(m)]
+
+    (message,) = slack.wait_for(in_inbox)
+    assert "@" + seed.BLUESKY_CUSTOMER in json.dumps(message["blocks"])
+    assert sky.post_url(mention) in json.dumps(message["blocks"])  # opens on the pane's Bluesky
+
+    slack.react(seed.LENA.id, seed.INBOX, message["ts"], "rotating_light")
+
+    def the_card():
+        return next(
+            (
+                m
+                for m in slack.messages(seed.SUPPORT)
+                if m.get("text", "").startswith("Ticket #") and words in json.dumps(m["blocks"])
+            ),
+            None,
+        )
+
+    card = slack.wait_for(the_card)
+    assert "ticket_reply" in json.dumps(card["blocks"])
+    tickets = [m for m in slack.messages(seed.SUPPORT) if words in json.dumps(m.get("blocks", []))]
+    assert len(tickets) == 1
+
+    slack.action(seed.LENA.id, "ticket_reply", channel_id=seed.SUPPORT, message_ts=card["ts"])
+    form = slack.wait_for(
+        lambda: next(
+            (v for v in slack.views(seed.LENA.id) if v.get("callback_id") == "reply_form"), None
+        )
+    )
+    text = "So sorry, Jade! Your kit ships today, tracking by DM. #AcmeCoffee"
+    delivery = slack.submit(seed.LENA.id, form["id"], {"text": {"value": text}})
+    assert delivery.status == 200 and not slack.view_errors(form["id"])
+    playground.tick()
+
+    def replies():
+        return [
+            p
+            for p in sky.posts(seed.BLUESKY_BRAND)
+            if ((p["value"].get("reply") or {}).get("parent") or {}).get("uri") == mention
+        ]
+
+    (reply,) = slack.wait_for(replies)
+    assert reply["value"]["text"] == text
+    assert reply["value"]["reply"]["root"]["uri"] == mention  # Jade's post starts the thread
+    link = sky.post_url(reply["uri"])
+    slack.wait_for(lambda: f"Replied by <@{seed.LENA.id}>" in json.dumps(the_card()["blocks"]))
+    assert link in json.dumps(the_card()["blocks"])
+    slack.wait_for(
+        lambda: any(link in json.dumps(m) for m in slack.replies(seed.INBOX, message["ts"]))
+    )
+    shown = {p["id"]: p for p in _panes(playground)["bluesky"]["posts"]}
+    assert shown[reply["uri"]]["ours"] and shown[reply["uri"]]["reply_to"]["id"] == mention
+    playground.tick()
+    assert len(replies()) == 1  # once

@@ -16,6 +16,7 @@ from storage.models import InboxItem
 
 METADATA_EVENT = "postroom_inbox_item"  # the message's metadata: which item it shows
 TEXT_LIMIT = 2800  # of the item's text shown (a section takes 3,000 characters)
+FALLBACK_WORDS = 300  # of the item's text in the message's plain text
 KIND_WORDS = {"mention": "Mention", "reply": "Reply", "quote": "Quote"}
 KIND_ICONS = {"mention": "💬", "reply": "↩️", "quote": "🔁"}
 _BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
@@ -46,7 +47,12 @@ def item_message(item: InboxItem) -> dict:
         answered = f"our post #{item.reply_to_post_id}" if item.reply_to_post_id else "this post"
         shown = link(item.reply_to_url, answered) if item.reply_to_url else answered
         blocks.append(context(f"In reply to {shown}"))
+    # The words too: a ticket opened on this message quotes its text, and a notification
+    # shows it, so the customer's words must be in it, not only who wrote.
     fallback = f"{kind} on {network} from {defused(item.author_name or item.author_handle)}"
+    words = " ".join(item.text.split())
+    if words:
+        fallback += ": " + truncate(defused(words), FALLBACK_WORDS)
     payload = message(fallback, blocks)
     payload["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"item": item.id}}
     return payload

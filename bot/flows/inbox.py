@@ -23,7 +23,7 @@ from cryptography.fernet import InvalidToken
 
 from bot import accounts, inbox, vault
 from bot.blocks import inbox as inbox_blocks
-from bot.errors import RateLimited, SlackFailure, Unreachable
+from bot.errors import ChannelNotFound, NotInChannel, RateLimited, SlackFailure, Unreachable
 from bot.flows import dm
 from bot.networks import bluesky, mastodon
 from bot.runs import Lost, Unit
@@ -161,7 +161,9 @@ def _reader(services: Services, account: NetworkAccount):
         with services.db.write() as session:
             repo.save_account_credentials(session, account.id, sealed, services.clock.now())  # type: ignore[arg-type]
 
-    return bluesky.Reader(account, secrets, services.outbound, store)
+    return bluesky.Reader(
+        account, secrets, services.outbound, store, services.settings.web_urls.get("bluesky", "")
+    )
 
 
 def _failed(
@@ -249,11 +251,27 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
             brand_id,
             failure,
         )
+        _refused(services, channel, failure)
     finally:
         if done:
             with services.db.write(core=True) as session:
                 record(session)
+                if channel.refused:
+                    repo.inbox_posting(session, channel.id)  # type: ignore[arg-type]
     return posted
+
+
+def _refused(services: Services, channel: InboxChannel, failure: SlackFailure) -> None:
+    """Slack refused an item in the inbox channel: the brand's admins are told, once (until
+    an item goes out there again, or the inbox is set again)."""
+    reason = str(failure) or failure.code
+    with services.db.write() as session:
+        told = repo.inbox_refused(session, channel.id, reason)  # type: ignore[arg-type]
+        brand = repo.brand_by_id(session, channel.brand_id) if told else None
+        if brand is not None:
+            session.expunge(brand)
+    if brand is not None:
+        _tell_admins(services, brand, inbox.refused_text(brand, channel.channel_id, reason))
 
 
 def _found(services: Services, item, channel: InboxChannel) -> bool:
@@ -261,13 +279,21 @@ def _found(services: Services, item, channel: InboxChannel) -> bool:
     recording it); if so it is recorded now."""
     where = item.channel_id or channel.channel_id
     oldest = f"{item.received_at.timestamp() - 60:.6f}"
-    history = services.slack.call(
-        "conversations.history",
-        channel=where,
-        oldest=oldest,
-        limit=LOOKBACK,
-        include_all_metadata=True,
-    )
+    try:
+        history = services.slack.call(
+            "conversations.history",
+            channel=where,
+            oldest=oldest,
+            limit=LOOKBACK,
+            include_all_metadata=True,
+        )
+    except (ChannelNotFound, NotInChannel):
+        if where == channel.channel_id:
+            raise
+        # The inbox moved away from a channel Slack refused (gone, the app removed): the
+        # item wasn't posted there, or can't be seen; it goes to the new channel.
+        log.info("inbox item %s: its old channel %s can't be read", item.id, where)
+        return False
     for message in history.get("messages", []):
         if message.get("bot_id") and inbox_blocks.item_of(message) == item.id:
             with services.db.write() as session:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # bot.networks.adapters imports this module (its registry of 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVER = "https://bsky.social"
+# Where a post's page is, ``{WEB_URL}/profile/{handle}/post/{rkey}``, in the links Postroom
+# shows (Settings.web_urls, POSTROOM_BLUESKY_WEB_URL: the playground points it at its own Bluesky).
+WEB_URL = "https://bsky.app"
 TIMEOUT = 2.0  # one request, answered before the form (Slack waits 3 s)
 READ_LIMIT = 64 * 1024
 
@@ -717,13 +720,17 @@ class Reader(Publisher):
             author_handle="@" + handle,
             author_name=str(author.get("displayName") or ""),
             text=str(record.get("text") or ""),
-            url=_web_url(handle or uri.split("/")[2], uri),
+            url=self._page(handle or uri.split("/")[2], uri),
             created_at=created,
             reply_to_remote_id=parent_uri,
-            reply_to_url=_web_url(parent_uri.split("/")[2], parent_uri) if parent_uri else "",
+            reply_to_url=self._page(parent_uri.split("/")[2], parent_uri) if parent_uri else "",
             ours_suffix=f"/post/{parent_uri.rsplit('/', 1)[-1]}" if ours else "",
             thread={"root": {"uri": root.get("uri"), "cid": root.get("cid")}, "parent": me},
         )
+
+    def _page(self, who: str, uri: str) -> str:
+        """A post's page from its at:// URI (``who``: the author's handle or DID)."""
+        return f"{self.web}/profile/{who}/post/{uri.rsplit('/', 1)[-1]}"
 
     def _read_failed(self, answer: outbound.Answer, now: datetime):
         from bot.inbox import ReadFailed
@@ -739,8 +746,3 @@ class Reader(Publisher):
                 refused=True,
             )
         return ReadFailed(f"Bluesky didn't answer the notifications ({_why(answer)})")
-
-
-def _web_url(who: str, uri: str) -> str:
-    """A post's page on bsky.app from its at:// URI (``who``: the author's handle or DID)."""
-    return f"https://bsky.app/profile/{who}/post/{uri.rsplit('/', 1)[-1]}"

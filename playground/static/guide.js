@@ -34,6 +34,22 @@ export const GUIDE = [
   },
   {
     as: "U0MARIA", channel: "net:bluesky:acme-coffee.test",
-    text: "*See it live on Bluesky.* Under *Networks*, *Bluesky* shows what Acme's account published on the playground's own Bluesky: once the approved post's time comes (move the clock past it if you scheduled it later), Postroom publishes it there, links clickable, with its URL back in Slack. Then be a customer: the form at the bottom mentions Acme, or replies to its post.",
+    text: "*See it live on Bluesky.* Under *Networks*, *Bluesky* shows what Acme's account published on the playground's own Bluesky: once the approved post's time comes (move the clock past it if you scheduled it later), Postroom publishes it there, links clickable, with its URL back in Slack.",
+  },
+  {
+    as: "U0LENA", channel: "net:bluesky:acme-coffee.test",
+    text: "*Be a customer.* The form at the bottom of the *Bluesky* pane posts as the customer, @jade-r.test. It starts with `@acme-coffee.test`: add what went wrong (say, _my cold brew kit never came_) and press *Post*. Acme's account is notified, as on Bluesky.",
+  },
+  {
+    as: "U0LENA", channel: "C0SOCINBOX",
+    text: "*See it in the inbox.* Postroom reads Acme's notifications every few seconds here: Jade's mention arrives in #social-inbox with her name, her words and a link to her post. As Lena (support), hover it, click *☺+* and pick :rotating_light:. The message's thread says which ticket it became.",
+  },
+  {
+    as: "U0LENA", channel: "C0SUPPORT",
+    text: "*Answer from the ticket.* The ticket's card in #support shows where it came from (Bluesky, @jade-r.test) and has *Reply…*. Click it, write the answer (the form shows Acme's playbook, and checks Bluesky's 300 characters) and press *Send*. Within seconds the card says who replied, with the reply's link.",
+  },
+  {
+    as: "U0LENA", channel: "net:bluesky:acme-coffee.test",
+    text: "*See the reply on Bluesky.* Back on the *Bluesky* pane, Acme's answer is there, *in reply to* Jade's post, in her thread. The same link is in the inbox message's thread in #social-inbox: the loop is closed.",
   },
 ];

@@ -34,6 +34,7 @@ def set_inbox(
         )
     else:
         row.channel_id, row.created_by = channel_id, user_id
+    row.refused = ""  # set again: a refusal is told anew
     session.add(row)
     session.flush()
     return before
@@ -41,6 +42,26 @@ def set_inbox(
 
 def inbox_of_brand(session: Session, brand_id: int) -> InboxChannel | None:
     return session.exec(select(InboxChannel).where(InboxChannel.brand_id == brand_id)).first()
+
+
+def inbox_refused(session: Session, inbox_id: int, reason: str) -> bool:
+    """Slack refused an item in this inbox channel: the reason kept (compare-and-set from
+    none); True for the one caller that set it (who tells the admins)."""
+    moved = session.execute(
+        update(InboxChannel)
+        .where(InboxChannel.id == inbox_id, InboxChannel.refused == "")  # type: ignore[arg-type]
+        .values(refused=reason[:500])
+    )
+    return moved.rowcount == 1  # type: ignore[attr-defined]
+
+
+def inbox_posting(session: Session, inbox_id: int) -> None:
+    """An item went out in this inbox channel: a refusal told before is over."""
+    session.execute(
+        update(InboxChannel)
+        .where(InboxChannel.id == inbox_id, InboxChannel.refused != "")  # type: ignore[arg-type]
+        .values(refused="")
+    )
 
 
 def remove_inbox(session: Session, team_id: str, channel_id: str) -> list[str]:
