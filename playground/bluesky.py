@@ -63,13 +63,12 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import regex
 
 from bot.clock import SystemClock
+from playground.httpkit import StandInHandler, StandInServer
 
 log = logging.getLogger("playground.bluesky")
 
@@ -335,12 +334,12 @@ class BlueskyStandIn:
         self._last_indexed: datetime | None = None
         self.requests: list[Request] = []
         self.listeners: list[Any] = []  # called with no argument after every change
-        self._server: ThreadingHTTPServer | None = None
+        self._server: StandInServer | None = None
 
     # ------------------------------------------------------------- lifecycle
 
     def start(self) -> BlueskyStandIn:
-        self._server = _Server(("127.0.0.1", self.port), self)
+        self._server = StandInServer(("127.0.0.1", self.port), _Handler, self)
         self.port = self._server.server_address[1]
         threading.Thread(
             target=self._server.serve_forever, name="bluesky-standin", daemon=True
@@ -1151,55 +1150,26 @@ def _int_param(params: dict[str, Any], key: str, default: int, low: int, high: i
     return number
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, address: tuple[str, int], standin: BlueskyStandIn) -> None:
-        super().__init__(address, _Handler)
-        self.standin = standin
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(StandInHandler):
     server_version = "bluesky-standin"
-    sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
-        log.debug("%s - %s", self.address_string(), format % args)
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        return format_datetime(self.server.standin.clock.now(), usegmt=True)
-
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("GET")
-
-    def do_POST(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("POST")
-
-    def _answer(self, method: str) -> None:
+    def answer(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
+        body, length = self.read_body(MAX_BODY_BYTES)
         if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send(413, XrpcError(413, "request entity too large").body, {})
+            self.send(413, XrpcError(413, "request entity too large").body, {})
             return
-        body = self.rfile.read(length) if length else b""
         standin = self.server.standin
         parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
         if method == "GET" and len(parts) == 4 and parts[0] == "profile" and parts[2] == "post":
             page = standin.render_post_page(parts[1], parts[3])
             if page is None:
-                self._send(404, "<!doctype html><p>No such post.", {})
+                self.send(404, "<!doctype html><p>No such post.", {})
             else:
-                self._send(200, page, {})
+                self.send(200, page, {})
             return
         if len(parts) != 2 or parts[0] != "xrpc":
-            self._send(404, {"error": "NotFound", "message": "Not Found"}, {})
+            self.send(404, {"error": "NotFound", "message": "Not Found"}, {})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -1212,23 +1182,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(answer, bytes):
             blob = standin.blob(query.get("cid", [""])[0])
             extra["content-type"] = blob.mime_type if blob else "application/octet-stream"
-        self._send(status, answer, extra)
-
-    def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
-        if isinstance(answer, bytes):
-            payload, content_type = answer, headers.pop("content-type")
-        elif isinstance(answer, str):
-            payload, content_type = answer.encode(), "text/html; charset=utf-8"
-        else:
-            payload = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-            content_type = "application/json; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send(status, answer, extra)
 
 
 def main(argv: list[str] | None = None) -> None:

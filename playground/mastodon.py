@@ -72,13 +72,12 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import regex
 
 from bot.clock import SystemClock
+from playground.httpkit import StandInHandler, StandInServer
 
 log = logging.getLogger("playground.mastodon")
 
@@ -331,13 +330,13 @@ class MastodonStandIn:
         self._account_ids = itertools.count(1)
         self.requests: list[Request] = []
         self.listeners: list[Any] = []  # called with no argument after every change
-        self._server: ThreadingHTTPServer | None = None
+        self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------- lifecycle
 
     def start(self) -> MastodonStandIn:
-        self._server = _Server(("127.0.0.1", self.port), self)
+        self._server = StandInServer(("127.0.0.1", self.port), _Handler, self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="mastodon-standin", daemon=True
@@ -1452,55 +1451,26 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict]:
     return _flatten(urllib.parse.parse_qs(text, keep_blank_values=True)), {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, address: tuple[str, int], standin: MastodonStandIn) -> None:
-        super().__init__(address, _Handler)
-        self.standin = standin
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(StandInHandler):
     server_version = "Mastodon"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
-        log.debug("%s - %s", self.address_string(), format % args)
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        # the stand-in's clock, so a client can relate x-ratelimit-reset to "now"
-        return format_datetime(self.server.standin.clock.now(), usegmt=True)
-
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("GET")
-
-    def do_POST(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("POST")
+    extra_headers = {"Cache-Control": "private, no-store", "Vary": "Authorization, Origin"}
 
     def do_PUT(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("PUT")
+        self.answer("PUT")
 
     def do_DELETE(self) -> None:  # noqa: N802 (stdlib name)
-        self._answer("DELETE")
+        self.answer("DELETE")
 
-    def _answer(self, method: str) -> None:
+    def answer(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
+        body, length = self.read_body(MAX_BODY_BYTES)
         if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send(413 if length > 0 else 400, {"error": "Request too large"}, {})
+            self.send(413 if length > 0 else 400, {"error": "Request too large"}, {})
             return
-        body = self.rfile.read(length) if length else b""
         page = STATUS_PAGE.match(url.path) if method == "GET" else None
         if page is not None:  # a status's url, as a browser opens it
             found = self.server.standin.status_page(page.group(1), page.group(2))
-            self._send(200 if found else 404, found or "<!doctype html><p>Not found.", {})
+            self.send(200 if found else 404, found or "<!doctype html><p>Not found.", {})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -1512,25 +1482,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.drop:
             self.close_connection = True
             return  # the connection closes with no answer at all
-        self._send(status, answer, extra)
-
-    def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
-        if isinstance(answer, bytes):
-            payload, content_type = answer, headers.pop("content-type", "application/octet-stream")
-        elif isinstance(answer, str):
-            payload, content_type = answer.encode(), "text/html; charset=utf-8"
-        else:
-            payload = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-            content_type = "application/json; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "private, no-store")
-        self.send_header("Vary", "Authorization, Origin")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send(status, answer, extra)
 
 
 def main(argv: list[str] | None = None) -> None:
