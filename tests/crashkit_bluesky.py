@@ -14,70 +14,28 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import select
 import signal
-import socket
 import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import SHARED
+from tests import blueskykit
 from tests.stack import ADMIN, TEAM
 
-RUN = Path(os.environ.get("POSTROOM_BLUESKY_PDS", SHARED / "tools" / "bluesky-pds" / "run"))
-HOME = Path(os.environ.get("BLUESKY_PDS_HOME", Path.home() / ".cache" / "bluesky-pds"))
 PASSWORD = "correct-horse-battery"
 POST = "app.bsky.feed.post"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_pds() -> tuple[subprocess.Popen, str]:
     """The server, started; its URL. Skips (or fails, in CI) when it isn't installed."""
-    why = None
-    if not RUN.exists():
-        why = f"the Bluesky server's script {RUN.name} is not there"
-    elif not list(HOME.glob(".ready-*")):
-        why = "the Bluesky server is not installed (run ../shared/tools/bluesky-pds/setup)"
-    if why:
-        if os.environ.get("POSTROOM_REQUIRE_BLUESKY"):
-            pytest.fail(why)
-        pytest.skip(why)
-    env = {**os.environ, "PDS_PORT": str(_free_port()), "PLC_PORT": str(_free_port())}
-    env.pop("BLUESKY_APPVIEW", None)
-    process = subprocess.Popen(
-        [str(RUN)], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    deadline, line = time.monotonic() + 120, ""
-    while time.monotonic() < deadline and process.poll() is None:
-        ready, _, _ = select.select([process.stdout], [], [], 1)
-        if ready:
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            if line.startswith("{"):
-                return process, json.loads(line)["pds"].replace("localhost", "127.0.0.1")
-    stop_pds(process)
-    raise RuntimeError(f"the Bluesky server didn't start (exit {process.poll()})")
+    blueskykit.require()
+    return blueskykit.start()
 
 
-def stop_pds(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+stop_pds = blueskykit.stop
 
 
 class KillingProxy:

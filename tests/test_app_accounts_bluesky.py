@@ -12,68 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import select
-import signal
 import socket
-import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bot import redact
-from tests.conftest import SHARED
+from tests import blueskykit
 from tests.stack import ADMIN, GENERAL, MARIA
 from tests.test_app_accounts import rows, stack  # noqa: F401 (the fixture)
 from tests.test_app_posts import dm_to, ephemeral_to, modal
 
 pytestmark = pytest.mark.bluesky
 
-RUN = Path(os.environ.get("POSTROOM_BLUESKY_PDS", SHARED / "tools" / "bluesky-pds" / "run"))
-HOME = Path(os.environ.get("BLUESKY_PDS_HOME", Path.home() / ".cache" / "bluesky-pds"))
 PASSWORD = "correct-horse-battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _unavailable() -> str | None:
-    if not RUN.exists():
-        return f"the Bluesky server's script {RUN.name} is not there"
-    if not list(HOME.glob(".ready-*")):
-        return "the Bluesky server is not installed (run ../shared/tools/bluesky-pds/setup)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def pds():
-    why = _unavailable()
-    if why:
-        if os.environ.get("POSTROOM_REQUIRE_BLUESKY"):
-            pytest.fail(why)
-        pytest.skip(why)
-    env = {**os.environ, "PDS_PORT": str(_free_port()), "PLC_PORT": str(_free_port())}
-    env.pop("BLUESKY_APPVIEW", None)
-    process = subprocess.Popen(
-        [str(RUN)], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
+    blueskykit.require()
+    process, url = blueskykit.start()
     try:
-        deadline, line = time.monotonic() + 120, ""
-        while time.monotonic() < deadline and process.poll() is None:
-            ready, _, _ = select.select([process.stdout], [], [], 1)
-            if ready:
-                line = process.stdout.readline()  # type: ignore[union-attr]
-                if line.startswith("{"):
-                    break
-        if not line.startswith("{"):
-            pytest.fail(f"the Bluesky server didn't start (exit {process.poll()})")
-        url = json.loads(line)["pds"].replace("localhost", "127.0.0.1")
         _xrpc(
             url,
             "com.atproto.server.createAccount",
@@ -81,12 +41,7 @@ def pds():
         )
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        blueskykit.stop(process)
 
 
 def _xrpc(base: str, method: str, body: dict) -> dict:

@@ -15,26 +15,14 @@ limits off (its test network), so the ``ratelimit-*`` headers are checked in
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import socket
-import subprocess
 import time
-import urllib.parse
 from datetime import UTC, datetime
 
 import pytest
 
 from playground.bluesky import BlueskyStandIn, tid_for
-from tests.test_app_accounts_bluesky import (  # noqa: F401 (pds: the fixture)
-    PASSWORD,
-    RUN,
-    _free_port,
-    _unavailable,
-    pds,
-)
+from tests import blueskykit
+from tests.test_app_accounts_bluesky import PASSWORD, pds  # noqa: F401 (pds: the fixture)
 from tests.test_bluesky_standin import call
 
 pytestmark = pytest.mark.bluesky
@@ -192,57 +180,14 @@ def test_the_stand_in_answers_what_the_reference_pds_answers(pds, standin):  # n
 # ------------------------------------------------------------------ the App View
 
 CUSTOMER = "jade-rivers.test"
-POSTGRES = os.environ.get("POSTROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _unreachable(postgres: str, redis: str) -> str | None:
-    """Why the App View can't run here (its PostgreSQL or Redis doesn't answer), or None."""
-    where = urllib.parse.urlsplit(postgres)
-    for name, host, port in (
-        ("PostgreSQL", where.hostname or "127.0.0.1", where.port or 5432),
-        ("Redis", *redis.rsplit(":", 1)),
-    ):
-        try:
-            socket.create_connection((host, int(port)), timeout=2).close()
-        except OSError:
-            return f"the App View needs {name} at {host}:{port}, which doesn't answer"
-    return None
 
 
 @pytest.fixture(scope="module")
 def appview():
     """The reference PDS with its App View: {"pds": URL, ...}, the brand and a customer."""
-    redis = os.environ.get("POSTROOM_TEST_REDIS", "127.0.0.1:6379")
-    why = _unavailable() or _unreachable(POSTGRES, redis)
-    if why:
-        if os.environ.get("POSTROOM_REQUIRE_BLUESKY"):
-            pytest.fail(why)
-        pytest.skip(why)
-    env = {
-        **os.environ,
-        "PDS_PORT": str(_free_port()),
-        "PLC_PORT": str(_free_port()),
-        "APPVIEW_PORT": str(_free_port()),
-        "BLUESKY_APPVIEW": "1",
-        "DB_POSTGRES_URL": POSTGRES,
-        "REDIS_HOST": redis,
-    }
-    process = subprocess.Popen(
-        [str(RUN)], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
+    blueskykit.require(appview=True)
+    process, base = blueskykit.start(appview=True)
     try:
-        deadline, line = time.monotonic() + 240, ""
-        while time.monotonic() < deadline and process.poll() is None:
-            ready, _, _ = select.select([process.stdout], [], [], 1)
-            if ready:
-                line = process.stdout.readline()  # type: ignore[union-attr]
-                if line.startswith("{"):
-                    break
-        if not line.startswith("{"):
-            pytest.fail(
-                f"the Bluesky server with its App View didn't start (exit {process.poll()})"
-            )
-        base = json.loads(line)["pds"].replace("localhost", "127.0.0.1")
         for handle in (HANDLE, CUSTOMER):
             status, answer, _ = call(
                 base,
@@ -252,12 +197,7 @@ def appview():
             assert status == 200, answer
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        blueskykit.stop(process)
 
 
 @pytest.fixture(scope="module")
