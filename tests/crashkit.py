@@ -591,6 +591,17 @@ def publish_crash(database_url: str, log: Path, network: str = "mastodon") -> Pu
     does) killed with ``kill -9`` the moment the network has made the post and before the
     app hears of it; started again on the same database with its clock past the try's
     lease; exactly one post on the network, its URL in the publication."""
+    (outcome,) = publish_crash_on(database_url, log, (network,), network)
+    return outcome
+
+
+def publish_crash_on(
+    database_url: str, log: Path, networks: tuple[str, ...], kill_on: str
+) -> list[PublishOutcome]:
+    """One approved post due on the brand's account on each of ``networks``; the app killed
+    the moment ``kill_on`` has made the post and before the app hears of it (the other
+    networks done before it, or not yet tried); started again past the try's lease. An
+    outcome per network, in the order given."""
     from sqlmodel import select
 
     from bot import outbound, posts, publishing, vault, workspace
@@ -605,13 +616,17 @@ def publish_crash(database_url: str, log: Path, network: str = "mastodon") -> Pu
     db, now = Database(database_url), datetime.now(UTC)
     owner = Actor(ADMIN, workspace_admin=True)
     workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
-    drill = PUBLISH_DRILLS[network]()
-    drill.connect(
-        db, vault.Keyring([SECRET_KEY]), outbound.Policy(allow_hosts=frozenset({"127.0.0.1"})), now
-    )
+    drills = {network: PUBLISH_DRILLS[network]() for network in networks}
+    for drill in drills.values():
+        drill.connect(
+            db,
+            vault.Keyring([SECRET_KEY]),
+            outbound.Policy(allow_hosts=frozenset({"127.0.0.1"})),
+            now,
+        )
     draft = Draft(
-        text=f"Live on {network} once",
-        networks=frozenset({network}),
+        text=f"Live on {' and '.join(networks)} once",
+        networks=frozenset(networks),
         brand="default",
         scheduled_at=now + timedelta(seconds=3),  # after the app is up
     )
@@ -623,34 +638,53 @@ def publish_crash(database_url: str, log: Path, network: str = "mastodon") -> Pu
     args = ("--tick", "1", "--clock-file", str(clock_file))
     app = App(database_url, slack.api_url, log, args)
 
-    def row() -> Publication | None:
+    def rows() -> dict[str, Publication]:
         with db.read() as session:
-            return session.exec(select(Publication).where(Publication.post_id == post.id)).first()
+            found = session.exec(select(Publication).where(Publication.post_id == post.id))
+            return {row.network: row for row in found}
 
     try:
-        drill.arm(lambda: app.process.pid)  # type: ignore[union-attr]
+        killer = drills[kill_on]
+        killer.arm(lambda: app.process.pid)  # type: ignore[union-attr]
         try:
             app.start()
         except RuntimeError:
-            if not drill.killed.is_set():  # died of something else than the drill's kill
+            if not killer.killed.is_set():  # died of something else than the drill's kill
                 raise
-        wait_until(lambda: drill.killed.is_set() and app.process.poll() is not None, 60)
-        killed = drill.killed.is_set()
+        wait_until(lambda: killer.killed.is_set() and app.process.poll() is not None, 60)
+        killed = killer.killed.is_set()
         app.process.wait(10)  # type: ignore[union-attr]
-        left = row()
-        state_after_kill = left.status if left else ""
+        after_kill = {network: row.status for network, row in rows().items()}
         # started again later than the try's lease: the dead try is taken up again
         clock_file.write_text(str((publishing.LEASE + timedelta(minutes=1)).total_seconds()))
         app.start()
-        wait_until(lambda: (r := row()) is not None and r.status == "published", SETTLE_SECONDS)
-        done = row()
-        key = f"{TEAM}-post-{post.id}-v1-{network}"
-        return PublishOutcome(
-            network, killed, state_after_kill, drill.posted(), drill.tries(), key,
-            done.status if done else "", done.url if done else "",
-        )  # fmt: skip
+        wait_until(
+            lambda: (
+                len(found := rows()) == len(networks)
+                and all(r.status == "published" for r in found.values())
+            ),
+            SETTLE_SECONDS,
+        )
+        done = rows()
+        outcomes = []
+        for network, drill in drills.items():
+            row = done.get(network)
+            outcomes.append(
+                PublishOutcome(
+                    network,
+                    killed and network == kill_on,
+                    after_kill.get(network, ""),
+                    drill.posted(),
+                    drill.tries(),
+                    f"{TEAM}-post-{post.id}-v1-{network}",
+                    row.status if row else "",
+                    row.url if row else "",
+                )  # fmt: skip
+            )
+        return outcomes
     finally:
         app.stop()
-        drill.stop()
+        for drill in drills.values():
+            drill.stop()
         db.dispose()
         slack.stop()

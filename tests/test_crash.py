@@ -88,3 +88,17 @@ def test_publishing_survives_a_kill_between_the_networks_answer_and_our_commit(
 ):
     outcome = crashkit.publish_crash(database_url, tmp_path / "app.log", network)
     check_publishing(outcome)
+
+
+@pytest.mark.bluesky
+def test_a_post_due_on_both_networks_is_posted_once_on_each_across_a_kill(tmp_path, database_url):
+    """PRODUCT.md §13: one approved post due on Bluesky and Mastodon; the app killed the
+    moment Bluesky has made the post, before it hears of it; after the restart exactly one
+    post on each network, both published with their URLs."""
+    bluesky, mastodon = crashkit.publish_crash_on(
+        database_url, tmp_path / "app.log", ("bluesky", "mastodon"), "bluesky"
+    )
+    check_publishing(bluesky)
+    assert not mastodon.killed and len(mastodon.posted) == 1, mastodon
+    assert mastodon.state == "published" and mastodon.url == mastodon.posted[0], mastodon
+    assert set(mastodon.tries) == {mastodon.key}, mastodon  # every try with the same key
