@@ -68,7 +68,7 @@ from typing import Any
 import regex
 
 from bot.clock import SystemClock
-from playground.httpkit import StandInHandler, StandInServer
+from playground.httpkit import Served, StandInHandler
 
 log = logging.getLogger("playground.bluesky")
 
@@ -302,7 +302,7 @@ def facets_for(text: str, resolve: Any) -> list[dict]:
     ]
 
 
-class BlueskyStandIn:
+class BlueskyStandIn(Served):
     """An in-memory Bluesky PDS on 127.0.0.1 (a random port unless ``port``)."""
 
     def __init__(
@@ -334,38 +334,6 @@ class BlueskyStandIn:
         self._last_indexed: datetime | None = None
         self.requests: list[Request] = []
         self.listeners: list[Any] = []  # called with no argument after every change
-        self._server: StandInServer | None = None
-
-    # ------------------------------------------------------------- lifecycle
-
-    def start(self) -> BlueskyStandIn:
-        self._server = StandInServer(("127.0.0.1", self.port), _Handler, self)
-        self.port = self._server.server_address[1]
-        threading.Thread(
-            target=self._server.serve_forever, name="bluesky-standin", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> BlueskyStandIn:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """Where it listens: give this to a client as the server (PDS) URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def public_url(self) -> str:
-        return self._public_url or self.base_url
 
     # ----------------------------------------------------------------- hooks
 
@@ -1183,6 +1151,9 @@ class _Handler(StandInHandler):
             blob = standin.blob(query.get("cid", [""])[0])
             extra["content-type"] = blob.mime_type if blob else "application/octet-stream"
         self.send(status, answer, extra)
+
+
+BlueskyStandIn.handler = _Handler  # what its server answers with (defined after it)
 
 
 def main(argv: list[str] | None = None) -> None:

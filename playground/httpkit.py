@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -77,3 +78,42 @@ class StandInHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+class Served:
+    """A stand-in's life as a server on 127.0.0.1: ``start`` (port 0: a free one), ``stop``,
+    ``with``, and its addresses. The stand-in sets ``handler`` and ``_public_url``."""
+
+    handler: type[StandInHandler]
+    port: int
+    _public_url: str | None
+    _server: StandInServer | None = None
+
+    def start(self):  # -> the stand-in itself
+        self._server = StandInServer(("127.0.0.1", self.port), self.handler, self)
+        self.port = self._server.server_address[1]
+        name = f"{type(self).__name__.lower()}-server"
+        threading.Thread(target=self._server.serve_forever, name=name, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Where it listens: give this to a client as the server's URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """The server's own URL in the links it makes (posts, accounts, media)."""
+        return self._public_url or self.base_url

@@ -77,7 +77,7 @@ from typing import Any
 import regex
 
 from bot.clock import SystemClock
-from playground.httpkit import StandInHandler, StandInServer
+from playground.httpkit import Served, StandInHandler
 
 log = logging.getLogger("playground.mastodon")
 
@@ -292,7 +292,7 @@ MAGIC = {
 }
 
 
-class MastodonStandIn:
+class MastodonStandIn(Served):
     """An in-memory Mastodon server on 127.0.0.1 (a random port unless ``port``)."""
 
     def __init__(
@@ -330,41 +330,8 @@ class MastodonStandIn:
         self._account_ids = itertools.count(1)
         self.requests: list[Request] = []
         self.listeners: list[Any] = []  # called with no argument after every change
-        self._server: StandInServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------- lifecycle
-
-    def start(self) -> MastodonStandIn:
-        self._server = StandInServer(("127.0.0.1", self.port), _Handler, self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="mastodon-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> MastodonStandIn:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """Where it listens: give this to a client as the instance URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def public_url(self) -> str:
-        """The instance's own URL in the links it makes (statuses, accounts, media)."""
-        return self._public_url or self.base_url
 
     @property
     def domain(self) -> str:
@@ -1483,6 +1450,9 @@ class _Handler(StandInHandler):
             self.close_connection = True
             return  # the connection closes with no answer at all
         self.send(status, answer, extra)
+
+
+MastodonStandIn.handler = _Handler  # what its server answers with (defined after it)
 
 
 def main(argv: list[str] | None = None) -> None:
