@@ -410,3 +410,25 @@ def test_a_run_that_died_after_the_send_was_recorded_shows_the_link_once(stack, 
     told = [m for m in stack.slack.dm_messages(SAM) if "is on Mastodon" in m["text"]]
     assert (len(lines), len(told)) == (1, 1)
     assert len(replies_on(masto)) == 1
+
+
+def test_a_client_or_support_of_another_brand_can_neither_reply_nor_set_an_inbox(stack, masto):
+    """The wrong person: a ticket of brand default is not theirs to answer, and the inbox
+    commands are an admin's. Refused with the reason; nothing written."""
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "client", frozenset(), "northwind")
+    workspace.add_role(db, TEAM, OWNER, (), now, MARIA, "support", frozenset(), "northwind")
+    connected(stack, masto)
+    _, _, message = open_ticket(stack, masto)
+    for person in (PEDRO, MARIA):
+        stack.slack.action(person, "ticket_reply", channel_id=SUPPORT, message_ts=message["ts"])
+        refused = json.dumps(modal(stack, person, "post_notice")["blocks"])
+        assert "Only support people for brand default" in refused
+    stack.slack.command(PEDRO, f"inbox <#{INBOX}|social-inbox> brand:northwind", channel_id=INBOX)
+    ephemeral_to(stack, PEDRO, "admin")
+    stack.slack.command(PEDRO, "inbox list", channel_id=INBOX)
+    ephemeral_to(stack, PEDRO, "admin")
+    assert reply_rows(stack) == []
+    with db.read() as session:
+        assert repo.inboxes_of_team(session, TEAM) == []
