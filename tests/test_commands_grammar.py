@@ -1,6 +1,8 @@
 """Parsing what people type after /post: escaped mentions, options, and specific refusals."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import commands, grammar
 from bot.errors import UsageError
@@ -126,3 +128,31 @@ def test_every_subcommand_has_a_handler_and_every_handler_is_documented():
     from handlers.commands import SUBCOMMAND_HANDLERS
 
     assert set(SUBCOMMAND_HANDLERS) == set(commands.SUBCOMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "Name the channel: `/post inbox #channel"),
+        (["off"], "Name the channel: `/post inbox off #channel`"),
+        (["list", "now"], "`/post inbox list` takes nothing after it."),
+        (["lsit"], "Did you mean `/post inbox list`?"),
+        (["<#C123|x>", "brand:"], "brand"),
+    ],
+)
+def test_a_malformed_inbox_command_says_what_is_wrong_and_the_usage(args, says):
+    with pytest.raises(UsageError) as refused:
+        commands.parse_inbox(args)
+    assert says in str(refused.value)
+    assert "/post inbox #channel [brand:NAME]" in refused.value.usage
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=30), max_size=4))
+def test_any_inbox_command_parses_or_is_refused_with_the_usage(args):
+    try:
+        parsed = commands.parse_inbox(args)
+    except UsageError as refused:
+        assert str(refused) and refused.usage
+    else:
+        assert parsed.action in ("set", "off", "list")
