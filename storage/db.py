@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # A write that must be done before Slack is answered (accepting an event's job) waits at most
 # this long for the database; past it, Slack gets an error status and retries later.
-QUICK_WRITE_MS = 2_000
+QUICK_WRITE_MS = 1_500
 
 
 # SQLite's OperationalError also means "no such column" and other mistakes that no retry

@@ -8,6 +8,7 @@ Where it can't run, the test skips with the reason; under ``.ci/run``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -25,6 +26,10 @@ from tests.conftest import SHARED
 RUN = Path(os.environ.get("POSTROOM_BLUESKY_PDS", SHARED / "tools" / "bluesky-pds" / "run"))
 HOME = Path(os.environ.get("BLUESKY_PDS_HOME", Path.home() / ".cache" / "bluesky-pds"))
 POSTGRES = os.environ.get("POSTROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+# The App View's own database beside ``test``: at start it introspects every schema of its
+# database, and the tests' schemas, made and dropped all the time in ``test``, raced it
+# ('schema "test_…" does not exist', the App View exiting).
+APPVIEW_DATABASE = "postroom_bluesky_appview"
 REDIS = os.environ.get("POSTROOM_TEST_REDIS", "127.0.0.1:6379")
 
 
@@ -62,6 +67,20 @@ def require(appview: bool = False) -> None:
         pytest.skip(why)
 
 
+def appview_database() -> str:
+    """The URL of the App View's database on the local PostgreSQL, made if missing."""
+    import psycopg
+    from psycopg import errors
+
+    # made before, or by a test beside this one just now: either will do
+    with (
+        psycopg.connect(POSTGRES, autocommit=True) as connection,
+        contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation),
+    ):
+        connection.execute(f"CREATE DATABASE {APPVIEW_DATABASE}")
+    return urllib.parse.urlsplit(POSTGRES)._replace(path=f"/{APPVIEW_DATABASE}").geturl()
+
+
 def start(appview: bool = False) -> tuple[subprocess.Popen, str]:
     """The server started (call ``require`` first); its process and its PDS's URL.
     RuntimeError when it doesn't come up in time (the App View takes ~50 s on 2 cores)."""
@@ -71,7 +90,7 @@ def start(appview: bool = False) -> tuple[subprocess.Popen, str]:
         env.update(
             APPVIEW_PORT=str(free_port()),
             BLUESKY_APPVIEW="1",
-            DB_POSTGRES_URL=POSTGRES,
+            DB_POSTGRES_URL=appview_database(),
             REDIS_HOST=REDIS,
         )
     process = subprocess.Popen(

@@ -52,7 +52,9 @@ def chromium():
 @pytest.fixture
 def browser_page(chromium):
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(15_000)
+    # generous: under CI the browser shares 2 cores with 3 test workers and, at times, a
+    # starting Bluesky App View; every wait is for a state, so a quick machine never waits it
+    context.set_default_timeout(30_000)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
