@@ -2,15 +2,18 @@
 ``../shared/tools/bluesky-pds/run``) over real HTTP: a customer's reply in a thread reaches
 the inbox, a routed emoji opens its ticket, and Reply… makes one ``app.bsky.feed.post``
 record whose ``reply.root`` is the thread's first post and ``reply.parent`` the customer's
-post — read back with ``getRecord`` (this server runs without the App View, so
-``getPostThread`` isn't there: the record's reply refs are what the App View threads by).
-An answer lost after the record was made is settled by reading it back: still one record.
+post — read back as Bluesky's apps read it, with ``app.bsky.feed.getPostThread`` of the
+thread's root from the reference App View (``BLUESKY_APPVIEW=1``, on this machine's
+PostgreSQL and Redis): our reply, once, under the customer's answer. An answer lost after
+the record was made is settled by reading it back: still one record.
 
-Marked ``bluesky``: skipped with the reason when the server isn't installed here."""
+Marked ``bluesky``: skipped with the reason when the server (or, for the App View,
+PostgreSQL or Redis) isn't there; POSTROOM_REQUIRE_BLUESKY=1 makes that a failure."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -19,12 +22,13 @@ from bot.networks import bluesky
 from bot.scheduler import Scheduler
 from tests.stack import PEDRO
 from tests.test_app_accounts_bluesky import pds  # noqa: F401 (the fixture)
+from tests.test_app_inbox_bluesky import INDEXING
 from tests.test_app_publishing_bluesky import (
     connected,
     new_account,
     posts_of,
     proxy,  # noqa: F401 (the fixture)
-    record_of,
+    xrpc_get,
     xrpc_post,
 )
 from tests.test_app_replies import (
@@ -38,6 +42,7 @@ from tests.test_app_replies import (
     stack,  # noqa: F401 (the fixture)
     write_reply,
 )
+from tests.test_bluesky_compare import appview  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.bluesky
 
@@ -87,10 +92,26 @@ def customer_thread(stack, pds_url: str, acme: dict) -> tuple[dict, dict, str]: 
     return root, answer, ts
 
 
-def test_the_reply_lands_in_the_customers_thread_once(stack, pds):  # noqa: F811
-    acme = new_account(pds, "acme")
-    account = connected(stack, pds, acme["handle"])
-    root, answer, ts = customer_thread(stack, pds, acme)
+def thread_of(base: str, token: str, uri: str, until) -> dict:
+    """``app.bsky.feed.getPostThread`` of ``uri`` from the App View, asked again until
+    ``until(thread)`` holds (it indexes a post a moment after the PDS has made it)."""
+    deadline = time.monotonic() + INDEXING
+    while True:
+        status, body = xrpc_get(base, "app.bsky.feed.getPostThread", token, uri=uri, depth=6)
+        assert status == 200, body
+        if until(body["thread"]) or time.monotonic() > deadline:
+            return body["thread"]
+        time.sleep(0.5)
+
+
+def replies_in(node: dict) -> list[dict]:
+    return [r for r in node.get("replies", []) if r.get("$type", "").endswith("#threadViewPost")]
+
+
+def test_the_reply_lands_in_the_customers_thread_once(stack, appview):  # noqa: F811
+    acme = new_account(appview, "acme")
+    account = connected(stack, appview, acme["handle"])
+    root, answer, ts = customer_thread(stack, appview, acme)
     stack.slack.react(PEDRO, INBOX, ts, "rotating_light")
     message = card(stack)
     assert "Bluesky · @carla-" in card_text(stack) and "ticket_reply" in card_text(stack)
@@ -100,13 +121,32 @@ def test_the_reply_lands_in_the_customers_thread_once(stack, pds):  # noqa: F811
     (row,) = reply_rows(stack)
     assert row.status == "sent", row.error
     assert row.remote_id.startswith(f"at://{account.remote_id}/{bluesky.POST}/")
-    record = record_of(pds, account.remote_id, row.remote_id.rsplit("/", 1)[-1])
-    assert record["text"] == "So sorry! They ship today, tracking by DM."
-    assert record["reply"]["root"] == root and record["reply"]["parent"] == answer
     stack.slack.wait_for(lambda: f"Replied by <@{SAM}>" in card_text(stack))
     dm_to(stack, SAM, f"is on Bluesky: {row.url}")
     scheduler.run_due()
-    assert len(posts_of(pds, account.remote_id)) == 1
+
+    def ours_under_answer(thread: dict) -> bool:
+        return any(
+            r["post"]["uri"] == row.remote_id
+            for a in replies_in(thread)
+            if a["post"]["uri"] == answer["uri"]
+            for r in replies_in(a)
+        )
+
+    # the thread as Bluesky shows it: the root, Carla's answer under it, ours under that
+    thread = thread_of(appview, acme["accessJwt"], root["uri"], ours_under_answer)
+    assert thread["post"]["uri"] == root["uri"]
+    (answered,) = [a for a in replies_in(thread) if a["post"]["uri"] == answer["uri"]]
+    ours = [r for r in replies_in(answered) if r["post"]["author"]["did"] == account.remote_id]
+    assert [r["post"]["uri"] for r in ours] == [row.remote_id]  # there, once
+    (reply,) = ours
+    assert reply["post"]["record"]["text"] == "So sorry! They ship today, tracking by DM."
+    assert reply["post"]["record"]["reply"] == {"root": root, "parent": answer}
+    assert reply["post"]["author"]["handle"] == acme["handle"]
+    # nowhere else in the thread: not under the root, not a second time anywhere
+    everywhere = json.dumps(thread)
+    assert everywhere.count(f'"uri": "{row.remote_id}"') == 1
+    assert len(posts_of(appview, account.remote_id)) == 1
 
 
 def test_an_answer_lost_after_the_reply_was_made_is_settled_by_reading_it_back(
