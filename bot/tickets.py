@@ -162,6 +162,11 @@ def claim(
     by every other, who is recorded as a further reporter. ``card_job``: the job that posts
     its card (``routing.open_card``) is accepted in the same transaction."""
     with db.write() as session:
+        # an inbox message (a network's mention or reply): the item it shows, looked for
+        # once the poller can't be recording its ts at the same moment (it links the ticket
+        # itself when it records the ts after this: ``repo.mark_posted``)
+        repo.lock_sending_items(session, team_id, source.channel_id)
+        item_id = replies_queries.inbox_item_at(session, team_id, source.channel_id, source.ts)
         created = repo.add_ticket(
             session,
             {
@@ -178,10 +183,7 @@ def claim(
                 "priority": route.priority,
                 "card_claimed_at": now,
                 "created_at": now,
-                # an inbox message (a network's mention or reply): the item it shows
-                "inbox_item_id": replies_queries.inbox_item_at(
-                    session, team_id, source.channel_id, source.ts
-                ),
+                "inbox_item_id": item_id,
             },
         )
         ticket = repo.ticket_for_source(

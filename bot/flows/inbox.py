@@ -9,7 +9,9 @@ again from the same cursor, and one after it finds nothing new. Posting, an item
 new → sending before Slack is asked, and is recorded with its ``ts`` after; a try that died
 in between (Slack may have posted it) looks for the message first — its metadata names the
 item — and only posts when Slack doesn't have it. Items go out oldest first, paced by the
-Slack gateway (about one message a second per channel).
+Slack gateway (about one message a second per channel). A routed emoji may open a ticket on
+an item's message before its ``ts`` is recorded: recording it links such tickets to the
+item, and their cards are refreshed (they get Reply…).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
 
-from bot import accounts, inbox, vault
+from bot import accounts, inbox, tickets, vault
 from bot.blocks import inbox as inbox_blocks
 from bot.errors import ChannelNotFound, NotInChannel, RateLimited, SlackFailure, Unreachable
 from bot.flows import dm
+from bot.flows import tickets as tickets_flow
 from bot.networks import bluesky, mastodon
 from bot.runs import Lost, Unit
 from bot.services import Services
@@ -218,10 +221,11 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
         return 0
     posted = 0
     done: list[tuple[int, str]] = []  # (item, ts) posted, not yet recorded
+    linked: list[tuple[str, int]] = []  # tickets opened on one of them before its record
 
     def record(session) -> None:
         for item_id, ts in done:
-            repo.mark_posted(session, item_id, channel.channel_id, ts)
+            linked.extend(repo.mark_posted(session, item_id, channel.channel_id, ts))
         done.clear()
 
     try:
@@ -258,7 +262,22 @@ def post(services: Services, brand_id: int, ready=lambda: None) -> int:
                 record(session)
                 if channel.refused:
                     repo.inbox_posting(session, channel.id)  # type: ignore[arg-type]
+        _show_linked(services, linked)
     return posted
+
+
+def _show_linked(services: Services, linked: list[tuple[str, int]]) -> None:
+    """Tickets a routed emoji opened on an inbox message before its ts was recorded, now
+    linked to their item: their cards get Reply… (the link is recorded already; a card not
+    refreshed here shows it at its next change)."""
+    for team_id, ticket_id in linked:
+        try:
+            ticket, _ = tickets.get(services.db, team_id, ticket_id)
+            tickets_flow.refresh_card(services, ticket)
+        except Exception:  # the items are recorded: the rest of the run goes on
+            log.exception(
+                "card of ticket %s not refreshed after its inbox item's record", ticket_id
+            )
 
 
 def _refused(services: Services, channel: InboxChannel, failure: SlackFailure) -> None:
@@ -297,7 +316,8 @@ def _found(services: Services, item, channel: InboxChannel) -> bool:
     for message in history.get("messages", []):
         if message.get("bot_id") and inbox_blocks.item_of(message) == item.id:
             with services.db.write() as session:
-                repo.mark_posted(session, item.id, where, message["ts"])
+                linked = repo.mark_posted(session, item.id, where, message["ts"])
             log.info("inbox item %s was posted by a try that died: recorded", item.id)
+            _show_linked(services, linked)
             return True
     return False

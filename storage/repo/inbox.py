@@ -1,6 +1,7 @@
 """The social inbox: a brand's inbox channel, the accounts due to be read, the items read
 (inserted once per network item, with the account's cursor in the same transaction) and
-their posting into Slack (new → sending → posted, compare-and-set)."""
+their posting into Slack (new → sending → posted, compare-and-set, the tickets opened on an
+item's message meanwhile linked to it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, or_, update
 from sqlmodel import Session, select
 
-from storage.models import Brand, InboxChannel, InboxItem, NetworkAccount, Publication
+from storage.models import Brand, InboxChannel, InboxItem, NetworkAccount, Publication, Ticket
 from storage.repo.common import insert_ignore
 
 # --- the inbox channel ----------------------------------------------------------------------
@@ -234,13 +235,48 @@ def start_sending(session: Session | Connection, item_id: int, channel_id: str) 
     return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
-def mark_posted(session: Session | Connection, item_id: int, channel_id: str, ts: str) -> bool:
+def mark_posted(
+    session: Session | Connection, item_id: int, channel_id: str, ts: str
+) -> list[tuple[str, int]]:
+    """The item is in Slack at (``channel_id``, ``ts``). Tickets opened on that message
+    before this was recorded (a routed emoji faster than the poller's record) are linked to
+    the item in the same transaction: their (team, id), for their cards."""
     moved = session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.status != "posted")  # type: ignore[arg-type]
         .values(status="posted", channel_id=channel_id, ts=ts)
     )
-    return moved.rowcount == 1  # type: ignore[attr-defined]
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return []
+    team = select(InboxItem.team_id).where(InboxItem.id == item_id).scalar_subquery()
+    linked = session.execute(
+        update(Ticket)
+        .where(
+            Ticket.team_id == team,  # type: ignore[arg-type]
+            Ticket.source_channel == channel_id,  # type: ignore[arg-type]
+            Ticket.source_ts == ts,  # type: ignore[arg-type]
+            Ticket.inbox_item_id.is_(None),  # type: ignore[union-attr]
+        )
+        .values(inbox_item_id=item_id)
+        .returning(Ticket.team_id, Ticket.id)  # type: ignore[arg-type]
+    )
+    return [(team_id, ticket_id) for team_id, ticket_id in linked]
+
+
+def lock_sending_items(session: Session, team_id: str, channel_id: str) -> None:
+    """Lock the items being posted into ``channel_id`` (PostgreSQL; SQLite writes one at a
+    time anyway) before a ticket on one of its messages looks for its item: the poller
+    recording an item's ts then either commits first (the ticket sees the ts) or waits for
+    the ticket's commit (and links it, ``mark_posted``) — never both missing each other."""
+    session.execute(
+        select(InboxItem.id)
+        .where(
+            InboxItem.team_id == team_id,
+            InboxItem.channel_id == channel_id,
+            InboxItem.status == "sending",
+        )
+        .with_for_update()
+    ).all()
 
 
 def items_of_team(session: Session, team_id: str) -> list[InboxItem]:
