@@ -45,14 +45,20 @@ CHANNEL = f"<#{INBOX}|social-inbox>"
 
 @pytest.fixture
 def stack(tmp_path, clock):
-    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    stack = inbox_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    yield stack
+    stack.stop()
+
+
+def inbox_stack(url: str, clock):
+    """The app on ``url``, with an inbox channel the app isn't in yet and Pedro approving."""
+    stack = start_stack(url, clock)
     stack.services.slack.pacer = Pacer(interval=0)  # Slack's pace is measured in bench/inbox
     stack.slack.add_channel(INBOX, "social-inbox", members=[ADMIN, MARIA], bot_member=False)
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
     workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
-    yield stack
-    stack.stop()
+    return stack
 
 
 @pytest.fixture

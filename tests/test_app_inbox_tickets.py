@@ -22,28 +22,34 @@ from tests.test_app_inbox import (
     account,
     connected,
     inbox_messages,
+    inbox_stack,
     items,
     masto,  # noqa: F401 (the fixture)
     set_inbox,
     tick,
 )
-from tests.test_app_inbox import stack as inbox_stack  # noqa: F401 (the fixture)
 from tests.test_app_posts import texts
 
 SUPPORT = "CSUPPORT"
 SAM = "USAM0001"
 
 
-@pytest.fixture
-def stack(inbox_stack):  # noqa: F811
-    """The inbox's stack, with a complaint route to #support and Sam on support."""
-    stack = inbox_stack
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request, tmp_path, clock):
+    """The inbox's stack (on both databases: the ticket's lock on the items being posted),
+    with a complaint route to #support and Sam on support."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'postroom.db'}"
+    stack = inbox_stack(url, clock)
     stack.slack.add_user(SAM, "sam")
     stack.slack.add_channel(SUPPORT, "support", members=[SAM, MARIA], bot_member=True)
     db, now = stack.services.db, stack.clock.now()
     workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
     tickets.add_route(db, TEAM, OWNER, (), now, tickets.RouteSpec("rotating_light", SUPPORT))
-    return stack
+    yield stack
+    stack.stop()
 
 
 def cards(stack) -> list[dict]:
