@@ -1,7 +1,9 @@
 """Replies from a ticket's card to the network item it came from (PRODUCT.md §14): where a
 ticket came from on the network, who may reply, a reply written (and waiting for reply
-approval when its brand asks for it), approved or rejected, each try of sending it claimed
-once, and how it ended — every step audited (entity ``reply``). The Slack side is
+approval when its brand asks for it: its approval request claimed once, given back with the
+reason when Slack refuses it; who may approve it; its one reminder after 24 h), approved or
+rejected, each try of sending it claimed once, and how it ended — every step audited
+(entity ``reply``). The Slack side is
 ``bot.flows.replies``; the network's side the publishers' ``reply``."""
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import policy
+from bot import policy, posts
 from bot.errors import InvalidTransition, NotFound, PermissionDenied
 from bot.jobs import wall_now
 from bot.networks import label
 from bot.policy import Actor
 from storage import jobs, repo
 from storage.db import Database
-from storage.models import Brand, InboxItem, NetworkAccount, Reply, Ticket
+from storage.models import Brand, InboxItem, NetworkAccount, Post, Reply, Ticket
 from storage.repo import replies as queries
 
 JOB = "reply"  # the job kind that sends a reply (its key: the reply's id)
@@ -168,14 +170,136 @@ def brand_of(db: Database, reply: Reply) -> Brand:
     return brand
 
 
-def set_request(db: Database, reply: Reply, channel: str, ts: str, now: datetime) -> None:
-    """Where its approval request was posted."""
+# --- the approval request ------------------------------------------------------------------
+
+
+def requests_missing(db: Database, now: datetime, reply_id: int | None = None) -> list[Reply]:
+    """Replies waiting for approval (or just ``reply_id``) whose request isn't in Slack:
+    never posted, refused by Slack (given back), or claimed by a try that died."""
+    with db.read() as session:
+        return queries.replies_missing_requests(session, now - LEASE, reply_id)
+
+
+def claim_request(db: Database, reply: Reply, channel: str, now: datetime) -> Reply | None:
+    """Claim posting the request of ``reply`` (waiting for approval, its request unclaimed)
+    into ``channel``: the reply as claimed, or None when another try has it (or it was
+    decided meanwhile). A claim is never left behind: it is given back, recorded with its
+    ts, or taken over after ``LEASE`` (``take_over_request``)."""
+    with db.write() as session:
+        return queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {"status": "pending_approval", "request_channel": "", "request_ts": ""},
+            {"request_channel": channel, "updated_at": now},
+        )
+
+
+def take_over_request(db: Database, reply: Reply, now: datetime) -> Reply | None:
+    """The claim of a try that died before recording its request (``reply`` as read, its
+    claim older than ``LEASE``), now this try's; None when another took it over first."""
+    with db.write() as session:
+        return queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {
+                "status": "pending_approval",
+                "request_channel": reply.request_channel,
+                "request_ts": "",
+                "updated_at": reply.updated_at,
+            },
+            {"updated_at": now},
+        )
+
+
+def release_request(
+    db: Database, reply: Reply, channel: str, now: datetime, refused: str | None = None
+) -> None:
+    """Give back the claim on posting its request (Slack didn't take it); ``refused``: why
+    Slack refused it, kept for the card (the request is posted again each tick)."""
+    changes: dict = {"request_channel": "", "updated_at": now}
+    if refused is not None:
+        changes["error"] = refused[:500]
     with db.write() as session:
         queries.move_reply(
             session,
             reply.id,  # type: ignore[arg-type]
-            {"status": "pending_approval"},
-            {"request_channel": channel, "request_ts": ts, "updated_at": now},
+            {"status": "pending_approval", "request_channel": channel, "request_ts": ""},
+            changes,
+        )
+
+
+def note_refused(db: Database, reply: Reply, reason: str, now: datetime) -> None:
+    """Why its request can't be posted (nowhere to post it), kept for the card."""
+    with db.write() as session:
+        queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {"status": "pending_approval", "request_ts": ""},
+            {"error": reason[:500], "updated_at": now},
+        )
+
+
+def set_request(db: Database, reply: Reply, channel: str, ts: str, now: datetime) -> Reply | None:
+    """Where its approval request was posted (under the claim of ``channel``); the reply as
+    it now is (perhaps decided meanwhile: from the Home), or None if the claim was lost."""
+    with db.write() as session:
+        moved = queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {"request_channel": channel, "request_ts": ""},
+            {"request_ts": ts},
+        )
+        if moved is not None and moved.status == "pending_approval" and moved.error:
+            moved = queries.move_reply(
+                session,
+                reply.id,  # type: ignore[arg-type]
+                {"status": "pending_approval"},
+                {"error": "", "updated_at": now},
+            )
+        return moved
+
+
+def approvers(db: Database, reply: Reply, brand: Brand) -> list[str]:
+    """Everyone who may approve ``reply`` (an approver of its network in its brand; its
+    writer only with self-approval): the team stage of a post to that network."""
+    probe = Post(
+        team_id=reply.team_id,
+        brand_id=brand.id or 0,
+        author=reply.author,
+        text="",
+        networks=reply.network,
+    )
+    return posts.network_approvers(db, reply.team_id, probe, brand).get(reply.network, [])
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+def to_remind(db: Database, now: datetime, reply_id: int | None = None) -> list[Reply]:
+    """Replies waiting for approval for over 24 h, their request posted, not reminded yet."""
+    with db.read() as session:
+        return queries.replies_to_remind(session, now - posts.REMINDER_AFTER, reply_id)
+
+
+def claim_reminder(db: Database, reply: Reply, now: datetime) -> Reply | None:
+    """Claim its one reminder (whichever replica or retry comes first); None if taken."""
+    with db.write() as session:
+        return queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {"status": "pending_approval", "reminded_at": None},
+            {"reminded_at": now},
+        )
+
+
+def unremind(db: Database, reply: Reply) -> None:
+    """Give back a reminder claim that could not be delivered (tried again next tick)."""
+    with db.write() as session:
+        queries.move_reply(
+            session,
+            reply.id,  # type: ignore[arg-type]
+            {"reminded_at": reply.reminded_at},
+            {"reminded_at": None},
         )
 
 

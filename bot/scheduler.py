@@ -84,8 +84,9 @@ def _follow_ups(kind: str):
 # (expiry, hand-off), ``<post>:<version>:<stage>`` (request, reminder), ``<ticket>``
 # (card, follow-ups), ``<account>`` (an inbox read), ``<brand>`` (its inbox items posted),
 # ``<reply>`` (a reply's tries, the job accepted with an approved reply made ready again for
-# a retry). A unit due again after its job finished (a reminder given back, a hand-off to
-# retry, a request with nowhere to go yet, an account's next read) makes that job ready again.
+# a retry; its approval request posted again; its approvers' reminder). A unit due again
+# after its job finished (a reminder given back, a hand-off to retry, a request with nowhere
+# to go yet, an account's next read) makes that job ready again.
 SOURCES: tuple[Source, ...] = (
     Source("post digests", "digest", digest_flow.units, digest_flow.run_digest),
     Source("post weekly reports", "weekly", reports_flow.units, reports_flow.run_report),
@@ -102,6 +103,18 @@ SOURCES: tuple[Source, ...] = (
         "reply",
         replies_flow.units,
         lambda services, job, p: replies_flow.run(services, p["reply"], job.attempts > 1),
+    ),
+    Source(
+        "post missing reply approval requests",
+        "reply-request",
+        replies_flow.request_units,
+        lambda services, job, p: replies_flow.run_requests(services, p["reply"]),
+    ),
+    Source(
+        "remind reply approvers",
+        "reply-reminder",
+        replies_flow.remind_units,
+        lambda services, job, p: replies_flow.remind(services, p["reply"]),
     ),
     Source(
         "expire unapproved posts",

@@ -580,7 +580,10 @@ class Reply(SQLModel, table=True):
     reply approval: a request in its approvals channel, ``request_channel``/``request_ts``)
     → ``approved`` → ``sending`` (a try, ``attempts`` counted) → ``sent`` (``remote_id``,
     ``url``), or ``retrying`` until ``next_attempt_at``, ``failed`` (``error``, in words
-    people may be told) or ``rejected`` (``error``: the reason)."""
+    people may be told) or ``rejected`` (``error``: the reason). While it waits for approval,
+    ``request_channel`` without ``request_ts`` is a claim on posting its request (taken at
+    ``updated_at``), and ``error`` why Slack refused the request last (posted again each
+    tick until Slack takes it)."""
 
     __tablename__ = "reply"
     __table_args__ = (
@@ -608,3 +611,5 @@ class Reply(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # When its approvers were reminded in the request's thread (once, after 24 h waiting)
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

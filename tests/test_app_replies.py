@@ -40,7 +40,15 @@ ALEX = "UALEX001"  # approver for Mastodon
 
 @pytest.fixture
 def stack(tmp_path, clock):
-    stack = start_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    stack = replies_stack(f"sqlite:///{tmp_path / 'postroom.db'}", clock)
+    yield stack
+    stack.stop()
+
+
+def replies_stack(url: str, clock):
+    """The app on ``url`` with Sam on support, Alex approving Mastodon, a complaint route to
+    #support and an inbox channel."""
+    stack = start_stack(url, clock)
     stack.slack.add_user(SAM, "sam")
     stack.slack.add_user(ALEX, "alex")
     people = [ADMIN, MARIA, PEDRO, SAM, ALEX]
@@ -51,8 +59,7 @@ def stack(tmp_path, clock):
     workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
     workspace.add_role(db, TEAM, OWNER, (), now, ALEX, "approver", frozenset({"mastodon"}), None)
     tickets.add_route(db, TEAM, OWNER, (), now, tickets.RouteSpec("rotating_light", SUPPORT))
-    yield stack
-    stack.stop()
+    return stack
 
 
 @pytest.fixture

@@ -144,3 +144,16 @@ def test_the_inbox_thread_line():
         "↩️ Replied by <@USAM0001> on Mastodon: "
         "<https://social.example/@acme/9|https://social.example/@acme/9>"
     )
+
+
+def test_the_card_says_a_refused_request_is_tried_again():
+    refused = reply(error="<#CAPPR> is archived, so I can't post there.")
+    (line,) = reply_blocks.card_lines([refused])
+    assert "couldn't be posted yet (&lt;#CAPPR&gt; is archived" in line
+    assert "tried again every minute" in line
+    posted = reply(error="", request_channel="CAPPR", request_ts="1.2")
+    assert reply_blocks.card_lines([posted]) == [
+        "⏳ Reply by <@USAM0001> waiting for reply approval"
+    ]
+    origin = Origin("mastodon", "@carla", ITEM.url, True, (refused,))
+    valid_message(ticket_blocks.card(TICKET, ROUTE, [], False, origin=origin))

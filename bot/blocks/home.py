@@ -16,6 +16,8 @@ from bot.blocks.admin import route_line
 from bot.blocks.plain import Block, actions, button, context, divider, header, section
 from bot.blocks.posts import APPROVE, CHANGES, REJECT
 from bot.blocks.publishing import state_text
+from bot.blocks.replies import APPROVE as REPLY_APPROVE
+from bot.blocks.replies import REJECT as REPLY_REJECT
 from bot.blocks.tickets import RESOLVE, status_line
 from bot.mrkdwn import date, escape, requote, user
 from bot.networks import label
@@ -36,7 +38,7 @@ def home_view(data) -> dict:
         context("Type `/post help` in any channel for every command."),
         divider(),
     ]
-    blocks += _awaiting(data.awaiting)
+    blocks += _awaiting(data.awaiting, getattr(data, "awaiting_replies", []))
     blocks += _drafts(data.drafts)
     blocks += _tickets(data.tickets)
     blocks += _today(data.today, data.tz, getattr(data, "states", {}))
@@ -57,9 +59,12 @@ def _post_line(post, brand: str) -> str:
     return f"*#{post.id}* · {nets} · {escape(brand)}{when}\n{escape(first_line(post))}"
 
 
-def _awaiting(awaiting) -> list[Block]:
-    blocks: list[Block] = [section(f"*Waiting for your approval* · {len(awaiting)}")]
-    if not awaiting:
+def _awaiting(awaiting, replies=()) -> list[Block]:
+    """Posts, then replies from ticket cards, waiting for this person's approval."""
+    replies = list(replies)
+    count = len(awaiting) + len(replies)
+    blocks: list[Block] = [section(f"*Waiting for your approval* · {count}")]
+    if not count:
         return blocks + [context("Nothing waits for you.")]
     for post, brand in awaiting[:SHOWN]:
         value = f"{post.id}:{post.version}:{post.stage or 'team'}"
@@ -72,7 +77,27 @@ def _awaiting(awaiting) -> list[Block]:
                 button(CHANGES, "Request changes", value),
             )
         )
-    return blocks + _more(awaiting, "waiting", "`/post list pending`")
+    blocks += _more(awaiting, "waiting", "`/post list pending`")
+    for reply in replies[:SHOWN]:
+        where = f" · request in <#{reply.stage}>" if reply.stage else ""
+        blocks.append(
+            section(
+                f"*Reply #{reply.id}* · {label(reply.networks)} · {escape(reply.brand)} · "
+                f"ticket #{reply.version}{where} — {user(reply.author)}\n"
+                f"{escape(first_line(reply, 200))}"
+            )
+        )
+        blocks.append(
+            actions(
+                f"home-reply-{reply.id}",
+                button(REPLY_APPROVE, "Approve", str(reply.id), "primary"),
+                button(REPLY_REJECT, "Reject", str(reply.id), "danger"),
+            )
+        )
+    extra = len(replies) - SHOWN
+    if extra > 0:
+        blocks.append(context(f"…and {extra} more replies waiting: see the approvals channel"))
+    return blocks
 
 
 def _drafts(drafts) -> list[Block]:

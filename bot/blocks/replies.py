@@ -88,6 +88,11 @@ def card_lines(replies: tuple[Reply, ...] | list[Reply]) -> list[str]:
     for reply in replies:
         if reply.status == "sent":
             lines.append(f"↩️ Replied by {user(reply.author)}: {link(reply.url, reply.url)}")
+        elif reply.status == "pending_approval" and reply.error and not reply.request_ts:
+            lines.append(
+                f"⏳ Reply by {user(reply.author)} waiting for reply approval; its request "
+                f"couldn't be posted yet ({escape(reply.error[:200])}), tried again every minute"
+            )
         elif reply.status == "pending_approval":
             lines.append(f"⏳ Reply by {user(reply.author)} waiting for reply approval")
         elif reply.status == "rejected":

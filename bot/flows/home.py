@@ -1,4 +1,5 @@
-"""App Home: each person's queue — their drafts, what waits for their approval, their open
+"""App Home: each person's queue — their drafts, what waits for their approval (posts, and
+replies from ticket cards), their open
 tickets, today's calendar — and, for admins, what is not set up yet. Published when the tab
 opens and again when something in it changes."""
 
@@ -31,6 +32,9 @@ class HomeData:
     approval_routes: list[workspace.ChannelRoute] = field(default_factory=list)
     drafts: list = field(default_factory=list)
     awaiting: list[tuple[Any, str]] = field(default_factory=list)  # with the brand's name
+    # replies waiting for their reply approval (rows: id, brand, author, networks — the
+    # reply's network —, text, version — its ticket)
+    awaiting_replies: list = field(default_factory=list)
     tickets: list = field(default_factory=list)
     today: list[tuple[Any, str]] = field(default_factory=list)
     states: dict[int, list] = field(default_factory=dict)  # today's posts, per network
@@ -63,6 +67,14 @@ def gather(services: Services, team_id: str, user_id: str) -> HomeData:
         if stage == "team" and not waits_for(actor, post, rows.approvals.get(post.id, ())):
             continue  # their networks of it are approved already
         data.awaiting.append((post, post.brand))
+    data.awaiting_replies = [
+        reply
+        for reply in rows.replies
+        if policy.reply_decision_refusal(
+            actor, reply.author, reply.networks, reply.brand, reply.self_approval, "approve"
+        )
+        is None
+    ]
     visible = policy.visible_brands(actor)  # an agency's client: their brands only
     data.today = [
         (post, post.brand) for post in rows.day if visible is None or post.brand in visible

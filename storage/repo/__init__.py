@@ -121,7 +121,9 @@ from storage.repo.replies import (
     move_reply,
     origin_of,
     replies_due,
+    replies_missing_requests,
     replies_of_ticket,
+    replies_to_remind,
     reply_of_form,
 )
 from storage.repo.reports import (
@@ -300,7 +302,9 @@ __all__ = [
     "release_request",
     "remove_inbox",
     "replies_due",
+    "replies_missing_requests",
     "replies_of_ticket",
+    "replies_to_remind",
     "reply_of_form",
     "reporters_of",
     "requests_of",

@@ -28,6 +28,7 @@ from storage.models import (
     KnownUser,
     Post,
     Publication,
+    Reply,
     Route,
     Ticket,
 )
@@ -169,6 +170,34 @@ def _home_approvals() -> Any:
     )
 
 
+def _home_replies() -> Any:
+    """The replies waiting for reply approval in the workspace (the caller keeps those the
+    person may decide), as rows of the same columns: the reply's network as ``networks``,
+    its ticket as ``version``, its request's channel as ``stage``, when it was written as
+    ``scheduled_at``."""
+    return (
+        sa_select(
+            literal_column("'reply'").label("part"),
+            Reply.id.label("id"),  # type: ignore[union-attr]
+            Reply.brand_id,
+            Brand.name.label("brand"),  # type: ignore[attr-defined]
+            Brand.self_approval,
+            Brand.approval_mode,
+            Reply.author,
+            Reply.network.label("networks"),  # type: ignore[attr-defined]
+            Reply.text,
+            Reply.status,
+            Reply.ticket_id.label("version"),  # type: ignore[attr-defined]
+            Reply.request_channel.label("stage"),  # type: ignore[attr-defined]
+            Reply.created_at.label("scheduled_at"),  # type: ignore[attr-defined]
+            Reply.created_at.label("sort_at"),  # type: ignore[attr-defined]
+            false().label("handed"),
+        )
+        .join(Brand, Reply.brand_id == Brand.id)  # type: ignore[arg-type]
+        .where(Reply.team_id == _team(), Reply.status == "pending_approval")
+    )
+
+
 class HomeApproval(NamedTuple):
     approver: str
     networks: str
@@ -178,8 +207,8 @@ class HomeApproval(NamedTuple):
 @lru_cache(maxsize=4)
 def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
     """The posts a Home shows, in one statement (each part keeps its own index): their drafts,
-    every post waiting for approval (the caller keeps those they may decide), and the day's
-    posts of ``day_statuses``."""
+    every post and reply waiting for approval (the caller keeps those they may decide), and
+    the day's posts of ``day_statuses``."""
     return union_all(
         _home_posts(
             "draft",
@@ -189,6 +218,7 @@ def _home_posts_statement(day_statuses: tuple[str, ...]) -> Any:
         ),
         _home_posts("pending", Post.stage_at, Post.status == "pending"),
         _home_approvals(),
+        _home_replies(),
         _home_posts(
             "day",
             Post.scheduled_at,
@@ -239,6 +269,7 @@ class HomeRows:
     tickets: list  # their open tickets, newest first (at most 41)
     day: list  # the posts in [start, end) of ``statuses``, with their brand's name
     approvals: dict = field(default_factory=dict)  # pending post id → its approvals so far
+    replies: list = field(default_factory=list)  # replies waiting for approval, oldest first
 
 
 def home_rows(
@@ -251,7 +282,7 @@ def home_rows(
 ) -> HomeRows:
     """Everything anyone's Home shows (for an admin, see also ``home_settings``)."""
     who = {"team_id": team_id, "user_id": user_id}
-    parts: dict[str, list] = {"draft": [], "pending": [], "day": []}
+    parts: dict[str, list] = {"draft": [], "pending": [], "day": [], "reply": []}
     approvals: dict[int, list[HomeApproval]] = {}
     posts = _home_posts_statement(tuple(day_statuses))
     for row in connection.execute(posts, {**who, "start": day_start, "end": day_end}):
@@ -268,6 +299,7 @@ def home_rows(
         tickets=list(connection.execute(_HOME_TICKETS, who)),
         day=parts["day"],
         approvals=approvals,
+        replies=parts["reply"],
     )
 
 

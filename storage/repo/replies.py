@@ -104,3 +104,36 @@ def replies_of_ticket(session: Session, ticket_id: int) -> list[Reply]:
             select(Reply).where(Reply.ticket_id == ticket_id).order_by(Reply.id)  # type: ignore[arg-type]
         )
     )
+
+
+def replies_missing_requests(
+    session: Session, stale: datetime, reply_id: int | None = None
+) -> list[Reply]:
+    """Replies waiting for approval whose request isn't in Slack: never claimed, given back
+    (Slack refused it), or claimed before ``stale`` by a try that died."""
+    query = select(Reply).where(
+        Reply.status == "pending_approval",
+        Reply.request_ts == "",
+        or_(Reply.request_channel == "", Reply.updated_at <= stale),  # type: ignore[operator]
+        installed(Reply.team_id),
+    )
+    if reply_id is not None:
+        query = query.where(Reply.id == reply_id)
+    return list(session.exec(query.order_by(Reply.id)))  # type: ignore[arg-type]
+
+
+def replies_to_remind(
+    session: Session, cutoff: datetime, reply_id: int | None = None
+) -> list[Reply]:
+    """Replies waiting for approval since before ``cutoff``, their request posted, not yet
+    reminded."""
+    query = select(Reply).where(
+        Reply.status == "pending_approval",
+        Reply.request_ts != "",
+        Reply.reminded_at.is_(None),  # type: ignore[union-attr]
+        Reply.created_at <= cutoff,  # type: ignore[operator]
+        installed(Reply.team_id),
+    )
+    if reply_id is not None:
+        query = query.where(Reply.id == reply_id)
+    return list(session.exec(query.order_by(Reply.id)))  # type: ignore[arg-type]
