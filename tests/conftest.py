@@ -53,7 +53,19 @@ def pytest_cmdline_main(config):
         wanted = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
         option.numprocesses = int(wanted) if wanted else (cores or os.cpu_count() or 1) + 1
         option.dist = "loadfile"
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS and not os.environ.get(
+        "POSTROOM_DRILLS"
+    ):
+        os.environ["POSTROOM_SKIP_DRILLS"] = "1"  # the workers (started after) inherit it
     return (yield)
+
+
+# The drills: each starts processes and servers of its own and takes tens of seconds (a kill
+# mid-way, three replicas behind HAProxy, the reference Bluesky server, a browser). The whole
+# suite run with no paths (the README's command) leaves them out, saying why, so it stays a
+# few minutes; .ci/run sets POSTROOM_DRILLS=1 and runs them all, and naming a drill's file
+# runs it.
+DRILLS = ("crash", "replicas", "bluesky", "browser")
 
 
 def pytest_sessionstart(session):
@@ -68,6 +80,16 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("POSTROOM_SKIP_DRILLS"):
+        for item in items:
+            drill = next((m for m in DRILLS if item.get_closest_marker(m)), None)
+            if drill:
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"a {drill} drill: .ci/run runs it (POSTROOM_DRILLS=1 runs "
+                        "it in the whole suite too; naming its file runs it)"
+                    )
+                )
     if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker orders alike
         rank = {path: n for n, path in enumerate(SLOW_FIRST)}
         items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -10,6 +10,8 @@ import pytest
 
 from tests import crashkit
 
+pytestmark = pytest.mark.crash
+
 N = int(os.environ.get("POSTROOM_CRASH_N", "200"))
 
 
