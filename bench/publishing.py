@@ -26,8 +26,11 @@ minutes: every account has more due than that, so Postroom must wait for the res
 next try at the reset the network gives): no account gets more posts accepted in a window
 than the limit, every post ends published once, none fails.
 
-    .venv/bin/python bench/publishing.py [--network all|mastodon|bluesky] [--posts 500]
-        [--accounts 50] [--limit 4]
+``--network bluesky-pds``: the Bluesky part on the reference PDS (``tests/blueskykit.py``)
+instead of the stand-in, through a logging proxy; it has no rate limits, so no part 2.
+
+    .venv/bin/python bench/publishing.py [--network all|mastodon|bluesky|bluesky-pds]
+        [--posts 500] [--accounts 50] [--limit 4]
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ import base64
 import http.client
 import json
 import os
+import threading
 import time
 import urllib.parse
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import TEAM, postroom_services, print_checks, save_results, start_slack
 from sqlmodel import select
@@ -76,6 +82,7 @@ class Mastodon:
     """The Mastodon side: accounts on the stand-in, keyed by their access token."""
 
     name, label, write = "mastodon", "Mastodon", "/api/v1/statuses"
+    paced = True  # part 2: the stand-in's statuses limit lowered
 
     def __init__(self, clock: ManualClock) -> None:
         self.standin = MastodonStandIn(clock=clock).start()
@@ -156,12 +163,15 @@ class Bluesky:
 
     name, label, write = "bluesky", "Bluesky", "com.atproto.repo.createRecord"
 
+    paced = True  # part 2: the stand-in's write limit lowered
+
     def __init__(self, clock: ManualClock) -> None:
         self.standin = BlueskyStandIn(clock=clock).start()
         self.standin.add_account("news.test")
         made = self.standin.post_as("news.test", "Autumn blend: what's in it")
         self.page = self.standin.post_url(made["uri"])
         self.bare_tids = 0
+        self.server, self.limits = self.standin.base_url, self.standin.limits
 
     def stop(self) -> None:
         self.standin.stop()
@@ -170,8 +180,7 @@ class Bluesky:
         account = self.standin.add_account(f"acct{i:02d}.test")
         accounts.connect_bluesky(
             services.db, services.outbound, services.keyring, TEAM, ADMIN, (),
-            services.clock.now(), brand, self.standin.base_url, account.handle,
-            account.app_password,
+            services.clock.now(), brand, self.server, account.handle, account.app_password,
         )  # fmt: skip
         return account.did
 
@@ -200,13 +209,12 @@ class Bluesky:
         """Each card page read again, each record created again (at a new TID record key,
         the same record) and every other XRPC query made again, with ``http.client``."""
         auth = {self.account_of(r): r.headers["authorization"] for r in self.writes(made)}
-        port = self.standin.port
-        for post in self.standin.posts():
-            if post["author"] == "news.test":
-                continue
+        port = urllib.parse.urlsplit(self.server).port or 80
+        for post in self.posts():
             value = post["value"]
             page = urllib.parse.urlsplit(value["embed"]["external"]["uri"])
-            _send(port, "GET", f"{page.path}?{page.query}", None, {"Accept": "text/html"})
+            _send(page.port or 80, "GET", f"{page.path}?{page.query}", None,
+                  {"Accept": "text/html"})  # fmt: skip
             did = post["uri"].split("/")[2]
             self.bare_tids += 1
             rkey = sky_standin.tid_for(NOW + timedelta(microseconds=self.bare_tids), 7)
@@ -227,7 +235,7 @@ class Bluesky:
 
     def rate(self, made: list, keys: list[str]) -> tuple[dict, dict[str, bool]]:
         """All of the run is one window of each limit (the app's clock stands still)."""
-        limits = self.standin.limits
+        limits = self.limits
         points = Counter(self.account_of(r) for r in self.writes(made) if r.status == 200)
         points = Counter({k: v * sky_standin.WRITE_POINTS for k, v in points.items()})
         sessions = [r for r in made if r.nsid == "com.atproto.server.createSession"]
@@ -263,8 +271,12 @@ class Bluesky:
     def refused(self, request) -> bool:
         return request.nsid == self.write and request.status == 429
 
+    def posts(self) -> list[dict]:
+        """The brands' posts on the server: ``{"uri", "value", "author"}``."""
+        return [p for p in self.standin.posts() if p["author"] != "news.test"]
+
     def posts_per_account(self) -> Counter:
-        return Counter(p["author"] for p in self.standin.posts() if p["author"] != "news.test")
+        return Counter(p["author"] for p in self.posts())
 
     def sessions(self, made: list) -> dict:
         """Over the whole bench (``made``: Postroom's requests), per account: the write
@@ -284,7 +296,144 @@ class Bluesky:
         }
 
 
-NETWORKS = {"mastodon": Mastodon, "bluesky": Bluesky}
+@dataclass
+class Logged:
+    """One XRPC call that went through :class:`Recorder` (as the stand-in logs its own)."""
+
+    method: str
+    nsid: str
+    params: dict
+    headers: dict
+    status: int
+
+
+class Recorder:
+    """A proxy on loopback in front of the reference PDS, logging each XRPC call (the PDS
+    keeps no such log): the app and the baseline both go through it."""
+
+    def __init__(self, target: str) -> None:
+        self.target = urllib.parse.urlsplit(target)
+        self.log: list[Logged] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                self._relay()
+
+            def do_POST(self):
+                self._relay()
+
+            def _relay(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = http.client.HTTPConnection(
+                    recorder.target.hostname, recorder.target.port, timeout=30
+                )
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                upstream.request(self.command, self.path, body=body or None, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                recorder.log.append(Logged(
+                    self.command, url.path.rsplit("/", 1)[-1],
+                    {k: v if len(v) > 1 else v[0] for k, v in query.items()},
+                    {k.lower(): v for k, v in headers.items()}, answer.status,
+                ))  # fmt: skip
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class BlueskyPDS(Bluesky):
+    """The Bluesky side on the reference PDS (``tests/blueskykit.py``; a Node process of its
+    own, so its work is in neither CPU figure), behind :class:`Recorder`. The stand-in only
+    serves the linked page. The reference PDS runs without rate limits: no part 2 here, and
+    the limits are a PDS's defaults (the stand-in's)."""
+
+    label = "Bluesky (reference PDS)"
+    paced = False
+    PASSWORD = "bench-horse-battery"
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        from tests import blueskykit
+
+        why = blueskykit.unavailable()
+        if why:
+            self.standin.stop()
+            raise SystemExit(f"--network bluesky-pds: {why}")
+        self.process, self.pds = blueskykit.start()
+        self.recorder = Recorder(self.pds)
+        self.server, self.limits = self.recorder.url, dict(sky_standin.DEFAULT_LIMITS)
+        self.handles: dict[str, str] = {}  # DID -> handle
+
+    def stop(self) -> None:
+        from tests import blueskykit
+
+        self.recorder.close()
+        blueskykit.stop(self.process)
+        super().stop()
+
+    def connect(self, services, brand: str, i: int) -> str:
+        handle = f"acct{i:02d}-bench.test"
+        body = {"handle": handle, "email": f"{handle}@example.com", "password": self.PASSWORD}
+        made = json.loads(_xrpc(self.pds, "POST", "com.atproto.server.createAccount", body))
+        self.handles[made["did"]] = handle
+        accounts.connect_bluesky(
+            services.db, services.outbound, services.keyring, TEAM, ADMIN, (),
+            services.clock.now(), brand, self.server, handle, self.PASSWORD,
+        )  # fmt: skip
+        return made["did"]
+
+    def requests(self) -> list:
+        return self.recorder.log
+
+    def posts(self) -> list[dict]:
+        found = []
+        for did, handle in self.handles.items():
+            cursor = ""
+            while True:
+                query = {"repo": did, "collection": sky_standin.POST, "limit": "100"}
+                if cursor:
+                    query["cursor"] = cursor
+                listed = "com.atproto.repo.listRecords?" + urllib.parse.urlencode(query)
+                page = json.loads(_xrpc(self.pds, "GET", listed))
+                found += [{**r, "author": handle} for r in page["records"]]
+                cursor = page.get("cursor") or ""
+                if not cursor or not page["records"]:
+                    break
+        return found
+
+
+def _xrpc(base: str, method: str, nsid: str, body: dict | None = None) -> bytes:
+    """One call straight to the PDS (not through the recorder)."""
+    where = urllib.parse.urlsplit(base)
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data else {}
+    return _send(where.port or 80, method, f"/xrpc/{nsid}", data, headers)
+
+
+NETWORKS = {"mastodon": Mastodon, "bluesky": Bluesky, "bluesky-pds": BlueskyPDS}
 
 
 def setup(services, side, n_accounts: int) -> dict[str, str]:
@@ -377,43 +526,8 @@ def bench(network: str, n_posts: int, n_accounts: int, limit: int) -> tuple[dict
         # One post per post (plus the baseline's own), none twice.
         checks["one post per post"] = set(side.posts_per_account().values()) == {per_brand * 2}
 
-        # Part 2: fewer posts allowed per window than each account has due.
-        side.throttle(limit)
-        clock.advance(minutes=30)  # a fresh window
-        second = approve(services, side, brands, per_brand, clock.now() + timedelta(minutes=10))
-        clock.advance(minutes=10)
-        scheduler = Scheduler(services)
-        windows: list[Counter] = []
-        refused = 0
-        before = len(side.requests())
-        for _ in range(per_brand * 3):  # ticks, each at the next reset, until all are done
-            start = len(side.requests())
-            scheduler.run_due()
-            tick = side.requests()[start:]
-            windows.append(Counter(side.account_of(r) for r in tick if side.accepted(r)))
-            refused += sum(side.refused(r) for r in tick)
-            if states(services, second).get("published", 0) == len(second):
-                break
-            clock.advance(seconds=WINDOW - int(clock.now().timestamp()) % WINDOW)  # the reset
-        accepted = max(max(w.values(), default=0) for w in windows)
-        sent = Counter(side.account_of(r) for r in side.writes(side.requests()[before:]))
-        done = states(services, second)
-        results["paced"] = {
-            "posts_limit_per_10_min": limit,
-            "due_per_account": per_brand,
-            "windows": len(windows),
-            "max_accepted_per_account_per_window": accepted,
-            "refused_429": refused,
-            "max_write_requests_per_account": max(sent.values()),
-            "states": dict(done),
-        }
-        checks["paced: never more accepted in a window than the limit"] = accepted <= limit
-        checks["paced: every post published, none failed"] = done == Counter(
-            {"published": len(second)}
-        )
-        checks["paced: one post per post"] = set(side.posts_per_account().values()) == {
-            per_brand * 3
-        }
+        if side.paced:
+            results["paced"] = paced(services, side, brands, per_brand, limit, checks)
         if isinstance(side, Bluesky):
             everything = side.requests()
             ours = everything[: bare_span[0]] + everything[bare_span[1] :]
@@ -422,9 +536,7 @@ def bench(network: str, n_posts: int, n_accounts: int, limit: int) -> tuple[dict
                 whole["create_session"] == whole["accounts"] == len(keys)
             )
             checks["every post with its link card"] = all(
-                "external" in (p["value"].get("embed") or {})
-                for p in side.standin.posts()
-                if p["author"] != "news.test"
+                "external" in (p["value"].get("embed") or {}) for p in side.posts()
             )
             checks["within the daily write points, whole bench"] = (
                 whole["max_write_points_per_account_per_day"] <= 35_000
@@ -436,8 +548,46 @@ def bench(network: str, n_posts: int, n_accounts: int, limit: int) -> tuple[dict
     return results, checks
 
 
+def paced(services, side, brands: list[str], per_brand: int, limit: int, checks: dict) -> dict:
+    """Part 2: fewer posts allowed per window than each account has due."""
+    clock = services.clock
+    side.throttle(limit)
+    clock.advance(minutes=30)  # a fresh window
+    second = approve(services, side, brands, per_brand, clock.now() + timedelta(minutes=10))
+    clock.advance(minutes=10)
+    scheduler = Scheduler(services)
+    windows: list[Counter] = []
+    refused = 0
+    before = len(side.requests())
+    for _ in range(per_brand * 3):  # ticks, each at the next reset, until all are done
+        start = len(side.requests())
+        scheduler.run_due()
+        tick = side.requests()[start:]
+        windows.append(Counter(side.account_of(r) for r in tick if side.accepted(r)))
+        refused += sum(side.refused(r) for r in tick)
+        if states(services, second).get("published", 0) == len(second):
+            break
+        clock.advance(seconds=WINDOW - int(clock.now().timestamp()) % WINDOW)  # the reset
+    accepted = max(max(w.values(), default=0) for w in windows)
+    sent = Counter(side.account_of(r) for r in side.writes(side.requests()[before:]))
+    done = states(services, second)
+    results = {
+        "posts_limit_per_10_min": limit,
+        "due_per_account": per_brand,
+        "windows": len(windows),
+        "max_accepted_per_account_per_window": accepted,
+        "refused_429": refused,
+        "max_write_requests_per_account": max(sent.values()),
+        "states": dict(done),
+    }
+    checks["paced: never more accepted in a window than the limit"] = accepted <= limit
+    checks["paced: every post published, none failed"] = done == Counter({"published": len(second)})
+    checks["paced: one post per post"] = set(side.posts_per_account().values()) == {per_brand * 3}
+    return results
+
+
 def show(network: str, results: dict) -> None:
-    run, rate, paced = results["run"], results["rate"], results["paced"]
+    run, rate = results["run"], results["rate"]
     label = NETWORKS[network].label
     print(f"{results['posts']} posts across {results['accounts']} {label} accounts, one tick")
     print(
@@ -468,6 +618,9 @@ def show(network: str, results: dict) -> None:
             f"connections), at most {whole['max_refresh_session_per_account']} "
             "refreshSession per account (access tokens last 2 h)"
         )
+    if "paced" not in results:
+        return
+    paced = results["paced"]
     print(
         f"  paced ({paced['posts_limit_per_10_min']} posts per 10 min, "
         f"{paced['due_per_account']} due per account): {paced['windows']} windows, at most "
@@ -484,7 +637,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--limit", type=int, default=4, help="posts per 10 min, part 2")
     args = parser.parse_args()
-    chosen = list(NETWORKS) if args.network == "all" else [args.network]
+    chosen = ["mastodon", "bluesky"] if args.network == "all" else [args.network]
     results: dict = {}
     checks: dict[str, bool] = {}
     for network in chosen:
