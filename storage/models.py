@@ -501,10 +501,11 @@ class NetworkAccount(SQLModel, table=True):
     state: str = Field(default="connected", max_length=16)  # connected | reconnect
     last_published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # The social inbox (PRODUCT.md §14): where reading the account's notifications got to
-    # (the network's cursor, or the newest item id read), and whether it is read at all:
-    # active | paused (a network down or a credential refused; the admins were told, and
-    # it resumes from this cursor).
-    inbox_cursor: str = Field(default="", max_length=512)
+    # (the network reader's own position: the newest item id read, or the newest item's time
+    # with, while a burst is read back page by page, where that reading stands), and whether
+    # it is read at all: active | paused (a network down or a credential refused; the admins
+    # were told, and it resumes from this cursor).
+    inbox_cursor: str = ""
     inbox_state: str = Field(default="active", max_length=16)
     inbox_error: str = ""  # why it is paused, in words for the admins
     inbox_polled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -13,14 +13,18 @@ or Redis don't answer; POSTROOM_REQUIRE_BLUESKY=1 (CI) makes that a failure inst
 from __future__ import annotations
 
 import json
+import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot import posts, workspace
+from bot.networks import bluesky
 from bot.policy import Actor
 from bot.posts import Draft
+from storage.models import NetworkAccount
 from tests.stack import ADMIN, MARIA, PEDRO, TEAM
 from tests.test_app_accounts_bluesky import connect
 from tests.test_app_inbox import inbox_messages, items, set_inbox, stack, tick  # noqa: F401
@@ -93,3 +97,63 @@ def test_a_mention_and_a_reply_from_another_account_arrive_once_each(stack, appv
     for _ in range(3):
         tick(stack)
     assert len(inbox_messages(stack)) == 2 and len(items(stack)) == 2
+
+
+def test_a_burst_over_the_page_cap_arrives_whole_once_and_in_order(stack, appview, monkeypatch):  # noqa: F811
+    """The real App View pages newest first with cursors of its own: a burst bigger than a
+    read (here 2 pages of 3) is walked back over several reads and arrives oldest first."""
+    monkeypatch.setattr(bluesky, "READ_PAGE", 3)
+    monkeypatch.setattr(bluesky, "READ_PAGES", 2)
+    _, answer = connect(stack, appview, HANDLE, PASSWORD)
+    assert answer.body is None
+    set_inbox(stack)
+    brand, customer = _session(appview, HANDLE), _session(appview, CUSTOMER)
+
+    def mention(n: int) -> None:
+        # The App View's cursor is a time alone (items at the same time as a page's last are
+        # never on the next page): each made at a millisecond of its own, as apps make them.
+        time.sleep(0.002)
+        made = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        _post(
+            appview, customer, f"@{HANDLE} burst {n}", createdAt=made,
+            facets=[{"index": {"byteStart": 0, "byteEnd": len(HANDLE) + 1},
+                     "features": [{"$type": "app.bsky.richtext.facet#mention",
+                                   "did": brand["did"]}]}],
+        )  # fmt: skip
+
+    def burst() -> list[int]:
+        found = []
+        for message in inbox_messages(stack):
+            match = re.search(r"burst (\d+)\b", texts(message))
+            if match:  # (not an earlier test's mention, read as the first read's newest)
+                found.append(int(match.group(1)))
+        return found
+
+    def indexed(n: int) -> None:
+        deadline = time.monotonic() + INDEXING
+        while time.monotonic() < deadline:
+            status, listed, _ = call(
+                appview, "app.bsky.notification.listNotifications", token=brand["accessJwt"],
+                params={"limit": 1},
+            )  # fmt: skip
+            assert status == 200, listed
+            if f"burst {n}" in json.dumps(listed["notifications"][:1]):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the App View didn't index burst {n}")
+
+    mention(0)
+    indexed(0)
+    tick(stack)  # the first read: the cursor starts at burst 0
+    assert burst() == [0]
+    last = 14  # more than two reads of 2 pages of 3
+    for n in range(1, last + 1):
+        mention(n)
+    indexed(last)
+    tick(stack)
+    assert burst() == [0]  # walking back: nothing given yet
+    with stack.services.db.read() as session:
+        assert session.exec(select(NetworkAccount.inbox_cursor)).one().startswith("{")
+    for _ in range(10):
+        tick(stack)
+    assert burst() == list(range(last + 1))

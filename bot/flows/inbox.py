@@ -5,13 +5,15 @@ the messages to the admins when an account's inbox pauses or resumes.
 
 Exactly once: a read inserts each item once (unique per team, network and item) in the same
 transaction as the account's cursor moving on, so a read that dies before its commit is done
-again from the same cursor, and one after it finds nothing new. Posting, an item goes
-new → sending before Slack is asked, and is recorded with its ``ts`` after; a try that died
-in between (Slack may have posted it) looks for the message first — its metadata names the
-item — and only posts when Slack doesn't have it. Items go out oldest first, paced by the
-Slack gateway (about one message a second per channel). A routed emoji may open a ticket on
-an item's message before its ``ts`` is recorded: recording it links such tickets to the
-item, and their cards are refreshed (they get Reply…).
+again from the same cursor, and one after it finds nothing new. (The cursor is the
+reader's own position: a Bluesky read walking a burst back may give nothing and move only
+that, so that the burst goes out oldest first — ``bot.networks.bluesky.Reader``.) Posting,
+an item goes new → sending before Slack is asked, and is recorded with its ``ts`` after; a
+try that died in between (Slack may have posted it) looks for the message first — its
+metadata names the item — and only posts when Slack doesn't have it. Items go out oldest
+first, paced by the Slack gateway (about one message a second per channel). A routed emoji
+may open a ticket on an item's message before its ``ts`` is recorded: recording it links
+such tickets to the item, and their cards are refreshed (they get Reply…).
 """
 
 from __future__ import annotations

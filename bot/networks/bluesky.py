@@ -647,26 +647,49 @@ class _Head(HTMLParser):
 
 READ_REASONS = ("mention", "reply", "quote")
 READ_PAGE = 50
-READ_PAGES = 20  # pages read per poll at most (1,000 notifications); the rest next time
+READ_PAGES = 20  # pages read per poll at most (1,000 notifications)
 
 
 class Reader(Publisher):
     """Reads the mentions of, replies to and quotes of a brand's Bluesky account
     (``app.bsky.notification.listNotifications`` with those ``reasons``), through the
     account's kept session — refreshed as the publisher refreshes it, never re-created.
-    The App View pages newest first; the cursor kept is the ``indexedAt`` of the newest
-    item read, so a read pages back until it reaches it (an item at that very time comes
-    again, and is dropped by its unique key) and gives the items oldest first. Without a
-    cursor (the first read), only the newest page: the inbox starts now."""
 
-    def read(self, cursor: str, now: datetime) -> tuple[list, str]:
-        """The items after ``cursor``, oldest first, and the cursor after them; ReadFailed."""
+    The App View pages newest first and has no "since": a read pages back from the newest
+    until it reaches the cursor (the ``indexedAt`` of the newest item given before; an item
+    at that very time comes again, and is dropped by its unique key) and gives the items
+    oldest first. Without a cursor (the first read), only the newest page: the inbox starts
+    now.
+
+    A burst of more than READ_PAGES pages (an outage, a post gone viral) can't be given in
+    one read without giving its newer part before its older one, nor skipped. So a read
+    that hasn't reached the cursor after READ_PAGES pages gives nothing and keeps where it
+    stopped (the App View's cursor of its last page) in its position; the next read goes on
+    down from there, and so on until one reaches the cursor: that one gives its pages' items,
+    the oldest of the burst, and moves the cursor to the newest of them. The next read
+    reads the stretch above again, from where the walk down had started it (those places
+    are kept as a stack), down to where the stretch just given started (``below``: the
+    App View hands that same page cursor back), and gives it; and so on up to the newest.
+    Every step is in the position the caller commits with the items, so a poll cut short
+    resumes where it stood: nothing is lost, given twice or out of order. A burst of N
+    pages takes about 2N/READ_PAGES reads.
+
+    The position is the cursor alone (an ISO time) or, while a burst is read back, JSON:
+    ``{"since": cursor, "back": [where each stretch still to give starts, newest first],
+    "below": where the stretch given last started}``.
+    """
+
+    def read(self, position: str, now: datetime) -> tuple[list, str]:
+        """The items after ``position``, oldest first, and the position after them;
+        ReadFailed."""
         from bot.inbox import ReadFailed
 
         if not (self.access and self.refresh and self.did):
             raise ReadFailed(f"the account has no session kept; {RECONNECT}", refused=True)
+        cursor, back, below = _position(position)
         found: list[dict] = []
-        page_cursor = ""
+        page_cursor = back[-1] if back else ""  # where this stretch starts ("": the newest)
+        reached = False
         try:
             for _ in range(READ_PAGES):
                 params = [("limit", str(READ_PAGE))] + [("reasons", r) for r in READ_REASONS]
@@ -683,14 +706,24 @@ class Reader(Publisher):
                 newer = [n for n in notes if str(n.get("indexedAt", "")) >= cursor]
                 found.extend(newer)
                 page_cursor = str(data.get("cursor") or "")
-                if not cursor or len(newer) < len(notes) or not page_cursor:
+                if (
+                    not cursor  # a first read: the newest page only
+                    or len(newer) < len(notes)  # down to the cursor
+                    or not page_cursor  # the oldest there is
+                    or (below and page_cursor == below)  # down to the stretch given last
+                ):
+                    reached = True
                     break
         except _Stop as stop:  # the session couldn't be refreshed
             raise ReadFailed(stop.outcome.reason, refused=stop.outcome.reconnect) from stop
+        if not reached:  # more after the cursor than one read takes: on down from here
+            log.info("bluesky %s: a burst; reading on back from %s", self.handle, page_cursor)
+            return [], _at(cursor, [*back, page_cursor], below)
         found.sort(key=lambda n: (str(n.get("indexedAt", "")), str(n.get("uri", ""))))
         newest = max((str(n.get("indexedAt", "")) for n in found), default="")
         items = [item for n in found if (item := self._item(n)) is not None]
-        return items, max(newest, cursor)
+        cursor = max(newest, cursor)
+        return items, _at(cursor, back[:-1], back[-1]) if back else cursor
 
     def _item(self, note: dict):
         from bot.inbox import Read
@@ -746,3 +779,22 @@ class Reader(Publisher):
                 refused=True,
             )
         return ReadFailed(f"Bluesky didn't answer the notifications ({_why(answer)})")
+
+
+def _position(text: str) -> tuple[str, list[str], str]:
+    """A Reader's position: (the cursor, where the stretches still to give start, where the
+    stretch given last started)."""
+    if not text.startswith("{"):
+        return text, [], ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("back"), list):
+        return "", [], ""  # not one of ours: read as a first read
+    back = [str(b) for b in data["back"] if b]
+    return str(data.get("since") or ""), back, str(data.get("below") or "")
+
+
+def _at(cursor: str, back: list[str], below: str) -> str:
+    return json.dumps({"since": cursor, "back": back, "below": below})

@@ -560,7 +560,9 @@ def _multipart(fields: dict[str, str], file: tuple[str, str, str, bytes]) -> tup
 
 READ_TIMEOUT = 10.0  # one page of notifications: a background job, a few KB
 READ_PAGE = 40  # Mastodon's largest page of notifications
-READ_PAGES = 25  # pages read per poll at most (1,000 mentions); the rest at the next poll
+# Pages read per poll at most (1,000 mentions). A bigger burst loses nothing: the pages go
+# forward from the cursor (min_id), so the newer rest is read at the next poll.
+READ_PAGES = 25
 
 
 class Reader:
