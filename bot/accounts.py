@@ -173,7 +173,7 @@ def _store(
         # from where it stopped: resumed, with nothing lost or shown twice.
         account.inbox_next_at = None
         account.inbox_failures = 0
-        session.add(account)
+        repo.save_account(session, account)
         repo.audit(
             session,
             team_id,
@@ -232,7 +232,7 @@ def remove(
                 "`/post account list` shows the connected ones."
             )
         handle = account.handle
-        session.delete(account)
+        repo.delete_account(session, account)
         repo.audit(
             session,
             team_id,
@@ -315,7 +315,7 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
                     account.brand_id,
                     account.network,
                 )
-            session.add(account)
+            repo.save_account(session, account)
     if counts["rotated"]:
         log.info("secrets at rest: %d account credentials re-encrypted", counts["rotated"])
     return counts

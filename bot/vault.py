@@ -154,8 +154,7 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
     with db.write() as session:
         for team in repo.teams_with_feed_secret(session):
             if team.ics_secret and not is_feed_hash(team.ics_secret):
-                team.ics_secret = feed_hash(team.ics_secret)
-                session.add(team)
+                repo.set_feed_secret(session, team, feed_hash(team.ics_secret))
                 counts["feed secrets hashed"] += 1
         plain = []
         for brand in repo.brands_with_webhook_secret(session):
@@ -179,7 +178,7 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
             if not is_encrypted(stored):
                 counts["webhook secrets encrypted"] += 1
             brand.webhook_secret = rotated
-            session.add(brand)
+            repo.save_brand(session, brand)
     if plain:
         log.warning(
             "the webhook secrets of %d brand(s) (%s) are stored in plain text: run "
