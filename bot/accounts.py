@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.fernet import InvalidToken
-
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
 from bot.jobs import wall_now
@@ -294,7 +292,7 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
             try:
                 account.credentials = ring.rotate(account.credentials)
                 counts["rotated"] += 1
-            except InvalidToken:
+            except vault.InvalidToken:
                 account.state = "reconnect"
                 counts["unreadable"] += 1
                 sealed = hashlib.sha256(account.credentials.encode()).hexdigest()[:16]
