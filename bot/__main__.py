@@ -214,6 +214,7 @@ def run(settings: Settings, migrate: bool = True) -> int:
     scheduler = Scheduler(services)
     scheduler.start()
     services.jobs.start()  # the jobs a stopped or dead process left are taken up
+    release_start_up_memory()
     try:
         if settings.socket_mode:
             run_socket_mode(app, services, settings)
@@ -226,6 +227,23 @@ def run(settings: Settings, migrate: bool = True) -> int:
         services.db.dispose()
     log.info("Postroom stopped")
     return 0
+
+
+def release_start_up_memory() -> None:
+    """Give back what start-up allocated and holds no more: the collector's cycles, then the
+    free pages glibc's malloc keeps (``malloc_trim``; about 1 MB of an idle replica's
+    resident size). Elsewhere (musl, macOS) only the collection."""
+    import gc
+
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def run_socket_mode(app, services, settings: Settings) -> None:

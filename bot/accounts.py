@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.fernet import InvalidToken
-
 from bot import networks, outbound, redact, vault
 from bot.errors import NotFound, ValidationFailed
 from bot.jobs import wall_now
@@ -173,7 +171,7 @@ def _store(
         # from where it stopped: resumed, with nothing lost or shown twice.
         account.inbox_next_at = None
         account.inbox_failures = 0
-        session.add(account)
+        repo.save_account(session, account)
         repo.audit(
             session,
             team_id,
@@ -232,7 +230,7 @@ def remove(
                 "`/post account list` shows the connected ones."
             )
         handle = account.handle
-        session.delete(account)
+        repo.delete_account(session, account)
         repo.audit(
             session,
             team_id,
@@ -294,7 +292,7 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
             try:
                 account.credentials = ring.rotate(account.credentials)
                 counts["rotated"] += 1
-            except InvalidToken:
+            except vault.InvalidToken:
                 account.state = "reconnect"
                 counts["unreadable"] += 1
                 sealed = hashlib.sha256(account.credentials.encode()).hexdigest()[:16]
@@ -315,7 +313,7 @@ def rotate_at_rest(db: Database, ring: vault.Keyring | None) -> dict[str, int]:
                     account.brand_id,
                     account.network,
                 )
-            session.add(account)
+            repo.save_account(session, account)
     if counts["rotated"]:
         log.info("secrets at rest: %d account credentials re-encrypted", counts["rotated"])
     return counts

@@ -178,8 +178,7 @@ def feed_secret(
         if team.ics_secret and not rotate:
             return None
         secret = secrets.token_urlsafe(24)
-        team.ics_secret = vault.feed_hash(secret)
-        session.add(team)
+        repo.set_feed_secret(session, team, vault.feed_hash(secret))
         repo.audit(
             session,
             team_id,

@@ -82,12 +82,9 @@ def take(db: Database, publication: Publication, now: datetime, status: str) -> 
         row = repo.lock_publication_as_read(session, publication)
         if row is None:
             return None
-        if status == "sending":
-            row.attempts += 1
-        row.status = status
-        row.updated_at = now
-        session.add(row)
-        return row.attempts
+        attempts = row.attempts + 1 if status == "sending" else row.attempts
+        repo.set_publication(session, row, attempts=attempts, status=status, updated_at=now)
+        return attempts
 
 
 def abandon(db: Database, publication: Publication, why: str, now: datetime) -> None:
@@ -95,8 +92,7 @@ def abandon(db: Database, publication: Publication, why: str, now: datetime) -> 
     with db.write() as session:
         row = repo.get_publication(session, publication.id)
         if row is not None and row.status not in ("published", "failed"):
-            row.status, row.last_error, row.updated_at = "abandoned", why, now
-            session.add(row)
+            repo.set_publication(session, row, status="abandoned", last_error=why, updated_at=now)
 
 
 def attempt_failed(
@@ -119,26 +115,30 @@ def attempt_failed(
     with db.write() as session:
         row = repo.get_publication(session, publication_id)
         assert row is not None
-        row.last_error = error[:500]
-        row.updated_at = now
+        last_error, attempts = error[:500], row.attempts
         if rate_limited:
             if now - row.created_at >= patience:
-                row.last_error = limited_too_long(error, patience)[:500]
+                last_error = limited_too_long(error, patience)[:500]
                 final = True
             else:
-                row.attempts = max(row.attempts - 1, 0)  # the try is given back
-        last = final or row.attempts >= tries
-        row.status = "notifying" if last else "retrying"
+                attempts = max(attempts - 1, 0)  # the try is given back
+        last = final or attempts >= tries
         if last:
-            row.next_attempt_at = None
+            next_attempt_at = None
         else:
-            wait = (
-                after if after is not None else backoff[max(min(row.attempts, len(backoff)), 1) - 1]
-            )
+            wait = after if after is not None else backoff[max(min(attempts, len(backoff)), 1) - 1]
             if after is None and rate_limited:  # a limit without its reset: the longest wait
                 wait = backoff[-1]
-            row.next_attempt_at = now + wait
-        session.add(row)
+            next_attempt_at = now + wait
+        repo.set_publication(
+            session,
+            row,
+            last_error=last_error,
+            updated_at=now,
+            attempts=attempts,
+            status="notifying" if last else "retrying",
+            next_attempt_at=next_attempt_at,
+        )
         return last
 
 
@@ -158,18 +158,21 @@ def notified(
         assert row is not None
         if row.status == "published":
             return
+        changes: dict[str, Any] = {}
+        failed = False
         if notices:
-            row.notices = json.dumps(notices)
+            changes["notices"] = json.dumps(notices)
             if row.status != "failed":
-                row.status = "failed" if row.last_error else "notified"
-                if row.last_error:
-                    row.finished_at = now
-                    team, post, version = row.team_id, row.post_id, row.version
-                    _show_later(session, team, post, version, (row.network,), "failed", now)
+                failed = bool(row.last_error)
+                changes["status"] = "failed" if failed else "notified"
+                if failed:
+                    changes["finished_at"] = now
         else:  # nobody could be told (Slack unreachable?): tried again after the lease
-            row.status = "notifying"
-        row.updated_at = now
-        session.add(row)
+            changes["status"] = "notifying"
+        repo.set_publication(session, row, **changes, updated_at=now)
+        if failed:
+            team, post, version = row.team_id, row.post_id, row.version
+            _show_later(session, team, post, version, (row.network,), "failed", now)
 
 
 # --- each network's state -------------------------------------------------------------------
@@ -375,9 +378,15 @@ def mark_published(
         for row in targets:
             notices += [tuple(n) for n in json.loads(row.notices or "[]")]  # type: ignore[misc]
             before = _state_word(row.status)
-            row.status, row.url, row.marked_by = "published", url, who
-            row.finished_at = row.updated_at = now
-            session.add(row)
+            repo.set_publication(
+                session,
+                row,
+                status="published",
+                url=url,
+                marked_by=who,
+                finished_at=now,
+                updated_at=now,
+            )
             repo.audit(
                 session,
                 team_id,
@@ -394,8 +403,7 @@ def mark_published(
             legacy = repo.legacy_publication(session, post_id, version)
             if legacy is not None and legacy.status != "published":
                 notices += [tuple(n) for n in json.loads(legacy.notices or "[]")]  # type: ignore[misc]
-                legacy.status, legacy.updated_at = "published", now
-                session.add(legacy)
+                repo.set_publication(session, legacy, status="published", updated_at=now)
         session.flush()
         complete = all(r.status == "published" for r in rows)
         if complete:
@@ -475,9 +483,15 @@ def mark_failed(
                 f"{who_marked(row.marked_by)}; there is no failure to record."
             )
         before = _state_word(row.status)
-        row.status, row.last_error, row.marked_by = "failed", reason, actor.user_id
-        row.finished_at = row.updated_at = now
-        session.add(row)
+        repo.set_publication(
+            session,
+            row,
+            status="failed",
+            last_error=reason,
+            marked_by=actor.user_id,
+            finished_at=now,
+            updated_at=now,
+        )
         repo.audit(
             session,
             team_id,

@@ -4,16 +4,20 @@ Every ``{{ value }}`` is escaped for Slack's mrkdwn (exactly ``&``, ``<``, ``>``
 filter marked it as already-safe markup (a mention, a Slack date) — so a template, even one an
 admin overrides, can't let user text ping or link. Not HTML autoescape: Slack would show its
 ``&#34;`` literally.
+
+Jinja2 is imported with the first template rendered (the first digest), not at start.
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime
-
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from typing import TYPE_CHECKING
 
 from bot import mrkdwn
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 class Safe(str):
@@ -46,6 +50,8 @@ def _mrkdwn(value: str) -> Safe:
 def environment(override_dir: str | None = None) -> Environment:
     """One environment per template folder: templates compile once per process (Jinja's
     auto-reload still picks up an edited override file)."""
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+
     loaders = [PackageLoader("bot", "templates")]
     if override_dir:
         loaders.insert(0, FileSystemLoader(override_dir))

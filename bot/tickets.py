@@ -500,7 +500,7 @@ def rota_off(
         rota = repo.rota_of(session, team_id, channel_id)
         if rota is None:
             raise NotFound(f"<#{channel_id}> has no rota.")
-        session.delete(rota)
+        repo.delete_rota(session, rota)
         repo.audit(session, team_id, "rota", channel_id, actor.user_id, "off", now)
 
 
@@ -515,8 +515,7 @@ def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:
             return None
         members = rota.members.split(",")
         person = members[rota.turn % len(members)]
-        rota.turn += 1
-        session.add(rota)
+        repo.advance_rota(session, rota)
         return person
 
 

@@ -12,12 +12,14 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import regex
-
 from bot.networks import NETWORKS, NetworkRules, canonical, label
+from bot.patterns import Lazy
+
+if TYPE_CHECKING:
+    import regex
 
 MAX_MESSAGE_CHARS = 1999
 """Longest message for one field (kept under 2,000 characters)."""
@@ -35,8 +37,8 @@ _WEIGHT_ONE_RANGES: tuple[tuple[int, int], ...] = (
 )
 """twitter-text v3: code points in these ranges weigh 1, all others 2."""
 
-_GRAPHEME = regex.compile(r"\X")
-_EMOJI_PART = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
+_GRAPHEME = Lazy(r"\X")
+_EMOJI_PART = Lazy(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
 
 
 def _code_point_weight(char: str) -> int:
@@ -136,7 +138,7 @@ _COUNTRY_TLDS = frozenset(_COUNTRY_TLD_WORDS.split())
 
 _TLD_ALTERNATIVES = "|".join(sorted({*_GENERIC_TLDS, *_COUNTRY_TLDS}, key=len, reverse=True))
 
-_URL = regex.compile(
+_URL = Lazy(
     r"""
     (?<![A-Za-z0-9_@＠$#＃])
     (?:
@@ -151,7 +153,8 @@ _URL = regex.compile(
         (?P<path>[/?#][^\s<>"]*)?
     )
     """,
-    regex.VERBOSE | regex.IGNORECASE,
+    "VERBOSE",
+    "IGNORECASE",
 )
 
 _TRAILING_PUNCTUATION = ".,;:!?'\"…)]}"
@@ -201,8 +204,8 @@ def find_urls(text: str, bare: bool = True) -> list[str]:
     return [text[start:end] for start, end in _url_spans(text, bare)]
 
 
-_HASHTAG = regex.compile(r"(?<![\p{L}\p{M}\p{Nd}_&#＃])[#＃](?P<tag>[\p{L}\p{M}\p{Nd}_]+)")
-_LETTER = regex.compile(r"\p{L}")
+_HASHTAG = Lazy(r"(?<![\p{L}\p{M}\p{Nd}_&#＃])[#＃](?P<tag>[\p{L}\p{M}\p{Nd}_]+)")
+_LETTER = Lazy(r"\p{L}")
 
 
 def find_hashtags(text: str) -> list[str]:
@@ -305,6 +308,8 @@ class StyleRules:
 
 def _banned_pattern(phrase: str) -> regex.Pattern[str]:
     """Whole words, any case, any run of spaces between words: "free" does not match "freedom"."""
+    import regex
+
     words = r"\s+".join(regex.escape(word) for word in phrase.split())
     return regex.compile(rf"(?<!\w){words}(?!\w)", regex.IGNORECASE | regex.FULLCASE)
 

@@ -10,16 +10,19 @@
 
 :func:`convert_at_rest` turns what an earlier release stored in plain text into these
 forms at start-up; it is idempotent, so every start (and every replica) may run it.
+
+cryptography (~7 MB resident) is imported with the first secret sealed or opened, not at
+start: a replica that has none to open doesn't carry it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
 import re
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot import redact
 from bot.errors import ConfigError, ValidationFailed
@@ -42,25 +45,44 @@ class SecretUnavailable(Exception):
     """A stored secret can't be decrypted with the configured keys (no key, or rotated out)."""
 
 
+class InvalidToken(SecretUnavailable):
+    """No key of ``POSTROOM_SECRET_KEY`` opens a stored secret (``Keyring.rotate``; it is
+    cryptography's InvalidToken, raised in our name so that callers need not import
+    cryptography)."""
+
+
 class Keyring:
-    """The keys of ``POSTROOM_SECRET_KEY``: the first encrypts, all decrypt."""
+    """The keys of ``POSTROOM_SECRET_KEY``: the first encrypts, all decrypt. The Fernets are
+    made (and cryptography imported) when first needed."""
 
     def __init__(self, keys: list[str] | tuple[str, ...]) -> None:
         if not keys:
             raise ValueError("a keyring needs at least one key")
         self.keys = tuple(keys)
-        self._first = Fernet(keys[0].encode())
-        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+        self._fernets: tuple = ()
+
+    def _opened(self) -> tuple:
+        """(the first key's Fernet, every key's MultiFernet); two threads making them at
+        once make equal ones."""
+        if not self._fernets:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            first = Fernet(self.keys[0].encode())
+            self._fernets = (first, MultiFernet([Fernet(key.encode()) for key in self.keys]))
+        return self._fernets
 
     def encrypt(self, secret: str) -> str:
-        return PREFIX + self._fernet.encrypt(secret.encode()).decode()
+        return PREFIX + self._opened()[1].encrypt(secret.encode()).decode()
 
     def decrypt(self, stored: str) -> str:
         if not is_encrypted(stored):
             return stored  # written by an earlier release; convert_at_rest encrypts it
+        fernet = self._opened()[1]
+        from cryptography.fernet import InvalidToken as Unopened
+
         try:
-            return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
-        except InvalidToken as error:
+            return fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
+        except Unopened as error:
             raise SecretUnavailable(
                 "encrypted with a key that POSTROOM_SECRET_KEY no longer lists"
             ) from error
@@ -69,10 +91,13 @@ class Keyring:
         """Whether the stored form is encrypted under the first key already."""
         if not is_encrypted(stored):
             return False
+        first = self._opened()[0]
+        from cryptography.fernet import InvalidToken as Unopened
+
         try:
-            self._first.decrypt(stored[len(PREFIX) :].encode())
+            first.decrypt(stored[len(PREFIX) :].encode())
             return True
-        except InvalidToken:
+        except Unopened:
             return False
 
     def rotate(self, stored: str) -> str:
@@ -80,24 +105,39 @@ class Keyring:
         InvalidToken when no key decrypts it."""
         if not is_encrypted(stored):
             return self.encrypt(stored)
-        return PREFIX + self._fernet.rotate(stored[len(PREFIX) :].encode()).decode()
+        fernet = self._opened()[1]
+        from cryptography.fernet import InvalidToken as Unopened
+
+        try:
+            return PREFIX + fernet.rotate(stored[len(PREFIX) :].encode()).decode()
+        except Unopened as error:
+            raise InvalidToken("no key of POSTROOM_SECRET_KEY opens it") from error
 
 
 def generate_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
+
+
+def is_fernet_key(key: str) -> bool:
+    """What ``cryptography.fernet.Fernet`` accepts as a key: 32 bytes in URL-safe base64
+    (checked here, so that reading the settings doesn't import cryptography)."""
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def parse_keys(value: str | None) -> tuple[str, ...]:
     """``POSTROOM_SECRET_KEY``: comma-separated Fernet keys; ConfigError naming a bad one."""
     keys = tuple(k.strip() for k in (value or "").split(",") if k.strip())
     for position, key in enumerate(keys, 1):
-        try:
-            Fernet(key.encode())
-        except (ValueError, TypeError) as error:
+        if not is_fernet_key(key):
             raise ConfigError(
                 f"POSTROOM_SECRET_KEY: key {position} is not a Fernet key (44 characters of "
                 "URL-safe base64); make one with `postroom keygen`"
-            ) from error
+            )
     return keys
 
 
@@ -154,8 +194,7 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
     with db.write() as session:
         for team in repo.teams_with_feed_secret(session):
             if team.ics_secret and not is_feed_hash(team.ics_secret):
-                team.ics_secret = feed_hash(team.ics_secret)
-                session.add(team)
+                repo.set_feed_secret(session, team, feed_hash(team.ics_secret))
                 counts["feed secrets hashed"] += 1
         plain = []
         for brand in repo.brands_with_webhook_secret(session):
@@ -179,7 +218,7 @@ def convert_at_rest(db: Database, ring: Keyring | None) -> dict[str, int]:
             if not is_encrypted(stored):
                 counts["webhook secrets encrypted"] += 1
             brand.webhook_secret = rotated
-            session.add(brand)
+            repo.save_brand(session, brand)
     if plain:
         log.warning(
             "the webhook secrets of %d brand(s) (%s) are stored in plain text: run "

@@ -244,7 +244,7 @@ def set_brand(
         _check_new_secret(brand, changes)
         before = summary(brand)
         _apply(brand, changes, now, hook)
-        session.add(brand)
+        repo.save_brand(session, brand)
         repo.audit(
             session,
             team_id,

@@ -314,6 +314,46 @@ def test_migrate_upgrades_the_database_then_run_no_migrate_starts_on_it(slack, t
     assert process.returncode == 0 and "schema: upgraded" not in stderr
 
 
+def test_an_idle_replica_has_not_loaded_what_only_first_uses_need(slack, tmp_path):
+    """cryptography (with a key set, but no secret to open), Jinja2 (markupsafe's extension)
+    and the regex module load when a secret, a digest or a draft first needs them, not at
+    start (bench/memory.py: ~9 MB of an idle replica)."""
+    from bot.vault import generate_key
+
+    env = env_for(
+        slack, tmp_path, HOST="127.0.0.1", PORT=str(free_port()), POSTROOM_SECRET_KEY=generate_key()
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz") as answer:
+                    assert json.loads(answer.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the app never answered /healthz"
+                time.sleep(0.1)
+        time.sleep(2)  # the scheduler's first tick and the job workers have run
+        loaded = Path(f"/proc/{process.pid}/maps").read_text()
+        for library in ("cryptography", "markupsafe", "_regex"):
+            assert library not in loaded, library
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+
+
 def test_migrate_on_a_database_it_cannot_open_is_one_line(slack, tmp_path):
     env = env_for(slack, tmp_path)
     env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"

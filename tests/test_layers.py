@@ -2,7 +2,8 @@
 ``ast``: the rules in ``bot/`` never reach Slack, ``Services`` or a network's client; only
 ``handlers/``, ``bot/flows/`` and the wiring listed here take ``Services``; the builders in
 ``bot/blocks/`` only build; nothing in ``bot/`` imports ``handlers/``; and no module of
-``bot/`` or ``handlers/`` builds or runs SQL: every query is in ``storage/``.
+``bot/`` or ``handlers/`` builds or runs SQL, or adds or deletes a row: every query and every
+write is in ``storage/``.
 
 Every module of ``bot/`` not listed as Slack's side is a rules module, so a new one is held
 to the rules until it is placed here on purpose."""
@@ -136,6 +137,8 @@ SQL_LIBRARIES = ("sqlalchemy", "sqlmodel")
 # Calls that run a statement (a Session's or a Connection's), or load a row by its key.
 RUNNING = {"exec", "execute", "exec_driver_sql", "scalar", "scalars", "query"}
 HOLDERS = {"session", "connection", "conn"}
+# A session's calls that write a row (a new or changed one, or its removal) at the next flush.
+WRITING = {"add", "add_all", "delete", "merge"}
 
 ABOVE_STORAGE = sorted(
     relative(p) for folder in (BOT, ROOT / "handlers") for p in folder.rglob("*.py")
@@ -159,15 +162,17 @@ def sql_imports(path: Path) -> list[str]:
 
 
 def runs_sql(path: Path) -> list[str]:
-    """Each call in ``path`` that runs a statement or gets a row (``session.exec(...)``,
-    ``connection.execute(...)``, ``session.get(Model, id)``), as ``line: call``."""
+    """Each call in ``path`` that runs a statement, gets a row or writes one
+    (``session.exec(...)``, ``connection.execute(...)``, ``session.get(Model, id)``,
+    ``session.add(row)``, ``session.delete(row)``), as ``line: call``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         owner = node.func.value
         named = owner.id if isinstance(owner, ast.Name) else ""
-        if node.func.attr in RUNNING or (node.func.attr == "get" and named in HOLDERS):
+        held = named in HOLDERS and node.func.attr in WRITING | {"get"}
+        if node.func.attr in RUNNING or held:
             found.append(f"{node.lineno}: {ast.unparse(node.func)}")
     return found
 
@@ -190,11 +195,21 @@ def test_the_sql_check_sees_a_query(tmp_path):
         "from sqlmodel import Session, select\n"
         "from sqlalchemy import func\n"
         "import sqlalchemy.orm\n"
-        "def f(session, connection):\n"
+        "def f(session, connection, seen):\n"
         "    session.exec(select(1))\n"
         "    connection.execute(func.now())\n"
-        "    return session.get(int, 1)\n"
+        "    row = session.get(int, 1)\n"
+        "    session.add(row)\n"
+        "    session.delete(row)\n"
+        "    seen.add(row)\n"
+        "    return row\n"
     )
     assert sql_imports(sample) == ["sqlalchemy.func", "sqlalchemy.orm", "sqlmodel.select"]
-    assert runs_sql(sample) == ["5: session.exec", "6: connection.execute", "7: session.get"]
+    assert runs_sql(sample) == [
+        "5: session.exec",
+        "6: connection.execute",
+        "7: session.get",
+        "8: session.add",
+        "9: session.delete",
+    ]
     assert len(ABOVE_STORAGE) > 40 and "handlers/actions.py" in ABOVE_STORAGE

@@ -4,6 +4,7 @@ earlier release stored in plain text."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from datetime import UTC, datetime
@@ -90,6 +91,40 @@ def test_without_a_key_plain_webhook_secrets_stay_usable_and_the_operator_is_tol
     assert stored(db)[1] == webhook_secret
     assert vault.open_secret(None, webhook_secret) == webhook_secret
     assert "stored in plain text: run `postroom keygen`" in caplog.text
+
+
+def test_a_key_is_accepted_exactly_when_fernet_accepts_it():
+    """parse_keys checks a key without importing cryptography (bot/vault.py): it must agree
+    with Fernet itself, on good keys and on each way a key can be wrong."""
+    from cryptography.fernet import Fernet
+
+    good = vault.generate_key()
+    raw = base64.urlsafe_b64decode(good)
+    candidates = [
+        good,
+        good.rstrip("="),  # padding missing
+        base64.urlsafe_b64encode(raw[:31]).decode(),  # 31 bytes
+        base64.urlsafe_b64encode(raw + b"x").decode(),  # 33 bytes
+        base64.b64encode(b"\xfb" * 32).decode(),  # standard base64's + and /
+        base64.urlsafe_b64encode(b"\xfb" * 32).decode(),
+        good[:-2] + "!=",
+        "hunter2",
+        "é" * 44,
+        "",
+    ]
+    for key in candidates:
+        try:
+            Fernet(key.encode())
+            fernet_accepts = True
+        except (ValueError, TypeError):
+            fernet_accepts = False
+        assert vault.is_fernet_key(key) is fernet_accepts, key
+
+
+def test_a_secret_no_key_opens_fails_rotation_in_our_name():
+    sealed = vault.Keyring([vault.generate_key()]).encrypt("s3cret")
+    with pytest.raises(vault.InvalidToken, match="no key of POSTROOM_SECRET_KEY opens it"):
+        vault.Keyring([vault.generate_key()]).rotate(sealed)
 
 
 def test_a_new_first_key_re_encrypts_at_start(db):

@@ -23,8 +23,6 @@ import logging
 import time
 from datetime import timedelta
 
-from cryptography.fernet import InvalidToken
-
 from bot import accounts, inbox, tickets, vault
 from bot.blocks import inbox as inbox_blocks
 from bot.errors import ChannelNotFound, NotInChannel, RateLimited, SlackFailure, Unreachable
@@ -153,7 +151,7 @@ def _reader(services: Services, account: NetworkAccount):
         raise inbox.ReadFailed(f"Postroom doesn't read {account.network} accounts")
     try:
         secrets = accounts.credentials(services.keyring, account)
-    except (vault.SecretUnavailable, InvalidToken, ValueError) as error:
+    except (vault.SecretUnavailable, ValueError) as error:
         log.warning("inbox of account %s: credentials unreadable: %s", account.id, error)
         raise inbox.ReadFailed(
             "its credentials can't be opened with the keys in POSTROOM_SECRET_KEY", refused=True

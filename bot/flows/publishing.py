@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 
-from cryptography.fernet import InvalidToken
-
 from bot import accounts, posts, publishing, vault
 from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as publish_blocks
@@ -73,7 +71,7 @@ def account_publisher(services: Services, brand: Brand, network: str) -> adapter
         return adapters.Disconnected(account, "it waits for an admin to connect it again")
     try:
         secrets = accounts.credentials(services.keyring, account)
-    except (vault.SecretUnavailable, InvalidToken, ValueError) as error:
+    except (vault.SecretUnavailable, ValueError) as error:
         log.warning("%s account %s: credentials unreadable: %s", network, account.id, error)
         return adapters.Disconnected(
             account, "its credentials can't be opened with the keys in POSTROOM_SECRET_KEY"

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import regex
-
+from bot.patterns import Lazy
 from bot.validation import _HASHTAG, _LETTER, _url_spans
 
 MAX_TAG_GRAPHEMES = 64  # app.bsky.richtext.facet#tag: 64 graphemes, 640 bytes
@@ -36,11 +35,9 @@ TAG = "app.bsky.richtext.facet#tag"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 # @handle: not after a word character or another @ (bob@acme.com is an address), and ending
 # where the handle does (a sentence's final dot is not part of it).
-_MENTION = regex.compile(
-    rf"(?<![\w@＠.])[@＠](?P<handle>{_LABEL}(?:\.{_LABEL})+)(?![\w-])(?!\.[\w-])"
-)
-_GRAPHEME = regex.compile(r"\X")
-_SCHEME = regex.compile(r"(?i)https?://")
+_MENTION = Lazy(rf"(?<![\w@＠.])[@＠](?P<handle>{_LABEL}(?:\.{_LABEL})+)(?![\w-])(?!\.[\w-])")
+_GRAPHEME = Lazy(r"\X")
+_SCHEME = Lazy(r"(?i)https?://")
 
 Kind = Literal["link", "mention", "tag"]
 

@@ -12,9 +12,11 @@ from storage.repo.accounts import (
     accounts_of_brand,
     accounts_of_team,
     all_accounts,
+    delete_account,
     find_account,
     get_account,
     mark_account_reconnect,
+    save_account,
     save_account_credentials,
 )
 from storage.repo.approvals import (
@@ -49,11 +51,12 @@ from storage.repo.brands import (
     list_brands,
     list_channels,
     list_grants,
+    save_brand,
     save_guide,
     set_channel,
     team_grants,
 )
-from storage.repo.calendar import scheduled_posts, team_with_feed
+from storage.repo.calendar import scheduled_posts, set_feed_secret, team_with_feed
 from storage.repo.common import insert_ignore, upsert
 from storage.repo.digest import digest_lists
 from storage.repo.home import (
@@ -112,6 +115,7 @@ from storage.repo.publishing import (
     lock_publication_as_read,
     publication_rows,
     publications_of,
+    set_publication,
 )
 from storage.repo.replies import (
     add_reply,
@@ -145,11 +149,13 @@ from storage.repo.schedules import (
 from storage.repo.tickets import (
     add_reporter,
     add_ticket,
+    advance_rota,
     brand_name,
     cards_unposted,
     claim_follow_up,
     clear_follow_up,
     delete_cardless_ticket,
+    delete_rota,
     follow_up_candidates,
     move_ticket,
     open_counts,
@@ -208,6 +214,7 @@ __all__ = [
     "add_request",
     "add_ticket",
     "advance",
+    "advance_rota",
     "all_accounts",
     "approval_channels",
     "approval_trail_rows",
@@ -225,8 +232,10 @@ __all__ = [
     "claim_event",
     "claim_follow_up",
     "clear_follow_up",
+    "delete_account",
     "delete_cardless_ticket",
     "delete_grants",
+    "delete_rota",
     "delete_schedule",
     "digest_lists",
     "drafting_of",
@@ -315,7 +324,9 @@ __all__ = [
     "routes_with_brands",
     "run_recorded",
     "runs_of_periods",
+    "save_account",
     "save_account_credentials",
+    "save_brand",
     "save_guide",
     "save_known_user",
     "schedule_of",
@@ -324,7 +335,9 @@ __all__ = [
     "set_card",
     "set_channel",
     "set_drafting",
+    "set_feed_secret",
     "set_inbox",
+    "set_publication",
     "set_request",
     "set_request_blocks",
     "set_request_ts",

@@ -1,5 +1,6 @@
-"""The brands' network accounts (``network_account``): found by brand, team or id; the
-compare-and-set that marks one to be reconnected; its credentials and last publication."""
+"""The brands' network accounts (``network_account``): found by brand, team or id; written,
+deleted; the compare-and-set that marks one to be reconnected; its credentials and last
+publication."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def accounts_of_team(session: Session, team_id: str) -> list[tuple[NetworkAccoun
 
 def get_account(session: Session, account_id: int) -> NetworkAccount | None:
     return session.get(NetworkAccount, account_id)
+
+
+def save_account(session: Session, account: NetworkAccount) -> None:
+    """Write a new account, or an account read in this transaction and changed (connected
+    again, its credentials re-encrypted)."""
+    session.add(account)
+
+
+def delete_account(session: Session, account: NetworkAccount) -> None:
+    """Forget an account read in this transaction, its credentials with it."""
+    session.delete(account)
 
 
 def mark_account_reconnect(session: Session, account_id: int, now: datetime) -> bool:

@@ -98,6 +98,12 @@ def add_brand(session: Session, brand: Brand) -> bool:
     return insert_ignore(session, Brand, brand.model_dump(exclude={"id"}))
 
 
+def save_brand(session: Session, brand: Brand) -> None:
+    """Write a brand read in this transaction and changed (its policy, its webhook and the
+    webhook's secret)."""
+    session.add(brand)
+
+
 # --- role grants -------------------------------------------------------------------------
 
 

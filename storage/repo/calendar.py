@@ -1,6 +1,6 @@
 """The publishing calendar's reads: a team's posts scheduled in a time range, with their
 brand's name, for the calendar view and the iCalendar feed; the team a feed secret's hash
-opens."""
+opens; and the one write, that hash."""
 
 from __future__ import annotations
 
@@ -41,3 +41,10 @@ def scheduled_posts(
 def team_with_feed(session: Session, feed_hash: str) -> Team | None:
     """The workspace whose calendar feed secret hashes to ``feed_hash``."""
     return session.exec(select(Team).where(Team.ics_secret == feed_hash)).first()
+
+
+def set_feed_secret(session: Session, team: Team, feed_hash: str) -> None:
+    """The hash of the workspace's calendar feed secret (``team`` read in this
+    transaction)."""
+    team.ics_secret = feed_hash
+    session.add(team)

@@ -10,8 +10,17 @@ from sqlalchemy import (
     Connection,
     bindparam,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The dialect's INSERT, the one with ON CONFLICT (its module imported on first use:
+    PostgreSQL's, ~1.6 MB resident, is never loaded on SQLite)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def insert_ignore(
@@ -28,7 +37,7 @@ def insert_ignore(
 def _insert_ignore_statement(dialect: str, model: type[SQLModel], columns: tuple[str, ...]) -> Any:
     """Built once per table and set of columns (bound parameters, not values): the statement
     and its compiled form are reused, instead of built and cached again on every call."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _dialect_insert(dialect)
     # RETURNING, not rowcount: psycopg reports -1 for a single-row INSERT … ON CONFLICT.
     table = model.__table__  # type: ignore[attr-defined]
     key = list(table.primary_key.columns)[0]
@@ -49,7 +58,7 @@ def upsert(
     update: Sequence[str],
 ) -> None:
     """Insert a row, or update ``update`` columns of the row that has the same ``keys``."""
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    insert = _dialect_insert(_dialect(session))
     statement = insert(model).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: statement.excluded[name] for name in update}

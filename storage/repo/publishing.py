@@ -160,6 +160,14 @@ def get_publication(session: Session, publication_id: int | None) -> Publication
     return session.get(Publication, publication_id)
 
 
+def set_publication(session: Session, row: Publication, **values: Any) -> None:
+    """Write ``values`` (column: value) to a hand-off row read in this transaction: a step
+    taken, a try failed, a notice sent, a network marked."""
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+
+
 def legacy_publication(session: Session, post_id: int, version: int) -> Publication | None:
     """The whole-post hand-off (no network) an earlier release made for this version."""
     return session.exec(

@@ -168,6 +168,17 @@ def rota_of(session: Session, team_id: str, channel_id: str, lock: bool = False)
     return session.exec(query.with_for_update() if lock else query).first()
 
 
+def advance_rota(session: Session, rota: Rota) -> None:
+    """The rota's turn moves on by one (``rota`` read locked in this transaction)."""
+    rota.turn += 1
+    session.add(rota)
+
+
+def delete_rota(session: Session, rota: Rota) -> None:
+    """The channel's rota goes (``rota`` read in this transaction)."""
+    session.delete(rota)
+
+
 # --- the follow-up clock and card recovery ---------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import (
     delete,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from storage.models import (
@@ -23,7 +22,7 @@ from storage.models import (
     Team,
 )
 from storage.repo.brands import DEFAULT_BRAND
-from storage.repo.common import _dialect, insert_ignore, upsert
+from storage.repo.common import _dialect, _dialect_insert, insert_ignore, upsert
 
 # --- workspaces and people ---------------------------------------------------------------
 
@@ -75,7 +74,7 @@ def claim_event(session: Session | Connection, team_id: str, event_id: str, now:
     dialect = _dialect(session)
     statement = _CLAIM_EVENT.get(dialect)
     if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = _dialect_insert(dialect)
         statement = _CLAIM_EVENT[dialect] = (
             insert(ProcessedEvent)
             .values(
