@@ -10,6 +10,7 @@ from slack_bolt import App
 from bot import accounts, commands, grammar
 from bot.blocks import accounts as account_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import PostroomError, SlackFailure, ValidationFailed
 from bot.networks import label, mastodon
 from bot.services import Services
@@ -20,12 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def account_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_account(invocation.args)
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
-    admins = services.people.admins(team_id)
+    team_id = caller.team_id
+    actor = caller.actor
+    admins = caller.admins
     if parsed.action == "list":
         rows = accounts.list_accounts(services.db, team_id, actor, admins)
         respond(**account_blocks.account_list(rows))
@@ -90,13 +95,14 @@ def _brand_of(view: dict) -> str:
 def register(app: App, services: Services) -> None:
     @app.view(account_blocks.BLUESKY_CALLBACK)
     @guarded(services)
-    def bluesky_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def bluesky_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
+        team_id, user_id = caller.team_id, caller.user_id
         brand = _brand_of(view)
         values = form_values(view)
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         try:
-            admins = services.people.admins(team_id)
+            admins = caller.admins
             with in_time(services):
                 connected = accounts.connect_bluesky(
                     services.db,
@@ -124,14 +130,15 @@ def register(app: App, services: Services) -> None:
 
     @app.view(account_blocks.MASTODON_CALLBACK)
     @guarded(services)
-    def mastodon_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def mastodon_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
+        team_id, user_id = caller.team_id, caller.user_id
         brand = _brand_of(view)
         values = form_values(view)
         instance, token = typed(values, "instance"), typed(values, "token")
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         try:
-            admins = services.people.admins(team_id)
+            admins = caller.admins
             with in_time(services):
                 connected = accounts.connect_mastodon(
                     services.db,

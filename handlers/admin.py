@@ -7,16 +7,22 @@ from __future__ import annotations
 from bot import commands, policy, posts, vault, workspace
 from bot.blocks import admin as admin_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
-from handlers.subcommand import answer, bad_action, caller
+from handlers.subcommand import answer, bad_action
 
 
 def role_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     action = args[0].lower() if args else ""
     if action == "list":
         workspace.require_admin(actor, "list roles", admins)
@@ -59,10 +65,15 @@ def role_command(
 
 
 def brand_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     action = args[0].lower() if args else ""
     if action == "list":
         brands = workspace.list_brands(services.db, team_id)
@@ -101,10 +112,15 @@ def brand_command(
 
 
 def approvals_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     if not args or args[0].lower() == "list":
         routes = workspace.approvals_channels(services.db, team_id)
         answer(
@@ -138,9 +154,14 @@ def approvals_command(
 
 
 def drafting_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     who = commands.drafting_choice(invocation.args)
     if who is None:
         current = posts.drafting_of(services.db, team_id)

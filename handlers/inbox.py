@@ -6,16 +6,21 @@ from __future__ import annotations
 from bot import commands, inbox
 from bot.blocks import inbox as inbox_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
-from handlers.subcommand import caller
 
 
 def inbox_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_inbox(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     if parsed.action == "list":
         respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, team_id, actor, admins)))
         return

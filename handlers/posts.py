@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import commands, grammar, policy, posts, workspace
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import PostroomError
 from bot.flows import dm
 from bot.flows import posts as posts_flow
@@ -14,21 +15,23 @@ from handlers.views import draft_form
 
 
 def draft_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     # The trigger dies 3 s after the command: open a modal first, fill it in after.
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("New post"))
-    team_id = command["team_id"]
+    team_id = caller.team_id
     try:
-        posts.check_drafting(
-            services.db, team_id, services.people.actor(team_id, command["user_id"])
-        )
+        posts.check_drafting(services.db, team_id, caller.actor)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal("New post", str(refused)), view.get("hash")
         )
         return
-    brands = brands_seen(services, team_id, services.people.actor(team_id, command["user_id"]))
+    brands = brands_seen(services, team_id, caller.actor)
     modal = draft_form(
         services,
         team_id,
@@ -40,12 +43,16 @@ def draft_command(
 
 
 def edit_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     post_id = commands.post_id(invocation.args, "edit")
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Edit post"))
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     try:
         post, brand = posts.check_editable(services.db, team_id, actor, post_id)
     except PostroomError as refused:
@@ -72,11 +79,15 @@ def brands_seen(services: Services, team_id: str, actor: policy.Actor) -> list:
 
 
 def cancel_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     post_id = commands.post_id(invocation.args, "cancel")
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     post, _was = posts.cancel(services.db, team_id, actor, post_id, services.clock.now())
     line = post_blocks.closed_line("cancelled", actor.user_id, services.clock.now())
     posts_flow.close_requests(services, post, line)
@@ -90,21 +101,29 @@ def cancel_command(
 
 
 def show_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     post_id = commands.post_id(invocation.args, "show")
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     post, brand = posts.get_for(services.db, team_id, actor, post_id, "see")
     respond(**post_blocks.post_card(post, brand, posts.history(services.db, team_id, post_id)))
 
 
 def list_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     which = commands.list_kind(invocation.args)
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     found = posts.listing(services.db, team_id, actor, which, services.clock.now())
     names = {b.id: b.name for b in workspace.list_brands(services.db, team_id)}
     titles = {

@@ -6,19 +6,24 @@ from __future__ import annotations
 from bot import commands, policy, reports, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import reports as report_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import reports as reports_flow
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
 from handlers.errors import report
-from handlers.subcommand import caller
 
 
 def report_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_report(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     if parsed.action == "weekly-list":
         refusal = policy.weekly_list_refusal(actor)  # not for an agency's client
         if refusal:
@@ -31,7 +36,7 @@ def report_command(
         return
     if parsed.action == "weekly":
         workspace.require_admin(actor, "schedule weekly reports", admins)
-        tz = parsed.tz or services.people.timezone(team_id, actor.user_id)
+        tz = parsed.tz or caller.zone
         plan = reports.WeeklyPlan(
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
@@ -64,23 +69,23 @@ def report_command(
             + f"; {where}."
         )
     )
-    services.background.submit(_produce_report, services, command, parsed, respond, actor)
+    services.background.submit(_produce_report, services, caller, command, parsed, respond)
 
 
 def _produce_report(
-    services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
+    services: Services, caller: Caller, command: dict, parsed: commands.ReportCommand, respond
 ) -> None:
     """In the background (the command was acknowledged): the report, or the error's reply."""
-    user_id, channel_id = command["user_id"], command.get("channel_id")
+    user_id, channel_id = caller.user_id, command.get("channel_id")
     try:
         reports_flow.on_demand(
             services,
-            command["team_id"],
+            caller.team_id,
             user_id,
             channel_id,
             parsed.kind,
             parsed.brand,
-            policy.report_in_channel(actor),
+            policy.report_in_channel(caller.actor),
             lambda text: respond(**post_blocks.dm(text)),
         )
     except Exception as error:  # typed errors: their sentence; the rest: a ref in the log

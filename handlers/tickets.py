@@ -6,19 +6,25 @@ from __future__ import annotations
 from bot import commands, policy, tickets, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import tickets as ticket_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import tickets as tickets_flow
 from bot.flows import workspace as workspace_flow
 from bot.mrkdwn import user
 from bot.services import Services
-from handlers.subcommand import answer, caller
+from handlers.subcommand import answer
 
 
 def route_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     action, value = commands.parse_route(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     if action == "list":
         workspace.require_admin(actor, "see complaint routes", admins)
         answer(respond, ticket_blocks.route_list(tickets.routes(services.db, team_id)))
@@ -43,10 +49,15 @@ def route_command(
 
 
 def rota_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     channel, people = commands.parse_rota(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
+    admins = caller.admins
     if people is None:
         tickets.rota_off(services.db, team_id, actor, admins, channel.id, now)
         respond(
@@ -80,11 +91,15 @@ def rota_command(
 
 
 def tickets_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     which = commands.tickets_kind(invocation.args)
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     refusal = policy.ticket_list_refusal(actor, which)
     if refusal:
         raise PermissionDenied(refusal)
