@@ -36,6 +36,7 @@ from common import TEAM, postroom_services, print_checks, save_results, start_sl
 from sqlmodel import select
 
 from bot import accounts, posts, vault, workspace
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.policy import Actor
 from bot.posts import Draft
@@ -52,14 +53,14 @@ def setup(services, masto: MastodonStandIn, n_accounts: int) -> dict[str, str]:
     """The brands with their accounts connected; each account's token by brand name."""
     db, now = services.db, services.clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, ADMIN, (), now, APPROVER, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, ADMIN), now, APPROVER, "approver", frozenset(), None)
     tokens = {}
     for i in range(n_accounts):
         name = f"brand{i:02d}"
-        workspace.add_brand(db, TEAM, ADMIN, (), now, name, workspace.BrandPolicy())
+        workspace.add_brand(db, Caller.known(TEAM, ADMIN), now, name, workspace.BrandPolicy())
         account = masto.add_account(f"acct{i:02d}")
         accounts.connect_mastodon(
-            db, services.outbound, services.keyring, TEAM, ADMIN, (), now, name,
+            db, services.outbound, services.keyring, Caller.known(TEAM, ADMIN), now, name,
             masto.base_url, account.token,
         )  # fmt: skip
         tokens[name] = account.token

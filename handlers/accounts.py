@@ -28,16 +28,13 @@ def account_command(
     respond,
 ) -> None:
     parsed = commands.parse_account(invocation.args)
-    team_id = caller.team_id
-    actor = caller.actor
-    admins = caller.admins
     if parsed.action == "list":
-        rows = accounts.list_accounts(services.db, team_id, actor, admins)
+        rows = accounts.list_accounts(services.db, caller)
         respond(**account_blocks.account_list(rows))
         return
     if parsed.action == "remove":
         handle = accounts.remove(
-            services.db, team_id, actor, admins, services.clock.now(), parsed.network, parsed.brand
+            services.db, caller, services.clock.now(), parsed.network, parsed.brand
         )
         where = (
             "the instance's Preferences → Development"
@@ -58,7 +55,7 @@ def account_command(
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal(title))
     try:
         accounts.require_key(services.keyring)
-        brand = accounts.check_may_connect(services.db, team_id, actor, admins, parsed.brand)
+        brand = accounts.check_may_connect(services.db, caller, parsed.brand)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal(title, str(refused)), view.get("hash")
@@ -97,20 +94,16 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def bluesky_submitted(ack, view: dict, context) -> None:
         caller = context["caller"]
-        team_id, user_id = caller.team_id, caller.user_id
         brand = _brand_of(view)
         values = form_values(view)
-        actor = caller.actor
+        user_id = caller.user_id
         try:
-            admins = caller.admins
             with in_time(services):
                 connected = accounts.connect_bluesky(
                     services.db,
                     services.outbound,
                     services.keyring,
-                    team_id,
-                    actor,
-                    admins,
+                    caller,
                     services.clock.now(),
                     brand,
                     typed(values, "server"),
@@ -132,21 +125,17 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def mastodon_submitted(ack, view: dict, context) -> None:
         caller = context["caller"]
-        team_id, user_id = caller.team_id, caller.user_id
         brand = _brand_of(view)
         values = form_values(view)
         instance, token = typed(values, "instance"), typed(values, "token")
-        actor = caller.actor
+        user_id = caller.user_id
         try:
-            admins = caller.admins
             with in_time(services):
                 connected = accounts.connect_mastodon(
                     services.db,
                     services.outbound,
                     services.keyring,
-                    team_id,
-                    actor,
-                    admins,
+                    caller,
                     services.clock.now(),
                     brand,
                     instance,

@@ -21,24 +21,21 @@ def role_command(
     respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
+    now = services.clock.now()
     action = args[0].lower() if args else ""
     if action == "list":
-        workspace.require_admin(actor, "list roles", admins)
+        workspace.require_admin(caller, "list roles")
         answer(
             respond,
             admin_blocks.role_list(
-                workspace.list_roles(services.db, team_id), services.settings.admins
+                workspace.list_roles(services.db, caller.team_id), services.settings.admins
             ),
         )
     elif action == "add":
         change = commands.parse_role_change(args[1:])
         grant, created = workspace.add_role(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             change.user_id,
             change.role,
@@ -50,9 +47,7 @@ def role_command(
         change = commands.parse_role_change(args[1:])
         removed = workspace.remove_role(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             change.user_id,
             change.role,
@@ -72,24 +67,20 @@ def brand_command(
     respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
     action = args[0].lower() if args else ""
     if action == "list":
-        brands = workspace.list_brands(services.db, team_id)
+        brands = workspace.list_brands(services.db, caller.team_id)
         answer(
             respond,
-            admin_blocks.brand_list([b for b in brands if policy.sees_brand(actor, b.name)]),
+            admin_blocks.brand_list([b for b in brands if policy.sees_brand(caller.actor, b.name)]),
         )
     elif action in ("add", "set"):
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
         brand = change(
             services.db,
-            team_id,
-            actor,
-            admins,
-            now,
+            caller,
+            services.clock.now(),
             name,
             changes,
             hosts=services.outbound,
@@ -119,26 +110,18 @@ def approvals_command(
     respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
     if not args or args[0].lower() == "list":
-        routes = workspace.approvals_channels(services.db, team_id)
-        answer(
-            respond,
-            admin_blocks.approvals_list([r for r in routes if policy.sees_brand(actor, r.brand)]),
-        )
+        routes = workspace.approvals_channels(services.db, caller.team_id)
+        seen = [r for r in routes if policy.sees_brand(caller.actor, r.brand)]
+        answer(respond, admin_blocks.approvals_list(seen))
         return
     request = commands.parse_approvals(args)
-    brand = workspace.check_approvals_target(
-        services.db, team_id, actor, admins, request.brand, request.stage
-    )
+    brand = workspace.check_approvals_target(services.db, caller, request.brand, request.stage)
     joined = workspace_flow.ensure_can_post(services, request.channel.id)
     routes = workspace.set_approvals_channel(
         services.db,
-        team_id,
-        actor,
-        admins,
-        now,
+        caller,
+        services.clock.now(),
         request.channel.id,
         request.networks,
         request.brand,
@@ -160,18 +143,16 @@ def drafting_command(
     invocation: commands.Invocation,
     respond,
 ) -> None:
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
     who = commands.drafting_choice(invocation.args)
     if who is None:
-        current = posts.drafting_of(services.db, team_id)
+        current = posts.drafting_of(services.db, caller.team_id)
         respond(
             **post_blocks.dm(
                 DRAFTING_WORDS[current] + " Change it with `/post drafting anyone|roles`."
             )
         )
         return
-    posts.set_drafting(services.db, team_id, actor, admins, who, now)
+    posts.set_drafting(services.db, caller, who, services.clock.now())
     respond(**post_blocks.dm("Done. " + DRAFTING_WORDS[who]))
 
 

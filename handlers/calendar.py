@@ -39,9 +39,7 @@ def calendar_feed(services: Services, caller: Caller, args: list[str], respond) 
         raise UsageError(
             f"{code(' '.join(args))}: say `rotate` or nothing.", commands.usage("calendar")
         )
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
-    secret = calendar.feed_secret(services.db, team_id, actor, admins, now, rotate=rotate)
+    secret = calendar.feed_secret(services.db, caller, services.clock.now(), rotate=rotate)
     if secret is None:  # only its hash is kept: the link was shown once, when it was made
         respond(
             **post_blocks.dm(

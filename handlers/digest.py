@@ -50,17 +50,16 @@ def digest_command(
         plans = [p for p in digest.plans(services.db, team_id) if policy.sees_brand(viewer, p[1])]
         respond(**digest_blocks.plan_list(plans))
         return
-    actor, admins = caller.actor, caller.admins
     if parsed.action == "off":
-        digest.remove_digest(services.db, team_id, actor, admins, now, parsed.channel.id)
+        digest.remove_digest(services.db, caller, now, parsed.channel.id)
         respond(**post_blocks.dm(f"No more digests in <#{parsed.channel.id}>."))
         return
-    workspace.require_admin(actor, "schedule digests", admins)
+    workspace.require_admin(caller, "schedule digests")
     tz = parsed.tz or caller.zone
     plan = digest.DigestPlan(parsed.channel.id, parsed.at_time, tz, parsed.brand)
     digest.check_plan(services.db, team_id, plan)
     joined = workspace_flow.ensure_can_post(services, parsed.channel.id)
-    plan = digest.set_digest(services.db, team_id, actor, admins, now, plan)
+    plan = digest.set_digest(services.db, caller, now, plan)
     note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
     respond(
         **post_blocks.dm(

@@ -20,11 +20,9 @@ def style_command(
 ) -> None:
     brand_name = commands.brand_option(invocation.args, "style")
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Brand guide"))
-    team_id = caller.team_id
-    actor = caller.actor
-    try:
-        workspace.require_admin(actor, "edit brand guides", caller.admins)
-        brand, guide = guides.read(services.db, team_id, brand_name)
+    try:  # the caller's roles asked for only now, the modal open
+        workspace.require_admin(caller, "edit brand guides")
+        brand, guide = guides.read(services.db, caller.team_id, brand_name)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal("Brand guide", str(refused)), view.get("hash")

@@ -19,14 +19,13 @@ def inbox_command(
     respond,
 ) -> None:
     parsed = commands.parse_inbox(invocation.args)
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
+    now = services.clock.now()
     if parsed.action == "list":
-        respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, team_id, actor, admins)))
+        respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, caller)))
         return
     channel_id = parsed.channel.id  # type: ignore[union-attr]
     if parsed.action == "off":
-        brands = inbox.remove_inbox(services.db, team_id, actor, admins, now, channel_id)
+        brands = inbox.remove_inbox(services.db, caller, now, channel_id)
         names = ", ".join(brands)
         respond(
             **post_blocks.dm(
@@ -35,9 +34,9 @@ def inbox_command(
             )
         )
         return
-    inbox.check_may_set(services.db, team_id, actor, admins, parsed.brand)  # before joining
+    inbox.check_may_set(services.db, caller, parsed.brand)  # before joining
     joined = workspace_flow.ensure_can_post(services, channel_id)
-    found = inbox.set_inbox(services.db, team_id, actor, admins, now, channel_id, parsed.brand)
+    found = inbox.set_inbox(services.db, caller, now, channel_id, parsed.brand)
     note = f" I joined <#{channel_id}> to post there." if joined else ""
     moved = f" (It was <#{found.moved_from}> until now.)" if found.moved_from else ""
     respond(

@@ -22,27 +22,26 @@ def report_command(
     respond,
 ) -> None:
     parsed = commands.parse_report(invocation.args)
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
+    team_id, now = caller.team_id, services.clock.now()
     if parsed.action == "weekly-list":
-        refusal = policy.weekly_list_refusal(actor)  # not for an agency's client
+        refusal = policy.weekly_list_refusal(caller.actor)  # not for an agency's client
         if refusal:
             raise PermissionDenied(refusal)
         respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
         return
     if parsed.action == "weekly-off":
-        reports.remove_weekly(services.db, team_id, actor, admins, now, parsed.channel.id)
+        reports.remove_weekly(services.db, caller, now, parsed.channel.id)
         respond(**post_blocks.dm(f"No more weekly reports in <#{parsed.channel.id}>."))
         return
     if parsed.action == "weekly":
-        workspace.require_admin(actor, "schedule weekly reports", admins)
+        workspace.require_admin(caller, "schedule weekly reports")
         tz = parsed.tz or caller.zone
         plan = reports.WeeklyPlan(
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
         reports.check_plan(services.db, team_id, plan)
         joined = workspace_flow.ensure_can_post(services, plan.channel_id, team_report_of=team_id)
-        plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
+        plan = reports.set_weekly(services.db, caller, now, plan)
         note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
         day = reports.WEEKDAY_NAMES[plan.weekday]
         respond(
@@ -54,12 +53,12 @@ def report_command(
             )
         )
         return
-    reports.require_runner(actor)
+    reports.require_runner(caller.actor)
     reports.check_brand(services.db, team_id, parsed.brand)
     days = reports.PERIOD_DAYS[parsed.kind]
     where = (
         "it will be posted here in a few seconds"
-        if policy.report_in_channel(actor)
+        if policy.report_in_channel(caller.actor)
         else "I'll send it to you as a direct message in a few seconds"
     )
     respond(

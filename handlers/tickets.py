@@ -23,14 +23,13 @@ def route_command(
     respond,
 ) -> None:
     action, value = commands.parse_route(invocation.args)
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
+    team_id, now = caller.team_id, services.clock.now()
     if action == "list":
-        workspace.require_admin(actor, "see complaint routes", admins)
+        workspace.require_admin(caller, "see complaint routes")
         answer(respond, ticket_blocks.route_list(tickets.routes(services.db, team_id)))
         return
     if action == "remove":
-        tickets.remove_route(services.db, team_id, actor, admins, now, value)
+        tickets.remove_route(services.db, caller, now, value)
         tickets_flow.forget_routes(services, team_id)
         respond(
             **post_blocks.dm(
@@ -39,11 +38,11 @@ def route_command(
             )
         )
         return
-    tickets.check_route(services.db, team_id, actor, admins, value)
+    tickets.check_route(services.db, caller, value)
     joined = workspace_flow.ensure_can_post(services, value.channel_id)
     if value.escalate_to:
         workspace_flow.ensure_can_post(services, value.escalate_to)
-    route = tickets.add_route(services.db, team_id, actor, admins, now, value)
+    route = tickets.add_route(services.db, caller, now, value)
     tickets_flow.forget_routes(services, team_id)
     respond(**ticket_blocks.route_saved(route, joined))
 
@@ -56,28 +55,25 @@ def rota_command(
     respond,
 ) -> None:
     channel, people = commands.parse_rota(invocation.args)
-    team_id, actor, now = caller.team_id, caller.actor, services.clock.now()
-    admins = caller.admins
+    team_id, now = caller.team_id, services.clock.now()
     if people is None:
-        tickets.rota_off(services.db, team_id, actor, admins, channel.id, now)
+        tickets.rota_off(services.db, caller, channel.id, now)
         respond(
             **post_blocks.dm(
                 f"No more rota in <#{channel.id}>: new tickets wait for someone to take them."
             )
         )
         return
-    workspace.require_admin(actor, "change rotas", admins)
-    rota = [services.people.actor(team_id, person) for person in people]
+    workspace.require_admin(caller, "change rotas")
+    rota = [services.people.actor(team_id, person) for person in people]  # its members
     tickets.check_rota(services.db, team_id, channel.id, rota)
-    tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
+    tickets.set_rota(services.db, caller, channel.id, people, now)
     note = ""
     if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
         workspace_flow.ensure_can_post(services, channel.id)
         tickets.add_route(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             tickets.RouteSpec(tickets.DEFAULT_EMOJI, channel.id),
         )

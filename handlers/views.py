@@ -338,12 +338,9 @@ def register_guides(app: App, services: Services) -> None:
             raise ValidationFailed(DAMAGED_FORM)
         values = form_values(view)
         given = guides.GuideInput(**{name: typed(values, name) for name in GUIDE_FIELDS})
-        actor = caller.actor
         try:
-            admins = caller.admins
             with in_time(services):
-                now = services.clock.now()
-                guides.save(services.db, caller.team_id, actor, admins, now, brand, given)
+                guides.save(services.db, caller, services.clock.now(), brand, given)
         except ValidationFailed as refused:
             ack(response_action="errors", errors=_errors(refused.fields or {"voice": str(refused)}))
             return

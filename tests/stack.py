@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import build_app, http_app
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.scheduler import SCHEDULED_KINDS
@@ -165,9 +166,13 @@ def with_approvals(stack: Stack, approvers: Iterable[str] = ()) -> None:
     db, now, owner = stack.services.db, stack.clock.now(), Actor(ADMIN, workspace_admin=True)
     workspace.ensure_team(db, TEAM, now)
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, owner), now, APPROVALS, frozenset(), None, "team"
+    )
     for approver in approvers:
-        workspace.add_role(db, TEAM, owner, (), now, approver, "approver", frozenset(), None)
+        workspace.add_role(
+            db, Caller.known(TEAM, owner), now, approver, "approver", frozenset(), None
+        )
 
 
 def dumps(value) -> str:
