@@ -32,6 +32,7 @@ from common import (
 from bot import workspace
 from bot.app import build_app
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.policy import Actor
 from storage.models import Brand, Post
 
@@ -104,9 +105,11 @@ def main() -> int:
     owner, now = Actor("UOWNER", configured_admin=True), datetime.now(UTC)
     workspace.ensure_team(services.db, TEAM, now)
     workspace.set_approvals_channel(
-        services.db, TEAM, owner, (), now, CHANNEL, frozenset(), None, "team"
+        services.db, Caller.known(TEAM, owner), now, CHANNEL, frozenset(), None, "team"
     )
-    workspace.add_role(services.db, TEAM, owner, (), now, APPROVER, "approver", frozenset(), None)
+    workspace.add_role(
+        services.db, Caller.known(TEAM, owner), now, APPROVER, "approver", frozenset(), None
+    )
     apps = {"postroom": build_app(settings, client, services=services), "bare": bare_app(client)}
 
     def open_modal(_):

@@ -40,6 +40,7 @@ from sqlmodel import select
 from bot import digest as digests
 from bot import workspace
 from bot.blocks.digest import digest_message
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.flows import digest as digest_flow
 from bot.networks import NETWORKS
@@ -173,7 +174,7 @@ def seed_digests(services, slack, channels: int) -> list[tuple[str, str, str | N
         at = (NOW - timedelta(minutes=i % 90)).astimezone(ZoneInfo(tz)).strftime("%H:%M")
         slack.add_channel(channel, f"digest-{i:05d}", members=[ADMIN.user_id])
         plan = digests.DigestPlan(channel, at, tz, brand)
-        digests.set_digest(services.db, TEAM, ADMIN, (), NOW - timedelta(hours=3), plan)
+        digests.set_digest(services.db, Caller.known(TEAM, ADMIN), NOW - timedelta(hours=3), plan)
         plans.append((channel, tz, brand))
     return plans
 

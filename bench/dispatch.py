@@ -41,6 +41,7 @@ from bot import workspace
 from bot.app import build_app
 from bot.blocks.admin import help_message
 from bot.blocks.home import home_view
+from bot.caller import Caller
 from bot.flows import home
 from bot.networks import NETWORKS
 from bot.policy import Actor
@@ -74,9 +75,11 @@ def seed(services, slack) -> None:
         for name in ("acme", "globex"):
             repo.add_brand(session, Brand(team_id=TEAM, name=name, created_at=now))
     workspace.set_approvals_channel(
-        services.db, TEAM, admin, (), now, APPROVALS, frozenset(), None, "team"
+        services.db, Caller.known(TEAM, admin), now, APPROVALS, frozenset(), None, "team"
     )
-    workspace.add_role(services.db, TEAM, admin, (), now, USER, "approver", frozenset(), None)
+    workspace.add_role(
+        services.db, Caller.known(TEAM, admin), now, USER, "approver", frozenset(), None
+    )
     with services.db.read() as session:
         brand_ids = [b.id for b in repo.list_brands(session, TEAM)]
 

@@ -34,6 +34,7 @@ from common import TEAM, postroom_services, print_checks, save_results, start_sl
 from sqlmodel import select
 
 from bot import accounts, inbox, vault, workspace
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.policy import Actor
 from bot.scheduler import Scheduler
@@ -54,15 +55,15 @@ def setup(services, slack, masto: MastodonStandIn, n_accounts: int) -> dict[str,
     tokens = {}
     for i in range(n_accounts):
         name = f"brand{i:02d}"
-        workspace.add_brand(db, TEAM, ADMIN, (), now, name, workspace.BrandPolicy())
+        workspace.add_brand(db, Caller.known(TEAM, ADMIN), now, name, workspace.BrandPolicy())
         account = masto.add_account(f"acct{i:02d}")
         accounts.connect_mastodon(
-            db, services.outbound, services.keyring, TEAM, ADMIN, (), now, name,
+            db, services.outbound, services.keyring, Caller.known(TEAM, ADMIN), now, name,
             masto.base_url, account.token,
         )  # fmt: skip
         channel = f"CINBOX{i:02d}"
         slack.add_channel(channel, f"inbox-{i:02d}", members=[ADMIN.user_id], bot_member=True)
-        inbox.set_inbox(db, TEAM, ADMIN, (), now, channel, name)
+        inbox.set_inbox(db, Caller.known(TEAM, ADMIN), now, channel, name)
         tokens[name] = account.token
     return tokens
 

@@ -52,6 +52,7 @@ from common import TEAM, postroom_services, print_checks, save_results, start_sl
 from sqlmodel import select
 
 from bot import accounts, posts, vault, workspace
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.policy import Actor
 from bot.posts import Draft
@@ -93,7 +94,7 @@ class Mastodon:
     def connect(self, services, brand: str, i: int) -> str:
         account = self.standin.add_account(f"acct{i:02d}")
         accounts.connect_mastodon(
-            services.db, services.outbound, services.keyring, TEAM, ADMIN, (),
+            services.db, services.outbound, services.keyring, Caller.known(TEAM, ADMIN),
             services.clock.now(), brand, self.standin.base_url, account.token,
         )  # fmt: skip
         return account.token
@@ -179,7 +180,7 @@ class Bluesky:
     def connect(self, services, brand: str, i: int) -> str:
         account = self.standin.add_account(f"acct{i:02d}.test")
         accounts.connect_bluesky(
-            services.db, services.outbound, services.keyring, TEAM, ADMIN, (),
+            services.db, services.outbound, services.keyring, Caller.known(TEAM, ADMIN),
             services.clock.now(), brand, self.server, account.handle, account.app_password,
         )  # fmt: skip
         return account.did
@@ -400,7 +401,7 @@ class BlueskyPDS(Bluesky):
         made = json.loads(_xrpc(self.pds, "POST", "com.atproto.server.createAccount", body))
         self.handles[made["did"]] = handle
         accounts.connect_bluesky(
-            services.db, services.outbound, services.keyring, TEAM, ADMIN, (),
+            services.db, services.outbound, services.keyring, Caller.known(TEAM, ADMIN),
             services.clock.now(), brand, self.server, handle, self.PASSWORD,
         )  # fmt: skip
         return made["did"]
@@ -440,11 +441,11 @@ def setup(services, side, n_accounts: int) -> dict[str, str]:
     """The brands with their accounts connected; each account's key by brand name."""
     db, now = services.db, services.clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, ADMIN, (), now, APPROVER, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, ADMIN), now, APPROVER, "approver", frozenset(), None)
     keys = {}
     for i in range(n_accounts):
         name = f"brand{i:02d}"
-        workspace.add_brand(db, TEAM, ADMIN, (), now, name, workspace.BrandPolicy())
+        workspace.add_brand(db, Caller.known(TEAM, ADMIN), now, name, workspace.BrandPolicy())
         keys[name] = side.connect(services, name, i)
     return keys
 

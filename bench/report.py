@@ -38,6 +38,7 @@ from sqlalchemy import insert  # noqa: E402
 from bench.common import save_results  # noqa: E402
 from bot import reports, workspace  # noqa: E402
 from bot.blocks.reports import summary  # noqa: E402
+from bot.caller import Caller  # noqa: E402
 from bot.networks import NETWORKS  # noqa: E402
 from bot.policy import Actor  # noqa: E402
 from bot.workspace import BrandPolicy  # noqa: E402
@@ -59,7 +60,9 @@ def populate(db: Database, n_posts: int, n_tickets: int, rng: random.Random) -> 
     brands = [workspace.list_brands(db, TEAM)[0].id]
     for i in range(4):
         policy = BrandPolicy(client_approval=i == 0)
-        brands.append(workspace.add_brand(db, TEAM, owner, (), start, f"brand{i}", policy).id)
+        brands.append(
+            workspace.add_brand(db, Caller.known(TEAM, owner), start, f"brand{i}", policy).id
+        )
     client_brand = brands[1]
     post_rows, audit_rows = [], []
     for pid in range(1, n_posts + 1):

@@ -56,6 +56,7 @@ from sqlmodel import select
 
 from bot import tickets, workspace
 from bot.app import build_app
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.slack import Pacer
 from storage.models import AuditEntry, ProcessedEvent, Ticket, TicketReporter
@@ -200,7 +201,9 @@ def main() -> int:
     settings, client, services = postroom_services(slack)
     now = datetime.now(UTC)
     workspace.ensure_team(services.db, TEAM, now)
-    tickets.add_route(services.db, TEAM, ADMIN, (), now, tickets.RouteSpec(EMOJI, SUPPORT))
+    tickets.add_route(
+        services.db, Caller.known(TEAM, ADMIN), now, tickets.RouteSpec(EMOJI, SUPPORT)
+    )
     transport = Transport(
         slack, build_app(settings, client, services=services), services.db, "http"
     )

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot import networks, outbound, redact, vault
+from bot.caller import Caller
 from bot.errors import NotFound, ValidationFailed
 from bot.jobs import wall_now
 from bot.networks import NetworkRules, bluesky, mastodon
@@ -43,13 +44,11 @@ def require_key(ring: vault.Keyring | None) -> vault.Keyring:
     return ring
 
 
-def check_may_connect(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], brand_name: str
-) -> Brand:
+def check_may_connect(db: Database, caller: Caller, brand_name: str) -> Brand:
     """The brand, when the actor may connect its accounts (an admin); raises otherwise."""
-    require_admin(actor, "connect network accounts", admins)
+    require_admin(caller, "connect network accounts")
     with db.read() as session:
-        return _brand(session, team_id, brand_name)
+        return _brand(session, caller.team_id, brand_name)
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,7 @@ def connect_mastodon(
     db: Database,
     policy: outbound.Policy,
     ring: vault.Keyring | None,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     brand_name: str,
     instance_url: str,
@@ -75,7 +72,7 @@ def connect_mastodon(
     token = (token or "").strip()
     redact.remember(token)
     ring = require_key(ring)
-    brand = check_may_connect(db, team_id, actor, admins, brand_name)
+    brand = check_may_connect(db, caller, brand_name)
     if not token:
         raise ValidationFailed("Paste the access token.", {"token": "Paste the access token."})
     try:
@@ -86,7 +83,7 @@ def connect_mastodon(
         raise ValidationFailed(str(refused), {refused.field: str(refused)}) from refused
     sealed = ring.encrypt(json.dumps({"access_token": token}))
     return _store(
-        db, team_id, actor, now, brand, "mastodon", found.base_url, found.handle,
+        db, caller.team_id, caller.actor, now, brand, "mastodon", found.base_url, found.handle,
         found.remote_id, sealed, found.limits,
     )  # fmt: skip
 
@@ -95,9 +92,7 @@ def connect_bluesky(
     db: Database,
     policy: outbound.Policy,
     ring: vault.Keyring | None,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     brand_name: str,
     server: str,
@@ -109,7 +104,7 @@ def connect_bluesky(
     app_password = (app_password or "").strip()
     redact.remember(app_password)
     ring = require_key(ring)
-    brand = check_may_connect(db, team_id, actor, admins, brand_name)
+    brand = check_may_connect(db, caller, brand_name)
     if not handle.strip():
         raise ValidationFailed("Give the account's handle.", {"handle": "Give the handle."})
     if not app_password:
@@ -125,7 +120,7 @@ def connect_bluesky(
         json.dumps({"access_jwt": found.access_jwt, "refresh_jwt": found.refresh_jwt})
     )
     return _store(
-        db, team_id, actor, now, brand, "bluesky", found.base_url, "@" + found.handle,
+        db, caller.team_id, caller.actor, now, brand, "bluesky", found.base_url, "@" + found.handle,
         found.did, sealed, {},
     )  # fmt: skip
 
@@ -198,12 +193,10 @@ def credentials(ring: vault.Keyring | None, account: NetworkAccount) -> dict:
     return secrets
 
 
-def list_accounts(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str]
-) -> list[tuple[NetworkAccount, Brand]]:
-    require_admin(actor, "see network accounts", admins)
+def list_accounts(db: Database, caller: Caller) -> list[tuple[NetworkAccount, Brand]]:
+    require_admin(caller, "see network accounts")
     with db.read() as session:
-        rows = repo.accounts_of_team(session, team_id)
+        rows = repo.accounts_of_team(session, caller.team_id)
         for account, brand in rows:
             session.expunge(account)
             session.expunge(brand)
@@ -212,17 +205,15 @@ def list_accounts(
 
 def remove(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     network: str,
     brand_name: str,
 ) -> str:
     """Forget the brand's account on the network (its credentials with it); its handle."""
-    require_admin(actor, "remove network accounts", admins)
+    require_admin(caller, "remove network accounts")
     with db.write() as session:
-        brand = _brand(session, team_id, brand_name)
+        brand = _brand(session, caller.team_id, brand_name)
         account = repo.find_account(session, brand.id, network)  # type: ignore[arg-type]
         if account is None:
             raise NotFound(
@@ -233,10 +224,10 @@ def remove(
         repo.delete_account(session, account)
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "network_account",
             f"{brand.name}/{network}",
-            actor.user_id,
+            caller.user_id,
             "account removed",
             now,
             comment=handle,

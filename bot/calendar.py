@@ -4,14 +4,13 @@ the secret iCalendar feed calendar apps subscribe to."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import grammar, ics, networks, posts, publishing, vault, workspace
+from bot.caller import Caller
 from bot.errors import NotFound, UsageError
-from bot.policy import Actor
 from bot.timeparse import day_range
 from storage import repo
 from storage.db import Database
@@ -162,17 +161,15 @@ def _feed_state(state) -> str:
 
 def feed_secret(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     rotate: bool = False,
 ) -> str | None:
     """A new feed secret when there is none yet or when rotating, else None: only its hash
     is kept (bot/vault.py), so a link can be shown once, when it is made."""
-    workspace.require_admin(actor, "see or change the calendar feed link", admins)
+    workspace.require_admin(caller, "see or change the calendar feed link")
     with db.write() as session:
-        team = repo.get_team(session, team_id)
+        team = repo.get_team(session, caller.team_id)
         if team is None:
             raise NotFound("This workspace isn't set up yet; try again in a moment.")
         if team.ics_secret and not rotate:
@@ -181,10 +178,10 @@ def feed_secret(
         repo.set_feed_secret(session, team, vault.feed_hash(secret))
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "team",
-            team_id,
-            actor.user_id,
+            caller.team_id,
+            caller.user_id,
             "ics rotate" if rotate else "ics create",
             now,
         )

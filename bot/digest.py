@@ -12,15 +12,14 @@ and logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import posts, publishing, runs, workspace
+from bot.caller import Caller
 from bot.errors import NotFound, UsageError, ValidationFailed
 from bot.networks import label
-from bot.policy import Actor
 from bot.render import Safe
 from bot.timeparse import clock_time, day_range, local_instant, zone
 from storage import repo
@@ -66,31 +65,29 @@ def check_plan(db: Database, team_id: str, plan: DigestPlan) -> None:
 
 def set_digest(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     plan: DigestPlan,
 ) -> DigestPlan:
-    workspace.require_admin(actor, "schedule digests", admins)
-    check_plan(db, team_id, plan)
+    workspace.require_admin(caller, "schedule digests")
+    check_plan(db, caller.team_id, plan)
     at = clock_time(plan.at_time)
     with db.write() as session:
         brand = None
         if plan.brand:
-            brand = repo.get_brand(session, team_id, plan.brand)
+            brand = repo.get_brand(session, caller.team_id, plan.brand)
             if brand is None:
                 raise NotFound(f"There is no brand `{plan.brand}`.")
         repo.upsert(
             session,
             DigestSetting,
             {
-                "team_id": team_id,
+                "team_id": caller.team_id,
                 "channel_id": plan.channel_id,
                 "at_time": at.strftime("%H:%M"),
                 "tz": plan.tz,
                 "brand_id": brand.id if brand else None,
-                "created_by": actor.user_id,
+                "created_by": caller.user_id,
                 "created_at": now,
             },
             keys=("team_id", "channel_id"),
@@ -98,10 +95,10 @@ def set_digest(
         )
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "digest",
             plan.channel_id,
-            actor.user_id,
+            caller.user_id,
             "set",
             now,
             to_state=f"{at:%H:%M} {plan.tz} {plan.brand or ''}".strip(),
@@ -109,14 +106,12 @@ def set_digest(
     return DigestPlan(plan.channel_id, at.strftime("%H:%M"), plan.tz, plan.brand)
 
 
-def remove_digest(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, channel_id: str
-) -> None:
-    workspace.require_admin(actor, "turn digests off", admins)
+def remove_digest(db: Database, caller: Caller, now: datetime, channel_id: str) -> None:
+    workspace.require_admin(caller, "turn digests off")
     with db.write() as session:
-        if not repo.delete_schedule(session, DigestSetting, team_id, channel_id):
+        if not repo.delete_schedule(session, DigestSetting, caller.team_id, channel_id):
             raise NotFound(f"<#{channel_id}> has no digest. `/post digest list` shows them.")
-        repo.audit(session, team_id, "digest", channel_id, actor.user_id, "off", now)
+        repo.audit(session, caller.team_id, "digest", channel_id, caller.user_id, "off", now)
 
 
 def plans(db: Database, team_id: str | None = None) -> list[tuple[DigestSetting, str | None]]:

@@ -4,14 +4,13 @@ strategy and asset folders, and the complaint playbook. Admins edit; everyone re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot import posts, workspace
+from bot.caller import Caller
 from bot.errors import ValidationFailed
 from bot.networks import DEFAULT_RULES, apply_overrides
-from bot.policy import Actor
 from bot.validation import is_http_url
 from storage import repo
 from storage.db import Database
@@ -42,19 +41,17 @@ def read(db: Database, team_id: str, brand_name: str) -> tuple[Brand, BrandGuide
 
 def save(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     brand_name: str,
     given: GuideInput,
 ) -> BrandGuide:
     """Check and store a brand's guide; problems come back by modal field."""
-    workspace.require_admin(actor, "edit brand guides", admins)
-    brand = posts.brand_named(db, team_id, brand_name)
+    workspace.require_admin(caller, "edit brand guides")
+    brand = posts.brand_named(db, caller.team_id, brand_name)
     guide = BrandGuide(
         brand_id=brand.id,  # type: ignore[arg-type]
-        team_id=team_id,
+        team_id=caller.team_id,
         voice=given.voice.strip(),
         banned="\n".join(line.strip() for line in given.banned.splitlines() if line.strip()),
         required_hashtags=" ".join(_hashtags(given.required_hashtags)),
@@ -63,17 +60,17 @@ def save(
         strategy_url=_url(given.strategy_url, "strategy_url"),
         assets_url=_url(given.assets_url, "assets_url"),
         playbook=given.playbook.strip(),
-        updated_by=actor.user_id,
+        updated_by=caller.user_id,
         updated_at=now,
     )
     with db.write() as session:
         repo.save_guide(session, guide)
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "brand",
             brand.name,
-            actor.user_id,
+            caller.user_id,
             "guide",
             now,
             to_state="guide saved",

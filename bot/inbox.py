@@ -11,14 +11,13 @@ and telling in ``bot.flows.inbox``. Nothing here talks to Slack or a network.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import networks
+from bot.caller import Caller
 from bot.errors import NotFound
 from bot.mrkdwn import escape
-from bot.policy import Actor
 from bot.workspace import _brand, require_admin
 from storage import repo
 from storage.db import Database
@@ -77,20 +76,18 @@ class Inbox:
 
 def set_inbox(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     channel_id: str,
     brand_name: str,
 ) -> Inbox:
     """The brand's inbox is ``channel_id`` from now on (one channel per brand); audited."""
-    require_admin(actor, "set the social inbox", admins)
+    require_admin(caller, "set the social inbox")
     with db.write() as session:
-        brand = _brand(session, team_id, brand_name)
-        before = repo.set_inbox(session, team_id, brand.id, channel_id, actor.user_id, now)  # type: ignore[arg-type]
+        brand = _brand(session, caller.team_id, brand_name)
+        before = repo.set_inbox(session, caller.team_id, brand.id, channel_id, caller.user_id, now)  # type: ignore[arg-type]
         repo.audit(
-            session, team_id, "inbox", brand.name, actor.user_id, "inbox set", now,
+            session, caller.team_id, "inbox", brand.name, caller.user_id, "inbox set", now,
             comment=channel_id,
         )  # fmt: skip
         inbox = repo.inbox_of_brand(session, brand.id)  # type: ignore[arg-type]
@@ -100,40 +97,36 @@ def set_inbox(
     return Inbox(inbox, brand, accounts, before if before and before != channel_id else "")  # type: ignore[arg-type]
 
 
-def check_may_set(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], brand_name: str
-) -> Brand:
+def check_may_set(db: Database, caller: Caller, brand_name: str) -> Brand:
     """The brand, when the actor may set its inbox (an admin): checked before the app joins
     the channel, so a refusal changes nothing."""
-    require_admin(actor, "set the social inbox", admins)
+    require_admin(caller, "set the social inbox")
     with db.read() as session:
-        return _brand(session, team_id, brand_name)
+        return _brand(session, caller.team_id, brand_name)
 
 
-def remove_inbox(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, channel_id: str
-) -> list[str]:
+def remove_inbox(db: Database, caller: Caller, now: datetime, channel_id: str) -> list[str]:
     """No brand's mentions arrive in ``channel_id`` any more; the brands it had."""
-    require_admin(actor, "turn the social inbox off", admins)
+    require_admin(caller, "turn the social inbox off")
     with db.write() as session:
-        brands = repo.remove_inbox(session, team_id, channel_id)
+        brands = repo.remove_inbox(session, caller.team_id, channel_id)
         if not brands:
             raise NotFound(
                 f"<#{channel_id}> isn't an inbox channel. `/post inbox list` shows them."
             )
         for name in brands:
             repo.audit(
-                session, team_id, "inbox", name, actor.user_id, "inbox off", now,
+                session, caller.team_id, "inbox", name, caller.user_id, "inbox off", now,
                 comment=channel_id,
             )  # fmt: skip
     return brands
 
 
-def list_inboxes(db: Database, team_id: str, actor: Actor, admins: Iterable[str]) -> list[Inbox]:
-    require_admin(actor, "see the social inbox", admins)
+def list_inboxes(db: Database, caller: Caller) -> list[Inbox]:
+    require_admin(caller, "see the social inbox")
     with db.read() as session:
         found = []
-        for channel, brand in repo.inboxes_of_team(session, team_id):
+        for channel, brand in repo.inboxes_of_team(session, caller.team_id):
             accounts = repo.accounts_of_brand(session, brand.id)  # type: ignore[arg-type]
             for row in (channel, brand, *accounts):
                 session.expunge(row)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot import workspace
+from bot.caller import Caller
 from bot.clock import Clock
 from bot.errors import SlackApiFailure, SlackFailure, ValidationFailed
 from bot.mrkdwn import code, user
@@ -33,6 +34,10 @@ class Directory:
     clock: Clock
     configured_admins: frozenset[str]
     _profiles: dict[tuple[str, str], KnownUser] = field(default_factory=dict, repr=False)
+
+    def caller(self, team_id: str, user_id: str) -> Caller:
+        """The person a request comes from; nothing is looked up until it is asked for."""
+        return Caller(team_id, user_id, self)
 
     def actor(
         self,

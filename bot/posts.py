@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import policy, workspace
+from bot.caller import Caller
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from bot.mrkdwn import code, date, escape, user
 from bot.networks import NETWORKS
@@ -493,18 +494,16 @@ def check_drafting(db: Database, team_id: str, actor: Actor) -> None:
         raise PermissionDenied(refusal)
 
 
-def set_drafting(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], who: str, now: datetime
-) -> None:
-    workspace.require_admin(actor, "change who may draft", admins)
+def set_drafting(db: Database, caller: Caller, who: str, now: datetime) -> None:
+    workspace.require_admin(caller, "change who may draft")
     with db.write() as session:
-        before = repo.set_drafting(session, team_id, who)
+        before = repo.set_drafting(session, caller.team_id, who)
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "team",
-            team_id,
-            actor.user_id,
+            caller.team_id,
+            caller.user_id,
             "drafting",
             now,
             from_state=before,

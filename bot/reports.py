@@ -49,6 +49,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot import policy, runs, workspace
+from bot.caller import Caller
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.mrkdwn import code
 from bot.policy import Actor
@@ -683,28 +684,26 @@ def check_plan(db: Database, team_id: str, plan: WeeklyPlan) -> None:
 
 def set_weekly(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     plan: WeeklyPlan,
 ) -> WeeklyPlan:
-    workspace.require_admin(actor, "schedule weekly reports", admins)
-    check_plan(db, team_id, plan)
+    workspace.require_admin(caller, "schedule weekly reports")
+    check_plan(db, caller.team_id, plan)
     at = clock_time(plan.at_time).strftime("%H:%M")
-    brand_id = check_brand(db, team_id, plan.brand)
+    brand_id = check_brand(db, caller.team_id, plan.brand)
     with db.write() as session:
         repo.upsert(
             session,
             ReportSetting,
             {
-                "team_id": team_id,
+                "team_id": caller.team_id,
                 "channel_id": plan.channel_id,
                 "weekday": plan.weekday,
                 "at_time": at,
                 "tz": plan.tz,
                 "brand_id": brand_id,
-                "created_by": actor.user_id,
+                "created_by": caller.user_id,
                 "created_at": now,
             },
             keys=("team_id", "channel_id"),
@@ -712,10 +711,10 @@ def set_weekly(
         )
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "report",
             plan.channel_id,
-            actor.user_id,
+            caller.user_id,
             "set",
             now,
             to_state=f"{WEEKDAYS[plan.weekday]} {at} {plan.tz} {plan.brand or ''}".strip(),
@@ -723,16 +722,14 @@ def set_weekly(
     return WeeklyPlan(plan.channel_id, plan.weekday, at, plan.tz, plan.brand)
 
 
-def remove_weekly(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, channel_id: str
-) -> None:
-    workspace.require_admin(actor, "turn weekly reports off", admins)
+def remove_weekly(db: Database, caller: Caller, now: datetime, channel_id: str) -> None:
+    workspace.require_admin(caller, "turn weekly reports off")
     with db.write() as session:
-        if not repo.delete_schedule(session, ReportSetting, team_id, channel_id):
+        if not repo.delete_schedule(session, ReportSetting, caller.team_id, channel_id):
             raise NotFound(
                 f"<#{channel_id}> has no weekly report. `/post report weekly list` shows them."
             )
-        repo.audit(session, team_id, "report", channel_id, actor.user_id, "off", now)
+        repo.audit(session, caller.team_id, "report", channel_id, caller.user_id, "off", now)
 
 
 def weekly_plans(

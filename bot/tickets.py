@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import grammar, policy, workspace
+from bot.caller import Caller
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.jobs import wall_now
 from bot.mrkdwn import code, user
@@ -49,17 +50,15 @@ class RouteSpec:
     brand: str | None = None
 
 
-def add_route(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, spec: RouteSpec
-) -> Route:
-    workspace.require_admin(actor, "change complaint routes", admins)
+def add_route(db: Database, caller: Caller, now: datetime, spec: RouteSpec) -> Route:
+    workspace.require_admin(caller, "change complaint routes")
     with db.write() as session:
-        brand = _brand(session, team_id, spec.brand)
+        brand = _brand(session, caller.team_id, spec.brand)
         repo.upsert(
             session,
             Route,
             {
-                "team_id": team_id,
+                "team_id": caller.team_id,
                 "emoji": spec.emoji,
                 "channel_id": spec.channel_id,
                 "priority": spec.priority,
@@ -67,7 +66,7 @@ def add_route(
                 "escalate_minutes": spec.escalate_minutes,
                 "escalate_to": spec.escalate_to,
                 "brand_id": brand.id if brand else None,
-                "created_by": actor.user_id,
+                "created_by": caller.user_id,
                 "created_at": now,
             },
             keys=("team_id", "emoji"),
@@ -83,36 +82,32 @@ def add_route(
         )
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "route",
             spec.emoji,
-            actor.user_id,
+            caller.user_id,
             "set",
             now,
             to_state=spec.channel_id,
         )
-        return repo.route_by_emoji(session, team_id, spec.emoji)  # type: ignore[return-value]
+        return repo.route_by_emoji(session, caller.team_id, spec.emoji)  # type: ignore[return-value]
 
 
-def check_route(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], spec: RouteSpec
-) -> None:
+def check_route(db: Database, caller: Caller, spec: RouteSpec) -> None:
     """What can be refused before Slack is asked anything (joining the channel)."""
-    workspace.require_admin(actor, "change complaint routes", admins)
+    workspace.require_admin(caller, "change complaint routes")
     with db.read() as session:
-        _brand(session, team_id, spec.brand)
+        _brand(session, caller.team_id, spec.brand)
 
 
-def remove_route(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], now: datetime, emoji: str
-) -> None:
-    workspace.require_admin(actor, "change complaint routes", admins)
+def remove_route(db: Database, caller: Caller, now: datetime, emoji: str) -> None:
+    workspace.require_admin(caller, "change complaint routes")
     with db.write() as session:
-        route = repo.route_by_emoji(session, team_id, emoji)
+        route = repo.route_by_emoji(session, caller.team_id, emoji)
         if route is None:
             raise NotFound(f":{emoji}: isn't routed. `/post route list` shows the routes.")
         repo.retire_route(session, route)  # its tickets keep it, and the history stays
-        repo.audit(session, team_id, "route", emoji, actor.user_id, "remove", now)
+        repo.audit(session, caller.team_id, "route", emoji, caller.user_id, "remove", now)
 
 
 def routes(db: Database, team_id: str) -> list[tuple[Route, str | None]]:
@@ -458,20 +453,18 @@ def counts(db: Database, team_id: str) -> tuple[int, int]:
 
 def set_rota(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     channel_id: str,
     members: list[str],
     now: datetime,
 ) -> None:
-    workspace.require_admin(actor, "change rotas", admins)
+    workspace.require_admin(caller, "change rotas")
     with db.write() as session:
         repo.upsert(
             session,
             Rota,
             {
-                "team_id": team_id,
+                "team_id": caller.team_id,
                 "channel_id": channel_id,
                 "members": ",".join(members),
                 "turn": 0,
@@ -482,26 +475,24 @@ def set_rota(
         )
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "rota",
             channel_id,
-            actor.user_id,
+            caller.user_id,
             "set",
             now,
             to_state=",".join(members),
         )
 
 
-def rota_off(
-    db: Database, team_id: str, actor: Actor, admins: Iterable[str], channel_id: str, now: datetime
-) -> None:
-    workspace.require_admin(actor, "change rotas", admins)
+def rota_off(db: Database, caller: Caller, channel_id: str, now: datetime) -> None:
+    workspace.require_admin(caller, "change rotas")
     with db.write() as session:
-        rota = repo.rota_of(session, team_id, channel_id)
+        rota = repo.rota_of(session, caller.team_id, channel_id)
         if rota is None:
             raise NotFound(f"<#{channel_id}> has no rota.")
         repo.delete_rota(session, rota)
-        repo.audit(session, team_id, "rota", channel_id, actor.user_id, "off", now)
+        repo.audit(session, caller.team_id, "rota", channel_id, caller.user_id, "off", now)
 
 
 def next_on_rota(db: Database, team_id: str, channel_id: str) -> str | None:

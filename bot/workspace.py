@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import outbound, policy, vault, webhook
+from bot.caller import Caller
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
-from bot.policy import Actor, Grant
+from bot.policy import Grant
 from storage import repo
 from storage.db import Database
 from storage.models import Brand, ChannelSetting, RoleGrant
@@ -51,9 +52,11 @@ def admin_ids(db: Database, team_id: str, configured: Iterable[str]) -> set[str]
     return granted | set(configured)
 
 
-def require_admin(actor: Actor, action: str, admins: Iterable[str]) -> None:
-    if not policy.may_configure(actor):
-        raise PermissionDenied(policy.admin_refusal(actor, action, admins))
+def require_admin(caller: Caller, action: str) -> None:
+    """Refused unless the caller may configure Postroom; the refusal names Postroom's admins
+    (read only then)."""
+    if not policy.may_configure(caller.actor):
+        raise PermissionDenied(policy.admin_refusal(caller.actor, action, caller.admins))
 
 
 def as_grant(row: RoleGrant, brand: str | None) -> Grant:
@@ -86,9 +89,7 @@ class RoleView:
 
 def add_role(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     user_id: str,
     role: str,
@@ -96,40 +97,45 @@ def add_role(
     brand: str | None,
 ) -> tuple[Grant, bool]:
     """Grant a role; returns the grant and whether it is new (False: they had it already)."""
-    require_admin(actor, "grant roles", admins)
+    require_admin(caller, "grant roles")
     if role == "admin" and (networks or brand):
         raise ValidationFailed(
             "The admin role applies to the whole workspace; drop the networks and brand."
         )
     with db.write() as session:
-        brand_row = _brand(session, team_id, brand) if brand else None
+        brand_row = _brand(session, caller.team_id, brand) if brand else None
         scope = _scope(brand_row, ",".join(sorted(networks)))
         created = repo.add_grant(
             session,
             RoleGrant(
-                team_id=team_id,
+                team_id=caller.team_id,
                 user_id=user_id,
                 role=role,
                 brand_id=brand_row.id if brand_row else None,
                 networks=",".join(sorted(networks)),
                 scope=scope,
-                granted_by=actor.user_id,
+                granted_by=caller.user_id,
                 created_at=now,
             ),
         )
         grant = Grant(role, networks, brand_row.name if brand_row else None)
         if created:
             repo.audit(
-                session, team_id, "role", user_id, actor.user_id, "grant", now, to_state=str(grant)
+                session,
+                caller.team_id,
+                "role",
+                user_id,
+                caller.user_id,
+                "grant",
+                now,
+                to_state=str(grant),
             )
     return grant, created
 
 
 def remove_role(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     user_id: str,
     role: str,
@@ -137,12 +143,14 @@ def remove_role(
     brand: str | None,
 ) -> list[Grant]:
     """Remove the matching grants (with no scope given: every grant of that role)."""
-    require_admin(actor, "remove roles", admins)
+    require_admin(caller, "remove roles")
     with db.write() as session:
-        rows = [(g, b) for g, b in repo.list_grants(session, team_id, user_id) if g.role == role]
+        rows = [
+            (g, b) for g, b in repo.list_grants(session, caller.team_id, user_id) if g.role == role
+        ]
         scoped = networks is not None or brand is not None
         if scoped:
-            brand_row = _brand(session, team_id, brand) if brand else None
+            brand_row = _brand(session, caller.team_id, brand) if brand else None
             wanted = _scope(brand_row, ",".join(sorted(networks or ())))
             matching = [(g, b) for g, b in rows if g.scope == wanted]
         else:
@@ -157,10 +165,10 @@ def remove_role(
         for grant in removed:
             repo.audit(
                 session,
-                team_id,
+                caller.team_id,
                 "role",
                 user_id,
-                actor.user_id,
+                caller.user_id,
                 "revoke",
                 now,
                 from_state=str(grant),
@@ -191,9 +199,7 @@ class BrandPolicy:
 
 def add_brand(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     name: str,
     changes: BrandPolicy,
@@ -202,10 +208,10 @@ def add_brand(
     keyring: vault.Keyring | None = None,
 ) -> Brand:
     """``hosts`` vets a webhook URL (resolved now), ``keyring`` encrypts its new secret."""
-    require_admin(actor, "add brands", admins)
+    require_admin(caller, "add brands")
     hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
-        brand = Brand(team_id=team_id, name=name, created_by=actor.user_id, created_at=now)
+        brand = Brand(team_id=caller.team_id, name=name, created_by=caller.user_id, created_at=now)
         _check_new_secret(brand, changes)
         _apply(brand, changes, now, hook)
         if not repo.add_brand(session, brand):
@@ -213,16 +219,21 @@ def add_brand(
                 f"Brand `{name}` already exists. Change it with `/post brand set {name} …`."
             )
         repo.audit(
-            session, team_id, "brand", name, actor.user_id, "add", now, to_state=summary(brand)
+            session,
+            caller.team_id,
+            "brand",
+            name,
+            caller.user_id,
+            "add",
+            now,
+            to_state=summary(brand),
         )
-        return repo.get_brand(session, team_id, name)  # type: ignore[return-value]
+        return repo.get_brand(session, caller.team_id, name)  # type: ignore[return-value]
 
 
 def set_brand(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     name: str,
     changes: BrandPolicy,
@@ -231,7 +242,7 @@ def set_brand(
     keyring: vault.Keyring | None = None,
 ) -> Brand:
     """``hosts`` vets a webhook URL (resolved now), ``keyring`` encrypts its new secret."""
-    require_admin(actor, "change brands", admins)
+    require_admin(caller, "change brands")
     if changes == BrandPolicy():
         raise ValidationFailed(
             f"Say what to change for brand {name}: `client-approval`, `no-client-approval`, "
@@ -240,24 +251,26 @@ def set_brand(
         )
     hook = _webhook(changes, hosts, keyring)
     with db.write() as session:
-        brand = _brand(session, team_id, name)
+        brand = _brand(session, caller.team_id, name)
         _check_new_secret(brand, changes)
         before = summary(brand)
         _apply(brand, changes, now, hook)
         repo.save_brand(session, brand)
         repo.audit(
             session,
-            team_id,
+            caller.team_id,
             "brand",
             name,
-            actor.user_id,
+            caller.user_id,
             "set",
             now,
             from_state=before,
             to_state=summary(brand),
         )
         if changes.new_webhook_secret and changes.webhook_url is None:
-            repo.audit(session, team_id, "brand", name, actor.user_id, "new webhook secret", now)
+            repo.audit(
+                session, caller.team_id, "brand", name, caller.user_id, "new webhook secret", now
+            )
         return brand
 
 
@@ -350,17 +363,15 @@ class ChannelRoute:
 
 def check_approvals_target(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     brand: str | None,
     stage: str,
 ) -> Brand | None:
     """Everything about an approvals channel change that can be refused without Slack, so
     that nothing is joined for a command that would fail; returns the brand named."""
-    require_admin(actor, "set approvals channels", admins)
+    require_admin(caller, "set approvals channels")
     with db.read() as session:
-        return _approvals_brand(session, team_id, brand, stage)
+        return _approvals_brand(session, caller.team_id, brand, stage)
 
 
 def _approvals_brand(session: Session, team_id: str, brand: str | None, stage: str):
@@ -372,32 +383,30 @@ def _approvals_brand(session: Session, team_id: str, brand: str | None, stage: s
 
 def set_approvals_channel(
     db: Database,
-    team_id: str,
-    actor: Actor,
-    admins: Iterable[str],
+    caller: Caller,
     now: datetime,
     channel_id: str,
     networks: frozenset[str],
     brand: str | None,
     stage: str,
 ) -> list[ChannelRoute]:
-    require_admin(actor, "set approvals channels", admins)
+    require_admin(caller, "set approvals channels")
     routes = []
     with db.write() as session:
-        brand_row = _approvals_brand(session, team_id, brand, stage)
+        brand_row = _approvals_brand(session, caller.team_id, brand, stage)
         for network in sorted(networks) or [None]:
             scope = _scope(brand_row, network, stage)
             repo.set_channel(
                 session,
                 ChannelSetting(
-                    team_id=team_id,
+                    team_id=caller.team_id,
                     purpose="approvals",
                     brand_id=brand_row.id if brand_row else None,
                     network=network or "",
                     stage=stage,
                     scope=scope,
                     channel_id=channel_id,
-                    set_by=actor.user_id,
+                    set_by=caller.user_id,
                     updated_at=now,
                 ),
             )
@@ -405,10 +414,10 @@ def set_approvals_channel(
             routes.append(route)
             repo.audit(
                 session,
-                team_id,
+                caller.team_id,
                 "channel",
                 scope,
-                actor.user_id,
+                caller.user_id,
                 "set",
                 now,
                 to_state=channel_id,

@@ -10,6 +10,7 @@ from slack_bolt import App
 from bot import accounts, commands, grammar
 from bot.blocks import accounts as account_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import PostroomError, SlackFailure, ValidationFailed
 from bot.networks import label, mastodon
 from bot.services import Services
@@ -20,19 +21,20 @@ log = logging.getLogger(__name__)
 
 
 def account_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_account(invocation.args)
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
-    admins = services.people.admins(team_id)
     if parsed.action == "list":
-        rows = accounts.list_accounts(services.db, team_id, actor, admins)
+        rows = accounts.list_accounts(services.db, caller)
         respond(**account_blocks.account_list(rows))
         return
     if parsed.action == "remove":
         handle = accounts.remove(
-            services.db, team_id, actor, admins, services.clock.now(), parsed.network, parsed.brand
+            services.db, caller, services.clock.now(), parsed.network, parsed.brand
         )
         where = (
             "the instance's Preferences → Development"
@@ -53,7 +55,7 @@ def account_command(
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal(title))
     try:
         accounts.require_key(services.keyring)
-        brand = accounts.check_may_connect(services.db, team_id, actor, admins, parsed.brand)
+        brand = accounts.check_may_connect(services.db, caller, parsed.brand)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal(title, str(refused)), view.get("hash")
@@ -90,21 +92,18 @@ def _brand_of(view: dict) -> str:
 def register(app: App, services: Services) -> None:
     @app.view(account_blocks.BLUESKY_CALLBACK)
     @guarded(services)
-    def bluesky_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def bluesky_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         brand = _brand_of(view)
         values = form_values(view)
-        actor = services.people.actor(team_id, user_id)
+        user_id = caller.user_id
         try:
-            admins = services.people.admins(team_id)
             with in_time(services):
                 connected = accounts.connect_bluesky(
                     services.db,
                     services.outbound,
                     services.keyring,
-                    team_id,
-                    actor,
-                    admins,
+                    caller,
                     services.clock.now(),
                     brand,
                     typed(values, "server"),
@@ -124,22 +123,19 @@ def register(app: App, services: Services) -> None:
 
     @app.view(account_blocks.MASTODON_CALLBACK)
     @guarded(services)
-    def mastodon_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def mastodon_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         brand = _brand_of(view)
         values = form_values(view)
         instance, token = typed(values, "instance"), typed(values, "token")
-        actor = services.people.actor(team_id, user_id)
+        user_id = caller.user_id
         try:
-            admins = services.people.admins(team_id)
             with in_time(services):
                 connected = accounts.connect_mastodon(
                     services.db,
                     services.outbound,
                     services.keyring,
-                    team_id,
-                    actor,
-                    admins,
+                    caller,
                     services.clock.now(),
                     brand,
                     instance,

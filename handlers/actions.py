@@ -33,13 +33,13 @@ from handlers.errors import guarded
 
 
 def register(app: App, services: Services) -> None:
-    def approve_clicked(ack, body: dict, action: dict) -> None:
+    def approve_clicked(ack, body: dict, action: dict, context) -> None:
         """Accepted as a job (bot.work.approve) before it is acknowledged, acknowledged at
         once: the decision and its Slack calls never hold Bolt's listener threads."""
         post_id, version, stage = decision_value(action)
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         click = {
-            "user": user_id,
+            "user": caller.user_id,
             "post": post_id,
             "version": version,
             "stage": stage,
@@ -48,23 +48,23 @@ def register(app: App, services: Services) -> None:
         }
         key = str(body.get("trigger_id") or action.get("action_ts") or "")
         try:
-            jobs.accept(services, team_id, "approve", key or f"{user_id}:{post_id}", click)
+            key = key or f"{caller.user_id}:{post_id}"
+            jobs.accept(services, caller.team_id, "approve", key, click)
         finally:
             ack()
 
     def ask_for_reason(verdict: str):
-        def clicked(ack, body: dict, action: dict) -> None:
+        def clicked(ack, body: dict, action: dict, context) -> None:
             ack()
             post_id, version, stage = decision_value(action)
             # The trigger dies 3 s after the click: a modal first (no database, no users.info
             # before it), filled in after the checks.
             title = post_blocks.REASON_WORDS[verdict][0]
             view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
-            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            caller = context["caller"]  # asked for their roles only now, the modal open
             try:
-                actor = services.people.actor(team_id, user_id)
                 post, _ = posts.check_decision(
-                    services.db, team_id, actor, post_id, version, stage, verdict
+                    services.db, caller.team_id, caller.actor, post_id, version, stage, verdict
                 )
             except PostroomError as refused:
                 _explain(view, title, refused)
@@ -86,23 +86,22 @@ def register(app: App, services: Services) -> None:
     def ticket_action(change):
         """Take / Assign… / Resolve / Reopen / priority: the change, then the card in place."""
 
-        def clicked(ack, body: dict, action: dict) -> None:
+        def clicked(ack, body: dict, action: dict, context) -> None:
             ack()
-            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            caller = context["caller"]
             ticket_id = ticket_of(body, action)
-            actor = services.people.actor(team_id, user_id)
-            ticket = change(team_id, actor, ticket_id, action, services.clock.now())
+            ticket = change(caller, ticket_id, action, services.clock.now())
             tickets_flow.refresh_card(services, ticket)
-            home.refresh(services, team_id, {user_id, ticket.assignee})
+            home.refresh(services, caller.team_id, {caller.user_id, ticket.assignee})
             if (
                 ticket.assignee
-                and ticket.assignee != user_id
+                and ticket.assignee != caller.user_id
                 and action["action_id"] == (ticket_blocks.ASSIGN)
             ):
                 dm.tell(
                     services,
                     ticket.assignee,
-                    f"{user(user_id)} gave you ticket #{ticket.id}: see its card in "
+                    f"{user(caller.user_id)} gave you ticket #{ticket.id}: see its card in "
                     f"<#{ticket.card_channel}>.",
                 )
 
@@ -119,41 +118,46 @@ def register(app: App, services: Services) -> None:
 
     db = services.db
     take = ticket_action(
-        lambda team, actor, tid, action, now: tickets.assign(
-            db, team, actor, tid, actor.user_id, now, take=True
+        lambda caller, tid, action, now: tickets.assign(
+            db, caller.team_id, caller.actor, tid, caller.user_id, now, take=True
         )
     )
     assign = ticket_action(
-        lambda team, actor, tid, action, now: tickets.assign(
+        lambda caller, tid, action, now: tickets.assign(
             db,
-            team,
-            actor,
+            caller.team_id,
+            caller.actor,
             tid,
             selected_user(action),
             now,
-            vet=lambda picked, route: vet_assignee(team, picked, route),
+            vet=lambda picked, route: vet_assignee(caller.team_id, picked, route),
         )
     )
     resolve = ticket_action(
-        lambda team, actor, tid, action, now: tickets.resolve(db, team, actor, tid, now)
+        lambda caller, tid, action, now: tickets.resolve(db, caller.team_id, caller.actor, tid, now)
     )
     reopen = ticket_action(
-        lambda team, actor, tid, action, now: tickets.reopen(db, team, actor, tid, now)
+        lambda caller, tid, action, now: tickets.reopen(db, caller.team_id, caller.actor, tid, now)
     )
     prioritise = ticket_action(
-        lambda team, actor, tid, action, now: tickets.set_priority(
-            db, team, actor, tid, selected_value(action, tickets.PRIORITIES), now
+        lambda caller, tid, action, now: tickets.set_priority(
+            db,
+            caller.team_id,
+            caller.actor,
+            tid,
+            selected_value(action, tickets.PRIORITIES),
+            now,
         )
     )
 
-    def playbook_clicked(ack, body: dict, action: dict, respond) -> None:
+    def playbook_clicked(ack, body: dict, action: dict, context, respond) -> None:
         ack()
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         ticket_id = ticket_of(body, action)
-        refusal = policy.playbook_refusal(services.people.actor(team_id, user_id))
+        refusal = policy.playbook_refusal(caller.actor)
         if refusal:
             raise PermissionDenied(refusal)
-        ticket, route = tickets.get(services.db, team_id, ticket_id)
+        ticket, route = tickets.get(services.db, caller.team_id, ticket_id)
         text = tickets_flow.playbook_of(services, route)
         respond(
             replace_original=False,
@@ -166,14 +170,14 @@ def register(app: App, services: Services) -> None:
             ),
         )
 
-    def calendar_page(ack, body: dict, action: dict, respond) -> None:
+    def calendar_page(ack, action: dict, context, respond) -> None:
         ack()
         words, page = calendar_value(action)
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
-        zone = ZoneInfo(services.people.timezone(team_id, user_id))
+        caller = context["caller"]
+        zone = ZoneInfo(caller.zone)
         query = calendar.parse(words, services.clock.now().astimezone(zone).date())
-        actor = services.people.actor(team_id, user_id)  # the same rule as `/post calendar`
-        days = calendar.days(services.db, team_id, query, zone, policy.visible_brands(actor))
+        visible = policy.visible_brands(caller.actor)  # the same rule as `/post calendar`
+        days = calendar.days(services.db, caller.team_id, query, zone, visible)
         respond(
             replace_original=True,
             **calendar_blocks.calendar_message(days, query, zone.key, page=page),
@@ -185,16 +189,16 @@ def register(app: App, services: Services) -> None:
         ``per_network``: the button must name its network (only Mark as published had
         buttons without one, on the notices of an earlier release)."""
 
-        def clicked(ack, body: dict, action: dict) -> None:
+        def clicked(ack, body: dict, action: dict, context) -> None:
             ack()
             post_id, version, network = post_network(action)
             if per_network and network is None:
                 raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
             view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
-            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            caller = context["caller"]  # asked for their roles only now, the modal open
             try:
-                actor = services.people.actor(team_id, user_id)
-                post, brand = posts.get(services.db, team_id, post_id)
+                actor = caller.actor
+                post, brand = posts.get(services.db, caller.team_id, post_id)
                 if network is not None:
                     network = publishing.network_of(post, network)
                 facts = posts.facts(post, brand.name)

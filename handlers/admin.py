@@ -7,32 +7,35 @@ from __future__ import annotations
 from bot import commands, policy, posts, vault, workspace
 from bot.blocks import admin as admin_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
-from handlers.subcommand import answer, bad_action, caller
+from handlers.subcommand import answer, bad_action
 
 
 def role_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
+    now = services.clock.now()
     action = args[0].lower() if args else ""
     if action == "list":
-        workspace.require_admin(actor, "list roles", admins)
+        workspace.require_admin(caller, "list roles")
         answer(
             respond,
             admin_blocks.role_list(
-                workspace.list_roles(services.db, team_id), services.settings.admins
+                workspace.list_roles(services.db, caller.team_id), services.settings.admins
             ),
         )
     elif action == "add":
         change = commands.parse_role_change(args[1:])
         grant, created = workspace.add_role(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             change.user_id,
             change.role,
@@ -44,9 +47,7 @@ def role_command(
         change = commands.parse_role_change(args[1:])
         removed = workspace.remove_role(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             change.user_id,
             change.role,
@@ -59,26 +60,27 @@ def role_command(
 
 
 def brand_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
     action = args[0].lower() if args else ""
     if action == "list":
-        brands = workspace.list_brands(services.db, team_id)
+        brands = workspace.list_brands(services.db, caller.team_id)
         answer(
             respond,
-            admin_blocks.brand_list([b for b in brands if policy.sees_brand(actor, b.name)]),
+            admin_blocks.brand_list([b for b in brands if policy.sees_brand(caller.actor, b.name)]),
         )
     elif action in ("add", "set"):
         name, changes = commands.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
         brand = change(
             services.db,
-            team_id,
-            actor,
-            admins,
-            now,
+            caller,
+            services.clock.now(),
             name,
             changes,
             hosts=services.outbound,
@@ -101,28 +103,25 @@ def brand_command(
 
 
 def approvals_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
-    team_id, actor, admins, now = caller(services, command)
     if not args or args[0].lower() == "list":
-        routes = workspace.approvals_channels(services.db, team_id)
-        answer(
-            respond,
-            admin_blocks.approvals_list([r for r in routes if policy.sees_brand(actor, r.brand)]),
-        )
+        routes = workspace.approvals_channels(services.db, caller.team_id)
+        seen = [r for r in routes if policy.sees_brand(caller.actor, r.brand)]
+        answer(respond, admin_blocks.approvals_list(seen))
         return
     request = commands.parse_approvals(args)
-    brand = workspace.check_approvals_target(
-        services.db, team_id, actor, admins, request.brand, request.stage
-    )
+    brand = workspace.check_approvals_target(services.db, caller, request.brand, request.stage)
     joined = workspace_flow.ensure_can_post(services, request.channel.id)
     routes = workspace.set_approvals_channel(
         services.db,
-        team_id,
-        actor,
-        admins,
-        now,
+        caller,
+        services.clock.now(),
         request.channel.id,
         request.networks,
         request.brand,
@@ -138,19 +137,22 @@ def approvals_command(
 
 
 def drafting_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
-    team_id, actor, admins, now = caller(services, command)
     who = commands.drafting_choice(invocation.args)
     if who is None:
-        current = posts.drafting_of(services.db, team_id)
+        current = posts.drafting_of(services.db, caller.team_id)
         respond(
             **post_blocks.dm(
                 DRAFTING_WORDS[current] + " Change it with `/post drafting anyone|roles`."
             )
         )
         return
-    posts.set_drafting(services.db, team_id, actor, admins, who, now)
+    posts.set_drafting(services.db, caller, who, services.clock.now())
     respond(**post_blocks.dm("Done. " + DRAFTING_WORDS[who]))
 
 

@@ -8,35 +8,38 @@ from zoneinfo import ZoneInfo
 from bot import calendar, commands, policy
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import UsageError
 from bot.mrkdwn import code
 from bot.services import Services
-from handlers.subcommand import caller
 
 
 def calendar_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     args = invocation.args
     if args and args[0].lower() == "ics":
-        calendar_feed(services, command, args[1:], respond)
+        calendar_feed(services, caller, args[1:], respond)
         return
-    team_id = command["team_id"]
-    zone = ZoneInfo(services.people.timezone(team_id, command["user_id"]))
+    team_id = caller.team_id
+    zone = ZoneInfo(caller.zone)
     query = calendar.parse(args, services.clock.now().astimezone(zone).date())
-    actor = services.people.actor(team_id, command["user_id"])
+    actor = caller.actor
     days = calendar.days(services.db, team_id, query, zone, policy.visible_brands(actor))
     respond(**calendar_blocks.calendar_message(days, query, zone.key))
 
 
-def calendar_feed(services: Services, command: dict, args: list[str], respond) -> None:
+def calendar_feed(services: Services, caller: Caller, args: list[str], respond) -> None:
     rotate = bool(args) and args[0].lower() == "rotate"
     if args and not rotate:
         raise UsageError(
             f"{code(' '.join(args))}: say `rotate` or nothing.", commands.usage("calendar")
         )
-    team_id, actor, admins, now = caller(services, command)
-    secret = calendar.feed_secret(services.db, team_id, actor, admins, now, rotate=rotate)
+    secret = calendar.feed_secret(services.db, caller, services.clock.now(), rotate=rotate)
     if secret is None:  # only its hash is kept: the link was shown once, when it was made
         respond(
             **post_blocks.dm(

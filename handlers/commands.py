@@ -15,6 +15,7 @@ from slack_bolt import App, Respond
 from bot import commands, policy
 from bot.blocks import admin as admin_blocks
 from bot.blocks import notice
+from bot.caller import Caller
 from bot.errors import SlackFailure
 from bot.mrkdwn import code
 from bot.services import Services
@@ -30,13 +31,14 @@ log = logging.getLogger(__name__)
 def register(app: App, services: Services) -> None:
     @app.command("/post")
     @guarded(services)
-    def post_command(ack, command: dict, respond: Respond) -> None:
+    def post_command(ack, command: dict, context, respond: Respond) -> None:
         ack()
         invocation = commands.split(command.get("text", ""))
         handler = SUBCOMMAND_HANDLERS.get(invocation.name)
         if handler is None:
             raise commands.unknown(invocation.name)
-        handler(services, command, invocation, checked(services, command, respond))
+        reply = checked(services, command, respond)
+        handler(services, context["caller"], command, invocation, reply)
 
 
 def checked(services: Services, command: dict, respond: Respond) -> Callable[..., object]:
@@ -83,10 +85,13 @@ def _tell_elsewhere(services: Services, command: dict, text: str) -> None:
 
 
 def help_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond: Respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond: Respond,
 ) -> None:
-    actor = services.people.actor(command["team_id"], command["user_id"])
-    respond(**admin_blocks.help_message(policy.may_configure(actor)))
+    respond(**admin_blocks.help_message(policy.may_configure(caller.actor)))
 
 
 # Every subcommand of the grammar (bot/commands.py), and the handler that answers it.

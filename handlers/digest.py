@@ -8,18 +8,22 @@ from zoneinfo import ZoneInfo
 from bot import commands, digest, policy, workspace
 from bot.blocks import digest as digest_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import digest as digest_flow
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
-from handlers.subcommand import caller
 
 
 def digest_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_digest(invocation.args)
-    team_id, user_id = command["team_id"], command["user_id"]
+    team_id = caller.team_id
     now = services.clock.now()
     if parsed.action == "preview":
         plans = digest.plans(services.db, team_id)
@@ -27,8 +31,8 @@ def digest_command(
         if here is not None:
             tz, brand = here[0].tz, here[1]
         else:
-            tz, brand = services.people.timezone(team_id, user_id), None
-        viewer = services.people.actor(team_id, user_id)
+            tz, brand = caller.zone, None
+        viewer = caller.actor
         refusal = policy.digest_preview_refusal(viewer, brand)
         if refusal:
             raise PermissionDenied(refusal)
@@ -42,21 +46,20 @@ def digest_command(
         )
         return
     if parsed.action == "list":
-        viewer = services.people.actor(team_id, user_id)
+        viewer = caller.actor
         plans = [p for p in digest.plans(services.db, team_id) if policy.sees_brand(viewer, p[1])]
         respond(**digest_blocks.plan_list(plans))
         return
-    _, actor, admins, _ = caller(services, command)
     if parsed.action == "off":
-        digest.remove_digest(services.db, team_id, actor, admins, now, parsed.channel.id)
+        digest.remove_digest(services.db, caller, now, parsed.channel.id)
         respond(**post_blocks.dm(f"No more digests in <#{parsed.channel.id}>."))
         return
-    workspace.require_admin(actor, "schedule digests", admins)
-    tz = parsed.tz or services.people.timezone(team_id, user_id)
+    workspace.require_admin(caller, "schedule digests")
+    tz = parsed.tz or caller.zone
     plan = digest.DigestPlan(parsed.channel.id, parsed.at_time, tz, parsed.brand)
     digest.check_plan(services.db, team_id, plan)
     joined = workspace_flow.ensure_can_post(services, parsed.channel.id)
-    plan = digest.set_digest(services.db, team_id, actor, admins, now, plan)
+    plan = digest.set_digest(services.db, caller, now, plan)
     note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
     respond(
         **post_blocks.dm(

@@ -6,20 +6,23 @@ from __future__ import annotations
 from bot import commands, guides, policy, workspace
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied, PostroomError
 from bot.services import Services
 
 
 def style_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     brand_name = commands.brand_option(invocation.args, "style")
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Brand guide"))
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
-    try:
-        workspace.require_admin(actor, "edit brand guides", services.people.admins(team_id))
-        brand, guide = guides.read(services.db, team_id, brand_name)
+    try:  # the caller's roles asked for only now, the modal open
+        workspace.require_admin(caller, "edit brand guides")
+        brand, guide = guides.read(services.db, caller.team_id, brand_name)
     except PostroomError as refused:
         services.slack.update_view(
             view["id"], post_blocks.notice_modal("Brand guide", str(refused)), view.get("hash")
@@ -29,11 +32,15 @@ def style_command(
 
 
 def guide_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     brand_name = commands.brand_option(invocation.args, "guide")
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     visible = policy.visible_brands(actor)
     if visible is not None and not invocation.args and len(visible) == 1:
         [brand_name] = visible  # a client's `/post guide`: their brand's

@@ -6,22 +6,26 @@ from __future__ import annotations
 from bot import commands, inbox
 from bot.blocks import inbox as inbox_blocks
 from bot.blocks import posts as post_blocks
+from bot.caller import Caller
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
-from handlers.subcommand import caller
 
 
 def inbox_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_inbox(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    now = services.clock.now()
     if parsed.action == "list":
-        respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, team_id, actor, admins)))
+        respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, caller)))
         return
     channel_id = parsed.channel.id  # type: ignore[union-attr]
     if parsed.action == "off":
-        brands = inbox.remove_inbox(services.db, team_id, actor, admins, now, channel_id)
+        brands = inbox.remove_inbox(services.db, caller, now, channel_id)
         names = ", ".join(brands)
         respond(
             **post_blocks.dm(
@@ -30,9 +34,9 @@ def inbox_command(
             )
         )
         return
-    inbox.check_may_set(services.db, team_id, actor, admins, parsed.brand)  # before joining
+    inbox.check_may_set(services.db, caller, parsed.brand)  # before joining
     joined = workspace_flow.ensure_can_post(services, channel_id)
-    found = inbox.set_inbox(services.db, team_id, actor, admins, now, channel_id, parsed.brand)
+    found = inbox.set_inbox(services.db, caller, now, channel_id, parsed.brand)
     note = f" I joined <#{channel_id}> to post there." if joined else ""
     moved = f" (It was <#{found.moved_from}> until now.)" if found.moved_from else ""
     respond(

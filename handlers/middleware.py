@@ -1,5 +1,6 @@
-"""Global middleware: cheap checks that run before every listener, and the acceptance of
-events with side effects as durable jobs (written before Slack is answered)."""
+"""Global middleware: cheap checks that run before every listener, the caller put into the
+context (``context["caller"]``, a :class:`~bot.caller.Caller`), and the acceptance of events
+with side effects as durable jobs (written before Slack is answered)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from slack_bolt import App, BoltResponse
 
 from bot import workspace
+from bot.caller import Caller
 from bot.flows import tickets as tickets_flow
 from bot.jobs import wall_now
 from bot.services import Services
@@ -43,8 +45,9 @@ def register(app: App, services: Services) -> None:
 
     @app.middleware
     def before_every_listener(body: dict, context, next):
-        """Know the workspace, then let each event with side effects through only once.
-        One middleware, not two: Bolt builds every middleware's arguments per request."""
+        """Know the workspace and the caller, then let each event with side effects through
+        only once. One middleware, not two: Bolt builds every middleware's arguments per
+        request."""
         team_id = context.team_id or ""
         if team_id and team_id not in seen_teams:
             # The first time a workspace talks to us: create it (and its default brand).
@@ -54,6 +57,9 @@ def register(app: App, services: Services) -> None:
             if not known:
                 workspace.ensure_team(services.db, team_id, services.clock.now())
             seen_teams.add(team_id)
+        found = caller_of(body, context)
+        if found is not None:
+            context["caller"] = found
         if body.get("type") != "event_callback":
             return next()
         try:
@@ -71,6 +77,22 @@ def register(app: App, services: Services) -> None:
             services.jobs.wake(outcome)  # type: ignore[union-attr]
             return BoltResponse(status=200, body="")
         return next()
+
+    def caller_of(body: dict, context) -> Caller | None:
+        """Who acts: the person of a command, click, form, menu or shortcut (of the
+        workspace the payload names, as its listener reads it), or of an event with a
+        user (a reaction's, a Home tab's viewer); None when nobody does (the app removed).
+        Nothing is looked up here: the caller asks the directory when first asked."""
+        user_id = context.user_id
+        if not isinstance(user_id, str) or not user_id:
+            return None
+        team = body.get("team")
+        team_id = (team.get("id") if isinstance(team, dict) else None) or body.get("team_id")
+        if body.get("type") == "event_callback" or not isinstance(team_id, str):
+            team_id = context.team_id
+        if not team_id:
+            return None
+        return services.people.caller(team_id, user_id)
 
     def accept(body: dict, team_id: str) -> str:
         """Slack delivers events at least once: record each ``event_id`` that has side

@@ -17,19 +17,17 @@ log = logging.getLogger(__name__)
 
 def register(app: App, services: Services) -> None:
     @app.options({"block_id": "brand", "action_id": "value"})
-    def brand_options(ack, body: dict) -> None:
-        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or ""
-        user_id = (body.get("user") or {}).get("id") or ""
+    def brand_options(ack, body: dict, context) -> None:
         typed = body.get("value") if isinstance(body.get("value"), str) else ""
         try:
-            actor = services.people.actor(team_id, user_id)
+            caller = context["caller"]  # none: no person named (the log says so)
             brands = [  # the same rule as the static menu: a client picks only their brands
                 b
-                for b in workspace.list_brands(services.db, team_id)
-                if policy.sees_brand(actor, b.name)
+                for b in workspace.list_brands(services.db, caller.team_id)
+                if policy.sees_brand(caller.actor, b.name)
             ]
         except Exception:  # the menu shows nothing rather than an error; the log says why
-            log.exception("could not list brands for the brand menu of %s", team_id)
+            log.exception("could not list brands for the brand menu of %s", context.team_id)
             ack(options=[])
             return
         ack(**post_blocks.brand_options(brands, typed[:100]))

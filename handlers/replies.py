@@ -18,32 +18,32 @@ from handlers.views import _errors, form_meta, form_values, in_time, meta_id, ty
 
 
 def register(app: App, services: Services) -> None:
-    def reply_clicked(ack, body: dict, action: dict) -> None:
+    def reply_clicked(ack, body: dict, action: dict, context) -> None:
         """The modal first (the trigger dies 3 s after the click), then the checks: it
         becomes the form, or the refusal's sentence."""
         ack()
         view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal("Reply"))
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         try:
             ticket_id = ticket_of(body, action)
-            found = replies.context(services.db, team_id, ticket_id)
-            replies.check_may_reply(services.people.actor(team_id, user_id), found)
+            found = replies.context(services.db, caller.team_id, ticket_id)
+            replies.check_may_reply(caller.actor, found)
             modal = replies_flow.form(services, found)
         except PostroomError as refused:
             modal = post_blocks.notice_modal("Reply", str(refused))
         services.slack.update_view(view["id"], modal, view.get("hash"))
 
-    def reply_submitted(ack, body: dict, view: dict) -> None:
+    def reply_submitted(ack, view: dict, context) -> None:
         """Checked before it is acknowledged (problems go back into the form, on the text
         field), saved once per form, then sent or asked for approval."""
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         try:
             ticket_id = meta_id(form_meta(view), "ticket")
             text = typed(form_values(view), "text", limit=reply_blocks.TEXT_MAX)
-            actor = services.people.actor(team_id, user_id)
-            found = replies.context(services.db, team_id, ticket_id)
+            actor = caller.actor
+            found = replies.context(services.db, caller.team_id, ticket_id)
             replies.check_may_reply(actor, found)
-            replies_flow.check_text(services, found, text, user_id)
+            replies_flow.check_text(services, found, text, caller.user_id)
             with in_time(services):
                 reply, new = replies.create(
                     services.db, actor, found, text, view["id"], services.clock.now()
@@ -56,39 +56,45 @@ def register(app: App, services: Services) -> None:
         if new:
             replies_flow.submitted(services, reply, found)
 
-    def approve_clicked(ack, body: dict, action: dict) -> None:
+    def approve_clicked(ack, action: dict, context) -> None:
         ack()
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
-        actor = services.people.actor(team_id, user_id)
+        caller = context["caller"]
         reply = replies.decide(
-            services.db, team_id, actor, reply_of(action), "approve", services.clock.now()
+            services.db,
+            caller.team_id,
+            caller.actor,
+            reply_of(action),
+            "approve",
+            services.clock.now(),
         )
         replies_flow.decided(services, reply)
 
-    def reject_clicked(ack, body: dict, action: dict) -> None:
+    def reject_clicked(ack, body: dict, action: dict, context) -> None:
         ack()
         title = "Reject the reply"
         view = services.slack.open_view(body["trigger_id"], post_blocks.loading_modal(title))
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         try:
-            actor = services.people.actor(team_id, user_id)
-            reply = replies.check_decision(services.db, team_id, actor, reply_of(action), "reject")
+            reply = replies.check_decision(
+                services.db, caller.team_id, caller.actor, reply_of(action), "reject"
+            )
             modal = reply_blocks.reason_form(reply)
         except PostroomError as refused:
             modal = post_blocks.notice_modal(title, str(refused))
         services.slack.update_view(view["id"], modal, view.get("hash"))
 
-    def reason_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def reason_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         try:
             reply_id = meta_id(form_meta(view), "reply")
             reason = typed(form_values(view), "reason", limit=1000).strip()
             if not reason:
                 raise ValidationFailed("Say why.", {"reason": "Say why: the writer is told."})
-            actor = services.people.actor(team_id, user_id)
+            actor = caller.actor
             with in_time(services):
+                now = services.clock.now()
                 reply = replies.decide(
-                    services.db, team_id, actor, reply_id, "reject", services.clock.now(), reason
+                    services.db, caller.team_id, actor, reply_id, "reject", now, reason
                 )
         except PostroomError as refused:
             fields = refused.fields if isinstance(refused, ValidationFailed) else None

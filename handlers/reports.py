@@ -6,38 +6,42 @@ from __future__ import annotations
 from bot import commands, policy, reports, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import reports as report_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import reports as reports_flow
 from bot.flows import workspace as workspace_flow
 from bot.services import Services
 from handlers.errors import report
-from handlers.subcommand import caller
 
 
 def report_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     parsed = commands.parse_report(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, now = caller.team_id, services.clock.now()
     if parsed.action == "weekly-list":
-        refusal = policy.weekly_list_refusal(actor)  # not for an agency's client
+        refusal = policy.weekly_list_refusal(caller.actor)  # not for an agency's client
         if refusal:
             raise PermissionDenied(refusal)
         respond(**report_blocks.weekly_list(reports.weekly_plans(services.db, team_id)))
         return
     if parsed.action == "weekly-off":
-        reports.remove_weekly(services.db, team_id, actor, admins, now, parsed.channel.id)
+        reports.remove_weekly(services.db, caller, now, parsed.channel.id)
         respond(**post_blocks.dm(f"No more weekly reports in <#{parsed.channel.id}>."))
         return
     if parsed.action == "weekly":
-        workspace.require_admin(actor, "schedule weekly reports", admins)
-        tz = parsed.tz or services.people.timezone(team_id, actor.user_id)
+        workspace.require_admin(caller, "schedule weekly reports")
+        tz = parsed.tz or caller.zone
         plan = reports.WeeklyPlan(
             parsed.channel.id, reports.weekday(parsed.weekday), parsed.at_time, tz, parsed.brand
         )
         reports.check_plan(services.db, team_id, plan)
         joined = workspace_flow.ensure_can_post(services, plan.channel_id, team_report_of=team_id)
-        plan = reports.set_weekly(services.db, team_id, actor, admins, now, plan)
+        plan = reports.set_weekly(services.db, caller, now, plan)
         note = f" I joined <#{plan.channel_id}> to post there." if joined else ""
         day = reports.WEEKDAY_NAMES[plan.weekday]
         respond(
@@ -49,12 +53,12 @@ def report_command(
             )
         )
         return
-    reports.require_runner(actor)
+    reports.require_runner(caller.actor)
     reports.check_brand(services.db, team_id, parsed.brand)
     days = reports.PERIOD_DAYS[parsed.kind]
     where = (
         "it will be posted here in a few seconds"
-        if policy.report_in_channel(actor)
+        if policy.report_in_channel(caller.actor)
         else "I'll send it to you as a direct message in a few seconds"
     )
     respond(
@@ -64,23 +68,23 @@ def report_command(
             + f"; {where}."
         )
     )
-    services.background.submit(_produce_report, services, command, parsed, respond, actor)
+    services.background.submit(_produce_report, services, caller, command, parsed, respond)
 
 
 def _produce_report(
-    services: Services, command: dict, parsed: commands.ReportCommand, respond, actor
+    services: Services, caller: Caller, command: dict, parsed: commands.ReportCommand, respond
 ) -> None:
     """In the background (the command was acknowledged): the report, or the error's reply."""
-    user_id, channel_id = command["user_id"], command.get("channel_id")
+    user_id, channel_id = caller.user_id, command.get("channel_id")
     try:
         reports_flow.on_demand(
             services,
-            command["team_id"],
+            caller.team_id,
             user_id,
             channel_id,
             parsed.kind,
             parsed.brand,
-            policy.report_in_channel(actor),
+            policy.report_in_channel(caller.actor),
             lambda text: respond(**post_blocks.dm(text)),
         )
     except Exception as error:  # typed errors: their sentence; the rest: a ref in the log

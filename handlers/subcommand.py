@@ -1,30 +1,25 @@
-"""What every ``/post`` subcommand's handler shares: its signature, the caller's context, a
-reply of several messages, and the refusal of an action the subcommand doesn't have."""
+"""What every ``/post`` subcommand's handler shares: its signature (the caller among its
+arguments), a reply of several messages, and the refusal of an action the subcommand doesn't
+have."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from slack_bolt import Respond
 
 from bot import commands
+from bot.caller import Caller
 from bot.errors import UsageError
 from bot.grammar import suggest
 from bot.mrkdwn import code
-from bot.policy import Actor
 from bot.services import Services
 
-# ``(services, the command's payload, its parsed words, respond)``: registered by name in
-# ``handlers.commands``, which acknowledges the command before calling it.
-Handler = Callable[[Services, dict, commands.Invocation, Respond], None]
-
-
-def caller(services: Services, command: dict) -> tuple[str, Actor, set[str], datetime]:
-    """The team, the person acting (with their roles), the team's admins, and now."""
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
-    return team_id, actor, services.people.admins(team_id), services.clock.now()
+# ``(services, who ran it, the command's payload, its parsed words, respond)``: registered by
+# name in ``handlers.commands``, which acknowledges the command before calling it. The
+# caller is the middleware's (``context["caller"]``): their roles are looked up when first
+# asked for, so a handler that opens a modal asks after ``views_open``.
+Handler = Callable[[Services, Caller, dict, commands.Invocation, Respond], None]
 
 
 def answer(respond: Callable[..., object], messages: list[dict]) -> None:

@@ -6,25 +6,30 @@ from __future__ import annotations
 from bot import commands, policy, tickets, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import tickets as ticket_blocks
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import tickets as tickets_flow
 from bot.flows import workspace as workspace_flow
 from bot.mrkdwn import user
 from bot.services import Services
-from handlers.subcommand import answer, caller
+from handlers.subcommand import answer
 
 
 def route_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     action, value = commands.parse_route(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, now = caller.team_id, services.clock.now()
     if action == "list":
-        workspace.require_admin(actor, "see complaint routes", admins)
+        workspace.require_admin(caller, "see complaint routes")
         answer(respond, ticket_blocks.route_list(tickets.routes(services.db, team_id)))
         return
     if action == "remove":
-        tickets.remove_route(services.db, team_id, actor, admins, now, value)
+        tickets.remove_route(services.db, caller, now, value)
         tickets_flow.forget_routes(services, team_id)
         respond(
             **post_blocks.dm(
@@ -33,40 +38,42 @@ def route_command(
             )
         )
         return
-    tickets.check_route(services.db, team_id, actor, admins, value)
+    tickets.check_route(services.db, caller, value)
     joined = workspace_flow.ensure_can_post(services, value.channel_id)
     if value.escalate_to:
         workspace_flow.ensure_can_post(services, value.escalate_to)
-    route = tickets.add_route(services.db, team_id, actor, admins, now, value)
+    route = tickets.add_route(services.db, caller, now, value)
     tickets_flow.forget_routes(services, team_id)
     respond(**ticket_blocks.route_saved(route, joined))
 
 
 def rota_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     channel, people = commands.parse_rota(invocation.args)
-    team_id, actor, admins, now = caller(services, command)
+    team_id, now = caller.team_id, services.clock.now()
     if people is None:
-        tickets.rota_off(services.db, team_id, actor, admins, channel.id, now)
+        tickets.rota_off(services.db, caller, channel.id, now)
         respond(
             **post_blocks.dm(
                 f"No more rota in <#{channel.id}>: new tickets wait for someone to take them."
             )
         )
         return
-    workspace.require_admin(actor, "change rotas", admins)
-    rota = [services.people.actor(team_id, person) for person in people]
+    workspace.require_admin(caller, "change rotas")
+    rota = [services.people.actor(team_id, person) for person in people]  # its members
     tickets.check_rota(services.db, team_id, channel.id, rota)
-    tickets.set_rota(services.db, team_id, actor, admins, channel.id, people, now)
+    tickets.set_rota(services.db, caller, channel.id, people, now)
     note = ""
     if tickets.route_for(services.db, team_id, tickets.DEFAULT_EMOJI) is None:
         workspace_flow.ensure_can_post(services, channel.id)
         tickets.add_route(
             services.db,
-            team_id,
-            actor,
-            admins,
+            caller,
             now,
             tickets.RouteSpec(tickets.DEFAULT_EMOJI, channel.id),
         )
@@ -80,11 +87,15 @@ def rota_command(
 
 
 def tickets_command(
-    services: Services, command: dict, invocation: commands.Invocation, respond
+    services: Services,
+    caller: Caller,
+    command: dict,
+    invocation: commands.Invocation,
+    respond,
 ) -> None:
     which = commands.tickets_kind(invocation.args)
-    team_id = command["team_id"]
-    actor = services.people.actor(team_id, command["user_id"])
+    team_id = caller.team_id
+    actor = caller.actor
     refusal = policy.ticket_list_refusal(actor, which)
     if refusal:
         raise PermissionDenied(refusal)

@@ -81,7 +81,7 @@ def draft_form(
 def register(app: App, services: Services) -> None:
     register_guides(app, services)
 
-    def draft_form_changed(ack, body: dict, action: dict) -> None:
+    def draft_form_changed(ack, body: dict, context) -> None:
         """Another brand or other networks picked in the draft form (``dispatch_action``):
         the form is redrawn with that brand's voice and those networks' limits, keeping
         everything typed in it."""
@@ -89,20 +89,19 @@ def register(app: App, services: Services) -> None:
         view = body.get("view") or {}
         if view.get("callback_id") != post_blocks.DRAFT_CALLBACK:
             return
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        caller = context["caller"]
         meta = form_meta(view)
         values = form_values(view)
         picked = typed_form(values)
         brand = option_value(entry(values, "brand").get("selected_option")) or "default"
-        actor = services.people.actor(team_id, user_id)
         brands = [
             b
-            for b in workspace.list_brands(services.db, team_id)
-            if policy.sees_brand(actor, b.name)
+            for b in workspace.list_brands(services.db, caller.team_id)
+            if policy.sees_brand(caller.actor, b.name)
         ]
         form = draft_form(
             services,
-            team_id,
+            caller.team_id,
             brands,
             brand,
             typed=picked,
@@ -117,25 +116,25 @@ def register(app: App, services: Services) -> None:
         try:
             services.slack.update_view(view["id"], form, view.get("hash"))
         except PostroomError as failure:  # e.g. a newer change of the same form won
-            log.info("draft form of %s not redrawn: %s", user_id, failure)
+            log.info("draft form of %s not redrawn: %s", caller.user_id, failure)
 
     for block in ("brand", "networks"):
         app.action({"block_id": block, "action_id": "value"})(guarded(services)(draft_form_changed))
 
     @app.view(publish_blocks.PUBLISH_CALLBACK)
     @guarded(services)
-    def publish_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def publish_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         meta = form_meta(view)
         post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
         network = meta_network(meta)
         url = typed(form_values(view), "url")
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         try:
             with in_time(services):
                 result = publishing.mark_published(
                     services.db,
-                    team_id,
+                    caller.team_id,
                     actor,
                     post_id,
                     version,
@@ -152,20 +151,20 @@ def register(app: App, services: Services) -> None:
 
     @app.view(publish_blocks.FAILED_CALLBACK)
     @guarded(services)
-    def failure_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def failure_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         meta = form_meta(view)
         post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
         network = meta_network(meta)
         reason = typed(form_values(view), "reason")
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         try:
             if network is None:
                 raise ValidationFailed("That form is damaged; open it again from the notice.")
             with in_time(services):
                 result = publishing.mark_failed(
                     services.db,
-                    team_id,
+                    caller.team_id,
                     actor,
                     post_id,
                     version,
@@ -182,15 +181,16 @@ def register(app: App, services: Services) -> None:
 
     @app.view(post_blocks.DRAFT_CALLBACK)
     @guarded(services)
-    def draft_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def draft_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
+        team_id, user_id = caller.team_id, caller.user_id
         meta = form_meta(view)
         if meta.get("post") is not None:  # an edit: of that post, as it was when opened
             meta = {"post": meta_id(meta, "post"), "version": meta_id(meta, "version")}
         # Validate before acknowledging: problems go back into the open modal, by field.
         try:
             draft = read_draft(form_values(view))
-            if not policy.sees_brand(services.people.actor(team_id, user_id), draft.brand):
+            if not policy.sees_brand(caller.actor, draft.brand):
                 raise posts.no_brand(draft.brand)  # as if it didn't exist: not theirs to see
             posts.check_schedule(draft.scheduled_at, services.clock.now())
             verdict, brand = posts_flow.check(services, team_id, draft)
@@ -199,9 +199,8 @@ def register(app: App, services: Services) -> None:
             # the first one's result, answered again
             earlier = posts.saved_by_form(services.db, team_id, view["id"])
             if meta.get("post") and earlier is None:  # an edit: still theirs, still as seen
-                actor = services.people.actor(team_id, user_id)
                 author = posts.check_editable(
-                    services.db, team_id, actor, meta["post"], meta["version"]
+                    services.db, team_id, caller.actor, meta["post"], meta["version"]
                 )[0].author
         except PostroomError as refused:  # invalid input, or the brand is gone meanwhile
             fields = getattr(refused, "fields", None) or {
@@ -217,14 +216,14 @@ def register(app: App, services: Services) -> None:
         nobody = posts.unapprovable(services.db, team_id, sorted(draft.networks), brand, author)
         if nobody:
             ordered = [n for n in networks.NETWORKS if n in nobody]
-            admins = sorted(services.people.admins(team_id))
+            admins = sorted(caller.admins)
             sentence = posts.nobody_sentence(ordered, brand, admins)
             if draft.send:  # a form's error is plain text: the admins by name
                 named = services.people.names(team_id, admins, ask_slack=3)
                 plain = posts.nobody_sentence(ordered, brand, admins, named)
                 ack(response_action="errors", errors=_errors({"networks": plain}))
                 return
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         now = services.clock.now()
         try:  # saved before the answer: nothing acknowledged is lost
             with in_time(services):
@@ -288,8 +287,8 @@ def register(app: App, services: Services) -> None:
 
     @app.view(post_blocks.REASON_CALLBACK)
     @guarded(services)
-    def reason_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def reason_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         meta = form_meta(view)
         post_id, version = meta_id(meta, "post"), meta_id(meta, "version")
         if meta.get("stage") not in ("team", "client") or meta.get("verdict") not in (
@@ -299,7 +298,7 @@ def register(app: App, services: Services) -> None:
         ):
             raise ValidationFailed(DAMAGED_FORM)
         reason = typed(form_values(view), "reason")
-        actor = services.people.actor(team_id, user_id)
+        actor = caller.actor
         ref = grammar.message_ref(meta.get("channel"), meta.get("ts"))
         clicked = list(ref) if ref else None
         try:
@@ -308,7 +307,7 @@ def register(app: App, services: Services) -> None:
                 # the decision: done even if this process dies right after the answer.
                 posts_flow.decide(
                     services,
-                    team_id,
+                    caller.team_id,
                     actor,
                     post_id,
                     version,
@@ -332,18 +331,16 @@ def register(app: App, services: Services) -> None:
 def register_guides(app: App, services: Services) -> None:
     @app.view(guide_blocks.STYLE_CALLBACK)
     @guarded(services)
-    def style_submitted(ack, body: dict, view: dict) -> None:
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+    def style_submitted(ack, view: dict, context) -> None:
+        caller = context["caller"]
         brand = form_meta(view).get("brand")
         if not isinstance(brand, str) or not grammar.BRAND_NAME.match(brand):
             raise ValidationFailed(DAMAGED_FORM)
         values = form_values(view)
         given = guides.GuideInput(**{name: typed(values, name) for name in GUIDE_FIELDS})
-        actor = services.people.actor(team_id, user_id)
         try:
-            admins = services.people.admins(team_id)
             with in_time(services):
-                guides.save(services.db, team_id, actor, admins, services.clock.now(), brand, given)
+                guides.save(services.db, caller, services.clock.now(), brand, given)
         except ValidationFailed as refused:
             ack(response_action="errors", errors=_errors(refused.fields or {"voice": str(refused)}))
             return
@@ -353,7 +350,7 @@ def register_guides(app: App, services: Services) -> None:
         ack()
         dm.tell(
             services,
-            user_id,
+            caller.user_id,
             f"📘 Saved the guide for brand {brand}. Everyone can "
             f"read it with `/post guide brand:{brand}`.",
         )

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.caller import Caller
 from playground.mastodon import Fault, MastodonStandIn
 from playground.payloads import reaction_added_event
 from playground.standin import SlackStandIn
@@ -125,7 +126,7 @@ def prepare_routing(database_url: str) -> None:
     now = datetime.now(UTC)
     workspace.ensure_team(db, TEAM, now)
     owner = Actor(ADMIN, workspace_admin=True)
-    tickets.add_route(db, TEAM, owner, (), now, tickets.RouteSpec(EMOJI, SUPPORT))
+    tickets.add_route(db, Caller.known(TEAM, owner), now, tickets.RouteSpec(EMOJI, SUPPORT))
     db.dispose()
 
 
@@ -336,8 +337,10 @@ def approval_crash(
     services.slack.pacer = Pacer(interval=0)
     db, now = services.db, datetime.now(UTC)
     owner = Actor(ADMIN, workspace_admin=True)
-    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, owner), now, APPROVALS, frozenset(), None, "team"
+    )
+    workspace.add_role(db, Caller.known(TEAM, owner), now, REPORTER, "approver", frozenset(), None)
     author = Actor(CUSTOMER)
     requests = []
     for i in range(n):
@@ -427,8 +430,10 @@ def draft_crash(
     prepare_routing(database_url)
     db, now = Database(database_url), datetime.now(UTC)
     owner = Actor(ADMIN, workspace_admin=True)
-    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, owner), now, APPROVALS, frozenset(), None, "team"
+    )
+    workspace.add_role(db, Caller.known(TEAM, owner), now, REPORTER, "approver", frozenset(), None)
     authors = [f"UAUTH{i:04d}" for i in range(n)]
     for uid in authors:
         slack.add_user(uid, uid.lower())
@@ -533,9 +538,9 @@ class MastodonDrill:
         from bot import accounts
         from bot.policy import Actor
 
+        owner = Caller.known(TEAM, Actor(ADMIN, workspace_admin=True))
         accounts.connect_mastodon(
-            db, policy, ring, TEAM, Actor(ADMIN, workspace_admin=True), (), now, "default",
-            self.standin.base_url, self.account.token,
+            db, policy, ring, owner, now, "default", self.standin.base_url, self.account.token,
         )  # fmt: skip
 
     def arm(self, pid: Callable[[], int]) -> None:
@@ -615,7 +620,7 @@ def publish_crash_on(
     prepare_routing(database_url)
     db, now = Database(database_url), datetime.now(UTC)
     owner = Actor(ADMIN, workspace_admin=True)
-    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, owner), now, REPORTER, "approver", frozenset(), None)
     drills = {network: PUBLISH_DRILLS[network]() for network in networks}
     for drill in drills.values():
         drill.connect(

@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bot.caller import Caller
 from tests import blueskykit
 from tests.stack import ADMIN, TEAM
 
@@ -128,9 +129,9 @@ class BlueskyDrill:
         from bot import accounts
         from bot.policy import Actor
 
+        owner = Caller.known(TEAM, Actor(ADMIN, workspace_admin=True))
         accounts.connect_bluesky(
-            db, policy, ring, TEAM, Actor(ADMIN, workspace_admin=True), (), now, "default",
-            self.proxy.url, self.handle, PASSWORD,
+            db, policy, ring, owner, now, "default", self.proxy.url, self.handle, PASSWORD,
         )  # fmt: skip
 
     def arm(self, pid: Callable[[], int]) -> None:

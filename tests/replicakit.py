@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.caller import Caller
 from playground.payloads import reaction_added_event
 from tests import crashkit
 from tests.crashkit import ADMIN, APPROVALS, CUSTOMER, EMOJI, FEED, REPORTER, SUPPORT
@@ -276,8 +277,10 @@ def replica_drill(
     services.slack.pacer = Pacer(interval=0)
     db, now = services.db, datetime.now(UTC)
     owner = Actor(ADMIN, workspace_admin=True)
-    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, owner, (), now, REPORTER, "approver", frozenset(), None)
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, owner), now, APPROVALS, frozenset(), None, "team"
+    )
+    workspace.add_role(db, Caller.known(TEAM, owner), now, REPORTER, "approver", frozenset(), None)
     # A digest in two channels and a weekly report, due at the start of a minute two to
     # three minutes from now (UTC): the drill moves the replicas' clock there in the middle
     # of the storm. (Less than the card lease, tickets.CARD_LEASE: a jump past it makes every
@@ -285,10 +288,13 @@ def replica_drill(
     due = (now + timedelta(minutes=3)).replace(second=0, microsecond=0)
     for channel in DIGESTS:
         digest.set_digest(
-            db, TEAM, owner, (), now, digest.DigestPlan(channel, due.strftime("%H:%M"), "UTC", None)
+            db,
+            Caller.known(TEAM, owner),
+            now,
+            digest.DigestPlan(channel, due.strftime("%H:%M"), "UTC", None),
         )
     reports.set_weekly(
-        db, TEAM, owner, (), now,
+        db, Caller.known(TEAM, owner), now,
         reports.WeeklyPlan(WEEKLY, due.weekday(), due.strftime("%H:%M"), "UTC", None),
     )  # fmt: skip
     author = Actor(CUSTOMER)

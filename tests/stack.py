@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import build_app, http_app
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.scheduler import SCHEDULED_KINDS
@@ -84,10 +86,16 @@ def fresh_sqlite(database_url: str) -> None:
 
 
 def start_stack(
-    database_url: str, clock: ManualClock, *, ui: bool = False, seeded: bool = True
+    database_url: str,
+    clock: ManualClock,
+    *,
+    ui: bool = False,
+    seeded: bool = True,
+    listeners: Callable[[App], None] | None = None,
 ) -> Stack:
     """The app and the stand-in (with the playground's page when ``ui``), seeded with the
-    people and channels above unless ``seeded`` is false."""
+    people and channels above unless ``seeded`` is false; ``listeners`` adds a test's own
+    to the real app (after the app's, so its middleware runs first)."""
     slack = SlackStandIn(
         signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=TEAM, clock=clock, ui=ui
     ).start()
@@ -112,6 +120,8 @@ def start_stack(
     # backoff; idle workers notice it within this (production: every 2 s).
     services.jobs.poll = 0.25  # type: ignore[union-attr]
     app = build_app(settings, client, services=services)
+    if listeners is not None:
+        listeners(app)
     server = HttpServer(http_app(app, services), "127.0.0.1", 0, asyncore_loop_timeout=0.05).start()
     slack.request_url = f"{server.url}/slack/events"
     return Stack(slack, server, services, settings, clock)
@@ -156,9 +166,13 @@ def with_approvals(stack: Stack, approvers: Iterable[str] = ()) -> None:
     db, now, owner = stack.services.db, stack.clock.now(), Actor(ADMIN, workspace_admin=True)
     workspace.ensure_team(db, TEAM, now)
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, owner, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, owner), now, APPROVALS, frozenset(), None, "team"
+    )
     for approver in approvers:
-        workspace.add_role(db, TEAM, owner, (), now, approver, "approver", frozenset(), None)
+        workspace.add_role(
+            db, Caller.known(TEAM, owner), now, approver, "approver", frozenset(), None
+        )
 
 
 def dumps(value) -> str:

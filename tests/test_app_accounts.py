@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot import accounts, redact, vault, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount
@@ -40,8 +41,10 @@ def stack(tmp_path, clock):
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
+    )
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
     yield stack
     stack.stop()
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import posts, reports, workspace
+from bot.caller import Caller
 from bot.errors import PermissionDenied
 from bot.flows import posts as posts_flow
 from bot.policy import Actor
@@ -58,7 +59,9 @@ def stack(tmp_path, clock):
             stack.slack.add_member(channel, uid)
     workspace.ensure_team(db, TEAM, now)
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
+    )
     grant(stack, JONAS, "approver", "x", "linkedin")
     grant(stack, PRIYA, "approver", "instagram", "facebook")
     yield stack
@@ -67,7 +70,13 @@ def stack(tmp_path, clock):
 
 def grant(stack, uid, role, *networks, brand=None):
     workspace.add_role(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), uid, role, frozenset(networks), brand
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        uid,
+        role,
+        frozenset(networks),
+        brand,
     )
 
 
@@ -208,11 +217,13 @@ def test_approve_as_admin_is_an_audited_override_shown_on_the_request(stack):
 
 def test_approve_as_admin_never_replaces_the_client_stage(stack):
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", BrandPolicy(client_approval=True))
+    workspace.add_brand(
+        db, Caller.known(TEAM, OWNER), now, "northwind", BrandPolicy(client_approval=True)
+    )
     grant(stack, CHRIS, "client", brand="northwind")
     stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
-        db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "northwind", "client"
+        db, Caller.known(TEAM, OWNER), now, PRIVATE, frozenset(), "northwind", "client"
     )
     view = open_draft(stack)
     stack.slack.submit(
@@ -239,11 +250,13 @@ def test_at_the_client_stage_the_author_is_told_she_isnt_the_client(stack):
     """Issue 13 §7: Maria (the author, not a client) was refused with the four-eyes
     reason at the client stage."""
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", BrandPolicy(client_approval=True))
+    workspace.add_brand(
+        db, Caller.known(TEAM, OWNER), now, "northwind", BrandPolicy(client_approval=True)
+    )
     grant(stack, CHRIS, "client", brand="northwind")
     stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
-        db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "northwind", "client"
+        db, Caller.known(TEAM, OWNER), now, PRIVATE, frozenset(), "northwind", "client"
     )
     view = open_draft(stack)
     values = {

@@ -14,6 +14,7 @@ import icalendar
 import pytest
 
 from bot import posts, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
@@ -67,7 +68,7 @@ def test_each_viewer_sees_days_in_their_own_zone(stack):
 
 def test_filters_by_network_and_brand_and_dates(stack):
     workspace.add_brand(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", BrandPolicy()
+        stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), "acme", BrandPolicy()
     )
     day = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     schedule(stack, day, text="For X", networks=("x",))
@@ -184,8 +185,12 @@ def test_an_agency_client_sees_only_their_brands_posts(stack):
     him everywhere the team's posts are listed, while the team still sees both."""
     db, now = stack.services.db, stack.clock.now()
     for name in ("acme", "northwind"):
-        workspace.add_brand(db, TEAM, OWNER, (), now, name, BrandPolicy(client_approval=True))
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "client", frozenset(), "northwind")
+        workspace.add_brand(
+            db, Caller.known(TEAM, OWNER), now, name, BrandPolicy(client_approval=True)
+        )
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PEDRO, "client", frozenset(), "northwind"
+    )
     when = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     for text, brand in (("Acme secret launch", "acme"), ("Northwind autumn sale", "northwind")):
         posts.submit(db, schedule(stack, when, text=text, brand=brand), Actor(MARIA), now)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import digest, posts, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
@@ -105,9 +106,7 @@ def test_the_scheduler_posts_it_once_at_its_local_time(stack):
     stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # 08:00 in Madrid
     digest.set_digest(
         db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
@@ -131,9 +130,7 @@ def test_a_tick_only_enqueues_the_digest_and_the_job_workers_post_it(stack):
     stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # 08:00 in Madrid
     digest.set_digest(
         db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
@@ -158,9 +155,7 @@ def test_a_restart_within_two_hours_sends_late_after_that_skips(stack, caplog):
     stack.clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
     digest.set_digest(
         db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )
@@ -178,9 +173,7 @@ def test_a_digest_channel_the_app_left_is_reported_to_whoever_set_it(stack):
     stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
     digest.set_digest(
         db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         digest.DigestPlan(APPROVALS, "09:00", "Europe/Madrid", None),
     )
@@ -203,9 +196,7 @@ def test_two_app_processes_post_each_digest_exactly_once(stack, backend, request
     for channel in channels:
         digest.set_digest(
             db,
-            TEAM,
-            OWNER,
-            (),
+            Caller.known(TEAM, OWNER),
             start - timedelta(days=1),
             digest.DigestPlan(channel, "09:00", "Europe/Madrid", None),
         )
@@ -320,9 +311,7 @@ def test_a_replica_that_stalls_past_the_lease_does_not_post_a_second_digest(
     stack.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
     digest.set_digest(
         db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         digest.DigestPlan(GENERAL, "09:00", "Europe/Madrid", None),
     )

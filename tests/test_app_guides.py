@@ -8,6 +8,7 @@ import json
 import pytest
 
 from bot import workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from playground.viewstate import state_values
 from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack, with_approvals
@@ -127,7 +128,7 @@ def test_the_draft_forms_voice_and_limits_follow_the_brand_and_networks_picked(s
     write_guide(stack)  # brand default: "Warm, plain, never salty."
     now = stack.clock.now()
     workspace.add_brand(
-        stack.services.db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy()
+        stack.services.db, Caller.known(TEAM, OWNER), now, "northwind", workspace.BrandPolicy()
     )
     stack.slack.command(ADMIN, "style brand:northwind", channel_id=GENERAL)
     style = modal(stack, ADMIN, "brand_style")

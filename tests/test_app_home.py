@@ -8,6 +8,7 @@ import json
 import pytest
 
 from bot import tickets, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from tests.stack import ADMIN, GENERAL, MARIA, PEDRO, TEAM, start_stack, with_approvals
 from tests.test_app_posts import dm_to, request_message, submit_draft
@@ -22,8 +23,8 @@ def stack(tmp_path, clock):
     stack.slack.add_user(SAM, "sam")
     db, now = stack.services.db, clock.now()
     with_approvals(stack, [PEDRO])
-    workspace.add_role(db, TEAM, OWNER, (), now, SAM, "approver", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, SAM, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, SAM, "support", frozenset(), None)
     yield stack
     stack.stop()
 
@@ -65,9 +66,7 @@ def test_drafts_tickets_and_today(stack):
     stack.slack.add_channel("CSUPPORT", "support", members=[SAM], bot_member=True)
     tickets.add_route(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         tickets.RouteSpec("rotating_light", "CSUPPORT"),
     )
@@ -112,12 +111,14 @@ def test_a_clients_home_never_shows_tickets(stack):
     chris = "UCHRIS01"  # the client of brand northwind, who also publishes
     stack.slack.add_user(chris, "chris")
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
-    workspace.add_role(db, TEAM, OWNER, (), now, chris, "client", frozenset(), "northwind")
-    workspace.add_role(db, TEAM, OWNER, (), now, chris, "publisher", frozenset(), None)
+    workspace.add_brand(db, Caller.known(TEAM, OWNER), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, chris, "client", frozenset(), "northwind"
+    )
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, chris, "publisher", frozenset(), None)
     stack.slack.add_channel("CSUPPORT", "support", members=[SAM], bot_member=True)
     spec = tickets.RouteSpec("rotating_light", "CSUPPORT")
-    tickets.add_route(db, TEAM, OWNER, (), now, spec)
+    tickets.add_route(db, Caller.known(TEAM, OWNER), now, spec)
     message = stack.slack.post_as(MARIA, GENERAL, "My order never came")
     stack.slack.react(PEDRO, GENERAL, message["ts"], "rotating_light")
     stack.slack.wait_for(lambda: stack.slack.messages("CSUPPORT"))

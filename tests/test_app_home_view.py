@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import event, insert
 
 from bot import workspace
+from bot.caller import Caller
 from bot.flows import home
 from bot.policy import Actor
 from playground.validate import view_problems
@@ -64,7 +65,9 @@ def seed(stack) -> None:
         repo.add_brand(
             session, Brand(team_id=TEAM, name="globex", client_approval=True, created_at=now)
         )
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
+    )
     grants = (
         (ADMIN, "approver", frozenset(), None),
         (PEDRO, "approver", frozenset({"instagram", "x"}), "acme"),
@@ -73,7 +76,7 @@ def seed(stack) -> None:
         (CARLA, "client", frozenset(), "globex"),
     )
     for user_id, role, networks, brand in grants:
-        workspace.add_role(db, TEAM, OWNER, (), now, user_id, role, networks, brand)
+        workspace.add_role(db, Caller.known(TEAM, OWNER), now, user_id, role, networks, brand)
     with db.read() as session:
         brand_ids = {b.name: b.id for b in repo.list_brands(session, TEAM)}
     acme, globex = brand_ids["acme"], brand_ids["globex"]
@@ -237,7 +240,13 @@ def test_a_huge_workspace_is_cut_to_fit(stack):
         )
     for i in range(60):
         workspace.add_role(
-            db, TEAM, OWNER, (), now, ADMIN, "client", frozenset(), f"brand-{i:03d}-" + "x" * 30
+            db,
+            Caller.known(TEAM, OWNER),
+            now,
+            ADMIN,
+            "client",
+            frozenset(),
+            f"brand-{i:03d}-" + "x" * 30,
         )
     view = published(stack, ADMIN)
     assert_within_slacks_limits(view)

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot import workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -57,7 +58,7 @@ def inbox_stack(url: str, clock):
     stack.slack.add_channel(INBOX, "social-inbox", members=[ADMIN, MARIA], bot_member=False)
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
     return stack
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot import tickets, workspace
+from bot.caller import Caller
 from bot.flows import inbox as inbox_flow
 from storage.models import InboxItem, Ticket
 from tests.stack import MARIA, TEAM
@@ -46,8 +47,10 @@ def stack(request, tmp_path, clock):
     stack.slack.add_user(SAM, "sam")
     stack.slack.add_channel(SUPPORT, "support", members=[SAM, MARIA], bot_member=True)
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
-    tickets.add_route(db, TEAM, OWNER, (), now, tickets.RouteSpec("rotating_light", SUPPORT))
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, SAM, "support", frozenset(), None)
+    tickets.add_route(
+        db, Caller.known(TEAM, OWNER), now, tickets.RouteSpec("rotating_light", SUPPORT)
+    )
     yield stack
     stack.stop()
 

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from bot import digest, lifecycle, posts, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.scheduler import Scheduler
 from storage.models import Team
@@ -26,8 +27,12 @@ def stack(tmp_path, clock):
     stack.slack.add_user(PAULA, "paula")
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, "UPEDRO01", "approver", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, PAULA, "publisher", frozenset({"x"}), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, "UPEDRO01", "approver", frozenset(), None
+    )
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PAULA, "publisher", frozenset({"x"}), None
+    )
     yield stack
     stack.stop()
 
@@ -94,7 +99,7 @@ def test_reminders_and_escalations_skip_a_removed_workspace(stack):
 
     stack.slack.add_channel("CSUPPORT", "support", members=[ADMIN], bot_member=True)
     spec = tickets.RouteSpec("rotating_light", "CSUPPORT", remind_minutes=30, escalate_minutes=60)
-    tickets.add_route(stack.services.db, TEAM, OWNER, (), stack.clock.now(), spec)
+    tickets.add_route(stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), spec)
     message = stack.slack.post_as(ADMIN, "CGENERAL", "Nobody answers me")
     stack.slack.react(ADMIN, "CGENERAL", message["ts"], "rotating_light")
     stack.slack.wait_for(

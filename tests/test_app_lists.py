@@ -14,6 +14,7 @@ import pytest
 
 from bot import commands, tickets, workspace
 from bot.blocks import truncate
+from bot.caller import Caller
 from bot.policy import Actor
 from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, PEDRO, TEAM, start_stack
 from tests.test_app_posts import ephemeral_to, modal
@@ -28,7 +29,13 @@ def stack(tmp_path, clock):
     workspace.ensure_team(stack.services.db, TEAM, clock.now())
     # Someone who may approve (every brand), so that a draft can be sent for approval.
     workspace.add_role(
-        stack.services.db, TEAM, OWNER, (), clock.now(), APPROVER, "approver", frozenset(), None
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        clock.now(),
+        APPROVER,
+        "approver",
+        frozenset(),
+        None,
     )
     yield stack
     stack.stop()
@@ -38,7 +45,9 @@ def add_brands(stack, count: int, prefix: str = "brand") -> list[str]:
     names = [f"{prefix}{i:03d}" for i in range(count)]
     for name in names:
         _, changes = commands.parse_brand([name, "client-approval", "any"])
-        workspace.add_brand(stack.services.db, TEAM, OWNER, (), stack.clock.now(), name, changes)
+        workspace.add_brand(
+            stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), name, changes
+        )
     return names
 
 
@@ -133,7 +142,7 @@ def test_120_complaint_routes_are_all_listed(stack):
         spec = tickets.RouteSpec(
             f"emoji_{i:03d}", GENERAL, remind_minutes=30, escalate_minutes=60, escalate_to=APPROVALS
         )
-        tickets.add_route(db, TEAM, OWNER, (), now, spec)
+        tickets.add_route(db, Caller.known(TEAM, OWNER), now, spec)
     stack.slack.command(ADMIN, "route list")
     stack.slack.wait_for(lambda: replies(stack, ADMIN))
     assert all(r.ok for r in stack.slack.responses)
@@ -146,11 +155,13 @@ def test_long_role_and_approvals_lists_are_all_listed(stack):
     db, now = stack.services.db, stack.clock.now()
     people = [f"UPERSON{i:03d}" for i in range(300)]
     for uid in people:
-        workspace.add_role(db, TEAM, OWNER, (), now, uid, "approver", frozenset({"x"}), None)
+        workspace.add_role(
+            db, Caller.known(TEAM, OWNER), now, uid, "approver", frozenset({"x"}), None
+        )
     brands = add_brands(stack, 150, prefix="b")
     for name in brands:
         workspace.set_approvals_channel(
-            db, TEAM, OWNER, (), now, APPROVALS, frozenset(), name, "team"
+            db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), name, "team"
         )
     stack.slack.command(ADMIN, "role list")
     stack.slack.wait_for(lambda: replies(stack, ADMIN))
@@ -237,9 +248,7 @@ def test_past_100_brands_a_client_is_offered_only_their_brands(stack):
     add_brands(stack, 130)
     workspace.add_role(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         PEDRO,
         "client",

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot import posts, workspace
+from bot.caller import Caller
 from bot.mrkdwn import link
 from bot.policy import Actor
 from bot.scheduler import Scheduler
@@ -40,7 +41,7 @@ def stack(tmp_path, clock):
         stack.slack.add_user(person, name)
         stack.slack.add_member(GENERAL, person)
         workspace.add_role(
-            db, TEAM, OWNER, (), now, person, "publisher", frozenset({network}), None
+            db, Caller.known(TEAM, OWNER), now, person, "publisher", frozenset({network}), None
         )
     yield stack
     stack.stop()

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot import posts, workspace
+from bot.caller import Caller
 from bot.flows import posts as posts_flow
 from bot.policy import Actor
 from bot.scheduler import Scheduler
@@ -42,7 +43,9 @@ def stack(tmp_path, clock):
             stack.slack.add_member(channel, person)
     db, now = stack.services.db, clock.now()
     with_approvals(stack, [PEDRO])
-    workspace.add_role(db, TEAM, OWNER, (), now, IGOR, "approver", frozenset({"instagram"}), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, IGOR, "approver", frozenset({"instagram"}), None
+    )
     yield stack
     stack.stop()
 
@@ -273,7 +276,7 @@ def test_keep_as_draft_sends_nothing(stack):
 
 def test_without_an_approvals_channel_the_draft_is_kept_and_the_author_told(stack):
     workspace.add_brand(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", BrandPolicy()
+        stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), "acme", BrandPolicy()
     )
     with stack.services.db.write() as session:
         from storage.models import ChannelSetting
@@ -337,9 +340,7 @@ def test_sixteen_concurrent_clicks_make_one_transition(stack):
         stack.slack.add_member(APPROVALS, uid)
         workspace.add_role(
             stack.services.db,
-            TEAM,
-            OWNER,
-            (),
+            Caller.known(TEAM, OWNER),
             stack.clock.now(),
             uid,
             "approver",
@@ -446,11 +447,13 @@ def test_a_click_on_an_old_versions_button_changes_nothing(stack):
 
 def test_two_stage_client_approval(stack):
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "acme", BrandPolicy(client_approval=True))
-    workspace.add_role(db, TEAM, OWNER, (), now, CLARA, "client", frozenset(), "acme")
+    workspace.add_brand(
+        db, Caller.known(TEAM, OWNER), now, "acme", BrandPolicy(client_approval=True)
+    )
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, CLARA, "client", frozenset(), "acme")
     stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
-        db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "acme", "client"
+        db, Caller.known(TEAM, OWNER), now, PRIVATE, frozenset(), "acme", "client"
     )
     view = open_draft(stack)
     stack.slack.submit(MARIA, view["id"], {**fill(), "brand": {"value": "acme"}})
@@ -469,18 +472,14 @@ def test_two_stage_client_approval(stack):
 def test_all_mode_keeps_the_buttons_until_everyone_approved(stack):
     workspace.set_brand(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         "default",
         BrandPolicy(approval_mode="all"),
     )
     workspace.add_role(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         ADMIN,
         "approver",
@@ -602,7 +601,13 @@ def test_reject_and_request_changes_are_refused_to_non_approvers(stack):
 
 def test_any_mode_one_approval_is_enough(stack):
     workspace.add_role(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), ADMIN, "approver", frozenset(), None
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        ADMIN,
+        "approver",
+        frozenset(),
+        None,
     )
     submit_draft(stack)
     click(stack, PEDRO, "post_approve", request_message(stack))
@@ -640,8 +645,10 @@ def test_a_stale_edit_keeps_the_form_open_and_says_why(stack):
 
 def test_the_scheduler_expires_and_posts_a_late_client_request(stack):
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "acme", BrandPolicy(client_approval=True))
-    workspace.add_role(db, TEAM, OWNER, (), now, CLARA, "client", frozenset(), "acme")
+    workspace.add_brand(
+        db, Caller.known(TEAM, OWNER), now, "acme", BrandPolicy(client_approval=True)
+    )
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, CLARA, "client", frozenset(), "acme")
     view = open_draft(stack)
     stack.slack.submit(MARIA, view["id"], {**fill(), "brand": {"value": "acme"}})
     click(stack, PEDRO, "post_approve", request_message(stack))
@@ -650,7 +657,7 @@ def test_the_scheduler_expires_and_posts_a_late_client_request(stack):
     assert scheduler.run_due()["post missing approval requests"] == 0  # still nowhere to go
     stack.slack.add_member(PRIVATE, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
-        db, TEAM, OWNER, (), now, PRIVATE, frozenset(), "acme", "client"
+        db, Caller.known(TEAM, OWNER), now, PRIVATE, frozenset(), "acme", "client"
     )
     assert scheduler.run_due()["post missing approval requests"] == 1
     client_request = request_message(stack, stage="client", channel=PRIVATE)

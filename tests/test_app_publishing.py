@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bot import outbound, posts, webhook, workspace
+from bot.caller import Caller
 from bot.networks.adapters import BACKOFF
 from bot.policy import Actor
 from bot.posts import Draft
@@ -30,8 +31,10 @@ def stack(tmp_path, clock):
     stack.slack.add_member(GENERAL, PAULA)
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, PAULA, "publisher", frozenset({"x"}), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PAULA, "publisher", frozenset({"x"}), None
+    )
     yield stack
     stack.stop()
 
@@ -375,7 +378,9 @@ IRIS = "UIRIS001"  # publisher for Instagram
 def with_instagram_publisher(stack):
     stack.slack.add_user(IRIS, "iris")
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_role(db, TEAM, OWNER, (), now, IRIS, "publisher", frozenset({"instagram"}), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, IRIS, "publisher", frozenset({"instagram"}), None
+    )
 
 
 def states(stack, post_id):
@@ -555,7 +560,7 @@ def partly_published(stack, networks=("x", "instagram")):
 
     db, now = stack.services.db, stack.clock.now()
     if not workspace.grants_of(db, TEAM, PEDRO):
-        workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+        workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
     post = approved_post(stack, hours=1, networks=networks)
     stack.clock.advance(hours=1)
     Scheduler(stack.services).run_due()

@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import select
 
 from bot import posts, publishing, redact, workspace
+from bot.caller import Caller
 from bot.errors import InvalidTransition
 from bot.policy import Actor
 from bot.posts import Draft
@@ -38,8 +39,10 @@ def stack(tmp_path, clock):
     stack.slack.add_user(PAULA, "paula")
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, PAULA, "publisher", frozenset({"mastodon"}), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PAULA, "publisher", frozenset({"mastodon"}), None
+    )
     yield stack
     stack.stop()
 

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from bot import posts, tickets, workspace
+from bot.caller import Caller
 from bot.errors import (
     ChannelArchived,
     ChannelNotFound,
@@ -47,12 +48,16 @@ def stack(db, clock):
     stack.slack.add_channel(SUPPORT, "support", members=[ADMIN, MARIA, PEDRO], bot_member=True)
     services, now = stack.services, clock.now()
     workspace.ensure_team(services.db, TEAM, now)
-    workspace.add_role(services.db, TEAM, OWNER, (), now, CLIENT, "client", frozenset(), "default")
+    workspace.add_role(
+        services.db, Caller.known(TEAM, OWNER), now, CLIENT, "client", frozenset(), "default"
+    )
     # Someone who may approve, so that a draft can be sent for approval at all.
-    workspace.add_role(services.db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(
+        services.db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None
+    )
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
     workspace.set_approvals_channel(
-        services.db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team"
+        services.db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
     )
     yield stack
     stack.stop()
@@ -60,7 +65,7 @@ def stack(db, clock):
 
 def a_ticket(stack) -> int:
     spec = tickets.RouteSpec("rotating_light", SUPPORT)
-    tickets.add_route(stack.services.db, TEAM, OWNER, (), stack.clock.now(), spec)
+    tickets.add_route(stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), spec)
     complaint = stack.slack.post_as(MARIA, GENERAL, "Where is my parcel?")
     stack.slack.react(PEDRO, GENERAL, complaint["ts"], "rotating_light")
 
@@ -248,7 +253,13 @@ def test_assign_to_a_real_person_still_works(stack):
     ticket_id = a_ticket(stack)
     # Tickets go only to people with the support role (issue 13): Pedro gets it first.
     workspace.add_role(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), PEDRO, "support", frozenset(), None
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        PEDRO,
+        "support",
+        frozenset(),
+        None,
     )
     entry = {"action_id": "ticket_assign", "value": "1", "selected_user": PEDRO}
     forge.action(stack, ADMIN, entry)

@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from bot import replies, reports, tickets, workspace
 from bot.blocks import reports as report_blocks
+from bot.caller import Caller
 from bot.errors import InvalidTransition
 from bot.flows import replies as replies_flow
 from bot.policy import Actor
@@ -56,9 +57,13 @@ def replies_stack(url: str, clock):
     stack.slack.add_channel(INBOX, "social-inbox", members=people, bot_member=True)
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, SAM, "support", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, ALEX, "approver", frozenset({"mastodon"}), None)
-    tickets.add_route(db, TEAM, OWNER, (), now, tickets.RouteSpec("rotating_light", SUPPORT))
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, SAM, "support", frozenset(), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, ALEX, "approver", frozenset({"mastodon"}), None
+    )
+    tickets.add_route(
+        db, Caller.known(TEAM, OWNER), now, tickets.RouteSpec("rotating_light", SUPPORT)
+    )
     return stack
 
 
@@ -255,7 +260,9 @@ def test_the_networks_limit_is_checked_on_the_field(stack, masto):
 def _reply_approval(stack):
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
     db, now = stack.services.db, stack.clock.now()
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
+    )
     stack.slack.command(ADMIN, "brand set default reply-approval", channel_id=SUPPORT)
     stack.slack.wait_for(lambda: workspace.list_brands(db, TEAM)[0].reply_approval)
 
@@ -299,7 +306,9 @@ def test_reply_approval_with_nobody_to_approve_is_refused_on_the_field(stack, ma
     connected(stack, masto)
     _reply_approval(stack)
     db, now = stack.services.db, stack.clock.now()
-    workspace.remove_role(db, TEAM, OWNER, (), now, ALEX, "approver", frozenset({"mastodon"}), None)
+    workspace.remove_role(
+        db, Caller.known(TEAM, OWNER), now, ALEX, "approver", frozenset({"mastodon"}), None
+    )
     _, _, message = open_ticket(stack, masto)
     answer = write_reply(stack, SAM, message, "Sorry!")
     assert "nobody may approve Mastodon replies" in answer.body["errors"]["text"]
@@ -360,7 +369,7 @@ def test_two_approvers_at_once_make_one_decision_and_one_submit_one_reply(stack,
     connected(stack, masto)
     _reply_approval(stack)
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
     _, _, message = open_ticket(stack, masto)
     write_reply(stack, SAM, message, "Sorry!")
     _request(stack)
@@ -423,9 +432,13 @@ def test_a_client_or_support_of_another_brand_can_neither_reply_nor_set_an_inbox
     """The wrong person: a ticket of brand default is not theirs to answer, and the inbox
     commands are an admin's. Refused with the reason; nothing written."""
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "client", frozenset(), "northwind")
-    workspace.add_role(db, TEAM, OWNER, (), now, MARIA, "support", frozenset(), "northwind")
+    workspace.add_brand(db, Caller.known(TEAM, OWNER), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PEDRO, "client", frozenset(), "northwind"
+    )
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, MARIA, "support", frozenset(), "northwind"
+    )
     connected(stack, masto)
     _, _, message = open_ticket(stack, masto)
     for person in (PEDRO, MARIA):

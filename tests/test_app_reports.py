@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, update
 
 from bot import chart, reports, workspace
+from bot.caller import Caller
 from bot.jobs import wall_now
 from bot.policy import Actor
 from bot.scheduler import Scheduler
@@ -120,9 +121,7 @@ def test_weekly_report_settings_by_command(stack):
 def _weekly(stack, at: datetime, weekday: int = 0, time: str = "09:00") -> Scheduler:
     reports.set_weekly(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         at,
         reports.WeeklyPlan(GENERAL, weekday, time, "Europe/Madrid", None),
     )
@@ -217,9 +216,7 @@ def test_a_weekly_report_the_app_cant_post_is_reported_to_whoever_set_it(stack):
     stack.clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
     reports.set_weekly(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         reports.WeeklyPlan(OUTSIDE, 0, "09:00", "Europe/Madrid", None),
     )
@@ -268,9 +265,7 @@ def test_a_shared_channels_report_is_not_sent_to_an_owner_no_longer_an_admin(sta
     was_admin = Actor(MARIA, configured_admin=True)  # back then; not any more
     reports.set_weekly(
         stack.services.db,
-        TEAM,
-        was_admin,
-        (),
+        Caller.known(TEAM, was_admin),
         stack.clock.now(),
         reports.WeeklyPlan(GENERAL, 0, "09:00", "Europe/Madrid", None),
     )
@@ -364,7 +359,13 @@ def test_a_report_asked_in_a_shared_channel_goes_by_dm(stack):
 
 def test_a_report_asked_by_someone_not_an_admin_goes_to_them_by_dm(stack):
     workspace.add_role(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), PEDRO, "approver", frozenset(), None
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        PEDRO,
+        "approver",
+        frozenset(),
+        None,
     )
     stack.slack.command(PEDRO, "report", channel_id=GENERAL)
     ephemeral_to(stack, PEDRO, "I'll send it to you as a direct message")
@@ -380,13 +381,15 @@ def a_client_in(stack, channel: str) -> None:
     workspace, as an agency's client often is)."""
     stack.slack.add_user(CHRIS, "chris", real_name="Chris Doyle")
     workspace.add_brand(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "northwind", workspace.BrandPolicy()
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        "northwind",
+        workspace.BrandPolicy(),
     )
     workspace.add_role(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         CHRIS,
         "client",

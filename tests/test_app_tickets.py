@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from bot import tickets, workspace
+from bot.caller import Caller
 from bot.flows import tickets as tickets_flow
 from bot.policy import Actor
 from bot.scheduler import Scheduler
@@ -36,14 +37,14 @@ def stack(tmp_path, clock):
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
     for uid in (SAM, SUE):
-        workspace.add_role(db, TEAM, OWNER, (), now, uid, "support", frozenset(), None)
+        workspace.add_role(db, Caller.known(TEAM, OWNER), now, uid, "support", frozenset(), None)
     yield stack
     stack.stop()
 
 
 def add_route(stack, **kwargs):
     spec = tickets.RouteSpec(kwargs.pop("emoji", "rotating_light"), SUPPORT, **kwargs)
-    return tickets.add_route(stack.services.db, TEAM, OWNER, (), stack.clock.now(), spec)
+    return tickets.add_route(stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), spec)
 
 
 def cards(stack):
@@ -314,9 +315,7 @@ def test_the_playbook_button_shows_the_brands_playbook(stack):
 
     guides.save(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         "default",
         guides.GuideInput(playbook="Apologise first. Offer a refund."),
@@ -559,8 +558,10 @@ CHRIS = "UCHRIS01"  # the client of brand northwind
 def a_client(stack) -> None:
     stack.slack.add_user(CHRIS, "chris", real_name="Chris Doyle")
     db, now = stack.services.db, stack.clock.now()
-    workspace.add_brand(db, TEAM, OWNER, (), now, "northwind", workspace.BrandPolicy())
-    workspace.add_role(db, TEAM, OWNER, (), now, CHRIS, "client", frozenset(), "northwind")
+    workspace.add_brand(db, Caller.known(TEAM, OWNER), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, CHRIS, "client", frozenset(), "northwind"
+    )
 
 
 def test_the_rota_refuses_a_client_with_the_reason(stack):
@@ -576,15 +577,17 @@ def test_the_rota_refuses_a_client_with_the_reason(stack):
         assert repo.rota_of(session, TEAM, SUPPORT) is None
     # Nor anyone without the support role for the route's brand.
     acme = workspace.add_brand(
-        stack.services.db, TEAM, OWNER, (), stack.clock.now(), "acme", workspace.BrandPolicy()
+        stack.services.db,
+        Caller.known(TEAM, OWNER),
+        stack.clock.now(),
+        "acme",
+        workspace.BrandPolicy(),
     )
     assert acme.name == "acme"
     add_route(stack, brand="acme")
     workspace.add_role(
         stack.services.db,
-        TEAM,
-        OWNER,
-        (),
+        Caller.known(TEAM, OWNER),
         stack.clock.now(),
         MARIA,
         "support",
@@ -648,7 +651,9 @@ def test_a_rota_set_before_the_rule_skips_a_client_and_tells_them_nothing(stack,
     a_client(stack)
     add_route(stack)
     # Set by an older release, when the rota took anyone.
-    tickets.set_rota(stack.services.db, TEAM, OWNER, (), SUPPORT, [CHRIS], stack.clock.now())
+    tickets.set_rota(
+        stack.services.db, Caller.known(TEAM, OWNER), SUPPORT, [CHRIS], stack.clock.now()
+    )
     with caplog.at_level("WARNING", logger="bot.flows.tickets"):
         stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
         card_of(stack)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import guides, posts, tickets, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
@@ -35,15 +36,15 @@ def world(tmp_path, clock):
     db, now = stack.services.db, NOON
     workspace.ensure_team(db, TEAM, now)
     for name in ("acme", "globex"):
-        workspace.add_brand(db, TEAM, OWNER, (), now, name, BrandPolicy())
-    workspace.add_role(db, TEAM, OWNER, (), now, CLIENT, "client", frozenset(), "acme")
+        workspace.add_brand(db, Caller.known(TEAM, OWNER), now, name, BrandPolicy())
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, CLIENT, "client", frozenset(), "acme")
     workspace.set_approvals_channel(
-        db, TEAM, OWNER, (), now, APPROVALS, frozenset(), "globex", "team"
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), "globex", "team"
     )
     for name in ("acme", "globex"):
         upper = name.upper()
         given = guides.GuideInput(voice=f"{upper}-VOICE", playbook=f"{upper}-PLAYBOOK")
-        guides.save(db, TEAM, OWNER, (), now, name, given)
+        guides.save(db, Caller.known(TEAM, OWNER), now, name, given)
     ids = {
         "acme": schedule(stack, "acme", "ACME-OK today", NOON + timedelta(hours=1)).id,
         "globex": schedule(stack, "globex", "GLOBEX-SECRET today", NOON + timedelta(hours=2)).id,
@@ -51,7 +52,7 @@ def world(tmp_path, clock):
     pending = schedule(stack, "globex", "GLOBEX-PENDING", NOON + timedelta(days=2))
     posts.submit(db, pending, Actor(MARIA), now)
     spec = tickets.RouteSpec("rotating_light", SUPPORT, brand="globex")
-    tickets.add_route(db, TEAM, OWNER, (), now, spec)
+    tickets.add_route(db, Caller.known(TEAM, OWNER), now, spec)
     complaint = stack.slack.post_as(MARIA, GENERAL, "GLOBEX-COMPLAINT: my order is late")
     stack.slack.react(ADMIN, GENERAL, complaint["ts"], "rotating_light")
     card = stack.slack.wait_for(

@@ -16,6 +16,7 @@ import standardwebhooks.webhooks
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bot import redact, webhook, workspace
+from bot.caller import Caller
 from bot.scheduler import Scheduler
 from storage import repo
 from tests.stack import ADMIN, GENERAL, TEAM, start_stack
@@ -31,8 +32,10 @@ def stack(tmp_path, clock, monkeypatch):
     stack.slack.add_user(PAULA, "paula")
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_role(db, TEAM, OWNER, (), now, PEDRO, "approver", frozenset(), None)
-    workspace.add_role(db, TEAM, OWNER, (), now, PAULA, "publisher", frozenset({"x"}), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, PAULA, "publisher", frozenset({"x"}), None
+    )
     redact.install(redact.settings_secrets(stack.settings))  # as `postroom run` does
 
     class ReceiverTime(datetime):

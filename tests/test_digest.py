@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import digest, workspace
+from bot.caller import Caller
 from bot.policy import Actor
 from bot.timeparse import clock_time, day_range, local_instant, zone
 
@@ -67,7 +68,9 @@ def team(db, clock):
 
 
 def schedule(db, now, at="09:00", tz="Europe/Madrid", channel="CDIGEST"):
-    return digest.set_digest(db, TEAM, ADMIN, (), now, digest.DigestPlan(channel, at, tz, None))
+    return digest.set_digest(
+        db, Caller.known(TEAM, ADMIN), now, digest.DigestPlan(channel, at, tz, None)
+    )
 
 
 def sends(db, now):
@@ -142,14 +145,15 @@ def test_settings_refuse_bad_input_before_saving(team, clock):
         schedule(team, clock.now(), tz="America/NewYork")
     with pytest.raises(NotFound, match="no brand `acme`"):
         digest.set_digest(
-            team, TEAM, ADMIN, (), clock.now(), digest.DigestPlan("C1", "09:00", "UTC", "acme")
+            team,
+            Caller.known(TEAM, ADMIN),
+            clock.now(),
+            digest.DigestPlan("C1", "09:00", "UTC", "acme"),
         )
     with pytest.raises(PermissionDenied):
         digest.set_digest(
             team,
-            TEAM,
-            Actor("UMEMBER"),
-            (),
+            Caller.known(TEAM, Actor("UMEMBER")),
             clock.now(),
             digest.DigestPlan("C1", "09:00", "UTC", None),
         )

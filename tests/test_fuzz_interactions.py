@@ -24,6 +24,7 @@ from bot.blocks import posts as post_blocks
 from bot.blocks import publishing as publish_blocks
 from bot.blocks import replies as reply_blocks
 from bot.blocks import tickets as ticket_blocks
+from bot.caller import Caller
 from bot.clock import ManualClock
 from bot.errors import PostroomError
 from bot.policy import Actor
@@ -206,14 +207,16 @@ def stack(tmp_path_factory):
     stack.slack.add_channel(SUPPORT, "support", members=[ADMIN, MARIA, PEDRO], bot_member=True)
     db, now = stack.services.db, clock.now()
     workspace.ensure_team(db, TEAM, now)
-    workspace.add_brand(db, TEAM, OWNER, (), now, "acme", BrandPolicy())
+    workspace.add_brand(db, Caller.known(TEAM, OWNER), now, "acme", BrandPolicy())
     stack.slack.add_member(APPROVALS, stack.slack.bot_user_id)
-    workspace.set_approvals_channel(db, TEAM, OWNER, (), now, APPROVALS, frozenset(), None, "team")
+    workspace.set_approvals_channel(
+        db, Caller.known(TEAM, OWNER), now, APPROVALS, frozenset(), None, "team"
+    )
     draft = Draft(text="Hello", networks=frozenset({"x"}), brand="acme", scheduled_at=None)
     post = posts.create(db, TEAM, Actor(MARIA), draft, [], now)
     posts.submit(db, post, Actor(MARIA), now)
     spec = tickets.RouteSpec("rotating_light", SUPPORT)
-    tickets.add_route(db, TEAM, OWNER, (), now, spec)
+    tickets.add_route(db, Caller.known(TEAM, OWNER), now, spec)
     complaint = stack.slack.post_as(MARIA, GENERAL, "Where is my parcel?")
     stack.slack.react(ADMIN, GENERAL, complaint["ts"], "rotating_light")
 

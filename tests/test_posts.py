@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot import posts, workspace
+from bot.caller import Caller
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from bot.posts import Draft
@@ -24,7 +25,9 @@ def approver(uid: str, *networks: str, brand: str | None = None) -> Actor:
 
 
 def grant(db, clock, uid, role, networks=(), brand=None):
-    workspace.add_role(db, TEAM, ADMIN, (), clock.now(), uid, role, frozenset(networks), brand)
+    workspace.add_role(
+        db, Caller.known(TEAM, ADMIN), clock.now(), uid, role, frozenset(networks), brand
+    )
     return Actor(uid, grants=workspace.grants_of(db, TEAM, uid))
 
 
@@ -75,7 +78,7 @@ def test_four_eyes_refuses_the_author_unless_self_approval(team, clock):
         posts.decide(team, TEAM, author, post.id, 1, "team", "approve", clock.now())
     assert posts.get(team, TEAM, post.id)[0].status == "pending"
     workspace.set_brand(
-        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(self_approval=True)
+        team, Caller.known(TEAM, ADMIN), clock.now(), "default", BrandPolicy(self_approval=True)
     )
     assert (
         posts.decide(team, TEAM, author, post.id, 1, "team", "approve", clock.now()).outcome
@@ -123,7 +126,7 @@ def test_a_network_already_approved_refuses_a_second_approver_of_it(team, clock)
 
 def test_all_mode_needs_every_approver_of_each_network(team, clock):
     workspace.set_brand(
-        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(approval_mode="all")
+        team, Caller.known(TEAM, ADMIN), clock.now(), "default", BrandPolicy(approval_mode="all")
     )
     a = grant(team, clock, "UA", "approver", ["x"])
     b = grant(team, clock, "UB", "approver", ["x"])
@@ -154,7 +157,7 @@ def test_networks_nobody_may_approve(team, clock):
 
 def test_approve_as_admin_overrides_the_team_stage_only(team, clock):
     workspace.add_brand(
-        team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy(client_approval=True)
+        team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy(client_approval=True)
     )
     grant(team, clock, "UJONAS", "approver", ["x"])
     client = grant(team, clock, "UCLIENT", "client", [], "acme")
@@ -196,7 +199,7 @@ def test_an_approval_from_before_per_network_approval_covers_the_whole_post(team
 
 
 def test_approver_scoped_to_another_brand_is_refused(team, clock):
-    workspace.add_brand(team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy())
+    workspace.add_brand(team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy())
     acme = grant(team, clock, "UACME", "approver", [], "acme")
     post = pending(team, clock)
     with pytest.raises(PermissionDenied):
@@ -205,7 +208,7 @@ def test_approver_scoped_to_another_brand_is_refused(team, clock):
 
 def test_two_stage_client_approval(team, clock):
     workspace.add_brand(
-        team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy(client_approval=True)
+        team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy(client_approval=True)
     )
     maria = grant(team, clock, "UMARIA", "approver")
     client = grant(team, clock, "UCLIENT", "client", [], "acme")
@@ -225,7 +228,7 @@ def test_two_stage_client_approval(team, clock):
 
 def test_all_mode_waits_for_every_approver(team, clock):
     workspace.set_brand(
-        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(approval_mode="all")
+        team, Caller.known(TEAM, ADMIN), clock.now(), "default", BrandPolicy(approval_mode="all")
     )
     a = grant(team, clock, "UA", "approver")
     b = grant(team, clock, "UB", "approver", ["x"])
@@ -373,7 +376,7 @@ def test_unknown_post(team):
 def test_two_last_votes_at_once_complete_the_stage(team, clock):
     """Mode "all": the last two approvers clicking together must not both see "partial"."""
     workspace.set_brand(
-        team, TEAM, ADMIN, (), clock.now(), "default", BrandPolicy(approval_mode="all")
+        team, Caller.known(TEAM, ADMIN), clock.now(), "default", BrandPolicy(approval_mode="all")
     )
     for attempt in range(3):
         a = grant(team, clock, f"UA{attempt}", "approver")
@@ -395,13 +398,17 @@ def test_two_last_votes_at_once_complete_the_stage(team, clock):
             t.join()
         assert sorted(outcomes) == ["approved", "partial"]
         assert posts.get(team, TEAM, post.id)[0].status == "approved"
-        workspace.remove_role(team, TEAM, ADMIN, (), clock.now(), a.user_id, "approver", None, None)
-        workspace.remove_role(team, TEAM, ADMIN, (), clock.now(), b.user_id, "approver", None, None)
+        workspace.remove_role(
+            team, Caller.known(TEAM, ADMIN), clock.now(), a.user_id, "approver", None, None
+        )
+        workspace.remove_role(
+            team, Caller.known(TEAM, ADMIN), clock.now(), b.user_id, "approver", None, None
+        )
 
 
 def test_each_stage_gets_its_own_reminder(team, clock):
     workspace.add_brand(
-        team, TEAM, ADMIN, (), clock.now(), "acme", BrandPolicy(client_approval=True)
+        team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy(client_approval=True)
     )
     maria = grant(team, clock, "UMARIA", "approver")
     post = pending(team, clock, brand="acme")
@@ -415,14 +422,14 @@ def test_each_stage_gets_its_own_reminder(team, clock):
 
 
 def test_drafting_can_be_limited_to_people_with_a_role(team, clock):
-    posts.set_drafting(team, TEAM, ADMIN, (), "roles", clock.now())
+    posts.set_drafting(team, Caller.known(TEAM, ADMIN), "roles", clock.now())
     with pytest.raises(PermissionDenied, match="Drafting is limited"):
         posts.create(team, TEAM, AUTHOR, draft(), [], clock.now())
     grant(team, clock, AUTHOR.user_id, "publisher")
     author = Actor(AUTHOR.user_id, grants=workspace.grants_of(team, TEAM, AUTHOR.user_id))
     assert posts.create(team, TEAM, author, draft(), [], clock.now()).status == "draft"
     with pytest.raises(PermissionDenied, match="Only admins can change who may draft"):
-        posts.set_drafting(team, TEAM, author, (), "anyone", clock.now())
+        posts.set_drafting(team, Caller.known(TEAM, author), "anyone", clock.now())
 
 
 def test_votes_on_a_post_wait_for_each_other(team, clock):

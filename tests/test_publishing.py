@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from bot import posts, publishing, workspace
+from bot.caller import Caller
 from bot.errors import PostroomError
 from bot.policy import Actor
 from bot.posts import Draft
@@ -19,7 +20,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 def approved(db, networks=("x", "instagram")):
     workspace.ensure_team(db, TEAM, NOW)
-    workspace.add_role(db, TEAM, OWNER, (), NOW, PEDRO, "approver", frozenset(), None)
+    workspace.add_role(db, Caller.known(TEAM, OWNER), NOW, PEDRO, "approver", frozenset(), None)
     draft = Draft(
         text="Launch",
         networks=frozenset(networks),

@@ -14,6 +14,7 @@ import pytest
 
 from bot import chart, posts, publishing, reports, tickets, workspace
 from bot.blocks.reports import duration, summary
+from bot.caller import Caller
 from bot.errors import NotFound, UsageError
 from bot.policy import Actor, Grant
 from bot.posts import Draft
@@ -62,7 +63,7 @@ def seed_known(db):
     """The data set (the comments say what each piece adds)."""
     workspace.ensure_team(db, TEAM, BEFORE - 30 * H)
     workspace.add_brand(
-        db, TEAM, OWNER, (), BEFORE - 30 * H, "acme", BrandPolicy(client_approval=True)
+        db, Caller.known(TEAM, OWNER), BEFORE - 30 * H, "acme", BrandPolicy(client_approval=True)
     )
     # Team stage decisions this week: P1 1 h (A1), P2 3 h (A1), P3 2 h (A2), P4 5 h (A2,
     # reject), P5 10 h (A1, changes), P6 24 h (A1; submitted the week before), P9 1 h (A1).
@@ -85,7 +86,7 @@ def seed_known(db):
     # Tickets: T1 S1 10 min / resolved 2 h; T2 S1 30 min / 5 h; T3 S2 20 min; T4 nobody;
     # T5 opened the week before, assigned to S2 after 24 h and resolved after 26 h.
     route = tickets.add_route(
-        db, TEAM, OWNER, (), BEFORE - H, tickets.RouteSpec("rotating_light", "CSUPPORT")
+        db, Caller.known(TEAM, OWNER), BEFORE - H, tickets.RouteSpec("rotating_light", "CSUPPORT")
     )
     for n, assignee, assign_after, resolve_after in (
         (1, S1, 10 * M, 2 * H),

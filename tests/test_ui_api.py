@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 
 from bot import workspace
 from bot.__main__ import main as cli_main
+from bot.caller import Caller
 from bot.clock import ManualClock, SystemClock
 from bot.policy import Actor
 from playground.app import exposure_warning
@@ -35,7 +36,7 @@ def stack(tmp_path, clock):
     owner, now = Actor(ADMIN, workspace_admin=True), clock.now()
     workspace.ensure_team(stack.services.db, TEAM, now)
     workspace.add_role(
-        stack.services.db, TEAM, owner, (), now, PEDRO, "approver", frozenset(), None
+        stack.services.db, Caller.known(TEAM, owner), now, PEDRO, "approver", frozenset(), None
     )
     yield stack
     stack.stop()
@@ -707,7 +708,7 @@ def test_the_page_can_search_a_brand_menu_past_100_brands(stack):
     for i in range(120):
         _, changes = commands.parse_brand([f"shop{i:03d}"])
         workspace.add_brand(
-            db, TEAM, Actor(ADMIN, workspace_admin=True), (), now, f"shop{i:03d}", changes
+            db, Caller.known(TEAM, Actor(ADMIN, workspace_admin=True)), now, f"shop{i:03d}", changes
         )
     base = stack.slack.base_url
     call(base, "send", {"as": MARIA, "channel": GENERAL, "text": "/post draft"})

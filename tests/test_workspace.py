@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from bot import outbound, vault, workspace
+from bot.caller import Caller
 from bot.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.policy import Actor, Grant
 from bot.workspace import BrandPolicy, ChannelRoute, approvals_channel_for
@@ -28,12 +29,12 @@ def test_first_contact_creates_the_workspace_and_default_brand_once(team, clock)
 
 
 def test_admin_grants_a_scoped_role_and_it_is_audited(team, clock):
-    workspace.add_brand(team, TEAM, ADMIN, {"UADMIN"}, clock.now(), "acme", BrandPolicy())
+    workspace.add_brand(
+        team, Caller.known(TEAM, ADMIN, {"UADMIN"}), clock.now(), "acme", BrandPolicy()
+    )
     grant, created = workspace.add_role(
         team,
-        TEAM,
-        ADMIN,
-        {"UADMIN"},
+        Caller.known(TEAM, ADMIN, {"UADMIN"}),
         clock.now(),
         "U1",
         "approver",
@@ -50,7 +51,7 @@ def test_admin_grants_a_scoped_role_and_it_is_audited(team, clock):
 
 
 def test_granting_twice_changes_nothing(team, clock):
-    args = (team, TEAM, ADMIN, set(), clock.now(), "U1", "support", frozenset(), None)
+    args = (team, Caller.known(TEAM, ADMIN), clock.now(), "U1", "support", frozenset(), None)
     assert workspace.add_role(*args)[1] is True
     assert workspace.add_role(*args)[1] is False
     assert len(workspace.list_roles(team, TEAM)) == 1
@@ -59,7 +60,13 @@ def test_granting_twice_changes_nothing(team, clock):
 def test_non_admin_is_refused_and_told_who_can(team, clock):
     with pytest.raises(PermissionDenied) as refused:
         workspace.add_role(
-            team, TEAM, MEMBER, {"UADMIN"}, clock.now(), "U1", "approver", frozenset(), None
+            team,
+            Caller.known(TEAM, MEMBER, {"UADMIN"}),
+            clock.now(),
+            "U1",
+            "approver",
+            frozenset(),
+            None,
         )
     assert "Only admins can grant roles" in str(refused.value)
     assert "<@UADMIN>" in str(refused.value)
@@ -69,54 +76,57 @@ def test_non_admin_is_refused_and_told_who_can(team, clock):
 def test_admin_role_cannot_be_scoped(team, clock):
     with pytest.raises(ValidationFailed):
         workspace.add_role(
-            team, TEAM, ADMIN, set(), clock.now(), "U1", "admin", frozenset({"x"}), None
+            team, Caller.known(TEAM, ADMIN), clock.now(), "U1", "admin", frozenset({"x"}), None
         )
 
 
 def test_unknown_brand_is_named(team, clock):
     with pytest.raises(NotFound, match="no brand `nope`"):
         workspace.add_role(
-            team, TEAM, ADMIN, set(), clock.now(), "U1", "client", frozenset(), "nope"
+            team, Caller.known(TEAM, ADMIN), clock.now(), "U1", "client", frozenset(), "nope"
         )
 
 
 def test_remove_exact_scope_or_all_of_a_role(team, clock):
     now = clock.now()
     for nets in ({"x"}, {"instagram"}):
-        workspace.add_role(team, TEAM, ADMIN, set(), now, "U1", "approver", frozenset(nets), None)
+        workspace.add_role(
+            team, Caller.known(TEAM, ADMIN), now, "U1", "approver", frozenset(nets), None
+        )
     removed = workspace.remove_role(
-        team, TEAM, ADMIN, set(), now, "U1", "approver", frozenset({"x"}), None
+        team, Caller.known(TEAM, ADMIN), now, "U1", "approver", frozenset({"x"}), None
     )
     assert removed == [Grant("approver", frozenset({"x"}))]
     with pytest.raises(NotFound, match="they have: approver \\(Instagram\\)"):
         workspace.remove_role(
-            team, TEAM, ADMIN, set(), now, "U1", "approver", frozenset({"facebook"}), None
+            team, Caller.known(TEAM, ADMIN), now, "U1", "approver", frozenset({"facebook"}), None
         )
     assert (
-        len(workspace.remove_role(team, TEAM, ADMIN, set(), now, "U1", "approver", None, None)) == 1
+        len(
+            workspace.remove_role(
+                team, Caller.known(TEAM, ADMIN), now, "U1", "approver", None, None
+            )
+        )
+        == 1
     )
     with pytest.raises(NotFound, match="doesn't have the approver role"):
-        workspace.remove_role(team, TEAM, ADMIN, set(), now, "U1", "approver", None, None)
+        workspace.remove_role(team, Caller.known(TEAM, ADMIN), now, "U1", "approver", None, None)
 
 
 def test_brand_policy_add_set_and_duplicate(team, clock):
     brand = workspace.add_brand(
         team,
-        TEAM,
-        ADMIN,
-        set(),
+        Caller.known(TEAM, ADMIN),
         clock.now(),
         "acme",
         BrandPolicy(client_approval=True, approval_mode="all"),
     )
     assert (brand.client_approval, brand.approval_mode, brand.self_approval) == (True, "all", False)
     with pytest.raises(ValidationFailed, match="already exists"):
-        workspace.add_brand(team, TEAM, ADMIN, set(), clock.now(), "acme", BrandPolicy())
+        workspace.add_brand(team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy())
     brand = workspace.set_brand(
         team,
-        TEAM,
-        ADMIN,
-        set(),
+        Caller.known(TEAM, ADMIN),
         clock.now() + timedelta(minutes=1),
         "acme",
         BrandPolicy(self_approval=True, webhook_url="https://hooks.example/p"),
@@ -126,19 +136,21 @@ def test_brand_policy_add_set_and_duplicate(team, clock):
     assert brand.self_approval and brand.client_approval
     assert brand.webhook_url == "https://hooks.example/p"
     brand = workspace.set_brand(
-        team, TEAM, ADMIN, set(), clock.now(), "acme", BrandPolicy(webhook_url="")
+        team, Caller.known(TEAM, ADMIN), clock.now(), "acme", BrandPolicy(webhook_url="")
     )
     assert brand.webhook_url is None
 
 
 def test_approvals_channel_per_network_replaces_the_previous_one(team, clock):
     now = clock.now()
-    workspace.set_approvals_channel(team, TEAM, ADMIN, set(), now, "C1", frozenset(), None, "team")
     workspace.set_approvals_channel(
-        team, TEAM, ADMIN, set(), now, "C2", frozenset({"instagram", "x"}), None, "team"
+        team, Caller.known(TEAM, ADMIN), now, "C1", frozenset(), None, "team"
     )
     workspace.set_approvals_channel(
-        team, TEAM, ADMIN, set(), now, "C3", frozenset({"x"}), None, "team"
+        team, Caller.known(TEAM, ADMIN), now, "C2", frozenset({"instagram", "x"}), None, "team"
+    )
+    workspace.set_approvals_channel(
+        team, Caller.known(TEAM, ADMIN), now, "C3", frozenset({"x"}), None, "team"
     )
     routes = {(r.network, r.channel_id) for r in workspace.approvals_channels(team, TEAM)}
     assert routes == {(None, "C1"), ("instagram", "C2"), ("x", "C3")}
@@ -147,7 +159,7 @@ def test_approvals_channel_per_network_replaces_the_previous_one(team, clock):
 def test_client_stage_needs_a_brand(team, clock):
     with pytest.raises(ValidationFailed, match="brand:NAME"):
         workspace.set_approvals_channel(
-            team, TEAM, ADMIN, set(), clock.now(), "C1", frozenset(), None, "client"
+            team, Caller.known(TEAM, ADMIN), clock.now(), "C1", frozenset(), None, "client"
         )
 
 
