@@ -81,11 +81,19 @@ def test_a_claim_taken_over_meanwhile_is_logged():
 TEAM = "T0001"
 
 
-def counting_source(units: list[Unit], ran: list, lock: threading.Lock | None = None) -> Source:
-    """A kind of scheduled work whose handler notes each unit it runs (key, try)."""
+def counting_source(
+    units: list[Unit],
+    ran: list,
+    lock: threading.Lock | None = None,
+    gate: threading.Event | None = None,
+) -> Source:
+    """A kind of scheduled work whose handler notes each unit it runs (key, try); with a
+    ``gate``, a unit's run ends only once the gate is open."""
     lock = lock or threading.Lock()
 
     def handler(_services, job, _payload) -> int:
+        if gate is not None:
+            gate.wait(30)
         with lock:
             ran.append((job.key, job.attempts))
         return 1
@@ -149,10 +157,15 @@ def test_two_processes_ticking_and_working_on_one_database_run_each_unit_once(db
     units = [Unit(TEAM, f"escalation:{n}", {}) for n in range(40)]
     ran: list = []
     lock = threading.Lock()
+    # This source lists every unit at every tick, done or not (a real one stops listing a
+    # unit once its work is done): a unit finished by one replica before the other's tick
+    # would be due again there. So the units' runs, which start while the ticks race, end
+    # only after both ticks.
+    ticked = threading.Event()
     replicas = []
     for database in (db, Database(db.url)):
         services = services_for(database, clock)
-        source = counting_source(units, ran, lock)
+        source = counting_source(units, ran, lock, ticked)
         services.jobs = Workers(services, {source.kind: source.handler}, poll=0.05)
         scheduler = Scheduler(services)
         scheduler.sources = [source]
@@ -170,12 +183,14 @@ def test_two_processes_ticking_and_working_on_one_database_run_each_unit_once(db
             thread.start()
         for thread in threads:
             thread.join()
+        ticked.set()
         assert sum(enqueued) == len(units)
         deadline = time.monotonic() + 30
         while pending(db) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert pending(db) == 0
     finally:
+        ticked.set()
         for scheduler in replicas:
             scheduler.services.jobs.stop()
     assert sorted(key for key, _ in ran) == sorted(u.key for u in units)
