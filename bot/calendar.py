@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import grammar, ics, networks, posts, publishing, vault, workspace
+from bot import ics, networks, posts, publishing, reading, vault, workspace
 from bot.caller import Caller
 from bot.errors import NotFound, UsageError
 from bot.timeparse import day_range
@@ -58,7 +58,7 @@ def parse(args: list[str], today: date) -> Query:
     monday = today - timedelta(days=today.weekday())
     for word in args:
         lower = word.lower()
-        opt = grammar.option(word)
+        opt = reading.option(word)
         if lower == "today":
             first, days = today, 1
         elif lower == "tomorrow":
@@ -72,14 +72,14 @@ def parse(args: list[str], today: date) -> Query:
         elif opt and opt[0] in WEEK_WORDS:  # a page of a week query: week:YYYY-MM-DD
             first, days, week = _date(opt[1]), 7, opt[0]
         elif opt and opt[0] == "brand":
-            brand = grammar.brand_name(opt[1], USAGE)
+            brand = reading.brand_name(opt[1], USAGE)
         elif networks.canonical(word):
             network = networks.canonical(word)
         elif lower[:1].isdigit():
             first, days = _date(word), 1
         else:
             raise UsageError(
-                f"{grammar.shown(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
+                f"{reading.shown(word)} isn't a day, a network or `brand:NAME`. Days: `today`, "
                 "`tomorrow`, `week` (the next 7 days), `this-week`, `next-week` (Monday to "
                 "Sunday) or a date like `2026-12-01`.",
                 USAGE,
@@ -95,11 +95,11 @@ def _date(text: str) -> date:
         day = date.fromisoformat(text)
     except ValueError as error:
         raise UsageError(
-            f"{grammar.shown(text)} isn't a date. Use YYYY-MM-DD, like `2026-12-01`.", USAGE
+            f"{reading.shown(text)} isn't a date. Use YYYY-MM-DD, like `2026-12-01`.", USAGE
         ) from error
     if not FIRST_DAY <= day <= LAST_DAY:  # 9999-12-31 has no next day to end its range
         raise UsageError(
-            f"{grammar.shown(text)} is out of the calendar's range: pick a day from "
+            f"{reading.shown(text)} is out of the calendar's range: pick a day from "
             f"{FIRST_DAY} to {LAST_DAY}.",
             USAGE,
         )

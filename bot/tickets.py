@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import grammar, policy, workspace
+from bot import policy, reading, workspace
 from bot.caller import Caller
 from bot.errors import InvalidTransition, NotFound, PermissionDenied, UsageError
 from bot.jobs import wall_now
@@ -30,7 +30,7 @@ def minutes(text: str, what: str) -> int:
     match = DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise UsageError(
-            f"{grammar.shown(text)} isn't a duration for {what}. Use minutes, hours or "
+            f"{reading.shown(text)} isn't a duration for {what}. Use minutes, hours or "
             "days, like `30m`, `4h` or `1d`."
         )
     return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)]

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.grammar import suggest
 from bot.mrkdwn import code
+from bot.reading import suggest
 
 HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

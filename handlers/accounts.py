@@ -7,7 +7,7 @@ import logging
 
 from slack_bolt import App
 
-from bot import accounts, commands, grammar
+from bot import accounts, grammar, reading
 from bot.blocks import accounts as account_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -24,10 +24,10 @@ def account_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    parsed = commands.parse_account(invocation.args)
+    parsed = grammar.parse_account(invocation.args)
     if parsed.action == "list":
         rows = accounts.list_accounts(services.db, caller)
         respond(**account_blocks.account_list(rows))
@@ -84,7 +84,7 @@ def _tell(services: Services, user_id: str, connected: accounts.Connected, brand
 
 def _brand_of(view: dict) -> str:
     brand = form_meta(view).get("brand")
-    if not isinstance(brand, str) or not grammar.BRAND_NAME.match(brand):
+    if not isinstance(brand, str) or not reading.BRAND_NAME.match(brand):
         raise ValidationFailed(DAMAGED_FORM)
     return brand
 

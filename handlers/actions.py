@@ -12,11 +12,11 @@ from slack_bolt import App
 
 from bot import (
     calendar,
-    grammar,
     jobs,
     policy,
     posts,
     publishing,
+    reading,
     tickets,
 )
 from bot.blocks import calendar as calendar_blocks
@@ -278,14 +278,14 @@ def clicked_message(body: dict) -> tuple[str, str] | None:
 
     channel = part("channel").get("id") or part("container").get("channel_id")
     ts = part("message").get("ts") or part("container").get("message_ts")
-    return grammar.message_ref(channel, ts)
+    return reading.message_ref(channel, ts)
 
 
 def ticket_of(body: dict, action: dict) -> int:
     """The ticket a card's control belongs to (its actions block is ``ticket-<id>``)."""
     block = action.get("block_id")
     value = action.get("value") or (block.removeprefix("ticket-") if isinstance(block, str) else "")
-    ticket_id = grammar.record_id(value)
+    ticket_id = reading.record_id(value)
     if ticket_id is None:
         raise ValidationFailed("That card is damaged; `/post tickets` lists the open tickets.")
     return ticket_id
@@ -301,7 +301,7 @@ def _parts(action: dict, count: int) -> list[str]:
 
 
 def post_version(action: dict) -> tuple[int, int]:
-    post_id, version = (grammar.record_id(p) for p in _parts(action, 2))
+    post_id, version = (reading.record_id(p) for p in _parts(action, 2))
     if post_id is None or version is None:
         raise ValidationFailed("That button is damaged; use `/post show ID` instead.")
     return post_id, version
@@ -336,7 +336,7 @@ def selected_user(action: dict) -> str:
     option = action.get("selected_option")
     if chosen is None and isinstance(option, dict):
         chosen = option.get("value")
-    if not isinstance(chosen, str) or not grammar.USER_MENTION.match(f"<@{chosen}>"):
+    if not isinstance(chosen, str) or not reading.USER_MENTION.match(f"<@{chosen}>"):
         raise ValidationFailed("Pick a person from the list to assign the ticket to.")
     return chosen
 

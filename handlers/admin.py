@@ -4,7 +4,7 @@ may draft), the replies ``bot.blocks.admin``."""
 
 from __future__ import annotations
 
-from bot import commands, policy, posts, vault, workspace
+from bot import grammar, policy, posts, vault, workspace
 from bot.blocks import admin as admin_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -17,7 +17,7 @@ def role_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
     args = invocation.args
@@ -32,7 +32,7 @@ def role_command(
             ),
         )
     elif action == "add":
-        change = commands.parse_role_change(args[1:])
+        change = grammar.parse_role_change(args[1:])
         grant, created = workspace.add_role(
             services.db,
             caller,
@@ -44,7 +44,7 @@ def role_command(
         )
         respond(**admin_blocks.role_granted(change.user_id, grant, created))
     elif action == "remove":
-        change = commands.parse_role_change(args[1:])
+        change = grammar.parse_role_change(args[1:])
         removed = workspace.remove_role(
             services.db,
             caller,
@@ -63,7 +63,7 @@ def brand_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
     args = invocation.args
@@ -75,7 +75,7 @@ def brand_command(
             admin_blocks.brand_list([b for b in brands if policy.sees_brand(caller.actor, b.name)]),
         )
     elif action in ("add", "set"):
-        name, changes = commands.parse_brand(args[1:])
+        name, changes = grammar.parse_brand(args[1:])
         change = workspace.add_brand if action == "add" else workspace.set_brand
         brand = change(
             services.db,
@@ -106,7 +106,7 @@ def approvals_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
     args = invocation.args
@@ -115,7 +115,7 @@ def approvals_command(
         seen = [r for r in routes if policy.sees_brand(caller.actor, r.brand)]
         answer(respond, admin_blocks.approvals_list(seen))
         return
-    request = commands.parse_approvals(args)
+    request = grammar.parse_approvals(args)
     brand = workspace.check_approvals_target(services.db, caller, request.brand, request.stage)
     joined = workspace_flow.ensure_can_post(services, request.channel.id)
     routes = workspace.set_approvals_channel(
@@ -140,10 +140,10 @@ def drafting_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    who = commands.drafting_choice(invocation.args)
+    who = grammar.drafting_choice(invocation.args)
     if who is None:
         current = posts.drafting_of(services.db, caller.team_id)
         respond(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot import calendar, commands, policy
+from bot import calendar, grammar, policy
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -18,7 +18,7 @@ def calendar_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
     args = invocation.args
@@ -37,7 +37,7 @@ def calendar_feed(services: Services, caller: Caller, args: list[str], respond) 
     rotate = bool(args) and args[0].lower() == "rotate"
     if args and not rotate:
         raise UsageError(
-            f"{code(' '.join(args))}: say `rotate` or nothing.", commands.usage("calendar")
+            f"{code(' '.join(args))}: say `rotate` or nothing.", grammar.usage("calendar")
         )
     secret = calendar.feed_secret(services.db, caller, services.clock.now(), rotate=rotate)
     if secret is None:  # only its hash is kept: the link was shown once, when it was made

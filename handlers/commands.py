@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, Respond
 
-from bot import commands, policy
+from bot import grammar, policy
 from bot.blocks import admin as admin_blocks
 from bot.blocks import notice
 from bot.caller import Caller
@@ -33,10 +33,10 @@ def register(app: App, services: Services) -> None:
     @guarded(services)
     def post_command(ack, command: dict, context, respond: Respond) -> None:
         ack()
-        invocation = commands.split(command.get("text", ""))
+        invocation = grammar.split(command.get("text", ""))
         handler = SUBCOMMAND_HANDLERS.get(invocation.name)
         if handler is None:
-            raise commands.unknown(invocation.name)
+            raise grammar.unknown(invocation.name)
         reply = checked(services, command, respond)
         handler(services, context["caller"], command, invocation, reply)
 
@@ -88,13 +88,13 @@ def help_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond: Respond,
 ) -> None:
     respond(**admin_blocks.help_message(policy.may_configure(caller.actor)))
 
 
-# Every subcommand of the grammar (bot/commands.py), and the handler that answers it.
+# Every subcommand of the grammar (bot/grammar.py), and the handler that answers it.
 SUBCOMMAND_HANDLERS: dict[str, Handler] = {
     "help": help_command,
     "role": admin.role_command,

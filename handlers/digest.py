@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot import commands, digest, policy, workspace
+from bot import digest, grammar, policy, workspace
 from bot.blocks import digest as digest_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -19,10 +19,10 @@ def digest_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    parsed = commands.parse_digest(invocation.args)
+    parsed = grammar.parse_digest(invocation.args)
     team_id = caller.team_id
     now = services.clock.now()
     if parsed.action == "preview":

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot import commands, guides, policy, workspace
+from bot import grammar, guides, policy, workspace
 from bot.blocks import guides as guide_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -15,10 +15,10 @@ def style_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    brand_name = commands.brand_option(invocation.args, "style")
+    brand_name = grammar.brand_option(invocation.args, "style")
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Brand guide"))
     try:  # the caller's roles asked for only now, the modal open
         workspace.require_admin(caller, "edit brand guides")
@@ -35,10 +35,10 @@ def guide_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    brand_name = commands.brand_option(invocation.args, "guide")
+    brand_name = grammar.brand_option(invocation.args, "guide")
     team_id = caller.team_id
     actor = caller.actor
     visible = policy.visible_brands(actor)

@@ -3,7 +3,7 @@ arrive in (PRODUCT.md §14), turns it off, or lists the inboxes with their accou
 
 from __future__ import annotations
 
-from bot import commands, inbox
+from bot import grammar, inbox
 from bot.blocks import inbox as inbox_blocks
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
@@ -15,10 +15,10 @@ def inbox_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    parsed = commands.parse_inbox(invocation.args)
+    parsed = grammar.parse_inbox(invocation.args)
     now = services.clock.now()
     if parsed.action == "list":
         respond(**inbox_blocks.inbox_list(inbox.list_inboxes(services.db, caller)))

@@ -3,7 +3,7 @@ and filled in after the checks), ``cancel``, ``show`` and ``list``."""
 
 from __future__ import annotations
 
-from bot import commands, grammar, policy, posts, workspace
+from bot import grammar, policy, posts, reading, workspace
 from bot.blocks import posts as post_blocks
 from bot.caller import Caller
 from bot.errors import PostroomError
@@ -18,7 +18,7 @@ def draft_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
     # The trigger dies 3 s after the command: open a modal first, fill it in after.
@@ -34,7 +34,7 @@ def draft_command(
         services,
         caller.team_id,
         brands_seen(services, caller),
-        text=grammar.plain_text(invocation.rest),
+        text=reading.plain_text(invocation.rest),
         channel_id=command.get("channel_id"),
     )
     services.slack.update_view(view["id"], modal, view.get("hash"))
@@ -44,10 +44,10 @@ def edit_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    post_id = commands.post_id(invocation.args, "edit")
+    post_id = grammar.post_id(invocation.args, "edit")
     view = services.slack.open_view(command["trigger_id"], post_blocks.loading_modal("Edit post"))
     try:  # the caller's roles asked for only now, the modal open
         post, brand = posts.check_editable(services.db, caller.team_id, caller.actor, post_id)
@@ -77,10 +77,10 @@ def cancel_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    post_id = commands.post_id(invocation.args, "cancel")
+    post_id = grammar.post_id(invocation.args, "cancel")
     now = services.clock.now()
     post, _was = posts.cancel(services.db, caller.team_id, caller.actor, post_id, now)
     line = post_blocks.closed_line("cancelled", caller.user_id, now)
@@ -98,10 +98,10 @@ def show_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    post_id = commands.post_id(invocation.args, "show")
+    post_id = grammar.post_id(invocation.args, "show")
     post, brand = posts.get_for(services.db, caller.team_id, caller.actor, post_id, "see")
     history = posts.history(services.db, caller.team_id, post_id)
     respond(**post_blocks.post_card(post, brand, history))
@@ -111,10 +111,10 @@ def list_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    which = commands.list_kind(invocation.args)
+    which = grammar.list_kind(invocation.args)
     team_id = caller.team_id
     found = posts.listing(services.db, team_id, caller.actor, which, services.clock.now())
     names = {b.id: b.name for b in workspace.list_brands(services.db, team_id)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import grammar, replies
+from bot import reading, replies
 from bot.blocks import posts as post_blocks
 from bot.blocks import replies as reply_blocks
 from bot.blocks import tickets as ticket_blocks
@@ -113,7 +113,7 @@ def register(app: App, services: Services) -> None:
 
 def reply_of(action: dict) -> int:
     """The reply an Approve / Reject button is for (its value), or a refusal."""
-    reply_id = grammar.record_id(action.get("value"))
+    reply_id = reading.record_id(action.get("value"))
     if reply_id is None:
         raise ValidationFailed("That button is damaged; the ticket's card shows the reply.")
     return reply_id

@@ -3,7 +3,7 @@ by DM), and the admins' weekly report per channel (``weekly``, ``weekly off``, `
 
 from __future__ import annotations
 
-from bot import commands, policy, reports, workspace
+from bot import grammar, policy, reports, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import reports as report_blocks
 from bot.caller import Caller
@@ -18,10 +18,10 @@ def report_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    parsed = commands.parse_report(invocation.args)
+    parsed = grammar.parse_report(invocation.args)
     team_id, now = caller.team_id, services.clock.now()
     if parsed.action == "weekly-list":
         refusal = policy.weekly_list_refusal(caller.actor)  # not for an agency's client
@@ -72,7 +72,7 @@ def report_command(
 
 
 def _produce_report(
-    services: Services, caller: Caller, command: dict, parsed: commands.ReportCommand, respond
+    services: Services, caller: Caller, command: dict, parsed: grammar.ReportCommand, respond
 ) -> None:
     """In the background (the command was acknowledged): the report, or the error's reply."""
     user_id, channel_id = caller.user_id, command.get("channel_id")

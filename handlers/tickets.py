@@ -3,7 +3,7 @@ channel), ``rota`` (who takes a channel's tickets in turn) and ``tickets`` (the 
 
 from __future__ import annotations
 
-from bot import commands, policy, tickets, workspace
+from bot import grammar, policy, tickets, workspace
 from bot.blocks import posts as post_blocks
 from bot.blocks import tickets as ticket_blocks
 from bot.caller import Caller
@@ -19,10 +19,10 @@ def route_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    action, value = commands.parse_route(invocation.args)
+    action, value = grammar.parse_route(invocation.args)
     team_id, now = caller.team_id, services.clock.now()
     if action == "list":
         workspace.require_admin(caller, "see complaint routes")
@@ -51,10 +51,10 @@ def rota_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    channel, people = commands.parse_rota(invocation.args)
+    channel, people = grammar.parse_rota(invocation.args)
     team_id, now = caller.team_id, services.clock.now()
     if people is None:
         tickets.rota_off(services.db, caller, channel.id, now)
@@ -90,10 +90,10 @@ def tickets_command(
     services: Services,
     caller: Caller,
     command: dict,
-    invocation: commands.Invocation,
+    invocation: grammar.Invocation,
     respond,
 ) -> None:
-    which = commands.tickets_kind(invocation.args)
+    which = grammar.tickets_kind(invocation.args)
     team_id = caller.team_id
     actor = caller.actor
     refusal = policy.ticket_list_refusal(actor, which)

@@ -12,13 +12,13 @@ from slack_bolt import App
 
 from bot import (
     accounts,
-    grammar,
     guides,
     jobs,
     networks,
     policy,
     posts,
     publishing,
+    reading,
     workspace,
 )
 from bot.blocks import guides as guide_blocks
@@ -299,7 +299,7 @@ def register(app: App, services: Services) -> None:
             raise ValidationFailed(DAMAGED_FORM)
         reason = typed(form_values(view), "reason")
         actor = caller.actor
-        ref = grammar.message_ref(meta.get("channel"), meta.get("ts"))
+        ref = reading.message_ref(meta.get("channel"), meta.get("ts"))
         clicked = list(ref) if ref else None
         try:
             with in_time(services):
@@ -334,7 +334,7 @@ def register_guides(app: App, services: Services) -> None:
     def style_submitted(ack, view: dict, context) -> None:
         caller = context["caller"]
         brand = form_meta(view).get("brand")
-        if not isinstance(brand, str) or not grammar.BRAND_NAME.match(brand):
+        if not isinstance(brand, str) or not reading.BRAND_NAME.match(brand):
             raise ValidationFailed(DAMAGED_FORM)
         values = form_values(view)
         given = guides.GuideInput(**{name: typed(values, name) for name in GUIDE_FIELDS})
@@ -439,7 +439,7 @@ def form_meta(view: dict) -> dict:
 
 def meta_id(meta: dict, key: str) -> int:
     """A post id or version in the metadata, within its column's range."""
-    number = grammar.record_id(meta.get(key))
+    number = reading.record_id(meta.get(key))
     if number is None:
         raise ValidationFailed(DAMAGED_FORM)
     return number
@@ -528,7 +528,7 @@ def _scheduled(epoch: object) -> datetime | None:
         return None
     if isinstance(epoch, bool) or not isinstance(epoch, int | str):
         raise ValidationFailed(DAMAGED_FORM)
-    seconds = grammar.record_id(epoch) if isinstance(epoch, str) else epoch
+    seconds = reading.record_id(epoch) if isinstance(epoch, str) else epoch
     if seconds is None or not 0 < seconds < LATEST.timestamp():
         message = "Pick a date and time before the year 3000."
         raise ValidationFailed(message, fields={"scheduled": message})

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from bot import commands, tickets, workspace
+from bot import grammar, tickets, workspace
 from bot.blocks import truncate
 from bot.caller import Caller
 from bot.policy import Actor
@@ -44,7 +44,7 @@ def stack(tmp_path, clock):
 def add_brands(stack, count: int, prefix: str = "brand") -> list[str]:
     names = [f"{prefix}{i:03d}" for i in range(count)]
     for name in names:
-        _, changes = commands.parse_brand([name, "client-approval", "any"])
+        _, changes = grammar.parse_brand([name, "client-approval", "any"])
         workspace.add_brand(
             stack.services.db, Caller.known(TEAM, OWNER), stack.clock.now(), name, changes
         )

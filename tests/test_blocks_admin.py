@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.blocks import admin
-from bot.commands import SUBCOMMANDS
+from bot.grammar import SUBCOMMANDS
 from bot.policy import ROLE_HELP, ROLES, Grant
 from bot.workspace import ChannelRoute, RoleView
 from storage.models import Brand

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import calendar, commands, posts, tickets, workspace
+from bot import calendar, grammar, posts, tickets, workspace
 from bot.blocks import accounts as account_blocks
 from bot.blocks import calendar as calendar_blocks
 from bot.blocks import guides as guide_blocks
@@ -93,7 +93,7 @@ def test_the_fuzzed_ids_are_every_id_the_app_registers():
 
 WORDS = st.sampled_from(
     [
-        *commands.SUBCOMMANDS,
+        *grammar.SUBCOMMANDS,
         "add",
         "remove",
         "list",
@@ -152,35 +152,35 @@ COMMAND_TEXT = st.one_of(
 
 def parse(text: str) -> object:
     """What ``handlers.commands`` parses for a subcommand, in the order it does."""
-    invocation = commands.split(text)
+    invocation = grammar.split(text)
     name, args = invocation.name, invocation.args
-    if name not in commands.SUBCOMMANDS:
-        raise commands.unknown(name)
+    if name not in grammar.SUBCOMMANDS:
+        raise grammar.unknown(name)
     first = args[0].lower() if args else ""
     if name in ("edit", "cancel", "show"):
-        return commands.post_id(args, name)
+        return grammar.post_id(args, name)
     if name == "list":
-        return commands.list_kind(args)
+        return grammar.list_kind(args)
     if name in ("style", "guide"):
-        return commands.brand_option(args, name)
+        return grammar.brand_option(args, name)
     if name == "role" and first in ("add", "remove"):
-        return commands.parse_role_change(args[1:])
+        return grammar.parse_role_change(args[1:])
     if name == "brand" and first in ("add", "set"):
-        return commands.parse_brand(args[1:])
+        return grammar.parse_brand(args[1:])
     if name == "approvals" and args and first != "list":
-        return commands.parse_approvals(args)
+        return grammar.parse_approvals(args)
     if name == "drafting":
-        return commands.drafting_choice(args)
+        return grammar.drafting_choice(args)
     if name == "digest":
-        return commands.parse_digest(args)
+        return grammar.parse_digest(args)
     if name == "route":
-        return commands.parse_route(args)
+        return grammar.parse_route(args)
     if name == "rota":
-        return commands.parse_rota(args)
+        return grammar.parse_rota(args)
     if name == "tickets":
-        return commands.tickets_kind(args)
+        return grammar.tickets_kind(args)
     if name == "report":
-        return commands.parse_report(args)
+        return grammar.parse_report(args)
     if name == "calendar" and first != "ics":
         return calendar.parse(args, date(2026, 11, 26))
     return invocation

@@ -86,8 +86,8 @@ def test_the_named_rules_modules_are_held_to_the_rules():
         "calendar",
         "validation",
         "workspace",
-        "commands",
         "grammar",
+        "reading",
     ):
         assert f"bot/{name}.py" in RULES
     assert "bot/networks/limits.py" in NETWORKS

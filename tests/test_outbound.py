@@ -390,11 +390,11 @@ def test_a_certificate_for_another_name_is_could_not_connect(tls_receiver):
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(URLISH, st.text(max_size=60)))
 def test_the_brand_commands_webhook_option_refuses_with_usage_only(text):
-    from bot import commands
+    from bot import grammar
     from bot.errors import UsageError
 
     try:
-        _, changes = commands.parse_brand(["acme", f"webhook:{text}"])
+        _, changes = grammar.parse_brand(["acme", f"webhook:{text}"])
     except UsageError as refused:
         assert str(refused) and refused.usage
         return

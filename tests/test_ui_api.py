@@ -699,14 +699,14 @@ def test_event_streams_are_for_people_are_capped_and_end_with_their_browser(stac
 
 
 def test_the_page_can_search_a_brand_menu_past_100_brands(stack):
-    from bot import commands, workspace
+    from bot import grammar, workspace
     from bot.policy import Actor
     from tests.stack import TEAM
 
     db, now = stack.services.db, stack.clock.now()
     workspace.ensure_team(db, TEAM, now)
     for i in range(120):
-        _, changes = commands.parse_brand([f"shop{i:03d}"])
+        _, changes = grammar.parse_brand([f"shop{i:03d}"])
         workspace.add_brand(
             db, Caller.known(TEAM, Actor(ADMIN, workspace_admin=True)), now, f"shop{i:03d}", changes
         )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from functools import cache
 
 from bot.blocks import context, divider, header, message, notice, pack, pages, section, truncate
-from bot.commands import SUBCOMMANDS
+from bot.grammar import SUBCOMMANDS
 from bot.mrkdwn import date
 from bot.networks import label
 from bot.policy import ROLE_HELP, ROLES, Grant

@@ -4,13 +4,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import commands, grammar
+from bot import grammar, reading
 from bot.errors import UsageError
 from bot.policy import Actor, Grant
 
 
 def test_tokens_keep_slack_escapes_whole():
-    assert grammar.tokens("role add <@U1|maria lopez> approver") == [
+    assert reading.tokens("role add <@U1|maria lopez> approver") == [
         "role",
         "add",
         "<@U1|maria lopez>",
@@ -20,49 +20,49 @@ def test_tokens_keep_slack_escapes_whole():
 
 @pytest.mark.parametrize("token", ["<@U123ABC>", "<@U123ABC|maria>", "<@W123ABC|maria>"])
 def test_user_mentions(token):
-    assert grammar.user_id(token, "") == token[2:].split("|")[0].rstrip(">")
+    assert reading.user_id(token, "") == token[2:].split("|")[0].rstrip(">")
 
 
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
-        ("<#C123|social>", grammar.ChannelRef("C123", "social")),
-        ("<#C123|>", grammar.ChannelRef("C123", None)),
-        ("<#G999>", grammar.ChannelRef("G999", None)),
+        ("<#C123|social>", reading.ChannelRef("C123", "social")),
+        ("<#C123|>", reading.ChannelRef("C123", None)),
+        ("<#G999>", reading.ChannelRef("G999", None)),
     ],
 )
 def test_channel_mentions(token, expected):
-    assert grammar.channel(token, "") == expected
+    assert reading.channel(token, "") == expected
 
 
 def test_plain_at_name_gets_a_hint():
     with pytest.raises(UsageError, match="isn't a Slack mention. Type `@` and pick"):
-        grammar.user_id("@maria", "")
+        reading.user_id("@maria", "")
 
 
 def test_plain_hash_channel_gets_a_hint():
     with pytest.raises(UsageError, match="isn't a channel link"):
-        grammar.channel("#social", "")
+        reading.channel("#social", "")
 
 
 def test_split_defaults_to_help():
-    assert commands.split("   ") == commands.Invocation("help", [])
-    assert commands.split("ROLE list") == commands.Invocation("role", ["list"], "list")
-    assert commands.split("draft  Hello <@U1|m>\nline two").rest == "Hello <@U1|m>\nline two"
+    assert grammar.split("   ") == grammar.Invocation("help", [])
+    assert grammar.split("ROLE list") == grammar.Invocation("role", ["list"], "list")
+    assert grammar.split("draft  Hello <@U1|m>\nline two").rest == "Hello <@U1|m>\nline two"
 
 
 def test_unknown_subcommand_suggests_the_closest():
-    assert "Did you mean `/post role`?" in str(commands.unknown("rol"))
-    assert "Did you mean" not in str(commands.unknown("zzzzzz"))
+    assert "Did you mean `/post role`?" in str(grammar.unknown("rol"))
+    assert "Did you mean" not in str(grammar.unknown("zzzzzz"))
 
 
 def test_role_change_with_aliases_and_brand():
-    change = commands.parse_role_change(["<@U1|m>", "Approver", "ig", "twitter", "brand:Acme"])
-    assert change == commands.RoleChange("U1", "approver", frozenset({"instagram", "x"}), "acme")
+    change = grammar.parse_role_change(["<@U1|m>", "Approver", "ig", "twitter", "brand:Acme"])
+    assert change == grammar.RoleChange("U1", "approver", frozenset({"instagram", "x"}), "acme")
 
 
 def test_role_change_without_scope():
-    assert commands.parse_role_change(["<@U1>", "support"]).networks is None
+    assert grammar.parse_role_change(["<@U1>", "support"]).networks is None
 
 
 @pytest.mark.parametrize(
@@ -77,13 +77,13 @@ def test_role_change_without_scope():
 )
 def test_role_change_refusals_are_specific(args, message):
     with pytest.raises(UsageError) as refused:
-        commands.parse_role_change(args)
+        grammar.parse_role_change(args)
     assert message in str(refused.value)
     assert "/post role add @user ROLE" in refused.value.usage
 
 
 def test_brand_flags():
-    name, policy = commands.parse_brand(
+    name, policy = grammar.parse_brand(
         ["Acme", "client-approval", "all", "self-approval", "webhook:<https://h.example/x>"]
     )
     assert name == "acme"
@@ -93,22 +93,22 @@ def test_brand_flags():
         policy.self_approval,
         policy.webhook_url,
     ) == (True, "all", True, "https://h.example/x")
-    assert commands.parse_brand(["acme", "webhook:off"])[1].webhook_url == ""
+    assert grammar.parse_brand(["acme", "webhook:off"])[1].webhook_url == ""
 
 
 def test_brand_refusals():
     with pytest.raises(UsageError, match="Did you mean `client-approval`"):
-        commands.parse_brand(["acme", "client-aproval"])
+        grammar.parse_brand(["acme", "client-aproval"])
     with pytest.raises(UsageError, match="must be an http"):
-        commands.parse_brand(["acme", "webhook:ftp://x"])
+        grammar.parse_brand(["acme", "webhook:ftp://x"])
 
 
 def test_approvals_parse():
-    parsed = commands.parse_approvals(["<#C9|clients>", "li", "brand:acme", "stage:client"])
+    parsed = grammar.parse_approvals(["<#C9|clients>", "li", "brand:acme", "stage:client"])
     assert parsed.channel.id == "C9"
     assert parsed.networks == {"linkedin"} and parsed.brand == "acme" and parsed.stage == "client"
     with pytest.raises(UsageError, match="stage:client"):
-        commands.parse_approvals(["<#C9|x>", "stage:boss"])
+        grammar.parse_approvals(["<#C9|x>", "stage:boss"])
 
 
 def test_actor_roles_and_admin_sources():
@@ -127,7 +127,7 @@ def test_actor_roles_and_admin_sources():
 def test_every_subcommand_has_a_handler_and_every_handler_is_documented():
     from handlers.commands import SUBCOMMAND_HANDLERS
 
-    assert set(SUBCOMMAND_HANDLERS) == set(commands.SUBCOMMANDS)
+    assert set(SUBCOMMAND_HANDLERS) == set(grammar.SUBCOMMANDS)
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_every_subcommand_has_a_handler_and_every_handler_is_documented():
 )
 def test_a_malformed_inbox_command_says_what_is_wrong_and_the_usage(args, says):
     with pytest.raises(UsageError) as refused:
-        commands.parse_inbox(args)
+        grammar.parse_inbox(args)
     assert says in str(refused.value)
     assert "/post inbox #channel [brand:NAME]" in refused.value.usage
 
@@ -151,7 +151,7 @@ def test_a_malformed_inbox_command_says_what_is_wrong_and_the_usage(args, says):
 @given(st.lists(st.text(max_size=30), max_size=4))
 def test_any_inbox_command_parses_or_is_refused_with_the_usage(args):
     try:
-        parsed = commands.parse_inbox(args)
+        parsed = grammar.parse_inbox(args)
     except UsageError as refused:
         assert str(refused) and refused.usage
     else:
