@@ -40,13 +40,11 @@ import base64
 import http.client
 import json
 import os
-import threading
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import TEAM, postroom_services, print_checks, save_results, start_slack
 from sqlmodel import select
@@ -61,6 +59,7 @@ from playground import bluesky as sky_standin
 from playground.bluesky import BlueskyStandIn
 from playground.mastodon import MastodonStandIn
 from storage.models import Publication
+from tests.proxykit import Forwarder, xrpc_method
 
 NOW = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # on a 10-minute mark
 ADMIN = Actor("UADMIN01", workspace_admin=True)
@@ -308,61 +307,22 @@ class Logged:
     status: int
 
 
-class Recorder:
+class Recorder(Forwarder):
     """A proxy on loopback in front of the reference PDS, logging each XRPC call (the PDS
     keeps no such log): the app and the baseline both go through it."""
 
     def __init__(self, target: str) -> None:
-        self.target = urllib.parse.urlsplit(target)
         self.log: list[Logged] = []
-        recorder = self
+        super().__init__(target)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                self._relay()
-
-            def do_POST(self):
-                self._relay()
-
-            def _relay(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                upstream = http.client.HTTPConnection(
-                    recorder.target.hostname, recorder.target.port, timeout=30
-                )
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                upstream.close()
-                url = urllib.parse.urlsplit(self.path)
-                query = urllib.parse.parse_qs(url.query)
-                recorder.log.append(Logged(
-                    self.command, url.path.rsplit("/", 1)[-1],
-                    {k: v if len(v) > 1 else v[0] for k, v in query.items()},
-                    {k.lower(): v for k, v in headers.items()}, answer.status,
-                ))  # fmt: skip
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def deliver(self, method, path, headers, body, answer, note) -> bool:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        self.log.append(Logged(
+            method, xrpc_method(path),
+            {k: v if len(v) > 1 else v[0] for k, v in query.items()},
+            {k.lower(): v for k, v in headers.items()}, answer[0],
+        ))  # fmt: skip
+        return True
 
 
 class BlueskyPDS(Bluesky):

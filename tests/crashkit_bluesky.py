@@ -11,7 +11,6 @@ fails instead), as the tests marked ``bluesky`` do.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -20,10 +19,10 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bot.caller import Caller
 from tests import blueskykit
+from tests.proxykit import Forwarder, xrpc_method
 from tests.stack import ADMIN, TEAM
 
 PASSWORD = "correct-horse-battery"
@@ -39,70 +38,33 @@ def start_pds() -> tuple[subprocess.Popen, str]:
 stop_pds = blueskykit.stop
 
 
-class KillingProxy:
+class KillingProxy(Forwarder):
     """Forwards every request to the server; once the server has answered the first
     ``createRecord`` with success, ``kill -9``s the app (``victim()`` is its pid) and closes
     the connection without an answer. Keeps the record key of every ``createRecord``."""
 
     def __init__(self, target: str) -> None:
-        self.target = urllib.parse.urlsplit(target)
         self.victim: Callable[[], int] | None = None
         self.killed = threading.Event()
         self.created: list[str] = []  # the rkey of each createRecord, in order
-        proxy = self
+        super().__init__(target)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def before(self, method, path, headers, body, note):
+        if xrpc_method(path) == "com.atproto.repo.createRecord":
+            self.created.append(json.loads(body).get("rkey", ""))
+        return None
 
-            def do_GET(self):
-                self._relay()
-
-            def do_POST(self):
-                self._relay()
-
-            def _relay(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                creating = self.path.startswith("/xrpc/com.atproto.repo.createRecord")
-                if creating:
-                    proxy.created.append(json.loads(body).get("rkey", ""))
-                upstream = http.client.HTTPConnection(
-                    proxy.target.hostname, proxy.target.port, timeout=30
-                )
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                upstream.close()
-                if (
-                    creating
-                    and answer.status == 200
-                    and proxy.victim is not None
-                    and not proxy.killed.is_set()
-                ):
-                    os.kill(proxy.victim(), signal.SIGKILL)
-                    proxy.killed.set()
-                    self.close_connection = True  # the answer never reaches the app
-                    return
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def deliver(self, method, path, headers, body, answer, note) -> bool:
+        if (
+            xrpc_method(path) == "com.atproto.repo.createRecord"
+            and answer[0] == 200
+            and self.victim is not None
+            and not self.killed.is_set()
+        ):
+            os.kill(self.victim(), signal.SIGKILL)
+            self.killed.set()
+            return False  # the answer never reaches the app
+        return True
 
 
 class BlueskyDrill:

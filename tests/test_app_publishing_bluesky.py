@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import io
 import itertools
 import json
@@ -44,6 +43,7 @@ from bot.policy import Actor
 from bot.posts import Draft
 from bot.scheduler import Scheduler
 from storage.models import NetworkAccount, Post, Publication
+from tests.proxykit import Forwarder, xrpc_method
 from tests.stack import MARIA, PEDRO, TEAM
 from tests.test_app_accounts import stack  # noqa: F401 (the fixture)
 from tests.test_app_accounts_bluesky import PASSWORD, _xrpc, connect, pds  # noqa: F401
@@ -126,78 +126,36 @@ def expired_access_token(token: str) -> str:
     return f"{signing}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
-class FaultyProxy:
+class FaultyProxy(Forwarder):
     """Forwards every request to the server unchanged, except the next ones ``fail`` lists
     for an XRPC method: ``"drop"`` (forwarded, its answer never sent back: the connection is
     closed), ``502`` (not forwarded), ``429`` (not forwarded; a rate limit resetting at
     ``reset``)."""
 
     def __init__(self, target: str) -> None:
-        self.target = urllib.parse.urlsplit(target)
         self.faults: dict[str, list] = {}
         self.reset = 0
         self.seen: list[str] = []
-        proxy = self
+        super().__init__(target)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def before(self, method, path, headers, body, note):
+        name = xrpc_method(path)
+        self.seen.append(name)
+        queue = self.faults.get(name)
+        fault = queue.pop(0) if queue else None
+        note["fault"] = fault
+        if fault not in (502, 429):
+            return None
+        error = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+        if fault == 502:
+            error = {"error": "UpstreamFailure", "message": "Bad gateway"}
+        answer_headers = [("Content-Type", "application/json")]
+        if fault == 429:
+            answer_headers.append(("RateLimit-Reset", str(self.reset)))
+        return fault, answer_headers, json.dumps(error).encode()
 
-            def do_GET(self):
-                self._relay()
-
-            def do_POST(self):
-                self._relay()
-
-            def _relay(self):
-                method = self.path.split("?")[0].rsplit("/", 1)[-1]
-                proxy.seen.append(method)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                queue = proxy.faults.get(method)
-                fault = queue.pop(0) if queue else None
-                if fault in (502, 429):
-                    error = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
-                    if fault == 502:
-                        error = {"error": "UpstreamFailure", "message": "Bad gateway"}
-                    data = json.dumps(error).encode()
-                    self.send_response(fault)
-                    if fault == 429:
-                        self.send_header("RateLimit-Reset", str(proxy.reset))
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                upstream = http.client.HTTPConnection(
-                    proxy.target.hostname, proxy.target.port, timeout=30
-                )
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                upstream.close()
-                if fault == "drop":  # the server did it; its answer is lost on the way
-                    self.close_connection = True
-                    return
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def deliver(self, method, path, headers, body, answer, note) -> bool:
+        return note.get("fault") != "drop"  # "drop": the server did it; its answer is lost
 
 
 # --- media and pages -----------------------------------------------------------------------
