@@ -17,7 +17,6 @@ font, such as Debian's fonts-noto-color-emoji, the page's emoji come out as empt
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -30,18 +29,8 @@ sys.path.insert(0, str(ROOT))  # run as a file: the playground package is the ch
 
 from playground import seed  # noqa: E402
 from playground.app import Playground  # noqa: E402
+from tests.browserkit import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = os.environ.get("POSTROOM_CHROMIUM", "/usr/bin/chromium")
-# As in tests/browser/conftest.py: no phoning home at start-up.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1400, "height": 900}
 TEXT = "Pumpkin spice cold brew is here, in every shop from Friday 🎃 #AcmeCoffee"
 

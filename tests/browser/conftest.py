@@ -13,18 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("POSTROOM_CHROMIUM", "/usr/bin/chromium")
-# Without the background-networking flags Chromium phones home at start-up, which a
-# closed network refuses (and which a test has no business doing anyway).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browserkit import CHROMIUM, CHROMIUM_ARGS
 
 
 def _unavailable(reason: str) -> None:
