@@ -1062,7 +1062,7 @@ function renderModal() {
 function currentValues() {
   const values = {};
   for (const f of modal.fields) {
-    (values[f.block_id] ||= {})[f.action_id] = f.get();
+    (values[f.block_id] ||= {})[f.action_id] = f.kept ? f.kept() : f.get();
   }
   return values;
 }

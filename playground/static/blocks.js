@@ -363,8 +363,10 @@ function richToText(value) {
 }
 
 function dateTimeNode(el, current, onChange, ctx) {
-  const epoch = current ?? el.initial_date_time ?? null;
-  const start = epoch ? toInputs(epoch * 1000, ctx.tz) : { date: "", time: "" };
+  // current: epoch seconds, or (a redraw while half filled) the two inputs as typed
+  const typed = current && typeof current === "object" ? current : null;
+  const epoch = typed ? null : current ?? el.initial_date_time ?? null;
+  const start = typed || (epoch ? toInputs(epoch * 1000, ctx.tz) : { date: "", time: "" });
   const date = h("input", { type: "date", class: "date-input", value: start.date, "aria-label": "Date" });
   const time = h("input", { type: "time", class: "time-input", value: start.time, "aria-label": "Time" });
   const get = () => fromInputs(date.value, time.value, ctx.tz);
@@ -373,9 +375,11 @@ function dateTimeNode(el, current, onChange, ctx) {
   time.addEventListener("change", changed);
   const node = h("div", { class: "datetime", dataset: { actionId: el.action_id || "" } }, date, time,
     h("span", { class: "tz-note" }, ctx.tz));
+  const partial = () => Boolean(date.value) !== Boolean(time.value);
   return {
-    node, get,
-    partial: () => Boolean(date.value) !== Boolean(time.value),
+    node, get, partial,
+    // what a redraw of the form keeps: a date without its time yet (or the reverse) too
+    kept: () => (partial() ? { date: date.value, time: time.value } : get()),
   };
 }
 
@@ -454,7 +458,7 @@ function renderInput(b, ctx) {
   if (field && ctx.fields) {
     ctx.fields.push({
       block_id: b.block_id, action_id: el.action_id, type: el.type,
-      optional: Boolean(b.optional), get: field.get, partial: field.partial, node,
+      optional: Boolean(b.optional), get: field.get, partial: field.partial, kept: field.kept, node,
     });
   }
   return node;

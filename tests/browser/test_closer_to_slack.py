@@ -320,3 +320,28 @@ def test_the_loser_of_a_race_on_a_card_gets_the_apps_answer_not_an_error(
     page.screenshot(path=str(tmp_path / "taken-first.png"))
     assert page.locator(".toast.error").count() == 0
     assert page.problems == [], page.problems
+
+
+def test_a_half_filled_publish_time_survives_the_forms_redraw(playground, browser_page):
+    """Picking a brand or a network redraws the draft form (the app's views.update); a date
+    typed without its time yet was lost in that redraw, as Slack never loses it."""
+    page = browser_page
+    open_channel(page, playground.url, seed.MARIA.id, seed.GENERAL)
+    composer = page.locator(".main .composer-input")
+    composer.fill("/post draft")
+    composer.press("Enter")
+    form = page.locator('.modal[data-callback-id="post_draft"]')
+    form.wait_for()
+    scheduled = form.locator('[data-block-id="scheduled"]')
+    scheduled.get_by_label("Date").fill("2026-12-24")
+    form.locator('[data-block-id="brand"] select').select_option(value="acme")
+    form.locator('[data-block-id="voice"]').wait_for()  # redrawn with acme's voice
+    form.locator('[data-block-id="networks"] select').select_option(label="Bluesky")
+    form.locator('[data-block-id="networks"] .chip', has_text="Bluesky").wait_for()
+    form.locator('[data-block-id="text"]', has_text="Bluesky 300").wait_for()  # redrawn
+    assert scheduled.get_by_label("Date").input_value() == "2026-12-24"
+    assert scheduled.get_by_label("Time").input_value() == ""
+    scheduled.get_by_label("Time").fill("10:30")
+    form.locator('[data-block-id="text"] textarea').fill("Christmas Eve opening hours")
+    form.get_by_role("button", name="Save").click()
+    form.wait_for(state="detached")
