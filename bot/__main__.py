@@ -17,9 +17,13 @@ from bot.manifest import bot_scopes
 
 log = logging.getLogger("postroom")
 
+# argparse prints these as written: plain text, not the module docstring's reST.
+DESCRIPTION = "Postroom, a self-hosted Slack app for social media teams."
+EPILOG = "`python -m bot` is `postroom run`; each command has its own --help."
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="postroom", description=__doc__)
+    parser = argparse.ArgumentParser(prog="postroom", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command")
     run_parser = sub.add_parser(
         "run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)"

@@ -57,6 +57,24 @@ def postroom(args, env, cwd) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.parametrize("command", ["", "run", "migrate", "check", "keygen", "playground"])
+def test_the_help_reads_as_plain_text(command, tmp_path):
+    """argparse prints its texts as written: no docstring's reST (``double backticks``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update(PYTHONPATH=str(ROOT), COLUMNS="100")
+    result = postroom([*command.split(), "--help"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: postroom {command}".rstrip())
+    assert "``" not in result.stdout and ":func:" not in result.stdout
+    if not command:
+        assert "Postroom, a self-hosted Slack app for social media teams." in result.stdout
+        assert "`python -m bot` is `postroom run`; each command has its own --help." in (
+            result.stdout
+        )
+        for name in ("run", "migrate", "check", "keygen", "playground"):
+            assert f"\n    {name} " in result.stdout
+
+
 def test_check_reports_the_workspace_and_scopes(slack, tmp_path):
     slack.scopes = list(bot_scopes())
     result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
