@@ -11,15 +11,19 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from bot.config import Settings, load_settings
+from bot.config import DatabaseSettings, Settings, load_database_settings, load_settings
 from bot.errors import ConfigError, SlackFailure
 from bot.manifest import bot_scopes
 
 log = logging.getLogger("postroom")
 
+# argparse prints these as written: plain text, not the module docstring's reST.
+DESCRIPTION = "Postroom, a self-hosted Slack app for social media teams."
+EPILOG = "`python -m bot` is `postroom run`; each command has its own --help."
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="postroom", description=__doc__)
+    parser = argparse.ArgumentParser(prog="postroom", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command")
     run_parser = sub.add_parser(
         "run", help="run the app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)"
@@ -61,15 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return keygen()
 
     try:
-        settings = load_settings()
+        # migrate never talks to Slack: the release step needs only the database
+        settings = load_database_settings() if args.command == "migrate" else load_settings()
     except ConfigError as error:
         print(f"postroom: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    if isinstance(settings, DatabaseSettings):
+        return migrate(settings)
     if args.command == "check":
         return check(settings)
-    if args.command == "migrate":
-        return migrate(settings)
     try:
         return run(settings, migrate=not getattr(args, "no_migrate", False))
     except StartupFailed as failure:
@@ -105,14 +110,16 @@ def keygen() -> int:
     return 0
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings | DatabaseSettings) -> None:
     from bot import redact
 
     logging.basicConfig(
         level=settings.log_level_number,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    redact.install(redact.settings_secrets(settings))  # tokens, secrets, feed links: masked
+    # tokens, secrets, feed links: masked (migrate has no Slack token nor key to remember)
+    secrets = redact.settings_secrets(settings) if isinstance(settings, Settings) else []
+    redact.install(secrets)
     if settings.log_level_number > logging.DEBUG:  # its own chatter; ours says what it did
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -146,7 +153,7 @@ def check(settings: Settings) -> int:
     return 0
 
 
-def migrate(settings: Settings) -> int:
+def migrate(settings: DatabaseSettings) -> int:
     """Upgrade the database to this release (under the lock, so it is safe beside running
     replicas' starts); says what it did."""
     from storage import migrations

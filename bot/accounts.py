@@ -193,14 +193,11 @@ def credentials(ring: vault.Keyring | None, account: NetworkAccount) -> dict:
     return secrets
 
 
-def list_accounts(db: Database, caller: Caller) -> list[tuple[NetworkAccount, Brand]]:
+def list_accounts(db: Database, caller: Caller) -> list[repo.AccountListing]:
+    """The workspace's accounts, by brand then network (an admin's question)."""
     require_admin(caller, "see network accounts")
     with db.read() as session:
-        rows = repo.accounts_of_team(session, caller.team_id)
-        for account, brand in rows:
-            session.expunge(account)
-            session.expunge(brand)
-        return rows
+        return repo.accounts_of_team(session, caller.team_id)
 
 
 def remove(

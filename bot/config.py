@@ -1,8 +1,9 @@
 """Settings, read once from the environment and ``.env``.
 
-``load_settings()`` is the only place that reads the environment. A missing or malformed
-value raises :class:`ConfigError` naming the variable; ``python -m bot`` prints that one
-line and exits non-zero.
+``load_settings()`` is the only place that reads the environment, with
+``load_database_settings()``, its part that ``postroom migrate`` needs (the database, never
+Slack). A missing or malformed value raises :class:`ConfigError` naming the variable;
+``python -m bot`` prints that one line and exits non-zero.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -86,13 +87,24 @@ class Settings:
         return logging.getLevelName(self.log_level)
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env"
-) -> Settings:
-    """Build :class:`Settings` from ``environ`` (default ``os.environ``) over ``.env``.
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """What ``postroom migrate`` needs: the database and how much to log; no Slack token."""
 
-    Real environment variables win over the ``.env`` file, as python-dotenv does by default.
-    """
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+
+Reader = Callable[[str], "str | None"]
+
+
+def _reader(environ: Mapping[str, str] | None, dotenv_path: str | None) -> Reader:
+    """A variable's value, stripped (None when unset or blank): ``environ`` (default
+    ``os.environ``) over ``.env``, as python-dotenv does by default."""
     env: dict[str, str] = {}
     if dotenv_path and os.path.exists(dotenv_path):
         env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -104,6 +116,44 @@ def load_settings(
             return None
         value = value.strip()
         return value or None
+
+    return get
+
+
+def _database_url(get: Reader) -> str:
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError(
+            "DATABASE_URL must be sqlite:///FILE or postgresql://USER@HOST/DB, "
+            f"got {database_url.split('://')[0]!r}"
+        )
+    return database_url
+
+
+def _log_level(get: Reader) -> str:
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    return log_level
+
+
+def load_database_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env"
+) -> DatabaseSettings:
+    """Only ``DATABASE_URL`` and ``LOG_LEVEL``, read as :func:`load_settings` reads them:
+    ``postroom migrate`` runs where the Slack settings may not be (a release step)."""
+    get = _reader(environ, dotenv_path)
+    return DatabaseSettings(database_url=_database_url(get), log_level=_log_level(get))
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env"
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) over ``.env``.
+
+    Real environment variables win over the ``.env`` file, as python-dotenv does by default.
+    """
+    get = _reader(environ, dotenv_path)
 
     def required(name: str, prefix: str | None, hint: str) -> str:
         value = get(name)
@@ -138,12 +188,7 @@ def load_settings(
     if not api_url.endswith("/"):
         api_url += "/"
 
-    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
-        raise ConfigError(
-            "DATABASE_URL must be sqlite:///FILE or postgresql://USER@HOST/DB, "
-            f"got {database_url.split('://')[0]!r}"
-        )
+    database_url = _database_url(get)
 
     host = get("HOST") or "0.0.0.0"
     port_text = get("PORT") or "3000"
@@ -158,9 +203,7 @@ def load_settings(
             f"got {bad[0]!r}"
         )
 
-    log_level = (get("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    log_level = _log_level(get)
 
     network_limits = _network_limits(get("POSTROOM_NETWORK_LIMITS"))
 

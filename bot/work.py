@@ -126,16 +126,14 @@ def account_reconnect(services: Services, job: Job, payload: dict) -> None:
     POSTROOM_SECRET_KEY opens; accepted with the mark, ``bot.accounts.rotate_at_rest``): its
     brand's admins told once. Nothing when it was reconnected since."""
     with services.db.read() as session:
-        found = [
-            (account, brand)
-            for account, brand in repo.accounts_of_team(session, job.team_id)
-            if account.id == payload["account"]
-        ]
-        for row in (r for pair in found for r in pair):
-            session.expunge(row)
-    if not found or found[0][0].state != "reconnect":
-        return
-    account, brand = found[0]
+        account = repo.get_account(session, int(payload["account"]))
+        if account is None or account.team_id != job.team_id or account.state != "reconnect":
+            return
+        brand = repo.brand_by_id(session, account.brand_id)
+        if brand is None:
+            return
+        session.expunge(account)
+        session.expunge(brand)
     publishing_flow.tell_reconnect(services, brand, account, payload["reason"])
 
 

@@ -199,9 +199,7 @@ class Playground:
             return []
         with self.services.db.read() as session:
             rows = repo.accounts_of_team(session, TEAM_ID)
-            return [
-                ConnectedAccount(a.network, a.server, a.handle, b.name, a.state) for a, b in rows
-            ]
+        return [ConnectedAccount(a.network, a.server, a.handle, a.brand, a.state) for a in rows]
 
     def tick_soon(self) -> None:
         """A tick in the background now (a customer posted on a network pane: the social

@@ -16,8 +16,10 @@ from sqlmodel import select
 from bot import accounts, redact, vault, workspace
 from bot.caller import Caller
 from bot.policy import Actor
+from playground.bluesky import BlueskyStandIn
 from playground.mastodon import MastodonStandIn
 from storage.models import NetworkAccount
+from tests.blockkit import shown
 from tests.stack import (
     ADMIN,
     APPROVALS,
@@ -27,6 +29,7 @@ from tests.stack import (
     PEDRO,
     SECRET_KEY,
     TEAM,
+    reply_to,
     start_stack,
 )
 from tests.test_app_guides import hint_of
@@ -270,3 +273,42 @@ def test_credentials_move_to_the_first_key_at_start_and_an_unreadable_one_asks_t
     assert connect(stack, masto.base_url, token).body is None
     dm_to(stack, ADMIN, "Reconnected @acme@")
     assert rows(stack)[0].state == "connected"
+
+
+def test_the_list_shows_every_account_of_every_brand(stack, masto, clock):
+    """Two accounts on one brand (as the playground seeds: Bluesky and Mastodon on acme) and
+    one on another brand: the list names each once, by brand then network."""
+    masto.add_account("beans", display_name="Beans")
+
+    def handle(username):
+        (account,) = [a for a in rows(stack) if a.handle.startswith(f"@{username}@")]
+        return account.handle
+
+    stack.slack.command(ADMIN, "brand add acme")
+    reply_to(stack, ADMIN, "Added brand *acme*")
+    with BlueskyStandIn(clock=clock) as sky:
+        brand = sky.add_account("acme-social.test", display_name="Acme")
+        stack.slack.command(ADMIN, "account add bluesky brand:acme", channel_id=GENERAL)
+        form = modal(stack, ADMIN, "account_bluesky")
+        values = {
+            "server": {"value": sky.base_url},
+            "handle": {"value": "acme-social.test"},
+            "password": {"value": brand.app_password},
+        }
+        assert stack.slack.submit(ADMIN, form["id"], values).body is None
+        dm_to(stack, ADMIN, "Connected @acme-social.test")
+    acme_form = open_form(stack, args=" brand:acme")
+    assert connect(stack, masto.base_url, masto.account("acme").token, view=acme_form).body is None
+    dm_to(stack, ADMIN, "Connected @acme@")
+    assert connect(stack, masto.base_url, masto.account("beans").token).body is None
+    dm_to(stack, ADMIN, "Connected @beans@")
+    before = len(stack.slack.ephemerals(user=ADMIN))
+    stack.slack.command(ADMIN, "account list", channel_id=GENERAL)
+    answer = stack.slack.wait_for(lambda: stack.slack.ephemerals(user=ADMIN)[before:])[0]
+    assert answer["text"] == "Network accounts", answer["text"]
+    lines = shown(answer).split("\n")
+    assert lines[1:4] == [
+        "• *Bluesky* @acme-social.test · brand acme · last publish: never · connected",
+        f"• *Mastodon* {handle('acme')} · brand acme · last publish: never · connected",
+        f"• *Mastodon* {handle('beans')} · brand default · last publish: never · connected",
+    ]

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from bot.blocks import accounts as account_blocks
 from bot.networks.bluesky import DEFAULT_SERVER
 from bot.networks.mastodon import SCOPES
-from storage.models import Brand, NetworkAccount
+from storage.models import Brand
+from storage.repo import AccountListing
 from tests.blockkit import shown, valid_message, valid_view
 
 AT = datetime(2026, 3, 14, 15, 9, tzinfo=UTC)
@@ -45,27 +46,21 @@ def test_the_list_says_how_to_connect_one_or_names_each_with_its_state():
     none = valid_message(account_blocks.account_list([]))
     assert "`/post account add mastodon [brand:NAME]`" in none["text"]
     rows = [
-        (
-            NetworkAccount(
-                team_id="T1",
-                brand_id=1,
-                network="mastodon",
-                server="https://mastodon.example",
-                handle="@acme<b>@mastodon.example",
-                last_published_at=AT,
-            ),
-            BRAND,
+        AccountListing(
+            network="mastodon",
+            handle="@acme<b>@mastodon.example",
+            server="https://mastodon.example",
+            brand="acme<&>",
+            state="connected",
+            last_published_at=AT,
         ),
-        (
-            NetworkAccount(
-                team_id="T1",
-                brand_id=1,
-                network="bluesky",
-                server=DEFAULT_SERVER,
-                handle="acme.bsky.social",
-                state="reconnect",
-            ),
-            BRAND,
+        AccountListing(
+            network="bluesky",
+            handle="acme.bsky.social",
+            server=DEFAULT_SERVER,
+            brand="acme<&>",
+            state="reconnect",
+            last_published_at=None,
         ),
     ]
     listed = valid_message(account_blocks.account_list(rows))

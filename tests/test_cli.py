@@ -57,6 +57,24 @@ def postroom(args, env, cwd) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.parametrize("command", ["", "run", "migrate", "check", "keygen", "playground"])
+def test_the_help_reads_as_plain_text(command, tmp_path):
+    """argparse prints its texts as written: no docstring's reST (``double backticks``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update(PYTHONPATH=str(ROOT), COLUMNS="100")
+    result = postroom([*command.split(), "--help"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: postroom {command}".rstrip())
+    assert "``" not in result.stdout and ":func:" not in result.stdout
+    if not command:
+        assert "Postroom, a self-hosted Slack app for social media teams." in result.stdout
+        assert "`python -m bot` is `postroom run`; each command has its own --help." in (
+            result.stdout
+        )
+        for name in ("run", "migrate", "check", "keygen", "playground"):
+            assert f"\n    {name} " in result.stdout
+
+
 def test_check_reports_the_workspace_and_scopes(slack, tmp_path):
     slack.scopes = list(bot_scopes())
     result = postroom(["check"], env_for(slack, tmp_path), tmp_path)
@@ -352,6 +370,38 @@ def test_an_idle_replica_has_not_loaded_what_only_first_uses_need(slack, tmp_pat
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, stderr
+
+
+def test_migrate_needs_only_the_database_url_and_run_still_needs_slack(tmp_path):
+    """The release step of README and docs/migrations.md: only DATABASE_URL is set (no Slack
+    token, signing secret nor .env), and `postroom migrate` upgrades; `postroom run` there
+    still says which Slack setting is missing."""
+    from storage import migrations
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POSTROOM_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'release.db'}", PYTHONPATH=str(ROOT))
+    env.pop("LOG_LEVEL", None)
+    migrated = postroom(["migrate"], env, tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.startswith("postroom migrate: upgraded to " + migrations.head())
+    with sqlite3.connect(tmp_path / "release.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (migrations.head(),)
+        ]
+    refused = postroom(["run"], env, tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "postroom: configuration error: SLACK_BOT_TOKEN is not set: the Bot User OAuth Token "
+        "from your Slack app's OAuth page"
+    ]
+    # a malformed database setting is still named, in one line
+    env["DATABASE_URL"] = "mysql://nobody@127.0.0.1/none"
+    wrong = postroom(["migrate"], env, tmp_path)
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines() == [
+        "postroom: configuration error: DATABASE_URL must be sqlite:///FILE or "
+        "postgresql://USER@HOST/DB, got 'mysql'"
+    ]
 
 
 def test_migrate_on_a_database_it_cannot_open_is_one_line(slack, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_SLACK_API_URL, Settings, load_settings
+from bot.config import DEFAULT_SLACK_API_URL, Settings, load_database_settings, load_settings
 from bot.errors import ConfigError
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documented example, 32 characters
@@ -55,6 +55,19 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     s = load_settings({"PORT": "5000"}, dotenv_path=str(env_file))
     assert s.slack_bot_token == "xoxb-from-file"
     assert s.port == 5000
+
+
+def test_the_database_settings_need_no_slack_setting(tmp_path):
+    """`postroom migrate` reads only these: DATABASE_URL and LOG_LEVEL, from .env too."""
+    assert load_database_settings({}, dotenv_path=None).database_url == "sqlite:///postroom.db"
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=postgresql://postgres@db/postroom\nLOG_LEVEL=debug\n")
+    s = load_database_settings({}, dotenv_path=str(env_file))
+    assert (s.database_url, s.log_level) == ("postgresql://postgres@db/postroom", "DEBUG")
+    with pytest.raises(ConfigError, match="DATABASE_URL must be sqlite:///FILE"):
+        load_database_settings({"DATABASE_URL": "mysql://x/y"}, dotenv_path=None)
+    with pytest.raises(ConfigError, match="LOG_LEVEL must be one of"):
+        load_database_settings({"LOG_LEVEL": "loud"}, dotenv_path=None)
 
 
 @pytest.mark.parametrize(

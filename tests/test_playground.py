@@ -488,6 +488,19 @@ def test_the_guides_steps_name_people_channels_and_panes_the_playground_has(play
     assert places <= {c[0] for c in seed.CHANNELS} | {"app"} | panes
 
 
+def test_the_guide_says_to_set_publish_at_for_the_post_to_go_live():
+    """Only a post with a *Publish at* time is ever due: the guide's draft step asks for one,
+    and its Bluesky step waits for that time (no post "scheduled later" or not at all)."""
+    guide = (ROOT / "playground" / "static" / "guide.js").read_text()
+    steps = re.findall(r'text: "([^"]*)"', guide)
+    (draft,) = [s for s in steps if s.startswith("*Draft a post.*")]
+    assert "set *Publish at* a few minutes ahead" in draft
+    (live,) = [s for s in steps if s.startswith("*See it live on Bluesky.*")]
+    assert "the approved post's *Publish at* time comes" in live
+    assert "move it past that time" in live
+    assert "if you scheduled it later" not in " ".join(steps)
+
+
 def test_the_tour_ends_with_the_approved_post_live_on_the_bluesky_pane(playground):
     """The tour's last step: Maria drafts for Acme's Bluesky, Jonas approves it from the
     request, the page's clock moves past its time, and the post is on the Bluesky stand-in
@@ -507,6 +520,8 @@ def test_the_tour_ends_with_the_approved_post_live_on_the_bluesky_pane(playgroun
             None,
         )
     )
+    # the field the guide's first step asks Maria to set (the post is due at that time)
+    assert "Publish at" in [b["label"]["text"] for b in form["blocks"] if b["type"] == "input"]
     due = playground.clock.now() + timedelta(hours=1)
     values = {
         "networks": {"value": ["bluesky"]},

@@ -12,7 +12,8 @@ from bot.mrkdwn import escape
 from bot.networks import label
 from bot.networks.bluesky import DEFAULT_SERVER
 from bot.networks.mastodon import SCOPES
-from storage.models import Brand, NetworkAccount
+from storage.models import Brand
+from storage.repo import AccountListing
 
 MASTODON_CALLBACK = "account_mastodon"
 BLUESKY_CALLBACK = "account_bluesky"
@@ -98,7 +99,7 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else "never"
 
 
-def account_list(rows: list[tuple[NetworkAccount, Brand]]) -> dict:
+def account_list(rows: list[AccountListing]) -> dict:
     if not rows:
         text = (
             "No network accounts are connected. An admin connects one with "
@@ -106,10 +107,10 @@ def account_list(rows: list[tuple[NetworkAccount, Brand]]) -> dict:
         )
         return message(text, [section(text)])
     lines = [
-        f"• *{label(account.network)}* {escape(account.handle)} · brand {escape(brand.name)}"
+        f"• *{label(account.network)}* {escape(account.handle)} · brand {escape(account.brand)}"
         f" · last publish: {_when(account.last_published_at)}"
         f" · {STATES.get(account.state, account.state)}"
-        for account, brand in rows
+        for account in rows
     ]
     return message(
         "Network accounts",

@@ -6,7 +6,7 @@
 export const GUIDE = [
   {
     as: "U0MARIA", channel: "C0GENERAL",
-    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X* and *Bluesky*, brand *acme*, write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it (keep `#AcmeCoffee`, Acme's guide asks for it) and save again: it goes for approval.",
+    text: "*Draft a post.* Type `/post draft` in the message box and press Enter. Pick *X* and *Bluesky*, brand *acme*, set *Publish at* a few minutes ahead (a post without a *Publish at* time is never published), write a text longer than 280 characters and press *Save*: the form shows what is wrong, right under the text. Shorten it (keep `#AcmeCoffee`, Acme's guide asks for it) and save again: it goes for approval.",
   },
   {
     as: "U0MARIA", channel: "C0APPROVALS",
@@ -34,7 +34,7 @@ export const GUIDE = [
   },
   {
     as: "U0MARIA", channel: "net:bluesky:acme-coffee.test",
-    text: "*See it live on Bluesky.* Under *Networks*, *Bluesky* shows what Acme's account published on the playground's own Bluesky: once the approved post's time comes (move the clock past it if you scheduled it later), Postroom publishes it there, links clickable, with its URL back in Slack.",
+    text: "*See it live on Bluesky.* Under *Networks*, *Bluesky* shows what Acme's account published on the playground's own Bluesky: when the approved post's *Publish at* time comes (if it hasn't yet, click the clock at the top and move it past that time), Postroom publishes it there, links clickable, with its URL back in Slack.",
   },
   {
     as: "U0LENA", channel: "net:bluesky:acme-coffee.test",

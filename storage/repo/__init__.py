@@ -8,6 +8,7 @@ importable from here, so callers write ``repo.get_post``.
 """
 
 from storage.repo.accounts import (
+    AccountListing,
     account_published,
     accounts_of_brand,
     accounts_of_team,
@@ -193,6 +194,7 @@ from storage.repo.workspaces import (
 )
 
 __all__ = [
+    "AccountListing",
     "DEFAULT_BRAND",
     "HomeApproval",
     "HomeRows",

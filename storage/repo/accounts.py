@@ -1,9 +1,10 @@
-"""The brands' network accounts (``network_account``): found by brand, team or id; written,
-deleted; the compare-and-set that marks one to be reconnected; its credentials and last
-publication."""
+"""The brands' network accounts (``network_account``): found by brand, team or id (a
+team's as plain listings); written, deleted; the compare-and-set that marks one to be
+reconnected; its credentials and last publication."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, update
@@ -35,14 +36,34 @@ def accounts_of_brand(session: Session, brand_id: int) -> list[NetworkAccount]:
     )
 
 
-def accounts_of_team(session: Session, team_id: str) -> list[tuple[NetworkAccount, Brand]]:
+@dataclass(frozen=True)
+class AccountListing:
+    """One account as ``/post account list`` shows it: plain values, no session needed."""
+
+    network: str
+    handle: str
+    server: str
+    brand: str  # its brand's name
+    state: str  # connected | reconnect
+    last_published_at: datetime | None
+
+
+def accounts_of_team(session: Session, team_id: str) -> list[AccountListing]:
+    """The team's accounts, by brand name then network."""
     rows = session.exec(
-        select(NetworkAccount, Brand)
+        select(
+            NetworkAccount.network,
+            NetworkAccount.handle,
+            NetworkAccount.server,
+            Brand.name,
+            NetworkAccount.state,
+            NetworkAccount.last_published_at,
+        )
         .join(Brand, Brand.id == NetworkAccount.brand_id)  # type: ignore[arg-type]
         .where(NetworkAccount.team_id == team_id)
         .order_by(Brand.name, NetworkAccount.network)
     )
-    return [(account, brand) for account, brand in rows]
+    return [AccountListing(*row) for row in rows]
 
 
 def get_account(session: Session, account_id: int) -> NetworkAccount | None:
