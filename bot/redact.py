@@ -48,6 +48,12 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (("whsec_",), re.compile(r"\bwhsec_(?:[A-Za-z0-9+=_-]|\\?/)+"), f"whsec_{MASK}"),
     (("fernet:",), re.compile(r"\bfernet:[A-Za-z0-9_=-]+"), f"fernet:{MASK}"),
     (("gAAAAA",), re.compile(r"\bgAAAAA[A-Za-z0-9_-]{20,}=*"), MASK),
+    # A password in a URL (a DATABASE_URL in a driver's error, a proxy): scheme://user:…@
+    (
+        ("://",),
+        re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*:)[^@\s/'\"]+@"),
+        rf"\1{MASK}@",
+    ),
     # Calendar feed links: the path's secret (also in JSON as Slack writes it: \/calendar\/).
     (
         ("/calendar", "calendar\\/"),

@@ -83,6 +83,11 @@ def test_debug_logs_of_real_slack_calls_carry_no_secret(stack, caplog):
         ("token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T1", "token=[redacted]&team_id=T1"),
         ('{"token": "gIkuvaNzQIHg97ATvDxqgjtO"}', '{"token": "[redacted]"}'),
         ("post 12 in C0123ABCD at 1795690800.000100", "post 12 in C0123ABCD at 1795690800.000100"),
+        (
+            "could not connect: postgresql+psycopg://app:s3cr%40t@db:5432/postroom",
+            "could not connect: postgresql+psycopg://app:[redacted]@db:5432/postroom",
+        ),
+        ("GET https://example.com:8443/a@b 200", "GET https://example.com:8443/a@b 200"),
     ],
 )
 def test_the_patterns(line, kept):
