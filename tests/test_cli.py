@@ -105,28 +105,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serving(args: list[str], env: dict, cwd) -> subprocess.Popen:
+    """``args`` started (the app in HTTP mode on ``env["PORT"]``), once ``/healthz`` says ok;
+    stop it with SIGTERM (or kill it) when done."""
+    process = subprocess.Popen(
+        args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz") as answer:
+                assert json.loads(answer.read())["status"] == "ok"
+                return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                _, stderr = process.communicate()
+                raise AssertionError(f"the app never answered /healthz: {stderr}") from None
+            time.sleep(0.1)
+
+
 def test_http_mode_serves_health_and_stops_on_sigterm(slack, tmp_path):
     port = free_port()
     env = env_for(slack, tmp_path, HOST="127.0.0.1", PORT=str(port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serving([sys.executable, "-m", "bot"], env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
-                    assert json.loads(response.read())["status"] == "ok"
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "the app never answered /healthz"
-                time.sleep(0.1)
         # The workspace is the one auth.test named at start: another is refused, unasked.
         foreign = json.dumps(
             {
@@ -238,24 +241,8 @@ def test_postroom_run_at_debug_logs_no_secret(slack, tmp_path):
     slack.add_user("UADMIN01", "ana", is_admin=True)
     slack.add_channel("CGENERAL", "general", members=["UADMIN01"], bot_member=True)
     slack.request_url = f"http://127.0.0.1:{port}/slack/events"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serving([sys.executable, "-m", "bot"], env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz"):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "the app never answered /healthz"
-                time.sleep(0.1)
         slack.command("UADMIN01", "calendar ics", channel_id="CGENERAL")
 
         def link():
@@ -299,25 +286,8 @@ def test_migrate_upgrades_the_database_then_run_no_migrate_starts_on_it(slack, t
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (migrations.head(),)
         ]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--no-migrate"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serving([sys.executable, "-m", "bot", "run", "--no-migrate"], env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz") as answer:
-                    assert json.loads(answer.read())["status"] == "ok"
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "the app never answered /healthz"
-                time.sleep(0.1)
         # matplotlib (and numpy) load with the first report, not at start: most of a
         # replica's idle memory otherwise (bench/memory.py). The release before loaded it in
         # the background at start: give that time to show.
@@ -341,25 +311,8 @@ def test_an_idle_replica_has_not_loaded_what_only_first_uses_need(slack, tmp_pat
     env = env_for(
         slack, tmp_path, HOST="127.0.0.1", PORT=str(free_port()), POSTROOM_SECRET_KEY=generate_key()
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serving([sys.executable, "-m", "bot", "run"], env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz") as answer:
-                    assert json.loads(answer.read())["status"] == "ok"
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "the app never answered /healthz"
-                time.sleep(0.1)
         time.sleep(2)  # the scheduler's first tick and the job workers have run
         loaded = Path(f"/proc/{process.pid}/maps").read_text()
         for library in ("cryptography", "markupsafe", "_regex"):
