@@ -213,30 +213,34 @@ def take_over_request(db: Database, reply: Reply, now: datetime) -> Reply | None
 
 def release_request(
     db: Database, reply: Reply, channel: str, now: datetime, refused: str | None = None
-) -> None:
+) -> bool:
     """Give back the claim on posting its request (Slack didn't take it); ``refused``: why
-    Slack refused it, kept for the card (the request is posted again each tick)."""
+    Slack refused it, kept for the card (the request is posted again each tick). False when
+    the reply moved meanwhile (decided from the Home): nothing given back, nothing to say."""
     changes: dict = {"request_channel": "", "updated_at": now}
     if refused is not None:
         changes["error"] = refused[:500]
     with db.write() as session:
-        queries.move_reply(
+        moved = queries.move_reply(
             session,
             reply.id,  # type: ignore[arg-type]
             {"status": "pending_approval", "request_channel": channel, "request_ts": ""},
             changes,
         )
+    return moved is not None
 
 
-def note_refused(db: Database, reply: Reply, reason: str, now: datetime) -> None:
-    """Why its request can't be posted (nowhere to post it), kept for the card."""
+def note_refused(db: Database, reply: Reply, reason: str, now: datetime) -> bool:
+    """Why its request can't be posted (nowhere to post it), kept for the card; False when
+    the reply moved meanwhile (decided: nothing to say)."""
     with db.write() as session:
-        queries.move_reply(
+        moved = queries.move_reply(
             session,
             reply.id,  # type: ignore[arg-type]
             {"status": "pending_approval", "request_ts": ""},
             {"error": reason[:500], "updated_at": now},
         )
+    return moved is not None
 
 
 def set_request(db: Database, reply: Reply, channel: str, ts: str, now: datetime) -> Reply | None:

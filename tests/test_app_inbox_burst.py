@@ -126,3 +126,34 @@ def test_a_mastodon_burst_over_the_page_cap_arrives_whole_once_and_in_order(stac
     restarted_tick(stack)  # the rest, in a new process
     tick(stack)
     assert numbers(stack) == list(range(MASTODON_BURST + 1))
+
+
+def test_a_bluesky_burst_catches_up_while_mentions_keep_coming(stack, clock):  # noqa: F811
+    """New mentions on every poll shift the pages of the stretch read last (it starts at the
+    newest): the walk back must still end, and the inbox catch up, not stay a read behind."""
+    from playground.bluesky import BlueskyStandIn
+    from tests.test_app_accounts_bluesky import connect as connect_bluesky
+
+    with BlueskyStandIn(clock=clock) as sky:
+        brand = sky.add_account("acme-social.test", display_name="Acme")
+        sky.add_account("jade-r.test", display_name="Jade")
+        _, answer = connect_bluesky(stack, sky.base_url, "acme-social.test", brand.app_password)
+        assert answer.body is None
+        set_inbox(stack)
+        clock.advance(seconds=1)
+        sky.post_as("jade-r.test", "@acme-social.test burst 0")
+        tick(stack)
+        burst = bluesky.READ_PAGES * bluesky.READ_PAGE + 3 * bluesky.READ_PAGE  # 1,150
+        for n in range(1, burst + 1):
+            clock.advance(milliseconds=1)
+            sky.post_as("jade-r.test", f"@acme-social.test burst {n}")
+        made = burst
+        for _ in range(8):  # each poll, 7 more while the walk goes on
+            for _ in range(7):
+                made += 1
+                clock.advance(milliseconds=1)
+                sky.post_as("jade-r.test", f"@acme-social.test burst {made}")
+            tick(stack)
+        tick(stack)
+        assert numbers(stack) == list(range(made + 1))  # all, once, in order: caught up
+        assert not cursor(stack).startswith("{")  # the walk is over

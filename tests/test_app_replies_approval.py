@@ -182,3 +182,45 @@ def test_approvers_are_reminded_after_24_hours_once(stack, masto):  # noqa: F811
         stack.clock.advance(hours=1)
         scheduler.run_due()
     assert len(reminders()) == 1
+
+
+def test_a_request_whose_answer_was_lost_is_adopted_not_posted_twice(stack, masto, monkeypatch):  # noqa: F811
+    """Slack posted the request but its answer never came back (a read timeout): the claim
+    is kept, not given back for the next tick to post a second one; once its lease is out,
+    the request Slack has is adopted. A take-over that can't read the channel just then
+    (rate-limited) keeps the claim too, and tries again after the next lease."""
+    from bot.errors import Unreachable
+    from bot.slack import RATE_LIMIT_RETRIES
+
+    connected(stack, masto)
+    _reply_approval(stack)
+    _, _, message = open_ticket(stack, masto)
+    slack = stack.services.slack
+    real = slack.post_message
+    lost = threading.Event()
+
+    def answer_lost(channel, **payload):
+        if channel == APPROVALS and not lost.is_set():
+            real(channel, **payload)  # Slack has it...
+            lost.set()
+            raise Unreachable("read timed out", method="chat.postMessage", channel=channel)
+        return real(channel, **payload)
+
+    monkeypatch.setattr(slack, "post_message", answer_lost)
+    write_reply(stack, SAM, message, "Sorry! Fixed.")
+    assert lost.wait(10)
+    scheduler = Scheduler(stack.services)
+    scheduler.run_due()  # the next tick: the claim holds, nothing posted again
+    assert len(requests_in(stack)) == 1
+    (row,) = reply_rows(stack)
+    assert (row.request_channel, row.request_ts) == (APPROVALS, "")
+    stack.clock.advance(seconds=replies.LEASE.total_seconds() + 60)
+    # rate-limited past the client's own retries
+    stack.slack.ratelimit("conversations.history", times=1 + RATE_LIMIT_RETRIES)
+    scheduler.run_due()  # the take-over can't read the channel now: it keeps the claim
+    assert len(requests_in(stack)) == 1 and reply_rows(stack)[0].request_ts == ""
+    stack.clock.advance(seconds=replies.LEASE.total_seconds() + 60)
+    scheduler.run_due()
+    (request,) = requests_in(stack)
+    assert reply_rows(stack)[0].request_ts == request["ts"]
+    dm_to(stack, SAM, f"waits for reply approval in <#{APPROVALS}>")

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -227,3 +227,56 @@ def test_processes_migrating_a_fresh_database_at_once_all_succeed_and_make_it_on
             assert versions.scalars().all() == [migrations.head()]
     finally:
         db.dispose()
+
+
+def test_going_back_before_0013_gives_a_reader_walking_a_burst_its_cursor_alone(empty_url):
+    """0013 let a Bluesky reader keep JSON (a burst read back) in ``inbox_cursor``; the
+    release before would read it as a cursor later than every item (its inbox silently
+    stopped), and PostgreSQL can't shrink the column back over it. Going back gives each
+    such account the cursor alone."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot import workspace
+    from storage.models import Brand, NetworkAccount
+
+    db = Database(empty_url)
+    db.create_schema()
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    walking = json.dumps({"since": "2026-12-03T08:59:00.000Z", "back": ["x" * 600], "below": ""})
+
+    workspace.ensure_team(db, "T1", now)
+    with db.write() as session:
+        brand = Brand(team_id="T1", name="acme", created_by="U1", created_at=now)
+        session.add(brand)
+        session.flush()
+        for network, handle, cursor in (
+            ("bluesky", "walking.test", walking),
+            ("mastodon", "plain.test", "2026-12-03T08:00:00Z"),
+        ):
+            session.add(
+                NetworkAccount(
+                    team_id="T1",
+                    brand_id=brand.id,
+                    network=network,
+                    server="https://pds",
+                    handle=handle,
+                    created_by="U1",
+                    updated_at=now,
+                    created_at=now,
+                    inbox_cursor=cursor,
+                )  # fmt: skip
+            )
+    db.dispose()
+    engine = create_engine(empty_url)
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0012")
+    with engine.connect() as connection:
+        cursors = dict(
+            connection.execute(text("SELECT handle, inbox_cursor FROM network_account")).all()
+        )
+    engine.dispose()
+    assert cursors == {
+        "walking.test": "2026-12-03T08:59:00.000Z",
+        "plain.test": "2026-12-03T08:00:00Z",
+    }

@@ -111,7 +111,10 @@ def post_request(services: Services, reply: Reply, found: replies.Context) -> bo
         taken = replies.take_over_request(db, reply, now)
         if taken is None:
             return False
-        if _adopt(services, taken, found):
+        adopted = _adopt(services, taken, found)
+        if adopted is None:  # can't tell now: keep the claim; taken over again after LEASE
+            return False
+        if adopted:
             return True
         replies.release_request(db, taken, taken.request_channel, now)
         reply = replies.find(db, taken.id)  # type: ignore[arg-type,assignment]
@@ -121,8 +124,8 @@ def post_request(services: Services, reply: Reply, found: replies.Context) -> bo
     if channel is None:
         net = label(found.item.network)
         why = f"brand {found.brand.name} has no approvals channel for {net} any more."
-        replies.note_refused(db, reply, why, now)
-        _refused(services, reply, found, why)
+        if replies.note_refused(db, reply, why, now):
+            _refused(services, reply, found, why)
         return False
     claimed = replies.claim_request(db, reply, channel, now)
     if claimed is None:
@@ -131,13 +134,18 @@ def post_request(services: Services, reply: Reply, found: replies.Context) -> bo
         posted = services.slack.post_message(
             channel, **reply_blocks.request(claimed, found.brand, found.item)
         )
-    except (RateLimited, Unreachable) as failure:  # Slack busy or away: the next tick
+    except RateLimited as failure:  # Slack didn't take it: the next tick
         log.warning("reply %s: approval request not posted yet: %s", reply.id, failure)
         replies.release_request(db, claimed, channel, services.clock.now())
         return False
+    except Unreachable as failure:
+        # Slack may have posted it (an answer lost on the way): the claim stays, and once
+        # its lease is out the next try adopts the message if Slack has it, or posts it.
+        log.warning("reply %s: approval request's answer lost: %s", reply.id, failure)
+        return False
     except SlackFailure as failure:
-        replies.release_request(db, claimed, channel, services.clock.now(), str(failure))
-        _refused(services, reply, found, str(failure), channel)
+        if replies.release_request(db, claimed, channel, services.clock.now(), str(failure)):
+            _refused(services, reply, found, str(failure), channel)
         return False
     _recorded(services, claimed, found, channel, posted["ts"])
     return True
@@ -165,15 +173,19 @@ def _recorded(
         tickets_flow.refresh_card(services, found.ticket)
 
 
-def _adopt(services: Services, reply: Reply, found: replies.Context) -> bool:
+def _adopt(services: Services, reply: Reply, found: replies.Context) -> bool | None:
     """Whether Slack has the request a try that died posted under its claim (its buttons
-    carry the reply's id); if so it is recorded now."""
+    carry the reply's id); if so it is recorded now. None when Slack can't say just now
+    (rate-limited, unreachable): posting again could make a second request."""
     block = f"reply-{reply.id}"
     try:
         history = services.slack.call(
             "conversations.history", channel=reply.request_channel, limit=REQUEST_LOOKBACK
         )
-    except SlackFailure as failure:
+    except (RateLimited, Unreachable) as failure:
+        log.info("reply %s: its request's channel can't be read now: %s", reply.id, failure)
+        return None
+    except SlackFailure as failure:  # the channel gone, the app out of it: not posted there
         log.info("reply %s: its request's channel can't be read: %s", reply.id, failure)
         return False
     for message in history.get("messages", []):

@@ -672,7 +672,9 @@ class Reader(Publisher):
     App View hands that same page cursor back), and gives it; and so on up to the newest.
     Every step is in the position the caller commits with the items, so a poll cut short
     resumes where it stood: nothing is lost, given twice or out of order. A burst of N
-    pages takes about 2N/READ_PAGES reads.
+    pages takes about 2N/READ_PAGES reads. The stretch at the top shifts with each new
+    arrival, so its read may take twice READ_PAGES pages: it catches up while mentions keep
+    coming.
 
     The position is the cursor alone (an ISO time) or, while a burst is read back, JSON:
     ``{"since": cursor, "back": [where each stretch still to give starts, newest first],
@@ -689,9 +691,15 @@ class Reader(Publisher):
         cursor, back, below = _position(position)
         found: list[dict] = []
         page_cursor = back[-1] if back else ""  # where this stretch starts ("": the newest)
+        # The stretch at the top, read after the rest of a burst was given, is READ_PAGES
+        # pages plus what arrived since, and its pages shift with each arrival (it starts at
+        # the newest): a cap of READ_PAGES would start the walk again at every poll while
+        # mentions keep coming, the inbox ~1,000 behind for good. With twice that it
+        # catches up unless more than READ_PAGES pages arrive between two polls.
+        pages = 2 * READ_PAGES if below and not back else READ_PAGES
         reached = False
         try:
-            for _ in range(READ_PAGES):
+            for _ in range(pages):
                 params = [("limit", str(READ_PAGE))] + [("reasons", r) for r in READ_REASONS]
                 if page_cursor:
                     params.append(("cursor", page_cursor))
