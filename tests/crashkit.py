@@ -2,7 +2,10 @@
 its own (tests/serve.py) on a database, Slack's stand-in here; N deliveries from several
 threads; ``kill -9`` of the app at a random moment; a new process on the same database; then
 what Slack does (its retries for what was not acknowledged, with the same ``event_id``, and
-here a duplicate of every acknowledged one too); then the counts."""
+here a duplicate of every acknowledged one too); then the counts. The other drills kill the
+app at one precise moment, from a stand-in's side once it has done what the app asked and
+before the app hears so: a post or a reply on Mastodon (``KilledMastodon``), an inbox
+message or a reply's line in Slack (``SlackKill``)."""
 
 from __future__ import annotations
 
@@ -691,5 +694,309 @@ def publish_crash_on(
         app.stop()
         for drill in drills.values():
             drill.stop()
+        db.dispose()
+        slack.stop()
+
+
+# --- the social inbox: killed in the middle of posting mentions, and after a reply's status --
+
+INBOX = "CSOCINBX"
+CUSTOMERS = ("jade", "carla", "noor")  # people on the Mastodon stand-in mentioning the brand
+
+
+class SlackKill:
+    """Slack's side of a drill: the stand-in ``kill -9``s the app the moment it has made the
+    ``nth`` call that ``wanted(method, params)`` picks (the message is in Slack), before it
+    answers: the app never hears that Slack has it."""
+
+    def __init__(
+        self,
+        slack: SlackStandIn,
+        nth: int,
+        wanted: Callable[[str, dict], bool],
+        victim: Callable[[], int],
+    ) -> None:
+        self.nth, self.wanted, self.victim = nth, wanted, victim
+        self.killed = threading.Event()
+        self.seen = 0
+        self._lock = threading.Lock()
+        self._handle = slack.api.handle
+        slack.api.handle = self.handle  # type: ignore[method-assign]
+
+    def handle(self, method: str, params: dict, token: str | None, **kwargs):
+        status, body, headers = self._handle(method, params, token, **kwargs)
+        if body.get("ok") and self.wanted(method, params):
+            with self._lock:
+                self.seen += 1
+                if self.seen == self.nth and not self.killed.is_set():
+                    os.kill(self.victim(), signal.SIGKILL)
+                    self.killed.set()
+        return status, body, headers
+
+
+def inbox_brand(database_url: str, slack: SlackStandIn) -> MastodonDrill:
+    """The default brand's Mastodon account on the stand-in (connected as an admin connects
+    it), customers there, and its inbox channel (set as ``/post inbox #social-inbox`` sets
+    it), with the app in that channel."""
+    from bot import inbox, outbound, vault
+    from bot.policy import Actor
+    from storage.db import Database
+    from tests.stack import SECRET_KEY
+
+    slack.add_channel(INBOX, "social-inbox", members=[ADMIN, REPORTER], bot_member=True)
+    prepare_routing(database_url)
+    mastodon = MastodonDrill()
+    for name in CUSTOMERS:
+        mastodon.standin.add_account(name, display_name=name.title())
+    db, now = Database(database_url), datetime.now(UTC)
+    policy = outbound.Policy(allow_hosts=frozenset({"127.0.0.1"}))
+    mastodon.connect(db, vault.Keyring([SECRET_KEY]), policy, now)
+    owner = Caller.known(TEAM, Actor(ADMIN, workspace_admin=True))
+    inbox.set_inbox(db, owner, now, INBOX, "default")
+    db.dispose()
+    return mastodon
+
+
+def inbox_messages(slack: SlackStandIn) -> list[dict]:
+    """The app's messages in the inbox channel (not their threads), oldest first."""
+    return [m for m in slack.messages(INBOX) if m.get("bot_id")]
+
+
+@dataclass
+class InboxOutcome:
+    killed: bool  # the app was killed by Slack the moment it had the kill_at-th message
+    mentions: int  # made by the customers: before the kill, and while the app was down
+    in_slack_at_kill: int  # inbox messages in Slack when the app died
+    sending_at_kill: int  # items the dead process left "sending" (Slack had the last one)
+    shown: list[int]  # the mention number each inbox message shows, in the channel's order
+    items: int  # inbox items recorded
+    recorded: int  # of which: posted, with the ts of the message showing that item
+
+
+def inbox_crash(
+    database_url: str, log: Path, n: int = 30, kill_at: int = 12, while_down: int = 5
+) -> InboxOutcome:
+    """The inbox drill: customers make ``n`` mentions of the brand's Mastodon account; the
+    app (ticking, reading the inbox every second) posts them into the inbox channel and is
+    ``kill -9``ed by Slack the moment it has the ``kill_at``-th, before the app hears so;
+    customers make ``while_down`` more; the app started again on the same database. Every
+    mention ends in the channel once, in the order made."""
+    import re
+
+    from sqlmodel import select
+
+    from bot.blocks.inbox import item_of
+    from storage.db import Database
+    from storage.models import InboxItem
+
+    slack = start_slack()
+    mastodon = inbox_brand(database_url, slack)
+    db = Database(database_url)
+    args = ("--tick", "1", "--inbox-poll", "1")
+    app = App(database_url, slack.api_url, log, args)
+    kill = SlackKill(
+        slack,
+        kill_at,
+        lambda method, params: (
+            method == "chat.postMessage"
+            and params.get("channel") == INBOX
+            and not params.get("thread_ts")
+        ),
+        lambda: app.process.pid,  # type: ignore[union-attr]
+    )
+
+    def mention(i: int) -> None:
+        mastodon.standin.post_as(
+            CUSTOMERS[i % len(CUSTOMERS)], f"@acme complaint {i:03d}: where is my order?"
+        )
+
+    def items() -> list[InboxItem]:
+        with db.read() as session:
+            return list(session.exec(select(InboxItem).order_by(InboxItem.id)))
+
+    try:
+        app.start()  # the mentions come after: the kill can't come before it is up
+        slack.request_url = app.url
+        for i in range(n):
+            mention(i)
+        wait_until(lambda: kill.killed.is_set() and app.process.poll() is not None, 60)  # type: ignore[union-attr]
+        killed = kill.killed.is_set()
+        app.process.wait(10)  # type: ignore[union-attr]
+        in_slack = len(inbox_messages(slack))
+        sending = sum(row.status == "sending" for row in items())
+        for i in range(n, n + while_down):  # made while the app is down
+            mention(i)
+        total = n + while_down
+        app.start()
+        slack.request_url = app.url
+        wait_until(
+            lambda: (
+                len(inbox_messages(slack)) >= total
+                and len(rows := items()) >= total
+                and all(row.status == "posted" for row in rows)
+            ),
+            SETTLE_SECONDS,
+        )
+        time.sleep(3)  # a few more ticks: anything doubled late would show now
+        messages = inbox_messages(slack)
+        shown = []
+        for message in messages:
+            found = re.search(r"complaint (\d+)", message.get("text", ""))
+            shown.append(int(found.group(1)) if found else -1)
+        showing = {m["ts"]: item_of(m) for m in messages}
+        rows = items()
+        recorded = sum(row.status == "posted" and showing.get(row.ts) == row.id for row in rows)
+        return InboxOutcome(killed, total, in_slack, sending, shown, len(rows), recorded)
+    finally:
+        app.stop()
+        mastodon.stop()
+        db.dispose()
+        slack.stop()
+
+
+@dataclass
+class ReplyOutcome:
+    killed: bool  # the app was killed at the drill's moment (before it heard the answer)
+    submitted: int  # the Reply… form's HTTP answer (0: none, the app died first)
+    state_after_kill: str  # the reply as the dead process left it
+    answered: str  # the id of the customer's status the ticket came from
+    made: list[dict]  # every status the brand's account made: id, in_reply_to_id, url
+    tries: list[str]  # the Idempotency-Key of each try to post
+    key: str  # the reply's delivery key
+    state: str  # the reply after the restart
+    url: str  # the link it keeps
+    cards: int  # ticket cards in #support
+    card_lines: int  # "Replied by" lines on the card
+    thread_lines: list[str]  # the app's lines in the inbox message's thread
+    told: int  # DMs to the writer that the reply is on Mastodon
+
+
+def reply_crash(database_url: str, log: Path, kill_on: str = "mastodon") -> ReplyOutcome:
+    """The reply drill: a customer's mention in the inbox channel; a routed emoji opens a
+    ticket; the support person submits Reply… on its card (through Slack, signed); the app
+    is ``kill -9``ed the moment Mastodon has made the reply status, before it answers
+    (``kill_on="mastodon"``), or the moment Slack has the reply's line in the inbox
+    message's thread, the reply recorded as sent and its writer not told yet
+    (``kill_on="thread"``); the app started again on the same database, its clock past the
+    try's lease. Exactly one reply on the network, in the customer's thread; the card and
+    the inbox thread show its link once; its writer is told once."""
+    import json
+
+    from sqlmodel import select
+
+    from bot import replies, workspace
+    from bot.blocks.replies import FORM
+    from bot.policy import Actor
+    from storage.db import Database
+    from storage.models import Reply
+
+    slack = start_slack()
+    mastodon = inbox_brand(database_url, slack)
+    db, now = Database(database_url), datetime.now(UTC)
+    owner = Caller.known(TEAM, Actor(ADMIN, workspace_admin=True))
+    workspace.add_role(db, owner, now, REPORTER, "support", frozenset(), None)
+    clock_file = log.with_name("clock-offset")
+    args = ("--tick", "1", "--inbox-poll", "1", "--clock-file", str(clock_file))
+    app = App(database_url, slack.api_url, log, args)
+
+    def reply() -> Reply | None:
+        with db.read() as session:
+            return session.exec(select(Reply)).first()
+
+    def cards() -> list[dict]:
+        return [
+            m for m in slack.messages(SUPPORT)
+            if m.get("bot_id") and m.get("text", "").startswith("Ticket #")
+        ]  # fmt: skip
+
+    try:
+        app.start()
+        slack.request_url = app.url
+        status = mastodon.standin.post_as("carla", "@acme my latte was cold")
+        (message,) = slack.wait_for(lambda: inbox_messages(slack), timeout=60)
+        assert slack.react(REPORTER, INBOX, message["ts"], EMOJI).status == 200
+        card = slack.wait_for(
+            lambda: next((c for c in cards() if "ticket_reply" in json.dumps(c["blocks"])), None),
+            timeout=60,
+        )
+
+        def victim() -> int:
+            return app.process.pid  # type: ignore[union-attr]
+
+        if kill_on == "mastodon":
+            killer = mastodon.killed
+            mastodon.arm(victim)
+        else:
+            killer = SlackKill(
+                slack,
+                1,
+                lambda method, params: (
+                    method == "chat.postMessage"
+                    and params.get("thread_ts") == message["ts"]
+                    and "Replied by" in str(params.get("text"))
+                ),
+                victim,
+            ).killed
+        slack.action(REPORTER, "ticket_reply", channel_id=SUPPORT, message_ts=card["ts"])
+        form = slack.wait_for(
+            lambda: next((v for v in slack.views(REPORTER) if v.get("callback_id") == FORM), None)
+        )
+        try:
+            delivery = slack.submit(
+                REPORTER, form["id"], {"text": {"value": "Sorry Carla! A fresh one is on us"}}
+            )
+            submitted = delivery.status
+        except ConnectionError:  # the kill came before the app answered the form
+            submitted = 0
+        wait_until(lambda: killer.is_set() and app.process.poll() is not None, 60)  # type: ignore[union-attr]
+        killed = killer.is_set()
+        app.process.wait(10)  # type: ignore[union-attr]
+        after_kill = reply()
+        # started again later than the try's lease: the dead try is taken up again
+        clock_file.write_text(str((replies.LEASE + timedelta(minutes=1)).total_seconds()))
+        app.start()
+        slack.request_url = app.url
+
+        def lines() -> list[str]:
+            return [
+                m.get("text", "") for m in slack.replies(INBOX, message["ts"])[1:]
+                if m.get("bot_id")
+            ]  # fmt: skip
+
+        def settled() -> bool:
+            row = reply()
+            return (
+                row is not None
+                and row.status == "sent"
+                and any("Replied by" in line for line in lines())
+                and "Replied by" in json.dumps(slack.message(SUPPORT, card["ts"])["blocks"])
+            )
+
+        wait_until(settled, SETTLE_SECONDS)
+        time.sleep(3)  # a few more ticks: anything doubled late would show now
+        row = reply()
+        shown = json.dumps((slack.message(SUPPORT, card["ts"]) or {}).get("blocks"))
+        told = [m for m in slack.dm_messages(REPORTER) if "is on Mastodon" in m.get("text", "")]
+        return ReplyOutcome(
+            killed=killed,
+            submitted=submitted,
+            state_after_kill=after_kill.status if after_kill else "",
+            answered=str(status["id"]),
+            made=[
+                {"id": s["id"], "in_reply_to_id": s.get("in_reply_to_id"), "url": s["url"]}
+                for s in mastodon.standin.statuses("acme")
+            ],
+            tries=mastodon.tries(),
+            key=f"{TEAM}-reply-{row.id}" if row else "",
+            state=row.status if row else "",
+            url=row.url if row else "",
+            cards=len(cards()),
+            card_lines=shown.count("Replied by"),
+            thread_lines=lines(),
+            told=len(told),
+        )
+    finally:
+        app.stop()
+        mastodon.stop()
         db.dispose()
         slack.stop()

@@ -3,7 +3,7 @@ Services, Bolt app, job workers and waitress), for the crash tests and bench/cra
 ``kill -9`` it and start it again on the same database.
 
     python tests/serve.py --database URL --api URL --port N [--lease SECONDS]
-                          [--clock-file PATH] [--tick SECONDS]
+                          [--clock-file PATH] [--tick SECONDS] [--inbox-poll SECONDS]
 
 Slack's pacing is off (the stand-in doesn't rate-limit; hundreds of cards into one channel
 would otherwise take minutes), and the job lease is short, so that a restarted process takes
@@ -13,6 +13,8 @@ For the replica drill (tests/replicakit.py), ``--tick`` also runs the scheduler 
 ``postroom run`` does, every given number of seconds, and ``--clock-file`` gives the process
 the wall clock plus the offset in seconds written in that file, so that several processes
 share one app clock that the drill moves forward (a digest, a weekly report falling due).
+``--inbox-poll`` reads the social inboxes that often (the inbox drills: every second, not
+every minute).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def main() -> int:
     parser.add_argument("--lease", type=float, default=2.0)
     parser.add_argument("--clock-file", type=Path)
     parser.add_argument("--tick", type=float, default=0.0)
+    parser.add_argument("--inbox-poll", type=int, default=Settings.inbox_poll_seconds)
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -69,6 +72,7 @@ def main() -> int:
         database_url=args.database,
         secret_keys=(SECRET_KEY,),  # the brands' network accounts (the publishing drill)
         allow_hosts=frozenset({"127.0.0.1"}),  # the networks' stand-ins
+        inbox_poll_seconds=args.inbox_poll,
     )
     client = WebClient(token=BOT_TOKEN, base_url=args.api)
     clock = FileClock(args.clock_file) if args.clock_file else None

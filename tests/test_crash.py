@@ -104,3 +104,43 @@ def test_a_post_due_on_both_networks_is_posted_once_on_each_across_a_kill(tmp_pa
     assert not mastodon.killed and len(mastodon.posted) == 1, mastodon
     assert mastodon.state == "published" and mastodon.url == mastodon.posted[0], mastodon
     assert set(mastodon.tries) == {mastodon.key}, mastodon  # every try with the same key
+
+
+INBOX_N = int(os.environ.get("POSTROOM_CRASH_INBOX_N", "30"))
+
+
+def test_inbox_mentions_survive_a_kill_in_the_middle_of_posting_them(tmp_path, database_url):
+    """PRODUCT.md §14: customers mention the brand on Mastodon; the app, posting the mentions
+    into the inbox channel, is killed by Slack the moment it has the 12th message (before the
+    app hears so); more mentions come while it is down. After the restart every mention is in
+    the channel exactly once, in the order made."""
+    outcome = crashkit.inbox_crash(database_url, tmp_path / "app.log", n=INBOX_N, kill_at=12)
+    assert outcome.killed, "the app wasn't killed by Slack's answer: nothing was tested"
+    assert outcome.in_slack_at_kill == 12 and outcome.sending_at_kill == 1, outcome
+    assert outcome.shown == list(range(outcome.mentions)), outcome  # once each, in order
+    assert outcome.items == outcome.recorded == outcome.mentions, outcome
+
+
+@pytest.mark.parametrize("kill_on", ["mastodon", "thread"])
+def test_a_reply_survives_a_kill_after_the_network_or_slack_has_it(tmp_path, database_url, kill_on):
+    """PRODUCT.md §14: Reply… submitted on an inbox ticket's card; the app killed the moment
+    Mastodon has made the reply status, before it hears of it — or, the reply recorded as
+    sent, the moment Slack has its line in the inbox message's thread. After the restart
+    exactly one reply on the network, in the customer's thread, its link once on the card
+    and in the inbox message's thread, its writer told once."""
+    outcome = crashkit.reply_crash(database_url, tmp_path / "app.log", kill_on)
+    assert outcome.killed, "the app wasn't killed at the drill's moment: nothing was tested"
+    assert len(outcome.made) == 1, outcome  # exactly one status by the brand's account
+    (made,) = outcome.made
+    assert made["in_reply_to_id"] == outcome.answered, outcome
+    assert outcome.state == "sent" and outcome.url == made["url"], outcome
+    if kill_on == "mastodon":
+        assert outcome.state_after_kill == "sending", outcome  # nothing committed after it
+        # both tries sent the same Idempotency-Key; the instance posted once
+        assert len(outcome.tries) == 2 and set(outcome.tries) == {outcome.key}, outcome
+    else:  # recorded as sent before the kill: not tried again
+        assert outcome.state_after_kill == "sent" and outcome.tries == [outcome.key], outcome
+    assert outcome.cards == 1 and outcome.card_lines == 1, outcome
+    lines = [line for line in outcome.thread_lines if "Replied by" in line]
+    assert len(lines) == 1 and made["url"] in lines[0], outcome
+    assert outcome.told == 1, outcome
