@@ -73,6 +73,7 @@ def shoot(playground: Playground, out: Path) -> None:
             for network in ("X", "Bluesky"):
                 form.locator('[data-block-id="networks"] select').select_option(label=network)
                 form.locator('[data-block-id="networks"] .chip', has_text=network).wait_for()
+            form.locator('[data-block-id="text"]', has_text="Bluesky 300").wait_for()  # redrawn
             form.locator('[data-block-id="text"] textarea').fill(TEXT)
             day, time = publish_at(playground)
             scheduled = form.locator('[data-block-id="scheduled"]')

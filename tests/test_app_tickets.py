@@ -368,6 +368,23 @@ def test_a_resolved_ticket_is_not_escalated(stack):
     assert Scheduler(stack.services).run_due()["escalate open tickets"] == 0
 
 
+def test_resolve_clicked_before_the_cards_ts_is_recorded_shows_on_the_card(stack, monkeypatch):
+    """The card is in Slack but its ts not yet recorded when someone clicks Resolve on it:
+    the click's own refresh finds no card to update, so recording the ts shows it (CI saw
+    the card left saying open under a resolved ticket)."""
+    add_route(stack)
+    real = tickets.set_card
+
+    def recorded_late(db, ticket_id, channel, ts):
+        stack.slack.action(SAM, "ticket_resolve", channel_id=channel, message_ts=ts)
+        stack.slack.wait_for(lambda: tickets.get(db, TEAM, ticket_id)[0].status == "resolved")
+        real(db, ticket_id, channel, ts)
+
+    monkeypatch.setattr(tickets_flow.tickets, "set_card", recorded_late)
+    stack.slack.react(PEDRO, FEED, complaint(stack)["ts"], "rotating_light")
+    stack.slack.wait_for(lambda: "Resolved" in card_text(stack))
+
+
 # --- failure paths -------------------------------------------------------------------------
 
 

@@ -123,11 +123,11 @@ def post_card(services: Services, ticket: Ticket, route: Route, look_first: bool
     instead of posting a second one. Rate limits and an unreachable Slack are raised: the
     caller tries again later."""
     found = _posted_card(services, ticket, route) if look_first else None
+    payload = None
     try:
         if found is None:
-            posted = services.slack.post_message(
-                route.channel_id, **render(services, ticket, route)
-            )
+            payload = render(services, ticket, route)
+            posted = services.slack.post_message(route.channel_id, **payload)
             found = posted["ts"]
     except (RateLimited, Unreachable):
         raise
@@ -145,8 +145,10 @@ def post_card(services: Services, ticket: Ticket, route: Route, look_first: bool
         return False
     tickets.set_card(services.db, ticket.id, route.channel_id, found)  # type: ignore[arg-type]
     ticket.card_channel, ticket.card_ts = route.channel_id, found
-    if look_first or len(tickets.reporters(services.db, ticket.id)) > 1:  # type: ignore[arg-type]
-        refresh_card(services, ticket)  # others reacted while the card was being posted
+    # Others may have reacted, or someone clicked Take it / Resolve on the card, while it
+    # was being posted (a click's own refresh found no card yet): shown now, if anything
+    # changed since what was posted (an adopted card: always rewritten).
+    refresh_card(services, ticket, sent=payload)
     return True
 
 
@@ -258,13 +260,13 @@ def assignable(services: Services, team_id: str, route: Route) -> list[tuple[str
 CARD_REFRESH_ROUNDS = 5
 
 
-def refresh_card(services: Services, ticket: Ticket) -> None:
+def refresh_card(services: Services, ticket: Ticket, sent: dict | None = None) -> None:
     """Rewrite a ticket's card as the ticket is now. Changes race (reporters reacting at
     once, a click meanwhile), and Slack keeps the update it received last, which can be an
     older rendering than another one sent at the same time. So after each update read the
     ticket again, and update again until what was sent is what is stored: whoever sent a
-    stale card sends the newer one after it."""
-    sent = None
+    stale card sends the newer one after it. ``sent``: what the card shows already, if
+    known (nothing is sent while the ticket still renders so)."""
     for _ in range(CARD_REFRESH_ROUNDS):
         ticket, route = tickets.get(services.db, ticket.team_id, ticket.id)  # type: ignore[arg-type]
         if not ticket.card_ts:

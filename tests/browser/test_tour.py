@@ -80,6 +80,9 @@ def test_the_tour(playground, browser_page, tmp_path):
     # 2. Too long for X: the app answers with an inline error under the text.
     form.locator('[data-block-id="networks"] select').select_option(label="X")
     form.locator('[data-block-id="networks"] .chip', has_text="X").wait_for()
+    # the app redraws the form for X (its limit in the text's hint): typed after that, or
+    # the text may go into the form being replaced
+    form.locator('[data-block-id="text"]', has_text="X 280").wait_for()
     form.locator('[data-block-id="text"] textarea').fill("Autumn is here. " * 20)
     form.get_by_role("button", name="Save").click()
     error = form.locator('[data-block-id="text"] .input-error')
