@@ -16,6 +16,7 @@ from bot.policy import Actor
 from bot.posts import Draft
 from bot.workspace import BrandPolicy
 from storage.models import Ticket
+from tests.forge import settle
 from tests.stack import ADMIN, APPROVALS, GENERAL, MARIA, TEAM, start_stack
 
 OWNER = Actor(ADMIN, workspace_admin=True)
@@ -58,6 +59,7 @@ def world(tmp_path, clock):
     card = stack.slack.wait_for(
         lambda: next((m for m in stack.slack.messages(SUPPORT) if "Ticket #1" in m["text"]), None)
     )
+    settle(db)  # the card's job done (it rewrites the card if the ticket changed meanwhile)
     with db.write() as session:  # even a ticket given to them stays the team's
         ticket = session.get(Ticket, 1)
         ticket.assignee = CLIENT
