@@ -224,3 +224,42 @@ def test_a_request_whose_answer_was_lost_is_adopted_not_posted_twice(stack, mast
     (request,) = requests_in(stack)
     assert reply_rows(stack)[0].request_ts == request["ts"]
     dm_to(stack, SAM, f"waits for reply approval in <#{APPROVALS}>")
+
+
+def test_a_client_sees_no_pending_reply_and_cant_decide_one(stack, masto):  # noqa: F811
+    """The wrong person: clients (of the reply's brand or another) approve posts at the
+    client stage, never replies: no reply on their Home, and an Approve or Reject forged
+    with the reply's id is refused with the reason, nothing written."""
+    from bot import workspace
+    from bot.caller import Caller
+    from tests import forge
+    from tests.forge import snapshot
+    from tests.stack import PEDRO, TEAM
+    from tests.test_app_replies import OWNER
+
+    db, now = stack.services.db, stack.clock.now()
+    workspace.add_brand(db, Caller.known(TEAM, OWNER), now, "northwind", workspace.BrandPolicy())
+    workspace.add_role(db, Caller.known(TEAM, OWNER), now, PEDRO, "client", frozenset(), None)
+    workspace.add_role(
+        db, Caller.known(TEAM, OWNER), now, MARIA, "client", frozenset(), "northwind"
+    )
+    connected(stack, masto)
+    _reply_approval(stack)
+    _, _, message = open_ticket(stack, masto)
+    write_reply(stack, SAM, message, "Sorry! Fixed.")
+    stack.slack.wait_for(lambda: requests_in(stack))
+    for person in (PEDRO, MARIA):
+        assert "Reply #1" not in home_text(stack, person)
+    before = snapshot(db)
+    for person in (PEDRO, MARIA):
+        _, said = forge.answer(
+            stack,
+            person,
+            lambda p=person: forge.action(stack, p, {"action_id": "reply_approve", "value": "1"}),
+        )
+        assert "Only an approver for Mastodon in brand default can approve" in said, said
+        forge.action(stack, person, {"action_id": "reply_reject", "value": "1"})
+        notice = json.dumps(modal(stack, person, "post_notice")["blocks"])
+        assert "Only an approver for Mastodon in brand default" in notice, notice
+    assert snapshot(db) == before
+    assert reply_rows(stack)[0].status == "pending_approval"
