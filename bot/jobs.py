@@ -293,9 +293,9 @@ def accept(
     payload: dict,
     wait_ms: int = QUICK_WRITE_MS,
 ) -> bool:
-    """Write a job before answering Slack, waiting at most ~2 s for the database, and wake a
-    worker; False if that job was accepted before. Raises DatabaseBusy when the database
-    can't take it (then nothing was accepted: say so)."""
+    """Write a job before answering Slack, waiting at most QUICK_WRITE_MS (1.5 s) for the
+    database, and wake a worker; False if that job was accepted before. Raises DatabaseBusy
+    when the database can't take it (then nothing was accepted: say so)."""
     try:
         with services.db.write(core=True, deadline_ms=wait_ms) as connection:
             new = queries.accept(connection, team_id, kind, key, payload, wall_now())

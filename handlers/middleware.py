@@ -96,9 +96,9 @@ def register(app: App, services: Services) -> None:
 
     def accept(body: dict, team_id: str) -> str:
         """Slack delivers events at least once: record each ``event_id`` that has side
-        effects, and with it (one transaction, waiting at most ~2 s for the database) the
-        job that does them. A job's kind: accepted as that job; ``"duplicate"``: recorded
-        before;
+        effects, and with it (one transaction, waiting at most QUICK_WRITE_MS, 1.5 s, for
+        the database) the job that does them. A job's kind: accepted as that job;
+        ``"duplicate"``: recorded before;
         ``"listener"``: for the listeners (idempotent, or recorded just now)."""
         event_id = body.get("event_id")
         event = body.get("event") or {}
